@@ -1,0 +1,313 @@
+"""The abstract syntax tree: small frozen dataclasses, each with the span of its source text.
+
+The parser (``archspec.syntax``) builds these; the lowering (``archspec.lower``) consumes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archspec.source import Span
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A number, string, boolean or ``none``."""
+
+    value: Any
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A reference to a parameter, a local binding, a loop variable or a block."""
+
+    id: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ListExpr:
+    """``[a, b, c]`` (``tuple`` is True for ``(a, b)``)."""
+
+    items: tuple[Expr, ...]
+    span: Span
+    tuple: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryOp:
+    """``left op right`` for arithmetic (``+ - * / // % **``)."""
+
+    op: str
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class UnaryOp:
+    """``-x`` or ``not x``."""
+
+    op: str
+    operand: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """A comparison chain ``a < b <= c``."""
+
+    first: Expr
+    rest: tuple[tuple[str, Expr], ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp:
+    """``a and b and c`` / ``a or b``."""
+
+    op: str
+    values: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Conditional:
+    """``then if condition else otherwise``."""
+
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Subscript:
+    """``value[index]``."""
+
+    value: Expr
+    index: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    """``name=value`` in a call or a variant row."""
+
+    name: str
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class FuncCall:
+    """A call inside an expression: ``make_divisible(c * alpha, 8)``."""
+
+    func: str
+    args: tuple[Expr, ...]
+    kwargs: tuple[Keyword, ...]
+    span: Span
+
+
+Expr = Literal | Name | ListExpr | BinaryOp | UnaryOp | Compare | BoolOp | Conditional | Subscript | FuncCall
+
+# ---------------------------------------------------------------- layer bodies
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """An item's name: an identifier, or a template string such as ``"encoder_layer_{i}"``."""
+
+    text: str
+    template: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A reference to an earlier layer's output (``from stem``, ``from input``)."""
+
+    path: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """An op or block applied in a layer body: ``conv(64, 3, pad=1)``, ``relu``, ``Bottleneck(64)``."""
+
+    name: str
+    args: tuple[Expr, ...]
+    kwargs: tuple[Keyword, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class InlineGroup:
+    """``(a >> b >> c)``: a group written on one line."""
+
+    items: tuple[Item, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One element of a chain: optional label, the call or group, optional repeat count and sources."""
+
+    label: Label | None
+    atom: Call | InlineGroup
+    repeat: Expr | None
+    sources: tuple[Ref, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Let:
+    """``name = expr``: a parameter default or a local binding."""
+
+    name: str
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStmt:
+    """A line of items joined by ``>>``; the same as writing them on consecutive lines."""
+
+    items: tuple[Item, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStmt:
+    """``name:`` and an indented body: a named sequence."""
+
+    label: Label
+    body: tuple[Stmt, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ForStmt:
+    """``for a, b in expr:``: the body once per element, spliced into the enclosing sequence."""
+
+    targets: tuple[str, ...]
+    iterable: Expr
+    body: tuple[Stmt, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class IfStmt:
+    """``if``/``elif``/``else``: the first body whose condition holds (or none)."""
+
+    branches: tuple[tuple[Expr, tuple[Stmt, ...]], ...]
+    otherwise: tuple[Stmt, ...] | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Shortcut:
+    """The skip path of a residual: ``auto``, a chain, or a body; optionally named."""
+
+    label: Label | None
+    body: tuple[Stmt, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ResidualStmt:
+    """``residual [if cond]:`` body ``+`` shortcut(input)."""
+
+    condition: Expr | None
+    body: tuple[Stmt, ...]
+    shortcut: Shortcut | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class MergeStmt:
+    """``concat:`` or ``add:``: each statement of the body is a branch from the same input."""
+
+    op: str
+    body: tuple[Stmt, ...]
+    span: Span
+
+
+Stmt = Let | ChainStmt | GroupStmt | ForStmt | IfStmt | ResidualStmt | MergeStmt
+
+# ---------------------------------------------------------------- files
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A block parameter with its optional default."""
+
+    name: str
+    default: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BlockDef:
+    """``block Name(params):`` and its body."""
+
+    name: str
+    params: tuple[Param, ...]
+    body: tuple[Stmt, ...]
+    span: Span
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A row of ``variants:``: a name and its parameter overrides."""
+
+    name: str
+    overrides: tuple[Keyword, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class MetaEntry:
+    """``key: value`` metadata, or a nested group of them."""
+
+    key: str
+    value: Expr | tuple[MetaEntry, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkDef:
+    """``network name:`` with its metadata, input, parameters, variants and layers."""
+
+    name: str
+    meta: tuple[MetaEntry, ...]
+    input: Expr | None
+    params: tuple[Let, ...]
+    variants: tuple[Variant, ...]
+    layers: tuple[Stmt, ...] | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    """``from "file.arch" import A, B`` (names) or ``import "file.arch"`` (every block)."""
+
+    path: str
+    names: tuple[tuple[str, Span], ...] | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """One parsed ``.arch`` file."""
+
+    path: str
+    imports: tuple[Import, ...] = ()
+    lets: tuple[Let, ...] = ()
+    blocks: tuple[BlockDef, ...] = ()
+    networks: tuple[NetworkDef, ...] = field(default_factory=tuple)

@@ -1,0 +1,115 @@
+"""User-facing errors: every problem a user can cause becomes a Diagnostic with a span and a message.
+
+A Diagnostic renders as ``path:line:col: error: message``, the source line and a caret under the
+offending text, and an optional hint. Passes collect every diagnostic they find and raise once.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archspec.source import Span
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One message about one place in a spec."""
+
+    message: str
+    span: Span | None = None
+    hint: str | None = None
+    severity: str = "error"
+
+    def render(self, sources: dict[str, str] | None = None) -> str:
+        """Format as the compiler-style text a user sees (location, message, source line, caret, hint)."""
+        if self.span is None:
+            head = f"archspec: {self.severity}: {self.message}"
+            return head if self.hint is None else f"{head}\n  hint: {self.hint}"
+        lines = [f"{self.span}: {self.severity}: {self.message}"]
+        text = _source_line(self.span, sources)
+        if text is not None:
+            width = self.span.end_column - self.span.column if self.span.end_line == self.span.line else 1
+            width = max(1, min(width, len(text) - self.span.column + 1))
+            gutter = f"{self.span.line:>4} | "
+            lines.append(gutter + text)
+            lines.append(" " * (len(gutter) + self.span.column - 1) + "^" * width)
+        if self.hint is not None:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+
+def _source_line(span: Span, sources: dict[str, str] | None) -> str | None:
+    text = (sources or {}).get(span.path)
+    if text is None:
+        try:
+            text = Path(span.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+    all_lines = text.splitlines()
+    if 1 <= span.line <= len(all_lines):
+        return all_lines[span.line - 1].expandtabs(1)
+    return None
+
+
+@dataclass
+class SpecError(Exception):
+    """One or more diagnostics about a spec. The CLI prints them and exits 1."""
+
+    diagnostics: list[Diagnostic]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.render())
+
+    @classmethod
+    def at(cls, span: Span | None, message: str, hint: str | None = None) -> SpecError:
+        """A single-diagnostic error."""
+        return cls([Diagnostic(message, span, hint)])
+
+    def render(self) -> str:
+        """All diagnostics, one block each."""
+        return "\n".join(d.render(self.sources) for d in self.diagnostics)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class UsageError(Exception):
+    """A bad command-line argument or API argument that is not about spec text (exit 2)."""
+
+
+class Collector:
+    """Collects diagnostics during a pass; ``raise_if_any`` raises them together."""
+
+    def __init__(self) -> None:
+        self.diagnostics: list[Diagnostic] = []
+
+    def add(self, span: Span | None, message: str, hint: str | None = None) -> None:
+        """Record one error."""
+        self.diagnostics.append(Diagnostic(message, span, hint))
+
+    def extend(self, error: SpecError) -> None:
+        """Record every diagnostic of an already raised error."""
+        self.diagnostics.extend(error.diagnostics)
+
+    def raise_if_any(self) -> None:
+        """Raise a SpecError holding everything collected so far."""
+        if self.diagnostics:
+            raise SpecError(list(self.diagnostics))
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A hint naming the closest candidate, or None when nothing is close."""
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean '{matches[0]}'?" if matches else None
+
+
+def quoted_list(words: Sequence[str]) -> str:
+    """`'a', 'b' or 'c'` for messages."""
+    quoted = [f"'{w}'" for w in words]
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1]

@@ -1,0 +1,117 @@
+"""The IR: a frozen, validated graph of op nodes in topological order, with the block structure kept.
+
+Every node has its dotted hierarchical name (``layer1.0.conv1``), its op (a discriminated union on
+``kind`` with torch's field names), its inputs, the container it sits in, its output shape and the span
+of the spec text it came from. Containers (``Scope``) record the block structure: which block a module
+instantiates, and which repeat group it belongs to (for ``×N`` folding in diagrams and reports).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from archspec.ops import AnyOp, Op, Shape
+from archspec.source import Span
+
+JSONValue = Any
+
+
+class Repeat(BaseModel):
+    """Membership of a repeat group: instance ``index`` of ``count`` made by one ``* n`` or loop."""
+
+    model_config = ConfigDict(frozen=True)
+
+    group: int
+    index: int
+    count: int
+
+
+class Scope(BaseModel):
+    """A container module: the network, a block instance, or a named sequence."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(description="Dotted path; '' for the network itself.")
+    kind: Literal["network", "block", "sequence"]
+    block: str | None = Field(default=None, description="The block definition this instantiates.")
+    repeat: Repeat | None = None
+    span: Span | None = None
+
+
+class Node(BaseModel):
+    """One op application."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    name: str
+    op: AnyOp
+    inputs: tuple[int, ...]
+    scope: str = Field(description="Name of the innermost container holding this node.")
+    shape: Shape = Field(description="Output shape of one sample (batch dimension excluded).")
+    repeat: Repeat | None = None
+    span: Span | None = None
+
+    @property
+    def local_name(self) -> str:
+        """The last component of the dotted name (the attribute name in its container)."""
+        return self.name.rsplit(".", 1)[-1]
+
+
+class Metadata(BaseModel):
+    """What the spec says about the network: its paper, its year, its reported results."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str | None = None
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    venue: str | None = None
+    paper: str | None = None
+    reported: dict[str, JSONValue] = Field(default_factory=dict)
+    notes: str | None = None
+    extra: dict[str, JSONValue] = Field(default_factory=dict)
+
+
+class Graph(BaseModel):
+    """A network elaborated for one variant and one set of parameter values."""
+
+    model_config = ConfigDict(frozen=True)
+
+    network: str
+    variant: str | None
+    source: str = Field(description="Path of the spec file.")
+    params: dict[str, JSONValue] = Field(description="Parameter values this graph was built with.")
+    metadata: Metadata
+    input_shape: Shape
+    scopes: tuple[Scope, ...]
+    nodes: tuple[Node, ...]
+    output: int
+
+    def node(self, name: str) -> Node:
+        """The node with this dotted name (KeyError when absent)."""
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    @property
+    def output_shape(self) -> Shape:
+        """Shape of the network's output."""
+        return self.nodes[self.output].shape
+
+    def ops(self) -> list[Op]:
+        """Every node's op, in order."""
+        return [node.op for node in self.nodes]
+
+    def to_json(self) -> str:
+        """The IR as indented JSON (what `archspec ir` prints)."""
+        return json.dumps(self.model_dump(mode="json", exclude_none=True), indent=2)
+
+
+def json_schema() -> dict[str, Any]:
+    """The published JSON Schema of the IR (what `archspec schema` prints)."""
+    return Graph.model_json_schema()

@@ -1,0 +1,724 @@
+"""AST to IR: resolve names, evaluate arguments, pick a variant, expand blocks and repeats, infer shapes.
+
+Lowering walks the layer body in order and builds the graph node by node. It infers shapes as it goes
+because a spec may depend on them (a block reads ``in_channels``; ops infer ``in_features``), so every
+node of the IR comes out with all of its fields resolved and its output shape known. Each node is named
+by its hierarchical path (``layer1.0.conv1``); anonymous items get their position in the enclosing
+sequence, like ``nn.Sequential``. Structural statements (``residual``, ``concat``, ``for``, ``if``, an
+unnamed ``* n``) add no level of names: their items belong to the enclosing sequence.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from archspec import ast
+from archspec.errors import SpecError, did_you_mean, quoted_list
+from archspec.expr import BlockRef, Value, evaluate, show, type_name
+from archspec.ir import Graph, Metadata, Node, Repeat, Scope
+from archspec.loader import FileScope, Program
+from archspec.ops import OPS_BY_NAME, Op, OpError, Shape, format_shape
+from archspec.ops.structure import Input
+from archspec.source import Span
+
+MAX_BLOCK_DEPTH = 64
+MAX_NODES = 200_000
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+@dataclass
+class _Container:
+    """A module being filled: the network, a block instance or a named sequence."""
+
+    path: str
+    input: int
+    parent: _Container | None
+    is_block: bool
+    counter: int = 0
+    labels: dict[str, tuple[int, Span]] = field(default_factory=dict)
+    children: set[str] = field(default_factory=set)
+
+    def child_name(self, local: str) -> str:
+        return f"{self.path}.{local}" if self.path else local
+
+
+@dataclass
+class _Call:
+    """A block instantiation on the stack (for recursion errors)."""
+
+    block: str
+    span: Span
+
+
+class _Lowerer:
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.nodes: list[Node] = []
+        self.scopes: list[Scope] = []
+        self.stack: list[_Call] = []
+        self.repeat_groups = 0
+
+    # ------------------------------------------------------------ graph building
+    def add_node(
+        self,
+        container: _Container,
+        local: str,
+        op: Op,
+        inputs: Sequence[int],
+        span: Span | None,
+        repeat: Repeat | None = None,
+    ) -> int:
+        if len(self.nodes) >= MAX_NODES:
+            raise SpecError.at(span, f"the network has more than {MAX_NODES} layers")
+        shape = op.output_shape([self.nodes[i].shape for i in inputs])
+        node = Node.model_construct(
+            id=len(self.nodes),
+            name=container.child_name(local),
+            op=op,
+            inputs=tuple(inputs),
+            scope=container.path,
+            shape=shape,
+            repeat=repeat,
+            span=span,
+        )
+        self.nodes.append(node)
+        return node.id
+
+    def shape(self, node_id: int) -> Shape:
+        return self.nodes[node_id].shape
+
+    def claim(self, container: _Container, label: ast.Label | None, env: Mapping[str, Value]) -> str:
+        """The local name of the next item: its label, or its position. Checks for duplicates."""
+        position = container.counter
+        container.counter += 1
+        if label is None:
+            local = str(position)
+        else:
+            local = self.label_text(label, env)
+        if local in container.children:
+            where = container.path or "the network"
+            raise SpecError.at(label.span if label else None, f"duplicate layer name '{local}' in {where}")
+        container.children.add(local)
+        return local
+
+    def label_text(self, label: ast.Label, env: Mapping[str, Value]) -> str:
+        text = label.text
+        if label.template:
+
+            def substitute(match: re.Match[str]) -> str:
+                name = match.group(1).strip()
+                if name not in env:
+                    raise SpecError.at(label.span, f"unknown name '{name}' in the name template", did_you_mean(name, env))
+                return str(show(env[name]) if not isinstance(env[name], str) else env[name])
+
+            text = _TEMPLATE_FIELD.sub(substitute, text)
+        if not _IDENTIFIER.match(text):
+            raise SpecError.at(
+                label.span, f"layer name '{text}' is not an identifier (letters, digits and '_', not first a digit)"
+            )
+        if keyword.iskeyword(text):
+            raise SpecError.at(label.span, f"layer name '{text}' is a Python keyword and cannot name a module")
+        return text
+
+    # ------------------------------------------------------------ bodies
+    def body(
+        self,
+        stmts: Sequence[ast.Stmt],
+        container: _Container,
+        env: dict[str, Value],
+        x: int,
+        repeat: Repeat | None = None,
+    ) -> int:
+        for stmt in stmts:
+            x = self.stmt(stmt, container, env, x, repeat)
+        return x
+
+    def stmt(
+        self, stmt: ast.Stmt, container: _Container, env: dict[str, Value], x: int, repeat: Repeat | None
+    ) -> int:
+        if isinstance(stmt, ast.Let):
+            env[stmt.name] = evaluate(stmt.value, env)
+            return x
+        if isinstance(stmt, ast.ChainStmt):
+            for item in stmt.items:
+                x = self.item(item, container, env, x, repeat)
+            return x
+        if isinstance(stmt, ast.GroupStmt):
+            local = self.claim(container, stmt.label, env)
+            return self.sequence(local, stmt.body, container, env, x, stmt.label.span, repeat)
+        if isinstance(stmt, ast.ForStmt):
+            return self.for_loop(stmt, container, env, x)
+        if isinstance(stmt, ast.IfStmt):
+            for condition, branch in stmt.branches:
+                if self.truth(condition, env):
+                    return self.body(branch, container, env, x, repeat)
+            return self.body(stmt.otherwise or (), container, env, x, repeat)
+        if isinstance(stmt, ast.ResidualStmt):
+            return self.residual(stmt, container, env, x, repeat)
+        if isinstance(stmt, ast.MergeStmt):
+            return self.merge(stmt, container, env, x, repeat)
+        raise TypeError(f"unknown statement {stmt!r}")  # pragma: no cover
+
+    def truth(self, expr: ast.Expr, env: Mapping[str, Value]) -> bool:
+        value = evaluate(expr, env)
+        if not isinstance(value, bool):
+            raise SpecError.at(expr.span, f"a condition must be true or false, got {show(value)}")
+        return value
+
+    def sequence(
+        self,
+        local: str,
+        stmts: Sequence[ast.Stmt],
+        container: _Container,
+        env: dict[str, Value],
+        x: int,
+        span: Span,
+        repeat: Repeat | None,
+    ) -> int:
+        child = _Container(container.child_name(local), x, container, is_block=False)
+        self.scopes.append(Scope(name=child.path, kind="sequence", repeat=repeat, span=span))
+        out = self.body(stmts, child, dict(env), x)
+        container.labels[local] = (out, span)
+        return out
+
+    def for_loop(self, stmt: ast.ForStmt, container: _Container, env: dict[str, Value], x: int) -> int:
+        values = evaluate(stmt.iterable, env)
+        if not isinstance(values, tuple):
+            raise SpecError.at(stmt.iterable.span, f"'for' needs a list, got the {type_name(values)} {show(values)}")
+        self.repeat_groups += 1
+        group = self.repeat_groups
+        for index, value in enumerate(values):
+            inner = dict(env)
+            if len(stmt.targets) == 1:
+                inner[stmt.targets[0]] = value
+            else:
+                if not isinstance(value, tuple) or len(value) != len(stmt.targets):
+                    raise SpecError.at(
+                        stmt.iterable.span,
+                        f"cannot unpack {show(value)} into {len(stmt.targets)} names "
+                        f"({', '.join(stmt.targets)})",
+                    )
+                inner.update(zip(stmt.targets, value, strict=True))
+            x = self.body(stmt.body, container, inner, x, Repeat(group=group, index=index, count=len(values)))
+        return x
+
+    def residual(
+        self, stmt: ast.ResidualStmt, container: _Container, env: dict[str, Value], x: int, repeat: Repeat | None
+    ) -> int:
+        if stmt.condition is not None and not self.truth(stmt.condition, env):
+            return self.body(stmt.body, container, env, x, repeat)
+        body_out = self.body(stmt.body, container, env, x, repeat)
+        skip = self.shortcut(stmt.shortcut, container, env, x, body_out, repeat)
+        if self.shape(skip) != self.shape(body_out):
+            raise SpecError.at(
+                stmt.span,
+                f"residual: the body's output {format_shape(self.shape(body_out))} does not match the "
+                f"shortcut's {format_shape(self.shape(skip))}",
+                "add `shortcut: auto` for a 1x1 projection, or write the projection",
+            )
+        local = self.claim(container, None, env)
+        return self.add_node(container, local, self.make_op("add", {}, [skip, body_out], stmt.span), [body_out, skip], stmt.span, repeat)
+
+    def shortcut(
+        self,
+        shortcut: ast.Shortcut | None,
+        container: _Container,
+        env: dict[str, Value],
+        x: int,
+        body_out: int,
+        repeat: Repeat | None,
+    ) -> int:
+        if shortcut is None:
+            return x
+        if _is_auto(shortcut.body):
+            if self.shape(x) == self.shape(body_out):
+                return x
+            return self.projection(shortcut, container, env, x, body_out, repeat)
+        if shortcut.label is None:
+            return self.body(shortcut.body, container, env, x, repeat)
+        local = self.claim(container, shortcut.label, env)
+        return self.sequence(local, shortcut.body, container, env, x, shortcut.span, repeat)
+
+    def projection(
+        self,
+        shortcut: ast.Shortcut,
+        container: _Container,
+        env: dict[str, Value],
+        x: int,
+        body_out: int,
+        repeat: Repeat | None,
+    ) -> int:
+        """`shortcut: auto` when the shapes differ: a 1x1 conv (with the body's stride) and batchnorm."""
+        source, target = self.shape(x), self.shape(body_out)
+        if len(source) != 3 or len(target) != 3:
+            raise SpecError.at(
+                shortcut.span,
+                f"shortcut auto can only project feature maps, not {format_shape(source)} to {format_shape(target)}",
+            )
+        strides = []
+        for size_in, size_out in zip(source[1:], target[1:], strict=True):
+            stride = -(-size_in // size_out)
+            if (size_in - 1) // stride + 1 != size_out:
+                raise SpecError.at(
+                    shortcut.span,
+                    f"shortcut auto: no 1x1 stride maps {format_shape(source)} to {format_shape(target)}",
+                )
+            strides.append(stride)
+        local = self.claim(container, shortcut.label, env)
+        child = _Container(container.child_name(local), x, container, is_block=False)
+        self.scopes.append(Scope(name=child.path, kind="sequence", repeat=repeat, span=shortcut.span))
+        conv_args = {"out_channels": target[0], "kernel_size": 1, "stride": tuple(strides), "bias": False}
+        conv = self.make_op("conv", conv_args, [x], shortcut.span)
+        y = self.add_node(child, self.claim(child, None, env), conv, [x], shortcut.span, repeat)
+        norm = self.make_op("batchnorm", {}, [y], shortcut.span)
+        out = self.add_node(child, self.claim(child, None, env), norm, [y], shortcut.span, repeat)
+        container.labels[local] = (out, shortcut.span)
+        return out
+
+    def merge(
+        self, stmt: ast.MergeStmt, container: _Container, env: dict[str, Value], x: int, repeat: Repeat | None
+    ) -> int:
+        outputs = []
+        for branch in stmt.body:
+            if isinstance(branch, ast.Let):
+                env[branch.name] = evaluate(branch.value, env)
+                continue
+            outputs.append(self.stmt(branch, container, env, x, repeat))
+        if len(outputs) < 2:
+            raise SpecError.at(stmt.span, f"{stmt.op} needs at least two branches, got {len(outputs)}")
+        op = self.make_op(stmt.op, {}, outputs, stmt.span)
+        local = self.claim(container, None, env)
+        return self.add_node(container, local, op, outputs, stmt.span, repeat)
+
+    # ------------------------------------------------------------ items
+    def item(self, item: ast.Item, container: _Container, env: dict[str, Value], x: int, repeat: Repeat | None) -> int:
+        inputs = [self.resolve_ref(ref, container) for ref in item.sources] if item.sources else [x]
+        if item.repeat is None:
+            local = self.claim(container, item.label, env) if self._makes_node(item) or item.label else None
+            return self.atom(item.atom, local, container, env, inputs, repeat, item)
+        count = evaluate(item.repeat, env)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise SpecError.at(item.repeat.span, f"a repeat count must be a non-negative integer, got {show(count)}")
+        self.repeat_groups += 1
+        group = self.repeat_groups
+        target = container
+        if item.label is not None:
+            local = self.claim(container, item.label, env)
+            target = _Container(container.child_name(local), inputs[0], container, is_block=False)
+            self.scopes.append(Scope(name=target.path, kind="sequence", repeat=repeat, span=item.span))
+        out = inputs[0]
+        for index in range(count):
+            copy_repeat = Repeat(group=group, index=index, count=count)
+            out = self.atom(item.atom, self.claim(target, None, env), target, env, [out], copy_repeat, item)
+        if item.label is not None:
+            container.labels[target.path.rsplit(".", 1)[-1]] = (out, item.span)
+        return out
+
+    def _makes_node(self, item: ast.Item) -> bool:
+        return not isinstance(item.atom, ast.InlineGroup)
+
+    def atom(
+        self,
+        atom: ast.Call | ast.InlineGroup,
+        local: str | None,
+        container: _Container,
+        env: dict[str, Value],
+        inputs: list[int],
+        repeat: Repeat | None,
+        item: ast.Item,
+    ) -> int:
+        if isinstance(atom, ast.InlineGroup):
+            stmts = (ast.ChainStmt(atom.items, atom.span),)
+            if local is None:
+                return self.body(stmts, container, env, inputs[0], repeat)
+            return self.sequence(local, stmts, container, env, inputs[0], atom.span, repeat)
+        assert local is not None
+        block = self.find_block(atom, env)
+        if block is not None:
+            if len(inputs) != 1:
+                raise SpecError.at(atom.span, f"block '{block.name}' takes one input, got {len(inputs)}")
+            out = self.instantiate(block, atom, local, container, env, inputs[0], repeat)
+        else:
+            op = self.op_from_call(atom, env, inputs)
+            out = self.add_node(container, local, op, inputs, item.span if item.label else atom.span, repeat)
+        if item.label is not None or item.repeat is not None:
+            container.labels[local] = (out, item.span)
+        return out
+
+    def find_block(self, call: ast.Call, env: Mapping[str, Value]) -> ast.BlockDef | None:
+        if call.name in env:
+            value = env[call.name]
+            if isinstance(value, BlockRef):
+                return self.block_named(value.name, call.span)
+            if call.name not in OPS_BY_NAME:
+                raise SpecError.at(
+                    call.span, f"'{call.name}' is a {type_name(value)} ({show(value)}), not a layer or a block"
+                )
+        return self.current_file().blocks.get(call.name)
+
+    def block_named(self, name: str, span: Span) -> ast.BlockDef:
+        block = self.current_file().blocks.get(name)
+        if block is None:
+            for scope in self.program.files.values():
+                if name in scope.blocks:
+                    return scope.blocks[name]
+            raise SpecError.at(span, f"unknown block '{name}'")
+        return block
+
+    def current_file(self) -> FileScope:
+        if self.stack:
+            return self.program.files[self._current_block_path]
+        return self.program.root
+
+    _current_block_path: str = ""
+
+    def resolve_ref(self, ref: ast.Ref, container: _Container) -> int:
+        if ref.path == ("input",):
+            scope: _Container | None = container
+            while scope is not None and not scope.is_block and scope.parent is not None:
+                scope = scope.parent
+            return scope.input if scope is not None else container.input
+        head, *rest = ref.path
+        scope = container
+        visible: list[str] = []
+        while scope is not None:
+            if head in scope.labels:
+                if rest:
+                    name = ".".join((scope.child_name(head), *rest))
+                    raise SpecError.at(
+                        ref.span,
+                        f"'{'.'.join(ref.path)}' is inside '{head}': a reference can name only earlier layers "
+                        f"of this sequence or of the sequences around it",
+                        hint=f"give the layer you want a name at this level instead of '{name}'",
+                    )
+                return scope.labels[head][0]
+            visible.extend(scope.labels)
+            if scope.is_block:
+                break
+            scope = scope.parent  # type: ignore[assignment]
+        raise SpecError.at(
+            ref.span,
+            f"unknown layer '{'.'.join(ref.path)}' (a reference names an earlier layer of this block)",
+            did_you_mean(head, visible),
+        )
+
+    # ------------------------------------------------------------ ops and blocks
+    def op_from_call(self, call: ast.Call, env: Mapping[str, Value], inputs: list[int]) -> Op:
+        if call.name == "auto":
+            raise SpecError.at(call.span, "'auto' is only meaningful as a residual shortcut (`shortcut: auto`)")
+        op_class = OPS_BY_NAME.get(call.name)
+        if op_class is None:
+            candidates = [*OPS_BY_NAME, *self.current_file().blocks]
+            raise SpecError.at(call.span, f"unknown op or block '{call.name}'", did_you_mean(call.name, candidates))
+        names = op_class.spec_arguments()
+        args: dict[str, Any] = {}
+        spans: dict[str, Span] = {}
+        if len(call.args) > len(names):
+            raise SpecError.at(
+                call.args[len(names)].span,
+                f"{call.name} takes at most {len(names)} positional arguments ({', '.join(names)}), "
+                f"got {len(call.args)}",
+            )
+        for name, expr in zip(names, call.args, strict=False):
+            args[name] = evaluate(expr, env)
+            spans[name] = expr.span
+        for kw in call.kwargs:
+            name = op_class.aliases.get(kw.name, kw.name)
+            if name not in names:
+                raise SpecError.at(
+                    kw.span,
+                    f"{call.name} has no argument '{kw.name}'",
+                    did_you_mean(kw.name, [*names, *op_class.aliases]) or f"its arguments: {', '.join(names)}",
+                )
+            if name in args:
+                raise SpecError.at(kw.span, f"{call.name} got argument '{kw.name}' twice")
+            args[name] = evaluate(kw.value, env)
+            spans[name] = kw.span
+        missing = [n for n in op_class.required_arguments() if n not in args]
+        if missing:
+            raise SpecError.at(call.span, f"{call.name} needs {quoted_list(missing)}", f"{call.name}({', '.join(names)})")
+        return self.make_op(call.name, args, inputs, call.span, spans)
+
+    def make_op(
+        self,
+        name: str,
+        args: dict[str, Any],
+        inputs: Sequence[int],
+        span: Span,
+        spans: Mapping[str, Span] | None = None,
+    ) -> Op:
+        op_class = OPS_BY_NAME[name]
+        count = len(inputs)
+        if count < op_class.min_inputs or (op_class.max_inputs is not None and count > op_class.max_inputs):
+            expected = (
+                f"{op_class.min_inputs}" if op_class.max_inputs == op_class.min_inputs else f"at least {op_class.min_inputs}"
+            )
+            raise SpecError.at(span, f"{name} takes {expected} input(s), got {count}")
+        shapes = [self.shape(i) for i in inputs]
+        try:
+            return op_class.create(args, shapes)
+        except OpError as error:
+            where = (spans or {}).get(error.argument or "", span)
+            layer = self._pending_name
+            message = f"{layer}: {error.message}" if layer else error.message
+            raise SpecError.at(where, message, error.hint) from None
+
+    _pending_name: str = ""
+
+    def instantiate(
+        self,
+        block: ast.BlockDef,
+        call: ast.Call,
+        local: str,
+        container: _Container,
+        env: Mapping[str, Value],
+        x: int,
+        repeat: Repeat | None,
+    ) -> int:
+        if any(frame.block == block.name for frame in self.stack) or len(self.stack) >= MAX_BLOCK_DEPTH:
+            chain = " -> ".join([*(f.block for f in self.stack), block.name])
+            raise SpecError.at(call.span, f"recursive block '{block.name}': {chain}")
+        block_env = self.bind_block_arguments(block, call, env, x)
+        path = container.child_name(local)
+        child = _Container(path, x, container, is_block=True)
+        self.scopes.append(Scope(name=path, kind="block", block=block.name, repeat=repeat, span=call.span))
+        self.stack.append(_Call(block.name, call.span))
+        saved = self._current_block_path
+        self._current_block_path = block.path
+        try:
+            out = self.body(block.body, child, block_env, x)
+        finally:
+            self._current_block_path = saved
+            self.stack.pop()
+        return out
+
+    def bind_block_arguments(
+        self, block: ast.BlockDef, call: ast.Call, env: Mapping[str, Value], x: int
+    ) -> dict[str, Value]:
+        names = [p.name for p in block.params]
+        if len(call.args) > len(names):
+            raise SpecError.at(
+                call.span, f"block {block.name} takes {len(names)} arguments ({', '.join(names)}), got {len(call.args)}"
+            )
+        values: dict[str, Value] = {}
+        for name, expr in zip(names, call.args, strict=False):
+            values[name] = evaluate(expr, env)
+        for kw in call.kwargs:
+            if kw.name not in names:
+                raise SpecError.at(kw.span, f"block {block.name} has no parameter '{kw.name}'", did_you_mean(kw.name, names))
+            if kw.name in values:
+                raise SpecError.at(kw.span, f"block {block.name} got parameter '{kw.name}' twice")
+            values[kw.name] = evaluate(kw.value, env)
+        file = self.program.files[block.path]
+        block_env = file_environment(file)
+        shape = self.shape(x)
+        block_env["in_shape"] = shape
+        block_env["in_channels"] = shape[0] if shape else 0
+        for param in block.params:
+            if param.name in values:
+                block_env[param.name] = values[param.name]
+            elif param.default is not None:
+                block_env[param.name] = evaluate(param.default, block_env)
+            else:
+                raise SpecError.at(call.span, f"block {block.name} needs parameter '{param.name}'")
+        return block_env
+
+
+def _is_auto(stmts: Sequence[ast.Stmt]) -> bool:
+    if len(stmts) != 1 or not isinstance(stmts[0], ast.ChainStmt) or len(stmts[0].items) != 1:
+        return False
+    item = stmts[0].items[0]
+    return isinstance(item.atom, ast.Call) and item.atom.name == "auto" and not item.atom.args and item.label is None
+
+
+def file_environment(file: FileScope) -> dict[str, Value]:
+    """Names visible everywhere in a file: its blocks (as values) and its top-level lets."""
+    env: dict[str, Value] = {name: BlockRef(name) for name in file.blocks}
+    for let in file.module.lets:
+        env[let.name] = evaluate(let.value, env)
+    return env
+
+
+# ---------------------------------------------------------------- networks and variants
+
+
+def network_of(program: Program) -> ast.NetworkDef:
+    """The network a root file defines (exactly one)."""
+    networks = program.root.module.networks
+    path = program.root.module.path
+    if not networks:
+        if not program.root.module.blocks and not program.root.module.lets:
+            raise SpecError.at(_file_start(path), "empty spec: a file needs a `network name:` section")
+        raise SpecError.at(_file_start(path), "this file defines blocks but no `network name:` section")
+    if len(networks) > 1:
+        raise SpecError.at(networks[1].span, "one file defines one network; use variants for a family")
+    return networks[0]
+
+
+def _file_start(path: str) -> Span:
+    return Span(path=path, line=1, column=1, end_line=1, end_column=2)
+
+
+def variant_names(network: ast.NetworkDef) -> list[str]:
+    """The variants a network defines, or its own name when it has none."""
+    return [v.name for v in network.variants] or [network.name]
+
+
+def parameters(
+    program: Program, network: ast.NetworkDef, variant: str | None, overrides: Mapping[str, Value]
+) -> tuple[str | None, dict[str, Value]]:
+    """The variant chosen and the parameter values: defaults, then the variant's row, then overrides."""
+    env = file_environment(program.root)
+    values: dict[str, Value] = {}
+    declared = {let.name: let for let in network.params}
+    chosen = None
+    if network.variants:
+        names = [v.name for v in network.variants]
+        if variant is None or variant == network.name:
+            chosen = network.variants[0]
+        else:
+            chosen = next((v for v in network.variants if v.name == variant), None)
+            if chosen is None:
+                raise SpecError.at(
+                    network.span,
+                    f"network '{network.name}' has no variant '{variant}'",
+                    did_you_mean(variant, names) or f"its variants: {', '.join(names)}",
+                )
+    elif variant not in (None, network.name):
+        raise SpecError.at(network.span, f"network '{network.name}' has no variants (asked for '{variant}')")
+    row = {}
+    if chosen is not None:
+        for kw in chosen.overrides:
+            if kw.name not in declared:
+                raise SpecError.at(
+                    kw.span,
+                    f"variant '{chosen.name}' sets '{kw.name}', which is not a parameter of {network.name}",
+                    did_you_mean(kw.name, declared),
+                )
+            row[kw.name] = kw
+    for name in overrides:
+        if name not in declared:
+            raise SpecError.at(
+                None,
+                f"'{name}' is not a parameter of {network.name}",
+                did_you_mean(name, declared) or f"its parameters: {', '.join(declared) or 'none'}",
+            )
+    for let in network.params:
+        scope = {**env, **values}
+        if let.name in overrides:
+            value = overrides[let.name]
+            if isinstance(value, str) and let.name in values and isinstance(evaluate(let.value, scope), BlockRef):
+                value = BlockRef(value)
+            values[let.name] = _as_block(value, evaluate(let.value, scope), program)
+        elif let.name in row:
+            values[let.name] = evaluate(row[let.name].value, scope)
+        else:
+            values[let.name] = evaluate(let.value, scope)
+    return (chosen.name if chosen else None), values
+
+
+def _as_block(value: Value, default: Value, program: Program) -> Value:
+    """An override given as a string for a block-valued parameter names the block."""
+    if isinstance(default, BlockRef) and isinstance(value, str):
+        if value not in program.root.blocks:
+            raise SpecError.at(None, f"unknown block '{value}'", did_you_mean(value, program.root.blocks))
+        return BlockRef(value)
+    return value
+
+
+def metadata(network: ast.NetworkDef, env: Mapping[str, Value]) -> Metadata:
+    """The network's metadata section evaluated into a Metadata record."""
+    fields: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    known = set(Metadata.model_fields) - {"extra"}
+    for entry in network.meta:
+        value = _meta_value(entry, env)
+        if entry.key in known:
+            fields[entry.key] = value
+        else:
+            extra[entry.key] = value
+    if isinstance(fields.get("authors"), str):
+        fields["authors"] = (fields["authors"],)
+    try:
+        return Metadata(**fields, extra=extra)
+    except Exception as error:  # pydantic's ValidationError: a mistyped metadata value
+        raise SpecError.at(network.span, f"invalid network metadata: {error}".splitlines()[0]) from None
+
+
+def _meta_value(entry: ast.MetaEntry, env: Mapping[str, Value]) -> Any:
+    if isinstance(entry.value, tuple):
+        return {child.key: _meta_value(child, env) for child in entry.value}
+    return _jsonable(evaluate(entry.value, env))
+
+
+def _jsonable(value: Value) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, BlockRef):
+        return value.name
+    return value
+
+
+def input_shape(network: ast.NetworkDef, env: Mapping[str, Value], override: Shape | None) -> Shape:
+    """The input shape: ``--input`` when given, else the network's ``input:`` entry."""
+    if override is not None:
+        if not override or any(not isinstance(d, int) or d <= 0 for d in override):
+            raise SpecError.at(None, f"invalid input shape {override}: every size must be a positive integer")
+        return tuple(override)
+    if network.input is None:
+        raise SpecError.at(network.span, f"network '{network.name}' has no `input:` shape")
+    value = evaluate(network.input, env)
+    if not isinstance(value, tuple) or not value or any(
+        not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in value
+    ):
+        raise SpecError.at(network.input.span, f"input must be a list of positive integers, got {show(value)}")
+    return tuple(value)
+
+
+def lower(
+    program: Program,
+    variant: str | None = None,
+    overrides: Mapping[str, Value] | None = None,
+    input_override: Shape | None = None,
+) -> Graph:
+    """Elaborate the program's network for one variant and parameter set into a shaped IR graph."""
+    try:
+        return _lower(program, variant, dict(overrides or {}), input_override)
+    except SpecError as error:
+        for path, text in program.sources.items():
+            error.sources.setdefault(path, text)
+        raise
+
+
+def _lower(
+    program: Program, variant: str | None, overrides: dict[str, Value], input_override: Shape | None
+) -> Graph:
+    network = network_of(program)
+    chosen, params = parameters(program, network, variant, overrides)
+    env = {**file_environment(program.root), **params}
+    shape = input_shape(network, env, input_override)
+    if network.layers is None:
+        raise SpecError.at(network.span, f"network '{network.name}' has no `layers:` section")
+    lowerer = _Lowerer(program)
+    root = _Container("", 0, None, is_block=True)
+    lowerer.scopes.append(Scope(name="", kind="network", span=network.span))
+    root.children.add("input")
+    x = lowerer.add_node(root, "input", Input(shape=shape), [], network.span)
+    root.counter = 0
+    out = lowerer.body(network.layers, root, env, x)
+    return Graph(
+        network=network.name,
+        variant=chosen,
+        source=program.root.module.path,
+        params={k: _jsonable(v) for k, v in params.items()},
+        metadata=metadata(network, env),
+        input_shape=shape,
+        scopes=tuple(lowerer.scopes),
+        nodes=tuple(lowerer.nodes),
+        output=out,
+    )

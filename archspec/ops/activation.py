@@ -1,0 +1,101 @@
+"""Pointwise activations and softmax. None has parameters; each has a stated FLOP rule for `--count all`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, Literal
+
+from archspec.ops.base import Int, Op, OpError, Shape, format_shape, numel
+
+
+class _Pointwise(Op):
+    """An op applied to every element; ``per_element`` is its FLOP cost under `--count all`."""
+
+    per_element: ClassVar[int] = 1
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return self.per_element * numel(output)
+
+
+class ReLU(_Pointwise):
+    """``relu``: max(x, 0)."""
+
+    kind: Literal["relu"] = "relu"
+    spec_names: ClassVar[tuple[str, ...]] = ("relu",)
+    summary: ClassVar[str] = "max(x, 0)"
+    flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element"
+
+
+class ReLU6(_Pointwise):
+    """``relu6``: min(max(x, 0), 6) (MobileNet)."""
+
+    kind: Literal["relu6"] = "relu6"
+    spec_names: ClassVar[tuple[str, ...]] = ("relu6",)
+    per_element: ClassVar[int] = 2
+    summary: ClassVar[str] = "min(max(x, 0), 6)"
+    flop_rule: ClassVar[str] = "`--count all`: 2 FLOPs per element"
+
+
+class Tanh(_Pointwise):
+    """``tanh``."""
+
+    kind: Literal["tanh"] = "tanh"
+    spec_names: ClassVar[tuple[str, ...]] = ("tanh",)
+    summary: ClassVar[str] = "hyperbolic tangent"
+    flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element"
+
+
+class ScaledTanh(_Pointwise):
+    """``scaled_tanh``: LeCun's 1.7159 * tanh(2x / 3)."""
+
+    kind: Literal["scaled_tanh"] = "scaled_tanh"
+    amplitude: float = 1.7159
+    slope: float = 2.0 / 3.0
+    spec_names: ClassVar[tuple[str, ...]] = ("scaled_tanh", "lecun_tanh")
+    per_element: ClassVar[int] = 3
+    summary: ClassVar[str] = "LeCun's 1.7159 * tanh(2x/3)"
+    flop_rule: ClassVar[str] = "`--count all`: 3 FLOPs per element"
+
+
+class Sigmoid(_Pointwise):
+    """``sigmoid``."""
+
+    kind: Literal["sigmoid"] = "sigmoid"
+    spec_names: ClassVar[tuple[str, ...]] = ("sigmoid",)
+    summary: ClassVar[str] = "logistic sigmoid"
+    flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element"
+
+
+class GELU(_Pointwise):
+    """``gelu(approximate="none")``."""
+
+    kind: Literal["gelu"] = "gelu"
+    approximate: Literal["none", "tanh"] = "none"
+    spec_names: ClassVar[tuple[str, ...]] = ("gelu",)
+    summary: ClassVar[str] = "Gaussian error linear unit"
+    flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element"
+
+
+class Softmax(_Pointwise):
+    """``softmax(dim=0)``: over channels (dim 0 of one sample; the last for vectors and tokens)."""
+
+    kind: Literal["softmax"] = "softmax"
+    dim: Int = -1
+    spec_names: ClassVar[tuple[str, ...]] = ("softmax",)
+    per_element: ClassVar[int] = 3
+    summary: ClassVar[str] = "softmax along a dimension of one sample"
+    flop_rule: ClassVar[str] = "`--count all`: 3 FLOPs per element (exp, sum, divide)"
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        rank = len(inputs[0])
+        if not -rank <= self.dim < rank:
+            raise OpError(f"softmax: dim {self.dim} is out of range for {format_shape(inputs[0])}", "dim")
+
+
+class Identity(Op):
+    """``identity``: passes its input through."""
+
+    kind: Literal["identity"] = "identity"
+    spec_names: ClassVar[tuple[str, ...]] = ("identity",)
+    summary: ClassVar[str] = "passes the input through"
+    flop_rule: ClassVar[str] = "0 FLOPs (no computation)"

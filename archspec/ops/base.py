@@ -1,0 +1,214 @@
+"""What every op is: a frozen Pydantic model with torch's field names, plus the analysis rules of the op.
+
+One class per op holds everything archspec knows about it apart from torch itself: the spec-facing
+signature (positional order, defaults, aliases), the fields inferred from the input shape, the shape rule,
+parameter and buffer counts, MACs, the extra per-element FLOPs counted under ``--count all``, and the
+receptive-field step. The torch realisation of each op lives in ``archspec.backends.torch_ops``, keyed by
+``kind``, so that importing an op never imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+Shape = tuple[int, ...]
+
+
+class OpError(Exception):
+    """A problem with an op's arguments or inputs; the lowering attaches the spec position."""
+
+    def __init__(self, message: str, argument: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.argument = argument
+        self.hint = hint
+
+
+def _integer(value: Any) -> Any:
+    # Booleans are ints in Python; in a spec `true` is never a size.
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, got {value!r}")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"expected an integer, got {value!r}")
+        return int(value)
+    return value
+
+
+def _pair(value: Any) -> Any:
+    value = _integer(value) if not isinstance(value, list | tuple) else value
+    if isinstance(value, int):
+        return (value, value)
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return tuple(_integer(v) for v in value)
+    raise ValueError(f"expected an integer or a pair [h, w], got {value!r}")
+
+
+Int = Annotated[int, BeforeValidator(_integer)]
+PosInt = Annotated[int, BeforeValidator(_integer), Field(gt=0)]
+NonNegInt = Annotated[int, BeforeValidator(_integer), Field(ge=0)]
+Pair = Annotated[tuple[Int, Int], BeforeValidator(_pair)]
+PosPair = Annotated[tuple[PosInt, PosInt], BeforeValidator(_pair)]
+NonNegPair = Annotated[tuple[NonNegInt, NonNegInt], BeforeValidator(_pair)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+@dataclass(frozen=True)
+class RFStep:
+    """One op's receptive-field step along both spatial axes (kernel, stride, padding, dilation)."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int] = (1, 1)
+
+
+# How an op changes the receptive field: a spatial step, "global" (sees the whole input: global pooling,
+# flatten, attention over all tokens), or None (pointwise: activations, norms, channel mixing).
+RFEffect = RFStep | Literal["global"] | None
+
+
+def numel(shape: Shape) -> int:
+    """Number of elements of one sample of this shape."""
+    return math.prod(shape)
+
+
+def format_shape(shape: Shape) -> str:
+    """``64x56x56``: how shapes appear in messages and reports."""
+    return "x".join(str(d) for d in shape) if shape else "scalar"
+
+
+class Op(BaseModel):
+    """Base class of every op. Subclasses declare ``kind`` as a Literal and their fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+
+    # --- the spec-facing signature
+    spec_names: ClassVar[tuple[str, ...]] = ()
+    inferred: ClassVar[frozenset[str]] = frozenset()  # fields filled from the input shape
+    aliases: ClassVar[Mapping[str, str]] = {}
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+    summary: ClassVar[str] = ""
+    # How the op counts under `--count all`, in words (docs and reports quote it).
+    flop_rule: ClassVar[str] = "0 FLOPs"
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def spec_arguments(cls) -> list[str]:
+        """The arguments a spec may pass, in positional order."""
+        return [n for n in cls.model_fields if n != "kind" and n not in cls.inferred]
+
+    @classmethod
+    def required_arguments(cls) -> list[str]:
+        """Spec arguments without a default."""
+        return [n for n in cls.spec_arguments() if cls.model_fields[n].is_required()]
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        """Fill the fields that come from the input shapes (``in_channels`` …). Default: none."""
+        return {}
+
+    @classmethod
+    def create(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> Op:
+        """Validate spec arguments (already bound to field names) and infer the rest from the inputs."""
+        values = dict(args)
+        values.update(cls.infer_fields(values, inputs))
+        kind = cls.model_fields["kind"].default
+        try:
+            op = cls(kind=kind, **values)
+        except ValidationError as error:
+            raise _translate(error, cls.spec_names[0]) from None
+        op.check(inputs)
+        return op
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        """Cross-field and input checks that Pydantic field types cannot express. Raise OpError."""
+
+    # ------------------------------------------------------------ analysis rules
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        """Shape of the output (batch dimension excluded). Default: same as the input."""
+        return inputs[0]
+
+    def param_count(self) -> int:
+        """Number of trainable parameters (torch ``p.numel()`` summed)."""
+        return 0
+
+    def buffer_count(self) -> int:
+        """Number of elements of non-trainable state (BN running statistics, fixed RBF centres)."""
+        return 0
+
+    def macs(self, inputs: Sequence[Shape], output: Shape) -> int:
+        """Multiply-accumulates under torchvision's convention: convolutions, linear layers, matmuls."""
+        return 0
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        """FLOPs not in MACs (bias adds, norms, activations, pooling, adds, softmax) for ``--count all``."""
+        return 0
+
+    def receptive_field(self) -> RFEffect:
+        """How the op moves the receptive field (see RFEffect)."""
+        return None
+
+    def describe(self) -> str:
+        """A short description of the op and its arguments for tables and diagrams."""
+        parts = []
+        for name in self.spec_arguments():
+            value = getattr(self, name)
+            default = self.model_fields[name].default
+            if value == default and not self.model_fields[name].is_required():
+                continue
+            if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
+                value = value[0]
+            parts.append(f"{name}={_short(value)}")
+        return f"{self.spec_names[0]}({', '.join(parts)})" if parts else self.spec_names[0]
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, tuple) and len(value) > 4:
+        return f"[{len(value)} entries]"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value).replace(" ", "")
+
+
+_PYDANTIC_PHRASES = {
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be a string",
+    "literal_error": "must be one of {expected}",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+}
+
+
+def _translate(error: ValidationError, op_name: str) -> OpError:
+    first = error.errors(include_url=False)[0]
+    field = next((str(part) for part in first["loc"] if isinstance(part, str)), None)
+    context = first.get("ctx", {}) or {}
+    phrase = _PYDANTIC_PHRASES.get(first["type"])
+    if first["type"] == "value_error":
+        message = str(context.get("error", first["msg"]))
+    elif phrase is not None:
+        message = phrase.format(**{k: v for k, v in context.items()})
+        message = f"{message}, got {first['input']!r}".replace("True", "true").replace("False", "false")
+    else:
+        message = first["msg"]
+    where = f"argument '{field}' of {op_name}" if field else op_name
+    return OpError(f"{where}: {message}", argument=field)

@@ -1,0 +1,192 @@
+"""2-D convolution, including the historical forms: connection tables and unshared (per-position) biases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import field_validator
+
+from archspec.ops.base import (
+    NonNegPair,
+    Op,
+    OpError,
+    PosInt,
+    PosPair,
+    RFEffect,
+    RFStep,
+    Shape,
+    format_shape,
+)
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil: bool) -> int:
+    """torch's output size rule for convolution and pooling along one axis (ceil mode included)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    if ceil:
+        out = -(-span // stride) + 1
+        # torch: the last window must start inside the input or the left padding
+        if (out - 1) * stride >= size + padding:
+            out -= 1
+        return out
+    return span // stride + 1
+
+
+def spatial_input(op_name: str, inputs: Sequence[Shape]) -> tuple[int, int, int]:
+    """The (C, H, W) of an image input, or an OpError that says what was given."""
+    shape = inputs[0]
+    if len(shape) != 3:
+        raise OpError(
+            f"{op_name} expects an image CxHxW, got {format_shape(shape)}",
+            hint="spatial ops work on CxHxW feature maps; did a flatten come too early?",
+        )
+    return shape[0], shape[1], shape[2]
+
+
+def resolve_padding(value: Any, kernel: Any, dilation: Any) -> Any:
+    """``same`` becomes the symmetric padding that keeps the size at stride 1; ``valid`` is 0."""
+    if value == "valid":
+        return 0
+    if value != "same":
+        return value
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else tuple(kernel)
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else tuple(dilation)
+    pads = []
+    for k, d in ((kh, dh), (kw, dw)):
+        total = d * (k - 1)
+        if total % 2:
+            raise OpError("padding='same' needs an odd kernel (or even dilation)", argument="padding")
+        pads.append(total // 2)
+    return tuple(pads)
+
+
+class Conv2d(Op):
+    """``conv(out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=true, table=none)``.
+
+    ``bias="unshared"`` gives one bias per output position (LeCun 1989). ``table`` lists, for each output
+    channel, the input channels it sees (LeNet-5's C3): only those weights exist.
+    """
+
+    kind: Literal["conv2d"] = "conv2d"
+    in_channels: PosInt
+    out_channels: PosInt
+    kernel_size: PosPair
+    stride: PosPair = (1, 1)
+    padding: NonNegPair = (0, 0)
+    dilation: PosPair = (1, 1)
+    groups: PosInt = 1
+    bias: bool | Literal["unshared"] = True
+    table: tuple[tuple[int, ...], ...] | None = None
+    # Output spatial size; needed for the number of unshared biases.
+    out_size: tuple[int, int] = (0, 0)
+
+    spec_names: ClassVar[tuple[str, ...]] = ("conv", "conv2d")
+    inferred: ClassVar[frozenset[str]] = frozenset({"in_channels", "out_size"})
+    aliases: ClassVar[dict[str, str]] = {"pad": "padding"}
+    summary: ClassVar[str] = "2-D convolution (groups, dilation, 'same' padding, connection tables)"
+    flop_rule: ClassVar[str] = "MACs as conv; `--count all` adds 1 FLOP per output element for the bias"
+
+    @field_validator("bias", mode="before")
+    @classmethod
+    def _bias(cls, value: Any) -> Any:
+        if value in (True, False, "unshared"):
+            return value
+        raise ValueError(f"must be true, false or \"unshared\", got {value!r}")
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        channels, height, width = spatial_input("conv", inputs)
+        kernel = args.get("kernel_size", 1)
+        dilation = args.get("dilation", 1)
+        padding = resolve_padding(args.get("padding", 0), kernel, dilation)
+        return {"in_channels": channels, "padding": padding}
+
+    @classmethod
+    def create(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> Op:
+        op = super().create(args, inputs)
+        assert isinstance(op, Conv2d)
+        _, height, width = inputs[0]
+        out = op._out(height, width)
+        return op.model_copy(update={"out_size": out})
+
+    def _out(self, height: int, width: int) -> tuple[int, int]:
+        sizes = []
+        for axis, size in enumerate((height, width)):
+            sizes.append(
+                conv_output_size(
+                    size,
+                    self.kernel_size[axis],
+                    self.stride[axis],
+                    self.padding[axis],
+                    self.dilation[axis],
+                    ceil=False,
+                )
+            )
+        return sizes[0], sizes[1]
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        if self.in_channels % self.groups:
+            raise OpError(
+                f"conv: in_channels ({self.in_channels}) is not divisible by groups ({self.groups})",
+                argument="groups",
+            )
+        if self.out_channels % self.groups:
+            raise OpError(
+                f"conv: out_channels ({self.out_channels}) is not divisible by groups ({self.groups})",
+                argument="groups",
+            )
+        if self.table is not None:
+            if self.groups != 1:
+                raise OpError("conv: a connection table cannot be combined with groups", argument="table")
+            if len(self.table) != self.out_channels:
+                raise OpError(
+                    f"conv: the connection table has {len(self.table)} rows for {self.out_channels} "
+                    "output channels",
+                    argument="table",
+                )
+            for row in self.table:
+                bad = [c for c in row if not 0 <= c < self.in_channels]
+                if bad or not row or len(set(row)) != len(row):
+                    raise OpError(
+                        f"conv: connection table row {list(row)} must list distinct input channels "
+                        f"in 0..{self.in_channels - 1}",
+                        argument="table",
+                    )
+        _, height, width = inputs[0]
+        out_h, out_w = self._out(height, width)
+        if out_h < 1 or out_w < 1:
+            raise OpError(
+                f"conv: kernel {self.kernel_size[0]}x{self.kernel_size[1]} does not fit the input "
+                f"{format_shape(inputs[0])} (output would be {out_h}x{out_w})"
+            )
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (self.out_channels, *self.out_size)
+
+    def connections_per_output(self) -> int:
+        """Input channels each output channel sees, summed over output channels."""
+        if self.table is not None:
+            return sum(len(row) for row in self.table)
+        return self.out_channels * (self.in_channels // self.groups)
+
+    def weight_count(self) -> int:
+        """Number of weights (biases excluded)."""
+        return self.connections_per_output() * self.kernel_size[0] * self.kernel_size[1]
+
+    def bias_count(self) -> int:
+        """Number of biases: one per channel, one per output position when unshared, or none."""
+        if self.bias == "unshared":
+            return self.out_channels * self.out_size[0] * self.out_size[1]
+        return self.out_channels if self.bias else 0
+
+    def param_count(self) -> int:
+        return self.weight_count() + self.bias_count()
+
+    def macs(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return self.out_size[0] * self.out_size[1] * self.weight_count()
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return self.out_channels * self.out_size[0] * self.out_size[1] if self.bias else 0
+
+    def receptive_field(self) -> RFEffect:
+        return RFStep(self.kernel_size, self.stride, self.padding, self.dilation)

@@ -1,0 +1,88 @@
+"""Fully connected layers: linear, LeNet-5's Euclidean RBF output."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from archspec.ops.base import Op, OpError, PosInt, RFEffect, Shape, format_shape, numel
+
+
+def feature_input(op_name: str, inputs: Sequence[Shape]) -> Shape:
+    """A vector (F) or a token sequence (N, F); anything else gets a hint to flatten."""
+    shape = inputs[0]
+    if len(shape) not in (1, 2):
+        raise OpError(
+            f"{op_name} expects a vector or a token sequence, got {format_shape(shape)}",
+            hint="add `flatten` (or a global pooling) before it",
+        )
+    return shape
+
+
+class Linear(Op):
+    """``linear(out_features, bias=true)`` over the last dimension."""
+
+    kind: Literal["linear"] = "linear"
+    in_features: PosInt
+    out_features: PosInt
+    bias: bool = True
+
+    spec_names: ClassVar[tuple[str, ...]] = ("linear", "fc")
+    inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
+    summary: ClassVar[str] = "fully connected layer over the last dimension"
+    flop_rule: ClassVar[str] = "MACs as matmul; `--count all` adds 1 FLOP per output element for the bias"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        return {"in_features": feature_input("linear", inputs)[-1]}
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (*inputs[0][:-1], self.out_features)
+
+    def param_count(self) -> int:
+        return self.in_features * self.out_features + (self.out_features if self.bias else 0)
+
+    def macs(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return numel(inputs[0][:-1]) * self.in_features * self.out_features
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return numel(output) if self.bias else 0
+
+
+class RBF(Op):
+    """``rbf(units)``: LeNet-5's Euclidean radial-basis output, fixed (non-trained) centres.
+
+    Outputs the negated squared distance to each centre, so that argmax and cross-entropy work; the
+    paper's penalty y_i is its negation. The centres are stylised 7x12 bitmaps of the digits (a buffer).
+    """
+
+    kind: Literal["rbf"] = "rbf"
+    in_features: PosInt
+    units: PosInt
+
+    spec_names: ClassVar[tuple[str, ...]] = ("rbf",)
+    inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
+    summary: ClassVar[str] = "LeNet-5 Euclidean RBF output units with fixed centres"
+    flop_rule: ClassVar[str] = "MACs: one per (unit, input) pair, as the x·c matmul it is computed with"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        shape = feature_input("rbf", inputs)
+        if len(shape) != 1:
+            raise OpError(f"rbf expects a vector, got {format_shape(shape)}")
+        return {"in_features": shape[0]}
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (self.units,)
+
+    def buffer_count(self) -> int:
+        return self.units * self.in_features
+
+    def macs(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return self.units * self.in_features
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return 2 * self.in_features + 2 * self.units  # the two squared norms and the combination
+
+    def receptive_field(self) -> RFEffect:
+        return None

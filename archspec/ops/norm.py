@@ -1,0 +1,88 @@
+"""Normalisation: batch norm, layer norm, local response norm."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from archspec.ops.base import Op, OpError, PosInt, Shape, format_shape, numel
+
+
+class BatchNorm(Op):
+    """``batchnorm(eps=1e-5, momentum=0.1, affine=true)`` over channels (BatchNorm2d, or 1d on vectors)."""
+
+    kind: Literal["batchnorm"] = "batchnorm"
+    num_features: PosInt
+    eps: float = Field(default=1e-5, gt=0)
+    momentum: float = Field(default=0.1, ge=0, le=1)
+    affine: bool = True
+    spatial: bool = True
+
+    spec_names: ClassVar[tuple[str, ...]] = ("batchnorm", "bn")
+    inferred: ClassVar[frozenset[str]] = frozenset({"num_features", "spatial"})
+    summary: ClassVar[str] = "batch normalisation over channels"
+    flop_rule: ClassVar[str] = "`--count all`: 2 FLOPs per element (scale and shift, folded at inference)"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        shape = inputs[0]
+        if len(shape) not in (1, 3):
+            raise OpError(f"batchnorm expects CxHxW or a vector, got {format_shape(shape)}")
+        return {"num_features": shape[0], "spatial": len(shape) == 3}
+
+    def param_count(self) -> int:
+        return 2 * self.num_features if self.affine else 0
+
+    def buffer_count(self) -> int:
+        return 2 * self.num_features + 1  # running mean, running var, num_batches_tracked
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return 2 * numel(output)
+
+
+class LayerNorm(Op):
+    """``layernorm(eps=1e-5, affine=true)`` over the last dimension."""
+
+    kind: Literal["layernorm"] = "layernorm"
+    normalized_shape: PosInt
+    eps: float = Field(default=1e-5, gt=0)
+    elementwise_affine: bool = True
+
+    spec_names: ClassVar[tuple[str, ...]] = ("layernorm", "ln")
+    inferred: ClassVar[frozenset[str]] = frozenset({"normalized_shape"})
+    aliases: ClassVar[dict[str, str]] = {"affine": "elementwise_affine"}
+    summary: ClassVar[str] = "layer normalisation over the last dimension"
+    flop_rule: ClassVar[str] = "`--count all`: 5 FLOPs per element (mean, variance, normalise, scale, shift)"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        return {"normalized_shape": inputs[0][-1]}
+
+    def param_count(self) -> int:
+        return 2 * self.normalized_shape if self.elementwise_affine else 0
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return 5 * numel(output)
+
+
+class LocalResponseNorm(Op):
+    """``lrn(size, alpha=1e-4, beta=0.75, k=1.0)``: AlexNet's local response normalisation across channels."""
+
+    kind: Literal["lrn"] = "lrn"
+    size: PosInt
+    alpha: float = 1e-4
+    beta: float = 0.75
+    k: float = 1.0
+
+    spec_names: ClassVar[tuple[str, ...]] = ("lrn", "local_response_norm")
+    summary: ClassVar[str] = "local response normalisation across channels"
+    flop_rule: ClassVar[str] = "`--count all`: size + 3 FLOPs per element (window sum of squares, scale, power, divide)"
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        if len(inputs[0]) != 3:
+            raise OpError(f"lrn expects CxHxW, got {format_shape(inputs[0])}")
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return (self.size + 3) * numel(output)

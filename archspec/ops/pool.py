@@ -1,0 +1,182 @@
+"""Pooling: max, average (ceil mode, padding), adaptive and global average, LeNet-5's subsampling."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from archspec.ops.base import (
+    NonNegPair,
+    Op,
+    OpError,
+    PosPair,
+    RFEffect,
+    RFStep,
+    Shape,
+    format_shape,
+    numel,
+)
+from archspec.ops.conv import conv_output_size, spatial_input
+
+
+class _Pool(Op):
+    """Shared shape and receptive-field rules of windowed pooling."""
+
+    kernel_size: PosPair
+    stride: PosPair | None = None
+    padding: NonNegPair = (0, 0)
+    ceil_mode: bool = False
+
+    aliases: ClassVar[dict[str, str]] = {"pad": "padding", "ceil": "ceil_mode"}
+    flop_rule: ClassVar[str] = "`--count all`: one FLOP per input element of each window (kh*kw per output)"
+
+    @property
+    def step(self) -> tuple[int, int]:
+        """The stride, which defaults to the kernel size as in torch."""
+        return self.stride if self.stride is not None else self.kernel_size
+
+    def _dilation(self) -> tuple[int, int]:
+        return (1, 1)
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        spatial_input(self.spec_names[0], inputs)
+        for axis in (0, 1):
+            if self.padding[axis] * 2 > self.kernel_size[axis]:
+                raise OpError(
+                    f"{self.spec_names[0]}: padding {self.padding[axis]} is more than half the kernel "
+                    f"{self.kernel_size[axis]}",
+                    argument="padding",
+                )
+        out = self.output_shape(inputs)
+        if out[1] < 1 or out[2] < 1:
+            raise OpError(
+                f"{self.spec_names[0]}: kernel {self.kernel_size[0]}x{self.kernel_size[1]} does not fit "
+                f"the input {format_shape(inputs[0])}"
+            )
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        channels, height, width = inputs[0]
+        sizes = [
+            conv_output_size(
+                size,
+                self.kernel_size[axis],
+                self.step[axis],
+                self.padding[axis],
+                self._dilation()[axis],
+                self.ceil_mode,
+            )
+            for axis, size in enumerate((height, width))
+        ]
+        return (channels, sizes[0], sizes[1])
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return numel(output) * self.kernel_size[0] * self.kernel_size[1]
+
+    def receptive_field(self) -> RFEffect:
+        return RFStep(self.kernel_size, self.step, self.padding, self._dilation())
+
+
+class MaxPool2d(_Pool):
+    """``maxpool(kernel_size, stride=kernel_size, padding=0, dilation=1, ceil_mode=false)``."""
+
+    kind: Literal["maxpool2d"] = "maxpool2d"
+    dilation: PosPair = (1, 1)
+    spec_names: ClassVar[tuple[str, ...]] = ("maxpool", "maxpool2d")
+    summary: ClassVar[str] = "2-D max pooling"
+
+    def _dilation(self) -> tuple[int, int]:
+        return self.dilation
+
+
+class AvgPool2d(_Pool):
+    """``avgpool(kernel_size, stride=kernel_size, padding=0, ceil_mode=false, count_include_pad=true)``."""
+
+    kind: Literal["avgpool2d"] = "avgpool2d"
+    count_include_pad: bool = True
+    spec_names: ClassVar[tuple[str, ...]] = ("avgpool", "avgpool2d")
+    summary: ClassVar[str] = "2-D average pooling"
+
+
+class Subsample(_Pool):
+    """``subsample(kernel_size)``: LeNet-5's S-layers, the sum of each window times a trainable
+    coefficient plus a trainable bias, one pair per feature map."""
+
+    kind: Literal["subsample"] = "subsample"
+    channels: int = 0
+    spec_names: ClassVar[tuple[str, ...]] = ("subsample",)
+    inferred: ClassVar[frozenset[str]] = frozenset({"channels"})
+    summary: ClassVar[str] = "LeNet-5 subsampling: window sum x trainable coefficient + bias per map"
+    flop_rule: ClassVar[str] = "`--count all`: kh*kw adds + 1 multiply + 1 add per output element"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        return {"channels": spatial_input("subsample", inputs)[0]}
+
+    def param_count(self) -> int:
+        return 2 * self.channels
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return numel(output) * (self.kernel_size[0] * self.kernel_size[1] + 2)
+
+
+def _adaptive_windows(size: int, out: int) -> tuple[int, int]:
+    """Largest window and the (smallest) step of torch's adaptive pooling along one axis."""
+    starts = [math.floor(i * size / out) for i in range(out)]
+    ends = [math.ceil((i + 1) * size / out) for i in range(out)]
+    window = max(e - s for s, e in zip(starts, ends, strict=True))
+    step = min((b - a for a, b in zip(starts, starts[1:], strict=False)), default=window)
+    return window, max(step, 1)
+
+
+class AdaptiveAvgPool2d(Op):
+    """``adaptive_avgpool(output_size)``: average pooling to a fixed output size."""
+
+    kind: Literal["adaptive_avgpool2d"] = "adaptive_avgpool2d"
+    output_size: PosPair
+    in_size: tuple[int, int] = (0, 0)
+
+    spec_names: ClassVar[tuple[str, ...]] = ("adaptive_avgpool", "adaptive_avgpool2d")
+    inferred: ClassVar[frozenset[str]] = frozenset({"in_size"})
+    summary: ClassVar[str] = "adaptive average pooling to a fixed size"
+    flop_rule: ClassVar[str] = "`--count all`: one FLOP per input element"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        _, height, width = spatial_input("adaptive_avgpool", inputs)
+        return {"in_size": (height, width)}
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (inputs[0][0], *self.output_size)
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        windows = [_adaptive_windows(s, o)[0] for s, o in zip(self.in_size, self.output_size, strict=True)]
+        return numel(output) * windows[0] * windows[1]
+
+    def receptive_field(self) -> RFEffect:
+        if self.output_size == (1, 1):
+            return "global"
+        kernel = tuple(_adaptive_windows(s, o)[0] for s, o in zip(self.in_size, self.output_size, strict=True))
+        step = tuple(_adaptive_windows(s, o)[1] for s, o in zip(self.in_size, self.output_size, strict=True))
+        return RFStep((kernel[0], kernel[1]), (step[0], step[1]), (0, 0))
+
+
+class GlobalAvgPool(Op):
+    """``global_avgpool``: the mean of each feature map (output Cx1x1, as torch's AdaptiveAvgPool2d(1))."""
+
+    kind: Literal["global_avgpool"] = "global_avgpool"
+    spec_names: ClassVar[tuple[str, ...]] = ("global_avgpool", "gap")
+    summary: ClassVar[str] = "global average pooling (Cx1x1)"
+    flop_rule: ClassVar[str] = "`--count all`: one FLOP per input element"
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        spatial_input("global_avgpool", inputs)
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (inputs[0][0], 1, 1)
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return numel(inputs[0])
+
+    def receptive_field(self) -> RFEffect:
+        return "global"

@@ -1,0 +1,130 @@
+"""Ops that move data rather than compute: input, flatten, dropout, pad, and the merges concat and add."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, Literal
+
+from archspec.ops.base import (
+    Int,
+    NonNegInt,
+    Op,
+    OpError,
+    Probability,
+    RFEffect,
+    RFStep,
+    Shape,
+    format_shape,
+    numel,
+)
+
+
+class Input(Op):
+    """The network's input (one sample; the batch dimension is implicit)."""
+
+    kind: Literal["input"] = "input"
+    shape: tuple[int, ...]
+    spec_names: ClassVar[tuple[str, ...]] = ("input",)
+    min_inputs: ClassVar[int] = 0
+    max_inputs: ClassVar[int | None] = 0
+    summary: ClassVar[str] = "the network input"
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return self.shape
+
+
+class Flatten(Op):
+    """``flatten``: one sample to a vector (torch.flatten(x, 1))."""
+
+    kind: Literal["flatten"] = "flatten"
+    spec_names: ClassVar[tuple[str, ...]] = ("flatten",)
+    summary: ClassVar[str] = "flattens a sample to a vector"
+    flop_rule: ClassVar[str] = "0 FLOPs (a view)"
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (numel(inputs[0]),)
+
+    def receptive_field(self) -> RFEffect:
+        # A flattened vector mixes every position in the next layer; spatially 1x1 inputs stay put.
+        return "global"
+
+
+class Dropout(Op):
+    """``dropout(p=0.5)``: identity at inference."""
+
+    kind: Literal["dropout"] = "dropout"
+    p: Probability = 0.5
+    spec_names: ClassVar[tuple[str, ...]] = ("dropout",)
+    summary: ClassVar[str] = "dropout (identity at inference)"
+    flop_rule: ClassVar[str] = "0 FLOPs (identity at inference)"
+
+
+class Pad(Op):
+    """``pad(amount, value=0.0)``: constant padding on every spatial side (the 1989 net pads with -1)."""
+
+    kind: Literal["pad"] = "pad"
+    amount: NonNegInt
+    value: float = 0.0
+    spec_names: ClassVar[tuple[str, ...]] = ("pad",)
+    summary: ClassVar[str] = "constant padding on each spatial side"
+    flop_rule: ClassVar[str] = "0 FLOPs (a copy)"
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        if len(inputs[0]) != 3:
+            raise OpError(f"pad expects CxHxW, got {format_shape(inputs[0])}")
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        channels, height, width = inputs[0]
+        return (channels, height + 2 * self.amount, width + 2 * self.amount)
+
+    def receptive_field(self) -> RFEffect:
+        return RFStep((1, 1), (1, 1), (self.amount, self.amount))
+
+
+class Concat(Op):
+    """``concat``: joins its inputs along the channel (first) dimension."""
+
+    kind: Literal["concat"] = "concat"
+    dim: Int = 0
+    spec_names: ClassVar[tuple[str, ...]] = ("concat",)
+    min_inputs: ClassVar[int] = 2
+    max_inputs: ClassVar[int | None] = None
+    summary: ClassVar[str] = "concatenation along channels"
+    flop_rule: ClassVar[str] = "0 FLOPs (a copy)"
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        first = inputs[0]
+        dim = self.dim % len(first) if first else 0
+        for shape in inputs[1:]:
+            rest = [d for i, d in enumerate(shape) if i != dim]
+            if len(shape) != len(first) or rest != [d for i, d in enumerate(first) if i != dim]:
+                raise OpError(
+                    "concat: inputs must agree in every dimension but the channels: "
+                    + " vs ".join(format_shape(s) for s in inputs)
+                )
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        dim = self.dim % len(inputs[0])
+        shape = list(inputs[0])
+        shape[dim] = sum(s[dim] for s in inputs)
+        return tuple(shape)
+
+
+class Add(Op):
+    """``add``: elementwise sum of inputs of one shape (residual connections)."""
+
+    kind: Literal["add"] = "add"
+    spec_names: ClassVar[tuple[str, ...]] = ("add",)
+    min_inputs: ClassVar[int] = 2
+    max_inputs: ClassVar[int | None] = None
+    summary: ClassVar[str] = "elementwise sum"
+    flop_rule: ClassVar[str] = "`--count all`: (inputs - 1) FLOPs per output element"
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        if any(shape != inputs[0] for shape in inputs[1:]):
+            raise OpError("add: inputs must have the same shape: " + " vs ".join(format_shape(s) for s in inputs))
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return (len(inputs) - 1) * numel(output)
+
+

@@ -1,0 +1,254 @@
+"""What the Vision Transformer needs: patch embedding, class token, position embedding, attention, MLP."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+from archspec.ops.base import (
+    Int,
+    Op,
+    OpError,
+    PosInt,
+    Probability,
+    RFEffect,
+    RFStep,
+    Shape,
+    format_shape,
+)
+from archspec.ops.conv import spatial_input
+
+
+def token_input(op_name: str, inputs: Sequence[Shape]) -> tuple[int, int]:
+    """(tokens, width) of a token sequence, or an OpError naming the shape that came instead."""
+    shape = inputs[0]
+    if len(shape) != 2:
+        raise OpError(
+            f"{op_name} expects a token sequence NxD, got {format_shape(shape)}",
+            hint="turn a feature map into tokens with patch_embed",
+        )
+    return shape[0], shape[1]
+
+
+class PatchEmbed(Op):
+    """``patch_embed(hidden_dim, patch_size)``: a conv with kernel = stride = patch, flattened to tokens."""
+
+    kind: Literal["patch_embed"] = "patch_embed"
+    in_channels: PosInt
+    hidden_dim: PosInt
+    patch_size: PosInt
+    grid: tuple[int, int] = (0, 0)
+
+    spec_names: ClassVar[tuple[str, ...]] = ("patch_embed",)
+    inferred: ClassVar[frozenset[str]] = frozenset({"in_channels", "grid"})
+    summary: ClassVar[str] = "non-overlapping patches projected to tokens (conv, then flatten)"
+    flop_rule: ClassVar[str] = "MACs as conv; `--count all` adds 1 FLOP per output element for the bias"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        channels, height, width = spatial_input("patch_embed", inputs)
+        patch = args.get("patch_size")
+        if isinstance(patch, int) and not isinstance(patch, bool) and patch > 0:
+            for size in (height, width):
+                if size % patch:
+                    raise OpError(
+                        f"patch_embed: input {format_shape(inputs[0])} is not divisible into "
+                        f"{patch}x{patch} patches",
+                        argument="patch_size",
+                    )
+            return {"in_channels": channels, "grid": (height // patch, width // patch)}
+        return {"in_channels": channels}
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (self.grid[0] * self.grid[1], self.hidden_dim)
+
+    def param_count(self) -> int:
+        return self.hidden_dim * self.in_channels * self.patch_size**2 + self.hidden_dim
+
+    def macs(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return self.grid[0] * self.grid[1] * self.hidden_dim * self.in_channels * self.patch_size**2
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return output[0] * output[1]
+
+    def receptive_field(self) -> RFEffect:
+        p = self.patch_size
+        return RFStep((p, p), (p, p), (0, 0))
+
+
+class ClassToken(Op):
+    """``class_token``: prepends one learned token (stored as a parameter of the enclosing module)."""
+
+    kind: Literal["class_token"] = "class_token"
+    hidden_dim: PosInt
+    spec_names: ClassVar[tuple[str, ...]] = ("class_token",)
+    inferred: ClassVar[frozenset[str]] = frozenset({"hidden_dim"})
+    summary: ClassVar[str] = "prepends a learned class token"
+    flop_rule: ClassVar[str] = "0 FLOPs (a copy)"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        return {"hidden_dim": token_input("class_token", inputs)[1]}
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (inputs[0][0] + 1, inputs[0][1])
+
+    def param_count(self) -> int:
+        return self.hidden_dim
+
+
+class PositionEmbedding(Op):
+    """``position_embedding(length=none)``: adds a learned embedding per token position.
+
+    ``length`` fixes the number of tokens (as torchvision does from ``image_size``); an input with another
+    number of tokens is an error. Without it the length follows the input.
+    """
+
+    kind: Literal["position_embedding"] = "position_embedding"
+    length: PosInt | None = None
+    hidden_dim: PosInt
+    spec_names: ClassVar[tuple[str, ...]] = ("position_embedding", "pos_embedding")
+    inferred: ClassVar[frozenset[str]] = frozenset({"hidden_dim"})
+    summary: ClassVar[str] = "adds a learned position embedding"
+    flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element (the add)"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        tokens, width = token_input("position_embedding", inputs)
+        fields: dict[str, Any] = {"hidden_dim": width}
+        if args.get("length") is None:
+            fields["length"] = tokens
+        return fields
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        tokens, _ = token_input("position_embedding", inputs)
+        if tokens != self.length:
+            raise OpError(
+                f"position_embedding holds {self.length} positions but the input has {tokens} tokens",
+                hint="the input size must match the size the embedding was made for",
+            )
+
+    def param_count(self) -> int:
+        assert self.length is not None
+        return self.length * self.hidden_dim
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return output[0] * output[1]
+
+
+class MultiheadAttention(Op):
+    """``attention(num_heads, dropout=0.0, bias=true)``: multi-head self-attention over all tokens."""
+
+    kind: Literal["attention"] = "attention"
+    embed_dim: PosInt
+    num_heads: PosInt
+    dropout: Probability = 0.0
+    bias: bool = True
+
+    spec_names: ClassVar[tuple[str, ...]] = ("attention", "self_attention")
+    inferred: ClassVar[frozenset[str]] = frozenset({"embed_dim"})
+    aliases: ClassVar[dict[str, str]] = {"heads": "num_heads"}
+    summary: ClassVar[str] = "multi-head self-attention"
+    flop_rule: ClassVar[str] = (
+        "MACs: q/k/v and output projections plus QK^T and A·V (N²·D each); "
+        "`--count all` adds projection biases and 3 FLOPs per attention score (scale, softmax)"
+    )
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        return {"embed_dim": token_input("attention", inputs)[1]}
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        if self.embed_dim % self.num_heads:
+            raise OpError(
+                f"attention: width {self.embed_dim} is not divisible by {self.num_heads} heads",
+                argument="num_heads",
+            )
+
+    def param_count(self) -> int:
+        d = self.embed_dim
+        return 4 * d * d + (4 * d if self.bias else 0)
+
+    def projection_macs(self, tokens: int) -> int:
+        """MACs of the q/k/v input projection and the output projection."""
+        return 4 * tokens * self.embed_dim * self.embed_dim
+
+    def matmul_macs(self, tokens: int) -> int:
+        """MACs of QK^T and A·V, summed over heads."""
+        return 2 * tokens * tokens * self.embed_dim
+
+    def macs(self, inputs: Sequence[Shape], output: Shape) -> int:
+        tokens = inputs[0][0]
+        return self.projection_macs(tokens) + self.matmul_macs(tokens)
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        tokens = inputs[0][0]
+        biases = 4 * tokens * self.embed_dim if self.bias else 0
+        return biases + 3 * self.num_heads * tokens * tokens
+
+    def receptive_field(self) -> RFEffect:
+        return "global"
+
+
+class MLP(Op):
+    """``mlp(hidden_features, out_features=none, dropout=0.0)``: Linear, GELU, Dropout, Linear, Dropout."""
+
+    kind: Literal["mlp"] = "mlp"
+    in_features: PosInt
+    hidden_features: PosInt
+    out_features: PosInt | None = None
+    dropout: Probability = 0.0
+
+    spec_names: ClassVar[tuple[str, ...]] = ("mlp",)
+    inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
+    summary: ClassVar[str] = "transformer MLP: linear, GELU, dropout, linear, dropout"
+    flop_rule: ClassVar[str] = "MACs as two linears; `--count all` adds biases and 1 FLOP per GELU element"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        width = inputs[0][-1]
+        fields: dict[str, Any] = {"in_features": width}
+        if args.get("out_features") is None:
+            fields["out_features"] = width
+        return fields
+
+    @property
+    def outputs(self) -> int:
+        """The output width (the input width unless given)."""
+        return self.out_features or self.in_features
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (*inputs[0][:-1], self.outputs)
+
+    def param_count(self) -> int:
+        return (self.in_features + 1) * self.hidden_features + (self.hidden_features + 1) * self.outputs
+
+    def macs(self, inputs: Sequence[Shape], output: Shape) -> int:
+        rows = 1
+        for d in inputs[0][:-1]:
+            rows *= d
+        return rows * self.hidden_features * (self.in_features + self.outputs)
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        rows = 1
+        for d in inputs[0][:-1]:
+            rows *= d
+        return rows * (2 * self.hidden_features + self.outputs)
+
+
+class SelectToken(Op):
+    """``select_token(index=0)``: one token of the sequence (the class token for classification)."""
+
+    kind: Literal["select_token"] = "select_token"
+    index: Int = 0
+    spec_names: ClassVar[tuple[str, ...]] = ("select_token", "token")
+    summary: ClassVar[str] = "selects one token"
+    flop_rule: ClassVar[str] = "0 FLOPs (a view)"
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        tokens, _ = token_input("select_token", inputs)
+        if not -tokens <= self.index < tokens:
+            raise OpError(f"select_token: index {self.index} is out of range for {tokens} tokens", "index")
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return (inputs[0][1],)

@@ -1,0 +1,525 @@
+"""Text to AST: the Lark LALR parser for ``grammar.lark`` and the transformer that builds ``archspec.ast``.
+
+Syntax errors become :class:`~archspec.errors.SpecError` with a position, the offending token and, for
+common mistakes, a friendly message chosen by example (Lark's ``match_examples``).
+"""
+
+from __future__ import annotations
+
+import ast as pyast
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
+from lark.indenter import DedentError, Indenter
+from lark.tree import Meta
+
+from archspec import ast
+from archspec.errors import Diagnostic, SpecError
+from archspec.source import Span
+
+
+class _ArchIndenter(Indenter):
+    """Turns leading whitespace into _INDENT/_DEDENT tokens; newlines inside brackets are ignored."""
+
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LPAR", "LSQB"]
+    CLOSE_PAREN_types = ["RPAR", "RSQB"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 8
+
+
+@cache
+def _parser() -> Lark:
+    grammar = resources.files("archspec").joinpath("grammar.lark").read_text(encoding="utf-8")
+    # cache=True stores the LALR tables in the temp dir, keyed by the grammar's hash: a warm start
+    # skips table construction (a large share of `archspec analyze`'s start-up time).
+    return Lark(
+        grammar,
+        parser="lalr",
+        postlex=_ArchIndenter(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=True,
+    )
+
+
+# Friendly messages for common mistakes, chosen by example (Lark's match_examples).
+_EXAMPLES: dict[str, list[str]] = {
+    "missing ':' after the network name": ["network lenet\n"],
+    "missing ':' after the block header": ["block B(x)\n  relu\n"],
+    "'>>' must be followed by a layer": ["network n:\n  layers:\n    relu >>\n"],
+    "a layer name must be followed by ':'": ["network n:\n  layers:\n    conv1 conv(3, 3)\n"],
+    "missing ')' to close the argument list": ["network n:\n  layers:\n    conv(3, 3\n"],
+    "an argument list is missing a ',' between arguments": ["network n:\n  layers:\n    conv(3 3)\n"],
+    "expected an indented body after ':'": [
+        "network n:\n  layers:\n  input: 1x2x2\n",
+        "block B():\nnetwork n:\n",
+    ],
+    "positional argument after a keyword argument": ["network n:\n  layers:\n    conv(stride=2, 3)\n"],
+}
+
+
+def _span_of(meta: Meta, path: str) -> Span:
+    return Span(
+        path=path,
+        line=meta.line,
+        column=meta.column,
+        end_line=meta.end_line,
+        end_column=meta.end_column,
+    )
+
+
+def _token_span(token: Token, path: str) -> Span:
+    line = token.line or 1
+    column = token.column or 1
+    end_line = token.end_line or line
+    end_column = token.end_column or column + max(1, len(str(token)))
+    return Span(path=path, line=line, column=column, end_line=end_line, end_column=end_column)
+
+
+def _unquote(token: Token) -> str:
+    # Python's literal syntax for strings is the documented string syntax; literal_eval only accepts
+    # literals (never runs code), and the token's regex has already guaranteed a single string literal.
+    value = pyast.literal_eval(str(token))
+    assert isinstance(value, str)
+    return value
+
+
+class _Builder(Transformer[Token, Any]):
+    """Lark tree to archspec AST. One method per grammar rule."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def span(self, meta: Meta) -> Span:
+        return _span_of(meta, self.path)
+
+    # ------------------------------------------------------------ expressions
+    @v_args(meta=True)
+    def int_literal(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return ast.Literal(int(children[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def float_literal(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return ast.Literal(float(children[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def string_literal(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return ast.Literal(_unquote(children[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def true_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
+        return ast.Literal(True, self.span(meta))
+
+    @v_args(meta=True)
+    def false_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
+        return ast.Literal(False, self.span(meta))
+
+    @v_args(meta=True)
+    def none_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
+        return ast.Literal(None, self.span(meta))
+
+    @v_args(meta=True)
+    def name(self, meta: Meta, children: list[Token]) -> ast.Name:
+        return ast.Name(str(children[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def list_literal(self, meta: Meta, children: list[Any]) -> ast.ListExpr:
+        return ast.ListExpr(tuple(c for c in children if c is not None), self.span(meta))
+
+    @v_args(meta=True)
+    def tuple_literal(self, meta: Meta, children: list[Any]) -> ast.ListExpr:
+        return ast.ListExpr(tuple(c for c in children if c is not None), self.span(meta), tuple=True)
+
+    @v_args(meta=True)
+    def conditional(self, meta: Meta, children: list[Any]) -> ast.Conditional:
+        then, condition, otherwise = children
+        return ast.Conditional(condition, then, otherwise, self.span(meta))
+
+    @v_args(meta=True)
+    def or_(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return children[0] if len(children) == 1 else ast.BoolOp("or", tuple(children), self.span(meta))
+
+    @v_args(meta=True)
+    def and_(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        return children[0] if len(children) == 1 else ast.BoolOp("and", tuple(children), self.span(meta))
+
+    @v_args(meta=True)
+    def not_(self, meta: Meta, children: list[Any]) -> ast.UnaryOp:
+        return ast.UnaryOp("not", children[0], self.span(meta))
+
+    @v_args(meta=True)
+    def compare(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        if len(children) == 1:
+            return children[0]  # type: ignore[no-any-return]
+        rest = tuple((str(children[i]), children[i + 1]) for i in range(1, len(children), 2))
+        return ast.Compare(children[0], rest, self.span(meta))
+
+    @v_args(meta=True)
+    def binary(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        result = children[0]
+        for i in range(1, len(children), 2):
+            right = children[i + 1]
+            span = Span(
+                path=self.path,
+                line=result.span.line,
+                column=result.span.column,
+                end_line=right.span.end_line,
+                end_column=right.span.end_column,
+            )
+            result = ast.BinaryOp(str(children[i]), result, right, span)
+        return result  # type: ignore[no-any-return]
+
+    @v_args(meta=True)
+    def power(self, meta: Meta, children: list[Any]) -> ast.Expr:
+        if len(children) == 1:
+            return children[0]  # type: ignore[no-any-return]
+        return ast.BinaryOp("**", children[0], children[1], self.span(meta))
+
+    @v_args(meta=True)
+    def negate(self, meta: Meta, children: list[Any]) -> ast.UnaryOp:
+        return ast.UnaryOp("-", children[0], self.span(meta))
+
+    @v_args(meta=True)
+    def factor(self, meta: Meta, children: list[Any]) -> Any:  # unary plus
+        return children[0]
+
+    @v_args(meta=True)
+    def subscript(self, meta: Meta, children: list[Any]) -> ast.Subscript:
+        return ast.Subscript(children[0], children[1], self.span(meta))
+
+    def _split_arguments(self, arguments: Any) -> tuple[tuple[ast.Expr, ...], tuple[ast.Keyword, ...]]:
+        if arguments is None:
+            return (), ()
+        args: list[ast.Expr] = []
+        kwargs: list[ast.Keyword] = []
+        for argument in arguments:
+            if isinstance(argument, ast.Keyword):
+                kwargs.append(argument)
+            elif kwargs:
+                raise SpecError.at(argument.span, "positional argument after a keyword argument")
+            else:
+                args.append(argument)
+        return tuple(args), tuple(kwargs)
+
+    def arguments(self, children: list[Any]) -> list[Any]:
+        return [c for c in children if c is not None]
+
+    @v_args(meta=True)
+    def kwarg(self, meta: Meta, children: list[Any]) -> ast.Keyword:
+        return ast.Keyword(str(children[0]), children[1], self.span(meta))
+
+    @v_args(meta=True)
+    def func_call(self, meta: Meta, children: list[Any]) -> ast.FuncCall:
+        args, kwargs = self._split_arguments(children[1])
+        return ast.FuncCall(str(children[0]), args, kwargs, self.span(meta))
+
+    # ------------------------------------------------------------ layer bodies
+    @v_args(meta=True)
+    def label(self, meta: Meta, children: list[Token]) -> ast.Label:
+        if not children or children[0] is None:  # a keyword used as a label ("layers:")
+            return ast.Label(self._keyword_label(meta), False, self.span(meta))
+        token = children[0]
+        if token.type == "STRING":
+            return ast.Label(_unquote(token), True, self.span(meta))
+        return ast.Label(str(token), False, self.span(meta))
+
+    def _keyword_label(self, meta: Meta) -> str:
+        # Anonymous keyword tokens are filtered out of the tree; recover the word from the span.
+        return self._text[meta.start_pos : meta.end_pos]
+
+    @v_args(meta=True)
+    def call(self, meta: Meta, children: list[Any]) -> ast.Call:
+        args, kwargs = self._split_arguments(children[1])
+        return ast.Call(str(children[0]), args, kwargs, self.span(meta))
+
+    merge_call = call
+
+    @v_args(meta=True)
+    def inline_group(self, meta: Meta, children: list[Any]) -> ast.InlineGroup:
+        return ast.InlineGroup(children[0], self.span(meta))
+
+    def repeat(self, children: list[Any]) -> ast.Expr:
+        return children[0]  # type: ignore[no-any-return]
+
+    @v_args(meta=True)
+    def ref(self, meta: Meta, children: list[Token]) -> ast.Ref:
+        return ast.Ref(tuple(str(c) for c in children), self.span(meta))
+
+    @v_args(meta=True)
+    def input_ref(self, meta: Meta, children: list[Token]) -> ast.Ref:
+        return ast.Ref(("input",), self.span(meta))
+
+    def sources(self, children: list[ast.Ref]) -> tuple[ast.Ref, ...]:
+        return tuple(children)
+
+    @v_args(meta=True)
+    def item(self, meta: Meta, children: list[Any]) -> ast.Item:
+        label, atom, repeat, sources = children
+        return ast.Item(label, atom, repeat, sources or (), self.span(meta))
+
+    def chain(self, children: list[ast.Item]) -> tuple[ast.Item, ...]:
+        return tuple(children)
+
+    @v_args(meta=True)
+    def chain_stmt(self, meta: Meta, children: list[Any]) -> ast.ChainStmt:
+        return ast.ChainStmt(children[0], self.span(meta))
+
+    @v_args(meta=True)
+    def inline_body(self, meta: Meta, children: list[Any]) -> tuple[ast.Stmt, ...]:
+        return (ast.ChainStmt(children[0], self.span(meta)),)
+
+    def body(self, children: list[Any]) -> tuple[ast.Stmt, ...]:
+        return tuple(children)
+
+    @v_args(meta=True)
+    def let_stmt(self, meta: Meta, children: list[Any]) -> ast.Let:
+        return ast.Let(str(children[0]), children[1], self.span(meta))
+
+    @v_args(meta=True)
+    def group_stmt(self, meta: Meta, children: list[Any]) -> ast.GroupStmt:
+        return ast.GroupStmt(children[0], children[1], self.span(meta))
+
+    @v_args(meta=True)
+    def for_stmt(self, meta: Meta, children: list[Any]) -> ast.ForStmt:
+        *targets, iterable, body = children
+        return ast.ForStmt(tuple(str(t) for t in targets), iterable, body, self.span(meta))
+
+    def elif_clause(self, children: list[Any]) -> tuple[ast.Expr, tuple[ast.Stmt, ...]]:
+        return children[0], children[1]
+
+    def else_clause(self, children: list[Any]) -> tuple[ast.Stmt, ...]:
+        return children[0]  # type: ignore[no-any-return]
+
+    @v_args(meta=True)
+    def if_stmt(self, meta: Meta, children: list[Any]) -> ast.IfStmt:
+        condition, body, *rest = children
+        otherwise = rest.pop() if rest else None
+        branches = ((condition, body), *rest)
+        return ast.IfStmt(branches, otherwise, self.span(meta))
+
+    def residual_when(self, children: list[Any]) -> ast.Expr:
+        return children[0]  # type: ignore[no-any-return]
+
+    @v_args(meta=True)
+    def shortcut(self, meta: Meta, children: list[Any]) -> ast.Shortcut:
+        return ast.Shortcut(children[0], children[1], self.span(meta))
+
+    @v_args(meta=True)
+    def residual_stmt(self, meta: Meta, children: list[Any]) -> ast.ResidualStmt:
+        condition, body, shortcut = children
+        return ast.ResidualStmt(condition, body, shortcut, self.span(meta))
+
+    @v_args(meta=True)
+    def merge_stmt(self, meta: Meta, children: list[Any]) -> ast.MergeStmt:
+        return ast.MergeStmt(str(children[0]), children[1], self.span(meta))
+
+    # ------------------------------------------------------------ files
+    @v_args(meta=True)
+    def param(self, meta: Meta, children: list[Any]) -> ast.Param:
+        return ast.Param(str(children[0]), children[1], self.span(meta))
+
+    @v_args(meta=True)
+    def block_def(self, meta: Meta, children: list[Any]) -> ast.BlockDef:
+        name, *params, body = children
+        return ast.BlockDef(
+            str(name), tuple(p for p in params if p is not None), body, self.span(meta), self.path
+        )
+
+    @v_args(meta=True)
+    def meta_entry(self, meta: Meta, children: list[Any]) -> ast.MetaEntry:
+        return ast.MetaEntry(str(children[0]), children[1], self.span(meta))
+
+    @v_args(meta=True)
+    def meta_group(self, meta: Meta, children: list[Any]) -> ast.MetaEntry:
+        return ast.MetaEntry(str(children[0]), tuple(children[1:]), self.span(meta))
+
+    @v_args(meta=True)
+    def input_entry(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Expr]:
+        value = children[0]
+        if isinstance(value, Token):  # the 3x224x224 shorthand
+            span = _token_span(value, self.path)
+            dims = tuple(ast.Literal(int(d), span) for d in str(value).split("x"))
+            value = ast.ListExpr(dims, span)
+        return "input", value
+
+    def params_section(self, children: list[ast.Let]) -> tuple[str, tuple[ast.Let, ...]]:
+        return "params", tuple(children)
+
+    @v_args(meta=True)
+    def variant(self, meta: Meta, children: list[Any]) -> ast.Variant:
+        return ast.Variant(str(children[0]), tuple(c for c in children[1:] if c is not None), self.span(meta))
+
+    def variants_section(self, children: list[ast.Variant]) -> tuple[str, tuple[ast.Variant, ...]]:
+        return "variants", tuple(children)
+
+    def layers_section(self, children: list[Any]) -> tuple[str, tuple[ast.Stmt, ...]]:
+        return "layers", children[0]
+
+    @v_args(meta=True)
+    def network_def(self, meta: Meta, children: list[Any]) -> ast.NetworkDef:
+        name, *entries = children
+        metas: list[ast.MetaEntry] = []
+        sections: dict[str, Any] = {}
+        for entry in entries:
+            if isinstance(entry, ast.MetaEntry):
+                metas.append(entry)
+                continue
+            key, value = entry
+            if key in sections:
+                raise SpecError.at(self.span(meta), f"network '{name}' has two '{key}' sections")
+            sections[key] = value
+        return ast.NetworkDef(
+            name=str(name),
+            meta=tuple(metas),
+            input=sections.get("input"),
+            params=sections.get("params", ()),
+            variants=sections.get("variants", ()),
+            layers=sections.get("layers"),
+            span=self.span(meta),
+        )
+
+    @v_args(meta=True)
+    def import_names(self, meta: Meta, children: list[Token]) -> ast.Import:
+        names = tuple((str(t), _token_span(t, self.path)) for t in children[1:])
+        return ast.Import(_unquote(children[0]), names, self.span(meta))
+
+    @v_args(meta=True)
+    def import_all(self, meta: Meta, children: list[Token]) -> ast.Import:
+        return ast.Import(_unquote(children[0]), None, self.span(meta))
+
+    def start(self, children: list[Any]) -> ast.Module:
+        imports = tuple(c for c in children if isinstance(c, ast.Import))
+        lets = tuple(c for c in children if isinstance(c, ast.Let))
+        blocks = tuple(c for c in children if isinstance(c, ast.BlockDef))
+        networks = tuple(c for c in children if isinstance(c, ast.NetworkDef))
+        return ast.Module(self.path, imports, lets, blocks, networks)
+
+    _text: str = ""
+
+
+def parse(text: str, path: str = "<string>") -> ast.Module:
+    """Parse spec text into an AST. Raises SpecError (with position) on any syntax error."""
+    if not text.endswith("\n"):
+        text += "\n"
+    parser = _parser()
+    try:
+        tree = parser.parse(text)
+    except UnexpectedInput as error:
+        raise _syntax_error(error, text, path) from None
+    except DedentError as error:
+        line = _dedent_line(text, error)
+        raise SpecError(
+            [
+                Diagnostic(
+                    "unindent does not match any outer indentation level",
+                    Span(path=path, line=line, column=1, end_line=line, end_column=2),
+                )
+            ],
+            {path: text},
+        ) from None
+    builder = _Builder(path)
+    builder._text = text
+    try:
+        module = builder.transform(tree)
+    except VisitError as error:
+        if isinstance(error.orig_exc, SpecError):
+            error.orig_exc.sources[path] = text
+            raise error.orig_exc from None
+        raise
+    assert isinstance(module, ast.Module)
+    return module
+
+
+def _dedent_line(text: str, error: DedentError) -> int:
+    # Lark's DedentError carries no position; find the first line whose indent is not a previous level.
+    levels = [0]
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip(" \t")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(stripped)
+        if indent > levels[-1]:
+            levels.append(indent)
+            continue
+        while indent < levels[-1]:
+            levels.pop()
+        if indent != levels[-1]:
+            return number
+    return 1
+
+
+_TOKEN_NAMES = {
+    "_NL": "end of line",
+    "_INDENT": "an indented block",
+    "_DEDENT": "end of the indented block",
+    "$END": "end of file",
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "SHAPE": "a shape like 3x224x224",
+    "COLON": "':'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "EQUAL": "'='",
+    "__ANON_0": "'>>'",
+    "MERGE_OP": "'concat' or 'add'",
+}
+
+
+def _describe_token(token: Token) -> str:
+    if token.type in ("_NL", "_INDENT", "_DEDENT", "$END"):
+        return _TOKEN_NAMES[token.type]
+    return f"'{token}'"
+
+
+def _expected(tokens: set[str]) -> str:
+    names = sorted({_TOKEN_NAMES.get(t, t.lower().strip("_")) for t in tokens if not t.startswith("__ANON")})
+    if len(names) > 6:
+        return ""
+    return " (expected " + ", ".join(names) + ")" if names else ""
+
+
+def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
+    line = max(1, getattr(error, "line", 1) or 1)
+    column = max(1, getattr(error, "column", 1) or 1)
+    width = 1
+    friendly = error.match_examples(_parser().parse, _EXAMPLES, use_accepts=True)
+    if isinstance(error, UnexpectedToken):
+        token = error.token
+        width = max(1, len(str(token))) if token.type not in ("_NL", "_INDENT", "_DEDENT") else 1
+        if token.type == "$END":
+            line, column = _end_position(text)
+        message = friendly or f"unexpected {_describe_token(token)}{_expected(error.expected)}"
+    elif isinstance(error, UnexpectedCharacters):
+        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else "?"
+        message = friendly or f"unexpected character {char!r}"
+        if char == "\t":
+            message = "tabs are not allowed in indentation; indent with spaces"
+    elif isinstance(error, UnexpectedEOF):
+        line, column = _end_position(text)
+        message = friendly or "unexpected end of file"
+    else:  # pragma: no cover - Lark has no other UnexpectedInput subclasses
+        message = friendly or "syntax error"
+    span = Span(path=path, line=line, column=column, end_line=line, end_column=column + width)
+    return SpecError([Diagnostic(message, span)], {path: text})
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    lines = text.rstrip("\n").splitlines() or [""]
+    return len(lines), len(lines[-1]) + 1
