@@ -22,7 +22,7 @@ JSONValue = Any
 class Repeat(BaseModel):
     """Membership of a repeat group: instance ``index`` of ``count`` made by one ``* n`` or loop."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     group: int
     index: int
@@ -32,7 +32,7 @@ class Repeat(BaseModel):
 class Scope(BaseModel):
     """A container module: the network, a block instance, or a named sequence."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str = Field(description="Dotted path; '' for the network itself.")
     kind: Literal["network", "block", "sequence"]
@@ -44,7 +44,7 @@ class Scope(BaseModel):
 class Node(BaseModel):
     """One op application."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: int
     name: str
@@ -64,7 +64,7 @@ class Node(BaseModel):
 class Metadata(BaseModel):
     """What the spec says about the network: its paper, its year, its reported results."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     title: str | None = None
     authors: tuple[str, ...] = ()
@@ -79,7 +79,7 @@ class Metadata(BaseModel):
 class Graph(BaseModel):
     """A network elaborated for one variant and one set of parameter values."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     network: str
     variant: str | None

@@ -711,7 +711,8 @@ def _lower(
     x = lowerer.add_node(root, "input", Input(shape=shape), [], network.span)
     root.counter = 0
     out = lowerer.body(network.layers, root, env, x)
-    return Graph(
+    # Every node and op was validated as it was made; the graph record needs no second pass.
+    return Graph.model_construct(
         network=network.name,
         variant=chosen,
         source=program.root.module.path,

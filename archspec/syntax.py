@@ -7,7 +7,7 @@ common mistakes, a friendly message chosen by example (Lark's ``match_examples``
 from __future__ import annotations
 
 import ast as pyast
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from typing import Any
 
@@ -49,6 +49,7 @@ def _parser() -> Lark:
         postlex=_ArchIndenter(),
         propagate_positions=True,
         maybe_placeholders=True,
+        start=["start", "expr"],
         cache=True,
     )
 
@@ -415,7 +416,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
         text += "\n"
     parser = _parser()
     try:
-        tree = parser.parse(text)
+        tree = parser.parse(text, start="start")
     except UnexpectedInput as error:
         raise _syntax_error(error, text, path) from None
     except DedentError as error:
@@ -440,6 +441,23 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
         raise
     assert isinstance(module, ast.Module)
     return module
+
+
+def parse_expression(text: str, path: str = "<expression>") -> ast.Expr:
+    """Parse one expression (``--set`` values and API overrides). Raises SpecError."""
+    try:
+        tree = _parser().parse(text, start="expr")
+    except UnexpectedInput as error:
+        raise _syntax_error(error, text, path) from None
+    builder = _Builder(path)
+    builder._text = text
+    try:
+        result = builder.transform(tree)
+    except VisitError as error:
+        if isinstance(error.orig_exc, SpecError):
+            raise error.orig_exc from None
+        raise
+    return result  # type: ignore[no-any-return]
 
 
 def _dedent_line(text: str, error: DedentError) -> int:
@@ -499,7 +517,7 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
     line = max(1, getattr(error, "line", 1) or 1)
     column = max(1, getattr(error, "column", 1) or 1)
     width = 1
-    friendly = error.match_examples(_parser().parse, _EXAMPLES, use_accepts=True)
+    friendly = error.match_examples(partial(_parser().parse, start="start"), _EXAMPLES, use_accepts=True)
     if isinstance(error, UnexpectedToken):
         token = error.token
         width = max(1, len(str(token))) if token.type not in ("_NL", "_INDENT", "_DEDENT") else 1

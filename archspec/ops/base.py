@@ -86,7 +86,7 @@ def format_shape(shape: Shape) -> str:
 class Op(BaseModel):
     """Base class of every op. Subclasses declare ``kind`` as a Literal and their fields."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     kind: str
 

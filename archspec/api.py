@@ -1,0 +1,95 @@
+"""The Python front door: ``archspec.load(...)`` returns a Network that the capabilities hang on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archspec.ir import Graph
+from archspec.loader import Program, load_program, resolve_spec
+from archspec.lower import lower, network_of, variant_names
+from archspec.ops import Shape
+
+if TYPE_CHECKING:  # pragma: no cover - imports for annotations only; torch stays unimported at run time
+    import torch
+
+    from archspec.analysis import Analysis
+
+
+@dataclass
+class Network:
+    """One network, elaborated for one variant and parameter set. ``graph`` is its IR."""
+
+    graph: Graph
+    program: Program = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        """The variant name, or the network's name when it has no variants."""
+        return self.graph.variant or self.graph.network
+
+    @property
+    def params(self) -> int:
+        """Trainable parameter count."""
+        return sum(node.op.param_count() for node in self.graph.nodes)
+
+    def analyze(self, **options: Any) -> Analysis:
+        """Static analysis: shapes, parameters, MACs/FLOPs, memory, receptive field (no torch)."""
+        from archspec.analysis import analyze
+
+        return analyze(self.graph, **options)
+
+    def build(self, device: Any = None, dtype: Any = None, **options: Any) -> torch.nn.Module:
+        """The network as a ``torch.nn.Module`` (``device="meta"`` builds without memory)."""
+        from archspec.backends.torch_build import build_module
+
+        return build_module(self.graph, device=device, dtype=dtype, **options)
+
+    def to_source(self) -> str:
+        """Standalone, readable PyTorch source for this network (imports only torch)."""
+        from archspec.backends.codegen import emit_source
+
+        return emit_source(self.graph)
+
+
+def load(
+    name_or_path: str | Path,
+    variant: str | None = None,
+    *,
+    input_shape: Shape | None = None,
+    text: str | None = None,
+    **params: Any,
+) -> Network:
+    """Load a zoo network or a spec file, pick a variant and override parameters.
+
+    ``load("resnet50")``, ``load("specs/vgg.arch", "vgg16_bn", num_classes=10)``,
+    ``load("mobilenet_v1", alpha=0.5, resolution=160)``. A block-valued parameter takes the block's name.
+    Raises :class:`archspec.errors.SpecError` for any problem with the spec.
+    """
+    if text is not None:
+        path, implied = Path(str(name_or_path)), None
+    else:
+        path, implied = resolve_spec(str(name_or_path))
+    program = load_program(path, text)
+    chosen = variant if variant is not None else implied
+    graph = lower(program, chosen, overrides_from_mapping(params), input_shape)
+    return Network(graph, program)
+
+
+def variants_of(name_or_path: str | Path) -> list[str]:
+    """Every variant a spec file (or zoo name) defines."""
+    path, _ = resolve_spec(str(name_or_path))
+    return variant_names(network_of(load_program(path)))
+
+
+def overrides_from_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameter overrides with Python lists turned into the tuples specs use."""
+    return {key: _freeze(value) for key, value in values.items()}
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value

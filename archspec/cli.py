@@ -1,0 +1,206 @@
+"""The command line: a thin layer over the Python API. Exit codes: 0 ok, 1 spec error, 2 usage error.
+
+Each subcommand parses its arguments, calls the API and prints; no logic of its own lives here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from archspec.errors import SpecError, UsageError
+
+EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError (exit 2 with our format) instead of exiting by itself."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message}\n(see `{self.prog} --help`)")
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``--set name=value``: the value is a spec expression (``0.75``, ``[2, 2]``, ``true``, a block name)."""
+    from archspec.expr import evaluate
+    from archspec.syntax import parse_expression
+
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise UsageError(f"--set expects name=value, got {text!r}")
+    try:
+        expression = parse_expression(value.strip(), f"--set {name}")
+        result = evaluate(expression, {})
+    except SpecError as error:
+        # A bare word (`unit=BasicBlock`) is taken as a string: it names a block.
+        if value.strip().isidentifier():
+            return name, value.strip()
+        raise UsageError(f"--set {name}: {error.diagnostics[0].message}") from None
+    return name, result
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """``--input 3x224x224``."""
+    try:
+        dims = tuple(int(d) for d in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--input expects a shape like 3x224x224, got {text!r}") from None
+    if not dims or any(d <= 0 for d in dims):
+        raise UsageError(f"--input expects positive sizes, got {text!r}")
+    return dims
+
+
+def _add_spec_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--variant", "-v", help="variant of the network family (default: the name given, or the first)")
+    parser.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a network parameter, e.g. --set alpha=0.75 (repeatable)",
+    )
+    parser.add_argument("--input", dest="input_shape", metavar="CxHxW", help="override the input shape")
+
+
+def load_from_args(spec: str, args: argparse.Namespace) -> Any:
+    """Load a network with the --variant/--set/--input options of a subcommand."""
+    from archspec.api import load
+
+    overrides = dict(parse_assignment(a) for a in args.assignments)
+    shape = parse_shape(args.input_shape) if args.input_shape else None
+    return load(spec, args.variant, input_shape=shape, **overrides)
+
+
+# ---------------------------------------------------------------- subcommands
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Every network and variant, with year and paper."""
+    from archspec.catalog import catalog
+
+    rows = catalog(Path(args.directory) if args.directory else None)
+    if args.format == "json":
+        print(json.dumps([row.as_dict() for row in rows], indent=2))
+        return EXIT_OK
+    for row in rows:
+        year = str(row.year) if row.year else "    "
+        print(f"{row.network:<14} {year}  {', '.join(row.variants)}")
+        if row.title:
+            print(f"{'':<20}{row.title}" + (f" <{row.paper}>" if row.paper else ""))
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Parse, lower and shape-check every variant of each spec; report every error."""
+    from archspec.catalog import check_all
+
+    errors = check_all(args.specs, only_variant=args.variant)
+    for error in errors:
+        print(error.render(), file=sys.stderr)
+    if not errors and not args.quiet:
+        print(f"ok: {len(args.specs)} spec(s) valid")
+    return EXIT_SPEC if errors else EXIT_OK
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Per-layer shapes, parameters, MACs, memory and receptive field."""
+    from archspec.report import render_analysis
+
+    network = load_from_args(args.spec, args)
+    analysis = network.analyze(dtype=args.dtype, count=args.count, batch=args.batch)
+    print(render_analysis(analysis, args.format, depth=args.depth), end="")
+    return EXIT_OK
+
+
+def cmd_ir(args: argparse.Namespace) -> int:
+    """The IR graph as JSON."""
+    network = load_from_args(args.spec, args)
+    print(network.graph.to_json())
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """The IR's JSON Schema."""
+    from archspec.ir import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree of every subcommand (also used to document --help in the README)."""
+    parser = _Parser(
+        prog="archspec",
+        description="A declarative architecture-spec compiler for vision networks.",
+        epilog="SPEC is a .arch file or a network/variant name from the bundled zoo (see `archspec list`).",
+    )
+    parser.add_argument("--version", action="version", version="archspec 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("list", help="list networks and variants with year and paper")
+    p.add_argument("directory", nargs="?", help="directory of .arch files (default: the bundled zoo)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("check", help="validate specs (every variant); errors as path:line:col")
+    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.add_argument("--variant", "-v", help="check only this variant")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing when valid")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("analyze", help="per-layer shapes, parameters, MACs/FLOPs, memory, receptive field")
+    p.add_argument("spec", metavar="SPEC")
+    _add_spec_options(p)
+    p.add_argument("--format", "-f", choices=["table", "markdown", "json", "csv"], default="table")
+    p.add_argument("--depth", "-d", type=int, default=None, help="show rows down to this nesting depth")
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
+    p.add_argument(
+        "--count",
+        choices=["torchvision", "all"],
+        default="torchvision",
+        help="torchvision: MACs of conv/linear/matmul only (default); all: also bias, norms, activations, "
+        "pooling, adds, softmax",
+    )
+    p.add_argument("--batch", type=int, default=1, help="batch size for memory figures")
+    p.set_defaults(handler=cmd_analyze)
+
+    p = sub.add_parser("ir", help="print the IR graph as JSON")
+    p.add_argument("spec", metavar="SPEC")
+    _add_spec_options(p)
+    p.set_defaults(handler=cmd_ir)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the IR")
+    p.set_defaults(handler=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `archspec` console script and `python -m archspec`."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+        if handler is None:
+            parser.print_help()
+            return EXIT_USAGE
+        return handler(args)
+    except SpecError as error:
+        print(error.render(), file=sys.stderr)
+        return EXIT_SPEC
+    except UsageError as error:
+        print(f"archspec: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `archspec ir resnet50 | head`
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make demo`: check and analyse the whole zoo, print the history of CNNs, compile one network to source.
+# Runs after tools/setup.sh (the Makefile does that). Writes its artefacts under out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ARCHSPEC=".venv/bin/python -m archspec"
+mkdir -p out
+
+echo "== archspec list"
+$ARCHSPEC list
+
+echo
+echo "== archspec check (every spec, every variant)"
+$ARCHSPEC check specs/*.arch
+
+for name in $($ARCHSPEC list --format json | .venv/bin/python -c \
+    'import json, sys; print(" ".join(v for n in json.load(sys.stdin) for v in n["variants"]))'); do
+    $ARCHSPEC analyze "$name" --format json > "out/$name.json"
+    $ARCHSPEC analyze "$name" --format markdown > "out/$name.md"
+done
+echo "analysis of every variant written to out/<variant>.json and out/<variant>.md"
+
+echo
+echo "== archspec analyze resnet50 --depth 1"
+$ARCHSPEC analyze resnet50 --depth 1
+
+if $ARCHSPEC history --help >/dev/null 2>&1; then
+    echo
+    echo "== archspec history"
+    $ARCHSPEC history
+fi
+
+if $ARCHSPEC compile --help >/dev/null 2>&1; then
+    echo
+    echo "== archspec compile lenet5 -o out/lenet5.py && python out/lenet5.py"
+    $ARCHSPEC compile lenet5 -o out/lenet5.py
+    .venv/bin/python out/lenet5.py
+fi
