@@ -13,7 +13,7 @@ from archspec.source import Span
 # ---------------------------------------------------------------- expressions
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Literal:
     """A number, string, boolean or ``none``."""
 
@@ -21,7 +21,7 @@ class Literal:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Name:
     """A reference to a parameter, a local binding, a loop variable or a block."""
 
@@ -29,7 +29,7 @@ class Name:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ListExpr:
     """``[a, b, c]`` (``tuple`` is True for ``(a, b)``)."""
 
@@ -38,7 +38,7 @@ class ListExpr:
     tuple: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BinaryOp:
     """``left op right`` for arithmetic (``+ - * / // % **``)."""
 
@@ -48,7 +48,7 @@ class BinaryOp:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class UnaryOp:
     """``-x`` or ``not x``."""
 
@@ -57,7 +57,7 @@ class UnaryOp:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Compare:
     """A comparison chain ``a < b <= c``."""
 
@@ -66,7 +66,7 @@ class Compare:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BoolOp:
     """``a and b and c`` / ``a or b``."""
 
@@ -75,7 +75,7 @@ class BoolOp:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Conditional:
     """``then if condition else otherwise``."""
 
@@ -85,7 +85,7 @@ class Conditional:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Subscript:
     """``value[index]``."""
 
@@ -94,7 +94,7 @@ class Subscript:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Keyword:
     """``name=value`` in a call or a variant row."""
 
@@ -103,7 +103,7 @@ class Keyword:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FuncCall:
     """A call inside an expression: ``make_divisible(c * alpha, 8)``."""
 
@@ -118,7 +118,7 @@ Expr = Literal | Name | ListExpr | BinaryOp | UnaryOp | Compare | BoolOp | Condi
 # ---------------------------------------------------------------- layer bodies
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Label:
     """An item's name: an identifier, or a template string such as ``"encoder_layer_{i}"``."""
 
@@ -127,7 +127,7 @@ class Label:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Ref:
     """A reference to an earlier layer's output (``from stem``, ``from input``)."""
 
@@ -135,7 +135,7 @@ class Ref:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Call:
     """An op or block applied in a layer body: ``conv(64, 3, pad=1)``, ``relu``, ``Bottleneck(64)``."""
 
@@ -145,7 +145,7 @@ class Call:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class InlineGroup:
     """``(a >> b >> c)``: a group written on one line."""
 
@@ -153,7 +153,7 @@ class InlineGroup:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Item:
     """One element of a chain: optional label, the call or group, optional repeat count and sources."""
 
@@ -164,7 +164,7 @@ class Item:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Let:
     """``name = expr``: a parameter default or a local binding."""
 
@@ -173,7 +173,7 @@ class Let:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ChainStmt:
     """A line of items joined by ``>>``; the same as writing them on consecutive lines."""
 
@@ -181,7 +181,7 @@ class ChainStmt:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class GroupStmt:
     """``name:`` and an indented body: a named sequence."""
 
@@ -190,7 +190,7 @@ class GroupStmt:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ForStmt:
     """``for a, b in expr:``: the body once per element, spliced into the enclosing sequence."""
 
@@ -200,7 +200,7 @@ class ForStmt:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class IfStmt:
     """``if``/``elif``/``else``: the first body whose condition holds (or none)."""
 
@@ -209,7 +209,7 @@ class IfStmt:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Shortcut:
     """The skip path of a residual: ``auto``, a chain, or a body; optionally named."""
 
@@ -218,7 +218,7 @@ class Shortcut:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ResidualStmt:
     """``residual [if cond]:`` body ``+`` shortcut(input)."""
 
@@ -228,7 +228,7 @@ class ResidualStmt:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class MergeStmt:
     """``concat:`` or ``add:``: each statement of the body is a branch from the same input."""
 
@@ -242,7 +242,7 @@ Stmt = Let | ChainStmt | GroupStmt | ForStmt | IfStmt | ResidualStmt | MergeStmt
 # ---------------------------------------------------------------- files
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Param:
     """A block parameter with its optional default."""
 
@@ -251,7 +251,7 @@ class Param:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BlockDef:
     """``block Name(params):`` and its body."""
 
@@ -262,7 +262,7 @@ class BlockDef:
     path: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Variant:
     """A row of ``variants:``: a name and its parameter overrides."""
 
@@ -271,7 +271,7 @@ class Variant:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class MetaEntry:
     """``key: value`` metadata, or a nested group of them."""
 
@@ -280,7 +280,7 @@ class MetaEntry:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class NetworkDef:
     """``network name:`` with its metadata, input, parameters, variants and layers."""
 
@@ -293,7 +293,7 @@ class NetworkDef:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Import:
     """``from "file.arch" import A, B`` (names) or ``import "file.arch"`` (every block)."""
 
@@ -302,7 +302,7 @@ class Import:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Module:
     """One parsed ``.arch`` file."""
 

@@ -118,6 +118,46 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+COMPARE_COLUMNS = ("network", "params", "macs", "flops", "depth", "receptive_field", "peak_activation_bytes")
+HISTORY_COLUMNS = ("year", "network", "depth", "params", "macs", "receptive_field", "reported_error")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Networks side by side: params, MACs, FLOPs, depth, receptive field, peak memory."""
+    from archspec.report import render_summary, summary_row
+
+    rows = [summary_row(load_from_args(spec, args).analyze()) for spec in args.specs]
+    title = "MACs: torchvision convention; FLOPs = 2 × MACs; depth = conv/linear/attention layers on the longest path"
+    print(render_summary(rows, COMPARE_COLUMNS, args.format, title), end="")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """The whole zoo in year order."""
+    from archspec.api import load
+    from archspec.catalog import catalog
+    from archspec.report import render_summary, summary_row
+
+    rows = [summary_row(load(entry.path).analyze()) for entry in catalog()]
+    title = "The zoo by year (default variant of each network; MACs: torchvision convention)"
+    print(render_summary(rows, HISTORY_COLUMNS, args.format, title), end="")
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """How one layer's or block's figures were computed."""
+    from archspec.analysis.explain import explain
+    from archspec.errors import did_you_mean
+
+    analysis = load_from_args(args.spec, args).analyze()
+    try:
+        print(explain(analysis, args.layer), end="")
+    except KeyError:
+        hint = did_you_mean(args.layer, [row.name for row in analysis.rows])
+        raise UsageError(f"no layer or block named {args.layer!r}" + (f"; {hint}" if hint else "")) from None
+    return EXIT_OK
+
+
 def cmd_ir(args: argparse.Namespace) -> int:
     """The IR graph as JSON."""
     network = load_from_args(args.spec, args)
@@ -169,6 +209,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--batch", type=int, default=1, help="batch size for memory figures")
     p.set_defaults(handler=cmd_analyze)
+
+    p = sub.add_parser("compare", help="networks side by side: params, MACs, FLOPs, depth, RF, peak memory")
+    p.add_argument("specs", nargs="+", metavar="SPEC")
+    _add_spec_options(p)
+    p.add_argument("--format", "-f", choices=["table", "markdown", "json", "csv"], default="table")
+    p.set_defaults(handler=cmd_compare)
+
+    p = sub.add_parser("history", help="the whole zoo in year order")
+    p.add_argument("--format", "-f", choices=["table", "markdown", "json", "csv"], default="table")
+    p.set_defaults(handler=cmd_history)
+
+    p = sub.add_parser("explain", help="how a layer's or block's figures were computed")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("layer", metavar="LAYER_OR_BLOCK")
+    _add_spec_options(p)
+    p.set_defaults(handler=cmd_explain)
 
     p = sub.add_parser("ir", help="print the IR graph as JSON")
     p.add_argument("spec", metavar="SPEC")

@@ -4,18 +4,31 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3.11}
 VENV=.venv
 STAMP=$VENV/.archspec-setup-stamp
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+
+apt_install() {
+    echo "setup: installing Debian packages: $*"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
 
 if ! command -v dot >/dev/null 2>&1; then
-    echo "setup: installing Debian's graphviz (for the dot binary)"
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq graphviz >/dev/null
+    apt_install graphviz
+fi
+
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    echo "setup: archspec needs Python 3.11; $PYTHON is $("$PYTHON" --version 2>&1)" >&2
+    exit 1
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
+    # Debian ships venv's ensurepip separately.
+    if ! "$PYTHON" -c 'import ensurepip' >/dev/null 2>&1; then
+        apt_install python3.11-venv
+    fi
     echo "setup: creating $VENV with $PYTHON"
     "$PYTHON" -m venv "$VENV"
 fi
@@ -26,10 +39,14 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
     exit 0
 fi
 
-PIP="$VENV/bin/python -m pip"
-$PIP install -q --upgrade pip
+pip_install() {
+    # pip warns about every missing local index entry; keep real errors, drop that noise.
+    "$VENV/bin/python" -m pip install -q -c tools/constraints.txt "$@" 2> >(grep -v "^WARNING: Location" >&2)
+}
+echo "setup: installing torch==2.14.1, torchvision==0.29.1 and archspec into $VENV"
+pip_install --upgrade pip
 # torch first and pinned, so nothing later resolves a different (downloaded) build.
-$PIP install -q -c tools/constraints.txt torch==2.14.1 torchvision==0.29.1
-$PIP install -q -c tools/constraints.txt -e ".[test]"
+pip_install torch==2.14.1 torchvision==0.29.1
+pip_install -e ".[test]"
 echo "$want" > "$STAMP"
 echo "setup: done"

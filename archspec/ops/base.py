@@ -29,24 +29,35 @@ class OpError(Exception):
         self.hint = hint
 
 
+def spec_repr(value: Any) -> str:
+    """A value as it is written in a spec (``true``, ``none``, ``"same"``, ``[1, 2]``), for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(spec_repr(v) for v in value) + "]"
+    return str(value)
+
+
 def _integer(value: Any) -> Any:
     # Booleans are ints in Python; in a spec `true` is never a size.
-    if isinstance(value, bool):
-        raise ValueError(f"expected an integer, got {value!r}")
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"must be an integer, got {spec_repr(value)}")
     if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError(f"expected an integer, got {value!r}")
         return int(value)
     return value
 
 
 def _pair(value: Any) -> Any:
-    value = _integer(value) if not isinstance(value, list | tuple) else value
-    if isinstance(value, int):
-        return (value, value)
     if isinstance(value, list | tuple) and len(value) == 2:
         return tuple(_integer(v) for v in value)
-    raise ValueError(f"expected an integer or a pair [h, w], got {value!r}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = _integer(value)
+        return (value, value)
+    raise ValueError(f"must be an integer or a pair [h, w], got {spec_repr(value)}")
 
 
 Int = Annotated[int, BeforeValidator(_integer)]
@@ -119,6 +130,14 @@ class Op(BaseModel):
     @classmethod
     def create(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> Op:
         """Validate spec arguments (already bound to field names) and infer the rest from the inputs."""
+        for name, value in args.items():
+            field = cls.model_fields.get(name)
+            # Pydantic would take 1, "yes" or "on" for a boolean; a spec writes true or false.
+            if field is not None and field.annotation is bool and not isinstance(value, bool):
+                raise OpError(
+                    f"argument '{name}' of {cls.spec_names[0]} must be true or false, got {spec_repr(value)}",
+                    argument=name,
+                )
         values = dict(args)
         values.update(cls.infer_fields(values, inputs))
         kind = cls.model_fields["kind"].default
@@ -162,8 +181,8 @@ class Op(BaseModel):
         parts = []
         for name in self.spec_arguments():
             value = getattr(self, name)
-            default = self.model_fields[name].default
-            if value == default and not self.model_fields[name].is_required():
+            default = type(self).model_fields[name].default
+            if value == default and not type(self).model_fields[name].is_required():
                 continue
             if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
                 value = value[0]
@@ -206,9 +225,11 @@ def _translate(error: ValidationError, op_name: str) -> OpError:
     if first["type"] == "value_error":
         message = str(context.get("error", first["msg"]))
     elif phrase is not None:
+        if first["type"] == "literal_error":  # pydantic quotes the choices Python's way
+            context = {**context, "expected": str(context.get("expected", "")).replace("'", '"')}
         message = phrase.format(**{k: v for k, v in context.items()})
-        message = f"{message}, got {first['input']!r}".replace("True", "true").replace("False", "false")
+        message = f"{message}, got {spec_repr(first['input'])}"
     else:
         message = first["msg"]
     where = f"argument '{field}' of {op_name}" if field else op_name
-    return OpError(f"{where}: {message}", argument=field)
+    return OpError(f"{where} {message}", argument=field)

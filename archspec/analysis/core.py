@@ -1,0 +1,254 @@
+"""``analyze``: every pass over one graph, gathered into per-layer rows and per-container aggregates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from archspec.analysis.counts import COUNT_CONVENTIONS, NodeCounts, layer_depth, node_counts
+from archspec.analysis.memory import dtype_size, peak_activation, training_memory
+from archspec.analysis.receptive import RF, ReceptiveField, receptive_fields
+from archspec.ir import Graph, Repeat
+from archspec.ops import OPS_BY_KIND, Shape, numel
+
+RowKind = Literal["layer", "block", "sequence"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One named layer or one container, with its (summed) figures."""
+
+    name: str
+    op: str
+    description: str
+    kind: RowKind
+    depth: int
+    output_shape: Shape
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    extra_flops: int
+    activation_bytes: int
+    receptive_field: RF
+    block: str | None = None
+    repeat: Repeat | None = None
+    node_ids: tuple[int, ...] = ()
+    parent: str = ""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The static analysis of one graph: rows in module order, totals, convention and warnings."""
+
+    graph: Graph
+    dtype: str
+    count: str
+    batch: int
+    rows: tuple[Row, ...]
+    nodes: Mapping[int, NodeCounts]
+    fields: Mapping[int, RF]
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    extra_flops: int
+    activation_bytes: int
+    peak_activation_bytes: int
+    peak_at: str
+    training_memory: Mapping[str, Any]
+    depth: int
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def network(self) -> str:
+        """The variant name, or the network's name when it has none."""
+        return self.graph.variant or self.graph.network
+
+    @property
+    def receptive_field(self) -> RF:
+        """The field of the last feature map before it became global (``"global"`` after attention)."""
+        return feature_field(self.graph, self.fields)
+
+    def row(self, name: str) -> Row:
+        """The row with this dotted name (KeyError when absent)."""
+        for row in self.rows:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
+    def convention(self) -> dict[str, Any]:
+        """What the figures mean (every report prints it)."""
+        return convention(self.count, self.graph, self.dtype, self.batch)
+
+
+def convention(
+    count: str, graph: Graph | None = None, dtype: str = "float32", batch: int = 1
+) -> dict[str, Any]:
+    """The counting convention in words, with the per-op rules under ``all``."""
+    if count == "all":
+        text = (
+            "MACs: torchvision convention — conv, linear, matmul (incl. attention QKᵀ, A·V); "
+            "FLOPs = 2 × MACs + per-op FLOPs of bias, norms, activations, pooling, adds, softmax"
+        )
+    else:
+        text = (
+            "MACs: torchvision convention — conv, linear, matmul (incl. attention QKᵀ, A·V); "
+            "FLOPs = 2 × MACs (bias, norms, activations, pooling, adds, softmax not counted)"
+        )
+    result: dict[str, Any] = {
+        "count": count,
+        "text": text,
+        "batch_for_counts": 1,
+        "memory": f"{dtype}, {dtype_size(dtype)} bytes per element, batch {batch}",
+    }
+    if count == "all":
+        kinds = sorted({node.op.kind for node in graph.nodes}) if graph is not None else sorted(OPS_BY_KIND)
+        result["rules"] = {OPS_BY_KIND[k].spec_names[0]: OPS_BY_KIND[k].flop_rule for k in kinds}
+    return result
+
+
+def analyze(graph: Graph, dtype: str = "float32", count: str = "torchvision", batch: int = 1) -> Analysis:
+    """Shapes, parameters, MACs/FLOPs, memory and receptive field of every layer and container."""
+    if count not in COUNT_CONVENTIONS:
+        raise ValueError(f"unknown counting convention {count!r}; expected one of {COUNT_CONVENTIONS}")
+    if batch < 1:
+        raise ValueError(f"batch must be positive, got {batch}")
+    size = dtype_size(dtype)
+    counts = node_counts(graph)
+    rf = receptive_fields(graph)
+    out_bytes = {node.id: numel(node.shape) * size * batch for node in graph.nodes}
+    rows = _rows(graph, counts, rf.fields, out_bytes, count)
+    peak = peak_activation(graph, out_bytes)
+    params = sum(c.params for c in counts.values())
+    trainable = sum(c.trainable_params for c in counts.values())
+    buffers = sum(c.buffers for c in counts.values())
+    macs = sum(c.macs for c in counts.values())
+    extra = sum(c.extra_flops for c in counts.values())
+    activations = sum(out_bytes.values())
+    return Analysis(
+        graph=graph,
+        dtype=dtype,
+        count=count,
+        batch=batch,
+        rows=rows,
+        nodes=counts,
+        fields=rf.fields,
+        params=params,
+        trainable_params=trainable,
+        buffers=buffers,
+        macs=macs,
+        flops=2 * macs + (extra if count == "all" else 0),
+        extra_flops=extra,
+        activation_bytes=activations,
+        peak_activation_bytes=peak.bytes,
+        peak_at=graph.nodes[peak.at_node].name,
+        training_memory=training_memory(params, trainable, buffers, activations, dtype, batch),
+        depth=layer_depth(graph),
+        warnings=rf.warnings,
+    )
+
+
+def feature_field(graph: Graph, fields: Mapping[int, RF]) -> RF:
+    """The field of the last finite feature map, or ``"global"`` when attention mixes all positions."""
+    last: RF = None
+    for node in graph.nodes:
+        current = fields[node.id]
+        if isinstance(current, ReceptiveField):
+            last = current
+        elif current == "global" and node.op.kind == "attention":
+            return "global"
+    return last
+
+
+def _ancestors(name: str) -> list[str]:
+    """``layer1.0.downsample`` -> ``["layer1", "layer1.0", "layer1.0.downsample"]``."""
+    if not name:
+        return []
+    parts = name.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _rows(
+    graph: Graph,
+    counts: Mapping[int, NodeCounts],
+    fields: Mapping[int, RF],
+    out_bytes: Mapping[int, int],
+    count: str,
+) -> tuple[Row, ...]:
+    scopes = {scope.name: scope for scope in graph.scopes}
+    members: dict[str, list[int]] = {}
+    order: list[tuple[str, int | str]] = []  # ("node", id) or ("scope", name), in module order
+    seen: set[str] = set()
+    for node in graph.nodes:
+        for name in _ancestors(node.scope):
+            if name not in seen and name in scopes:
+                seen.add(name)
+                order.append(("scope", name))
+            members.setdefault(name, []).append(node.id)
+        order.append(("node", node.id))
+
+    def depth_of(name: str) -> int:
+        return name.count(".") + 1
+
+    def parent_of(name: str) -> str:
+        return name.rpartition(".")[0]
+
+    rows: list[Row] = []
+    for what, key in order:
+        if what == "node":
+            node = graph.nodes[int(key)]
+            c = counts[node.id]
+            rows.append(
+                Row(
+                    name=node.name,
+                    op=node.op.spec_names[0],
+                    description=node.op.describe(),
+                    kind="layer",
+                    depth=depth_of(node.name),
+                    output_shape=node.shape,
+                    params=c.params,
+                    trainable_params=c.trainable_params,
+                    buffers=c.buffers,
+                    macs=c.macs,
+                    flops=c.flops(count),
+                    extra_flops=c.extra_flops,
+                    activation_bytes=out_bytes[node.id],
+                    receptive_field=fields[node.id],
+                    repeat=node.repeat,
+                    node_ids=(node.id,),
+                    parent=parent_of(node.name),
+                )
+            )
+            continue
+        scope = scopes[str(key)]
+        ids = members[scope.name]
+        parts = [counts[i] for i in ids]
+        output = ids[-1]
+        label = scope.block or scope.kind
+        rows.append(
+            Row(
+                name=scope.name,
+                op=label,
+                description=label,
+                kind="block" if scope.kind == "block" else "sequence",
+                depth=depth_of(scope.name),
+                output_shape=graph.nodes[output].shape,
+                params=sum(p.params for p in parts),
+                trainable_params=sum(p.trainable_params for p in parts),
+                buffers=sum(p.buffers for p in parts),
+                macs=sum(p.macs for p in parts),
+                flops=sum(p.flops(count) for p in parts),
+                extra_flops=sum(p.extra_flops for p in parts),
+                activation_bytes=sum(out_bytes[i] for i in ids),
+                receptive_field=fields[output],
+                block=scope.block,
+                repeat=scope.repeat,
+                node_ids=tuple(ids),
+                parent=parent_of(scope.name),
+            )
+        )
+    return tuple(rows)

@@ -1,0 +1,53 @@
+"""Counting passes: parameters, buffers, MACs and FLOPs of every node, and the network's depth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archspec.ir import Graph
+
+COUNT_CONVENTIONS = ("torchvision", "all")
+# Ops that count as a layer for "depth": conv, linear, attention (and the ops made of them).
+DEPTH_WEIGHT = {"conv2d": 1, "linear": 1, "attention": 1, "patch_embed": 1, "mlp": 2, "rbf": 1}
+
+
+@dataclass(frozen=True)
+class NodeCounts:
+    """What one node costs."""
+
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    extra_flops: int
+
+    def flops(self, count: str) -> int:
+        """FLOPs under a counting convention: 2 x MACs, plus the per-op extras under ``all``."""
+        return 2 * self.macs + (self.extra_flops if count == "all" else 0)
+
+
+def node_counts(graph: Graph) -> dict[int, NodeCounts]:
+    """Counts of every node, by id, from the op classes' own rules."""
+    result: dict[int, NodeCounts] = {}
+    shapes = [node.shape for node in graph.nodes]
+    for node in graph.nodes:
+        op = node.op
+        inputs = [shapes[i] for i in node.inputs]
+        params = op.param_count()
+        result[node.id] = NodeCounts(
+            params=params,
+            trainable_params=params,
+            buffers=op.buffer_count(),
+            macs=op.macs(inputs, node.shape),
+            extra_flops=op.extra_flops(inputs, node.shape),
+        )
+    return result
+
+
+def layer_depth(graph: Graph) -> int:
+    """Number of conv / linear / attention layers on the longest path from input to output."""
+    longest: dict[int, int] = {}
+    for node in graph.nodes:
+        before = max((longest[i] for i in node.inputs), default=0)
+        longest[node.id] = before + DEPTH_WEIGHT.get(node.op.kind, 0)
+    return longest[graph.output]

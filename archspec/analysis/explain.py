@@ -1,0 +1,243 @@
+"""``explain``: how one row's figures come about, written out with the actual numbers.
+
+Every number printed comes from the same op methods the counts use (``param_count``, ``macs``,
+``receptive_field``); the formulas are checked against them, and comparisons (depthwise-separable vs a
+standard conv, stacked small kernels vs one large one) build the alternative op and ask it.
+"""
+
+from __future__ import annotations
+
+from archspec.analysis.core import Analysis, Row
+from archspec.analysis.receptive import IDENTITY, ReceptiveField
+from archspec.ir import Node
+from archspec.ops import Op, RFStep, format_shape
+from archspec.ops.conv import Conv2d
+from archspec.ops.dense import Linear
+from archspec.ops.vit import MultiheadAttention
+
+
+def explain(analysis: Analysis, name: str) -> str:
+    """The explanation of the layer or container called ``name`` (KeyError when absent)."""
+    row = analysis.row(name)
+    if row.kind == "layer":
+        return "\n".join(_explain_node(analysis, analysis.graph.nodes[row.node_ids[0]])) + "\n"
+    return "\n".join(_explain_container(analysis, row)) + "\n"
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _rf_lines(analysis: Analysis, node: Node) -> list[str]:
+    effect = node.op.receptive_field()
+    before = analysis.fields[node.inputs[0]] if node.inputs else None
+    after = analysis.fields[node.id]
+    if not isinstance(effect, RFStep) or not isinstance(after, ReceptiveField):
+        return [f"receptive field: {_rf(after)}"]
+    prev = before if isinstance(before, ReceptiveField) else IDENTITY
+    k, s, p, d = effect.kernel[0], effect.stride[0], effect.padding[0], effect.dilation[0]
+    return [
+        "receptive field (height axis; Araujo et al. 2019):",
+        f"  r = r_in + (k-1)·d·j_in = {prev.size[0]} + {k - 1}·{d}·{prev.stride[0]} = {after.size[0]}",
+        f"  j = j_in·s = {prev.stride[0]}·{s} = {after.stride[0]}",
+        f"  P = P_in + p·j_in = {prev.padding[0]} + {p}·{prev.stride[0]} = {after.padding[0]}",
+        f"  centre of the first unit = (r-1)/2 - P = {after.centre[0]:g}",
+    ]
+
+
+def _rf(field: object) -> str:
+    if isinstance(field, ReceptiveField):
+        return f"size {field.short()}, stride {field.stride[0]}, padding {field.padding[0]}"
+    return "global" if field == "global" else "none (no spatial op yet)"
+
+
+def _explain_node(analysis: Analysis, node: Node) -> list[str]:
+    op = node.op
+    graph = analysis.graph
+    inputs = [graph.nodes[i].shape for i in node.inputs]
+    counts = analysis.nodes[node.id]
+    lines = [
+        f"{node.name}: {op.describe()}",
+        f"input {', '.join(format_shape(s) for s in inputs) or '-'} -> output {format_shape(node.shape)}",
+    ]
+    if isinstance(op, Conv2d):
+        lines += _conv_lines(op, counts.params, counts.macs)
+        lines += _depthwise_lines(analysis, node, op)
+    elif isinstance(op, Linear):
+        rows = counts.macs // (op.in_features * op.out_features)
+        bias = f" + {op.out_features}" if op.bias else ""
+        lines.append(
+            f"params = in × out{' + out' if op.bias else ''} = {op.in_features} × {op.out_features}{bias}"
+            f" = {_n(counts.params)}"
+        )
+        lines.append(
+            f"MACs = rows × in × out = {rows} × {op.in_features} × {op.out_features} = {_n(counts.macs)}"
+        )
+    elif isinstance(op, MultiheadAttention):
+        tokens, d = inputs[0][0], op.embed_dim
+        lines.append(
+            f"params = 4·D² + 4·D (q, k, v, out projections) = 4·{d}² + 4·{d} = {_n(counts.params)}"
+            if op.bias
+            else f"params = 4·D² = 4·{d}² = {_n(counts.params)}"
+        )
+        proj, mm = op.projection_macs(tokens), op.matmul_macs(tokens)
+        lines.append(
+            f"MACs = 4·N·D² (projections) + 2·N²·D (QKᵀ and A·V) = 4·{tokens}·{d}² + 2·{tokens}²·{d}"
+            f" = {_n(proj)} + {_n(mm)} = {_n(counts.macs)}"
+        )
+    else:
+        lines.append(
+            f"params = {_n(counts.params)}; buffers = {_n(counts.buffers)}; MACs = {_n(counts.macs)}"
+        )
+    lines.append(f"FLOPs (torchvision) = 2 × MACs = {_n(2 * counts.macs)}")
+    lines.append(f"FLOPs (--count all) = 2 × MACs + {_n(counts.extra_flops)} ({op.flop_rule})")
+    lines.append(
+        f"activations = {'×'.join(map(str, node.shape))} × {analysis.dtype} × batch {analysis.batch}"
+        f" = {_n(analysis.row(node.name).activation_bytes)} bytes"
+    )
+    return lines + _rf_lines(analysis, node)
+
+
+def _conv_lines(op: Conv2d, params: int, macs: int) -> list[str]:
+    kh, kw = op.kernel_size
+    oh, ow = op.out_size
+    if op.table is not None:
+        rows = op.connections_per_output()
+        weights = f"Σ table rows ({rows}) × kh × kw = {rows} × {kh} × {kw}"
+        mac_formula = f"out_h × out_w × Σ table rows × kh × kw = {oh} × {ow} × {rows} × {kh} × {kw}"
+    else:
+        per = op.in_channels // op.groups
+        weights = f"out_c × (in_c/groups) × kh × kw = {op.out_channels} × {per} × {kh} × {kw}"
+        mac_formula = (
+            "out_h × out_w × out_c × (in_c/groups) × kh × kw = "
+            f"{oh} × {ow} × {op.out_channels} × {per} × {kh} × {kw}"
+        )
+    lines = [f"weights = {weights} = {_n(op.weight_count())}"]
+    if op.bias_count():
+        what = "per output position (unshared)" if op.bias == "unshared" else "per output channel"
+        lines.append(f"biases = {_n(op.bias_count())} ({what})")
+    lines.append(f"params = {_n(params)}")
+    lines.append(f"MACs = {mac_formula} = {_n(macs)}")
+    return lines
+
+
+def _depthwise_lines(analysis: Analysis, node: Node, op: Conv2d) -> list[str]:
+    if op.groups == 1 or op.groups != op.in_channels:
+        return []
+    standard = op.model_copy(update={"groups": 1})
+    lines = [
+        f"depthwise: groups = in_c = {op.groups}, so each filter sees one channel; "
+        f"a standard conv of the same shape would have {_n(standard.param_count())} params "
+        f"and {_n(standard.macs([], ()))} MACs "
+        f"({standard.macs([], ()) / max(op.macs([], ()), 1):.1f}× more)"
+    ]
+    pointwise = _next_conv(analysis, node)
+    if pointwise is not None and pointwise.kernel_size == (1, 1) and pointwise.groups == 1:
+        full = op.model_copy(update={"groups": 1, "out_channels": pointwise.out_channels})
+        separable_params = op.param_count() + pointwise.param_count()
+        separable_macs = op.macs([], ()) + pointwise.macs([], ())
+        k, n = op.kernel_size[0], pointwise.out_channels
+        lines += [
+            f"depthwise-separable (this conv + the 1x1 pointwise conv to {n} channels): "
+            f"{_n(separable_params)} params, {_n(separable_macs)} MACs",
+            f"standard {k}x{k} conv {op.in_channels}->{n}: {_n(full.param_count())} params, "
+            f"{_n(full.macs([], ()))} MACs",
+            f"ratio of MACs = {separable_macs / full.macs([], ()):.4f} "
+            f"(theory, biases aside: 1/N + 1/k² = 1/{n} + 1/{k * k} = {1 / n + 1 / (k * k):.4f})",
+        ]
+    return lines
+
+
+def _next_conv(analysis: Analysis, node: Node) -> Conv2d | None:
+    """The conv that consumes this node's output through pointwise ops only, if there is exactly one."""
+    consumers: dict[int, list[int]] = {}
+    for other in analysis.graph.nodes[node.id + 1 :]:
+        for i in other.inputs:
+            consumers.setdefault(i, []).append(other.id)
+    current = node.id
+    while True:
+        nxt = consumers.get(current, [])
+        if len(nxt) != 1:
+            return None
+        op = analysis.graph.nodes[nxt[0]].op
+        if isinstance(op, Conv2d):
+            return op
+        if op.receptive_field() is not None or len(analysis.graph.nodes[nxt[0]].inputs) != 1:
+            return None
+        current = nxt[0]
+
+
+def _explain_container(analysis: Analysis, row: Row) -> list[str]:
+    what = row.kind if row.op == row.kind else f"{row.kind} {row.op}"
+    params_share = 100 * row.params / max(analysis.params, 1)
+    macs_share = 100 * row.macs / max(analysis.macs, 1)
+    lines = [
+        f"{row.name}: {what}, {len(row.node_ids)} ops, output {format_shape(row.output_shape)}",
+        f"params = Σ of its layers = {_n(row.params)} ({params_share:.1f}% of the network)",
+        f"MACs = Σ of its layers = {_n(row.macs)} ({macs_share:.1f}% of the network); "
+        f"FLOPs = {_n(row.flops)}",
+        f"receptive field at its output: {_rf(row.receptive_field)}",
+        "largest contributors:",
+    ]
+    nodes = [analysis.graph.nodes[i] for i in row.node_ids]
+    for node in sorted(nodes, key=lambda n: -analysis.nodes[n.id].macs)[:5]:
+        c = analysis.nodes[node.id]
+        if c.macs or c.params:
+            lines.append(
+                f"  {node.name:<32} {node.op.describe():<48} params {_n(c.params):>12}  MACs {_n(c.macs):>15}"
+            )
+    for run in _stacked_convs(analysis, nodes):
+        lines += _stack_lines(run)
+    return lines
+
+
+def _stacked_convs(analysis: Analysis, nodes: list[Node]) -> list[list[Conv2d]]:
+    """Runs of ≥2 stride-1, ungrouped convs joined only by pointwise ops."""
+    runs: list[list[Conv2d]] = []
+    run: list[Conv2d] = []
+    previous = nodes[0]
+    for node in nodes:
+        op = node.op
+        if isinstance(op, Conv2d) and op.stride == (1, 1) and op.groups == 1 and op.kernel_size != (1, 1):
+            if run and _next_conv(analysis, previous) is not op:
+                runs.append(run)
+                run = []
+            run.append(op)
+            previous = node
+        elif isinstance(op, Conv2d) or op.receptive_field() is not None or len(node.inputs) != 1:
+            runs.append(run)
+            run = []
+    runs.append(run)
+    return [r for r in runs if len(r) >= 2]
+
+
+def _stack_lines(run: list[Conv2d]) -> list[str]:
+    first, last = run[0], run[-1]
+    stacked = IDENTITY
+    for op in run:
+        step = op.receptive_field()
+        assert isinstance(step, RFStep)
+        stacked = stacked.step(step)
+    k = stacked.size[0]
+    single: Op = first.model_copy(
+        update={
+            "kernel_size": (k, stacked.size[1]),
+            "out_channels": last.out_channels,
+            "out_size": last.out_size,
+        }
+    )
+    single_rf = IDENTITY.step(RFStep((k, stacked.size[1]), (1, 1), (0, 0)))
+    stacked_params = sum(op.param_count() for op in run)
+    stacked_macs = sum(op.macs([], ()) for op in run)
+    widths = "->".join([str(first.in_channels)] + [str(op.out_channels) for op in run])
+    kernels = " + ".join(f"{op.kernel_size[0]}x{op.kernel_size[1]}" for op in run)
+    return [
+        f"stacked convs {kernels} ({widths}): params {_n(stacked_params)}, MACs {_n(stacked_macs)}, "
+        f"receptive field {stacked.short()}, "
+        f"{len(run) - 1} extra non-linearit{'y' if len(run) == 2 else 'ies'}",
+        f"one {k}x{stacked.size[1]} conv ({first.in_channels}->{last.out_channels}) "
+        f"with the same receptive field {single_rf.short()}: "
+        f"params {_n(single.param_count())}, MACs {_n(single.macs([], ()))}",
+        f"the stack uses {100 * stacked_params / max(single.param_count(), 1):.0f}% "
+        "of the single conv's params",
+    ]

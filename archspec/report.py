@@ -1,0 +1,411 @@
+"""Reports of an analysis: a terminal table (rich), Markdown, CSV and JSON.
+
+Every format states its counting convention in its header. JSON is the contract other tools read: one
+row per named layer and per container under its full dotted name, containers with summed figures.
+``depth`` keeps the rows nested at most that deep; in the table and Markdown formats, repeated block
+instances that end at that depth fold into one ``Bottleneck ×6`` row with summed figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from archspec.analysis import RF, Analysis, ReceptiveField, Row
+from archspec.ops import format_shape
+
+FORMATS = ("table", "markdown", "csv", "json")
+
+
+def render_analysis(analysis: Analysis, fmt: str, depth: int | None = None) -> str:
+    """The analysis in one of ``FORMATS``; ``depth`` limits the rows by nesting depth."""
+    if fmt == "json":
+        return json.dumps(analysis_json(analysis, depth), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        return _csv(analysis, depth)
+    if fmt == "markdown":
+        return _markdown(analysis, depth)
+    if fmt == "table":
+        return _table(analysis, depth)
+    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def rf_json(field: RF) -> Any:
+    """``{"size", "stride", "padding", "centre"}``, ``"global"`` or None."""
+    return field.as_dict() if isinstance(field, ReceptiveField) else field
+
+
+def analysis_json(analysis: Analysis, depth: int | None = None) -> dict[str, Any]:
+    """The JSON document (see the module docstring)."""
+    graph = analysis.graph
+    return {
+        "network": graph.network,
+        "variant": graph.variant,
+        "input": list(graph.input_shape),
+        "output": list(graph.output_shape),
+        "dtype": analysis.dtype,
+        "batch": analysis.batch,
+        "params": analysis.params,
+        "trainable_params": analysis.trainable_params,
+        "buffers": analysis.buffers,
+        "macs": analysis.macs,
+        "flops": analysis.flops,
+        "activation_bytes": analysis.activation_bytes,
+        "peak_activation_bytes": analysis.peak_activation_bytes,
+        "training_memory": dict(analysis.training_memory),
+        "receptive_field": rf_json(analysis.receptive_field),
+        "depth": analysis.depth,
+        "convention": analysis.convention(),
+        "warnings": list(analysis.warnings),
+        "layers": [_row_json(row) for row in _visible(analysis.rows, depth)],
+    }
+
+
+def _row_json(row: Row) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "op": row.op,
+        "description": row.description,
+        "kind": row.kind,
+        "depth": row.depth,
+        "output_shape": list(row.output_shape),
+        "params": row.params,
+        "trainable_params": row.trainable_params,
+        "buffers": row.buffers,
+        "macs": row.macs,
+        "flops": row.flops,
+        "activation_bytes": row.activation_bytes,
+        "receptive_field": rf_json(row.receptive_field),
+        "repeat": row.repeat.model_dump() if row.repeat is not None else None,
+    }
+
+
+def _visible(rows: Sequence[Row], depth: int | None) -> list[Row]:
+    return [row for row in rows if depth is None or row.depth <= depth]
+
+
+# ---------------------------------------------------------------- rows for people
+
+
+@dataclass(frozen=True)
+class DisplayRow:
+    """A row as shown: possibly several repeated block instances folded into one."""
+
+    name: str
+    op: str
+    depth: int
+    output_shape: str
+    params: int
+    macs: int
+    flops: int
+    activation_bytes: int
+    receptive_field: str
+
+
+def display_rows(analysis: Analysis, depth: int | None) -> list[DisplayRow]:
+    """Visible rows, with runs of one block's repeated instances at the depth limit folded (×N)."""
+    rows = _visible(analysis.rows, depth)
+    out: list[DisplayRow] = []
+    i = 0
+    while i < len(rows):
+        run = [rows[i]]
+        if depth is not None and rows[i].kind == "block" and rows[i].depth == depth:
+            j = i + 1
+            while j < len(rows) and _same_run(run, rows[j]):
+                run.append(rows[j])
+                j += 1
+        out.append(_fold(run))
+        i += len(run)
+    return out
+
+
+def _same_run(run: list[Row], row: Row) -> bool:
+    first, last = run[0], run[-1]
+    if (
+        row.kind != "block"
+        or row.block != first.block
+        or row.parent != first.parent
+        or row.depth != first.depth
+    ):
+        return False
+    if row.repeat is None:
+        return False
+    # the instances of one repeat group, plus the unrepeated first instance before them (`unit * (n-1)`)
+    group = last.repeat.group if last.repeat is not None else None
+    return group is None or row.repeat.group == group
+
+
+def _fold(run: list[Row]) -> DisplayRow:
+    first, last = run[0], run[-1]
+    if len(run) == 1:
+        name, op = first.name, first.description
+    else:
+        base, _, start = first.name.rpartition(".")
+        end = last.name.rpartition(".")[2]
+        name = f"{base}.{start}–{end}" if base else f"{start}–{end}"
+        op = f"{first.op} ×{len(run)}"
+    return DisplayRow(
+        name=name,
+        op=op,
+        depth=first.depth,
+        output_shape=format_shape(last.output_shape),
+        params=sum(r.params for r in run),
+        macs=sum(r.macs for r in run),
+        flops=sum(r.flops for r in run),
+        activation_bytes=sum(r.activation_bytes for r in run),
+        receptive_field=rf_text(last.receptive_field),
+    )
+
+
+def rf_text(field: RF) -> str:
+    """``35 /4 p17`` (size, stride, padding), ``global`` or ``-``."""
+    if field is None:
+        return "-"
+    if field == "global":
+        return "global"
+    stride = field.stride[0] if field.stride[0] == field.stride[1] else f"{field.stride[0]}x{field.stride[1]}"
+    pad = (
+        field.padding[0] if field.padding[0] == field.padding[1] else f"{field.padding[0]}x{field.padding[1]}"
+    )
+    return f"{field.short()} /{stride} p{pad}"
+
+
+def human(value: float, unit: str = "") -> str:
+    """``25.56M``, ``4.09G``: three significant digits."""
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= factor:
+            return f"{value / factor:.2f}{suffix}{unit}"
+    return f"{value:g}{unit}"
+
+
+def human_bytes(value: int) -> str:
+    """``12.3 MiB``."""
+    size = float(value)
+    for suffix in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or suffix == "GiB":
+            return f"{size:.1f} {suffix}" if suffix != "B" else f"{int(size)} B"
+        size /= 1024
+    return f"{size:.1f} GiB"  # pragma: no cover
+
+
+def header_lines(analysis: Analysis) -> list[str]:
+    """The lines above every human-readable report: network, totals, convention, warnings."""
+    graph = analysis.graph
+    tm = analysis.training_memory
+    conv = analysis.convention()
+    lines = [
+        f"{analysis.network}: input {format_shape(graph.input_shape)} "
+        f"-> output {format_shape(graph.output_shape)}",
+        f"params {analysis.params:,} (trainable {analysis.trainable_params:,}, "
+        f"buffers {analysis.buffers:,}); MACs {analysis.macs:,} ({human(analysis.macs)}); "
+        f"FLOPs {analysis.flops:,} ({human(analysis.flops)})",
+        f"depth {analysis.depth} (conv/linear/attention layers on the longest path); "
+        f"receptive field {rf_text(analysis.receptive_field)}",
+        f"memory ({conv['memory']}): activations {human_bytes(analysis.activation_bytes)}, "
+        f"peak at inference {human_bytes(analysis.peak_activation_bytes)} (at {analysis.peak_at}); "
+        f"training: SGD-momentum {human_bytes(tm['sgd_momentum']['total_bytes'])}, "
+        f"AdamW {human_bytes(tm['adamw']['total_bytes'])}",
+        conv["text"],
+    ]
+    for op, rule in conv.get("rules", {}).items():
+        lines.append(f"  {op}: {rule}")
+    lines.extend(f"warning: {w}" for w in analysis.warnings)
+    return lines
+
+
+COLUMNS = ("layer", "op", "output", "params", "MACs", "FLOPs", "activations", "RF (size /stride pad)")
+
+
+def _cells(row: DisplayRow) -> list[str]:
+    indent = "  " * (row.depth - 1)
+    return [
+        indent + row.name,
+        row.op,
+        row.output_shape,
+        f"{row.params:,}",
+        f"{row.macs:,}",
+        f"{row.flops:,}",
+        human_bytes(row.activation_bytes),
+        row.receptive_field,
+    ]
+
+
+def _total_cells(analysis: Analysis) -> list[str]:
+    return [
+        "total",
+        "",
+        format_shape(analysis.graph.output_shape),
+        f"{analysis.params:,}",
+        f"{analysis.macs:,}",
+        f"{analysis.flops:,}",
+        human_bytes(analysis.activation_bytes),
+        rf_text(analysis.receptive_field),
+    ]
+
+
+def _table(analysis: Analysis, depth: int | None) -> str:
+    from rich.console import Console  # imported only when a terminal table is printed
+    from rich.table import Table
+
+    table = Table(title=None, show_lines=False, header_style="bold")
+    for i, column in enumerate(COLUMNS):
+        table.add_column(column, justify="right" if 3 <= i <= 6 else "left", no_wrap=i == 0)
+    for row in display_rows(analysis, depth):
+        table.add_row(*_cells(row))
+    table.add_section()
+    table.add_row(*_total_cells(analysis))
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, color_system=None, force_terminal=False, highlight=False)
+    for line in header_lines(analysis):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print(table)
+    return buffer.getvalue()
+
+
+def _markdown(analysis: Analysis, depth: int | None) -> str:
+    lines = [f"# {analysis.network}", ""]
+    lines += [f"- {line}" for line in header_lines(analysis)]
+    lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for row in display_rows(analysis, depth):
+        cells = _cells(row)
+        cells[0] = "&nbsp;" * 2 * (row.depth - 1) + f"`{row.name}`"
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines.append("| " + " | ".join(f"**{c}**" if c else "" for c in _total_cells(analysis)) + " |")
+    return "\n".join(lines) + "\n"
+
+
+CSV_FIELDS = (
+    "name",
+    "op",
+    "kind",
+    "depth",
+    "output_shape",
+    "params",
+    "trainable_params",
+    "buffers",
+    "macs",
+    "flops",
+    "activation_bytes",
+    "rf_size",
+    "rf_stride",
+    "rf_padding",
+)
+
+
+def _csv(analysis: Analysis, depth: int | None) -> str:
+    buffer = io.StringIO()
+    for line in header_lines(analysis):
+        buffer.write(f"# {line}\n")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for row in _visible(analysis.rows, depth):
+        rf = row.receptive_field
+        if isinstance(rf, ReceptiveField):
+            size, stride, pad = (f"{a}x{b}" for a, b in (rf.size, rf.stride, rf.padding))
+        else:
+            size = stride = pad = rf or ""
+        writer.writerow(
+            [
+                row.name,
+                row.op,
+                row.kind,
+                row.depth,
+                format_shape(row.output_shape),
+                row.params,
+                row.trainable_params,
+                row.buffers,
+                row.macs,
+                row.flops,
+                row.activation_bytes,
+                size,
+                stride,
+                pad,
+            ]
+        )
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- several networks
+
+
+def summary_row(analysis: Analysis) -> dict[str, Any]:
+    """The figures `compare` and `history` show for one network."""
+    meta = analysis.graph.metadata
+    return {
+        "network": analysis.network,
+        "year": meta.year,
+        "params": analysis.params,
+        "macs": analysis.macs,
+        "flops": analysis.flops,
+        "depth": analysis.depth,
+        "receptive_field": rf_json(analysis.receptive_field),
+        "peak_activation_bytes": analysis.peak_activation_bytes,
+        "reported_error": reported_error(meta.reported),
+    }
+
+
+def reported_error(reported: dict[str, Any]) -> str | None:
+    """``top-5 3.57%`` from a spec's ``reported`` block (the first ``*error*`` entry), or None."""
+    for key, value in reported.items():
+        if "error" in key and isinstance(value, int | float):
+            return f"{key.replace('_error', '').replace('top', 'top-')} {value:g}%"
+    return None
+
+
+def _plain_rf(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"{value['size'][0]} /{value['stride'][0]}"
+    return str(value) if value is not None else "-"
+
+
+def render_summary(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str, title: str) -> str:
+    """A table of `summary_row`s in one of ``FORMATS``."""
+    if fmt == "json":
+        return json.dumps([{c: r[c] for c in columns} for r in rows], indent=2, ensure_ascii=False) + "\n"
+    header = [c.replace("_", " ") for c in columns]
+    cells = [[_summary_cell(c, r[c]) for c in columns] for r in rows]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        buffer.write(f"# {title}\n")
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(
+            [[_plain_rf(r[c]) if c == "receptive_field" else r[c] for c in columns] for r in rows]
+        )
+        return buffer.getvalue()
+    if fmt == "markdown":
+        lines = [f"{title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in cells]
+        return "\n".join(lines) + "\n"
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for i, name in enumerate(header):
+        table.add_column(name, justify="left" if columns[i] in ("network", "reported_error") else "right")
+    for row in cells:
+        table.add_row(*row)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, color_system=None, force_terminal=False, highlight=False)
+    console.print(title, markup=False, highlight=False, soft_wrap=True)
+    console.print(table)
+    return buffer.getvalue()
+
+
+def _summary_cell(column: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if column == "receptive_field":
+        return _plain_rf(value)
+    if column == "peak_activation_bytes":
+        return human_bytes(value)
+    if column in ("params", "macs", "flops"):
+        return f"{value:,}"
+    return str(value)

@@ -1,0 +1,263 @@
+"""Static analysis: counts, receptive fields and memory against figures.md and hand-checked tiny specs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import archspec
+from archspec.analysis import ReceptiveField, analyze, receptive_fields
+from archspec.analysis.explain import explain
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT / "specs"
+
+
+def load_text(text: str) -> archspec.Network:
+    return archspec.load("inline.arch", text=text)
+
+
+def needs_spec(name: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(
+        not (SPECS / f"{name}.arch").exists(), reason=f"specs/{name}.arch is not written yet"
+    )
+
+
+# ---------------------------------------------------------------- receptive field: figures.md
+
+
+def rf(size: int, stride: int, padding: int) -> ReceptiveField:
+    return ReceptiveField((size, size), (stride, stride), (padding, padding))
+
+
+@pytest.mark.parametrize(
+    ("layer", "expected"),
+    [
+        ("layer1", rf(35, 4, 17)),
+        ("layer2", rf(91, 8, 45)),
+        ("layer3", rf(267, 16, 133)),
+        ("layer4", rf(427, 32, 213)),
+    ],
+)
+def test_resnet50_receptive_field_matches_figures(layer: str, expected: ReceptiveField) -> None:
+    analysis = archspec.load("resnet50").analyze()
+    assert analysis.row(layer).receptive_field == expected
+    assert analysis.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("spec", "variant", "expected"),
+    [
+        ("alexnet", "alexnet", rf(195, 32, 66)),
+        ("vgg", "vgg11", rf(150, 32, 59)),
+        ("vgg", "vgg16", rf(212, 32, 90)),
+    ],
+)
+def test_features_receptive_field_matches_figures(spec: str, variant: str, expected: ReceptiveField) -> None:
+    if not (SPECS / f"{spec}.arch").exists():
+        pytest.skip(f"specs/{spec}.arch is not written yet")
+    analysis = archspec.load(variant).analyze()
+    assert analysis.row("features").receptive_field == expected
+    assert analysis.receptive_field == expected
+
+
+def test_receptive_field_is_none_at_input_and_global_after_global_pooling() -> None:
+    analysis = archspec.load("resnet18").analyze()
+    assert analysis.row("input").receptive_field is None
+    assert analysis.row("avgpool").receptive_field == "global"
+    assert analysis.row("fc").receptive_field == "global"
+
+
+# ---------------------------------------------------------------- receptive field: tiny specs
+
+TINY_RF = """
+network tiny:
+  input: 1x32x32
+  layers:
+    a: conv(1, 3, pad=1)
+    b: conv(1, 3, stride=2, pad=1)
+    c: conv(1, 3, pad=2, dilation=2)
+    d: maxpool(3, stride=2, ceil_mode=true)
+    e: relu
+"""
+
+
+def test_receptive_field_steps_with_padding_stride_dilation_and_ceil_mode() -> None:
+    fields = receptive_fields(load_text(TINY_RF).graph).fields
+    graph = load_text(TINY_RF).graph
+    by_name = {node.name: fields[node.id] for node in graph.nodes}
+    assert by_name["a"] == rf(3, 1, 1)  # r = 1 + 2, P = 0 + 1
+    assert by_name["b"] == rf(5, 2, 2)  # r = 3 + 2*1, j = 2, P = 1 + 1*1
+    assert by_name["c"] == rf(13, 2, 6)  # r = 5 + (3-1)*2*2, P = 2 + 2*2
+    # ceil mode changes the output size (16x16 -> 8x8 instead of 7x7), not r/j/P: r = 13 + 2*2, j = 4
+    assert graph.node("d").shape == (1, 8, 8)
+    assert by_name["d"] == rf(17, 4, 6)
+    assert by_name["e"] == by_name["d"]  # pointwise ops keep the field
+    assert by_name["d"].centre == (2.0, 2.0)  # (17 - 1) / 2 - 6
+
+
+def test_ceil_mode_gives_the_same_field_as_floor_mode() -> None:
+    floor = load_text(TINY_RF.replace("ceil_mode=true", "ceil_mode=false")).analyze()
+    ceil = load_text(TINY_RF).analyze()
+    assert floor.row("d").receptive_field == ceil.row("d").receptive_field
+    assert floor.row("d").output_shape != ceil.row("d").output_shape
+
+
+MISALIGNED = """
+network branches:
+  input: 1x8x8
+  layers:
+    merged:
+      concat:
+        a: conv(2, 1, stride=2)
+        b: conv(2, 2, stride=2)
+"""
+
+
+def test_merge_with_misaligned_centres_warns_and_takes_largest_field() -> None:
+    analysis = load_text(MISALIGNED).analyze()
+    # a: r=1, centre 0; b: r=2, centre (2-1)/2 - 0 = 0.5: same stride, centres differ by half a pixel
+    assert len(analysis.warnings) == 1
+    assert "not aligned" in analysis.warnings[0]
+    merge = next(row for row in analysis.rows if row.op == "concat")
+    assert merge.receptive_field == ReceptiveField((2, 2), (2, 2), (0, 0))
+
+
+def test_aligned_residual_merge_does_not_warn() -> None:
+    assert archspec.load("resnet18").analyze().warnings == ()
+
+
+# ---------------------------------------------------------------- counts
+
+
+@pytest.mark.parametrize(
+    ("variant", "params", "macs"),
+    [("resnet18", 11_689_512, 1_814_073_344), ("resnet50", 25_557_032, 4_089_184_256)],
+)
+def test_resnet_totals_match_torchvision(variant: str, params: int, macs: int) -> None:
+    analysis = archspec.load(variant).analyze()
+    assert (analysis.params, analysis.trainable_params, analysis.macs) == (params, params, macs)
+    assert analysis.flops == 2 * macs
+
+
+def test_resnet50_v1_moves_the_stride_to_the_1x1() -> None:
+    assert archspec.load("resnet50", v1=True).analyze().macs == 3_857_973_248
+
+
+def test_container_rows_sum_their_layers() -> None:
+    analysis = archspec.load("resnet50").analyze()
+    layer4 = analysis.row("layer4")
+    parts = [analysis.row(f"layer4.{i}") for i in range(3)]
+    assert layer4.params == sum(p.params for p in parts)
+    assert layer4.macs == sum(p.macs for p in parts)
+    assert layer4.kind == "block" and layer4.op == "Stage"
+    assert layer4.output_shape == (2048, 7, 7)
+    assert sum(r.params for r in analysis.rows if r.depth == 1) == analysis.params
+
+
+def test_count_all_adds_exactly_the_extra_flops() -> None:
+    graph = archspec.load("resnet18").graph
+    default, everything = analyze(graph), analyze(graph, count="all")
+    extra = sum(
+        node.op.extra_flops([graph.nodes[i].shape for i in node.inputs], node.shape) for node in graph.nodes
+    )
+    assert extra > 0
+    assert everything.flops - default.flops == extra
+    assert everything.macs == default.macs
+
+
+def test_depth_counts_weighted_layers_on_the_longest_path() -> None:
+    assert archspec.load("resnet50").analyze().depth == 50
+    assert archspec.load("resnet18").analyze().depth == 18
+
+
+def test_bad_options_are_rejected() -> None:
+    graph = archspec.load("resnet18").graph
+    with pytest.raises(ValueError, match="counting convention"):
+        analyze(graph, count="fvcore")
+    with pytest.raises(ValueError, match="dtype"):
+        analyze(graph, dtype="int3")
+
+
+# ---------------------------------------------------------------- memory
+
+TINY_MEMORY = """
+network tiny:
+  input: 1x8x8
+  layers:
+    conv1: conv(2, 3, pad=1)
+    act: relu
+    pool: maxpool(2, stride=2)
+    fc: flatten >> linear(10)
+"""
+
+
+def test_peak_activation_memory_by_hand() -> None:
+    # float32 sizes: input 1x8x8 = 256 B, conv1 2x8x8 = 512 B, act 512 B, pool 2x4x4 = 128 B,
+    # flatten 32 = 128 B, linear 10 = 40 B. Walk: input 256; conv1 256+512 = 768, input freed -> 512;
+    # act 512+512 = 1024 (peak), conv1 freed -> 512; pool 640 -> 128; flatten 256 -> 128; fc 168.
+    analysis = load_text(TINY_MEMORY).analyze()
+    assert analysis.peak_activation_bytes == 1024
+    assert analysis.peak_at == "act"
+    assert analysis.activation_bytes == 256 + 512 + 512 + 128 + 128 + 40
+    # batch 4 and bfloat16 scale it: 1024 * 4 / 2
+    assert load_text(TINY_MEMORY).analyze(batch=4, dtype="bfloat16").peak_activation_bytes == 2048
+
+
+def test_peak_keeps_a_residual_input_alive() -> None:
+    # resnet50's peak is in layer1.0: bn3 and downsample.0 are live while downsample.1 runs:
+    # 3 x 256x56x56 x 4 B
+    analysis = archspec.load("resnet50").analyze()
+    assert analysis.peak_activation_bytes == 3 * 256 * 56 * 56 * 4
+
+
+def test_training_memory_both_optimisers() -> None:
+    analysis = load_text(TINY_MEMORY).analyze(batch=2)
+    params = (1 * 9 + 1) * 2 + 32 * 10 + 10  # conv 2x1x3x3 + 2 bias; linear 32x10 + 10
+    assert analysis.params == params
+    tm = analysis.training_memory
+    activations = 2 * (256 + 512 + 512 + 128 + 128 + 40)
+    assert tm["activations_bytes"] == activations
+    assert tm["sgd_momentum"]["total_bytes"] == 4 * params * 3 + activations
+    assert tm["adamw"]["total_bytes"] == 4 * params * 4 + activations
+
+
+# ---------------------------------------------------------------- explain
+
+
+def test_explain_conv_shows_formula_with_numbers() -> None:
+    text = explain(archspec.load("resnet18").analyze(), "layer1.0.conv2")
+    assert "56 × 56 × 64 × 64 × 3 × 3 = 115,605,504" in text
+    assert "r = r_in + (k-1)·d·j_in = 19 + 2·1·4 = 27" in text
+
+
+def test_explain_block_compares_two_3x3_with_one_5x5() -> None:
+    text = explain(archspec.load("resnet18").analyze(), "layer1.0")
+    # 2 x 64*64*9 = 73,728 vs 64*64*25 = 102,400; both see 5x5
+    assert "params 73,728" in text and "params 102,400" in text
+    assert "receptive field 5" in text
+
+
+@needs_spec("mobilenet_v1")
+def test_explain_depthwise_shows_separable_savings() -> None:
+    analysis = archspec.load("mobilenet_v1").analyze()
+    dw = next(row.name for row in analysis.rows if row.name.endswith(".dw"))
+    text = explain(analysis, dw)
+    assert "depthwise-separable" in text and "1/N + 1/k²" in text
+
+
+# ---------------------------------------------------------------- against torch
+
+
+def test_macs_match_torch_flop_counter() -> None:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("archspec.backends.torch_build")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    network = archspec.load("resnet18")
+    module = network.build().eval()
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        module(torch.zeros(1, *network.graph.input_shape))
+    assert counter.get_total_flops() == 2 * network.analyze().macs

@@ -1,0 +1,213 @@
+"""Reports and the analysis CLI: JSON contract, --depth, ×N folding, conventions, compare/history/explain."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import archspec
+from archspec.cli import main
+from archspec.report import render_analysis
+
+ROOT = Path(__file__).resolve().parents[1]
+CONVENTION = "MACs: torchvision convention — conv, linear, matmul (incl. attention QKᵀ, A·V)"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_has_the_contract_keys_and_a_row_per_layer_and_container(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "analyze", "resnet50", "--format", "json")
+    assert (code, err) == (0, "")
+    doc = json.loads(out)
+    for key in (
+        "network", "variant", "input", "output", "params", "trainable_params", "buffers", "macs", "flops",
+        "activation_bytes", "peak_activation_bytes", "training_memory", "receptive_field", "convention",
+        "warnings", "layers",
+    ):  # fmt: skip
+        assert key in doc, key
+    assert (doc["network"], doc["variant"], doc["input"], doc["output"]) == (
+        "resnet",
+        "resnet50",
+        [3, 224, 224],
+        [1000],
+    )
+    assert (doc["params"], doc["macs"], doc["flops"]) == (25_557_032, 4_089_184_256, 8_178_368_512)
+    assert set(doc["training_memory"]) >= {"sgd_momentum", "adamw"}
+    graph = archspec.load("resnet50").graph
+    names = [row["name"] for row in doc["layers"]]
+    assert set(names) == {n.name for n in graph.nodes} | {s.name for s in graph.scopes if s.name}
+    rows = {row["name"]: row for row in doc["layers"]}
+    assert rows["layer4"]["kind"] == "block" and rows["layer4.0"]["kind"] == "block"
+    assert rows["layer4.0.downsample"]["kind"] == "sequence"
+    assert rows["layer1.0.conv1"]["kind"] == "layer" and rows["layer1.0.conv1"]["depth"] == 3
+    assert rows["layer4"]["receptive_field"] == {
+        "size": [427, 427], "stride": [32, 32], "padding": [213, 213], "centre": [0.0, 0.0]
+    }  # fmt: skip
+    assert rows["layer1.1"]["repeat"] == {"group": 1, "index": 0, "count": 2}
+    for row in doc["layers"]:
+        assert set(row) >= {
+            "name",
+            "op",
+            "output_shape",
+            "params",
+            "trainable_params",
+            "macs",
+            "flops",
+            "activation_bytes",
+            "receptive_field",
+            "depth",
+            "kind",
+            "repeat",
+        }
+    assert doc["convention"]["text"].startswith(CONVENTION)
+
+
+def test_depth_limits_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "analyze", "resnet50", "-f", "json", "--depth", "1")
+    doc = json.loads(out)
+    assert {row["depth"] for row in doc["layers"]} == {1}
+    assert [r["name"] for r in doc["layers"] if r["name"].startswith("layer")] == [
+        "layer1",
+        "layer2",
+        "layer3",
+        "layer4",
+    ]
+    assert sum(r["params"] for r in doc["layers"]) == doc["params"]
+
+
+def test_table_folds_repeated_blocks_at_the_depth_limit() -> None:
+    text = render_analysis(archspec.load("resnet50").analyze(), "table", depth=2)
+    assert "Bottleneck ×6" in text and "Bottleneck ×3" in text and "Bottleneck ×4" in text
+    assert "layer3.0–5" in text
+    assert "layer3.1 " not in text
+    assert CONVENTION in text
+    assert "\x1b[" not in text  # no colour when not a terminal
+    # the folded row carries the summed figures: layer3's 7,098,368 params appear twice (Stage and ×6)
+    assert text.count("7,098,368") == 2
+
+
+def test_json_keeps_every_repeated_row() -> None:
+    doc = json.loads(render_analysis(archspec.load("resnet50").analyze(), "json", depth=2))
+    assert [r["name"] for r in doc["layers"] if r["name"].startswith("layer3.")] == [
+        f"layer3.{i}" for i in range(6)
+    ]
+
+
+def test_count_all_states_the_per_op_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    _, default, _ = run(capsys, "analyze", "resnet18", "-f", "json")
+    _, everything, _ = run(capsys, "analyze", "resnet18", "-f", "json", "--count", "all")
+    a, b = json.loads(default), json.loads(everything)
+    graph = archspec.load("resnet18").graph
+    extra = sum(n.op.extra_flops([graph.nodes[i].shape for i in n.inputs], n.shape) for n in graph.nodes)
+    assert b["flops"] - a["flops"] == extra
+    assert "rules" not in a["convention"]
+    assert b["convention"]["rules"]["batchnorm"].startswith("`--count all`: 2 FLOPs")
+    _, table, _ = run(capsys, "analyze", "resnet18", "--count", "all", "--depth", "1")
+    assert "relu: `--count all`: 1 FLOP per element" in table
+
+
+def test_markdown_and_csv(capsys: pytest.CaptureFixture[str]) -> None:
+    code, md, _ = run(capsys, "analyze", "resnet18", "-f", "markdown", "-d", "1")
+    assert code == 0 and md.startswith("# resnet18") and CONVENTION in md
+    assert "| `layer1` | Stage |" in md
+    code, text, _ = run(capsys, "analyze", "resnet18", "-f", "csv")
+    body = [line for line in text.splitlines() if not line.startswith("#")]
+    rows = list(csv.DictReader(io.StringIO("\n".join(body))))
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["layer4"]["rf_size"] == "435x435" and by_name["fc"]["params"] == "513000"
+    assert any(CONVENTION in line for line in text.splitlines() if line.startswith("#"))
+
+
+def test_analyze_unknown_spec_exits_1_and_bad_option_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "analyze", "nonexistent_net")[0] == 1
+    assert run(capsys, "analyze", "resnet18", "--format", "xml")[0] == 2
+
+
+def test_analyze_never_imports_torch() -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from archspec.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['analyze', 'resnet50', '--format', 'json']) == 0\n"
+        "    assert main(['analyze', 'resnet50', '--format', 'table']) == 0\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_json_analysis_does_not_import_rich() -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from archspec.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['analyze', 'resnet50', '--format', 'json']) == 0\n"
+        "print('rich' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_compare_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "compare", "resnet18", "resnet50", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["network"] for r in rows] == ["resnet18", "resnet50"]
+    assert rows[1]["params"] == 25_557_032 and rows[1]["depth"] == 50
+    assert rows[1]["receptive_field"]["size"] == [427, 427]
+    assert rows[1]["peak_activation_bytes"] == 3 * 256 * 56 * 56 * 4
+    code, table, _ = run(capsys, "compare", "resnet18", "resnet50")
+    assert code == 0 and "resnet18" in table and "25,557,032" in table and "427 /32" in table
+
+
+def test_history_is_in_year_order(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "history", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    years = [r["year"] or 0 for r in rows]
+    assert years == sorted(years)
+    resnet = next(r for r in rows if r["network"].startswith("resnet"))
+    assert resnet["reported_error"] == "top-5 3.57%"
+    code, table, _ = run(capsys, "history")
+    assert code == 0 and "reported error" in table
+
+
+def test_explain_layer_and_block(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "explain", "resnet18", "fc")
+    assert code == 0
+    assert "MACs = rows × in × out = 1 × 512 × 1000 = 512,000" in out
+    assert "params = in × out + out = 512 × 1000 + 1000 = 513,000" in out
+    code, out, _ = run(capsys, "explain", "resnet18", "layer1.0")
+    assert code == 0 and "one 5x5 conv" in out
+
+
+def test_explain_unknown_layer_suggests_a_name(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "explain", "resnet18", "layer1.0.cnv1")
+    assert code == 2
+    assert "did you mean 'layer1.0.conv1'?" in err
+
+
+@pytest.mark.skipif(not (ROOT / "specs" / "vit.arch").exists(), reason="specs/vit.arch is not written yet")
+def test_explain_attention(capsys: pytest.CaptureFixture[str]) -> None:
+    analysis = archspec.load("vit_b_16").analyze()
+    name = next(r.name for r in analysis.rows if r.op == "attention")
+    code, out, _ = run(capsys, "explain", "vit_b_16", name)
+    assert code == 0
+    assert "4·N·D² (projections) + 2·N²·D (QKᵀ and A·V) = 4·197·768² + 2·197²·768" in out
+    assert analysis.receptive_field == "global"

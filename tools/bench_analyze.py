@@ -1,0 +1,139 @@
+"""Benchmark of `archspec analyze`: a whole process for vgg16, and in-process growth with network size.
+
+    .venv/bin/python tools/bench_analyze.py [--runs 7] [--append docs/benchmarks.md]
+
+Measures `archspec analyze vgg16 --format json` as a fresh process (wall time and peak RSS, from
+resource.getrusage(RUSAGE_CHILDREN) per child), the median of N runs, beside a `python -c "import pydantic,
+lark"` baseline and the peer tools when installed; then generated residual networks of 250/500/1,000 blocks
+analysed in-process (load + analyze + JSON report), to show linear growth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS = ("torchinfo", "fvcore", "ptflops")
+# Children run as an installed package does: bytecode cached (here under a temp prefix, so the working tree
+# stays clean), even where the environment sets PYTHONDONTWRITEBYTECODE.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "archspec-bench-pycache")
+TARGETS = "vgg16 ≤ 0.35 s and ≤ 60 MB; 1,000 blocks < 1 s"
+
+
+def run_child(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    pid_start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - pid_start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(argv)}\n{proc.stderr.read().decode() if proc.stderr else ''}")
+    return wall, usage.ru_maxrss / 1024  # Linux: KiB
+
+
+def median_of(argv: list[str], runs: int) -> tuple[float, float]:
+    run_child(argv)  # warm the file cache and the .pyc files
+    results = [run_child(argv) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
+
+
+def residual_spec(blocks: int) -> str:
+    return f"""
+block Res(width):
+  residual:
+    conv(width, 3, pad=1) >> relu >> conv(width, 3, pad=1)
+  relu
+
+network deep:
+  input: 16x16x16
+  layers:
+    stem: conv(16, 3, pad=1)
+    blocks: Res(16) * {blocks}
+    head: global_avgpool >> flatten >> linear(10)
+"""
+
+
+def in_process(blocks: int, runs: int) -> float:
+    import archspec
+    from archspec.report import render_analysis
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"deep{blocks}.arch"
+        path.write_text(residual_spec(blocks))
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            render_analysis(archspec.load(path).analyze(), "json")
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or "unknown"
+    for line in out.splitlines():
+        if line.startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--append", type=Path, help="append a Markdown section to this file")
+    args = parser.parse_args()
+    python = sys.executable
+    rows = []
+    wall, rss = median_of([python, "-m", "archspec", "analyze", "vgg16", "--format", "json"], args.runs)
+    rows.append(("`archspec analyze vgg16 --format json`", f"{wall:.3f} s", f"{rss:.0f} MB"))
+    wall, rss = median_of([python, "-c", "import pydantic, lark"], args.runs)
+    rows.append(('baseline `python -c "import pydantic, lark"`', f"{wall:.3f} s", f"{rss:.0f} MB"))
+    for peer in PEERS:
+        if importlib.util.find_spec(peer) is None:
+            rows.append((f"{peer}", "not installed", "-"))
+    rows.append(
+        ("peers, as quoted in the issue (torchinfo/fvcore/ptflops on vgg16)", "7.4–8.3 s", "1.2–1.3 GB")
+    )
+    rows.append(("`import torch` alone, as quoted in the issue", "3.3 s", "630 MB"))
+    growth = [(n, in_process(n, max(3, args.runs // 2))) for n in (250, 500, 1000)]
+    lines = [
+        "## Analysis",
+        "",
+        f"Machine: {os.cpu_count()} CPUs (`nproc`), {cpu_model()}; Python {platform.python_version()}.",
+        f"Command: `.venv/bin/python tools/bench_analyze.py --runs {args.runs}`. Targets: {TARGETS}.",
+        f"Whole process, median of {args.runs} runs after one warm-up (peak RSS from getrusage of each "
+        "child; bytecode cached, PYTHONDONTWRITEBYTECODE unset for the children):",
+        "",
+        "| what | wall | peak RSS |",
+        "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+        "",
+        "Generated residual network (two 3x3 convs per block), load + analyze + JSON report, "
+        "in-process, median:",
+        "",
+        "| blocks | time | per block |",
+        "|---|---|---|",
+        *[f"| {n} | {t:.3f} s | {1000 * t / n:.2f} ms |" for n, t in growth],
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.append:
+        with args.append.open("a") as out:
+            out.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
