@@ -177,20 +177,26 @@ class Op(BaseModel):
         return None
 
     def describe(self) -> str:
-        """A short description of the op and its arguments for tables and diagrams."""
+        """The op as spec text, e.g. ``conv(64, 7, stride=2, padding=3, bias=false)``: required arguments
+        positionally, others only where they differ from their defaults."""
+        fields = type(self).model_fields
         parts = []
         for name in self.spec_arguments():
             value = getattr(self, name)
-            default = type(self).model_fields[name].default
-            if value == default and not type(self).model_fields[name].is_required():
-                continue
             if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
                 value = value[0]
-            parts.append(f"{name}={_short(value)}")
+            if fields[name].is_required():
+                parts.append(_short(value))
+            elif getattr(self, name) != fields[name].default:
+                parts.append(f"{name}={_short(value)}")
         return f"{self.spec_names[0]}({', '.join(parts)})" if parts else self.spec_names[0]
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
     if isinstance(value, tuple) and len(value) > 4:
         return f"[{len(value)} entries]"
     if isinstance(value, float):

@@ -17,6 +17,7 @@ from archspec.ops.base import (
     RFStep,
     Shape,
     format_shape,
+    spec_repr,
 )
 
 
@@ -47,6 +48,12 @@ def resolve_padding(value: Any, kernel: Any, dilation: Any) -> Any:
     """``same`` becomes the symmetric padding that keeps the size at stride 1; ``valid`` is 0."""
     if value == "valid":
         return 0
+    if isinstance(value, str) and value != "same":
+        raise OpError(
+            "argument 'padding' of conv must be an integer, a pair [h, w], "
+            f'"same" or "valid", got "{value}"',
+            argument="padding",
+        )
     if value != "same":
         return value
     kh, kw = (kernel, kernel) if isinstance(kernel, int) else tuple(kernel)
@@ -55,7 +62,8 @@ def resolve_padding(value: Any, kernel: Any, dilation: Any) -> Any:
     for k, d in ((kh, dh), (kw, dw)):
         total = d * (k - 1)
         if total % 2:
-            raise OpError("padding='same' needs an odd kernel (or even dilation)", argument="padding")
+            message = 'conv: padding="same" needs an odd kernel (or an even dilation)'
+            raise OpError(message, argument="padding")
         pads.append(total // 2)
     return tuple(pads)
 
@@ -89,9 +97,9 @@ class Conv2d(Op):
     @field_validator("bias", mode="before")
     @classmethod
     def _bias(cls, value: Any) -> Any:
-        if value in (True, False, "unshared"):
+        if value is True or value is False or value == "unshared":  # not 1 or 0: `1 == True` in Python
             return value
-        raise ValueError(f"must be true, false or \"unshared\", got {value!r}")
+        raise ValueError(f'must be true, false or "unshared", got {spec_repr(value)}')
 
     @classmethod
     def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:

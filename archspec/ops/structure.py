@@ -29,6 +29,9 @@ class Input(Op):
     max_inputs: ClassVar[int | None] = 0
     summary: ClassVar[str] = "the network input"
 
+    def describe(self) -> str:
+        return "input"
+
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return self.shape
 
@@ -94,7 +97,9 @@ class Concat(Op):
 
     def check(self, inputs: Sequence[Shape]) -> None:
         first = inputs[0]
-        dim = self.dim % len(first) if first else 0
+        if not -len(first) <= self.dim < len(first):
+            raise OpError(f"concat: dim {self.dim} is out of range for {format_shape(first)}", argument="dim")
+        dim = self.dim % len(first)
         for shape in inputs[1:]:
             rest = [d for i, d in enumerate(shape) if i != dim]
             if len(shape) != len(first) or rest != [d for i, d in enumerate(first) if i != dim]:
