@@ -165,6 +165,38 @@ def cmd_ir(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_compile(args: argparse.Namespace) -> int:
+    """Standalone PyTorch source of a network, to stdout or written atomically to -o."""
+    network = load_from_args(args.spec, args)
+    source = network.to_source()
+    if args.output is None:
+        print(source, end="")
+        return EXIT_OK
+    write_atomically(Path(args.output), source)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file in the same directory and os.replace: never a half-written file."""
+    import os
+    import tempfile
+
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException as error:
+        Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+        raise
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     """The IR's JSON Schema."""
     from archspec.ir import json_schema
@@ -230,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", metavar="SPEC")
     _add_spec_options(p)
     p.set_defaults(handler=cmd_ir)
+
+    p = sub.add_parser("compile", help="write standalone PyTorch source for a network")
+    p.add_argument("spec", metavar="SPEC")
+    _add_spec_options(p)
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.set_defaults(handler=cmd_compile)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the IR")
     p.set_defaults(handler=cmd_schema)

@@ -6,6 +6,7 @@ types, so a spec can compute ``make_divisible(32 * alpha, 8)`` and nothing else.
 
 from __future__ import annotations
 
+import inspect
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -51,6 +52,14 @@ def type_name(value: Value) -> str:
     return "none"
 
 
+def a_type(value: Value) -> str:
+    """The type name with its article, for messages: ``an integer``, ``a list``, ``none``."""
+    name = type_name(value)
+    if name == "none":
+        return name
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
 def show(value: Value) -> str:
     """A value as spec text (``true``, ``[1, 2]``, ``"M"``)."""
     if isinstance(value, bool):
@@ -80,70 +89,78 @@ def _is_number(value: Value) -> bool:
 
 def _range(*args: Value) -> tuple[int, ...]:
     if not all(isinstance(a, int) and not isinstance(a, bool) for a in args) or not 1 <= len(args) <= 3:
-        raise ValueError("range takes 1 to 3 integers")
+        raise ValueError("takes 1 to 3 integers")
+    if args[-1] == 0 and len(args) == 3:
+        raise ValueError("takes a step that is not 0")
     values = range(*args)
     if len(values) > MAX_LIST:
-        raise ValueError(f"range of {len(values)} elements is over the limit of {MAX_LIST}")
+        raise ValueError(f"makes {len(values)} elements, over the limit of {MAX_LIST}")
     return tuple(values)
 
 
 def _numbers(name: str, args: tuple[Value, ...]) -> tuple[Value, ...]:
     items = args[0] if len(args) == 1 and isinstance(args[0], tuple) else args
     if not items or not all(_is_number(v) for v in items):
-        raise ValueError(f"{name} takes numbers (or one list of numbers)")
+        raise ValueError("takes numbers (or one list of numbers)")
     return items
 
 
 def _round(value: Value, digits: Value = None) -> Value:
     if not _is_number(value):
-        raise ValueError("round takes a number")
+        raise ValueError(f"takes a number, got {a_type(value)}")
+    if digits is not None and (not isinstance(digits, int) or isinstance(digits, bool)):
+        raise ValueError(f"takes an integer number of digits, got {a_type(digits)}")
     return round(value) if digits is None else round(value, digits)
 
 
 def _to_int(value: Value) -> int:
     if not _is_number(value):
-        raise ValueError(f"int takes a number, got a {type_name(value)}")
+        raise ValueError(f"takes a number, got {a_type(value)}")
     return int(value)
 
 
 def _to_float(value: Value) -> float:
     if not _is_number(value):
-        raise ValueError(f"float takes a number, got a {type_name(value)}")
+        raise ValueError(f"takes a number, got {a_type(value)}")
     return float(value)
 
 
 def _len(value: Value) -> int:
     if not isinstance(value, tuple | str):
-        raise ValueError(f"len takes a list or a string, got a {type_name(value)}")
+        raise ValueError(f"takes a list or a string, got {a_type(value)}")
     return len(value)
 
 
 def _make_divisible(value: Value, divisor: Value, min_value: Value = None) -> int:
     if not _is_number(value) or not isinstance(divisor, int) or isinstance(divisor, bool) or divisor <= 0:
-        raise ValueError("make_divisible takes a number and a positive integer divisor")
+        raise ValueError("takes a number and a positive integer divisor")
+    if min_value is not None and not _is_number(min_value):
+        raise ValueError(f"takes a number or none as min_value, got {a_type(min_value)}")
     return make_divisible(value, divisor, min_value)
 
 
 def _ceil(value: Value) -> int:
     if not _is_number(value):
-        raise ValueError("ceil takes a number")
-    return math.ceil(value)
+        raise ValueError(f"takes a number, got {a_type(value)}")
+    return int(math.ceil(value))
 
 
 def _floor(value: Value) -> int:
     if not _is_number(value):
-        raise ValueError("floor takes a number")
-    return math.floor(value)
+        raise ValueError(f"takes a number, got {a_type(value)}")
+    return int(math.floor(value))
 
 
 def _abs(value: Value) -> Value:
     if not _is_number(value):
-        raise ValueError("abs takes a number")
+        raise ValueError(f"takes a number, got {a_type(value)}")
     return abs(value)
 
 
 def _sum(value: Value) -> Value:
-    return sum(_numbers("sum", (value,)))
+    if not isinstance(value, tuple):
+        raise ValueError(f"takes a list of numbers, got {a_type(value)}")
+    return sum(_numbers("sum", (value,))) if value else 0
 
 
 def _min(*args: Value) -> Value:
@@ -169,6 +186,22 @@ FUNCTIONS: Mapping[str, Callable[..., Value]] = {
     "sum": _sum,
 }
 
+# How each function is called, for docs and for messages about a wrong call.
+SIGNATURES: Mapping[str, str] = {
+    "abs": "abs(value)",
+    "ceil": "ceil(value)",
+    "float": "float(value)",
+    "floor": "floor(value)",
+    "int": "int(value)",
+    "len": "len(value)",
+    "make_divisible": "make_divisible(value, divisor, min_value=none)",
+    "max": "max(a, b, ...) or max(list)",
+    "min": "min(a, b, ...) or min(list)",
+    "range": "range(stop), range(start, stop) or range(start, stop, step)",
+    "round": "round(value, digits=none)",
+    "sum": "sum(list)",
+}
+
 _ARITHMETIC: Mapping[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
     "-": operator.sub,
@@ -191,7 +224,8 @@ _COMPARISON: Mapping[str, Callable[[Any, Any], bool]] = {
 
 def _check_size(value: Value, span: Span) -> Value:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise SpecError.at(span, f"integer {value} is too large (the limit is {MAX_INT:.0e})")
+        shown = str(value) if abs(value) < 10**30 else f"of {len(str(abs(value)))} digits"
+        raise SpecError.at(span, f"integer {shown} is too large (the limit is 10**15)")
     if isinstance(value, float) and not math.isfinite(value):
         raise SpecError.at(span, "the result is not a finite number")
     if isinstance(value, tuple | str) and len(value) > MAX_LIST:
@@ -202,7 +236,7 @@ def _check_size(value: Value, span: Span) -> Value:
 def evaluate(expr: ast.Expr, env: Mapping[str, Value]) -> Value:
     """The value of ``expr`` with names looked up in ``env``. Raises SpecError with the span."""
     if isinstance(expr, ast.Literal):
-        return expr.value
+        return _check_size(expr.value, expr.span)
     if isinstance(expr, ast.Name):
         if expr.id in env:
             return env[expr.id]
@@ -216,7 +250,7 @@ def evaluate(expr: ast.Expr, env: Mapping[str, Value]) -> Value:
         if expr.op == "not":
             return not _truth(operand, expr.operand.span)
         if not _is_number(operand):
-            raise SpecError.at(expr.span, f"cannot negate a {type_name(operand)}")
+            raise SpecError.at(expr.span, f"cannot negate {a_type(operand)}")
         return -operand
     if isinstance(expr, ast.Compare):
         return _compare(expr, env)
@@ -249,7 +283,15 @@ def _binary(expr: ast.BinaryOp, left: Value, right: Value) -> Value:
             raise SpecError.at(expr.span, "division by zero")
         if op == "**" and (abs(right) > 64 or (isinstance(left, int) and abs(left) > 2**20 and right > 2)):
             raise SpecError.at(expr.span, "exponent too large")
-        return _check_size(_ARITHMETIC[op](left, right), expr.span)
+        if op == "**" and left == 0 and right < 0:
+            raise SpecError.at(expr.span, "division by zero (0 to a negative power)")
+        if op == "**" and left < 0 and not float(right).is_integer():
+            raise SpecError.at(expr.span, "a negative number to a fractional power is not a real number")
+        try:
+            result = _ARITHMETIC[op](left, right)
+        except OverflowError:
+            raise SpecError.at(expr.span, "the result is not a finite number") from None
+        return _check_size(result, expr.span)
     if op == "+" and isinstance(left, tuple) and isinstance(right, tuple):
         return _check_size(left + right, expr.span)
     if op == "+" and isinstance(left, str) and isinstance(right, str):
@@ -279,7 +321,7 @@ def _compare(expr: ast.Compare, env: Mapping[str, Value]) -> bool:
 
 def _subscript(expr: ast.Subscript, value: Value, index: Value) -> Value:
     if not isinstance(value, tuple | str):
-        raise SpecError.at(expr.span, f"cannot index a {type_name(value)} ({show(value)})")
+        raise SpecError.at(expr.span, f"cannot index {a_type(value)} ({show(value)})")
     if not isinstance(index, int) or isinstance(index, bool):
         raise SpecError.at(expr.index.span, f"an index must be an integer, got {show(index)}")
     if not -len(value) <= index < len(value):
@@ -296,7 +338,13 @@ def _call(expr: ast.FuncCall, env: Mapping[str, Value]) -> Value:
     args = [evaluate(a, env) for a in expr.args]
     kwargs = {k.name: evaluate(k.value, env) for k in expr.kwargs}
     try:
+        inspect.signature(function).bind(*args, **kwargs)
+    except TypeError:
+        raise SpecError.at(
+            expr.span, f"wrong arguments to {expr.func}()", f"call it as {SIGNATURES[expr.func]}"
+        ) from None
+    try:
         result = function(*args, **kwargs)
     except (ValueError, TypeError, OverflowError) as error:
-        raise SpecError.at(expr.span, f"{expr.func}(): {error}") from None
+        raise SpecError.at(expr.span, f"{expr.func}() {error}") from None
     return _check_size(result, expr.span)

@@ -16,9 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from archspec import ast
 from archspec.errors import SpecError, did_you_mean, quoted_list
-from archspec.expr import BlockRef, Value, evaluate, show, type_name
+from archspec.expr import BlockRef, Value, a_type, evaluate, show, type_name
 from archspec.ir import Graph, Metadata, Node, Repeat, Scope
 from archspec.loader import FileScope, Program
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape, format_shape
@@ -79,7 +81,7 @@ class _Lowerer:
         node = Node.model_construct(
             id=len(self.nodes),
             name=container.child_name(local),
-            op=op,
+            op=op,  # type: ignore[arg-type]  # every Op subclass is a member of the AnyOp union
             inputs=tuple(inputs),
             scope=container.path,
             shape=shape,
@@ -214,15 +216,17 @@ class _Lowerer:
             return self.body(stmt.body, container, env, x, repeat)
         body_out = self.body(stmt.body, container, env, x, repeat)
         skip = self.shortcut(stmt.shortcut, container, env, x, body_out, repeat)
+        local = self.claim(container, None, env)
+        self._pending_name = container.child_name(local)
         if self.shape(skip) != self.shape(body_out):
             raise SpecError.at(
                 stmt.span,
-                f"residual: the body's output {format_shape(self.shape(body_out))} does not match the "
-                f"shortcut's {format_shape(self.shape(skip))}",
+                f"{self._pending_name}: residual: the body's output {format_shape(self.shape(body_out))} "
+                f"does not match the shortcut's {format_shape(self.shape(skip))}",
                 "add `shortcut: auto` for a 1x1 projection, or write the projection",
             )
-        local = self.claim(container, None, env)
-        return self.add_node(container, local, self.make_op("add", {}, [skip, body_out], stmt.span), [body_out, skip], stmt.span, repeat)
+        op = self.make_op("add", {}, [body_out, skip], stmt.span)
+        return self.add_node(container, local, op, [body_out, skip], stmt.span, repeat)
 
     def shortcut(
         self,
@@ -255,10 +259,13 @@ class _Lowerer:
     ) -> int:
         """`shortcut: auto` when the shapes differ: a 1x1 conv (with the body's stride) and batchnorm."""
         source, target = self.shape(x), self.shape(body_out)
+        local = self.claim(container, shortcut.label, env)
+        name = container.child_name(local)
         if len(source) != 3 or len(target) != 3:
             raise SpecError.at(
                 shortcut.span,
-                f"shortcut auto can only project feature maps, not {format_shape(source)} to {format_shape(target)}",
+                f"{name}: shortcut auto can only project feature maps, not {format_shape(source)} "
+                f"to {format_shape(target)}",
             )
         strides = []
         for size_in, size_out in zip(source[1:], target[1:], strict=True):
@@ -266,17 +273,21 @@ class _Lowerer:
             if (size_in - 1) // stride + 1 != size_out:
                 raise SpecError.at(
                     shortcut.span,
-                    f"shortcut auto: no 1x1 stride maps {format_shape(source)} to {format_shape(target)}",
+                    f"{name}: shortcut auto: no 1x1 stride maps {format_shape(source)} "
+                    f"to {format_shape(target)}",
                 )
             strides.append(stride)
-        local = self.claim(container, shortcut.label, env)
         child = _Container(container.child_name(local), x, container, is_block=False)
         self.scopes.append(Scope(name=child.path, kind="sequence", repeat=repeat, span=shortcut.span))
         conv_args = {"out_channels": target[0], "kernel_size": 1, "stride": tuple(strides), "bias": False}
+        conv_name = self.claim(child, None, env)
+        self._pending_name = child.child_name(conv_name)
         conv = self.make_op("conv", conv_args, [x], shortcut.span)
-        y = self.add_node(child, self.claim(child, None, env), conv, [x], shortcut.span, repeat)
+        y = self.add_node(child, conv_name, conv, [x], shortcut.span, repeat)
+        norm_name = self.claim(child, None, env)
+        self._pending_name = child.child_name(norm_name)
         norm = self.make_op("batchnorm", {}, [y], shortcut.span)
-        out = self.add_node(child, self.claim(child, None, env), norm, [y], shortcut.span, repeat)
+        out = self.add_node(child, norm_name, norm, [y], shortcut.span, repeat)
         container.labels[local] = (out, shortcut.span)
         return out
 
@@ -291,8 +302,9 @@ class _Lowerer:
             outputs.append(self.stmt(branch, container, env, x, repeat))
         if len(outputs) < 2:
             raise SpecError.at(stmt.span, f"{stmt.op} needs at least two branches, got {len(outputs)}")
-        op = self.make_op(stmt.op, {}, outputs, stmt.span)
         local = self.claim(container, None, env)
+        self._pending_name = container.child_name(local)
+        op = self.make_op(stmt.op, {}, outputs, stmt.span)
         return self.add_node(container, local, op, outputs, stmt.span, repeat)
 
     # ------------------------------------------------------------ items
@@ -304,6 +316,9 @@ class _Lowerer:
         count = evaluate(item.repeat, env)
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise SpecError.at(item.repeat.span, f"a repeat count must be a non-negative integer, got {show(count)}")
+        if count > MAX_NODES:
+            message = f"a repeat count of {count} is over the limit of {MAX_NODES} layers"
+            raise SpecError.at(item.repeat.span, message)
         self.repeat_groups += 1
         group = self.repeat_groups
         target = container
@@ -344,6 +359,7 @@ class _Lowerer:
                 raise SpecError.at(atom.span, f"block '{block.name}' takes one input, got {len(inputs)}")
             out = self.instantiate(block, atom, local, container, env, inputs[0], repeat)
         else:
+            self._pending_name = container.child_name(local)
             op = self.op_from_call(atom, env, inputs)
             out = self.add_node(container, local, op, inputs, item.span if item.label else atom.span, repeat)
         if item.label is not None or item.repeat is not None:
@@ -357,7 +373,7 @@ class _Lowerer:
                 return self.block_named(value.name, call.span)
             if call.name not in OPS_BY_NAME:
                 raise SpecError.at(
-                    call.span, f"'{call.name}' is a {type_name(value)} ({show(value)}), not a layer or a block"
+                    call.span, f"'{call.name}' is {a_type(value)} ({show(value)}), not a layer or a block"
                 )
         return self.current_file().blocks.get(call.name)
 
@@ -400,10 +416,12 @@ class _Lowerer:
             visible.extend(scope.labels)
             if scope.is_block:
                 break
-            scope = scope.parent  # type: ignore[assignment]
+            scope = scope.parent
+        where = "block" if scope is not None and scope.parent is not None else "network"
         raise SpecError.at(
             ref.span,
-            f"unknown layer '{'.'.join(ref.path)}' (a reference names an earlier layer of this block)",
+            f"unknown layer '{'.'.join(ref.path)}' "
+            f"(a reference names an earlier named layer of this {where})",
             did_you_mean(head, visible),
         )
 
@@ -419,11 +437,14 @@ class _Lowerer:
         args: dict[str, Any] = {}
         spans: dict[str, Span] = {}
         if len(call.args) > len(names):
-            raise SpecError.at(
-                call.args[len(names)].span,
-                f"{call.name} takes at most {len(names)} positional arguments ({', '.join(names)}), "
-                f"got {len(call.args)}",
+            allowed = (
+                f"at most {len(names)} positional argument{'s' if len(names) > 1 else ''} "
+                f"({', '.join(names)})"
+                if names
+                else "no arguments"
             )
+            message = f"{call.name} takes {allowed}, got {len(call.args)}"
+            raise SpecError.at(call.args[len(names)].span, message)
         for name, expr in zip(names, call.args, strict=False):
             args[name] = evaluate(expr, env)
             spans[name] = expr.span
@@ -458,7 +479,8 @@ class _Lowerer:
             expected = (
                 f"{op_class.min_inputs}" if op_class.max_inputs == op_class.min_inputs else f"at least {op_class.min_inputs}"
             )
-            raise SpecError.at(span, f"{name} takes {expected} input(s), got {count}")
+            plural = "" if expected == "1" else "s"
+            raise SpecError.at(span, f"{name} takes {expected} input{plural}, got {count}")
         shapes = [self.shape(i) for i in inputs]
         try:
             return op_class.create(args, shapes)
@@ -503,7 +525,9 @@ class _Lowerer:
         names = [p.name for p in block.params]
         if len(call.args) > len(names):
             raise SpecError.at(
-                call.span, f"block {block.name} takes {len(names)} arguments ({', '.join(names)}), got {len(call.args)}"
+                call.span,
+                f"block {block.name} takes {len(names)} argument{'' if len(names) == 1 else 's'} "
+                f"({', '.join(names)}), got {len(call.args)}",
             )
         values: dict[str, Value] = {}
         for name, expr in zip(names, call.args, strict=False):
@@ -533,7 +557,15 @@ def _is_auto(stmts: Sequence[ast.Stmt]) -> bool:
     if len(stmts) != 1 or not isinstance(stmts[0], ast.ChainStmt) or len(stmts[0].items) != 1:
         return False
     item = stmts[0].items[0]
-    return isinstance(item.atom, ast.Call) and item.atom.name == "auto" and not item.atom.args and item.label is None
+    return (
+        isinstance(item.atom, ast.Call)
+        and item.atom.name == "auto"
+        and not item.atom.args
+        and not item.atom.kwargs
+        and item.label is None
+        and item.repeat is None
+        and not item.sources
+    )
 
 
 def file_environment(file: FileScope) -> dict[str, Value]:
@@ -591,16 +623,16 @@ def parameters(
                 )
     elif variant not in (None, network.name):
         raise SpecError.at(network.span, f"network '{network.name}' has no variants (asked for '{variant}')")
-    row = {}
-    if chosen is not None:
-        for kw in chosen.overrides:
+    for row_variant in network.variants:  # every row, not only the chosen one: a typo is a typo
+        for kw in row_variant.overrides:
             if kw.name not in declared:
                 raise SpecError.at(
                     kw.span,
-                    f"variant '{chosen.name}' sets '{kw.name}', which is not a parameter of {network.name}",
-                    did_you_mean(kw.name, declared),
+                    f"variant '{row_variant.name}' sets '{kw.name}', "
+                    f"which is not a parameter of {network.name}",
+                    did_you_mean(kw.name, declared) or f"its parameters: {', '.join(declared) or 'none'}",
                 )
-            row[kw.name] = kw
+    row = {kw.name: kw for kw in chosen.overrides} if chosen is not None else {}
     for name in overrides:
         if name not in declared:
             raise SpecError.at(
@@ -614,7 +646,7 @@ def parameters(
             value = overrides[let.name]
             if isinstance(value, str) and let.name in values and isinstance(evaluate(let.value, scope), BlockRef):
                 value = BlockRef(value)
-            values[let.name] = _as_block(value, evaluate(let.value, scope), program)
+            values[let.name] = _as_block(let.name, value, evaluate(let.value, scope), program)
         elif let.name in row:
             values[let.name] = evaluate(row[let.name].value, scope)
         else:
@@ -622,11 +654,15 @@ def parameters(
     return (chosen.name if chosen else None), values
 
 
-def _as_block(value: Value, default: Value, program: Program) -> Value:
+def _as_block(name: str, value: Value, default: Value, program: Program) -> Value:
     """An override given as a string for a block-valued parameter names the block."""
     if isinstance(default, BlockRef) and isinstance(value, str):
         if value not in program.root.blocks:
-            raise SpecError.at(None, f"unknown block '{value}'", did_you_mean(value, program.root.blocks))
+            raise SpecError.at(
+                None,
+                f"parameter '{name}' is a block, and there is no block '{value}'",
+                did_you_mean(value, program.root.blocks) or f"the blocks: {', '.join(program.root.blocks)}",
+            )
         return BlockRef(value)
     return value
 
@@ -646,8 +682,24 @@ def metadata(network: ast.NetworkDef, env: Mapping[str, Value]) -> Metadata:
         fields["authors"] = (fields["authors"],)
     try:
         return Metadata(**fields, extra=extra)
-    except Exception as error:  # pydantic's ValidationError: a mistyped metadata value
-        raise SpecError.at(network.span, f"invalid network metadata: {error}".splitlines()[0]) from None
+    except ValidationError as error:  # a mistyped metadata value
+        key = str(error.errors(include_url=False)[0]["loc"][0])
+        entry = next(e for e in network.meta if e.key == key)
+        got = "a group of entries" if isinstance(entry.value, tuple) else show(evaluate(entry.value, env))
+        raise SpecError.at(
+            entry.span, f"metadata '{key}' must be {_METADATA_TYPES.get(key, 'another type')}, got {got}"
+        ) from None
+
+
+_METADATA_TYPES = {
+    "title": "a string",
+    "authors": "a string or a list of strings",
+    "year": "an integer",
+    "venue": "a string",
+    "paper": "a string",
+    "reported": "a group of `key: value` entries",
+    "notes": "a string",
+}
 
 
 def _meta_value(entry: ast.MetaEntry, env: Mapping[str, Value]) -> Any:

@@ -7,7 +7,8 @@ common mistakes, a friendly message chosen by example (Lark's ``match_examples``
 from __future__ import annotations
 
 import ast as pyast
-from functools import cache, partial
+import warnings
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -24,7 +25,7 @@ from lark.tree import Meta
 
 from archspec import ast
 from archspec.errors import Diagnostic, SpecError
-from archspec.source import Span
+from archspec.source import Span, point
 
 
 class _ArchIndenter(Indenter):
@@ -58,15 +59,41 @@ def _parser() -> Lark:
 _EXAMPLES: dict[str, list[str]] = {
     "missing ':' after the network name": ["network lenet\n"],
     "missing ':' after the block header": ["block B(x)\n  relu\n"],
-    "'>>' must be followed by a layer": ["network n:\n  layers:\n    relu >>\n"],
+    "'>>' must be followed by a layer": [
+        "network n:\n  layers:\n    relu >>\n",
+        "network n:\n  layers:\n    relu >> >> relu\n",
+        "network n:\n  layers:\n    relu >> * 2\n",
+    ],
     "a layer name must be followed by ':'": ["network n:\n  layers:\n    conv1 conv(3, 3)\n"],
     "missing ')' to close the argument list": ["network n:\n  layers:\n    conv(3, 3\n"],
-    "an argument list is missing a ',' between arguments": ["network n:\n  layers:\n    conv(3 3)\n"],
+    "an argument list is missing a ',' between arguments": [
+        f"network n:\n  layers:\n    conv({a} {b})\n" for a in ("3", "w", "w[0]", "f(1)") for b in ("3", "w")
+    ],
     "expected an indented body after ':'": [
         "network n:\n  layers:\n  input: 1x2x2\n",
+        "network n:\n  layers:\n  title: 1\n",
         "block B():\nnetwork n:\n",
+        "block B():\nblock C():\n",
+        "block B():\nx = 1\n",
+        "network n:\n  layers:\n    stem:\n    relu\n",
+        "network n:\n  layers:\n    stem:\n    a: relu\n",
+        "network n:\ninput: 1x2x2\n",
+        "network n:\nlayers:\n",
+        "network n:\ntitle: 1\n",
     ],
     "positional argument after a keyword argument": ["network n:\n  layers:\n    conv(stride=2, 3)\n"],
+    "a network needs a name: `network resnet:`": ["network:\n"],
+    "a repeat count is a number, a name or an expression in parentheses: `* (depth - 1)`": [
+        "network n:\n  layers:\n    relu * -1\n",
+        "network n:\n  layers:\n    relu * n - 1\n",
+        "network n:\n  layers:\n    relu * 2 * 2\n",
+    ],
+    "a block needs a name and a parameter list: `block Name(a, b=1):`": ["block B:\n"],
+    "a binding is written `name = value`": ["network n:\n  params:\n    w: 3\n"],
+    "missing ':' after the condition": [
+        f"network n:\n  layers:\n    if {c} relu\n"
+        for c in ("true", "x", "x > 0", "x == 1", "f(x)", "x[0]", "not x")
+    ],
 }
 
 
@@ -88,10 +115,17 @@ def _token_span(token: Token, path: str) -> Span:
     return Span(path=path, line=line, column=column, end_line=end_line, end_column=end_column)
 
 
-def _unquote(token: Token) -> str:
+def _unquote(token: Token, path: str) -> str:
     # Python's literal syntax for strings is the documented string syntax; literal_eval only accepts
     # literals (never runs code), and the token's regex has already guaranteed a single string literal.
-    value = pyast.literal_eval(str(token))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an unknown escape such as "\q" is an error, not a warning
+            value = pyast.literal_eval(str(token))
+    except (SyntaxError, ValueError, Warning):
+        raise SpecError.at(
+            _token_span(token, path), "invalid escape sequence in a string", "write a backslash as \\\\"
+        ) from None
     assert isinstance(value, str)
     return value
 
@@ -117,7 +151,7 @@ class _Builder(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def string_literal(self, meta: Meta, children: list[Token]) -> ast.Literal:
-        return ast.Literal(_unquote(children[0]), self.span(meta))
+        return ast.Literal(_unquote(children[0], self.path), self.span(meta))
 
     @v_args(meta=True)
     def true_literal(self, meta: Meta, children: list[Any]) -> ast.Literal:
@@ -233,7 +267,7 @@ class _Builder(Transformer[Token, Any]):
             return ast.Label(self._keyword_label(meta), False, self.span(meta))
         token = children[0]
         if token.type == "STRING":
-            return ast.Label(_unquote(token), True, self.span(meta))
+            return ast.Label(_unquote(token, self.path), True, self.span(meta))
         return ast.Label(str(token), False, self.span(meta))
 
     def _keyword_label(self, meta: Meta) -> str:
@@ -379,7 +413,9 @@ class _Builder(Transformer[Token, Any]):
                 continue
             key, value = entry
             if key in sections:
-                raise SpecError.at(self.span(meta), f"network '{name}' has two '{key}' sections")
+                first = value[0] if isinstance(value, tuple) and value else value
+                where = getattr(first, "span", None) or self.span(meta)
+                raise SpecError.at(where, f"network '{name}' has two '{key}' sections")
             sections[key] = value
         return ast.NetworkDef(
             name=str(name),
@@ -394,11 +430,11 @@ class _Builder(Transformer[Token, Any]):
     @v_args(meta=True)
     def import_names(self, meta: Meta, children: list[Token]) -> ast.Import:
         names = tuple((str(t), _token_span(t, self.path)) for t in children[1:])
-        return ast.Import(_unquote(children[0]), names, self.span(meta))
+        return ast.Import(_unquote(children[0], self.path), names, self.span(meta))
 
     @v_args(meta=True)
     def import_all(self, meta: Meta, children: list[Token]) -> ast.Import:
-        return ast.Import(_unquote(children[0]), None, self.span(meta))
+        return ast.Import(_unquote(children[0], self.path), None, self.span(meta))
 
     def start(self, children: list[Any]) -> ast.Module:
         imports = tuple(c for c in children if isinstance(c, ast.Import))
@@ -414,6 +450,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
     """Parse spec text into an AST. Raises SpecError (with position) on any syntax error."""
     if not text.endswith("\n"):
         text += "\n"
+    _check_tabs(text, path)
     parser = _parser()
     try:
         tree = parser.parse(text, start="start")
@@ -495,9 +532,21 @@ _TOKEN_NAMES = {
     "RSQB": "']'",
     "COMMA": "','",
     "EQUAL": "'='",
-    "__ANON_0": "'>>'",
     "MERGE_OP": "'concat' or 'add'",
+    "COMPARE_OP": "a comparison",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*', '/', '//' or '%'",
 }
+
+
+def _token_name(token_type: str) -> str:
+    """How a terminal is named in messages: never Lark's own names (``__ANON_0``, ``RPAR``)."""
+    if token_type in _TOKEN_NAMES:
+        return _TOKEN_NAMES[token_type]
+    for terminal in _parser().terminals:
+        if terminal.name == token_type and terminal.pattern.type == "str":
+            return f"'{terminal.pattern.value}'"
+    return token_type.lower().strip("_")
 
 
 def _describe_token(token: Token) -> str:
@@ -507,28 +556,111 @@ def _describe_token(token: Token) -> str:
 
 
 def _expected(tokens: set[str]) -> str:
-    names = sorted({_TOKEN_NAMES.get(t, t.lower().strip("_")) for t in tokens if not t.startswith("__ANON")})
+    names = sorted({_token_name(t) for t in tokens})
     if len(names) > 6:
         return ""
     return " (expected " + ", ".join(names) + ")" if names else ""
+
+
+def _check_tabs(text: str, path: str) -> None:
+    """Indentation is spaces only: a tab's width is a matter of taste, so it would make nesting ambiguous."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip(" \t")
+        indent = line[: len(line) - len(stripped)]
+        if "\t" in indent and stripped and not stripped.startswith("#"):
+            column = indent.index("\t") + 1
+            message = "tabs are not allowed in indentation; indent with spaces"
+            raise SpecError([Diagnostic(message, point(path, number, column))], {path: text})
+
+
+_BRACKETS = {"(": ")", "[": "]"}
+
+
+def _open_brackets(text: str, end: int) -> list[int]:
+    """Offsets of the brackets still open at offset ``end`` (strings and comments skipped); a stray
+    closing bracket is reported as the offset ``-1 - offset``."""
+    stack: list[int] = []
+    position = 0
+    while position < end:
+        char = text[position]
+        if char == "#":
+            newline = text.find("\n", position)
+            position = len(text) if newline < 0 else newline
+            continue
+        if char in "\"'":
+            close = text.find(char, position + 1)
+            newline = text.find("\n", position + 1)
+            if close < 0 or (0 <= newline < close):
+                return stack
+            position = close + 1
+            continue
+        if char in _BRACKETS:
+            stack.append(position)
+        elif char in ")]":
+            if not stack or _BRACKETS[text[stack[-1]]] != char:
+                return [-1 - position]
+            stack.pop()
+        position += 1
+    return stack
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+@cache
+def _example_states() -> tuple[tuple[str, int, frozenset[str], str], ...]:
+    """(message, LALR state, acceptable tokens, token type) of each known-bad example in ``_EXAMPLES``."""
+    found = []
+    for message, examples in _EXAMPLES.items():
+        for example in examples:
+            try:
+                _parser().parse(example, start="start")
+            except UnexpectedToken as error:
+                found.append((message, error.state.position, frozenset(error.accepts), error.token.type))
+            except (UnexpectedInput, DedentError):
+                continue
+    return tuple(found)
+
+
+def _friendly(error: UnexpectedInput) -> str | None:
+    """The message of a known-bad example that failed in the same parser state, with the same acceptable
+    tokens, on the same kind of token. Unlike Lark's ``match_examples``, the depth of the parser's stack
+    is ignored, so an example need not have the same number of entries before the mistake."""
+    if not isinstance(error, UnexpectedToken) or error.state is None:
+        return None
+    accepts = frozenset(error.accepts)
+    for message, state, example_accepts, token_type in _example_states():
+        if (state, example_accepts, token_type) == (error.state.position, accepts, error.token.type):
+            return message
+    return None
 
 
 def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
     line = max(1, getattr(error, "line", 1) or 1)
     column = max(1, getattr(error, "column", 1) or 1)
     width = 1
-    friendly = error.match_examples(partial(_parser().parse, start="start"), _EXAMPLES, use_accepts=True)
+    bracket = _bracket_error(error, text, path)
+    if bracket is not None:
+        return bracket
+    friendly = _friendly(error)
     if isinstance(error, UnexpectedToken):
         token = error.token
         width = max(1, len(str(token))) if token.type not in ("_NL", "_INDENT", "_DEDENT") else 1
         if token.type == "$END":
             line, column = _end_position(text)
         message = friendly or f"unexpected {_describe_token(token)}{_expected(error.expected)}"
+        if token.type == "_INDENT" and not friendly:
+            # The indent token carries the line break before it; point at the indented line itself.
+            line, column = token.end_line or line, token.end_column or column
+            message = "unexpected indentation (only a line that ends with ':' opens an indented body)"
     elif isinstance(error, UnexpectedCharacters):
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else "?"
+        position = error.pos_in_stream or 0
+        char = text[position] if position < len(text) else "?"
         message = friendly or f"unexpected character {char!r}"
-        if char == "\t":
-            message = "tabs are not allowed in indentation; indent with spaces"
+        if char in "\"'":
+            message = "unterminated string (a string ends on the line it starts)"
     elif isinstance(error, UnexpectedEOF):
         line, column = _end_position(text)
         message = friendly or "unexpected end of file"
@@ -536,6 +668,32 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
         message = friendly or "syntax error"
     span = Span(path=path, line=line, column=column, end_line=line, end_column=column + width)
     return SpecError([Diagnostic(message, span)], {path: text})
+
+
+def _bracket_error(error: UnexpectedInput, text: str, path: str) -> SpecError | None:
+    """``'(' was never closed`` / ``unmatched ')'``: Python's messages, at the bracket itself. Inside
+    brackets line breaks are ignored, so the parser itself only notices lines later."""
+    token = getattr(error, "token", None)
+    start = getattr(token, "start_pos", None)
+    if start is None:
+        start = getattr(error, "pos_in_stream", None)
+    at_end = start is None or (token is not None and token.type in ("$END", "_DEDENT", "_NL"))
+    end = len(text) if start is None else start
+    if token is not None and token.type in ("RPAR", "RSQB"):
+        end += 1
+    stack = _open_brackets(text, end)
+    if stack and stack[-1] < 0:
+        offset = -1 - stack[-1]
+        line, column = _line_column(text, offset)
+        return SpecError([Diagnostic(f"unmatched '{text[offset]}'", point(path, line, column))], {path: text})
+    if not stack:
+        return None
+    line, column = _line_column(text, stack[-1])
+    error_line = getattr(error, "line", None) or line
+    if at_end or error_line > line:
+        message = f"'{text[stack[-1]]}' was never closed"
+        return SpecError([Diagnostic(message, point(path, line, column))], {path: text})
+    return None
 
 
 def _end_position(text: str) -> tuple[int, int]:

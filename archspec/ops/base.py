@@ -108,6 +108,8 @@ class Op(BaseModel):
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     summary: ClassVar[str] = ""
+    shape_rule: ClassVar[str] = "same as the input"
+    param_rule: ClassVar[str] = "none"
     # How the op counts under `--count all`, in words (docs and reports quote it).
     flop_rule: ClassVar[str] = "0 FLOPs"
 

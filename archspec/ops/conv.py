@@ -92,6 +92,15 @@ class Conv2d(Op):
     inferred: ClassVar[frozenset[str]] = frozenset({"in_channels", "out_size"})
     aliases: ClassVar[dict[str, str]] = {"pad": "padding"}
     summary: ClassVar[str] = "2-D convolution (groups, dilation, 'same' padding, connection tables)"
+    shape_rule: ClassVar[str] = (
+        "CxHxW to out_channels x H' x W', H' = (H + 2*padding - dilation*(kernel_size - 1) - 1) // "
+        "stride + 1 (W' alike)"
+    )
+    param_rule: ClassVar[str] = (
+        "out_channels * (in_channels / groups) * kh * kw weights (with a table: kh * kw per listed "
+        "input channel), plus out_channels biases (out_channels * H' * W' when unshared, none when "
+        "bias=false)"
+    )
     flop_rule: ClassVar[str] = "MACs as conv; `--count all` adds 1 FLOP per output element for the bias"
 
     @field_validator("bias", mode="before")

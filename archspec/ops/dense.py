@@ -30,6 +30,8 @@ class Linear(Op):
     spec_names: ClassVar[tuple[str, ...]] = ("linear", "fc")
     inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
     summary: ClassVar[str] = "fully connected layer over the last dimension"
+    shape_rule: ClassVar[str] = "(..., in_features) to (..., out_features): a vector F or tokens NxF"
+    param_rule: ClassVar[str] = "in_features * out_features + out_features (bias)"
     flop_rule: ClassVar[str] = "MACs as matmul; `--count all` adds 1 FLOP per output element for the bias"
 
     @classmethod
@@ -63,6 +65,8 @@ class RBF(Op):
     spec_names: ClassVar[tuple[str, ...]] = ("rbf",)
     inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
     summary: ClassVar[str] = "LeNet-5 Euclidean RBF output units with fixed centres"
+    shape_rule: ClassVar[str] = "a vector F to units"
+    param_rule: ClassVar[str] = "none (the units * F centres are a fixed buffer)"
     flop_rule: ClassVar[str] = "MACs: one per (unit, input) pair, as the x·c matmul it is computed with"
 
     @classmethod

@@ -23,6 +23,8 @@ class BatchNorm(Op):
     spec_names: ClassVar[tuple[str, ...]] = ("batchnorm", "bn")
     inferred: ClassVar[frozenset[str]] = frozenset({"num_features", "spatial"})
     summary: ClassVar[str] = "batch normalisation over channels"
+    shape_rule: ClassVar[str] = "same as the input (CxHxW, or a vector C)"
+    param_rule: ClassVar[str] = "2 * C when affine (buffers: 2 * C running statistics + 1 batch counter)"
     flop_rule: ClassVar[str] = "`--count all`: 2 FLOPs per element (scale and shift, folded at inference)"
 
     @classmethod
@@ -54,6 +56,7 @@ class LayerNorm(Op):
     inferred: ClassVar[frozenset[str]] = frozenset({"normalized_shape"})
     aliases: ClassVar[dict[str, str]] = {"affine": "elementwise_affine"}
     summary: ClassVar[str] = "layer normalisation over the last dimension"
+    param_rule: ClassVar[str] = "2 * D when affine (D: the last dimension)"
     flop_rule: ClassVar[str] = "`--count all`: 5 FLOPs per element (mean, variance, normalise, scale, shift)"
 
     @classmethod
@@ -78,6 +81,7 @@ class LocalResponseNorm(Op):
 
     spec_names: ClassVar[tuple[str, ...]] = ("lrn", "local_response_norm")
     summary: ClassVar[str] = "local response normalisation across channels"
+    shape_rule: ClassVar[str] = "same as the input (CxHxW)"
     flop_rule: ClassVar[str] = "`--count all`: size + 3 FLOPs per element (window sum of squares, scale, power, divide)"
 
     def check(self, inputs: Sequence[Shape]) -> None:

@@ -30,6 +30,10 @@ class _Pool(Op):
 
     aliases: ClassVar[dict[str, str]] = {"pad": "padding", "ceil": "ceil_mode"}
     flop_rule: ClassVar[str] = "`--count all`: one FLOP per input element of each window (kh*kw per output)"
+    shape_rule: ClassVar[str] = (
+        "CxHxW to C x H' x W', H' as for conv with stride = kernel_size by default; ceil_mode "
+        "rounds up, but the last window must start inside the input or its left padding"
+    )
 
     @property
     def step(self) -> tuple[int, int]:
@@ -107,6 +111,7 @@ class Subsample(_Pool):
     spec_names: ClassVar[tuple[str, ...]] = ("subsample",)
     inferred: ClassVar[frozenset[str]] = frozenset({"channels"})
     summary: ClassVar[str] = "LeNet-5 subsampling: window sum x trainable coefficient + bias per map"
+    param_rule: ClassVar[str] = "2 * C (a coefficient and a bias per feature map)"
     flop_rule: ClassVar[str] = "`--count all`: kh*kw adds + 1 multiply + 1 add per output element"
 
     @classmethod
@@ -139,6 +144,7 @@ class AdaptiveAvgPool2d(Op):
     spec_names: ClassVar[tuple[str, ...]] = ("adaptive_avgpool", "adaptive_avgpool2d")
     inferred: ClassVar[frozenset[str]] = frozenset({"in_size"})
     summary: ClassVar[str] = "adaptive average pooling to a fixed size"
+    shape_rule: ClassVar[str] = "CxHxW to C x output_size"
     flop_rule: ClassVar[str] = "`--count all`: one FLOP per input element"
 
     @classmethod
@@ -167,6 +173,7 @@ class GlobalAvgPool(Op):
     kind: Literal["global_avgpool"] = "global_avgpool"
     spec_names: ClassVar[tuple[str, ...]] = ("global_avgpool", "gap")
     summary: ClassVar[str] = "global average pooling (Cx1x1)"
+    shape_rule: ClassVar[str] = "CxHxW to Cx1x1"
     flop_rule: ClassVar[str] = "`--count all`: one FLOP per input element"
 
     def check(self, inputs: Sequence[Shape]) -> None:

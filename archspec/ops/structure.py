@@ -28,6 +28,7 @@ class Input(Op):
     min_inputs: ClassVar[int] = 0
     max_inputs: ClassVar[int | None] = 0
     summary: ClassVar[str] = "the network input"
+    shape_rule: ClassVar[str] = "the network's `input:` shape"
 
     def describe(self) -> str:
         return "input"
@@ -42,6 +43,7 @@ class Flatten(Op):
     kind: Literal["flatten"] = "flatten"
     spec_names: ClassVar[tuple[str, ...]] = ("flatten",)
     summary: ClassVar[str] = "flattens a sample to a vector"
+    shape_rule: ClassVar[str] = "any shape to a vector of all its elements"
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
@@ -70,6 +72,7 @@ class Pad(Op):
     value: float = 0.0
     spec_names: ClassVar[tuple[str, ...]] = ("pad",)
     summary: ClassVar[str] = "constant padding on each spatial side"
+    shape_rule: ClassVar[str] = "CxHxW to C x (H + 2*amount) x (W + 2*amount)"
     flop_rule: ClassVar[str] = "0 FLOPs (a copy)"
 
     def check(self, inputs: Sequence[Shape]) -> None:
@@ -93,6 +96,9 @@ class Concat(Op):
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = "concatenation along channels"
+    shape_rule: ClassVar[str] = (
+        "two or more inputs that agree in every dimension but dim; the sizes along dim add up"
+    )
     flop_rule: ClassVar[str] = "0 FLOPs (a copy)"
 
     def check(self, inputs: Sequence[Shape]) -> None:
@@ -123,6 +129,7 @@ class Add(Op):
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = "elementwise sum"
+    shape_rule: ClassVar[str] = "two or more inputs of one shape, to that shape"
     flop_rule: ClassVar[str] = "`--count all`: (inputs - 1) FLOPs per output element"
 
     def check(self, inputs: Sequence[Shape]) -> None:

@@ -42,6 +42,10 @@ class PatchEmbed(Op):
     spec_names: ClassVar[tuple[str, ...]] = ("patch_embed",)
     inferred: ClassVar[frozenset[str]] = frozenset({"in_channels", "grid"})
     summary: ClassVar[str] = "non-overlapping patches projected to tokens (conv, then flatten)"
+    shape_rule: ClassVar[str] = (
+        "CxHxW to (H/patch_size * W/patch_size) x hidden_dim tokens; patch_size must divide H and W"
+    )
+    param_rule: ClassVar[str] = "hidden_dim * C * patch_size^2 + hidden_dim"
     flop_rule: ClassVar[str] = "MACs as conv; `--count all` adds 1 FLOP per output element for the bias"
 
     @classmethod
@@ -84,6 +88,8 @@ class ClassToken(Op):
     spec_names: ClassVar[tuple[str, ...]] = ("class_token",)
     inferred: ClassVar[frozenset[str]] = frozenset({"hidden_dim"})
     summary: ClassVar[str] = "prepends a learned class token"
+    shape_rule: ClassVar[str] = "NxD to (N+1)xD"
+    param_rule: ClassVar[str] = "D"
     flop_rule: ClassVar[str] = "0 FLOPs (a copy)"
 
     @classmethod
@@ -110,6 +116,8 @@ class PositionEmbedding(Op):
     spec_names: ClassVar[tuple[str, ...]] = ("position_embedding", "pos_embedding")
     inferred: ClassVar[frozenset[str]] = frozenset({"hidden_dim"})
     summary: ClassVar[str] = "adds a learned position embedding"
+    shape_rule: ClassVar[str] = "NxD to NxD; N must equal length when length is given"
+    param_rule: ClassVar[str] = "length * D"
     flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element (the add)"
 
     @classmethod
@@ -149,6 +157,8 @@ class MultiheadAttention(Op):
     inferred: ClassVar[frozenset[str]] = frozenset({"embed_dim"})
     aliases: ClassVar[dict[str, str]] = {"heads": "num_heads"}
     summary: ClassVar[str] = "multi-head self-attention"
+    shape_rule: ClassVar[str] = "NxD to NxD; num_heads must divide D"
+    param_rule: ClassVar[str] = "4 * D^2 + 4 * D (the biases, when bias=true)"
     flop_rule: ClassVar[str] = (
         "MACs: q/k/v and output projections plus QK^T and A·V (N²·D each); "
         "`--count all` adds projection biases and 3 FLOPs per attention score (scale, softmax)"
@@ -202,6 +212,8 @@ class MLP(Op):
     spec_names: ClassVar[tuple[str, ...]] = ("mlp",)
     inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
     summary: ClassVar[str] = "transformer MLP: linear, GELU, dropout, linear, dropout"
+    shape_rule: ClassVar[str] = "(..., D) to (..., out_features), out_features = D by default"
+    param_rule: ClassVar[str] = "(D + 1) * hidden_features + (hidden_features + 1) * out_features"
     flop_rule: ClassVar[str] = "MACs as two linears; `--count all` adds biases and 1 FLOP per GELU element"
 
     @classmethod
@@ -243,6 +255,7 @@ class SelectToken(Op):
     index: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("select_token", "token")
     summary: ClassVar[str] = "selects one token"
+    shape_rule: ClassVar[str] = "NxD to a vector D"
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
 
     def check(self, inputs: Sequence[Shape]) -> None:

@@ -1,0 +1,425 @@
+"""IR to standalone PyTorch source: one readable file that imports only torch.
+
+The module tree is the one ``torch_build`` makes (same ``state_dict`` keys), written the way a person
+would write it: one class per block structure, named after the block (``Bottleneck``; ``Bottleneck_2``
+only when a second instance differs in structure), with the arguments that vary between instances as
+constructor parameters; chains of modules as ``nn.Sequential(...)``; parameterless layers as functional
+calls in ``forward``, with the output shape of each line as a comment. The custom layers are copied from
+``torch_layers``.
+
+Safety: spec text reaches the file only through ``repr()``/sanitised text inside docstrings and comments.
+Attribute names are the spec's layer names, which lowering validated; they are checked again here
+(identifiers become attributes, positions like ``0`` go through ``add_module``/``getattr`` with ``repr``);
+local variable and class parameter names are generated.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from archspec.backends import torch_build, torch_layers
+from archspec.backends.plan import ContainerPlan, Step, plan_graph
+from archspec.backends.torch_ops import NO_DEFAULT, Arg, Ctor, torch_op
+from archspec.errors import UsageError
+from archspec.ir import Graph
+from archspec.ops import format_shape
+
+_POSITION = re.compile(r"^[0-9]+$")
+_RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations"}
+_LAYER_ORDER = [name for name, _ in inspect.getmembers(torch_layers, inspect.isclass)]
+
+
+def emit_source(graph: Graph) -> str:
+    """Standalone PyTorch source for the network (see the module docstring)."""
+    return _Emitter(graph).emit()
+
+
+def _doc(value: Any) -> str:
+    """Spec text made safe for a docstring or a comment: repr'd, one line, no quotes or backslashes."""
+    text = value if isinstance(value, str) else repr(value)
+    text = repr(text)[1:-1]
+    return "".join(c for c in text if c.isprintable()).replace("\\", "/").replace('"', "'")
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})"
+    if isinstance(value, bool | int | float | str) or value is None:
+        return repr(value)
+    if isinstance(value, tuple | list):
+        inner = ", ".join(_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    raise UsageError(f"cannot write {value!r} as source")
+
+
+def _attribute_ok(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name) and name not in _RESERVED
+
+
+def _check_local(name: str, where: str) -> None:
+    if not (_attribute_ok(name) or _POSITION.match(name)) or hasattr(nn.Module, name):
+        raise UsageError(
+            f"layer name {name!r} in {where or 'the network'} cannot name a torch module attribute"
+        )
+
+
+def _class_base(plan: ContainerPlan, graph: Graph, root: bool) -> str:
+    if root:
+        raw = graph.variant or graph.network
+    elif plan.scope.block:
+        raw = plan.scope.block
+    else:
+        raw = "".join(part.capitalize() for part in plan.local.split("_"))
+    name = re.sub(r"\W", "_", raw)
+    name = name[:1].upper() + name[1:] if name else "Module"
+    if not name.isidentifier() or keyword.iskeyword(name):
+        name = "Module_" + re.sub(r"\W", "", name)
+    if name in _RESERVED or name in _LAYER_ORDER:
+        name += "_"
+    return name if name.isidentifier() else "Module"
+
+
+# A literal argument recorder: returns the text of one argument, or None to leave it out.
+Literal = Callable[[Arg], str | None]
+
+
+@dataclass
+class _Class:
+    """A generated class: one per distinct structure of a block."""
+
+    name: str
+    base: str
+    skeleton: str
+    instances: list[ContainerPlan] = field(default_factory=list)
+    slots: list[list[Arg]] = field(default_factory=list)  # per instance, the literal args in order
+    params: list[str] = field(default_factory=list)
+    param_of_slot: dict[int, int] = field(default_factory=dict)
+
+
+class _Emitter:
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.plan = plan_graph(graph)
+        self.inplace = torch_build.inplace_nodes(graph)
+        self.layers: set[str] = set()
+        self.class_of: dict[int, _Class] = {}  # id(container plan) -> its class
+        self.classes: list[_Class] = []
+        self.needs_ordered_dict = False
+
+    # ------------------------------------------------------------ structure
+    def is_sequential(self, plan: ContainerPlan) -> bool:
+        if plan is self.plan or not plan.is_chain:
+            return False
+        positional = [s.local for s in plan.steps] == [str(i) for i in range(len(plan.steps))]
+        if plan.scope.kind == "block" and not positional:
+            return False  # a named block reads better as its own class
+        for step in plan.steps:
+            if step.node is not None:
+                entry = torch_op(step.node.op)
+                if entry.module is None or entry.wrap is not None:
+                    return False
+        return True
+
+    def emit(self) -> str:
+        containers = [c for c in self.plan.walk() if not self.is_sequential(c)]
+        height: dict[int, int] = {}
+        for c in self.plan.walk():
+            height[id(c)] = max((height[id(s.child)] + 1 for s in c.steps if s.child is not None), default=0)
+        for level in sorted({height[id(c)] for c in containers}):
+            groups: dict[tuple[str, str], _Class] = {}
+            for c in sorted((c for c in containers if height[id(c)] == level), key=lambda c: c.output):
+                root = c is self.plan
+                recorded: list[Arg] = []
+
+                def record(arg: Arg, recorded: list[Arg] = recorded) -> str:
+                    recorded.append(arg)
+                    return f"\x00{len(recorded) - 1}:{arg.keyword}\x00"
+
+                skeleton = "\n".join(self.class_body(c, record, comments=False))
+                base = _class_base(c, self.graph, root)
+                key = (base, skeleton)
+                if key not in groups:
+                    groups[key] = _Class(f"\x01{len(self.classes)}\x01", base, skeleton)
+                    self.classes.append(groups[key])
+                groups[key].instances.append(c)
+                groups[key].slots.append(recorded)
+                self.class_of[id(c)] = groups[key]
+            for cls in groups.values():
+                self.parametrise(cls)
+        text = self.render()
+        # Classes are named once all are known: in order of first appearance, `_2` for a second structure.
+        final: dict[str, str] = {}
+        taken: set[str] = set()
+        for cls in sorted(self.classes, key=lambda c: min(s.output for s in c.instances[0].steps)):
+            name, n = cls.base, 2
+            while name in taken:
+                name, n = f"{cls.base}_{n}", n + 1
+            taken.add(name)
+            final[cls.name] = name
+        return re.sub("\x01[0-9]+\x01", lambda m: final[m.group(0)], text)
+
+    def parametrise(self, cls: _Class) -> None:
+        """Literals that differ between instances become constructor parameters (equal ones share one)."""
+        if not cls.slots or not cls.slots[0]:
+            return
+        vectors: dict[tuple[str, ...], int] = {}
+        for slot in range(len(cls.slots[0])):
+            values = tuple(_literal(inst[slot].value) for inst in cls.slots)
+            if len(set(values)) == 1:
+                continue
+            if values not in vectors:
+                name = re.sub(r"\W", "_", cls.slots[0][slot].name)
+                if not _attribute_ok(name):
+                    name = "value"
+                candidate, n = name, 2
+                while candidate in cls.params:
+                    candidate, n = f"{name}_{n}", n + 1
+                vectors[values] = len(cls.params)
+                cls.params.append(candidate)
+            cls.param_of_slot[slot] = vectors[values]
+
+    # ------------------------------------------------------------ class text
+    def attr(self, name: str, where: str) -> str:
+        _check_local(name, where)
+        return f"self.{name}" if _attribute_ok(name) else f"getattr(self, {name!r})"
+
+    def ctor(self, ctor: Ctor, lit: Literal) -> str:
+        self.layers.update(ctor.layers)
+        parts = [p for p in (lit(arg) for arg in ctor.args) if p is not None]
+        return f"{ctor.callee}({', '.join(parts)}){ctor.close}"
+
+    def inlined(self, step: Step) -> bool:
+        node = step.node
+        if node is None:
+            return False
+        entry = torch_op(node.op)
+        if entry.module is None:
+            return True
+        return entry.inline is not None and node.op.param_count() == 0 and node.op.buffer_count() == 0
+
+    def child_expression(self, step: Step, lit: Literal, indent: str) -> str:
+        """The constructor expression of a step (a module, an nn.Sequential or a generated class)."""
+        if step.node is not None:
+            entry = torch_op(step.node.op)
+            assert entry.source is not None
+            return self.ctor(entry.source(step.node.op, step.node.id in self.inplace), lit)
+        child = step.child
+        assert child is not None
+        if self.is_sequential(child):
+            inner = indent + "    "
+            positional = [s.local for s in child.steps] == [str(i) for i in range(len(child.steps))]
+            lines = []
+            for s in child.steps:
+                _check_local(s.local, child.scope.name)
+                expression = self.child_expression(s, lit, inner)
+                lines.append(
+                    f"{inner}{expression}," if positional else f"{inner}({s.local!r}, {expression}),"
+                )
+            if positional:
+                return "nn.Sequential(\n" + "\n".join(lines) + f"\n{indent})"
+            self.needs_ordered_dict = True
+            return "nn.Sequential(OrderedDict([\n" + "\n".join(lines) + f"\n{indent}]))"
+        cls = self.class_of[id(child)]
+        index = cls.instances.index(child)
+        args = [
+            Arg(cls.slots[index][slot].value, cls.params[p], hint=cls.params[p])
+            for p in range(len(cls.params))
+            for slot in [min(s for s, q in cls.param_of_slot.items() if q == p)]
+        ]
+        return self.ctor(Ctor(cls.name, tuple(args)), lit)
+
+    def class_body(self, plan: ContainerPlan, lit: Literal, comments: bool) -> list[str]:
+        """``__init__`` body lines and ``forward`` (with its signature) of a container's class."""
+        init: list[str] = []
+        where = plan.scope.name
+        for step in plan.steps:
+            node = step.node
+            if node is not None and self.inlined(step):
+                entry = torch_op(node.op)
+                if entry.parameter_source is not None:
+                    _check_local(step.local, where)
+                    value = self.ctor(entry.parameter_source(node.op), lit)
+                    if _attribute_ok(step.local):
+                        init.append(f"self.{step.local} = {value}")
+                    else:
+                        init.append(f"self.register_parameter({step.local!r}, {value})")
+                continue
+            _check_local(step.local, where)
+            expression = self.child_expression(step, lit, "        ")
+            if _attribute_ok(step.local):
+                init.append(f"self.{step.local} = {expression}")
+            else:
+                init.append(f"self.add_module({step.local!r}, {expression})")
+        return [*init, "#forward", *self.forward_body(plan, comments)]
+
+    def forward_body(self, plan: ContainerPlan, comments: bool) -> list[str]:
+        last = len(plan.steps)
+        readers: dict[int, list[int]] = {}
+        for index, step in enumerate(plan.steps):
+            for source in step.inputs:
+                readers.setdefault(source, []).append(index)
+        readers.setdefault(plan.output, []).append(last)
+        names: dict[int, str] = {}
+        x_busy_until = -1
+        counter = 0
+
+        def fresh() -> str:
+            nonlocal counter
+            counter += 1
+            return f"h{counter}"
+
+        arguments = []
+        for position, value in enumerate(plan.inputs):
+            uses = readers.get(value, [])
+            if position == 0 and len(uses) == 1:
+                names[value], x_busy_until = "x", uses[0]
+            else:
+                names[value] = "inp" if position == 0 else f"outer{position}"
+            arguments.append(names[value])
+        lines = [f"def forward(self, {', '.join(arguments)}):"]
+        where = plan.scope.name
+        for index, step in enumerate(plan.steps):
+            inputs = [names[i] for i in step.inputs]
+            expression = self.step_call(step, inputs, where)
+            uses = readers.get(step.output, [])
+            if len(uses) == 1 and x_busy_until <= index:
+                target, x_busy_until = "x", uses[0]
+            else:
+                target = fresh()
+            names[step.output] = target
+            line = f"    {target} = {expression}"
+            if comments:
+                line += f"  # {format_shape(self.graph.nodes[step.output].shape)}"
+            lines.append(line)
+        lines.append(f"    return {names[plan.output]}")
+        return lines
+
+    def step_call(self, step: Step, inputs: Sequence[str], where: str) -> str:
+        node = step.node
+        if node is None:
+            assert step.child is not None
+            return f"{self.attr(step.local, where)}({', '.join(inputs)})"
+        entry = torch_op(node.op)
+        inplace = node.id in self.inplace
+        if self.inlined(step):
+            assert entry.inline is not None
+            owner = self.attr(step.local, where) if entry.parameter_source is not None else ""
+            return entry.inline(node.op, inputs, owner, inplace)
+        return entry.call(self.attr(step.local, where), inputs)
+
+    # ------------------------------------------------------------ the file
+    def render_class(self, cls: _Class) -> list[str]:
+        first = cls.instances[0]
+
+        counter = 0
+
+        def lit(arg: Arg) -> str | None:
+            nonlocal counter
+            slot, counter = counter, counter + 1
+            if slot in cls.param_of_slot:
+                name = cls.params[cls.param_of_slot[slot]]
+                return f"{arg.keyword}={name}" if arg.keyword else name
+            value = cls.slots[0][slot].value
+            if (
+                arg.keyword is not None
+                and arg.default is not NO_DEFAULT
+                and _literal(value) == _literal(arg.default)
+            ):
+                return None
+            return f"{arg.keyword}={_literal(value)}" if arg.keyword else _literal(value)
+
+        body = self.class_body(first, lit, comments=True)
+        split = body.index("#forward")
+        init, forward = body[:split], body[split + 1 :]
+        root = first is self.plan
+        if root:
+            doc = f"{_doc(self.graph.variant or self.graph.network)}: the whole network."
+        else:
+            kind = f"block {_doc(first.scope.block)}" if first.scope.block else "sequence"
+            names = ", ".join(_doc(c.scope.name) for c in cls.instances[:6])
+            more = f" and {len(cls.instances) - 6} more" if len(cls.instances) > 6 else ""
+            doc = f"The {kind} at {names}{more}."
+            if len(cls.instances) > 1:
+                doc += f" Shapes in comments are those of {_doc(first.scope.name)}."
+        params = "".join(f", {p}" for p in cls.params)
+        lines = [f"class {cls.name}(nn.Module):", f'    """{doc}"""', "", f"    def __init__(self{params}):"]
+        lines.append("        super().__init__()")
+        lines.extend(f"        {line}" for line in init)
+        lines.append("")
+        lines.extend(f"    {line}" for line in forward)
+        return lines
+
+    def header(self) -> list[str]:
+        graph, meta = self.graph, self.graph.metadata
+        params = sum(n.op.param_count() for n in graph.nodes)
+        macs = sum(n.op.macs([graph.nodes[i].shape for i in n.inputs], n.shape) for n in graph.nodes)
+        name, origin = _doc(graph.variant or graph.network), _doc(Path(graph.source).name)
+        lines = [f"{name}, generated by archspec from {origin}.", ""]
+        for label, value in (
+            ("Title", meta.title),
+            ("Authors", ", ".join(meta.authors) if meta.authors else None),
+            ("Year", meta.year),
+            ("Venue", meta.venue),
+            ("Paper", meta.paper),
+        ):
+            if value:
+                lines.append(f"{label}: {_doc(value)}")
+        lines.append("")
+        lines.append(
+            f"Input: {format_shape(graph.input_shape)} per sample; "
+            f"output: {format_shape(graph.output_shape)}."
+        )
+        lines.append(f"Parameters: {params:,}. MACs per sample (conv, linear, matmul): {macs:,}.")
+        if graph.params:
+            lines.append(
+                "Built with: " + ", ".join(f"{_doc(k)}={_doc(v)}" for k, v in sorted(graph.params.items()))
+            )
+        lines.append("State-dict keys follow the spec's layer names; this file needs only PyTorch.")
+        return lines
+
+    def render(self) -> str:
+        classes = [self.render_class(cls) for cls in self.classes]  # fills self.layers as a side effect
+        out = ['"""' + "\n".join(self.header()) + '\n"""', "", "from __future__ import annotations", ""]
+        if self.needs_ordered_dict:
+            out += ["from collections import OrderedDict", ""]
+        out += ["import torch", "import torch.nn.functional as F", "from torch import nn", "", ""]
+        for name in _LAYER_ORDER:
+            if name in self.layers:
+                out += [*inspect.getsource(getattr(torch_layers, name)).rstrip().splitlines(), "", ""]
+        for lines in classes:
+            out += [*lines, "", ""]
+        root = self.class_of[id(self.plan)].name
+        init = str(self.graph.metadata.extra.get("init", "default"))
+        if init == "kaiming_fan_out":
+            source = inspect.getsource(torch_build.kaiming_fan_out).replace(
+                "def kaiming_fan_out", "def init_weights"
+            )
+            out += [*source.rstrip().splitlines(), "", ""]
+        out += [
+            "def build() -> nn.Module:",
+            f'    """A freshly initialised {root}."""',
+            f"    model = {root}()",
+        ]
+        if init == "kaiming_fan_out":
+            out.append("    init_weights(model)")
+        out += ["    return model", "", ""]
+        shape = ", ".join(str(d) for d in (1, *self.graph.input_shape))
+        out += [
+            'if __name__ == "__main__":',
+            "    model = build().eval()",
+            f"    x = torch.randn({shape})",
+            "    with torch.no_grad():",
+            "        y = model(x)",
+            "    params = sum(p.numel() for p in model.parameters())",
+            '    print(f"{params:,} parameters; output {tuple(y.shape)}")',
+        ]
+        return "\n".join(out) + "\n"

@@ -1,0 +1,316 @@
+"""IR to ``torch.nn.Module``: the module tree mirrors the spec's containers, so names match torchvision's.
+
+Every container of the IR (the network, each block instance, each named sequence) becomes a module that
+holds its layers under their local names, so ``state_dict`` keys are the dotted node names plus
+``.weight`` and so on (``layer1.0.downsample.0.weight``). A container whose steps form a chain of modules
+is an ``nn.Sequential``; any other is a ``Block`` that runs a plan computed once at build time: a list of
+``(callable, input slots, output slot)`` over a small list of slots reused as values die. There is no
+per-call interpretation of the IR, no string-keyed lookups and no data-dependent Python, so the modules
+work under ``torch.compile(fullgraph=True)``, ``torch.export``, autocast and channels_last.
+
+Initialisation: ``init`` in a spec's metadata picks it (``graph.metadata.extra["init"]``):
+
+- ``"default"`` (or absent): torch's own defaults for every layer;
+- ``"kaiming_fan_out"``: torchvision's VGG/ResNet/MobileNet scheme: convolutions
+  ``kaiming_normal_(mode="fan_out", nonlinearity="relu")`` with zero bias, batch-norm weight 1 and bias 0,
+  linear layers ``normal_(0, 0.01)`` with zero bias.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from archspec.backends.plan import ContainerPlan, Step, consumers, plan_graph
+from archspec.backends.torch_ops import INPLACE_OPS, INPLACE_PRODUCERS, torch_op
+from archspec.errors import UsageError
+from archspec.ir import Graph, Node
+
+FALLBACK_BUDGET_BYTES = 64 * 2**30
+INITS = ("default", "kaiming_fan_out")
+
+
+class Block(nn.Module):
+    """A container that is not a plain chain: it runs its precomputed plan.
+
+    ``forward(x, *outer)`` takes the value flowing in and the outer layers its layers refer to.
+    """
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.archspec_label = label
+        self.archspec_steps: list[tuple[Callable[..., Any], tuple[int, ...], int]] = []
+        self.archspec_slots = 1
+        self.archspec_output = 0
+        self.archspec_values: list[int] = []  # the node id each step computes (for tracing, not forward)
+        self.archspec_chain = False  # every step reads only the previous value: run as nn.Sequential does
+
+    def _get_name(self) -> str:
+        return self.archspec_label
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        if self.archspec_chain:
+            x = inputs[0]
+            for function, _, _ in self.archspec_steps:
+                x = function(x)
+            return x
+        slots: list[Any] = [*inputs, *([None] * (self.archspec_slots - len(inputs)))]
+        for function, sources, target in self.archspec_steps:
+            slots[target] = function(*[slots[i] for i in sources])
+        result: torch.Tensor = slots[self.archspec_output]
+        return result
+
+
+def inplace_nodes(graph: Graph) -> set[int]:
+    """ReLUs that may overwrite their input: a fresh conv/bn/linear/add/concat output read by nobody else."""
+    readers = consumers(graph)
+    chosen = set()
+    for node in graph.nodes:
+        if node.op.kind in INPLACE_OPS and len(node.inputs) == 1:
+            source = graph.nodes[node.inputs[0]]
+            if source.op.kind in INPLACE_PRODUCERS and readers[source.id] == [node.id]:
+                chosen.add(node.id)
+    return chosen
+
+
+def parameter_bytes(graph: Graph, dtype: torch.dtype | None = None) -> int:
+    """Bytes of parameters and buffers at ``dtype`` (the default dtype when None), from the IR alone."""
+    itemsize = torch.empty((), dtype=dtype or torch.get_default_dtype(), device="meta").element_size()
+    return sum((n.op.param_count() + n.op.buffer_count()) * itemsize for n in graph.nodes)
+
+
+def default_budget() -> int:
+    """80% of the machine's physical memory, or 64 GiB when the OS does not say."""
+    try:
+        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return FALLBACK_BUDGET_BYTES
+    if pages <= 0 or page_size <= 0:
+        return FALLBACK_BUDGET_BYTES
+    return int(0.8 * pages * page_size)
+
+
+def check_budget(graph: Graph, dtype: torch.dtype | None, max_param_bytes: int | None) -> None:
+    """UsageError when the weights would not fit the memory budget."""
+    size = parameter_bytes(graph, dtype)
+    budget = default_budget() if max_param_bytes is None else max_param_bytes
+    if size > budget:
+        raise UsageError(
+            f"{graph.variant or graph.network}: parameters and buffers need {size / 1e9:.2f} GB, more than "
+            f"the budget of {budget / 1e9:.2f} GB; pass allow_large=True (or a larger max_param_bytes), "
+            "or build on "
+            'device="meta" to inspect it without memory'
+        )
+
+
+def build_module(
+    graph: Graph,
+    device: Any = None,
+    dtype: torch.dtype | None = None,
+    max_param_bytes: int | None = None,
+    allow_large: bool = False,
+) -> nn.Module:
+    """The network as an ``nn.Module`` (see the module docstring). ``device="meta"`` allocates nothing."""
+    meta = device is not None and torch.device(device).type == "meta"
+    if not allow_large and not meta:
+        check_budget(graph, dtype, max_param_bytes)
+    init = str(graph.metadata.extra.get("init", "default"))
+    if init not in INITS:
+        raise UsageError(f"unknown init {init!r} in the spec's metadata; expected one of {', '.join(INITS)}")
+    plan = plan_graph(graph)
+    inplace = inplace_nodes(graph)
+    with torch.device(device) if device is not None else _nothing():
+        module = _container(plan, graph, inplace, root=True)
+        if init == "kaiming_fan_out" and not meta:
+            kaiming_fan_out(module)
+    if dtype is not None:
+        module = module.to(dtype=dtype)
+    return module
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+
+def _label(plan: ContainerPlan, graph: Graph, root: bool) -> str:
+    if root:
+        return graph.variant or graph.network
+    return plan.scope.block or "Sequence"
+
+
+def _container(plan: ContainerPlan, graph: Graph, inplace: set[int], root: bool = False) -> nn.Module:
+    children: list[tuple[str, nn.Module | None, Step]] = []
+    for step in plan.steps:
+        if step.child is not None:
+            children.append((step.local, _container(step.child, graph, inplace), step))
+        else:
+            assert step.node is not None
+            entry = torch_op(step.node.op)
+            built = entry.module(step.node.op, step.node.id in inplace) if entry.module else None
+            children.append((step.local, built, step))
+    if not root and plan.is_chain and all(m is not None for _, m, _ in children):
+        sequential = nn.Sequential()
+        for name, child, _ in children:
+            _check_name(sequential, name, plan)
+            sequential.add_module(name, child)
+        return sequential
+    block = Block(_label(plan, graph, root))
+    slots = _Slots(plan)
+    for name, child, step in children:
+        _check_name(block, name, plan)
+        function: Callable[..., Any]
+        if child is not None:
+            block.add_module(name, child)
+            node = step.node
+            wrap = torch_op(node.op).wrap if node is not None else None
+            function = wrap(child) if wrap is not None else child
+        else:
+            node = step.node
+            assert node is not None
+            entry = torch_op(node.op)
+            if entry.parameter is not None:
+                block.register_parameter(name, nn.Parameter(entry.parameter(node.op)))
+            assert entry.function is not None, node.op.kind
+            function = entry.function(node.op, block, name)
+        sources = tuple(slots.read(i) for i in step.inputs)
+        slots.release(step)
+        block.archspec_steps.append((function, sources, slots.write(step.output)))
+        block.archspec_values.append(step.output)
+    block.archspec_slots = slots.count
+    block.archspec_chain = plan.is_chain
+    block.archspec_output = slots.read(plan.output)
+    return block
+
+
+def _check_name(module: nn.Module, name: str, plan: ContainerPlan) -> None:
+    if hasattr(module, name) or not name:
+        where = plan.scope.name or "the network"
+        raise UsageError(
+            f"layer name '{name}' in {where} clashes with an attribute of torch.nn.Module; rename it"
+        )
+
+
+class _Slots:
+    """Assigns values to a few reusable slots: a value's slot is freed after its last reader."""
+
+    def __init__(self, plan: ContainerPlan) -> None:
+        self.last_read: dict[int, int] = {}
+        for index, step in enumerate(plan.steps):
+            for source in step.inputs:
+                self.last_read[source] = index
+        self.last_read[plan.output] = len(plan.steps)
+        self.slot_of = {value: slot for slot, value in enumerate(plan.inputs)}
+        self.count = len(plan.inputs)
+        self.free: list[int] = [s for v, s in self.slot_of.items() if v not in self.last_read]
+        self.index = 0
+
+    def read(self, value: int) -> int:
+        return self.slot_of[value]
+
+    def release(self, step: Step) -> None:
+        for source in set(step.inputs):
+            if self.last_read.get(source) == self.index:
+                self.free.append(self.slot_of[source])
+
+    def write(self, value: int) -> int:
+        self.index += 1
+        if self.free:
+            slot = self.free.pop()
+        else:
+            slot = self.count
+            self.count += 1
+        self.slot_of[value] = slot
+        if value not in self.last_read:  # nobody reads it: the slot is free again at once
+            self.free.append(slot)
+        return slot
+
+
+def kaiming_fan_out(module: nn.Module) -> None:
+    """torchvision's VGG/ResNet/MobileNet initialisation (see the module docstring)."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d):
+            nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.BatchNorm1d | nn.BatchNorm2d | nn.GroupNorm):
+            if layer.weight is not None:
+                nn.init.ones_(layer.weight)
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.Linear):
+            nn.init.normal_(layer.weight, 0, 0.01)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
+def node_modules(module: nn.Module, graph: Graph) -> dict[int, nn.Module]:
+    """The module of each node that has one (for hooks: shapes, FLOPs per layer)."""
+    found = {}
+    named = dict(module.named_modules())
+    for node in graph.nodes:
+        if node.name in named:
+            found[node.id] = named[node.name]
+    return found
+
+
+def forward_shapes(module: nn.Module, graph: Graph, x: torch.Tensor) -> dict[int, tuple[int, ...]]:
+    """Run ``x`` through a built module and record each node's output shape (batch excluded)."""
+    shapes: dict[int, tuple[int, ...]] = {0: tuple(x.shape[1:])}
+
+    def record(node_id: int, value: Any) -> None:
+        value = value[0] if isinstance(value, tuple) else value
+        shapes[node_id] = tuple(value.shape[1:])
+
+    handles = [
+        m.register_forward_hook(lambda _m, _i, out, node_id=i: record(node_id, out))
+        for i, m in node_modules(module, graph).items()
+    ]
+    saved: list[tuple[Block, list[tuple[Callable[..., Any], tuple[int, ...], int]]]] = []
+    for block in module.modules():
+        if isinstance(block, Block):
+            saved.append((block, block.archspec_steps))
+            block.archspec_steps = [
+                (_recording(function, value, record), sources, target)
+                for (function, sources, target), value in zip(
+                    block.archspec_steps, block.archspec_values, strict=True
+                )
+            ]
+    try:
+        with torch.no_grad():
+            module(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for block, steps in saved:
+            block.archspec_steps = steps
+    return shapes
+
+
+def _recording(
+    function: Callable[..., Any], node_id: int, record: Callable[[int, Any], None]
+) -> Callable[..., Any]:
+    def run(*args: Any) -> Any:
+        out = function(*args)
+        record(node_id, out)
+        return out
+
+    return run
+
+
+__all__ = [
+    "Block",
+    "Node",
+    "build_module",
+    "check_budget",
+    "forward_shapes",
+    "kaiming_fan_out",
+    "node_modules",
+    "parameter_bytes",
+]

@@ -1,0 +1,251 @@
+"""The layers archspec needs that torch lacks.
+
+Each class is self-contained: it uses only ``torch``, ``nn`` and ``F`` from this module's imports, so the
+code generator copies its source verbatim (``inspect.getsource``) into standalone files.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ScaledTanh(nn.Module):
+    """LeCun's squashing function ``amplitude * tanh(slope * x)`` (1.7159 * tanh(2x/3))."""
+
+    def __init__(self, amplitude: float = 1.7159, slope: float = 2.0 / 3.0) -> None:
+        super().__init__()
+        self.amplitude = amplitude
+        self.slope = slope
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.amplitude * torch.tanh(self.slope * x)
+
+    def extra_repr(self) -> str:
+        return f"amplitude={self.amplitude}, slope={self.slope}"
+
+
+class UnsharedBiasConv2d(nn.Conv2d):
+    """A convolution with one bias per output position (``bias`` is [C, H, W]), as in LeCun et al. 1989."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        out_size: tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+    ) -> None:
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias=False
+        )
+        self.bias = nn.Parameter(torch.zeros(out_channels, out_size[0], out_size[1]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.conv2d(x, self.weight, None, self.stride, self.padding, self.dilation, self.groups)
+        assert self.bias is not None
+        return y + self.bias
+
+
+class ConnectionTableConv2d(nn.Module):
+    """A convolution in which output channel ``j`` sees only the input channels ``table[j]`` (LeNet-5's C3).
+
+    Only the connected kernels exist: ``weight`` is [connections, kh, kw], the kernels of output channel 0
+    first, each in the order of its table row. The forward pass groups the output channels by how many
+    inputs they see; per group it gathers the input channels (a registered index buffer) and runs one
+    grouped convolution, so the work done is exactly the connected multiply-adds. ``bias`` is per channel
+    ([C]), per position ([C, H, W], ``bias="unshared"``) or absent.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        table: tuple[tuple[int, ...], ...],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        bias: bool | str = True,
+        out_size: tuple[int, int] = (0, 0),
+    ) -> None:
+        super().__init__()
+        if len(table) != out_channels:
+            raise ValueError(f"the table has {len(table)} rows for {out_channels} output channels")
+
+        def pair(v: int | tuple[int, int]) -> tuple[int, int]:
+            return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = pair(kernel_size), pair(stride)
+        self.padding, self.dilation = pair(padding), pair(dilation)
+        self.table = tuple(tuple(int(c) for c in row) for row in table)
+        kh, kw = self.kernel_size
+        connections = sum(len(row) for row in self.table)
+        self.weight = nn.Parameter(torch.empty(connections, kh, kw))
+        if bias == "unshared":
+            self.bias: nn.Parameter | None = nn.Parameter(torch.zeros(out_channels, out_size[0], out_size[1]))
+        elif bias:
+            self.bias = nn.Parameter(torch.zeros(out_channels))
+        else:
+            self.bias = None
+        self.groups: list[tuple[int, int]] = []
+        self.reorder = False
+        for name in ("input_index", "weight_index", "output_index"):
+            self.register_buffer(name, torch.zeros(0, dtype=torch.long), persistent=False)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Fresh weights, and the index buffers (so ``to_empty`` then ``reset_parameters`` works)."""
+        self._fill_indices()
+        kh, kw = self.kernel_size
+        start = 0
+        with torch.no_grad():
+            for row in self.table:
+                bound = 1.0 / (len(row) * kh * kw) ** 0.5
+                self.weight[start : start + len(row)].uniform_(-bound, bound)
+                start += len(row)
+            if self.bias is not None:
+                self.bias.zero_()
+
+    def _fill_indices(self) -> None:
+        # Output channels grouped by fan-in; per group: how many channels, how many inputs each.
+        starts, offset = [], 0
+        for row in self.table:
+            starts.append(offset)
+            offset += len(row)
+        widths = sorted({len(row) for row in self.table})
+        groups: list[tuple[int, int]] = []
+        gather_inputs: list[int] = []
+        gather_weights: list[int] = []
+        order: list[int] = []
+        for width in widths:
+            members = [j for j, row in enumerate(self.table) if len(row) == width]
+            groups.append((len(members), width))
+            for j in members:
+                gather_inputs.extend(self.table[j])
+                gather_weights.extend(range(starts[j], starts[j] + width))
+                order.append(j)
+        self.groups = groups
+        inverse = [0] * self.out_channels
+        for position, j in enumerate(order):
+            inverse[j] = position
+        device = self.weight.device
+        self.input_index = torch.tensor(gather_inputs, dtype=torch.long, device=device)
+        self.weight_index = torch.tensor(gather_weights, dtype=torch.long, device=device)
+        self.output_index = torch.tensor(inverse, dtype=torch.long, device=device)
+        self.reorder = order != list(range(self.out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kh, kw = self.kernel_size
+        inputs = x.index_select(1, self.input_index)
+        weights = self.weight.index_select(0, self.weight_index)
+        outputs, start = [], 0
+        for channels, width in self.groups:
+            size = channels * width
+            kernel = weights[start : start + size].reshape(channels, width, kh, kw)
+            part = inputs[:, start : start + size]
+            outputs.append(F.conv2d(part, kernel, None, self.stride, self.padding, self.dilation, channels))
+            start += size
+        y = outputs[0] if len(outputs) == 1 else torch.cat(outputs, 1)
+        if self.reorder:
+            y = y.index_select(1, self.output_index)
+        if self.bias is None:
+            return y
+        return y + (self.bias if self.bias.dim() == 3 else self.bias.view(-1, 1, 1))
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"connections={self.weight.shape[0]}"
+        )
+
+
+class Subsample(nn.Module):
+    """LeNet-5's S-layers: the sum of each window times a trainable coefficient plus a bias, per map."""
+
+    def __init__(
+        self,
+        channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        total = F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, True, 1)
+        return total * self.weight.view(-1, 1, 1) + self.bias.view(-1, 1, 1)
+
+
+class RBF(nn.Module):
+    """LeNet-5's Euclidean RBF output: ``-||x - c_i||²`` for fixed centres ``c_i`` (a buffer, not trained).
+
+    The centres are stylised 7x12 bitmaps of the digits (+1 ink, -1 paper) for 10 units over 84 inputs,
+    and a deterministic ±1 code otherwise. The distance is computed as ``|x|² - 2 x·cᵀ + |c|²`` so the
+    matrix product is an ordinary matmul. The output is negated so that argmax and cross-entropy work.
+    """
+
+    # One string per digit 0-9: twelve rows of seven pixels, top to bottom ('#' = +1, '.' = -1).
+    DIGITS = (
+        "....... ..###.. .#...#. #.....# #.....# #.....# #.....# #.....# #.....# .#...#. ..###.. .......",
+        "....... ...#... ..##... .#.#... ...#... ...#... ...#... ...#... ...#... ...#... .#####. .......",
+        "....... ..###.. .#...#. #.....# ......# .....#. ....#.. ...#... ..#.... .#..... ####### .......",
+        "....... ####### .....#. ....#.. ...#... ..###.. .....#. ......# ......# #....#. .####.. .......",
+        "....... .....#. ....##. ...#.#. ..#..#. .#...#. #....#. ####### .....#. .....#. .....#. .......",
+        "....... ####### #...... #...... #####.. .....#. ......# ......# ......# #....#. .####.. .......",
+        "....... ..####. .#..... #...... #...... #.###.. ##...#. #.....# #.....# .#...#. ..###.. .......",
+        "....... ####### ......# .....#. .....#. ....#.. ....#.. ...#... ...#... ..#.... ..#.... .......",
+        "....... ..###.. .#...#. #.....# .#...#. ..###.. .#...#. #.....# #.....# .#...#. ..###.. .......",
+        "....... ..###.. .#...#. #.....# #.....# .#...## ..###.# ......# ......# .....#. .####.. .......",
+    )
+
+    centres: torch.Tensor
+
+    def __init__(self, in_features: int, units: int) -> None:
+        super().__init__()
+        self.in_features, self.units = in_features, units
+        self.register_buffer("centres", torch.zeros(units, in_features))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """The fixed centres (so ``to_empty`` then ``reset_parameters`` restores them)."""
+        units, in_features = self.units, self.in_features
+        if units == 10 and in_features == 84:
+            pixels = [1.0 if c == "#" else -1.0 for digit in self.DIGITS for c in digit.replace(" ", "")]
+            centres = torch.tensor(pixels).reshape(10, 84)
+        else:
+            generator = torch.Generator(device="cpu").manual_seed(units * 1_000_003 + in_features)
+            bits = torch.randint(0, 2, (units, in_features), generator=generator, device="cpu")
+            centres = bits.to(torch.get_default_dtype()) * 2 - 1
+        with torch.no_grad():
+            self.centres.copy_(centres.to(self.centres.device))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.centres.to(x.dtype)
+        squared = x.pow(2).sum(1, keepdim=True) - 2 * (x @ c.t()) + c.pow(2).sum(1)
+        return -squared
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, units={self.units}"
+
+
+class PatchEmbed(nn.Conv2d):
+    """ViT's patch projection: a convolution with kernel = stride = patch, flattened to tokens (N, HW, D)."""
+
+    def __init__(self, in_channels: int, hidden_dim: int, patch_size: int) -> None:
+        super().__init__(in_channels, hidden_dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x).flatten(2).transpose(1, 2)

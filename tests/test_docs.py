@@ -1,0 +1,179 @@
+"""docs/language.md stays true: its examples lower, its error examples fail as shown, and its generated
+sections (the op reference, the grammar) match the code.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from archspec.errors import SpecError
+from archspec.expr import FUNCTIONS
+from archspec.loader import load_program
+from archspec.lower import lower
+from archspec.ops import OP_CLASSES
+from archspec.syntax import parse
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "language.md"
+FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+FILE_HEADER = re.compile(r"^# file: (\S+)\n")
+
+
+def generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_op_table", ROOT / "tools" / "gen_op_table.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class Block:
+    """A fenced code block of the document: its info string, its text, and the line it starts on."""
+
+    info: str
+    text: str
+    line: int
+
+    @property
+    def file(self) -> str:
+        """The file name a block declares with a first line ``# file: name``, or ``example.arch``."""
+        match = FILE_HEADER.match(self.text)
+        return match.group(1) if match else "example.arch"
+
+
+def blocks() -> list[Block]:
+    text = DOC.read_text(encoding="utf-8")
+    return [
+        Block(m.group(1).strip(), m.group(2), text.count("\n", 0, m.start()) + 1)
+        for m in FENCE.finditer(text)
+    ]
+
+
+def arch_blocks(kind: str) -> list[Block]:
+    return [b for b in blocks() if b.info == kind]
+
+
+def write_all_files(directory: Path) -> None:
+    """Every example that names its file, so that examples can import each other."""
+    for block in arch_blocks("arch"):
+        if FILE_HEADER.match(block.text):
+            (directory / block.file).write_text(block.text, encoding="utf-8")
+
+
+def defines_network(text: str) -> bool:
+    return re.search(r"^network ", text, re.MULTILINE) is not None
+
+
+EXAMPLES = arch_blocks("arch")
+ERROR_EXAMPLES = arch_blocks("arch error")
+
+
+def test_the_document_has_examples() -> None:
+    assert len(EXAMPLES) >= 15 and len(ERROR_EXAMPLES) >= 2
+
+
+@pytest.mark.parametrize("block", EXAMPLES, ids=[f"line{b.line}" for b in EXAMPLES])
+def test_every_example_parses_and_every_network_lowers(
+    block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_all_files(tmp_path)
+    module = parse(block.text, block.file)
+    if not defines_network(block.text):
+        assert module.blocks, f"docs/language.md:{block.line}: an example without a network defines no block"
+        return
+    program = load_program(Path(block.file), text=block.text)
+    network = program.root.module.networks[0]
+    for variant in [v.name for v in network.variants] or [None]:
+        graph = lower(program, variant=variant)
+        assert graph.nodes[graph.output].shape
+
+
+@pytest.mark.parametrize("block", ERROR_EXAMPLES, ids=[f"line{b.line}" for b in ERROR_EXAMPLES])
+def test_error_examples_fail_with_the_message_shown(
+    block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    following = next(b for b in blocks() if b.line > block.line)
+    assert following.info == "text", (
+        f"docs/language.md:{block.line}: an error example is followed by its message"
+    )
+    with pytest.raises(SpecError) as raised:
+        lower(load_program(Path(block.file), text=block.text))
+    assert raised.value.render() + "\n" == following.text
+
+
+def test_the_first_example_names_as_described() -> None:
+    text = EXAMPLES[0].text
+    graph = lower(load_program(Path("digits.arch"), text=text), variant="small")
+    names = [node.name for node in graph.nodes]
+    assert names[:3] == ["input", "features.0", "features.1"]
+    assert names[-3:] == ["pool", "2", "fc"]
+    assert graph.nodes[1].shape[0] == 8 and graph.output_shape == (10,)
+
+
+def test_the_naming_example_names_as_described(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (block,) = [b for b in EXAMPLES if "network named:" in b.text]
+    names = [node.name for node in lower(load_program(Path("named.arch"), text=block.text)).nodes]
+    assert names == [
+        "input",
+        "0",
+        "act",
+        "2",
+        "features.0",
+        "features.1",
+        "conv1",
+        "conv2",
+        "6",
+        "7",
+        "8",
+        "head.0",
+        "head.1",
+    ]
+
+
+def test_the_op_reference_is_generated_from_the_code() -> None:
+    gen = generator()
+    text = DOC.read_text(encoding="utf-8")
+    assert gen.between(text, gen.OPS_START, gen.OPS_END) == gen.op_table(), (
+        "docs/language.md is out of date: run `.venv/bin/python tools/gen_op_table.py --write`"
+    )
+
+
+def test_the_grammar_in_the_document_is_the_grammar() -> None:
+    gen = generator()
+    text = DOC.read_text(encoding="utf-8")
+    grammar = (ROOT / "archspec" / "grammar.lark").read_text(encoding="utf-8")
+    assert gen.between(text, gen.GRAMMAR_START, gen.GRAMMAR_END) == "```lark\n" + grammar + "```\n", (
+        "docs/language.md is out of date: run `.venv/bin/python tools/gen_op_table.py --write`"
+    )
+
+
+def test_every_op_is_documented_with_its_rules() -> None:
+    table = generator().op_table()
+    for op in OP_CLASSES:
+        if op.spec_names[0] == "input":
+            continue
+        assert f"### `{op.spec_names[0]}`" in table
+        assert op.summary and op.shape_rule and op.param_rule and op.flop_rule, op.__name__
+
+
+def test_every_function_is_documented() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    functions = text.split("### Functions", 1)[1].split("### Limits", 1)[0]
+    for name in FUNCTIONS:
+        assert f"`{name}(" in functions, name
+
+
+def test_the_generator_prints_the_op_table(capsys: pytest.CaptureFixture[str]) -> None:
+    gen = generator()
+    assert gen.main([]) == 0
+    assert capsys.readouterr().out == gen.op_table()

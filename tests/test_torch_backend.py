@@ -1,0 +1,247 @@
+"""The torch backend against torchvision: same parameters, names, shapes, outputs; compile, export, meta."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+import archspec
+from archspec.backends.torch_build import forward_shapes
+from archspec.catalog import catalog
+from archspec.errors import UsageError
+
+torchvision = pytest.importorskip("torchvision")
+
+ZOO = [variant for entry in catalog() for variant in entry.variants]
+BIG = {"vit_l_16", "vit_l_32", "vit_b_16", "resnet101", "resnet152"} | {
+    v for v in ZOO if v.startswith("vgg1")
+}
+FAST_OUTPUTS = {"resnet18", "resnet50", "alexnet", "vgg11", "mobilenet_v2", "googlenet", "vit_b_32"}
+TORCHVISION_KWARGS: dict[str, dict[str, Any]] = {"googlenet": {"aux_logits": False, "init_weights": False}}
+
+
+def zoo_params(variants: list[str], fast: set[str] | None = None) -> list[Any]:
+    """Variants as pytest params; the big ones (or all but ``fast``) only under -m slow."""
+    slow = BIG if fast is None else set(variants) - fast
+    return [pytest.param(v, marks=pytest.mark.slow) if v in slow else v for v in variants]
+
+
+def in_torchvision(variant: str) -> bool:
+    return hasattr(torchvision.models, variant) and variant not in {"alexnet_paper"}
+
+
+def reference(variant: str, device: str | None = None) -> nn.Module:
+    with torch.device(device or "cpu"):
+        model: nn.Module = getattr(torchvision.models, variant)(
+            weights=None, **TORCHVISION_KWARGS.get(variant, {})
+        )
+    return model
+
+
+@pytest.fixture(autouse=True)
+def _threads() -> None:
+    torch.set_num_threads(2)
+
+
+# ---------------------------------------------------------------- parameters, names, shapes (on meta: cheap)
+
+
+@pytest.mark.parametrize("variant", ZOO)
+def test_parameter_count_equals_analysis(variant: str) -> None:
+    net = archspec.load(variant)
+    module = net.build(device="meta")
+    assert sum(p.numel() for p in module.parameters()) == net.params
+    assert all(p.device.type == "meta" for p in module.parameters())
+
+
+@pytest.mark.parametrize("variant", [v for v in ZOO if in_torchvision(v)])
+def test_state_dict_keys_and_shapes_equal_torchvision(variant: str) -> None:
+    ours = archspec.load(variant).build(device="meta").state_dict()
+    theirs = reference(variant, "meta").state_dict()
+    assert list(ours) == list(theirs)
+    assert {k: tuple(v.shape) for k, v in ours.items()} == {k: tuple(v.shape) for k, v in theirs.items()}
+
+
+# ---------------------------------------------------------------- outputs with torchvision's weights
+
+
+@pytest.mark.parametrize("variant", zoo_params([v for v in ZOO if in_torchvision(v)], FAST_OUTPUTS))
+def test_outputs_equal_torchvision_after_loading_its_weights(variant: str) -> None:
+    net = archspec.load(variant)
+    theirs = reference(variant).eval()
+    ours = net.build().eval()
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    x = torch.randn(1, *net.graph.input_shape)
+    with torch.no_grad():
+        assert (ours(x) - theirs(x)).abs().max().item() <= 1e-5
+
+
+SHAPE_FAST = {"lenet5", "lecun1989", "resnet18", "googlenet", "mobilenet_v2", "mobilenet_v1", "vit_b_32"}
+
+
+@pytest.mark.parametrize("variant", zoo_params(ZOO, SHAPE_FAST))
+def test_inferred_shapes_equal_forward_shapes(variant: str) -> None:
+    net = archspec.load(variant)
+    module = net.build().eval()
+    shapes = forward_shapes(module, net.graph, torch.randn(1, *net.graph.input_shape))
+    assert shapes == {node.id: node.shape for node in net.graph.nodes}
+
+
+# ---------------------------------------------------------------- the historical layers
+
+
+def test_lenet5_c3_holds_only_the_connected_weights() -> None:
+    net = archspec.load("lenet5")
+    module = net.build()
+    assert sum(p.numel() for p in module.get_submodule("C3").parameters()) == 1_516
+    assert sum(p.numel() for p in module.parameters()) == 60_000
+    assert module.get_submodule("output").centres.shape == (10, 84)  # a buffer, not trained
+
+
+def test_connection_table_conv_equals_a_masked_dense_conv() -> None:
+    from archspec.backends.torch_layers import ConnectionTableConv2d
+
+    table = ((0, 1, 2), (1, 2, 3), (0, 1, 2, 3), (3,), (2, 0))
+    layer = ConnectionTableConv2d(4, 5, 3, table, padding=1, bias="unshared", out_size=(6, 6))
+    with torch.no_grad():
+        layer.bias.normal_()
+    dense = torch.zeros(5, 4, 3, 3)
+    start = 0
+    for j, row in enumerate(table):
+        for k, c in enumerate(row):
+            dense[j, c] = layer.weight[start + k].detach()
+        start += len(row)
+    x = torch.randn(2, 4, 6, 6)
+    expected = torch.nn.functional.conv2d(x, dense, padding=1) + layer.bias.detach()
+    assert torch.allclose(layer(x), expected, atol=1e-6)
+
+
+def test_lecun1989_has_9760_parameters() -> None:
+    module = archspec.load("lecun1989").build()
+    assert sum(p.numel() for p in module.parameters()) == 9_760
+
+
+def test_rbf_is_a_visible_matmul() -> None:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from archspec.backends.torch_layers import RBF
+
+    layer = RBF(84, 10)
+    assert set(layer.centres.unique().tolist()) == {-1.0, 1.0}
+    x = torch.randn(3, 84)
+    with FlopCounterMode(display=False) as counter:
+        y = layer(x)
+    assert counter.get_total_flops() == 2 * 3 * 84 * 10
+    assert torch.allclose(y, -torch.cdist(x, layer.centres).pow(2), atol=1e-3)
+
+
+def test_vit_parameters_sit_where_torchvision_has_them() -> None:
+    module = archspec.load("vit_b_32").build(device="meta")
+    assert module.class_token.shape == (1, 1, 768)
+    assert module.get_submodule("encoder").pos_embedding.shape == (1, 50, 768)
+
+
+# ---------------------------------------------------------------- compile, export, devices, dtypes
+
+
+@pytest.mark.parametrize("variant", ["lenet5", "resnet18"])
+def test_dynamo_traces_without_graph_breaks(variant: str) -> None:
+    net = archspec.load(variant)
+    module = net.build().eval()
+    compiled = torch.compile(module, fullgraph=True, backend="eager")
+    x = torch.randn(2, *net.graph.input_shape)
+    with torch.no_grad():
+        assert torch.allclose(compiled(x), module(x))
+    torch._dynamo.reset()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["lenet5", "resnet18", "googlenet", "mobilenet_v2", "vit_b_32"])
+def test_torch_compile_inductor_fullgraph(variant: str) -> None:
+    net = archspec.load(variant)
+    module = net.build().eval()
+    compiled = torch.compile(module, fullgraph=True)
+    x = torch.randn(2, *net.graph.input_shape)
+    with torch.no_grad():
+        assert torch.allclose(compiled(x), module(x), atol=1e-4)
+    torch._dynamo.reset()
+
+
+@pytest.mark.parametrize("variant", ["resnet18", pytest.param("vit_b_32", marks=pytest.mark.slow),
+                                     pytest.param("googlenet", marks=pytest.mark.slow)])  # fmt: skip
+def test_torch_export(variant: str) -> None:
+    net = archspec.load(variant)
+    module = net.build().eval()
+    x = torch.randn(1, *net.graph.input_shape)
+    exported = torch.export.export(module, (x,))
+    with torch.no_grad():
+        assert torch.allclose(exported.module()(x), module(x), atol=1e-5)
+
+
+def test_meta_build_allocates_nothing_and_moves_to_a_device() -> None:
+    net = archspec.load("vit_l_16")
+    module = net.build(device="meta")
+    assert sum(p.numel() for p in module.parameters()) == net.params == 304_326_632
+    small = archspec.load("lenet5").build(device="meta").to_empty(device="cpu")
+    for layer in small.modules():  # torch's idiom after to_empty: fill parameters (and index buffers)
+        if hasattr(layer, "reset_parameters"):
+            layer.reset_parameters()
+    reference_model = archspec.load("lenet5").build()
+    small.load_state_dict(reference_model.state_dict())
+    x = torch.randn(1, 1, 32, 32)
+    assert torch.allclose(small(x), reference_model(x))
+
+
+def test_dtype_argument() -> None:
+    module = archspec.load("lenet5").build(dtype=torch.float64)
+    assert {p.dtype for p in module.parameters()} == {torch.float64}
+    assert module(torch.randn(2, 1, 32, 32, dtype=torch.float64)).dtype == torch.float64
+
+
+def test_budget_guard_names_the_size_and_the_override() -> None:
+    net = archspec.load("resnet18")
+    with pytest.raises(UsageError) as error:
+        net.build(max_param_bytes=1_000_000)
+    message = str(error.value)
+    assert "0.05 GB" in message and "allow_large=True" in message
+    assert net.build(max_param_bytes=1_000_000, allow_large=True) is not None
+
+
+def test_channels_last_and_bfloat16_autocast_on_cpu() -> None:
+    net = archspec.load("resnet18")
+    module = net.build().eval().to(memory_format=torch.channels_last)
+    x = torch.randn(2, 3, 64, 64).to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        reference_output = module(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            y = module(x)
+    assert y.dtype == torch.bfloat16 and y.shape == (2, 1000)
+    assert torch.allclose(y.float(), reference_output, atol=0.1, rtol=0.1)
+
+
+def test_deepcopy_and_training_step() -> None:
+    module = archspec.load("googlenet", num_classes=10).build()
+    clone = copy.deepcopy(module).eval()
+    module.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(clone(x), module(x))
+    clone.train()
+    loss = clone(x).logsumexp(1).mean()
+    loss.backward()
+    assert all(p.grad is not None for p in clone.parameters())
+
+
+def test_init_kaiming_fan_out_from_metadata() -> None:
+    text = (
+        'network tiny:\n  title: "t"\n  init: "kaiming_fan_out"\n  input: 3x8x8\n  layers:\n'
+        "    conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)\n"
+    )
+    module = archspec.load("tiny.arch", text=text).build()
+    linear = module.get_submodule("4")
+    assert isinstance(linear, nn.Linear) and float(linear.bias.detach().abs().sum()) == 0.0
+    assert float(linear.weight.detach().std()) < 0.02
