@@ -142,13 +142,13 @@ def _make_divisible(value: Value, divisor: Value, min_value: Value = None) -> in
 def _ceil(value: Value) -> int:
     if not _is_number(value):
         raise ValueError(f"takes a number, got {a_type(value)}")
-    return int(math.ceil(value))
+    return int(math.ceil(value))  # noqa: RUF046 - the cast tells mypy the type
 
 
 def _floor(value: Value) -> int:
     if not _is_number(value):
         raise ValueError(f"takes a number, got {a_type(value)}")
-    return int(math.floor(value))
+    return int(math.floor(value))  # noqa: RUF046
 
 
 def _abs(value: Value) -> Value:
@@ -311,7 +311,8 @@ def _compare(expr: ast.Compare, env: Mapping[str, Value]) -> bool:
         right = evaluate(right_expr, env)
         if op not in ("==", "!=") and not (_is_number(left) and _is_number(right)):
             raise SpecError.at(
-                expr.span, f"cannot compare {type_name(left)} {show(left)} with {type_name(right)} {show(right)}"
+                expr.span,
+                f"cannot compare {type_name(left)} {show(left)} with {type_name(right)} {show(right)}",
             )
         if not _COMPARISON[op](left, right):
             return False
@@ -332,9 +333,7 @@ def _subscript(expr: ast.Subscript, value: Value, index: Value) -> Value:
 def _call(expr: ast.FuncCall, env: Mapping[str, Value]) -> Value:
     function = FUNCTIONS.get(expr.func)
     if function is None:
-        raise SpecError.at(
-            expr.span, f"unknown function '{expr.func}'", did_you_mean(expr.func, FUNCTIONS)
-        )
+        raise SpecError.at(expr.span, f"unknown function '{expr.func}'", did_you_mean(expr.func, FUNCTIONS))
     args = [evaluate(a, env) for a in expr.args]
     kwargs = {k.name: evaluate(k.value, env) for k in expr.kwargs}
     try:

@@ -86,7 +86,9 @@ def _load(path: Path, text: str | None, files: dict[str, FileScope], stack: list
                 cycle = " -> ".join([*stack[stack.index(target_key) :], target_key])
                 raise SpecError.at(imported.span, f"import cycle: {cycle}")
             if not target.is_file():
-                raise SpecError.at(imported.span, f"cannot import '{imported.path}': no such file {target_key}")
+                raise SpecError.at(
+                    imported.span, f"cannot import '{imported.path}': no such file {target_key}"
+                )
             other = _load(target, None, files, stack)
             wanted = imported.names or tuple((name, imported.span) for name in other.blocks)
             for name, span in wanted:

@@ -98,10 +98,7 @@ class _Lowerer:
         """The local name of the next item: its label, or its position. Checks for duplicates."""
         position = container.counter
         container.counter += 1
-        if label is None:
-            local = str(position)
-        else:
-            local = self.label_text(label, env)
+        local = str(position) if label is None else self.label_text(label, env)
         if local in container.children:
             where = container.path or "the network"
             raise SpecError.at(label.span if label else None, f"duplicate layer name '{local}' in {where}")
@@ -115,16 +112,21 @@ class _Lowerer:
             def substitute(match: re.Match[str]) -> str:
                 name = match.group(1).strip()
                 if name not in env:
-                    raise SpecError.at(label.span, f"unknown name '{name}' in the name template", did_you_mean(name, env))
+                    raise SpecError.at(
+                        label.span, f"unknown name '{name}' in the name template", did_you_mean(name, env)
+                    )
                 return str(show(env[name]) if not isinstance(env[name], str) else env[name])
 
             text = _TEMPLATE_FIELD.sub(substitute, text)
         if not _IDENTIFIER.match(text):
             raise SpecError.at(
-                label.span, f"layer name '{text}' is not an identifier (letters, digits and '_', not first a digit)"
+                label.span,
+                f"layer name '{text}' is not an identifier (letters, digits and '_', not first a digit)",
             )
         if keyword.iskeyword(text):
-            raise SpecError.at(label.span, f"layer name '{text}' is a Python keyword and cannot name a module")
+            raise SpecError.at(
+                label.span, f"layer name '{text}' is a Python keyword and cannot name a module"
+            )
         return text
 
     # ------------------------------------------------------------ bodies
@@ -191,7 +193,9 @@ class _Lowerer:
     def for_loop(self, stmt: ast.ForStmt, container: _Container, env: dict[str, Value], x: int) -> int:
         values = evaluate(stmt.iterable, env)
         if not isinstance(values, tuple):
-            raise SpecError.at(stmt.iterable.span, f"'for' needs a list, got the {type_name(values)} {show(values)}")
+            raise SpecError.at(
+                stmt.iterable.span, f"'for' needs a list, got the {type_name(values)} {show(values)}"
+            )
         self.repeat_groups += 1
         group = self.repeat_groups
         for index, value in enumerate(values):
@@ -210,7 +214,12 @@ class _Lowerer:
         return x
 
     def residual(
-        self, stmt: ast.ResidualStmt, container: _Container, env: dict[str, Value], x: int, repeat: Repeat | None
+        self,
+        stmt: ast.ResidualStmt,
+        container: _Container,
+        env: dict[str, Value],
+        x: int,
+        repeat: Repeat | None,
     ) -> int:
         if stmt.condition is not None and not self.truth(stmt.condition, env):
             return self.body(stmt.body, container, env, x, repeat)
@@ -308,14 +317,18 @@ class _Lowerer:
         return self.add_node(container, local, op, outputs, stmt.span, repeat)
 
     # ------------------------------------------------------------ items
-    def item(self, item: ast.Item, container: _Container, env: dict[str, Value], x: int, repeat: Repeat | None) -> int:
+    def item(
+        self, item: ast.Item, container: _Container, env: dict[str, Value], x: int, repeat: Repeat | None
+    ) -> int:
         inputs = [self.resolve_ref(ref, container) for ref in item.sources] if item.sources else [x]
         if item.repeat is None:
             local = self.claim(container, item.label, env) if self._makes_node(item) or item.label else None
             return self.atom(item.atom, local, container, env, inputs, repeat, item)
         count = evaluate(item.repeat, env)
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise SpecError.at(item.repeat.span, f"a repeat count must be a non-negative integer, got {show(count)}")
+            raise SpecError.at(
+                item.repeat.span, f"a repeat count must be a non-negative integer, got {show(count)}"
+            )
         if count > MAX_NODES:
             message = f"a repeat count of {count} is over the limit of {MAX_NODES} layers"
             raise SpecError.at(item.repeat.span, message)
@@ -408,8 +421,8 @@ class _Lowerer:
                     name = ".".join((scope.child_name(head), *rest))
                     raise SpecError.at(
                         ref.span,
-                        f"'{'.'.join(ref.path)}' is inside '{head}': a reference can name only earlier layers "
-                        f"of this sequence or of the sequences around it",
+                        f"'{'.'.join(ref.path)}' is inside '{head}': a reference can name only earlier "
+                        "layers of this sequence or of the sequences around it",
                         hint=f"give the layer you want a name at this level instead of '{name}'",
                     )
                 return scope.labels[head][0]
@@ -428,11 +441,15 @@ class _Lowerer:
     # ------------------------------------------------------------ ops and blocks
     def op_from_call(self, call: ast.Call, env: Mapping[str, Value], inputs: list[int]) -> Op:
         if call.name == "auto":
-            raise SpecError.at(call.span, "'auto' is only meaningful as a residual shortcut (`shortcut: auto`)")
+            raise SpecError.at(
+                call.span, "'auto' is only meaningful as a residual shortcut (`shortcut: auto`)"
+            )
         op_class = OPS_BY_NAME.get(call.name)
         if op_class is None:
             candidates = [*OPS_BY_NAME, *self.current_file().blocks]
-            raise SpecError.at(call.span, f"unknown op or block '{call.name}'", did_you_mean(call.name, candidates))
+            raise SpecError.at(
+                call.span, f"unknown op or block '{call.name}'", did_you_mean(call.name, candidates)
+            )
         names = op_class.spec_arguments()
         args: dict[str, Any] = {}
         spans: dict[str, Span] = {}
@@ -454,7 +471,8 @@ class _Lowerer:
                 raise SpecError.at(
                     kw.span,
                     f"{call.name} has no argument '{kw.name}'",
-                    did_you_mean(kw.name, [*names, *op_class.aliases]) or f"its arguments: {', '.join(names)}",
+                    did_you_mean(kw.name, [*names, *op_class.aliases])
+                    or f"its arguments: {', '.join(names)}",
                 )
             if name in args:
                 raise SpecError.at(kw.span, f"{call.name} got argument '{kw.name}' twice")
@@ -462,7 +480,9 @@ class _Lowerer:
             spans[name] = kw.span
         missing = [n for n in op_class.required_arguments() if n not in args]
         if missing:
-            raise SpecError.at(call.span, f"{call.name} needs {quoted_list(missing)}", f"{call.name}({', '.join(names)})")
+            raise SpecError.at(
+                call.span, f"{call.name} needs {quoted_list(missing)}", f"{call.name}({', '.join(names)})"
+            )
         return self.make_op(call.name, args, inputs, call.span, spans)
 
     def make_op(
@@ -477,7 +497,9 @@ class _Lowerer:
         count = len(inputs)
         if count < op_class.min_inputs or (op_class.max_inputs is not None and count > op_class.max_inputs):
             expected = (
-                f"{op_class.min_inputs}" if op_class.max_inputs == op_class.min_inputs else f"at least {op_class.min_inputs}"
+                f"{op_class.min_inputs}"
+                if op_class.max_inputs == op_class.min_inputs
+                else f"at least {op_class.min_inputs}"
             )
             plural = "" if expected == "1" else "s"
             raise SpecError.at(span, f"{name} takes {expected} input{plural}, got {count}")
@@ -534,7 +556,9 @@ class _Lowerer:
             values[name] = evaluate(expr, env)
         for kw in call.kwargs:
             if kw.name not in names:
-                raise SpecError.at(kw.span, f"block {block.name} has no parameter '{kw.name}'", did_you_mean(kw.name, names))
+                raise SpecError.at(
+                    kw.span, f"block {block.name} has no parameter '{kw.name}'", did_you_mean(kw.name, names)
+                )
             if kw.name in values:
                 raise SpecError.at(kw.span, f"block {block.name} got parameter '{kw.name}' twice")
             values[kw.name] = evaluate(kw.value, env)
@@ -644,7 +668,11 @@ def parameters(
         scope = {**env, **values}
         if let.name in overrides:
             value = overrides[let.name]
-            if isinstance(value, str) and let.name in values and isinstance(evaluate(let.value, scope), BlockRef):
+            if (
+                isinstance(value, str)
+                and let.name in values
+                and isinstance(evaluate(let.value, scope), BlockRef)
+            ):
                 value = BlockRef(value)
             values[let.name] = _as_block(let.name, value, evaluate(let.value, scope), program)
         elif let.name in row:
@@ -725,10 +753,14 @@ def input_shape(network: ast.NetworkDef, env: Mapping[str, Value], override: Sha
     if network.input is None:
         raise SpecError.at(network.span, f"network '{network.name}' has no `input:` shape")
     value = evaluate(network.input, env)
-    if not isinstance(value, tuple) or not value or any(
-        not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in value
+    if (
+        not isinstance(value, tuple)
+        or not value
+        or any(not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in value)
     ):
-        raise SpecError.at(network.input.span, f"input must be a list of positive integers, got {show(value)}")
+        raise SpecError.at(
+            network.input.span, f"input must be a list of positive integers, got {show(value)}"
+        )
     return tuple(value)
 
 

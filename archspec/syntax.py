@@ -10,7 +10,7 @@ import ast as pyast
 import warnings
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
@@ -32,8 +32,8 @@ class _ArchIndenter(Indenter):
     """Turns leading whitespace into _INDENT/_DEDENT tokens; newlines inside brackets are ignored."""
 
     NL_type = "_NL"
-    OPEN_PAREN_types = ["LPAR", "LSQB"]
-    CLOSE_PAREN_types = ["RPAR", "RSQB"]
+    OPEN_PAREN_types: ClassVar[list[str]] = ["LPAR", "LSQB"]
+    CLOSE_PAREN_types: ClassVar[list[str]] = ["RPAR", "RSQB"]
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 8

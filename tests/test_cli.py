@@ -36,7 +36,9 @@ def test_check_valid_spec_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert out == "ok: 1 spec(s) valid\n"
 
 
-def test_check_reports_error_with_position_and_caret(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_check_reports_error_with_position_and_caret(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     spec = tmp_path / "bad.arch"
     spec.write_text("network n:\n  input: 1x8x8\n  layers:\n    conv(4, 3) >> relux\n")
     os.chdir(tmp_path)

@@ -112,7 +112,7 @@ class Conv2d(Op):
 
     @classmethod
     def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
-        channels, height, width = spatial_input("conv", inputs)
+        channels = spatial_input("conv", inputs)[0]
         kernel = args.get("kernel_size", 1)
         dilation = args.get("dilation", 1)
         padding = resolve_padding(args.get("padding", 0), kernel, dilation)

@@ -82,7 +82,9 @@ class LocalResponseNorm(Op):
     spec_names: ClassVar[tuple[str, ...]] = ("lrn", "local_response_norm")
     summary: ClassVar[str] = "local response normalisation across channels"
     shape_rule: ClassVar[str] = "same as the input (CxHxW)"
-    flop_rule: ClassVar[str] = "`--count all`: size + 3 FLOPs per element (window sum of squares, scale, power, divide)"
+    flop_rule: ClassVar[str] = (
+        "`--count all`: size + 3 FLOPs per element (window sum of squares, scale, power, divide)"
+    )
 
     def check(self, inputs: Sequence[Shape]) -> None:
         if len(inputs[0]) != 3:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
@@ -130,7 +131,7 @@ def _adaptive_windows(size: int, out: int) -> tuple[int, int]:
     starts = [math.floor(i * size / out) for i in range(out)]
     ends = [math.ceil((i + 1) * size / out) for i in range(out)]
     window = max(e - s for s, e in zip(starts, ends, strict=True))
-    step = min((b - a for a, b in zip(starts, starts[1:], strict=False)), default=window)
+    step = min((b - a for a, b in itertools.pairwise(starts)), default=window)
     return window, max(step, 1)
 
 
@@ -162,7 +163,9 @@ class AdaptiveAvgPool2d(Op):
     def receptive_field(self) -> RFEffect:
         if self.output_size == (1, 1):
             return "global"
-        kernel = tuple(_adaptive_windows(s, o)[0] for s, o in zip(self.in_size, self.output_size, strict=True))
+        kernel = tuple(
+            _adaptive_windows(s, o)[0] for s, o in zip(self.in_size, self.output_size, strict=True)
+        )
         step = tuple(_adaptive_windows(s, o)[1] for s, o in zip(self.in_size, self.output_size, strict=True))
         return RFStep((kernel[0], kernel[1]), (step[0], step[1]), (0, 0))
 

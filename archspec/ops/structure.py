@@ -134,9 +134,9 @@ class Add(Op):
 
     def check(self, inputs: Sequence[Shape]) -> None:
         if any(shape != inputs[0] for shape in inputs[1:]):
-            raise OpError("add: inputs must have the same shape: " + " vs ".join(format_shape(s) for s in inputs))
+            raise OpError(
+                "add: inputs must have the same shape: " + " vs ".join(format_shape(s) for s in inputs)
+            )
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return (len(inputs) - 1) * numel(output)
-
-
