@@ -56,7 +56,9 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 
 def _add_spec_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--variant", "-v", help="variant of the network family (default: the name given, or the first)")
+    parser.add_argument(
+        "--variant", "-v", help="variant of the network family (default: the name given, or the first)"
+    )
     parser.add_argument(
         "--set",
         dest="assignments",
@@ -127,7 +129,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from archspec.report import render_summary, summary_row
 
     rows = [summary_row(load_from_args(spec, args).analyze()) for spec in args.specs]
-    title = "MACs: torchvision convention; FLOPs = 2 × MACs; depth = conv/linear/attention layers on the longest path"
+    title = (
+        "MACs: torchvision convention; FLOPs = 2 × MACs; "
+        "depth = conv/linear/attention layers on the longest path"
+    )
     print(render_summary(rows, COMPARE_COLUMNS, args.format, title), end="")
     return EXIT_OK
 

@@ -35,6 +35,7 @@ from archspec.ops import format_shape
 
 _POSITION = re.compile(r"^[0-9]+$")
 _RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations"}
+_MODULE = nn.Module()  # instance attributes (`training`) clash as much as methods do
 _LAYER_ORDER = [name for name, _ in inspect.getmembers(torch_layers, inspect.isclass)]
 
 
@@ -66,7 +67,7 @@ def _attribute_ok(name: str) -> bool:
 
 
 def _check_local(name: str, where: str) -> None:
-    if not (_attribute_ok(name) or _POSITION.match(name)) or hasattr(nn.Module, name):
+    if not (_attribute_ok(name) or _POSITION.match(name)) or hasattr(_MODULE, name):
         raise UsageError(
             f"layer name {name!r} in {where or 'the network'} cannot name a torch module attribute"
         )
