@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
 
 
-class Span(BaseModel):
+# A plain frozen dataclass rather than a Pydantic model: the parser makes one per AST node, and the IR
+# (Pydantic) validates and serialises stdlib dataclasses all the same.
+@dataclass(frozen=True, slots=True)
+class Span:
     """A region of a spec file: 1-based line and column of its start and its end (end exclusive)."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
 
     path: str
     line: int
