@@ -10,6 +10,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from archspec.source import Span
 
@@ -99,6 +100,19 @@ class Collector:
         """Raise a SpecError holding everything collected so far."""
         if self.diagnostics:
             raise SpecError(list(self.diagnostics))
+
+
+def spec_repr(value: Any) -> str:
+    """A value as it is written in a spec (``true``, ``none``, ``"same"``, ``[1, 2]``), for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(spec_repr(v) for v in value) + "]"
+    return str(value)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:

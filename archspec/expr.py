@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archspec import ast
-from archspec.errors import SpecError, did_you_mean
+from archspec.errors import SpecError, did_you_mean, spec_repr
 from archspec.source import Span
 
 # Guards against specs that would make the compiler itself run away.
@@ -61,16 +61,8 @@ def a_type(value: Value) -> str:
 
 
 def show(value: Value) -> str:
-    """A value as spec text (``true``, ``[1, 2]``, ``"M"``)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "none"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, tuple):
-        return "[" + ", ".join(show(v) for v in value) + "]"
-    return str(value)
+    """A value as spec text (``true``, ``[1, 2]``, ``"M"``); blocks by name."""
+    return spec_repr(value)
 
 
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:

@@ -23,6 +23,7 @@ from pydantic_core import PydanticUndefined
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from archspec.errors import spec_repr  # noqa: E402 - after the path set-up
 from archspec.ops import OP_CLASSES, Op  # noqa: E402 - after the path set-up, so the script runs anywhere
 
 DOC = ROOT / "docs" / "language.md"
@@ -32,18 +33,12 @@ GRAMMAR_START, GRAMMAR_END = "<!-- grammar:start -->", "<!-- grammar:end -->"
 
 
 def spec_value(value: Any) -> str:
-    """A default as it is written in a spec."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "none"
-    if isinstance(value, str):
-        return f'"{value}"'
+    """A default as it is written in a spec (a pair of equal sizes as one number)."""
     if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
         return spec_value(value[0])
-    if isinstance(value, tuple):
-        return "[" + ", ".join(spec_value(v) for v in value) + "]"
-    return repr(value)
+    if isinstance(value, float):
+        return repr(value)
+    return spec_repr(value)
 
 
 def signature(op: type[Op]) -> str:

@@ -16,6 +16,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from archspec.errors import spec_repr
+
 Shape = tuple[int, ...]
 
 
@@ -27,19 +29,6 @@ class OpError(Exception):
         self.message = message
         self.argument = argument
         self.hint = hint
-
-
-def spec_repr(value: Any) -> str:
-    """A value as it is written in a spec (``true``, ``none``, ``"same"``, ``[1, 2]``), for messages."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "none"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(spec_repr(v) for v in value) + "]"
-    return str(value)
 
 
 def _integer(value: Any) -> Any:
@@ -195,15 +184,11 @@ class Op(BaseModel):
 
 
 def _short(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
     if isinstance(value, tuple) and len(value) > 4:
         return f"[{len(value)} entries]"
     if isinstance(value, float):
         return f"{value:g}"
-    return str(value).replace(" ", "")
+    return spec_repr(value)
 
 
 _PYDANTIC_PHRASES = {
