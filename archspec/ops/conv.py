@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import field_validator
 
+from archspec.errors import spec_repr
 from archspec.ops.base import (
     NonNegPair,
     Op,
@@ -17,7 +18,6 @@ from archspec.ops.base import (
     RFStep,
     Shape,
     format_shape,
-    spec_repr,
 )
 
 
