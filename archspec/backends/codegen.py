@@ -5,7 +5,8 @@ would write it: one class per block structure, named after the block (``Bottlene
 only when a second instance differs in structure), with the arguments that vary between instances as
 constructor parameters; chains of modules as ``nn.Sequential(...)``; parameterless layers as functional
 calls in ``forward``, with the output shape of each line as a comment. The custom layers are copied from
-``torch_layers``.
+``torch_layers``, and so are the functions of the spec's init scheme (``archspec.backends.init``), which
+``build()`` applies as the in-memory builder does (same seed, same numbers).
 
 Safety: spec text reaches the file only through ``repr()``/sanitised text inside docstrings and comments.
 Attribute names are the spec's layer names, which lowering validated; they are checked again here
@@ -15,6 +16,7 @@ local variable and class parameter names are generated.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import keyword
 import math
@@ -27,6 +29,7 @@ from typing import Any
 from torch import nn
 
 from archspec.backends import torch_build, torch_layers
+from archspec.backends.init import FUNCTION_NAMES, scheme_of
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
 from archspec.backends.torch_ops import NO_DEFAULT, Arg, Ctor, torch_op
 from archspec.errors import UsageError
@@ -35,6 +38,7 @@ from archspec.ops import format_shape
 
 _POSITION = re.compile(r"^[0-9]+$")
 _RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations"}
+_GLOBALS = {"math", *FUNCTION_NAMES}  # module-level names a file may also define: no class takes them
 _MODULE = nn.Module()  # instance attributes (`training`) clash as much as methods do
 _LAYER_ORDER = [name for name, _ in inspect.getmembers(torch_layers, inspect.isclass)]
 
@@ -84,7 +88,7 @@ def _class_base(plan: ContainerPlan, graph: Graph, root: bool) -> str:
     name = name[:1].upper() + name[1:] if name else "Module"
     if not name.isidentifier() or keyword.iskeyword(name):
         name = "Module_" + re.sub(r"\W", "", name)
-    if name in _RESERVED or name in _LAYER_ORDER:
+    if name in _RESERVED or name in _GLOBALS or name in _LAYER_ORDER:
         name += "_"
     return name if name.isidentifier() else "Module"
 
@@ -109,6 +113,7 @@ class _Class:
 class _Emitter:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        self.scheme = scheme_of(graph)
         self.plan = plan_graph(graph)
         self.inplace = torch_build.inplace_nodes(graph)
         self.layers: set[str] = set()
@@ -212,7 +217,13 @@ class _Emitter:
         if step.node is not None:
             entry = torch_op(step.node.op)
             assert entry.source is not None
-            return self.ctor(entry.source(step.node.op, step.node.id in self.inplace), lit)
+            ctor = entry.source(step.node.op, step.node.id in self.inplace)
+            hook = self.scheme.on_build.get(step.node.op.kind)
+            if hook is not None:  # initialised as soon as it is built: `init_fn(nn.Sequential(...))`
+                ctor = dataclasses.replace(
+                    ctor, callee=f"{hook.__name__}({ctor.callee}", close=f"{ctor.close})"
+                )
+            return self.ctor(ctor, lit)
         child = step.child
         assert child is not None
         if self.is_sequential(child):
@@ -387,31 +398,35 @@ class _Emitter:
         lines.append("State-dict keys follow the spec's layer names; this file needs only PyTorch.")
         return lines
 
+    def init_note(self) -> str:
+        name = self.scheme.name
+        return "" if name == "default" else f" (init scheme {_doc(name)!r})"
+
     def render(self) -> str:
         classes = [self.render_class(cls) for cls in self.classes]  # fills self.layers as a side effect
         out = ['"""' + "\n".join(self.header()) + '\n"""', "", "from __future__ import annotations", ""]
+        standard = (
+            ["import math"] if any("math." in inspect.getsource(f) for f in self.scheme.functions()) else []
+        )
         if self.needs_ordered_dict:
-            out += ["from collections import OrderedDict", ""]
+            standard.append("from collections import OrderedDict")
+        out += [*standard, ""] if standard else []
         out += ["import torch", "import torch.nn.functional as F", "from torch import nn", "", ""]
         for name in _LAYER_ORDER:
             if name in self.layers:
                 out += [*inspect.getsource(getattr(torch_layers, name)).rstrip().splitlines(), "", ""]
+        for function in self.scheme.functions():  # before the classes: on_build functions appear in them
+            out += [*inspect.getsource(function).rstrip().splitlines(), "", ""]
         for lines in classes:
             out += [*lines, "", ""]
         root = self.class_of[id(self.plan)].name
-        init = str(self.graph.metadata.extra.get("init", "default"))
-        if init == "kaiming_fan_out":
-            source = inspect.getsource(torch_build.kaiming_fan_out).replace(
-                "def kaiming_fan_out", "def init_weights"
-            )
-            out += [*source.rstrip().splitlines(), "", ""]
         out += [
             "def build() -> nn.Module:",
-            f'    """A freshly initialised {root}."""',
+            f'    """A freshly initialised {root}{self.init_note()}."""',
             f"    model = {root}()",
         ]
-        if init == "kaiming_fan_out":
-            out.append("    init_weights(model)")
+        if self.scheme.model is not None:
+            out.append(f"    {self.scheme.model.__name__}(model)")
         out += ["    return model", "", ""]
         shape = ", ".join(str(d) for d in (1, *self.graph.input_shape))
         out += [

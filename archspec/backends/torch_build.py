@@ -8,12 +8,11 @@ is an ``nn.Sequential``; any other is a ``Block`` that runs a plan computed once
 per-call interpretation of the IR, no string-keyed lookups and no data-dependent Python, so the modules
 work under ``torch.compile(fullgraph=True)``, ``torch.export``, autocast and channels_last.
 
-Initialisation: ``init`` in a spec's metadata picks it (``graph.metadata.extra["init"]``):
-
-- ``"default"`` (or absent): torch's own defaults for every layer;
-- ``"kaiming_fan_out"``: torchvision's VGG/ResNet/MobileNet scheme: convolutions
-  ``kaiming_normal_(mode="fan_out", nonlinearity="relu")`` with zero bias, batch-norm weight 1 and bias 0,
-  linear layers ``normal_(0, 0.01)`` with zero bias.
+Initialisation: ``init`` in a spec's metadata names a scheme of ``archspec.backends.init`` (``"default"``
+when absent: torch's own). Its ``on_build`` functions run on a layer as soon as it is constructed, its
+model function on the whole network at the end, as torchvision's constructors do. Layers are
+constructed in the spec's order, parameters of functional ops (the position embedding) included, so
+the random numbers drawn match torchvision's where its constructors build in the same order.
 """
 
 from __future__ import annotations
@@ -25,13 +24,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from archspec.backends.init import InitScheme, kaiming_fan_out, scheme_of
 from archspec.backends.plan import ContainerPlan, Step, consumers, plan_graph
 from archspec.backends.torch_ops import INPLACE_OPS, INPLACE_PRODUCERS, torch_op
 from archspec.errors import UsageError
 from archspec.ir import Graph, Node
 
 FALLBACK_BUDGET_BYTES = 64 * 2**30
-INITS = ("default", "kaiming_fan_out")
 
 
 class Block(nn.Module):
@@ -118,15 +117,13 @@ def build_module(
     meta = device is not None and torch.device(device).type == "meta"
     if not allow_large and not meta:
         check_budget(graph, dtype, max_param_bytes)
-    init = str(graph.metadata.extra.get("init", "default"))
-    if init not in INITS:
-        raise UsageError(f"unknown init {init!r} in the spec's metadata; expected one of {', '.join(INITS)}")
+    scheme = scheme_of(graph)
     plan = plan_graph(graph)
     inplace = inplace_nodes(graph)
     with torch.device(device) if device is not None else _nothing():
-        module = _container(plan, graph, inplace, root=True)
-        if init == "kaiming_fan_out" and not meta:
-            kaiming_fan_out(module)
+        module = _container(plan, graph, inplace, None if meta else scheme, root=True)
+        if scheme.model is not None and not meta:
+            scheme.model(module)
     if dtype is not None:
         module = module.to(dtype=dtype)
     return module
@@ -146,16 +143,26 @@ def _label(plan: ContainerPlan, graph: Graph, root: bool) -> str:
     return plan.scope.block or "Sequence"
 
 
-def _container(plan: ContainerPlan, graph: Graph, inplace: set[int], root: bool = False) -> nn.Module:
+def _container(
+    plan: ContainerPlan, graph: Graph, inplace: set[int], scheme: InitScheme | None, root: bool = False
+) -> nn.Module:
+    # Everything is constructed in step order (modules and parameters alike), as the random numbers that
+    # construction draws must come in the spec's order; `scheme` is None on meta (nothing to initialise).
     children: list[tuple[str, nn.Module | None, Step]] = []
-    for step in plan.steps:
+    parameters: dict[int, nn.Parameter] = {}
+    for index, step in enumerate(plan.steps):
         if step.child is not None:
-            children.append((step.local, _container(step.child, graph, inplace), step))
-        else:
-            assert step.node is not None
-            entry = torch_op(step.node.op)
-            built = entry.module(step.node.op, step.node.id in inplace) if entry.module else None
-            children.append((step.local, built, step))
+            children.append((step.local, _container(step.child, graph, inplace, scheme), step))
+            continue
+        assert step.node is not None
+        entry = torch_op(step.node.op)
+        built = entry.module(step.node.op, step.node.id in inplace) if entry.module else None
+        hook = scheme.on_build.get(step.node.op.kind) if scheme is not None else None
+        if built is not None and hook is not None:
+            hook(built)
+        if entry.parameter is not None:
+            parameters[index] = nn.Parameter(entry.parameter(step.node.op))
+        children.append((step.local, built, step))
     if not root and plan.is_chain and all(m is not None for _, m, _ in children):
         sequential = nn.Sequential()
         for name, child, _ in children:
@@ -164,7 +171,7 @@ def _container(plan: ContainerPlan, graph: Graph, inplace: set[int], root: bool 
         return sequential
     block = Block(_label(plan, graph, root))
     slots = _Slots(plan)
-    for name, child, step in children:
+    for index, (name, child, step) in enumerate(children):
         _check_name(block, name, plan)
         function: Callable[..., Any]
         if child is not None:
@@ -176,8 +183,8 @@ def _container(plan: ContainerPlan, graph: Graph, inplace: set[int], root: bool 
             node = step.node
             assert node is not None
             entry = torch_op(node.op)
-            if entry.parameter is not None:
-                block.register_parameter(name, nn.Parameter(entry.parameter(node.op)))
+            if index in parameters:
+                block.register_parameter(name, parameters[index])
             assert entry.function is not None, node.op.kind
             function = entry.function(node.op, block, name)
         sources = tuple(slots.read(i) for i in step.inputs)
@@ -231,23 +238,6 @@ class _Slots:
         if value not in self.last_read:  # nobody reads it: the slot is free again at once
             self.free.append(slot)
         return slot
-
-
-def kaiming_fan_out(module: nn.Module) -> None:
-    """torchvision's VGG/ResNet/MobileNet initialisation (see the module docstring)."""
-    for layer in module.modules():
-        if isinstance(layer, nn.Conv2d):
-            nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
-        elif isinstance(layer, nn.BatchNorm1d | nn.BatchNorm2d | nn.GroupNorm):
-            if layer.weight is not None:
-                nn.init.ones_(layer.weight)
-                nn.init.zeros_(layer.bias)
-        elif isinstance(layer, nn.Linear):
-            nn.init.normal_(layer.weight, 0, 0.01)
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
 
 
 def node_modules(module: nn.Module, graph: Graph) -> dict[int, nn.Module]:
