@@ -261,3 +261,29 @@ def test_macs_match_torch_flop_counter() -> None:
     with torch.no_grad(), counter:
         module(torch.zeros(1, *network.graph.input_shape))
     assert counter.get_total_flops() == 2 * network.analyze().macs
+
+
+def test_explain_stack_compares_like_for_like_and_at_equal_widths() -> None:
+    text = explain(archspec.load("vgg16").analyze(), "features")
+    # 64->128->128: the drop-in 5x5 conv maps 64 to 128 channels; at equal widths 2·9 vs 25 weights
+    assert "one 5x5 conv (64->128) with the same receptive field 5: params 204,928" in text
+    assert "to the same output, 128x112x112, at stride 1 and dilation 1" in text
+    assert "(9 + 9)·C² vs 25·C² weights, 72%" in text
+
+
+def test_explain_dilated_stack_compares_with_a_dense_conv() -> None:
+    text = explain(
+        load_text(
+            """
+network dilated:
+  input: 2x16x16
+  layers:
+    stack: (conv(4, 3, pad=2, dilation=2) >> relu >> conv(4, 3, pad=2, dilation=2, bias=false))
+"""
+        ).analyze(),
+        "stack",
+    )
+    # r = 1 + 2·2 + 2·2 = 9: a dense 9x9 conv 2->4 with a bias, 4·2·81 + 4 = 652 params
+    assert "receptive field 9" in text
+    assert "one 9x9 conv (2->4) with the same receptive field 9: params 652" in text
+    assert "with a bias, as the stack's first conv" in text

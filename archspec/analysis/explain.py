@@ -212,32 +212,58 @@ def _stacked_convs(analysis: Analysis, nodes: list[Node]) -> list[list[Conv2d]]:
 
 
 def _stack_lines(run: list[Conv2d]) -> list[str]:
+    """The stack against one conv that is a drop-in replacement for it (like for like).
+
+    The single conv takes the stack's input to the stack's output: the first conv's input channels, the
+    last conv's output channels and output size, stride 1, dilation 1, no groups or connection table, and
+    a kernel as large as the stack's receptive field; it has a bias when the first conv has one. The
+    stack's inner widths are its own choice, so a second line gives the comparison at equal widths
+    throughout (the VGG paper's argument), where only the kernels count.
+    """
     first, last = run[0], run[-1]
     stacked = IDENTITY
     for op in run:
         step = op.receptive_field()
         assert isinstance(step, RFStep)
         stacked = stacked.step(step)
-    k = stacked.size[0]
+    kh, kw = stacked.size
     single: Op = first.model_copy(
         update={
-            "kernel_size": (k, stacked.size[1]),
+            "kernel_size": (kh, kw),
             "out_channels": last.out_channels,
             "out_size": last.out_size,
+            "stride": (1, 1),
+            "padding": ((kh - 1) // 2, (kw - 1) // 2),
+            "dilation": (1, 1),
+            "groups": 1,
+            "table": None,
         }
     )
-    single_rf = IDENTITY.step(RFStep((k, stacked.size[1]), (1, 1), (0, 0)))
+    single_rf = IDENTITY.step(RFStep((kh, kw), (1, 1), (0, 0)))
     stacked_params = sum(op.param_count() for op in run)
     stacked_macs = sum(op.macs([], ()) for op in run)
     widths = "->".join([str(first.in_channels)] + [str(op.out_channels) for op in run])
     kernels = " + ".join(f"{op.kernel_size[0]}x{op.kernel_size[1]}" for op in run)
-    return [
+    taps = [op.kernel_size[0] * op.kernel_size[1] for op in run]
+    oh, ow = last.out_size
+    lines = [
         f"stacked convs {kernels} ({widths}): params {_n(stacked_params)}, MACs {_n(stacked_macs)}, "
         f"receptive field {stacked.short()}, "
         f"{len(run) - 1} extra non-linearit{'y' if len(run) == 2 else 'ies'}",
-        f"one {k}x{stacked.size[1]} conv ({first.in_channels}->{last.out_channels}) "
+        f"one {kh}x{kw} conv ({first.in_channels}->{last.out_channels}) "
         f"with the same receptive field {single_rf.short()}: "
         f"params {_n(single.param_count())}, MACs {_n(single.macs([], ()))}",
         f"the stack uses {100 * stacked_params / max(single.param_count(), 1):.0f}% "
         "of the single conv's params",
+        f"  (like for like: the single conv maps the same input, {first.in_channels} channels, to the same "
+        f"output, {last.out_channels}x{oh}x{ow}, at stride 1 and dilation 1, "
+        f"{'with a bias' if first.bias else 'without bias'}, as the stack's first conv; "
+        "the stack's inner widths are its own)",
     ]
+    if any(op.out_channels != first.in_channels for op in run):
+        terms = " + ".join(f"{t}" for t in taps)
+        lines.append(
+            f"  at equal widths C throughout (the VGG paper's comparison, biases aside): "
+            f"({terms})·C² vs {kh * kw}·C² weights, {100 * sum(taps) / (kh * kw):.0f}%"
+        )
+    return lines
