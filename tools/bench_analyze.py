@@ -29,6 +29,37 @@ CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECOD
 CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "archspec-bench-pycache")
 TARGETS = "vgg16 ≤ 0.35 s and ≤ 60 MB; 1,000 blocks < 1 s"
 
+# Each peer as a user runs it for the same figures: construct torchvision's VGG-16, then count.
+PEER_SCRIPTS = {
+    "torchinfo": (
+        "import torchvision; from torchinfo import summary; "
+        "s = summary(torchvision.models.vgg16(), input_size=(1, 3, 224, 224), verbose=0); "
+        "print(s.total_params, s.total_mult_adds)"
+    ),
+    "fvcore": (
+        "import torch, torchvision; from fvcore.nn import FlopCountAnalysis, parameter_count; "
+        "m = torchvision.models.vgg16().eval(); f = FlopCountAnalysis(m, torch.randn(1, 3, 224, 224)); "
+        "f.unsupported_ops_warnings(False); f.uncalled_modules_warnings(False); "
+        "print(parameter_count(m)[''], f.total())"
+    ),
+    "ptflops": (
+        "import torchvision; from ptflops import get_model_complexity_info; "
+        "macs, params = get_model_complexity_info(torchvision.models.vgg16(), (3, 224, 224), "
+        "as_strings=False, print_per_layer_stat=False); print(params, macs)"
+    ),
+}
+
+
+def peer_figures(peer: str) -> str:
+    """The params and MACs a peer reports for VGG-16 (one extra run, output captured)."""
+    out = subprocess.run(
+        [sys.executable, "-c", PEER_SCRIPTS[peer]], cwd=ROOT, capture_output=True, text=True, env=CHILD_ENV
+    )
+    numbers = out.stdout.split()
+    if out.returncode != 0 or len(numbers) < 2:
+        return "failed"
+    return f"params {int(float(numbers[0])):,}, MACs {int(float(numbers[1])):,}"
+
 
 def run_child(argv: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one child process."""
@@ -103,10 +134,12 @@ def main() -> None:
     for peer in PEERS:
         if importlib.util.find_spec(peer) is None:
             rows.append((f"{peer}", "not installed", "-"))
-    rows.append(
-        ("peers, as quoted in the issue (torchinfo/fvcore/ptflops on vgg16)", "7.4–8.3 s", "1.2–1.3 GB")
-    )
-    rows.append(("`import torch` alone, as quoted in the issue", "3.3 s", "630 MB"))
+            continue
+        wall, rss = median_of([python, "-c", PEER_SCRIPTS[peer]], max(3, args.runs // 2))
+        label = f"{peer} on torchvision's vgg16 ({peer_figures(peer)})"
+        rows.append((label, f"{wall:.3f} s", f"{rss:.0f} MB"))
+    wall, rss = median_of([python, "-c", "import torch"], max(3, args.runs // 2))
+    rows.append(("`python -c \"import torch\"`", f"{wall:.3f} s", f"{rss:.0f} MB"))
     growth = [(n, in_process(n, max(3, args.runs // 2))) for n in (250, 500, 1000)]
     lines = [
         "## Analysis",

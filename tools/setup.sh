@@ -47,6 +47,6 @@ echo "setup: installing torch==2.14.1, torchvision==0.29.1 and archspec into $VE
 pip_install --upgrade pip
 # torch first and pinned, so nothing later resolves a different (downloaded) build.
 pip_install torch==2.14.1 torchvision==0.29.1
-pip_install -e ".[test]"
+pip_install -e ".[test,bench]"
 echo "$want" > "$STAMP"
 echo "setup: done"
