@@ -139,7 +139,7 @@ def main() -> None:
         label = f"{peer} on torchvision's vgg16 ({peer_figures(peer)})"
         rows.append((label, f"{wall:.3f} s", f"{rss:.0f} MB"))
     wall, rss = median_of([python, "-c", "import torch"], max(3, args.runs // 2))
-    rows.append(("`python -c \"import torch\"`", f"{wall:.3f} s", f"{rss:.0f} MB"))
+    rows.append(('`python -c "import torch"`', f"{wall:.3f} s", f"{rss:.0f} MB"))
     growth = [(n, in_process(n, max(3, args.runs // 2))) for n in (250, 500, 1000)]
     lines = [
         "## Analysis",
