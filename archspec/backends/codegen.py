@@ -21,6 +21,7 @@ import inspect
 import keyword
 import math
 import re
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from archspec.backends import torch_build, torch_layers
 from archspec.backends.init import FUNCTION_NAMES, scheme_of
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
 from archspec.backends.torch_ops import NO_DEFAULT, Arg, Ctor, torch_op
-from archspec.errors import UsageError
+from archspec.errors import UsageError, spec_repr
 from archspec.ir import Graph
 from archspec.ops import format_shape
 
@@ -50,9 +51,18 @@ def emit_source(graph: Graph) -> str:
 
 def _doc(value: Any) -> str:
     """Spec text made safe for a docstring or a comment: repr'd, one line, no quotes or backslashes."""
-    text = value if isinstance(value, str) else repr(value)
+    text = value if isinstance(value, str) else spec_repr(value)
     text = repr(text)[1:-1]
     return "".join(c for c in text if c.isprintable()).replace("\\", "/").replace('"', "'")
+
+
+def _docstring(text: str, indent: int) -> list[str]:
+    """A docstring wrapped at 110 columns, as a careful person writes one."""
+    pad = " " * indent
+    if len(pad) + len(text) + 6 <= 110:
+        return [f'{pad}"""{text}"""']
+    wrapped = textwrap.wrap(text, width=110 - indent)
+    return [f'{pad}"""{wrapped[0]}', *(f"{pad}{line}" for line in wrapped[1:]), f'{pad}"""']
 
 
 def _literal(value: Any) -> str:
@@ -363,7 +373,12 @@ class _Emitter:
             if len(cls.instances) > 1:
                 doc += f" Shapes in comments are those of {_doc(first.scope.name)}."
         params = "".join(f", {p}" for p in cls.params)
-        lines = [f"class {cls.name}(nn.Module):", f'    """{doc}"""', "", f"    def __init__(self{params}):"]
+        lines = [
+            f"class {cls.name}(nn.Module):",
+            *_docstring(doc, indent=4),
+            "",
+            f"    def __init__(self{params}):",
+        ]
         lines.append("        super().__init__()")
         lines.extend(f"        {line}" for line in init)
         lines.append("")
