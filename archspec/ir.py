@@ -68,7 +68,7 @@ class Metadata(BaseModel):
 
     title: str | None = None
     authors: tuple[str, ...] = ()
-    year: int | None = None
+    year: int | None = Field(default=None, strict=True)  # "2015" is a mistake worth reporting
     venue: str | None = None
     paper: str | None = None
     reported: dict[str, JSONValue] = Field(default_factory=dict)

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archspec import ast
-from archspec.errors import SpecError, did_you_mean, quoted_list
+from archspec.errors import Diagnostic, SpecError, did_you_mean, quoted_list
 from archspec.expr import BlockRef, Value, a_type, evaluate, show, type_name
 from archspec.ir import Graph, Metadata, Node, Repeat, Scope
 from archspec.loader import FileScope, Program
@@ -58,8 +58,11 @@ class _Call:
 
 
 class _Lowerer:
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, network_params: frozenset[str] = frozenset()) -> None:
         self.program = program
+        # Blocks see only their own parameters and the file's top-level names; these names are kept to
+        # explain an "unknown name" inside a block that the network does define.
+        self.network_params = network_params
         self.nodes: list[Node] = []
         self.scopes: list[Scope] = []
         self.stack: list[_Call] = []
@@ -536,10 +539,25 @@ class _Lowerer:
         self._current_block_path = block.path
         try:
             out = self.body(block.body, child, block_env, x)
+        except SpecError as error:
+            raise self._explain_network_names(error, block) from None
         finally:
             self._current_block_path = saved
             self.stack.pop()
         return out
+
+    def _explain_network_names(self, error: SpecError, block: ast.BlockDef) -> SpecError:
+        """An unknown name inside a block that is a network parameter gets a hint saying why."""
+        first = error.diagnostics[0]
+        for name in self.network_params:
+            if first.message == f"unknown name '{name}'" and first.hint is None:
+                hint = (
+                    f"'{name}' is a parameter of the network; a block sees only its own parameters "
+                    f"and the file's top-level names: add '{name}' to block {block.name}'s parameters"
+                )
+                rest = error.diagnostics[1:]
+                return SpecError([Diagnostic(first.message, first.span, hint), *rest], error.sources)
+        return error
 
     def bind_block_arguments(
         self, block: ast.BlockDef, call: ast.Call, env: Mapping[str, Value], x: int
@@ -788,7 +806,7 @@ def _lower(
     shape = input_shape(network, env, input_override)
     if network.layers is None:
         raise SpecError.at(network.span, f"network '{network.name}' has no `layers:` section")
-    lowerer = _Lowerer(program)
+    lowerer = _Lowerer(program, frozenset(params))
     root = _Container("", 0, None, is_block=True)
     lowerer.scopes.append(Scope(name="", kind="network", span=network.span))
     root.children.add("input")

@@ -479,7 +479,7 @@ CASES = [
         t.arch:4:16: error: maxpool has no argument 'window'
            4 |     maxpool(2, window=2)
                               ^^^^^^^^
-          hint: its arguments: kernel_size, stride, padding, ceil_mode, dilation
+          hint: its arguments: kernel_size, stride, padding, dilation, ceil_mode
         """,
     ),
     Case(
@@ -761,6 +761,41 @@ CASES = [
            6 |     conv(widht, 3)
                         ^^^^^
           hint: did you mean 'width'?
+        """,
+    ),
+    Case(
+        "network_parameter_used_inside_a_block",
+        """
+        block B(c):
+          conv(c * width, 3)
+
+        network n:
+          input: 3x8x8
+          params:
+            width = 2
+          layers:
+            B(4)
+        """,
+        """
+        t.arch:2:12: error: unknown name 'width'
+           2 |   conv(c * width, 3)
+                          ^^^^^
+          hint: 'width' is a parameter of the network; a block sees only its own parameters and the file's top-level names: add 'width' to block B's parameters
+        """,
+    ),
+    Case(
+        "year_given_as_a_string",
+        """
+        network n:
+          year: "2015"
+          input: 3x8x8
+          layers:
+            relu
+        """,
+        """
+        t.arch:2:3: error: metadata 'year' must be an integer, got "2015"
+           2 |   year: "2015"
+                 ^
         """,
     ),
     Case(

@@ -93,6 +93,8 @@ class Op(BaseModel):
     # --- the spec-facing signature
     spec_names: ClassVar[tuple[str, ...]] = ()
     inferred: ClassVar[frozenset[str]] = frozenset()  # fields filled from the input shape
+    # The positional order when it differs from the field order (torch's order, e.g. for maxpool).
+    positional_order: ClassVar[tuple[str, ...]] = ()
     aliases: ClassVar[Mapping[str, str]] = {}
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
@@ -105,8 +107,11 @@ class Op(BaseModel):
     # ------------------------------------------------------------ construction
     @classmethod
     def spec_arguments(cls) -> list[str]:
-        """The arguments a spec may pass, in positional order."""
-        return [n for n in cls.model_fields if n != "kind" and n not in cls.inferred]
+        """The arguments a spec may pass, in positional order (``positional_order`` when declared)."""
+        names = [n for n in cls.model_fields if n != "kind" and n not in cls.inferred]
+        if cls.positional_order:
+            return [*cls.positional_order, *(n for n in names if n not in cls.positional_order)]
+        return names
 
     @classmethod
     def required_arguments(cls) -> list[str]:

@@ -88,6 +88,14 @@ class MaxPool2d(_Pool):
     kind: Literal["maxpool2d"] = "maxpool2d"
     dilation: PosPair = (1, 1)
     spec_names: ClassVar[tuple[str, ...]] = ("maxpool", "maxpool2d")
+    # torch's order: dilation before ceil_mode.
+    positional_order: ClassVar[tuple[str, ...]] = (
+        "kernel_size",
+        "stride",
+        "padding",
+        "dilation",
+        "ceil_mode",
+    )
     summary: ClassVar[str] = "2-D max pooling"
 
     def _dilation(self) -> tuple[int, int]:
