@@ -143,8 +143,14 @@ def cmd_history(args: argparse.Namespace) -> int:
     from archspec.catalog import catalog
     from archspec.report import render_summary, summary_row
 
-    rows = [summary_row(load(entry.path).analyze()) for entry in catalog()]
-    title = "The zoo by year (default variant of each network; MACs: torchvision convention)"
+    entries = catalog()
+    if args.all_variants:
+        rows = [summary_row(load(e.path, v).analyze()) for e in entries for v in e.variants]
+        which = "every variant"
+    else:
+        rows = [summary_row(load(entry.path).analyze()) for entry in entries]
+        which = "default variant of each network"
+    title = f"The zoo by year ({which}; MACs: torchvision convention)"
     print(render_summary(rows, HISTORY_COLUMNS, args.format, title), end="")
     return EXIT_OK
 
@@ -255,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("history", help="the whole zoo in year order")
     p.add_argument("--format", "-f", choices=["table", "markdown", "json", "csv"], default="table")
+    p.add_argument(
+        "--all-variants", "-a", action="store_true", help="a row per variant, not only each network's first"
+    )
     p.set_defaults(handler=cmd_history)
 
     p = sub.add_parser("explain", help="how a layer's or block's figures were computed")

@@ -131,3 +131,16 @@ def test_zoo_works_from_any_directory(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "ok: 1 spec(s) valid\n"
+
+
+def test_history_of_every_variant_counts_each_network_by_its_name(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "history", "--all-variants", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    years = [row["year"] for row in rows]
+    assert years == sorted(years)
+    depth = {row["network"]: row["depth"] for row in rows}
+    # A ResNet's and a VGG's name is its number of weight layers on the longest path.
+    for name in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg11", "vgg16", "vgg19_bn"):
+        assert depth[name] == int("".join(c for c in name.split("_")[0] if c.isdigit()))
+    assert len(rows) == 24
