@@ -98,6 +98,10 @@ class Graph(BaseModel):
                 return node
         raise KeyError(name)
 
+    def input_shapes(self, node: Node) -> list[Shape]:
+        """The shapes a node reads (what its op's counting rules take)."""
+        return [self.nodes[i].shape for i in node.inputs]
+
     @property
     def output_shape(self) -> Shape:
         """Shape of the network's output."""

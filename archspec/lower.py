@@ -177,6 +177,14 @@ class _Lowerer:
             raise SpecError.at(expr.span, f"a condition must be true or false, got {show(value)}")
         return value
 
+    def open_sequence(
+        self, local: str, container: _Container, x: int, span: Span, repeat: Repeat | None
+    ) -> _Container:
+        """A new named sequence inside ``container``, recorded as a scope of the IR."""
+        child = _Container(container.child_name(local), x, container, is_block=False)
+        self.scopes.append(Scope(name=child.path, kind="sequence", repeat=repeat, span=span))
+        return child
+
     def sequence(
         self,
         local: str,
@@ -187,8 +195,7 @@ class _Lowerer:
         span: Span,
         repeat: Repeat | None,
     ) -> int:
-        child = _Container(container.child_name(local), x, container, is_block=False)
-        self.scopes.append(Scope(name=child.path, kind="sequence", repeat=repeat, span=span))
+        child = self.open_sequence(local, container, x, span, repeat)
         out = self.body(stmts, child, dict(env), x)
         container.labels[local] = (out, span)
         return out
@@ -289,8 +296,7 @@ class _Lowerer:
                     f"to {format_shape(target)}",
                 )
             strides.append(stride)
-        child = _Container(container.child_name(local), x, container, is_block=False)
-        self.scopes.append(Scope(name=child.path, kind="sequence", repeat=repeat, span=shortcut.span))
+        child = self.open_sequence(local, container, x, shortcut.span, repeat)
         conv_args = {"out_channels": target[0], "kernel_size": 1, "stride": tuple(strides), "bias": False}
         conv_name = self.claim(child, None, env)
         self._pending_name = child.child_name(conv_name)
@@ -340,8 +346,7 @@ class _Lowerer:
         target = container
         if item.label is not None:
             local = self.claim(container, item.label, env)
-            target = _Container(container.child_name(local), inputs[0], container, is_block=False)
-            self.scopes.append(Scope(name=target.path, kind="sequence", repeat=repeat, span=item.span))
+            target = self.open_sequence(local, container, inputs[0], item.span, repeat)
         out = inputs[0]
         for index in range(count):
             copy_repeat = Repeat(group=group, index=index, count=count)

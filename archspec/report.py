@@ -251,8 +251,7 @@ def _total_cells(analysis: Analysis) -> list[str]:
 
 
 def _table(analysis: Analysis, depth: int | None) -> str:
-    from rich.console import Console  # imported only when a terminal table is printed
-    from rich.table import Table
+    from rich.table import Table  # rich is imported only when a terminal table is printed
 
     table = Table(title=None, show_lines=False, header_style="bold")
     for i, column in enumerate(COLUMNS):
@@ -261,9 +260,16 @@ def _table(analysis: Analysis, depth: int | None) -> str:
         table.add_row(*_cells(row))
     table.add_section()
     table.add_row(*_total_cells(analysis))
+    return _rich_text(header_lines(analysis), table)
+
+
+def _rich_text(lines: Sequence[str], table: Any) -> str:
+    """Plain lines, then a rich table, as text: no colour, 200 columns, nothing read as markup."""
+    from rich.console import Console
+
     buffer = io.StringIO()
     console = Console(file=buffer, width=200, color_system=None, force_terminal=False, highlight=False)
-    for line in header_lines(analysis):
+    for line in lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(table)
     return buffer.getvalue()
@@ -384,7 +390,6 @@ def render_summary(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str,
         lines = [f"{title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in cells]
         return "\n".join(lines) + "\n"
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(header_style="bold")
@@ -392,11 +397,7 @@ def render_summary(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str,
         table.add_column(name, justify="left" if columns[i] in ("network", "reported_error") else "right")
     for row in cells:
         table.add_row(*row)
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=200, color_system=None, force_terminal=False, highlight=False)
-    console.print(title, markup=False, highlight=False, soft_wrap=True)
-    console.print(table)
-    return buffer.getvalue()
+    return _rich_text([title], table)
 
 
 def _summary_cell(column: str, value: Any) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from archspec.analysis.counts import COUNT_CONVENTIONS, NodeCounts, layer_depth, node_counts
+from archspec.analysis.counts import COUNT_CONVENTIONS, NodeCounts, flops, layer_depth, node_counts
 from archspec.analysis.memory import dtype_size, peak_activation, training_memory
 from archspec.analysis.receptive import RF, ReceptiveField, receptive_fields
 from archspec.ir import Graph, Repeat
@@ -141,7 +141,7 @@ def analyze(graph: Graph, dtype: str = "float32", count: str = "torchvision", ba
         trainable_params=trainable,
         buffers=buffers,
         macs=macs,
-        flops=2 * macs + (extra if count == "all" else 0),
+        flops=flops(macs, extra, count),
         extra_flops=extra,
         activation_bytes=activations,
         peak_activation_bytes=peak.bytes,

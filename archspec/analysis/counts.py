@@ -22,17 +22,21 @@ class NodeCounts:
     extra_flops: int
 
     def flops(self, count: str) -> int:
-        """FLOPs under a counting convention: 2 x MACs, plus the per-op extras under ``all``."""
-        return 2 * self.macs + (self.extra_flops if count == "all" else 0)
+        """FLOPs under a counting convention (see ``flops``)."""
+        return flops(self.macs, self.extra_flops, count)
+
+
+def flops(macs: int, extra_flops: int, count: str) -> int:
+    """FLOPs under a counting convention: 2 x MACs, plus the per-op extras under ``all``."""
+    return 2 * macs + (extra_flops if count == "all" else 0)
 
 
 def node_counts(graph: Graph) -> dict[int, NodeCounts]:
     """Counts of every node, by id, from the op classes' own rules."""
     result: dict[int, NodeCounts] = {}
-    shapes = [node.shape for node in graph.nodes]
     for node in graph.nodes:
         op = node.op
-        inputs = [shapes[i] for i in node.inputs]
+        inputs = graph.input_shapes(node)
         params = op.param_count()
         result[node.id] = NodeCounts(
             params=params,

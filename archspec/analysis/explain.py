@@ -54,7 +54,7 @@ def _rf(field: object) -> str:
 def _explain_node(analysis: Analysis, node: Node) -> list[str]:
     op = node.op
     graph = analysis.graph
-    inputs = [graph.nodes[i].shape for i in node.inputs]
+    inputs = graph.input_shapes(node)
     counts = analysis.nodes[node.id]
     lines = [
         f"{node.name}: {op.describe()}",

@@ -17,6 +17,7 @@ the random numbers drawn match torchvision's where its constructors build in the
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -101,8 +102,7 @@ def check_budget(graph: Graph, dtype: torch.dtype | None, max_param_bytes: int |
         raise UsageError(
             f"{graph.variant or graph.network}: parameters and buffers need {size / 1e9:.2f} GB, more than "
             f"the budget of {budget / 1e9:.2f} GB; pass allow_large=True (or a larger max_param_bytes), "
-            "or build on "
-            'device="meta" to inspect it without memory'
+            'or build on device="meta" to inspect it without memory'
         )
 
 
@@ -120,21 +120,13 @@ def build_module(
     scheme = scheme_of(graph)
     plan = plan_graph(graph)
     inplace = inplace_nodes(graph)
-    with torch.device(device) if device is not None else _nothing():
+    with torch.device(device) if device is not None else contextlib.nullcontext():
         module = _container(plan, graph, inplace, None if meta else scheme, root=True)
         if scheme.model is not None and not meta:
             scheme.model(module)
     if dtype is not None:
         module = module.to(dtype=dtype)
     return module
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: object) -> None:
-        return None
 
 
 def _label(plan: ContainerPlan, graph: Graph, root: bool) -> str:
