@@ -133,9 +133,10 @@ def _unquote(token: Token, path: str) -> str:
 class _Builder(Transformer[Token, Any]):
     """Lark tree to archspec AST. One method per grammar rule."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str) -> None:
         super().__init__()
         self.path = path
+        self._text = text  # keyword labels are recovered from their span
 
     def span(self, meta: Meta) -> Span:
         return _span_of(meta, self.path)
@@ -443,8 +444,6 @@ class _Builder(Transformer[Token, Any]):
         networks = tuple(c for c in children if isinstance(c, ast.NetworkDef))
         return ast.Module(self.path, imports, lets, blocks, networks)
 
-    _text: str = ""
-
 
 def parse(text: str, path: str = "<string>") -> ast.Module:
     """Parse spec text into an AST. Raises SpecError (with position) on any syntax error."""
@@ -467,15 +466,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
             ],
             {path: text},
         ) from None
-    builder = _Builder(path)
-    builder._text = text
-    try:
-        module = builder.transform(tree)
-    except VisitError as error:
-        if isinstance(error.orig_exc, SpecError):
-            error.orig_exc.sources[path] = text
-            raise error.orig_exc from None
-        raise
+    module = _build(tree, text, path)
     assert isinstance(module, ast.Module)
     return module
 
@@ -486,15 +477,18 @@ def parse_expression(text: str, path: str = "<expression>") -> ast.Expr:
         tree = _parser().parse(text, start="expr")
     except UnexpectedInput as error:
         raise _syntax_error(error, text, path) from None
-    builder = _Builder(path)
-    builder._text = text
+    return _build(tree, text, path)  # type: ignore[no-any-return]
+
+
+def _build(tree: Any, text: str, path: str) -> Any:
+    """The AST of a parse tree; a SpecError raised by a rule surfaces as itself, with the source."""
     try:
-        result = builder.transform(tree)
+        return _Builder(path, text).transform(tree)
     except VisitError as error:
         if isinstance(error.orig_exc, SpecError):
+            error.orig_exc.sources[path] = text
             raise error.orig_exc from None
         raise
-    return result  # type: ignore[no-any-return]
 
 
 def _dedent_line(text: str, error: DedentError) -> int:
