@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,19 +74,28 @@ def load(
     *,
     input_shape: Shape | None = None,
     text: str | None = None,
+    search_path: Sequence[str | Path] = (),
+    allow_absolute_imports: bool = False,
     **params: Any,
 ) -> Network:
     """Load a zoo network or a spec file, pick a variant and override parameters.
 
     ``load("resnet50")``, ``load("specs/vgg.arch", "vgg16_bn", num_classes=10)``,
     ``load("mobilenet_v1", alpha=0.5, resolution=160)``. A block-valued parameter takes the block's name.
+    Imports may read ``.arch`` files in the spec's folder and in ``search_path`` folders (also searched
+    for them); absolute import paths need ``allow_absolute_imports=True``.
     Raises :class:`archspec.errors.SpecError` for any problem with the spec.
     """
     if text is not None:
         path, implied = Path(str(name_or_path)), None
     else:
         path, implied = resolve_spec(str(name_or_path))
-    program = load_program(path, text)
+    program = load_program(
+        path,
+        text,
+        search_path=[Path(folder) for folder in search_path],
+        allow_absolute_imports=allow_absolute_imports,
+    )
     chosen = variant if variant is not None else implied
     graph = lower(program, chosen, overrides_from_mapping(params), input_shape)
     return Network(graph, program)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,28 +35,45 @@ class CatalogEntry:
         }
 
 
-def catalog(directory: Path | None = None) -> list[CatalogEntry]:
-    """Every network under ``directory`` (default: the zoo), oldest first."""
+def catalog(directory: Path | None = None, problems: list[SpecError] | None = None) -> list[CatalogEntry]:
+    """Every network under ``directory`` (default: the zoo), oldest first.
+
+    A file that cannot be read or is not a valid spec raises, or, when ``problems`` is given, is
+    appended to it and skipped, so that the rest is still listed.
+    """
     entries = []
     for path in spec_files(directory or zoo_dir()):
-        program = load_program(path)
-        if not program.root.module.networks:
-            continue  # a library of blocks
-        network = network_of(program)
-        meta = metadata(network, file_environment(program.root))
+        try:
+            program = load_program(path)
+            if not program.root.module.networks:
+                continue  # a library of blocks
+            network = network_of(program)
+            meta = metadata(network, file_environment(program.root))
+        except SpecError as error:
+            if problems is None:
+                raise
+            problems.append(error)
+            continue
         entries.append(
             CatalogEntry(network.name, path, tuple(variant_names(network)), meta.year, meta.title, meta.paper)
         )
     return sorted(entries, key=lambda e: (e.year or 0, e.network))
 
 
-def check_all(specs: list[str], only_variant: str | None = None) -> list[SpecError]:
+def check_all(
+    specs: list[str],
+    only_variant: str | None = None,
+    search_path: Sequence[Path] = (),
+    allow_absolute_imports: bool = False,
+) -> list[SpecError]:
     """Lower every variant of every spec; collect the errors instead of stopping at the first."""
     errors: list[SpecError] = []
     for spec in specs:
         try:
             path, implied = resolve_spec(spec)
-            program = load_program(path)
+            program = load_program(
+                path, search_path=search_path, allow_absolute_imports=allow_absolute_imports
+            )
             wanted = only_variant or implied
             names = [wanted] if wanted else variant_names(network_of(program))
         except SpecError as error:

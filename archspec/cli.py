@@ -69,6 +69,23 @@ def _add_spec_options(parser: argparse.ArgumentParser) -> None:
         help="override a network parameter, e.g. --set alpha=0.75 (repeatable)",
     )
     parser.add_argument("--input", dest="input_shape", metavar="CxHxW", help="override the input shape")
+    _add_import_options(parser)
+
+
+def _add_import_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--path",
+        dest="search_path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder imports may read and are searched in, besides the spec's own (repeatable)",
+    )
+    parser.add_argument(
+        "--allow-absolute-imports",
+        action="store_true",
+        help="let specs import files by absolute path (off: a spec reads only its folder and --path)",
+    )
 
 
 def load_from_args(spec: str, args: argparse.Namespace) -> Any:
@@ -77,7 +94,14 @@ def load_from_args(spec: str, args: argparse.Namespace) -> Any:
 
     overrides = dict(parse_assignment(a) for a in args.assignments)
     shape = parse_shape(args.input_shape) if args.input_shape else None
-    return load(spec, args.variant, input_shape=shape, **overrides)
+    return load(
+        spec,
+        args.variant,
+        input_shape=shape,
+        search_path=args.search_path,
+        allow_absolute_imports=args.allow_absolute_imports,
+        **overrides,
+    )
 
 
 # ---------------------------------------------------------------- subcommands
@@ -87,23 +111,32 @@ def cmd_list(args: argparse.Namespace) -> int:
     """Every network and variant, with year and paper."""
     from archspec.catalog import catalog
 
-    rows = catalog(Path(args.directory) if args.directory else None)
+    problems: list[SpecError] = []
+    rows = catalog(Path(args.directory) if args.directory else None, problems)
+    for problem in problems:
+        print(problem.render(), file=sys.stderr)
+    status = EXIT_SPEC if problems else EXIT_OK
     if args.format == "json":
         print(json.dumps([row.as_dict() for row in rows], indent=2))
-        return EXIT_OK
+        return status
     for row in rows:
         year = str(row.year) if row.year else "    "
         print(f"{row.network:<14} {year}  {', '.join(row.variants)}")
         if row.title:
             print(f"{'':<20}{row.title}" + (f" <{row.paper}>" if row.paper else ""))
-    return EXIT_OK
+    return status
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Parse, lower and shape-check every variant of each spec; report every error."""
     from archspec.catalog import check_all
 
-    errors = check_all(args.specs, only_variant=args.variant)
+    errors = check_all(
+        args.specs,
+        only_variant=args.variant,
+        search_path=[Path(folder) for folder in args.search_path],
+        allow_absolute_imports=args.allow_absolute_imports,
+    )
     for error in errors:
         print(error.render(), file=sys.stderr)
     if not errors and not args.quiet:
@@ -269,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("specs", nargs="+", metavar="SPEC")
     p.add_argument("--variant", "-v", help="check only this variant")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing when valid")
+    _add_import_options(p)
     p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser("analyze", help="per-layer shapes, parameters, MACs/FLOPs, memory, receptive field")

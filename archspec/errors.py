@@ -26,25 +26,57 @@ class Diagnostic:
 
     def render(self, sources: dict[str, str] | None = None) -> str:
         """Format as the compiler-style text a user sees (location, message, source line, caret, hint)."""
+        # Everything from a spec is shown with its control characters escaped: a spec cannot send
+        # escape sequences to the terminal, and what is shown is what the file holds.
+        message = truncate(printable(self.message, keep="\n"), MAX_MESSAGE)
+        hint = None if self.hint is None else truncate(printable(self.hint, keep="\n"), MAX_MESSAGE)
         if self.span is None:
-            head = f"archspec: {self.severity}: {self.message}"
-            return head if self.hint is None else f"{head}\n  hint: {self.hint}"
-        lines = [f"{self.span}: {self.severity}: {self.message}"]
+            head = f"archspec: {self.severity}: {message}"
+            return head if hint is None else f"{head}\n  hint: {hint}"
+        lines = [f"{printable(str(self.span))}: {self.severity}: {message}"]
         text = _source_line(self.span, sources)
-        if text is not None:
+        if text is not None and self.span.column <= MAX_SOURCE_LINE:
             width = self.span.end_column - self.span.column if self.span.end_line == self.span.line else 1
-            width = max(1, min(width, len(text) - self.span.column + 1))
+            width = max(1, min(width, len(text) - self.span.column + 1, MAX_SOURCE_LINE))
+            before = printable(text[: self.span.column - 1])
+            marked = printable(text[self.span.column - 1 : self.span.column - 1 + width])
+            after = printable(text[self.span.column - 1 + width :])
             gutter = f"{self.span.line:>4} | "
-            lines.append(gutter + text)
-            lines.append(" " * (len(gutter) + self.span.column - 1) + "^" * width)
-        if self.hint is not None:
-            lines.append(f"  hint: {self.hint}")
+            shown = before + marked + after
+            lines.append(gutter + truncate(shown, max(MAX_SOURCE_LINE, len(before) + len(marked) + 80)))
+            beyond = max(0, self.span.column - 1 - len(text))  # a caret just past the end of the line
+            lines.append(" " * (len(gutter) + len(before) + beyond) + "^" * max(1, len(marked)))
+        elif text is not None:  # a position far along a very long line: the line itself would be noise
+            lines.append(f"{self.span.line:>4} | (a line of {len(text):,} characters)")
+        if hint is not None:
+            lines.append(f"  hint: {hint}")
         return "\n".join(lines)
+
+
+MAX_MESSAGE = 2_000  # characters of a message or hint shown (values in messages are shortened before)
+MAX_SOURCE_LINE = 1_000  # a caret further along a line than this is not drawn
+
+
+def printable(text: str, keep: str = "") -> str:
+    """``text`` with control and format characters (escape sequences, bidi overrides, NUL...) written
+    as Python escapes (``\\x1b``), except those in ``keep``."""
+    if text.isprintable() and not keep:
+        return text
+    return "".join(c if c.isprintable() or c in keep else repr(c)[1:-1] for c in text)
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with a note saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
 
 
 def _source_line(span: Span, sources: dict[str, str] | None) -> str | None:
     text = (sources or {}).get(span.path)
     if text is None:
+        if not span.path.endswith(".arch"):  # only a spec file is ever shown in a message
+            return None
         try:
             text = Path(span.path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

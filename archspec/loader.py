@@ -5,14 +5,17 @@ A ``Program`` is one root file with everything it imports, ready for lowering.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from archspec import ast
-from archspec.errors import SpecError, did_you_mean
+from archspec.errors import SpecError, did_you_mean, printable
 from archspec.syntax import parse
 
 
@@ -50,24 +53,75 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def load_program(path: Path, text: str | None = None) -> Program:
-    """Parse ``path`` and, recursively, the files it imports."""
+# Bounds on what a spec can make archspec read (see docs/security.md).
+MAX_SPEC_BYTES = 1_000_000
+MAX_IMPORT_DEPTH = 32
+MAX_FILES = 256
+
+
+@dataclass(frozen=True)
+class ImportPolicy:
+    """Which files ``import`` may read: regular ``.arch`` files inside ``roots`` (the root spec's folder
+    and the ``--path`` folders, links resolved); absolute paths only when ``allow_absolute``."""
+
+    roots: tuple[Path, ...]
+    search_path: tuple[Path, ...] = ()
+    allow_absolute: bool = False
+
+    def inside(self, target: Path) -> bool:
+        """Whether a resolved path lies inside one of the allowed folders."""
+        return self.allow_absolute or any(target.is_relative_to(root) for root in self.roots)
+
+
+def load_program(
+    path: Path,
+    text: str | None = None,
+    *,
+    search_path: Sequence[Path] = (),
+    allow_absolute_imports: bool = False,
+) -> Program:
+    """Parse ``path`` and, recursively, the files it imports.
+
+    An import names a ``.arch`` file relative to the importing file, or else to one of ``search_path``;
+    it may read only regular files inside the root file's folder and ``search_path`` (links resolved).
+    Absolute import paths need ``allow_absolute_imports``.
+    """
     files: dict[str, FileScope] = {}
-    root = _load(path.resolve(), text, files, [])
+    folders = tuple(Path(folder).resolve() for folder in search_path)
+    policy = ImportPolicy((path.resolve().parent, *folders), folders, allow_absolute_imports)
+    root = _load(path.resolve(), text, files, [], policy)
     return Program(root, files)
 
 
-def _load(path: Path, text: str | None, files: dict[str, FileScope], stack: list[str]) -> FileScope:
+def read_spec(path: Path, key: str) -> str:
+    """The text of a spec file: a regular file, at most ``MAX_SPEC_BYTES``, UTF-8. Never echoes content."""
+    try:
+        with path.open("rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                raise SpecError.at(None, f"cannot read {key}: not a regular file")
+            data = stream.read(MAX_SPEC_BYTES + 1)
+    except FileNotFoundError:
+        raise SpecError.at(None, f"no such spec file: {key}") from None
+    except OSError as error:
+        raise SpecError.at(None, f"cannot read {key}: {error.strerror or type(error).__name__}") from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError.at(None, f"cannot read {key}: larger than the limit of {MAX_SPEC_BYTES:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError.at(None, f"cannot read {key}: not UTF-8 text") from None
+
+
+def _load(
+    path: Path, text: str | None, files: dict[str, FileScope], stack: list[str], policy: ImportPolicy
+) -> FileScope:
     key = display_path(path)
     if key in files:
         return files[key]
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SpecError.at(None, f"no such spec file: {key}") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise SpecError.at(None, f"cannot read {key}: {error}") from None
+        text = read_spec(path, key)
+    elif len(text) > MAX_SPEC_BYTES:
+        raise SpecError.at(None, f"{key} is larger than the limit of {MAX_SPEC_BYTES:,} bytes")
     module = parse(text, key)
     scope = FileScope(module, text)
     stack = [*stack, key]
@@ -80,16 +134,16 @@ def _load(path: Path, text: str | None, files: dict[str, FileScope], stack: list
                 )
             scope.blocks[block.name] = block
         for imported in module.imports:
-            target = (path.parent / imported.path).resolve()
+            target = _resolve_import(imported, path, policy)
             target_key = display_path(target)
             if target_key in stack:
                 cycle = " -> ".join([*stack[stack.index(target_key) :], target_key])
                 raise SpecError.at(imported.span, f"import cycle: {cycle}")
-            if not target.is_file():
-                raise SpecError.at(
-                    imported.span, f"cannot import '{imported.path}': no such file {target_key}"
-                )
-            other = _load(target, None, files, stack)
+            if len(stack) >= MAX_IMPORT_DEPTH:
+                raise SpecError.at(imported.span, f"imports nest more than {MAX_IMPORT_DEPTH} files deep")
+            if target_key not in files and len(files) >= MAX_FILES:
+                raise SpecError.at(imported.span, f"a spec may import at most {MAX_FILES} files")
+            other = _load(target, None, files, stack, policy)
             wanted = imported.names or tuple((name, imported.span) for name in other.blocks)
             for name, span in wanted:
                 if name not in other.blocks:
@@ -104,6 +158,43 @@ def _load(path: Path, text: str | None, files: dict[str, FileScope], stack: list
         raise
     files[key] = scope
     return scope
+
+
+def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) -> Path:
+    """The file an import names, checked against the policy; a SpecError that never shows its content."""
+    written = imported.path
+    shown = printable(written)
+
+    def refuse(reason: str, hint: str | None = None) -> SpecError:
+        return SpecError.at(imported.span, f"cannot import '{shown}': {reason}", hint)
+
+    if not written.endswith(".arch"):
+        raise refuse("a spec file's name ends in .arch")
+    relative = Path(written)
+    if relative.is_absolute():
+        if not policy.allow_absolute:
+            raise refuse(
+                "absolute import paths are not allowed",
+                "write the path relative to the importing file, add its folder with --path, "
+                "or pass --allow-absolute-imports",
+            )
+        candidates = [relative]
+    else:
+        candidates = [importer.parent / relative, *(folder / relative for folder in policy.search_path)]
+    existing = next((c for c in candidates if os.path.lexists(c)), None)
+    if existing is None:
+        raise refuse(f"no such file {display_path(candidates[0].resolve())}")
+    target = existing.resolve()
+    if not policy.inside(target):
+        raise refuse(
+            "it is outside the folders imports may read (the spec's folder and --path folders)",
+            "add its folder with --path",
+        )
+    if target.suffix != ".arch":
+        raise refuse("it links to a file whose name does not end in .arch")
+    if not target.is_file():
+        raise refuse("not a regular file")
+    return target
 
 
 # ---------------------------------------------------------------- the zoo
@@ -146,8 +237,10 @@ def resolve_spec(name_or_path: str) -> tuple[Path, str | None]:
     """
     path = Path(name_or_path)
     if path.suffix == ".arch" or path.exists():
+        if not path.exists():
+            raise SpecError.at(None, f"no such spec file: {printable(name_or_path)}")
         if not path.is_file():
-            raise SpecError.at(None, f"no such spec file: {name_or_path}")
+            raise SpecError.at(None, f"cannot read {printable(name_or_path)}: not a regular file")
         return path, None
     index = zoo_index()
     if name_or_path in index:

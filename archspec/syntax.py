@@ -7,11 +7,14 @@ common mistakes, a friendly message chosen by example (Lark's ``match_examples``
 from __future__ import annotations
 
 import ast as pyast
+import hashlib
+import json
 import warnings
 from functools import cache
 from importlib import resources
 from typing import Any, ClassVar
 
+import lark
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
     UnexpectedCharacters,
@@ -20,7 +23,9 @@ from lark.exceptions import (
     UnexpectedToken,
     VisitError,
 )
+from lark.grammar import Rule
 from lark.indenter import DedentError, Indenter
+from lark.lexer import TerminalDef
 from lark.tree import Meta
 
 from archspec import ast
@@ -39,20 +44,66 @@ class _ArchIndenter(Indenter):
     tab_len = 8
 
 
+# How the parser is built. Kept in one place: tools/gen_parser.py builds the same parser ahead of time.
+_LARK_OPTIONS: dict[str, Any] = {
+    "parser": "lalr",
+    "propagate_positions": True,
+    "maybe_placeholders": True,
+    "start": ["start", "expr"],
+}
+TABLES_FILE = "grammar.tables.json"
+
+
+def grammar_text() -> str:
+    """The text of ``grammar.lark``, as shipped in the package."""
+    return resources.files("archspec").joinpath("grammar.lark").read_text(encoding="utf-8")
+
+
+def build_parser(grammar: str) -> Lark:
+    """The parser, built from the grammar in memory: never cached on disk (see ``_parser``)."""
+    return Lark(grammar, postlex=_ArchIndenter(), **_LARK_OPTIONS)
+
+
+def _digest(grammar: str) -> str:
+    return hashlib.sha256(grammar.encode("utf-8")).hexdigest()
+
+
+def serialize_tables(parser: Lark, grammar: str) -> str:
+    """The JSON text ``tools/gen_parser.py`` writes into the package: the grammar's SHA-256, the Lark
+    release and the parser as Lark's ``memo_serialize`` data (what its standalone generator embeds)."""
+    data, memo = parser.memo_serialize([TerminalDef, Rule])
+    data["options"] = {k: v for k, v in data["options"].items() if k != "postlex"}  # an object: given at load
+    document = {"grammar_sha256": _digest(grammar), "lark": lark.__version__, "data": data, "memo": memo}
+    return json.dumps(document, separators=(",", ":")) + "\n"
+
+
+def load_tables(grammar: str) -> Lark | None:
+    """The parser from the tables shipped in the package, or None when they are missing or were made
+    from another grammar text or another Lark release. JSON, read from the package itself: nothing is
+    unpickled and nothing is read from a shared folder."""
+    try:
+        text = resources.files("archspec").joinpath(TABLES_FILE).read_text(encoding="utf-8")
+        document = json.loads(text)
+    except (OSError, ValueError):
+        return None
+    if document.get("grammar_sha256") != _digest(grammar) or document.get("lark") != lark.__version__:
+        return None
+    data, memo = document["data"], document["memo"]
+    # JSON keys are strings; Lark's tables are keyed by integers (token, state and memo numbers).
+    table = data["parser"]["parser"]
+    table["tokens"] = {int(k): v for k, v in table["tokens"].items()}
+    table["states"] = {int(k): {int(t): a for t, a in v.items()} for k, v in table["states"].items()}
+    memo = {int(k): v for k, v in memo.items()}
+    return Lark._load_from_dict(data, memo, postlex=_ArchIndenter())  # type: ignore[no-any-return]
+
+
 @cache
 def _parser() -> Lark:
-    grammar = resources.files("archspec").joinpath("grammar.lark").read_text(encoding="utf-8")
-    # cache=True stores the LALR tables in the temp dir, keyed by the grammar's hash: a warm start
-    # skips table construction (a large share of `archspec analyze`'s start-up time).
-    return Lark(
-        grammar,
-        parser="lalr",
-        postlex=_ArchIndenter(),
-        propagate_positions=True,
-        maybe_placeholders=True,
-        start=["start", "expr"],
-        cache=True,
-    )
+    # Lark's cache=True would unpickle a file of the system temp folder (anyone there can plant one):
+    # the tables are generated ahead of time and shipped in the package instead (tools/gen_parser.py).
+    # An edited grammar whose tables were not regenerated still works, built in memory (slower start).
+    grammar = grammar_text()
+    return load_tables(grammar) or build_parser(grammar)
 
 
 # Friendly messages for common mistakes, chosen by example (Lark's match_examples).

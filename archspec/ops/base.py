@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -136,6 +137,18 @@ class Op(BaseModel):
                 )
         values = dict(args)
         values.update(cls.infer_fields(values, inputs))
+        for name, value in values.items():
+            field = cls.model_fields.get(name)
+            # Pydantic would read "16" as 16; in a spec a string is never a number.
+            if field is not None and isinstance(value, str):
+                accepted = _accepted(field.annotation)
+                coercible = accepted & {"an integer", "a number", "true", "false"}
+                if coercible and "a string" not in accepted and f'"{value}"' not in accepted:
+                    raise OpError(
+                        f"argument '{name}' of {cls.spec_names[0]} must be "
+                        f"{_or_list(sorted(accepted, key=_word_order))}, got {spec_repr(value)}",
+                        argument=name,
+                    )
         kind = cls.model_fields["kind"].default
         try:
             op = cls(kind=kind, **values)
@@ -186,6 +199,34 @@ class Op(BaseModel):
             elif getattr(self, name) != fields[name].default:
                 parts.append(f"{name}={_short(value)}")
         return f"{self.spec_names[0]}({', '.join(parts)})" if parts else self.spec_names[0]
+
+
+def _accepted(annotation: Any) -> set[str]:
+    """What a field's type takes, in words: ``a number``, ``true or false``, ``a string``, ``"same"``."""
+    if annotation is str:
+        return {"a string"}
+    if annotation is bool:
+        return {"true", "false"}
+    if annotation is int:
+        return {"an integer"}
+    if annotation is float:
+        return {"a number"}
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return {spec_repr(a) for a in get_args(annotation)}
+    if origin is Annotated:
+        return _accepted(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return set().union(*(_accepted(member) for member in get_args(annotation)))
+    return {"a list"} if origin is tuple else {"another type"}
+
+
+def _word_order(word: str) -> tuple[bool, bool, str]:
+    return word.startswith('"'), word not in ("true", "false"), word
+
+
+def _or_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _short(value: Any) -> str:
