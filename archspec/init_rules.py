@@ -92,8 +92,10 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
 FAN_KINDS = frozenset({"conv2d", "linear", "patch_embed"})
 
 
-def _op_names() -> list[str]:
-    return sorted(name for name, cls in OPS_BY_NAME.items() if cls.model_fields["kind"].default in PARAMETERS)
+def _op_names(aliases: bool = False) -> list[str]:
+    """The spec names of the ops with parameters (and their aliases, for "did you mean")."""
+    classes = {cls for cls in OPS_BY_NAME.values() if cls.model_fields["kind"].default in PARAMETERS}
+    return sorted(n for cls in classes for n in (cls.spec_names if aliases else cls.spec_names[:1]))
 
 
 def lower_init(
@@ -149,7 +151,7 @@ def _lower_rule(
     else:
         op_class = OPS_BY_NAME.get(rule.target)
         if op_class is None:
-            hint = did_you_mean(rule.target, _op_names())
+            hint = did_you_mean(rule.target, _op_names(aliases=True))
             message = f"init rule for '{rule.target}': there is no op of that name"
             if hint is None:
                 message += '; a quoted target is a name pattern (`"fc": ...`)'

@@ -200,3 +200,14 @@ def test_the_old_scheme_name_is_a_spec_error_saying_what_replaced_it() -> None:
         '  hint: write, for example, `init:` then `conv: kaiming_normal(mode="fan_out"), bias=zeros` on an '
         "indented line (see docs/language.md#initialisation)"
     )
+
+
+def test_the_function_table_in_the_language_reference_is_the_code() -> None:
+    from archspec.init_rules import INIT_FUNCTIONS
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "language.md").read_text(encoding="utf-8")
+    table = text.split("<!-- init-table:start -->\n")[1].split("<!-- init-table:end -->")[0]
+    rows = [f"| `{f.signature()}` | `nn.init.{f.name}_` |" for f in INIT_FUNCTIONS.values()]
+    assert table.strip() == "\n".join(["| function | torch |", "| --- | --- |", *rows])
+    for function in INIT_FUNCTIONS.values():
+        assert callable(getattr(torch.nn.init, function.name + "_"))
