@@ -281,6 +281,29 @@ class MetaEntry:
 
 
 @dataclass(frozen=True)
+class InitClause:
+    """One clause of an init rule: ``bias=zeros``, or the call alone (for the weight)."""
+
+    parameter: str | None
+    function: str
+    args: tuple[Expr, ...]
+    kwargs: tuple[Keyword, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class InitRule:
+    """``conv: kaiming_normal(mode="fan_out"), bias=zeros`` (an op) or ``"fc": zeros`` (a name pattern)."""
+
+    target: str
+    pattern: bool
+    clauses: tuple[InitClause, ...]
+    built: bool
+    span: Span
+    target_span: Span
+
+
+@dataclass(frozen=True)
 class NetworkDef:
     """``network name:`` with its metadata, input, parameters, variants and layers."""
 
@@ -291,6 +314,7 @@ class NetworkDef:
     variants: tuple[Variant, ...]
     layers: tuple[Stmt, ...] | None
     span: Span
+    init: tuple[InitRule, ...] = ()
 
 
 @dataclass(frozen=True)

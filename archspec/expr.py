@@ -163,6 +163,15 @@ def _max(*args: Value) -> Value:
     return max(_numbers("max", args))
 
 
+def _sqrt(value: Value) -> float:
+    if not _is_number(value):
+        raise ValueError(f"takes a number, got {a_type(value)}")
+    number = value
+    if number < 0:
+        raise ValueError("takes a number that is not negative")
+    return math.sqrt(number)
+
+
 FUNCTIONS: Mapping[str, Callable[..., Value]] = {
     "abs": _abs,
     "ceil": _ceil,
@@ -175,6 +184,7 @@ FUNCTIONS: Mapping[str, Callable[..., Value]] = {
     "min": _min,
     "range": _range,
     "round": _round,
+    "sqrt": _sqrt,
     "sum": _sum,
 }
 
@@ -191,6 +201,7 @@ SIGNATURES: Mapping[str, str] = {
     "min": "min(a, b, ...) or min(list)",
     "range": "range(stop), range(start, stop) or range(start, stop, step)",
     "round": "round(value, digits=none)",
+    "sqrt": "sqrt(value)",
     "sum": "sum(list)",
 }
 

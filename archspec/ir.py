@@ -80,6 +80,37 @@ class Metadata(BaseModel):
     extra: dict[str, JSONValue] = Field(default_factory=dict)
 
 
+class InitCall(BaseModel):
+    """One clause of an init rule: a ``torch.nn.init`` function applied to the parameters of one name."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    parameter: str = Field(
+        description="The parameters it sets: those whose torch name is this or ends with '.' and this."
+    )
+    function: str = Field(description="A torch.nn.init function, without the trailing underscore.")
+    args: dict[str, JSONValue] = Field(default_factory=dict, description="Its keyword arguments.")
+    formulas: dict[str, str] = Field(
+        default_factory=dict,
+        description="Keyword arguments computed for each tensor from fan_in and fan_out (spec expressions).",
+    )
+
+
+class InitRule(BaseModel):
+    """An ``init:`` rule: how the layers of one op, or of matching names, start."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    target: str = Field(description="The op (spec name) or the name pattern, as written.")
+    kind: str | None = Field(default=None, description="The op kind of an op rule.")
+    pattern: str | None = Field(default=None, description="The name pattern of a named rule (fnmatch).")
+    when: Literal["built", "after"] = Field(
+        description="'built': as each layer is constructed; 'after': once the network is built."
+    )
+    calls: tuple[InitCall, ...]
+    span: Span | None = None
+
+
 class Graph(BaseModel):
     """A network elaborated for one variant and one set of parameter values."""
 
@@ -94,6 +125,7 @@ class Graph(BaseModel):
     scopes: tuple[Scope, ...]
     nodes: tuple[Node, ...]
     output: int
+    init: tuple[InitRule, ...] = Field(default=(), description="The init rules, in the spec's order.")
 
     def node(self, name: str) -> Node:
         """The node with this dotted name (KeyError when absent)."""

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from archspec import ast
 from archspec.errors import Diagnostic, SpecError, did_you_mean, quoted_list
 from archspec.expr import BlockRef, Value, a_type, evaluate, show, type_name
+from archspec.init_rules import lower_init
 from archspec.ir import Graph, Metadata, Node, Repeat, Scope
 from archspec.loader import FileScope, Program
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape, format_shape
@@ -843,6 +844,7 @@ def _lower(
     x = lowerer.add_node(root, "input", Input(shape=shape), [], network.span)
     root.counter = 0
     out = lowerer.body(network.layers, root, env, x)
+    init = lower_init(network.init, env, lowerer.nodes)
     # Every node and op was validated as it was made; the graph record needs no second pass.
     return Graph.model_construct(
         network=network.name,
@@ -854,4 +856,5 @@ def _lower(
         scopes=tuple(lowerer.scopes),
         nodes=tuple(lowerer.nodes),
         output=out,
+        init=init,
     )

@@ -7,6 +7,7 @@ common mistakes, a friendly message chosen by example (Lark's ``match_examples``
 from __future__ import annotations
 
 import ast as pyast
+import dataclasses
 import hashlib
 import json
 import warnings
@@ -454,6 +455,50 @@ class _Builder(Transformer[Token, Any]):
     def layers_section(self, children: list[Any]) -> tuple[str, tuple[ast.Stmt, ...]]:
         return "layers", children[0]
 
+    # ------------------------------------------------------------ initialisation
+    @v_args(meta=True)
+    def init_call(self, meta: Meta, children: list[Any]) -> ast.InitClause:
+        args, kwargs = self._split_arguments(children[1])
+        return ast.InitClause(None, str(children[0]), args, kwargs, self.span(meta))
+
+    @v_args(meta=True)
+    def init_clause(self, meta: Meta, children: list[Any]) -> ast.InitClause:
+        parameter, call = children
+        return ast.InitClause(
+            None if parameter is None else str(parameter),
+            call.function,
+            call.args,
+            call.kwargs,
+            self.span(meta),
+        )
+
+    @v_args(meta=True)
+    def init_rule(self, meta: Meta, children: list[Any]) -> ast.InitRule:
+        target, *clauses = children
+        pattern = target.type == "STRING"
+        text = _unquote(target, self.path) if pattern else str(target)
+        span = _token_span(target, self.path)
+        return ast.InitRule(text, pattern, tuple(clauses), False, self.span(meta), span)
+
+    def init_built(self, children: list[ast.InitRule]) -> list[ast.InitRule]:
+        return [dataclasses.replace(rule, built=True) for rule in children]
+
+    def init_section(self, children: list[Any]) -> tuple[str, tuple[ast.InitRule, ...]]:
+        rules: list[ast.InitRule] = []
+        for child in children:
+            rules.extend(child if isinstance(child, list) else [child])
+        return "init", tuple(rules)
+
+    @v_args(meta=True)
+    def init_named(self, meta: Meta, children: list[Any]) -> tuple[str, tuple[ast.InitRule, ...]]:
+        end = children[0].span
+        raise SpecError.at(
+            Span(self.path, meta.line, meta.column, end.end_line, end.end_column),
+            "`init:` takes rules, one a line, not a scheme name",
+            'write, for example, `init:` then `conv: kaiming_normal(mode="fan_out"), bias=zeros` '
+            "on an indented line (see docs/language.md#initialisation)",
+        )
+
     @v_args(meta=True)
     def network_def(self, meta: Meta, children: list[Any]) -> ast.NetworkDef:
         name, *entries = children
@@ -477,6 +522,7 @@ class _Builder(Transformer[Token, Any]):
             variants=sections.get("variants", ()),
             layers=sections.get("layers"),
             span=self.span(meta),
+            init=sections.get("init", ()),
         )
 
     @v_args(meta=True)

@@ -1934,6 +1934,302 @@ CASES = [
                    ^^^^
         """,
     ),
+    Case(
+        "init_unknown_op_near",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            convv: zeros
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:5: error: init rule for 'convv': there is no op of that name
+           4 |     convv: zeros
+                   ^^^^^
+          hint: did you mean 'conv'?
+        """,
+    ),
+    Case(
+        "init_unknown_op_far",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            zebra: zeros
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:5: error: init rule for 'zebra': there is no op of that name; a quoted target is a name pattern (`"fc": ...`)
+           4 |     zebra: zeros
+                   ^^^^^
+          hint: the ops with parameters: attention, batchnorm, class_token, conv, layernorm, linear, mlp, patch_embed, position_embedding
+        """,
+    ),
+    Case(
+        "init_op_without_parameters",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            relu: zeros
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:5: error: init rule for 'relu': relu has no parameters to initialise
+           4 |     relu: zeros
+                   ^^^^
+          hint: the ops with parameters: attention, batchnorm, class_token, conv, layernorm, linear, mlp, patch_embed, position_embedding
+        """,
+    ),
+    Case(
+        "init_unknown_parameter",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            batchnorm: weight=ones, bias=zeros, running_mean=zeros
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:41: error: init rule for 'batchnorm': no parameter 'running_mean'
+           4 |     batchnorm: weight=ones, bias=zeros, running_mean=zeros
+                                                       ^^^^^^^^^^^^^^^^^^
+          hint: its parameters: weight, bias
+        """,
+    ),
+    Case(
+        "init_unknown_function_far",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            conv: frobnicate
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:11: error: unknown init function 'frobnicate'
+           4 |     conv: frobnicate
+                         ^^^^^^^^^^
+          hint: the init functions: zeros, ones, constant, normal, uniform, trunc_normal, kaiming_normal, kaiming_uniform, xavier_normal, xavier_uniform, orthogonal
+        """,
+    ),
+    Case(
+        "init_bad_mode",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            conv: kaiming_normal(mode="fanout")
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:31: error: kaiming_normal: mode must be one of "fan_in", "fan_out", got "fanout"
+           4 |     conv: kaiming_normal(mode="fanout")
+                                             ^^^^^^^^
+          hint: did you mean 'fan_out'?
+        """,
+    ),
+    Case(
+        "init_number_expected",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            linear: normal(0, "small")
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:23: error: normal: std must be a number, got "small"
+           4 |     linear: normal(0, "small")
+                                     ^^^^^^^
+        """,
+    ),
+    Case(
+        "init_unknown_keyword",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            linear: normal(0, sd=0.1)
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:23: error: normal has no argument 'sd'
+           4 |     linear: normal(0, sd=0.1)
+                                     ^^^^^^
+          hint: did you mean 'std'?
+        """,
+    ),
+    Case(
+        "init_too_many",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            linear: normal(0, 1, 2)
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:26: error: normal takes at most 2 positional arguments, got 3
+           4 |     linear: normal(0, 1, 2)
+                                        ^
+          hint: normal(mean=0.0, std=1.0)
+        """,
+    ),
+    Case(
+        "init_constant_needs_val",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            linear: constant
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:13: error: constant needs 'val'
+           4 |     linear: constant
+                           ^^^^^^^^
+          hint: constant(val)
+        """,
+    ),
+    Case(
+        "init_pattern_matches_nothing",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            "fc": zeros
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:5: error: init rule "fc": no layer with parameters has a matching name
+           4 |     "fc": zeros
+                   ^^^^
+          hint: a pattern matches whole dotted names; '*' stands for any characters, dots included
+        """,
+    ),
+    Case(
+        "init_two_rules_for_one_op",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            conv: zeros
+            conv: ones
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:5:5: error: a second init rule for conv (the first is on line 4)
+           5 |     conv: ones
+                   ^^^^
+          hint: one rule per op; a quoted name pattern overrides it for some layers
+        """,
+    ),
+    Case(
+        "init_second_clause_unnamed",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            conv: zeros, ones
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:18: error: init rule for 'conv': only the first clause may leave out the parameter's name
+           4 |     conv: zeros, ones
+                                ^^^^
+          hint: name the parameter this sets: `bias=ones`
+        """,
+    ),
+    Case(
+        "init_parameter_twice",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            conv: zeros, weight=ones
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:18: error: init rule for 'conv' sets 'weight' twice
+           4 |     conv: zeros, weight=ones
+                                ^^^^^^^^^^^
+        """,
+    ),
+    Case(
+        "init_formula_on_bias",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            conv: zeros, bias=constant(fan_in)
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:32: error: fan_in and fan_out are known only for the weight of conv, linear and patch_embed
+           4 |     conv: zeros, bias=constant(fan_in)
+                                              ^^^^^^
+        """,
+    ),
+    Case(
+        "init_formula_bad",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            conv: normal(std=fan_in > 2)
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:22: error: a formula with fan_in or fan_out may use only numbers, + - * / **, and sqrt
+           4 |     conv: normal(std=fan_in > 2)
+                                    ^^^^^^^^^^
+        """,
+    ),
+    Case(
+        "init_every_error",
+        """
+        network n:
+          input: 3x8x8
+          init:
+            convv: zeros
+            linear: normal(0, sd=0.1)
+            "fc": zeros
+          layers:
+            conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)
+        """,
+        """
+        t.arch:4:5: error: init rule for 'convv': there is no op of that name
+           4 |     convv: zeros
+                   ^^^^^
+          hint: did you mean 'conv'?
+        t.arch:5:23: error: normal has no argument 'sd'
+           5 |     linear: normal(0, sd=0.1)
+                                     ^^^^^^
+          hint: did you mean 'std'?
+        t.arch:6:5: error: init rule "fc": no layer with parameters has a matching name
+           6 |     "fc": zeros
+                   ^^^^
+          hint: a pattern matches whole dotted names; '*' stands for any characters, dots included
+        """,
+    ),
 ]
 
 

@@ -1,20 +1,22 @@
-"""Initialisation schemes: an untrained zoo network starts exactly where torchvision's does (same seed).
+"""Initialisation rules: an untrained zoo network starts exactly where torchvision's does (same seed).
 
 Every tensor is compared for exact equality, buffers included. That holds because the builder constructs
 layers in torchvision's order (what construction draws from the RNG is what torchvision's constructors
-draw, with the position embedding drawn where torchvision's Encoder draws it), runs each scheme's loop
-over ``modules()`` in torchvision's order, and initialises ViT's MLP blocks as soon as they are built, as
-torchvision's ``MLPBlock`` does. ResNet builds a stage's ``downsample`` before the unit's first conv while
-archspec builds it after the unit's residual branch; that order does not matter: those convolutions are
-drawn from ``kaiming_uniform_`` (one number per element, so the RNG ends in the same state whatever the
-order) and drawn again by the scheme in ``modules()`` order, which is the same in both. So no statistical
-fallback is needed.
+draw, with the position embedding drawn where torchvision's Encoder draws it), applies the spec's rules
+over the layers in torchvision's ``modules()`` order, and initialises ViT's MLP blocks as soon as they are
+built, as torchvision's ``MLPBlock`` does (the spec's ``when built:`` rule). ResNet builds a stage's
+``downsample`` before the unit's first conv while archspec builds it after the unit's residual branch;
+that order does not matter: those convolutions are drawn from ``kaiming_uniform_`` (one number per
+element, so the RNG ends in the same state whatever the order) and drawn again by the rules in
+``modules()`` order, which is the same in both. So no statistical fallback is needed. Each rule is also
+checked against ``torch.nn.init`` called directly.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import itertools
+import math
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,7 @@ import pytest
 import torch
 
 import archspec
-from archspec.backends.init import SCHEMES
-from archspec.errors import UsageError
+from archspec.errors import SpecError
 
 torchvision = pytest.importorskip("torchvision")
 
@@ -73,17 +74,13 @@ def test_untrained_weights_equal_torchvision_with_the_same_seed(name: str) -> No
     assert_identical(ours(name), theirs(name))
 
 
-def test_the_zoo_declares_torchvision_schemes() -> None:
-    expected = {
-        "resnet50": "torchvision_resnet",
-        "vgg16_bn": "torchvision_vgg",
-        "mobilenet_v2": "torchvision_mobilenet_v2",
-        "googlenet": "torchvision_googlenet",
-        "vit_b_16": "torchvision_vit",
-        "alexnet": "default",
-    }
-    for name, scheme in expected.items():
-        assert archspec.load(name).graph.metadata.extra["init"] == scheme
+def test_the_zoo_writes_its_initialisation_as_rules() -> None:
+    graph = archspec.load("resnet50").graph
+    assert [(r.target, r.when, [(c.parameter, c.function, c.args) for c in r.calls]) for r in graph.init] == [
+        ("conv", "after", [("weight", "kaiming_normal", {"mode": "fan_out", "nonlinearity": "relu"})]),
+        ("batchnorm", "after", [("weight", "ones", {}), ("bias", "zeros", {})]),
+    ]
+    assert archspec.load("alexnet").graph.init == ()  # torch's own initialisation, as torchvision's AlexNet
 
 
 def test_a_different_seed_gives_different_weights() -> None:
@@ -102,27 +99,115 @@ def test_generated_source_initialises_as_the_in_memory_build(name: str, tmp_path
 
 
 TINY = (
-    'network tiny:\n  title: "t"\n  init: {init}\n  input: 3x8x8\n  layers:\n'
+    'network tiny:\n  title: "t"\n  init:\n{init}  input: 3x8x8\n  layers:\n'
     "    conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)\n"
 )
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
-def test_every_scheme_builds_and_generates_the_same_numbers(scheme: str, tmp_path: Path) -> None:
-    net = archspec.load("tiny.arch", text=TINY.format(init=repr(scheme).replace("'", '"')))
-    build = generated_build(net, tmp_path)
-    torch.manual_seed(3)
-    generated = build().state_dict()
-    torch.manual_seed(3)
-    assert_identical(net.build().state_dict(), generated)
-    net.build(device="meta")  # nothing to initialise on meta, and no error
+def tiny(*rules: str) -> archspec.Network:
+    return archspec.load("tiny.arch", text=TINY.format(init="".join(f"    {r}\n" for r in rules)))
 
 
-@pytest.mark.parametrize("value", ['"xavier"', "3", '["torchvision_vgg"]'])
-def test_an_unknown_scheme_is_a_usage_error_naming_the_known_ones(value: str) -> None:
-    net = archspec.load("tiny.arch", text=TINY.format(init=value))
-    for action in (net.build, net.to_source):
-        with pytest.raises(UsageError) as caught:
-            action()
-        message = str(caught.value)
-        assert "init" in message and all(name in message for name in SCHEMES)
+def state_of(layers: dict[str, torch.nn.Module]) -> dict[str, torch.Tensor]:
+    return {f"{name}.{k}": v for name, m in layers.items() for k, v in m.state_dict().items()}
+
+
+# Each rule against torch.nn.init called directly on the layers torch builds in the same order.
+REFERENCES: list[tuple[str, Any]] = [
+    ("zeros", lambda w: torch.nn.init.zeros_(w)),
+    ("ones", lambda w: torch.nn.init.ones_(w)),
+    ("constant(0.25)", lambda w: torch.nn.init.constant_(w, 0.25)),
+    ("normal(0.5, 2)", lambda w: torch.nn.init.normal_(w, 0.5, 2)),
+    ("uniform(-0.1, b=0.3)", lambda w: torch.nn.init.uniform_(w, -0.1, 0.3)),
+    ("trunc_normal(std=0.02)", lambda w: torch.nn.init.trunc_normal_(w, std=0.02)),
+    (
+        'kaiming_normal(mode="fan_out", nonlinearity="relu")',
+        lambda w: torch.nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu"),
+    ),
+    ("kaiming_uniform(a=1)", lambda w: torch.nn.init.kaiming_uniform_(w, a=1)),
+    ("xavier_normal(gain=2)", lambda w: torch.nn.init.xavier_normal_(w, gain=2)),
+    ("xavier_uniform", lambda w: torch.nn.init.xavier_uniform_(w)),
+    ("orthogonal", lambda w: torch.nn.init.orthogonal_(w)),
+    (
+        "trunc_normal(std=sqrt(1 / fan_in))",
+        lambda w: torch.nn.init.trunc_normal_(w, std=math.sqrt(1 / 27)),
+    ),  # fan-in 3·3·3
+    ("uniform(-1 / sqrt(fan_out), 1 / sqrt(fan_out))", lambda w: torch.nn.init.uniform_(w, -1 / 6, 1 / 6)),
+]
+
+
+@pytest.mark.parametrize(("call", "reference"), REFERENCES, ids=[c for c, _ in REFERENCES])
+def test_each_rule_equals_torch_init_called_directly(call: str, reference: Any, tmp_path: Path) -> None:
+    net = tiny(f"conv: {call}, bias=constant(-1)", "batchnorm: weight=constant(2), bias=ones")
+    torch.manual_seed(5)
+    conv, norm, linear = torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Linear(144, 10)
+    with torch.no_grad():  # the reference: construction, then the rules in module order
+        reference(conv.weight)
+        torch.nn.init.constant_(conv.bias, -1)
+        torch.nn.init.constant_(norm.weight, 2)
+        torch.nn.init.ones_(norm.bias)
+    expected = {
+        f"{i}.{k}": v for i, m in ((0, conv), (1, norm), (4, linear)) for k, v in m.state_dict().items()
+    }
+    torch.manual_seed(5)
+    assert_identical(net.build().state_dict(), expected)
+    torch.manual_seed(5)
+    assert_identical(generated_build(net, tmp_path)().state_dict(), expected)
+
+
+def test_named_rules_run_after_the_op_rules_and_built_rules_at_construction() -> None:
+    net = tiny(
+        "linear: normal(0, 0.01), bias=zeros",
+        '"4": uniform(-3, 3)',  # the linear, again: after the op rules, so its weight is drawn twice
+        "when built:",
+        "  conv: xavier_uniform",  # as the conv is constructed, before the linear draws its numbers
+    )
+    torch.manual_seed(9)
+    conv = torch.nn.Conv2d(3, 4, 3)
+    torch.nn.init.xavier_uniform_(conv.weight)
+    norm, linear = torch.nn.BatchNorm2d(4), torch.nn.Linear(144, 10)
+    torch.nn.init.normal_(linear.weight, 0, 0.01)
+    torch.nn.init.zeros_(linear.bias)
+    torch.nn.init.uniform_(linear.weight, -3, 3)
+    expected = {
+        f"{i}.{k}": v for i, m in ((0, conv), (1, norm), (4, linear)) for k, v in m.state_dict().items()
+    }
+    torch.manual_seed(9)
+    assert_identical(net.build().state_dict(), expected)
+
+
+def test_the_rules_are_in_the_ir_json_and_its_schema() -> None:
+    text = archspec.load("vit_b_32").graph.to_json()
+    assert '"formulas": {\n            "std": "sqrt((1 / fan_in))"' in text
+    assert '"when": "built"' in text
+    from archspec.ir import json_schema
+
+    assert "InitRule" in json_schema()["$defs"]
+
+
+def test_build_on_meta_initialises_nothing_and_fails_not() -> None:
+    tiny("conv: trunc_normal(std=sqrt(2 / fan_in))").build(device="meta")
+
+
+def test_the_old_scheme_name_is_a_spec_error_saying_what_replaced_it() -> None:
+    text = TINY.replace("  init:\n{init}", '  init: "torchvision_resnet"\n')
+    with pytest.raises(SpecError) as caught:
+        archspec.load("tiny.arch", text=text)
+    assert str(caught.value) == (
+        "tiny.arch:3:3: error: `init:` takes rules, one a line, not a scheme name\n"
+        '   3 |   init: "torchvision_resnet"\n'
+        "         ^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+        '  hint: write, for example, `init:` then `conv: kaiming_normal(mode="fan_out"), bias=zeros` on an '
+        "indented line (see docs/language.md#initialisation)"
+    )
+
+
+def test_the_function_table_in_the_language_reference_is_the_code() -> None:
+    from archspec.init_rules import INIT_FUNCTIONS
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "language.md").read_text(encoding="utf-8")
+    table = text.split("<!-- init-table:start -->\n")[1].split("<!-- init-table:end -->")[0]
+    rows = [f"| `{f.signature()}` | `nn.init.{f.name}_` |" for f in INIT_FUNCTIONS.values()]
+    assert table.strip() == "\n".join(["| function | torch |", "| --- | --- |", *rows])
+    for function in INIT_FUNCTIONS.values():
+        assert callable(getattr(torch.nn.init, function.name + "_"))

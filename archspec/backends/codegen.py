@@ -5,8 +5,8 @@ would write it: one class per block structure, named after the block (``Bottlene
 only when a second instance differs in structure), with the arguments that vary between instances as
 constructor parameters; chains of modules as ``nn.Sequential(...)``; parameterless layers as functional
 calls in ``forward``, with the output shape of each line as a comment. The custom layers are copied from
-``torch_layers``, and so are the functions of the spec's init scheme (``archspec.backends.init``), which
-``build()`` applies as the in-memory builder does (same seed, same numbers).
+``torch_layers``. The spec's ``init:`` rules become one function per rule, written out as literal
+``nn.init`` calls; ``build()`` applies them as the in-memory builder does (same seed, same numbers).
 
 Safety: spec text reaches the file only through ``repr()``/sanitised text inside docstrings and comments.
 Attribute names are the spec's layer names, which lowering validated; they are checked again here
@@ -30,17 +30,19 @@ from typing import Any
 from torch import nn
 
 from archspec.analysis.counts import node_counts
+from archspec.backends import init as torch_init
 from archspec.backends import torch_build, torch_layers
-from archspec.backends.init import FUNCTION_NAMES, scheme_of
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
 from archspec.backends.torch_ops import NO_DEFAULT, Arg, Ctor, torch_op
 from archspec.errors import UsageError, spec_repr
-from archspec.ir import Graph
+from archspec.init_rules import after_order, built_rules, formula_python, rule_text
+from archspec.ir import Graph, InitRule
 from archspec.ops import format_shape
 
 _POSITION = re.compile(r"^[0-9]+$")
 _RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations"}
-_GLOBALS = {"math", *FUNCTION_NAMES}  # module-level names a file may also define: no class takes them
+# Module-level names a file may also define (helpers, `init_*` rule functions): no class takes them.
+_GLOBALS = {"math", "matches", "fans", "layer_of", "parameters_of", "built"}
 _MODULE = nn.Module()  # instance attributes (`training`) clash as much as methods do
 _LAYER_ORDER = [name for name, _ in inspect.getmembers(torch_layers, inspect.isclass)]
 
@@ -75,6 +77,45 @@ def _literal(value: Any) -> str:
         inner = ", ".join(_literal(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     raise UsageError(f"cannot write {value!r} as source")
+
+
+def _rule_names(rules: Sequence[InitRule]) -> dict[int, str]:
+    """A function name for each rule: ``init_conv``, ``init_mlp_built``, ``init_named_1``."""
+    names: dict[int, str] = {}
+    taken: set[str] = set()
+    named = 0
+    for rule in rules:
+        if rule.pattern is not None:
+            named += 1
+            base = f"init_named_{named}"
+        else:
+            base = "init_" + re.sub(r"\W", "_", rule.target)
+        base += "_built" if rule.when == "built" else ""
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base}_{n}", n + 1
+        taken.add(name)
+        names[id(rule)] = name
+    return names
+
+
+def _rule_function(rule: InitRule, name: str) -> list[str]:
+    """One rule as a function over (name, tensor) pairs: each tensor set by the first clause naming it."""
+    lines = [
+        f"def {name}(parameters: list[tuple[str, torch.Tensor]]) -> None:",
+        *_docstring(_doc(rule_text(rule)), 4),
+        "    for key, p in parameters:",
+    ]
+    for index, call in enumerate(rule.calls):
+        lines.append(f"        {'if' if index == 0 else 'elif'} matches(key, {call.parameter!r}):")
+        args = ["p", *(f"{k}={_literal(v)}" for k, v in call.args.items())]
+        if call.formulas:
+            lines.append("            fan_in, fan_out = fans(p)")
+            args += [f"{k}={formula_python(v)}" for k, v in call.formulas.items()]
+        lines.append(f"            nn.init.{call.function}_({', '.join(args)})")
+    if not rule.calls:
+        lines.append("        pass")
+    return lines
 
 
 def _attribute_ok(name: str) -> bool:
@@ -124,7 +165,7 @@ class _Class:
 class _Emitter:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
-        self.scheme = scheme_of(graph)
+        self.rule_names = _rule_names(graph.init)
         self.plan = plan_graph(graph)
         self.inplace = torch_build.inplace_nodes(graph)
         self.layers: set[str] = set()
@@ -214,6 +255,14 @@ class _Emitter:
         parts = [p for p in (lit(arg) for arg in ctor.args) if p is not None]
         return f"{ctor.callee}({', '.join(parts)}){ctor.close}"
 
+    def built(self, ctor: Ctor, step: Step) -> Ctor:
+        """A layer's constructor, wrapped in ``built(init_rule, ...)`` for each `when built:` rule of it."""
+        assert step.node is not None
+        for rule in built_rules(self.graph.init, step.node):
+            name = self.rule_names[id(rule)]
+            ctor = dataclasses.replace(ctor, callee=f"built({name}, {ctor.callee}", close=f"{ctor.close})")
+        return ctor
+
     def inlined(self, step: Step) -> bool:
         node = step.node
         if node is None:
@@ -229,12 +278,7 @@ class _Emitter:
             entry = torch_op(step.node.op)
             assert entry.source is not None
             ctor = entry.source(step.node.op, step.node.id in self.inplace)
-            hook = self.scheme.on_build.get(step.node.op.kind)
-            if hook is not None:  # initialised as soon as it is built: `init_fn(nn.Sequential(...))`
-                ctor = dataclasses.replace(
-                    ctor, callee=f"{hook.__name__}({ctor.callee}", close=f"{ctor.close})"
-                )
-            return self.ctor(ctor, lit)
+            return self.ctor(self.built(ctor, step), lit)
         child = step.child
         assert child is not None
         if self.is_sequential(child):
@@ -270,7 +314,7 @@ class _Emitter:
                 entry = torch_op(node.op)
                 if entry.parameter_source is not None:
                     _check_local(step.local, where)
-                    value = self.ctor(entry.parameter_source(node.op), lit)
+                    value = self.ctor(self.built(entry.parameter_source(node.op), step), lit)
                     if _attribute_ok(step.local):
                         init.append(f"self.{step.local} = {value}")
                     else:
@@ -415,15 +459,55 @@ class _Emitter:
         return lines
 
     def init_note(self) -> str:
-        name = self.scheme.name
-        return "" if name == "default" else f" (init scheme {_doc(name)!r})"
+        return " (as the spec's init rules say)" if self.graph.init else ""
+
+    def init_functions(self) -> list[str]:
+        """The helpers and one function per rule (the spec's `init:` section as literal nn.init calls)."""
+        if not self.graph.init:
+            return []
+        helpers: list[Callable[..., Any]] = [torch_init.matches, torch_init.parameters_of]
+        if any(call.formulas for rule in self.graph.init for call in rule.calls):
+            helpers.append(torch_init.fans)
+        if any(rule.when == "after" for rule in self.graph.init):
+            helpers.append(torch_init.layer_of)
+        out: list[str] = []
+        for helper in helpers:
+            out += [*inspect.getsource(helper).rstrip().splitlines(), "", ""]
+        if any(rule.when == "built" for rule in self.graph.init):
+            out += [
+                "def built(rule, layer):",
+                '    """``layer``, initialised by ``rule`` as soon as it is constructed."""',
+                "    rule(parameters_of(layer))",
+                "    return layer",
+                "",
+                "",
+            ]
+        for rule in self.graph.init:
+            out += [*_rule_function(rule, self.rule_names[id(rule)]), "", ""]
+        return out
+
+    def init_weights(self) -> list[str]:
+        """``init_weights(model)``: the rules applied once the network is built, layer by layer, in order."""
+        order = after_order(self.graph.init, self.graph.nodes)
+        if not order:
+            return []
+        doc = (
+            "The spec's init rules, once the network is built: each layer by its op's rule, then named rules."
+        )
+        lines = [
+            "def init_weights(model: nn.Module) -> None:",
+            *_docstring(doc, 4),
+            "    for name, rule in (",
+        ]
+        lines += [f"        ({node.name!r}, {self.rule_names[id(rule)]})," for node, rule in order]
+        lines += ["    ):", "        rule(parameters_of(layer_of(model, name)))", "", ""]
+        return lines
 
     def render(self) -> str:
         classes = [self.render_class(cls) for cls in self.classes]  # fills self.layers as a side effect
         out = ['"""' + "\n".join(self.header()) + '\n"""', "", "from __future__ import annotations", ""]
-        standard = (
-            ["import math"] if any("math." in inspect.getsource(f) for f in self.scheme.functions()) else []
-        )
+        formulas = any(call.formulas for rule in self.graph.init for call in rule.calls)
+        standard = ["import math"] if formulas else []
         if self.needs_ordered_dict:
             standard.append("from collections import OrderedDict")
         out += [*standard, ""] if standard else []
@@ -431,18 +515,18 @@ class _Emitter:
         for name in _LAYER_ORDER:
             if name in self.layers:
                 out += [*inspect.getsource(getattr(torch_layers, name)).rstrip().splitlines(), "", ""]
-        for function in self.scheme.functions():  # before the classes: on_build functions appear in them
-            out += [*inspect.getsource(function).rstrip().splitlines(), "", ""]
+        out += self.init_functions()  # before the classes: `when built:` rules appear in them
         for lines in classes:
             out += [*lines, "", ""]
+        out += self.init_weights()
         root = self.class_of[id(self.plan)].name
         out += [
             "def build() -> nn.Module:",
             f'    """A freshly initialised {root}{self.init_note()}."""',
             f"    model = {root}()",
         ]
-        if self.scheme.model is not None:
-            out.append(f"    {self.scheme.model.__name__}(model)")
+        if after_order(self.graph.init, self.graph.nodes):
+            out.append("    init_weights(model)")
         out += ["    return model", "", ""]
         shape = ", ".join(str(d) for d in (1, *self.graph.input_shape))
         out += [

@@ -1,188 +1,67 @@
-"""Initialisation schemes: how a freshly built network's parameters start.
+"""Initialisation: the spec's ``init:`` rules applied to a freshly built network.
 
-A spec picks one by name in its metadata (``init: "torchvision_resnet"``; absent means ``"default"``).
-Each scheme is one small function over the built network, written as torchvision writes the
-``for m in self.modules()`` loop at the end of its constructor, and run in the same module order, so
-that with the same seed an untrained archspec network starts from the same numbers as torchvision's
-(where the layers are constructed in the same order: construction draws random numbers too).
+The rules come resolved in the IR (``Graph.init``; ``archspec.init_rules`` checks them and gives the order).
+A rule in ``when built:`` runs on a layer as soon as it is constructed (torchvision's ``MLPBlock`` does
+so in its own constructor, before the next layer draws its random numbers); the others run once the
+network is built: every layer by the rule for its op in module order, then the named rules. Within a
+layer, parameters are set in the layer's own order (weight, then bias; an MLP's first linear, then its
+second), each by the first clause that names it, so random numbers are drawn in torchvision's order.
 
-A scheme may also have ``on_build`` functions, keyed by op kind, run on that op's module right after it
-is constructed: torchvision's ``MLPBlock`` initialises its linear layers inside its own constructor,
-before the next encoder layer is built, and only doing the same at the same moment gives the same
-random numbers.
-
-The functions use only ``torch``, ``nn`` and ``math``: the code generator copies their source into
-standalone files, whose ``build()`` calls them as the in-memory builder does.
+``matches`` and ``fans`` use only ``torch`` and ``nn``: the code generator copies their source into
+standalone files, which apply the same rules as literal code.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
 
+import torch
 from torch import nn
 
-from archspec.errors import UsageError
-from archspec.ir import Graph
-
-# ---------------------------------------------------------------- the schemes (copied into generated files)
+from archspec.init_rules import evaluate_formula
+from archspec.ir import InitRule
 
 
-def torchvision_resnet(model: nn.Module) -> None:
-    """torchvision's ResNet (zero_init_residual=False): conv kaiming-normal (fan-out, ReLU), norms 1/0."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d | nn.GroupNorm) and m.weight is not None:
-            nn.init.constant_(m.weight, 1)
-            nn.init.constant_(m.bias, 0)
+def matches(key: str, name: str) -> bool:
+    """Whether the torch parameter ``key`` is the one a rule calls ``name`` (itself, or a sublayer's)."""
+    return key == name or key.endswith("." + name)
 
 
-def torchvision_vgg(model: nn.Module) -> None:
-    """torchvision's VGG: conv kaiming-normal (fan-out, ReLU), bias 0; batch norm 1/0; linear N(0, 0.01)."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.constant_(m.bias, 0)
-        elif isinstance(m, nn.BatchNorm2d) and m.weight is not None:
-            nn.init.constant_(m.weight, 1)
-            nn.init.constant_(m.bias, 0)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            if m.bias is not None:
-                nn.init.constant_(m.bias, 0)
+def fans(tensor: torch.Tensor) -> tuple[int, int]:
+    """The fan-in and fan-out of a weight, as torch.nn.init computes them (a matrix or a conv kernel)."""
+    receptive = tensor[0][0].numel() if tensor.dim() > 2 else 1
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def torchvision_mobilenet_v2(model: nn.Module) -> None:
-    """torchvision's MobileNetV2: conv kaiming-normal (fan-out) and bias 0, norms 1/0, linear N(0, 0.01)."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d | nn.GroupNorm) and m.weight is not None:
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
+def parameters_of(layer: nn.Module | nn.Parameter) -> list[tuple[str, torch.Tensor]]:
+    """The (name, tensor) pairs a rule sees: a module's parameters, or a bare parameter as its weight."""
+    if isinstance(layer, nn.Module):
+        return list(layer.named_parameters())
+    return [("weight", layer)]
 
 
-def torchvision_googlenet(model: nn.Module) -> None:
-    """torchvision's GoogLeNet (init_weights): conv and linear weights truncated N(0, 0.01); norms 1/0."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d | nn.Linear):
-            nn.init.trunc_normal_(m.weight, mean=0.0, std=0.01, a=-2, b=2)
-        elif isinstance(m, nn.BatchNorm2d) and m.weight is not None:
-            nn.init.constant_(m.weight, 1)
-            nn.init.constant_(m.bias, 0)
+def apply_rule(rule: InitRule, parameters: Iterable[tuple[str, torch.Tensor]]) -> None:
+    """Set each parameter by the first clause of ``rule`` that names it (others keep their values)."""
+    for key, tensor in parameters:
+        for call in rule.calls:
+            if not matches(key, call.parameter):
+                continue
+            kwargs = dict(call.args)
+            if call.formulas:
+                fan_in, fan_out = fans(tensor)
+                kwargs.update({k: evaluate_formula(v, fan_in, fan_out) for k, v in call.formulas.items()})
+            getattr(nn.init, call.function + "_")(tensor, **kwargs)
+            break
 
 
-def torchvision_vit(model: nn.Module) -> None:
-    """torchvision's ViT: the patch projection truncated N(0, 1/fan-in) with bias 0, the head (last linear) 0.
-
-    The class token (zeros) and the position embedding (N(0, 0.02)) start so when they are built; the
-    MLP blocks are initialised as they are built (``torchvision_vit_mlp``).
-    """
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            fan_in = m.in_channels * m.kernel_size[0] * m.kernel_size[1]
-            nn.init.trunc_normal_(m.weight, std=math.sqrt(1 / fan_in))
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if linears:
-        nn.init.zeros_(linears[-1].weight)
-        if linears[-1].bias is not None:
-            nn.init.zeros_(linears[-1].bias)
+def layer_of(model: nn.Module, name: str) -> nn.Module | nn.Parameter:
+    """The module of a layer, or the parameter a parameter op (class token, embedding) keeps in its owner."""
+    try:
+        return model.get_submodule(name)
+    except AttributeError:
+        parameter = model.get_parameter(name)
+        assert isinstance(parameter, nn.Parameter)
+        return parameter
 
 
-def torchvision_vit_mlp(mlp: nn.Module) -> nn.Module:
-    """torchvision's MLPBlock, as it is built: linear weights xavier-uniform, biases N(0, 1e-6)."""
-    for m in mlp.modules():
-        if isinstance(m, nn.Linear):
-            nn.init.xavier_uniform_(m.weight)
-            if m.bias is not None:
-                nn.init.normal_(m.bias, std=1e-6)
-    return mlp
-
-
-def kaiming_fan_out(model: nn.Module) -> None:
-    """Generic: conv kaiming-normal (fan-out, ReLU), bias 0; norms 1/0 (1-d too); linear N(0, 0.01), 0."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d | nn.GroupNorm) and m.weight is not None:
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-
-
-# ---------------------------------------------------------------- the registry
-
-
-@dataclass(frozen=True)
-class InitScheme:
-    """A named scheme: ``model`` runs on the built network, ``on_build[kind]`` on each such op's module."""
-
-    name: str
-    model: Callable[[nn.Module], None] | None = None
-    on_build: Mapping[str, Callable[[nn.Module], nn.Module]] = field(default_factory=dict)
-
-    def functions(self) -> list[Callable[..., Any]]:
-        """Every function of the scheme (what a generated file must carry)."""
-        return [*self.on_build.values(), *([self.model] if self.model is not None else [])]
-
-
-SCHEMES: dict[str, InitScheme] = {
-    scheme.name: scheme
-    for scheme in (
-        InitScheme("default"),  # torch's own initialisation of every layer (torchvision's AlexNet)
-        InitScheme("torchvision_resnet", torchvision_resnet),
-        InitScheme("torchvision_vgg", torchvision_vgg),
-        InitScheme("torchvision_mobilenet_v2", torchvision_mobilenet_v2),
-        InitScheme("torchvision_googlenet", torchvision_googlenet),
-        InitScheme("torchvision_vit", torchvision_vit, {"mlp": torchvision_vit_mlp}),
-        InitScheme("kaiming_fan_out", kaiming_fan_out),
-    )
-}
-
-FUNCTION_NAMES = frozenset(f.__name__ for scheme in SCHEMES.values() for f in scheme.functions())
-
-
-def scheme_named(name: Any) -> InitScheme:
-    """The scheme of this name; a UsageError that lists the known ones otherwise."""
-    if isinstance(name, str) and name in SCHEMES:
-        return SCHEMES[name]
-    raise UsageError(
-        f"unknown init scheme {name!r} in the spec's metadata (`init:`); known schemes: {', '.join(SCHEMES)}"
-    )
-
-
-def scheme_of(graph: Graph) -> InitScheme:
-    """The scheme a graph's metadata asks for (``init``; ``"default"`` when absent)."""
-    return scheme_named(graph.metadata.extra.get("init", "default"))
-
-
-__all__ = [
-    "SCHEMES",
-    "InitScheme",
-    "kaiming_fan_out",
-    "scheme_named",
-    "scheme_of",
-    "torchvision_googlenet",
-    "torchvision_mobilenet_v2",
-    "torchvision_resnet",
-    "torchvision_vgg",
-    "torchvision_vit",
-    "torchvision_vit_mlp",
-]
+__all__ = ["apply_rule", "fans", "layer_of", "matches", "parameters_of"]

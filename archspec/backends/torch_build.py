@@ -8,11 +8,11 @@ is an ``nn.Sequential``; any other is a ``Block`` that runs a plan computed once
 per-call interpretation of the IR, no string-keyed lookups and no data-dependent Python, so the modules
 work under ``torch.compile(fullgraph=True)``, ``torch.export``, autocast and channels_last.
 
-Initialisation: ``init`` in a spec's metadata names a scheme of ``archspec.backends.init`` (``"default"``
-when absent: torch's own). Its ``on_build`` functions run on a layer as soon as it is constructed, its
-model function on the whole network at the end, as torchvision's constructors do. Layers are
-constructed in the spec's order, parameters of functional ops (the position embedding) included, so
-the random numbers drawn match torchvision's where its constructors build in the same order.
+Initialisation: the spec's ``init:`` rules (``archspec.backends.init``): those of ``when built:`` run on a
+layer as soon as it is constructed, the others on the whole network at the end, as torchvision's
+constructors do; without rules, every layer keeps torch's own initialisation. Layers are constructed in
+the spec's order, parameters of functional ops (the position embedding) included, so the random numbers
+drawn match torchvision's where its constructors build in the same order.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from archspec.backends.init import InitScheme, kaiming_fan_out, scheme_of
+from archspec.backends.init import apply_rule, layer_of, parameters_of
 from archspec.backends.plan import ContainerPlan, Step, consumers, plan_graph
 from archspec.backends.torch_ops import INPLACE_OPS, INPLACE_PRODUCERS, torch_op
 from archspec.errors import UsageError
+from archspec.init_rules import after_order, built_rules
 from archspec.ir import Graph, Node
 
 FALLBACK_BUDGET_BYTES = 64 * 2**30
@@ -117,13 +118,13 @@ def build_module(
     meta = device is not None and torch.device(device).type == "meta"
     if not allow_large and not meta:
         check_budget(graph, dtype, max_param_bytes)
-    scheme = scheme_of(graph)
     plan = plan_graph(graph)
     inplace = inplace_nodes(graph)
     with torch.device(device) if device is not None else contextlib.nullcontext():
-        module = _container(plan, graph, inplace, None if meta else scheme, root=True)
-        if scheme.model is not None and not meta:
-            scheme.model(module)
+        module = _container(plan, graph, inplace, not meta, root=True)
+        if not meta:  # nothing to initialise on meta
+            for node, rule in after_order(graph.init, graph.nodes):
+                apply_rule(rule, parameters_of(layer_of(module, node.name)))
     if dtype is not None:
         module = module.to(dtype=dtype)
     return module
@@ -136,24 +137,23 @@ def _label(plan: ContainerPlan, graph: Graph, root: bool) -> str:
 
 
 def _container(
-    plan: ContainerPlan, graph: Graph, inplace: set[int], scheme: InitScheme | None, root: bool = False
+    plan: ContainerPlan, graph: Graph, inplace: set[int], initialise: bool, root: bool = False
 ) -> nn.Module:
     # Everything is constructed in step order (modules and parameters alike), as the random numbers that
-    # construction draws must come in the spec's order; `scheme` is None on meta (nothing to initialise).
+    # construction draws must come in the spec's order; `initialise` is False on meta (nothing to set).
     children: list[tuple[str, nn.Module | None, Step]] = []
     parameters: dict[int, nn.Parameter] = {}
     for index, step in enumerate(plan.steps):
         if step.child is not None:
-            children.append((step.local, _container(step.child, graph, inplace, scheme), step))
+            children.append((step.local, _container(step.child, graph, inplace, initialise), step))
             continue
         assert step.node is not None
         entry = torch_op(step.node.op)
         built = entry.module(step.node.op, step.node.id in inplace) if entry.module else None
-        hook = scheme.on_build.get(step.node.op.kind) if scheme is not None else None
-        if built is not None and hook is not None:
-            hook(built)
         if entry.parameter is not None:
             parameters[index] = nn.Parameter(entry.parameter(step.node.op))
+        for rule in built_rules(graph.init, step.node) if initialise else ():
+            apply_rule(rule, parameters_of(built if built is not None else parameters[index]))
         children.append((step.local, built, step))
     if not root and plan.is_chain and all(m is not None for _, m, _ in children):
         sequential = nn.Sequential()
@@ -292,7 +292,6 @@ __all__ = [
     "build_module",
     "check_budget",
     "forward_shapes",
-    "kaiming_fan_out",
     "node_modules",
     "parameter_bytes",
 ]

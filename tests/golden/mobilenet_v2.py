@@ -19,20 +19,53 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def torchvision_mobilenet_v2(model: nn.Module) -> None:
-    """torchvision's MobileNetV2: conv kaiming-normal (fan-out) and bias 0, norms 1/0, linear N(0, 0.01)."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d | nn.GroupNorm) and m.weight is not None:
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
+def matches(key: str, name: str) -> bool:
+    """Whether the torch parameter ``key`` is the one a rule calls ``name`` (itself, or a sublayer's)."""
+    return key == name or key.endswith("." + name)
+
+
+def parameters_of(layer: nn.Module | nn.Parameter) -> list[tuple[str, torch.Tensor]]:
+    """The (name, tensor) pairs a rule sees: a module's parameters, or a bare parameter as its weight."""
+    if isinstance(layer, nn.Module):
+        return list(layer.named_parameters())
+    return [("weight", layer)]
+
+
+def layer_of(model: nn.Module, name: str) -> nn.Module | nn.Parameter:
+    """The module of a layer, or the parameter a parameter op (class token, embedding) keeps in its owner."""
+    try:
+        return model.get_submodule(name)
+    except AttributeError:
+        parameter = model.get_parameter(name)
+        assert isinstance(parameter, nn.Parameter)
+        return parameter
+
+
+def init_conv(parameters: list[tuple[str, torch.Tensor]]) -> None:
+    """conv: kaiming_normal(mode='fan_out'), bias=zeros"""
+    for key, p in parameters:
+        if matches(key, 'weight'):
+            nn.init.kaiming_normal_(p, mode='fan_out')
+        elif matches(key, 'bias'):
+            nn.init.zeros_(p)
+
+
+def init_batchnorm(parameters: list[tuple[str, torch.Tensor]]) -> None:
+    """batchnorm: ones, bias=zeros"""
+    for key, p in parameters:
+        if matches(key, 'weight'):
+            nn.init.ones_(p)
+        elif matches(key, 'bias'):
+            nn.init.zeros_(p)
+
+
+def init_linear(parameters: list[tuple[str, torch.Tensor]]) -> None:
+    """linear: normal(mean=0, std=0.01), bias=zeros"""
+    for key, p in parameters:
+        if matches(key, 'weight'):
+            nn.init.normal_(p, mean=0, std=0.01)
+        elif matches(key, 'bias'):
+            nn.init.zeros_(p)
 
 
 class InvertedResidual(nn.Module):
@@ -157,10 +190,122 @@ class Mobilenet_v2(nn.Module):
         return x
 
 
+def init_weights(model: nn.Module) -> None:
+    """The spec's init rules, once the network is built: each layer by its op's rule, then named rules."""
+    for name, rule in (
+        ('features.0.0', init_conv),
+        ('features.0.1', init_batchnorm),
+        ('features.1.conv.0.0', init_conv),
+        ('features.1.conv.0.1', init_batchnorm),
+        ('features.1.conv.1', init_conv),
+        ('features.1.conv.2', init_batchnorm),
+        ('features.2.conv.0.0', init_conv),
+        ('features.2.conv.0.1', init_batchnorm),
+        ('features.2.conv.1.0', init_conv),
+        ('features.2.conv.1.1', init_batchnorm),
+        ('features.2.conv.2', init_conv),
+        ('features.2.conv.3', init_batchnorm),
+        ('features.3.conv.0.0', init_conv),
+        ('features.3.conv.0.1', init_batchnorm),
+        ('features.3.conv.1.0', init_conv),
+        ('features.3.conv.1.1', init_batchnorm),
+        ('features.3.conv.2', init_conv),
+        ('features.3.conv.3', init_batchnorm),
+        ('features.4.conv.0.0', init_conv),
+        ('features.4.conv.0.1', init_batchnorm),
+        ('features.4.conv.1.0', init_conv),
+        ('features.4.conv.1.1', init_batchnorm),
+        ('features.4.conv.2', init_conv),
+        ('features.4.conv.3', init_batchnorm),
+        ('features.5.conv.0.0', init_conv),
+        ('features.5.conv.0.1', init_batchnorm),
+        ('features.5.conv.1.0', init_conv),
+        ('features.5.conv.1.1', init_batchnorm),
+        ('features.5.conv.2', init_conv),
+        ('features.5.conv.3', init_batchnorm),
+        ('features.6.conv.0.0', init_conv),
+        ('features.6.conv.0.1', init_batchnorm),
+        ('features.6.conv.1.0', init_conv),
+        ('features.6.conv.1.1', init_batchnorm),
+        ('features.6.conv.2', init_conv),
+        ('features.6.conv.3', init_batchnorm),
+        ('features.7.conv.0.0', init_conv),
+        ('features.7.conv.0.1', init_batchnorm),
+        ('features.7.conv.1.0', init_conv),
+        ('features.7.conv.1.1', init_batchnorm),
+        ('features.7.conv.2', init_conv),
+        ('features.7.conv.3', init_batchnorm),
+        ('features.8.conv.0.0', init_conv),
+        ('features.8.conv.0.1', init_batchnorm),
+        ('features.8.conv.1.0', init_conv),
+        ('features.8.conv.1.1', init_batchnorm),
+        ('features.8.conv.2', init_conv),
+        ('features.8.conv.3', init_batchnorm),
+        ('features.9.conv.0.0', init_conv),
+        ('features.9.conv.0.1', init_batchnorm),
+        ('features.9.conv.1.0', init_conv),
+        ('features.9.conv.1.1', init_batchnorm),
+        ('features.9.conv.2', init_conv),
+        ('features.9.conv.3', init_batchnorm),
+        ('features.10.conv.0.0', init_conv),
+        ('features.10.conv.0.1', init_batchnorm),
+        ('features.10.conv.1.0', init_conv),
+        ('features.10.conv.1.1', init_batchnorm),
+        ('features.10.conv.2', init_conv),
+        ('features.10.conv.3', init_batchnorm),
+        ('features.11.conv.0.0', init_conv),
+        ('features.11.conv.0.1', init_batchnorm),
+        ('features.11.conv.1.0', init_conv),
+        ('features.11.conv.1.1', init_batchnorm),
+        ('features.11.conv.2', init_conv),
+        ('features.11.conv.3', init_batchnorm),
+        ('features.12.conv.0.0', init_conv),
+        ('features.12.conv.0.1', init_batchnorm),
+        ('features.12.conv.1.0', init_conv),
+        ('features.12.conv.1.1', init_batchnorm),
+        ('features.12.conv.2', init_conv),
+        ('features.12.conv.3', init_batchnorm),
+        ('features.13.conv.0.0', init_conv),
+        ('features.13.conv.0.1', init_batchnorm),
+        ('features.13.conv.1.0', init_conv),
+        ('features.13.conv.1.1', init_batchnorm),
+        ('features.13.conv.2', init_conv),
+        ('features.13.conv.3', init_batchnorm),
+        ('features.14.conv.0.0', init_conv),
+        ('features.14.conv.0.1', init_batchnorm),
+        ('features.14.conv.1.0', init_conv),
+        ('features.14.conv.1.1', init_batchnorm),
+        ('features.14.conv.2', init_conv),
+        ('features.14.conv.3', init_batchnorm),
+        ('features.15.conv.0.0', init_conv),
+        ('features.15.conv.0.1', init_batchnorm),
+        ('features.15.conv.1.0', init_conv),
+        ('features.15.conv.1.1', init_batchnorm),
+        ('features.15.conv.2', init_conv),
+        ('features.15.conv.3', init_batchnorm),
+        ('features.16.conv.0.0', init_conv),
+        ('features.16.conv.0.1', init_batchnorm),
+        ('features.16.conv.1.0', init_conv),
+        ('features.16.conv.1.1', init_batchnorm),
+        ('features.16.conv.2', init_conv),
+        ('features.16.conv.3', init_batchnorm),
+        ('features.17.conv.0.0', init_conv),
+        ('features.17.conv.0.1', init_batchnorm),
+        ('features.17.conv.1.0', init_conv),
+        ('features.17.conv.1.1', init_batchnorm),
+        ('features.17.conv.2', init_conv),
+        ('features.17.conv.3', init_batchnorm),
+        ('features.18.0', init_conv),
+        ('features.18.1', init_batchnorm),
+        ('classifier.1', init_linear),
+    ):
+        rule(parameters_of(layer_of(model, name)))
+
+
 def build() -> nn.Module:
-    """A freshly initialised Mobilenet_v2 (init scheme 'torchvision_mobilenet_v2')."""
+    """A freshly initialised Mobilenet_v2 (as the spec's init rules say)."""
     model = Mobilenet_v2()
-    torchvision_mobilenet_v2(model)
+    init_weights(model)
     return model
 
 

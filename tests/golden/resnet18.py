@@ -19,14 +19,42 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def torchvision_resnet(model: nn.Module) -> None:
-    """torchvision's ResNet (zero_init_residual=False): conv kaiming-normal (fan-out, ReLU), norms 1/0."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d | nn.GroupNorm) and m.weight is not None:
-            nn.init.constant_(m.weight, 1)
-            nn.init.constant_(m.bias, 0)
+def matches(key: str, name: str) -> bool:
+    """Whether the torch parameter ``key`` is the one a rule calls ``name`` (itself, or a sublayer's)."""
+    return key == name or key.endswith("." + name)
+
+
+def parameters_of(layer: nn.Module | nn.Parameter) -> list[tuple[str, torch.Tensor]]:
+    """The (name, tensor) pairs a rule sees: a module's parameters, or a bare parameter as its weight."""
+    if isinstance(layer, nn.Module):
+        return list(layer.named_parameters())
+    return [("weight", layer)]
+
+
+def layer_of(model: nn.Module, name: str) -> nn.Module | nn.Parameter:
+    """The module of a layer, or the parameter a parameter op (class token, embedding) keeps in its owner."""
+    try:
+        return model.get_submodule(name)
+    except AttributeError:
+        parameter = model.get_parameter(name)
+        assert isinstance(parameter, nn.Parameter)
+        return parameter
+
+
+def init_conv(parameters: list[tuple[str, torch.Tensor]]) -> None:
+    """conv: kaiming_normal(mode='fan_out', nonlinearity='relu')"""
+    for key, p in parameters:
+        if matches(key, 'weight'):
+            nn.init.kaiming_normal_(p, mode='fan_out', nonlinearity='relu')
+
+
+def init_batchnorm(parameters: list[tuple[str, torch.Tensor]]) -> None:
+    """batchnorm: ones, bias=zeros"""
+    for key, p in parameters:
+        if matches(key, 'weight'):
+            nn.init.ones_(p)
+        elif matches(key, 'bias'):
+            nn.init.zeros_(p)
 
 
 class BasicBlock(nn.Module):
@@ -118,10 +146,57 @@ class Resnet18(nn.Module):
         return x
 
 
+def init_weights(model: nn.Module) -> None:
+    """The spec's init rules, once the network is built: each layer by its op's rule, then named rules."""
+    for name, rule in (
+        ('conv1', init_conv),
+        ('bn1', init_batchnorm),
+        ('layer1.0.conv1', init_conv),
+        ('layer1.0.bn1', init_batchnorm),
+        ('layer1.0.conv2', init_conv),
+        ('layer1.0.bn2', init_batchnorm),
+        ('layer1.1.conv1', init_conv),
+        ('layer1.1.bn1', init_batchnorm),
+        ('layer1.1.conv2', init_conv),
+        ('layer1.1.bn2', init_batchnorm),
+        ('layer2.0.conv1', init_conv),
+        ('layer2.0.bn1', init_batchnorm),
+        ('layer2.0.conv2', init_conv),
+        ('layer2.0.bn2', init_batchnorm),
+        ('layer2.0.downsample.0', init_conv),
+        ('layer2.0.downsample.1', init_batchnorm),
+        ('layer2.1.conv1', init_conv),
+        ('layer2.1.bn1', init_batchnorm),
+        ('layer2.1.conv2', init_conv),
+        ('layer2.1.bn2', init_batchnorm),
+        ('layer3.0.conv1', init_conv),
+        ('layer3.0.bn1', init_batchnorm),
+        ('layer3.0.conv2', init_conv),
+        ('layer3.0.bn2', init_batchnorm),
+        ('layer3.0.downsample.0', init_conv),
+        ('layer3.0.downsample.1', init_batchnorm),
+        ('layer3.1.conv1', init_conv),
+        ('layer3.1.bn1', init_batchnorm),
+        ('layer3.1.conv2', init_conv),
+        ('layer3.1.bn2', init_batchnorm),
+        ('layer4.0.conv1', init_conv),
+        ('layer4.0.bn1', init_batchnorm),
+        ('layer4.0.conv2', init_conv),
+        ('layer4.0.bn2', init_batchnorm),
+        ('layer4.0.downsample.0', init_conv),
+        ('layer4.0.downsample.1', init_batchnorm),
+        ('layer4.1.conv1', init_conv),
+        ('layer4.1.bn1', init_batchnorm),
+        ('layer4.1.conv2', init_conv),
+        ('layer4.1.bn2', init_batchnorm),
+    ):
+        rule(parameters_of(layer_of(model, name)))
+
+
 def build() -> nn.Module:
-    """A freshly initialised Resnet18 (init scheme 'torchvision_resnet')."""
+    """A freshly initialised Resnet18 (as the spec's init rules say)."""
     model = Resnet18()
-    torchvision_resnet(model)
+    init_weights(model)
     return model
 
 
