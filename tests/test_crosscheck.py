@@ -336,15 +336,39 @@ def test_zoo_receptive_field_is_the_input_gradient_extent(
 def specs(draw: Any) -> str:
     """A small valid spec: convs with strides, padding, dilation and groups; max/avg pools with padding,
     dilation and ceil mode; residuals; concats of aligned branches (inception-like); a block; named
-    sequences. The last feature map is the input of ``gap``."""
+    sequences; activations; elementwise gates (`mul:` branches) and squeeze-and-excitation (a Cx1x1 gate
+    broadcast over the map by `mul from input, gate`). The last feature map is the input of ``gap``."""
     size = draw(st.integers(10, 24))
     channels = draw(st.integers(1, 3))
     lines = ["block Unit(width):", "  conv1: conv(width, 3, pad=1) >> bn: batchnorm >> relu", ""]
+    lines += [
+        "block SE(squeeze):",
+        "  avgpool: global_avgpool",
+        "  fc1: conv(squeeze, 1) >> relu",
+        "  fc2: conv(in_channels, 1) >> hardsigmoid",
+        "  mul from input, fc2",
+        "",
+    ]
     lines += ["network random:", '  title: "random"', f"  input: {channels}x{size}x{size}", "  layers:"]
     width = channels
     for index in range(draw(st.integers(1, 6))):
         kind = draw(
-            st.sampled_from(["conv", "conv", "bn", "relu", "pool", "pool", "residual", "concat", "block"])
+            st.sampled_from(
+                [
+                    "conv",
+                    "conv",
+                    "bn",
+                    "relu",
+                    "pool",
+                    "pool",
+                    "residual",
+                    "concat",
+                    "block",
+                    "act",
+                    "gate",
+                    "se",
+                ]
+            )
         )
         label = f"l{index}: " if draw(st.booleans()) else ""
         if kind == "conv":
@@ -407,6 +431,16 @@ def specs(draw: Any) -> str:
         elif kind == "block":
             width = draw(st.integers(1, 5))
             lines.append(f"    u{index}: Unit({width})")
+        elif kind == "act":
+            activation = draw(
+                st.sampled_from(["silu", "hardswish", "hardsigmoid", "gelu", "sigmoid", "relu6"])
+            )
+            lines.append(f"    {label}{activation}")
+        elif kind == "gate":  # a gated unit: both branches keep the shape
+            gate = draw(st.sampled_from(["sigmoid", "hardsigmoid"]))
+            lines += ["    mul:", f"      conv({width}, 1) >> {gate}", "      silu"]
+        elif kind == "se":
+            lines.append(f"    se{index}: SE({draw(st.integers(1, 4))})")
     lines += ["    gap: global_avgpool", "    flatten", "    fc: linear(3)", ""]
     return "\n".join(lines)
 
@@ -419,5 +453,74 @@ def test_random_specs_analysis_matches_the_module(text: str) -> None:
     assert analysis.warnings == ()  # every merge in these specs is aligned
     assert_counts_match(network, analysis, "cpu")
     gap = network.graph.node("gap")
+    if analysis.fields[gap.inputs[0]] == "global":  # an SE gate sees the whole input: nothing to pin down
+        return
     last = network.graph.nodes[gap.inputs[0]].name
     assert_field_is_gradient_extent(lambda **kw: archspec.load("random.arch", text=text, **kw), last)
+
+
+# ---------------------------------------------------------------- the post-2017 ops against torch
+
+
+def randomise(module: nn.Module, seed: int = 0) -> nn.Module:
+    """Every bias, norm weight and batch-norm statistic random (a fresh network's zeros and ones would
+    hide a missing bias or a norm applied to the wrong axis)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+            if not tensor.is_floating_point():
+                continue
+            values = torch.randn(tensor.shape, generator=generator, dtype=tensor.dtype)
+            if name.endswith("running_var"):
+                values = values.abs() + 0.5
+            tensor.copy_(values)
+    return module
+
+
+def assert_close_relative(ours: torch.Tensor, theirs: torch.Tensor, rtol: float = 1e-5) -> None:
+    """Equal up to ``rtol`` of the reference's scale (which must not vanish)."""
+    scale = theirs.abs().max().item()
+    assert scale > 1e-3, scale
+    assert (ours - theirs).abs().max().item() <= rtol * scale
+
+
+GATED = """
+block SE(squeeze):
+  avgpool: global_avgpool
+  fc1: conv(squeeze, 1)
+  activation: silu
+  fc2: conv(in_channels, 1)
+  scale_activation: sigmoid
+  mul from input, scale_activation
+
+network gated:
+  input: 8x9x9
+  layers:
+    stem: conv(8, 3, pad=1)
+    act: hardswish
+    se: SE(2)
+    gated:
+      mul:
+        g: conv(8, 1) >> hardsigmoid
+        silu
+    bias: global_avgpool
+    out: add from gated, bias
+"""
+
+
+def test_activations_and_broadcast_merges_equal_torch() -> None:
+    """silu, hardswish, hardsigmoid, mul/add with a Cx1x1 operand, against torch.nn.functional."""
+    network = archspec.load("gated.arch", text=GATED)
+    module = randomise(network.build()).eval()
+    x = torch.randn(2, 8, 9, 9)
+    p = dict(module.named_parameters())
+    stem = F.hardswish(F.conv2d(x, p["stem.weight"], p["stem.bias"], padding=1))
+    gate = F.adaptive_avg_pool2d(stem, 1)
+    gate = F.silu(F.conv2d(gate, p["se.fc1.weight"], p["se.fc1.bias"]))
+    gate = torch.sigmoid(F.conv2d(gate, p["se.fc2.weight"], p["se.fc2.bias"]))
+    se = stem * gate
+    product = F.hardsigmoid(F.conv2d(se, p["gated.g.weight"], p["gated.g.bias"])) * F.silu(se)
+    expected = product + F.adaptive_avg_pool2d(product, 1)
+    with torch.no_grad():
+        assert_close_relative(module(x), expected)
+    assert_counts_match(network, network.analyze(), "cpu")

@@ -1450,9 +1450,42 @@ CASES = [
             sum: add from a, b
         """,
         """
-        t.arch:6:10: error: sum: add: inputs must have the same shape: 4x8x8 vs 8x8x8
+        t.arch:6:10: error: sum: add: input shapes do not broadcast: 4x8x8 vs 8x8x8
            6 |     sum: add from a, b
                         ^^^
+          hint: each size must agree or be 1, in inputs of one rank (e.g. 64x56x56 and 64x1x1)
+        """,
+    ),
+    Case(
+        "mul_of_a_map_and_a_vector",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            a: conv(4, 1)
+            v: (global_avgpool >> flatten)
+            gated: mul from a, v
+        """,
+        """
+        t.arch:6:12: error: gated: mul: input shapes do not broadcast: 4x8x8 vs 4
+           6 |     gated: mul from a, v
+                          ^^^
+          hint: each size must agree or be 1, in inputs of one rank (e.g. 64x56x56 and 64x1x1)
+        """,
+    ),
+    Case(
+        "mul_merge_with_one_branch",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            mul:
+              conv(4, 1)
+        """,
+        """
+        t.arch:4:5: error: mul needs at least two branches, got 1
+           4 |     mul:
+                   ^
         """,
     ),
     Case(

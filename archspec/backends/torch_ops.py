@@ -361,6 +361,13 @@ def _add(*values: torch.Tensor) -> torch.Tensor:
     return total
 
 
+def _mul(*values: torch.Tensor) -> torch.Tensor:
+    product = values[0] * values[1]
+    for value in values[2:]:
+        product = product * value
+    return product
+
+
 def _concat(dim: int, *values: torch.Tensor) -> torch.Tensor:
     return torch.cat(values, dim)
 
@@ -472,6 +479,9 @@ TORCH_OPS: dict[str, TorchOp] = {
     "sigmoid": _simple("nn.Sigmoid", nn.Sigmoid, "torch.sigmoid({x})"),
     "scaled_tanh": SCALED_TANH,
     "gelu": GELU,
+    "silu": _simple("nn.SiLU", nn.SiLU, "F.silu({x})"),
+    "hardswish": _simple("nn.Hardswish", nn.Hardswish, "F.hardswish({x})"),
+    "hardsigmoid": _simple("nn.Hardsigmoid", nn.Hardsigmoid, "F.hardsigmoid({x})"),
     "softmax": SOFTMAX,
     "identity": _simple("nn.Identity", nn.Identity, "{x}"),
     "flatten": _simple("nn.Flatten", nn.Flatten, "torch.flatten({x}, 1)"),
@@ -480,6 +490,10 @@ TORCH_OPS: dict[str, TorchOp] = {
     "add": TorchOp(
         function=lambda op, owner, name: _add,
         inline=lambda op, inputs, attr, inplace: " + ".join(inputs),
+    ),
+    "mul": TorchOp(
+        function=lambda op, owner, name: _mul,
+        inline=lambda op, inputs, attr, inplace: " * ".join(inputs),
     ),
     "concat": TorchOp(
         function=lambda op, owner, name: partial(_concat, torch_dim(op.dim)),

@@ -6,13 +6,25 @@ from typing import Annotated
 
 from pydantic import Field
 
-from archspec.ops.activation import GELU, Identity, ReLU, ReLU6, ScaledTanh, Sigmoid, Softmax, Tanh
+from archspec.ops.activation import (
+    GELU,
+    Hardsigmoid,
+    Hardswish,
+    Identity,
+    ReLU,
+    ReLU6,
+    ScaledTanh,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
 from archspec.ops.base import Op, OpError, RFEffect, RFStep, Shape, format_shape, numel
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
 from archspec.ops.norm import BatchNorm, LayerNorm, LocalResponseNorm
 from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
-from archspec.ops.structure import Add, Concat, Dropout, Flatten, Input, Pad
+from archspec.ops.structure import Add, Concat, Dropout, Flatten, Input, Mul, Pad
 from archspec.ops.vit import MLP, ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
 
 OP_CLASSES: tuple[type[Op], ...] = (
@@ -33,6 +45,9 @@ OP_CLASSES: tuple[type[Op], ...] = (
     ScaledTanh,
     Sigmoid,
     GELU,
+    SiLU,
+    Hardswish,
+    Hardsigmoid,
     Softmax,
     Identity,
     Flatten,
@@ -40,6 +55,7 @@ OP_CLASSES: tuple[type[Op], ...] = (
     Pad,
     Concat,
     Add,
+    Mul,
     RBF,
     PatchEmbed,
     ClassToken,
@@ -67,6 +83,9 @@ AnyOp = Annotated[
     | ScaledTanh
     | Sigmoid
     | GELU
+    | SiLU
+    | Hardswish
+    | Hardsigmoid
     | Softmax
     | Identity
     | Flatten
@@ -74,6 +93,7 @@ AnyOp = Annotated[
     | Pad
     | Concat
     | Add
+    | Mul
     | RBF
     | PatchEmbed
     | ClassToken

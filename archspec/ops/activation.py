@@ -76,6 +76,36 @@ class GELU(_Pointwise):
     flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element"
 
 
+class SiLU(_Pointwise):
+    """``silu``: x * sigmoid(x), the swish of EfficientNet."""
+
+    kind: Literal["silu"] = "silu"
+    spec_names: ClassVar[tuple[str, ...]] = ("silu", "swish")
+    per_element: ClassVar[int] = 2
+    summary: ClassVar[str] = "x * sigmoid(x) (swish)"
+    flop_rule: ClassVar[str] = "`--count all`: 2 FLOPs per element (sigmoid, multiply)"
+
+
+class Hardswish(_Pointwise):
+    """``hardswish``: x * relu6(x + 3) / 6 (MobileNetV3)."""
+
+    kind: Literal["hardswish"] = "hardswish"
+    spec_names: ClassVar[tuple[str, ...]] = ("hardswish",)
+    per_element: ClassVar[int] = 4
+    summary: ClassVar[str] = "x * relu6(x + 3) / 6"
+    flop_rule: ClassVar[str] = "`--count all`: 4 FLOPs per element (add, clamp, multiply, divide)"
+
+
+class Hardsigmoid(_Pointwise):
+    """``hardsigmoid``: relu6(x + 3) / 6 (MobileNetV3's squeeze-and-excitation gate)."""
+
+    kind: Literal["hardsigmoid"] = "hardsigmoid"
+    spec_names: ClassVar[tuple[str, ...]] = ("hardsigmoid",)
+    per_element: ClassVar[int] = 3
+    summary: ClassVar[str] = "relu6(x + 3) / 6"
+    flop_rule: ClassVar[str] = "`--count all`: 3 FLOPs per element (add, clamp, divide)"
+
+
 class Softmax(_Pointwise):
     """``softmax(dim=0)``: over channels (dim 0 of one sample; the last for vectors and tokens)."""
 

@@ -121,22 +121,60 @@ class Concat(Op):
         return tuple(shape)
 
 
-class Add(Op):
-    """``add``: elementwise sum of inputs of one shape (residual connections)."""
+def broadcast_shape(inputs: Sequence[Shape]) -> Shape | None:
+    """torch's broadcast of per-sample shapes of one rank (each size equal, or 1), or None when they do
+    not broadcast. Ranks must agree: with the batch dimension in front, torch would align a shorter
+    shape's last dimensions with the batch's, which is never what a spec means."""
+    if any(len(shape) != len(inputs[0]) for shape in inputs):
+        return None
+    out = []
+    for sizes in zip(*inputs, strict=True):
+        wide = {size for size in sizes if size != 1}
+        if len(wide) > 1:
+            return None
+        out.append(wide.pop() if wide else 1)
+    return tuple(out)
 
-    kind: Literal["add"] = "add"
-    spec_names: ClassVar[tuple[str, ...]] = ("add",)
+
+class _Elementwise(Op):
+    """An elementwise merge of two or more inputs with torch's broadcasting (sizes equal, or 1)."""
+
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
-    summary: ClassVar[str] = "elementwise sum"
-    shape_rule: ClassVar[str] = "two or more inputs of one shape, to that shape"
+    shape_rule: ClassVar[str] = (
+        "two or more inputs of one rank whose sizes agree or are 1 (torch broadcasting: CxHxW with Cx1x1), "
+        "to the broadcast shape"
+    )
     flop_rule: ClassVar[str] = "`--count all`: (inputs - 1) FLOPs per output element"
 
     def check(self, inputs: Sequence[Shape]) -> None:
-        if any(shape != inputs[0] for shape in inputs[1:]):
+        if broadcast_shape(inputs) is None:
+            name = self.spec_names[0]
             raise OpError(
-                "add: inputs must have the same shape: " + " vs ".join(format_shape(s) for s in inputs)
+                f"{name}: input shapes do not broadcast: " + " vs ".join(format_shape(s) for s in inputs),
+                hint="each size must agree or be 1, in inputs of one rank (e.g. 64x56x56 and 64x1x1)",
             )
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        shape = broadcast_shape(inputs)
+        assert shape is not None  # check() ran when the op was made
+        return shape
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return (len(inputs) - 1) * numel(output)
+
+
+class Add(_Elementwise):
+    """``add``: elementwise sum (residual connections), with torch's broadcasting."""
+
+    kind: Literal["add"] = "add"
+    spec_names: ClassVar[tuple[str, ...]] = ("add",)
+    summary: ClassVar[str] = "elementwise sum (broadcasting)"
+
+
+class Mul(_Elementwise):
+    """``mul``: elementwise product, with torch's broadcasting (squeeze-and-excitation gates)."""
+
+    kind: Literal["mul"] = "mul"
+    spec_names: ClassVar[tuple[str, ...]] = ("mul",)
+    summary: ClassVar[str] = "elementwise product (broadcasting: a Cx1x1 gate scales a CxHxW map)"
