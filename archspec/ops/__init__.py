@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from archspec.ops.activation import GELU, Identity, ReLU, ReLU6, ScaledTanh, Sigmoid, Softmax, Tanh
-from archspec.ops.base import Op, OpError, RFEffect, RFStep, Shape, format_shape, numel
+from archspec.ops.base import Op, OpError, RFEffect, RFStep, Saved, Shape, format_shape, numel
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
 from archspec.ops.norm import BatchNorm, LayerNorm, LocalResponseNorm
@@ -99,6 +99,7 @@ __all__ = [
     "OpError",
     "RFEffect",
     "RFStep",
+    "Saved",
     "Shape",
     "format_shape",
     "numel",
