@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from archspec.analysis.counts import COUNT_CONVENTIONS, NodeCounts, flops, layer_depth, node_counts
-from archspec.analysis.memory import dtype_size, peak_activation, training_memory
+from archspec.analysis.memory import dtype_size, peak_activation, saved_activations, training_memory
 from archspec.analysis.receptive import RF, ReceptiveField, receptive_fields
 from archspec.ir import Graph, Repeat
 from archspec.ops import OPS_BY_KIND, Shape, numel
@@ -32,6 +32,7 @@ class Row:
     flops: int
     extra_flops: int
     activation_bytes: int
+    saved_bytes: int
     receptive_field: RF
     block: str | None = None
     repeat: Repeat | None = None
@@ -121,14 +122,15 @@ def analyze(graph: Graph, dtype: str = "float32", count: str = "torchvision", ba
     counts = node_counts(graph)
     rf = receptive_fields(graph)
     out_bytes = {node.id: numel(node.shape) * size * batch for node in graph.nodes}
-    rows = _rows(graph, counts, rf.fields, out_bytes, count)
-    peak = peak_activation(graph, out_bytes)
+    saved = saved_activations(graph, dtype, batch)
+    rows = _rows(graph, counts, rf.fields, out_bytes, saved.per_node, count)
+    peak = peak_activation(graph, dtype, batch)
     params = sum(c.params for c in counts.values())
     trainable = sum(c.trainable_params for c in counts.values())
     buffers = sum(c.buffers for c in counts.values())
     macs = sum(c.macs for c in counts.values())
     extra = sum(c.extra_flops for c in counts.values())
-    activations = sum(out_bytes.values())
+    activations = saved.total
     return Analysis(
         graph=graph,
         dtype=dtype,
@@ -177,6 +179,7 @@ def _rows(
     counts: Mapping[int, NodeCounts],
     fields: Mapping[int, RF],
     out_bytes: Mapping[int, int],
+    saved: Mapping[int, int],
     count: str,
 ) -> tuple[Row, ...]:
     scopes = {scope.name: scope for scope in graph.scopes}
@@ -217,6 +220,7 @@ def _rows(
                     flops=c.flops(count),
                     extra_flops=c.extra_flops,
                     activation_bytes=out_bytes[node.id],
+                    saved_bytes=saved[node.id],
                     receptive_field=fields[node.id],
                     repeat=node.repeat,
                     node_ids=(node.id,),
@@ -244,6 +248,7 @@ def _rows(
                 flops=sum(p.flops(count) for p in parts),
                 extra_flops=sum(p.extra_flops for p in parts),
                 activation_bytes=sum(out_bytes[i] for i in ids),
+                saved_bytes=sum(saved[i] for i in ids),
                 receptive_field=fields[output],
                 block=scope.block,
                 repeat=scope.repeat,

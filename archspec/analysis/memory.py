@@ -1,12 +1,24 @@
-"""Memory passes: peak activation memory at inference, and a training-memory estimate.
+"""Memory passes: the bytes autograd saves for backward, the inference peak, and the training total.
 
-Inference: walk the topological order; each node's output is allocated when the node runs and freed once
-its last consumer has run (the network's output lives to the end; the input is counted). Every output is
-counted as its own buffer, views and in-place ops included, so the figure is an upper bound of what an
-allocator needs.
+Both activation figures are about storages, as torch allocates them. Every node's output is a storage of
+its own, except for views (``flatten``, ``select_token``, an inactive ``dropout``: the op's ``is_view``)
+and in-place ReLUs (``inplace_nodes``: the ReLUs the torch backend builds with ``inplace=True``), which
+share their input's storage. ``docs/memory.md`` explains the model; ``archspec.backends.measure`` holds the
+torch measurements that the tests compare it with.
 
-Training (per batch): parameters and buffers, one gradient per trainable parameter, the optimiser state
-(SGD with momentum: one buffer per parameter; AdamW: two) and every node's output kept for backward.
+Training activations: each op declares the tensors its backward keeps (``Op.saved``: its input, its output,
+or tensors of its own such as max-pooling indices or batch-norm statistics). A storage that several ops
+save (a ReLU's output, read again by the next conv) is counted once, at its full size (a token selected
+from a sequence keeps the whole sequence).
+
+Inference peak: a walk in execution order over a no-grad forward. A storage is allocated when its node
+runs and freed when the module lets go of it: after the step that last reads it in the container that
+holds it (a block or sequence called as a whole holds its inputs until it returns, as a Python call
+does). The network's input and output live throughout. While a node runs, its inputs, its output and its
+temporaries (``Op.scratch``) are live together.
+
+Training total (per batch): parameters and buffers, one gradient per trainable parameter, the optimiser
+state (SGD with momentum: one buffer per parameter; AdamW: two) and the saved activations.
 """
 
 from __future__ import annotations
@@ -15,51 +27,159 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from archspec.ir import Graph
+from archspec.ops import Saved, numel
 
-DTYPE_BYTES: Mapping[str, int] = {"float32": 4, "bfloat16": 2, "float16": 2, "float64": 8}
+DTYPE_BYTES: Mapping[str, int] = {"float32": 4, "bfloat16": 2, "float16": 2, "float64": 8, "int64": 8}
+ACTIVATION_DTYPES = ("float32", "bfloat16", "float16", "float64")
 OPTIMISER_STATES: Mapping[str, int] = {"sgd_momentum": 1, "adamw": 2}
+
+# A ReLU may overwrite its input when that input is a fresh tensor nobody else reads (as torchvision's
+# `nn.ReLU(inplace=True)` after conv/bn does); these producers' backward passes do not need their output.
+INPLACE_PRODUCERS = frozenset({"conv2d", "batchnorm", "linear", "add", "concat"})
+INPLACE_OPS = frozenset({"relu", "relu6"})
 
 
 def dtype_size(dtype: str) -> int:
-    """Bytes per element of a dtype name."""
-    try:
-        return DTYPE_BYTES[dtype]
-    except KeyError:
-        raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPE_BYTES)}") from None
+    """Bytes per element of an activation dtype name."""
+    if dtype not in ACTIVATION_DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(ACTIVATION_DTYPES)}")
+    return DTYPE_BYTES[dtype]
 
 
-def last_consumers(graph: Graph) -> dict[int, int]:
-    """For each node id, the id of the last node that reads its output (itself when none does)."""
-    last = {node.id: node.id for node in graph.nodes}
+def readers(graph: Graph) -> dict[int, list[int]]:
+    """For each node id, the ids of the nodes that read its output, in order."""
+    found: dict[int, list[int]] = {node.id: [] for node in graph.nodes}
     for node in graph.nodes:
-        for i in node.inputs:
-            last[i] = max(last[i], node.id)
-    return last
+        for source in node.inputs:
+            found[source].append(node.id)
+    return found
+
+
+def inplace_nodes(graph: Graph) -> set[int]:
+    """ReLUs that may overwrite their input: a fresh conv/bn/linear/add/concat output read by nobody else."""
+    read = readers(graph)
+    chosen = set()
+    for node in graph.nodes:
+        if node.op.kind in INPLACE_OPS and len(node.inputs) == 1:
+            source = graph.nodes[node.inputs[0]]
+            if source.op.kind in INPLACE_PRODUCERS and read[source.id] == [node.id]:
+                chosen.add(node.id)
+    return chosen
+
+
+def storages(graph: Graph, training: bool) -> dict[int, int]:
+    """For each node id, the id of the node whose output storage it uses (itself unless a view/in place)."""
+    inplace = inplace_nodes(graph)
+    base: dict[int, int] = {}
+    for node in graph.nodes:
+        shares = node.inputs and (node.op.is_view(training) or node.id in inplace)
+        base[node.id] = base[node.inputs[0]] if shares else node.id
+    return base
+
+
+@dataclass(frozen=True)
+class SavedBytes:
+    """Training activations: the total, each node's share (a storage counted at its first saver)."""
+
+    total: int
+    per_node: Mapping[int, int]
+
+
+def saved_activations(graph: Graph, dtype: str, batch: int) -> SavedBytes:
+    """Bytes autograd keeps for backward in one training forward (see the module docstring)."""
+    size = dtype_size(dtype)
+    base = storages(graph, training=True)
+    inplace = inplace_nodes(graph)
+    counted: set[tuple[str, int, int]] = set()
+    per_node: dict[int, int] = {}
+    for node in graph.nodes:
+        share = 0
+        for index, saved in enumerate(node.op.saved(graph.input_shapes(node), node.shape)):
+            itemsize = DTYPE_BYTES[saved.dtype] if saved.dtype else size
+            if saved.copied_in_place and node.id in inplace:
+                saved = Saved("new", saved.what, elements=numel(graph.input_shapes(node)[saved.index]))
+            if saved.source == "new":
+                key, elements = ("new", node.id, index), saved.elements
+                count = elements * batch if saved.per_sample else elements
+                share += count * itemsize
+                counted.add(key)
+                continue
+            owner = base[node.inputs[saved.index] if saved.source == "input" else node.id]
+            if ("storage", owner, 0) in counted:
+                continue
+            counted.add(("storage", owner, 0))
+            share += numel(graph.nodes[owner].shape) * batch * size
+        per_node[node.id] = share
+    return SavedBytes(sum(per_node.values()), per_node)
+
+
+def _containers(graph: Graph) -> tuple[dict[int, tuple[str, ...]], dict[str, int]]:
+    """Each node's chain of containers (outermost first, '' the network) and each container's last node."""
+    names = {scope.name for scope in graph.scopes} | {""}
+    chain_of: dict[int, tuple[str, ...]] = {}
+    end: dict[str, int] = {}
+    for node in graph.nodes:
+        parts = node.scope.split(".") if node.scope else []
+        prefixes = [".".join(parts[: i + 1]) for i in range(len(parts))]
+        chain = ("", *(p for p in prefixes if p in names))
+        chain_of[node.id] = chain
+        for name in chain:
+            end[name] = node.id
+    return chain_of, end
+
+
+def release_points(graph: Graph) -> dict[int, int]:
+    """For each node id, the node after which the module drops its output (see the module docstring).
+
+    A value lives in the slot of the container that produced it, and of each container that returns it,
+    up to the lowest container shared with a reader; there the step that reads it is the reader itself,
+    or the child container holding the reader, which keeps the value until it returns.
+    """
+    chain_of, end = _containers(graph)
+    release = {node.id: node.id for node in graph.nodes}
+    for node in graph.nodes:
+        for source in node.inputs:
+            mine, theirs = chain_of[node.id], chain_of[source]
+            shared = 0
+            while shared < min(len(mine), len(theirs)) and mine[shared] == theirs[shared]:
+                shared += 1
+            step_end = end[mine[shared]] if shared < len(mine) else node.id
+            release[source] = max(release[source], step_end)
+    return release
 
 
 @dataclass(frozen=True)
 class PeakMemory:
-    """Peak live activation bytes and the node at which it occurs."""
+    """Peak live activation bytes at inference and the node at which it occurs."""
 
     bytes: int
     at_node: int
 
 
-def peak_activation(graph: Graph, output_bytes: Mapping[int, int]) -> PeakMemory:
-    """Peak of live activation bytes over the walk (see the module docstring)."""
-    last = last_consumers(graph)
-    frees: dict[int, list[int]] = {}
-    for producer, consumer in last.items():
-        if producer != graph.output:
-            frees.setdefault(consumer, []).append(producer)
-    live = peak = 0
-    at = 0
+def peak_activation(graph: Graph, dtype: str, batch: int) -> PeakMemory:
+    """Peak of live activation bytes over a no-grad forward (see the module docstring)."""
+    size = dtype_size(dtype)
+    base = storages(graph, training=False)
+    release = release_points(graph)
+    # A storage lives until the last release among the nodes that use it.
+    until: dict[int, int] = {}
     for node in graph.nodes:
-        live += output_bytes[node.id]
-        if live > peak:
-            peak, at = live, node.id
-        for freed in frees.get(node.id, ()):
-            live -= output_bytes[freed]
+        owner = base[node.id]
+        until[owner] = max(until.get(owner, owner), release[node.id])
+    for owner in (base[0], base[graph.output]):
+        until[owner] = len(graph.nodes)
+    frees: dict[int, list[int]] = {}
+    for owner, last in until.items():
+        frees.setdefault(last, []).append(owner)
+    live = peak = at = 0
+    for node in graph.nodes:
+        if base[node.id] == node.id:
+            live += numel(node.shape) * batch * size
+        scratch = node.op.scratch(graph.input_shapes(node), node.shape, size, batch)
+        if live + scratch > peak:
+            peak, at = live + scratch, node.id
+        for owner in frees.get(node.id, ()):
+            live -= numel(graph.nodes[owner].shape) * batch * size
     return PeakMemory(peak, at)
 
 

@@ -27,7 +27,8 @@ from torch import nn
 
 from archspec.backends.init import apply_rule, layer_of, parameters_of
 from archspec.backends.plan import ContainerPlan, Step, consumers, plan_graph
-from archspec.backends.torch_ops import INPLACE_OPS, INPLACE_PRODUCERS, torch_op
+from archspec.analysis.memory import inplace_nodes
+from archspec.backends.torch_ops import torch_op
 from archspec.errors import UsageError
 from archspec.init_rules import after_order, built_rules
 from archspec.ir import Graph, Node
@@ -64,18 +65,6 @@ class Block(nn.Module):
             slots[target] = function(*[slots[i] for i in sources])
         result: torch.Tensor = slots[self.archspec_output]
         return result
-
-
-def inplace_nodes(graph: Graph) -> set[int]:
-    """ReLUs that may overwrite their input: a fresh conv/bn/linear/add/concat output read by nobody else."""
-    readers = consumers(graph)
-    chosen = set()
-    for node in graph.nodes:
-        if node.op.kind in INPLACE_OPS and len(node.inputs) == 1:
-            source = graph.nodes[node.inputs[0]]
-            if source.op.kind in INPLACE_PRODUCERS and readers[source.id] == [node.id]:
-                chosen.add(node.id)
-    return chosen
 
 
 def parameter_bytes(graph: Graph, dtype: torch.dtype | None = None) -> int:

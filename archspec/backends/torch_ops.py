@@ -544,11 +544,6 @@ TORCH_OPS: dict[str, TorchOp] = {
     "mlp": TorchOp(module=_mlp, source=_mlp_source),
 }
 
-# A ReLU may overwrite its input when that input is a fresh tensor nobody else reads (as torchvision's
-# `nn.ReLU(inplace=True)` after conv/bn does); these producers' backward passes do not need their output.
-INPLACE_PRODUCERS = frozenset({"conv2d", "batchnorm", "linear", "add", "concat"})
-INPLACE_OPS = frozenset({"relu", "relu6"})
-
 
 def torch_op(op: Op) -> TorchOp:
     """The torch entry of an op (a KeyError names the kind when an op has no torch realisation yet)."""

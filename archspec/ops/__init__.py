@@ -19,7 +19,7 @@ from archspec.ops.activation import (
     Softmax,
     Tanh,
 )
-from archspec.ops.base import Op, OpError, RFEffect, RFStep, Shape, format_shape, numel
+from archspec.ops.base import Op, OpError, RFEffect, RFStep, Saved, Shape, format_shape, numel
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
 from archspec.ops.norm import BatchNorm, LayerNorm, LocalResponseNorm
@@ -119,6 +119,7 @@ __all__ = [
     "OpError",
     "RFEffect",
     "RFStep",
+    "Saved",
     "Shape",
     "format_shape",
     "numel",

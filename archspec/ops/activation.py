@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
-from archspec.ops.base import Int, Op, OpError, Shape, format_shape, numel
+from archspec.ops.base import Int, Op, OpError, Saved, Shape, format_shape, numel
 
 
 class _Pointwise(Op):
@@ -24,6 +24,10 @@ class ReLU(_Pointwise):
     spec_names: ClassVar[tuple[str, ...]] = ("relu",)
     summary: ClassVar[str] = "max(x, 0)"
     flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element"
+    saved_rule: ClassVar[str] = "its output (in place: its input's storage, shared with the op before)"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("output", "output"),)
 
 
 class ReLU6(_Pointwise):
@@ -34,6 +38,11 @@ class ReLU6(_Pointwise):
     per_element: ClassVar[int] = 2
     summary: ClassVar[str] = "min(max(x, 0), 6)"
     flop_rule: ClassVar[str] = "`--count all`: 2 FLOPs per element"
+    # torch's hardtanh keeps its input; in place (hardtanh_) it keeps a copy of the input it overwrites.
+    saved_rule: ClassVar[str] = "its input (in place: a copy of it, the input's size)"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "input", copied_in_place=True),)
 
 
 class Tanh(_Pointwise):
@@ -43,6 +52,10 @@ class Tanh(_Pointwise):
     spec_names: ClassVar[tuple[str, ...]] = ("tanh",)
     summary: ClassVar[str] = "hyperbolic tangent"
     flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element"
+    saved_rule: ClassVar[str] = "its output"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("output", "output"),)
 
 
 class ScaledTanh(_Pointwise):
@@ -55,6 +68,13 @@ class ScaledTanh(_Pointwise):
     per_element: ClassVar[int] = 3
     summary: ClassVar[str] = "LeCun's 1.7159 * tanh(2x/3)"
     flop_rule: ClassVar[str] = "`--count all`: 3 FLOPs per element"
+    saved_rule: ClassVar[str] = "the tanh before scaling (the output's size)"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("new", "tanh", elements=numel(output)),)
+
+    def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
+        return numel(output) * itemsize * batch  # slope * x, then tanh of it, before the scaled output
 
 
 class Sigmoid(_Pointwise):
@@ -64,6 +84,10 @@ class Sigmoid(_Pointwise):
     spec_names: ClassVar[tuple[str, ...]] = ("sigmoid",)
     summary: ClassVar[str] = "logistic sigmoid"
     flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element"
+    saved_rule: ClassVar[str] = "its output"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("output", "output"),)
 
 
 class GELU(_Pointwise):
@@ -74,6 +98,10 @@ class GELU(_Pointwise):
     spec_names: ClassVar[tuple[str, ...]] = ("gelu",)
     summary: ClassVar[str] = "Gaussian error linear unit"
     flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element"
+    saved_rule: ClassVar[str] = "its input"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "input"),)
 
 
 class SiLU(_Pointwise):
@@ -115,6 +143,10 @@ class Softmax(_Pointwise):
     per_element: ClassVar[int] = 3
     summary: ClassVar[str] = "softmax along a dimension of one sample"
     flop_rule: ClassVar[str] = "`--count all`: 3 FLOPs per element (exp, sum, divide)"
+    saved_rule: ClassVar[str] = "its output"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("output", "output"),)
 
     def check(self, inputs: Sequence[Shape]) -> None:
         rank = len(inputs[0])
@@ -129,3 +161,5 @@ class Identity(Op):
     spec_names: ClassVar[tuple[str, ...]] = ("identity",)
     summary: ClassVar[str] = "passes the input through"
     flop_rule: ClassVar[str] = "0 FLOPs (no computation)"
+    saved_rule: ClassVar[str] = "nothing (its output is its input)"
+    view: ClassVar[bool] = True

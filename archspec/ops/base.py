@@ -74,6 +74,27 @@ class RFStep:
 RFEffect = RFStep | Literal["global"] | None
 
 
+@dataclass(frozen=True)
+class Saved:
+    """One tensor an op's backward keeps (what torch saves on CPU; ``docs/memory.md`` has every rule).
+
+    ``source`` says which storage: ``"input"`` (the storage of input ``index``, shared with every other op
+    that saves it), ``"output"`` (the op's own output storage) or ``"new"`` (a tensor made inside the op:
+    ``elements`` per sample, or in all when ``per_sample`` is false). ``dtype`` is None for the network's
+    activation dtype, else a fixed one (``"int64"`` for max-pooling indices, ``"float32"`` for attention's
+    log-sum-exp).
+    """
+
+    source: Literal["input", "output", "new"]
+    what: str
+    index: int = 0
+    elements: int = 0
+    per_sample: bool = True
+    dtype: str | None = None
+    # An input that the op overwrites in place is kept as a copy (torch's in-place hardtanh does this).
+    copied_in_place: bool = False
+
+
 def numel(shape: Shape) -> int:
     """Number of elements of one sample of this shape."""
     return math.prod(shape)
@@ -104,6 +125,10 @@ class Op(BaseModel):
     param_rule: ClassVar[str] = "none"
     # How the op counts under `--count all`, in words (docs and reports quote it).
     flop_rule: ClassVar[str] = "0 FLOPs"
+    # What the op keeps for backward, in words (docs and `explain` quote it; `saved` is the rule).
+    saved_rule: ClassVar[str] = "nothing"
+    # The output is a view of input 0 (flatten, select_token): it shares that storage.
+    view: ClassVar[bool] = False
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -184,6 +209,20 @@ class Op(BaseModel):
     def receptive_field(self) -> RFEffect:
         """How the op moves the receptive field (see RFEffect)."""
         return None
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        """The tensors autograd keeps for this op's backward in training (see ``Saved``). Default: none."""
+        return ()
+
+    def is_view(self, training: bool) -> bool:
+        """Whether the output shares input 0's storage (a view, or an op that is a no-op here)."""
+        return self.view
+
+    def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
+        """Bytes of the temporaries live beside the inputs and the output while the op runs at inference
+        (a no-grad forward of ``batch`` samples; ``itemsize``: bytes per activation element); they count
+        towards the peak. Default: none."""
+        return 0
 
     def describe(self) -> str:
         """The op as spec text, e.g. ``conv(64, 7, stride=2, padding=3, bias=false)``: required arguments

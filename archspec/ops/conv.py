@@ -16,8 +16,10 @@ from archspec.ops.base import (
     PosPair,
     RFEffect,
     RFStep,
+    Saved,
     Shape,
     format_shape,
+    numel,
 )
 
 
@@ -207,3 +209,30 @@ class Conv2d(Op):
 
     def receptive_field(self) -> RFEffect:
         return RFStep(self.kernel_size, self.stride, self.padding, self.dilation)
+
+    saved_rule: ClassVar[str] = (
+        "its input; with a connection table, the gathered input channels (connections x H x W) and the "
+        "gathered kernels instead"
+    )
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        if self.table is None:
+            return (Saved("input", "input"),)
+        _, height, width = inputs[0]
+        return (
+            Saved("new", "gathered input channels", elements=self.connections_per_output() * height * width),
+            Saved("new", "gathered kernels", elements=self.weight_count(), per_sample=False),
+        )
+
+    def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
+        # The bias added after the convolution (unshared, or a table) makes a second output-sized tensor.
+        # A table conv (torch_layers.ConnectionTableConv2d) also gathers its input channels and kernels,
+        # and keeps the output of each group of equal fan-in, their concatenation and a reordered copy.
+        if self.table is None:
+            return numel(output) * itemsize * batch if self.bias == "unshared" else 0
+        widths = [len(row) for row in self.table]
+        order = sorted(range(len(widths)), key=lambda j: widths[j])  # grouped by fan-in, as the layer does
+        copies = 1 + (len(set(widths)) > 1) + (order != list(range(len(widths)))) + (self.bias is not False)
+        _, height, width = inputs[0]
+        per_sample = self.connections_per_output() * height * width + (copies - 1) * numel(output)
+        return (per_sample * batch + self.weight_count()) * itemsize

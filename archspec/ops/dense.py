@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
-from archspec.ops.base import Op, OpError, PosInt, RFEffect, Shape, format_shape, numel
+from archspec.ops.base import Op, OpError, PosInt, RFEffect, Saved, Shape, format_shape, numel
 
 
 def feature_input(op_name: str, inputs: Sequence[Shape]) -> Shape:
@@ -50,6 +50,11 @@ class Linear(Op):
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return numel(output) if self.bias else 0
 
+    saved_rule: ClassVar[str] = "its input"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "input"),)
+
 
 class RBF(Op):
     """``rbf(units)``: LeNet-5's Euclidean radial-basis output, fixed (non-trained) centres.
@@ -87,6 +92,11 @@ class RBF(Op):
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return 2 * self.in_features + 2 * self.units  # the two squared norms and the combination
+
+    saved_rule: ClassVar[str] = "its input"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "input"),)
 
     def receptive_field(self) -> RFEffect:
         return None

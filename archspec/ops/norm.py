@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from archspec.ops.base import Op, OpError, PosInt, Shape, format_shape, numel
+from archspec.ops.base import Op, OpError, PosInt, Saved, Shape, format_shape, numel
 
 
 class BatchNorm(Op):
@@ -43,6 +43,16 @@ class BatchNorm(Op):
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return 2 * numel(output)
 
+    saved_rule: ClassVar[str] = "its input, and the batch mean and inverse deviation (C each)"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        c = self.num_features
+        return (
+            Saved("input", "input"),
+            Saved("new", "batch mean", elements=c, per_sample=False),
+            Saved("new", "inverse deviation", elements=c, per_sample=False),
+        )
+
 
 class LayerNorm(Op):
     """``layernorm(eps=1e-5, affine=true)`` over the last dimension."""
@@ -69,6 +79,16 @@ class LayerNorm(Op):
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return 5 * numel(output)
 
+    saved_rule: ClassVar[str] = "its input, and the mean and inverse deviation of each normalised row"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        rows = numel(inputs[0]) // self.normalized_shape
+        return (
+            Saved("input", "input"),
+            Saved("new", "row means", elements=rows),
+            Saved("new", "row inverse deviations", elements=rows),
+        )
+
 
 class LocalResponseNorm(Op):
     """``lrn(size, alpha=1e-4, beta=0.75, k=1.0)``: AlexNet's local response normalisation across channels."""
@@ -92,3 +112,27 @@ class LocalResponseNorm(Op):
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return (self.size + 3) * numel(output)
+
+    # torch computes it as a chain of ops (F.local_response_norm): square, pad across channels, average
+    # over the window, scale, shift, power, divide; these are the tensors that chain keeps.
+    saved_rule: ClassVar[str] = (
+        "its input, the squares padded across channels ((C + size - 1) x H x W), and the divisor before "
+        "and after the power (C x H x W each)"
+    )
+
+    def _padded(self, shape: Shape) -> int:
+        channels, height, width = shape
+        return (channels + self.size - 1) * height * width
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (
+            Saved("input", "input"),
+            Saved("new", "padded squares", elements=self._padded(inputs[0])),
+            Saved("new", "divisor before the power", elements=numel(output)),
+            Saved("new", "divisor", elements=numel(output)),
+        )
+
+    def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
+        # Before the output: the squares beside their padded copy, then the pooled sums, their scaled
+        # copy and its shift (three C x H x W at once, while the expression is evaluated).
+        return max(self._padded(inputs[0]), 2 * numel(output)) * itemsize * batch

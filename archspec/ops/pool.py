@@ -14,6 +14,7 @@ from archspec.ops.base import (
     PosPair,
     RFEffect,
     RFStep,
+    Saved,
     Shape,
     format_shape,
     numel,
@@ -101,6 +102,14 @@ class MaxPool2d(_Pool):
     def _dilation(self) -> tuple[int, int]:
         return self.dilation
 
+    saved_rule: ClassVar[str] = "its input, and the index of each maximum (int64, the output's size)"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "input"), Saved("new", "indices", elements=numel(output), dtype="int64"))
+
+    def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
+        return numel(output) * 8 * batch  # torch's CPU kernel makes the int64 indices even without autograd
+
 
 class AvgPool2d(_Pool):
     """``avgpool(kernel_size, stride=kernel_size, padding=0, ceil_mode=false, count_include_pad=true)``."""
@@ -109,6 +118,10 @@ class AvgPool2d(_Pool):
     count_include_pad: bool = True
     spec_names: ClassVar[tuple[str, ...]] = ("avgpool", "avgpool2d")
     summary: ClassVar[str] = "2-D average pooling"
+    saved_rule: ClassVar[str] = "its input"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "input"),)
 
 
 class Subsample(_Pool):
@@ -132,6 +145,14 @@ class Subsample(_Pool):
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return numel(output) * (self.kernel_size[0] * self.kernel_size[1] + 2)
+
+    saved_rule: ClassVar[str] = "its input (the pooling), and the pooled sums (the coefficient's product)"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "input"), Saved("new", "pooled sums", elements=numel(output)))
+
+    def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
+        return 2 * numel(output) * itemsize * batch  # the pooled sums and their product, beside the sum
 
 
 def _adaptive_windows(size: int, out: int) -> tuple[int, int]:
@@ -168,6 +189,12 @@ class AdaptiveAvgPool2d(Op):
         windows = [_adaptive_windows(s, o)[0] for s, o in zip(self.in_size, self.output_size, strict=True)]
         return numel(output) * windows[0] * windows[1]
 
+    # torch computes a 1x1 output as a mean, whose backward needs only the input's shape.
+    saved_rule: ClassVar[str] = "its input (nothing for a 1x1 output, which torch computes as a mean)"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return () if self.output_size == (1, 1) else (Saved("input", "input"),)
+
     def receptive_field(self) -> RFEffect:
         if self.output_size == (1, 1):
             return "global"
@@ -184,6 +211,7 @@ class GlobalAvgPool(Op):
     kind: Literal["global_avgpool"] = "global_avgpool"
     spec_names: ClassVar[tuple[str, ...]] = ("global_avgpool", "gap")
     summary: ClassVar[str] = "global average pooling (Cx1x1)"
+    saved_rule: ClassVar[str] = "nothing (a mean: its backward needs only the input's shape)"
     shape_rule: ClassVar[str] = "CxHxW to Cx1x1"
     flop_rule: ClassVar[str] = "`--count all`: one FLOP per input element"
 

@@ -13,6 +13,7 @@ from archspec.ops.base import (
     Probability,
     RFEffect,
     RFStep,
+    Saved,
     Shape,
     format_shape,
     numel,
@@ -45,6 +46,8 @@ class Flatten(Op):
     summary: ClassVar[str] = "flattens a sample to a vector"
     shape_rule: ClassVar[str] = "any shape to a vector of all its elements"
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
+    saved_rule: ClassVar[str] = "nothing (a view of its input)"
+    view: ClassVar[bool] = True
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (numel(inputs[0]),)
@@ -62,6 +65,14 @@ class Dropout(Op):
     spec_names: ClassVar[tuple[str, ...]] = ("dropout",)
     summary: ClassVar[str] = "dropout (identity at inference)"
     flop_rule: ClassVar[str] = "0 FLOPs (identity at inference)"
+    # On the CPU torch draws the mask as a tensor of the input's dtype (scaled by 1 / (1 - p)).
+    saved_rule: ClassVar[str] = "its mask, the input's size and dtype (nothing when p = 0)"
+
+    def is_view(self, training: bool) -> bool:
+        return not training or self.p == 0
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return () if self.p == 0 else (Saved("new", "mask", elements=numel(output)),)
 
 
 class Pad(Op):
@@ -162,6 +173,9 @@ class _Elementwise(Op):
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return (len(inputs) - 1) * numel(output)
+
+    def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
+        return numel(output) * itemsize * batch if len(inputs) > 2 else 0  # the running sum
 
 
 class Add(_Elementwise):

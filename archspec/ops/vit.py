@@ -13,8 +13,10 @@ from archspec.ops.base import (
     Probability,
     RFEffect,
     RFStep,
+    Saved,
     Shape,
     format_shape,
+    numel,
 )
 from archspec.ops.conv import spatial_input
 
@@ -78,6 +80,11 @@ class PatchEmbed(Op):
     def receptive_field(self) -> RFEffect:
         p = self.patch_size
         return RFStep((p, p), (p, p), (0, 0))
+
+    saved_rule: ClassVar[str] = "its input (the convolution's)"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "input"),)
 
 
 class ClassToken(Op):
@@ -199,6 +206,40 @@ class MultiheadAttention(Op):
     def receptive_field(self) -> RFEffect:
         return "global"
 
+    # What torch's scaled-dot-product attention keeps on the CPU. Without dropout it takes the fused
+    # (flash) kernel, which keeps the log-sum-exp of each score row instead of the probabilities; with
+    # dropout it takes the math path, which keeps the probabilities, the dropout mask and copies.
+    saved_rule: ClassVar[str] = (
+        "its input (the q/k/v projection's), the projected q/k/v (3 x N x D), the attended values (N x D, "
+        "the output projection's input) and, without dropout, the log-sum-exp of each score row "
+        "(heads x N, float32); with dropout instead the scaled queries and the keys (N x D each), the "
+        "probabilities, the mask and the dropped probabilities (heads x N x N each)"
+    )
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        tokens, width = inputs[0]
+        common = (
+            Saved("input", "input"),
+            Saved("new", "projected q, k, v", elements=3 * tokens * width),
+            Saved("new", "attended values", elements=tokens * width),
+        )
+        if self.dropout == 0:
+            scores = self.num_heads * tokens
+            return (*common, Saved("new", "log-sum-exp", elements=scores, dtype="float32"))
+        squares = self.num_heads * tokens * tokens
+        return (
+            *common,
+            Saved("new", "scaled queries", elements=tokens * width),
+            Saved("new", "keys, transposed", elements=tokens * width),
+            Saved("new", "probabilities", elements=squares),
+            Saved("new", "dropout mask", elements=squares),
+            Saved("new", "dropped probabilities", elements=squares),
+        )
+
+    def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
+        tokens, width = inputs[0]
+        return 4 * tokens * width * itemsize * batch  # the projected q/k/v and the attended values, beside the output
+
 
 class MLP(Op):
     """``mlp(hidden_features, out_features=none, dropout=0.0)``: Linear, GELU, Dropout, Linear, Dropout."""
@@ -247,6 +288,29 @@ class MLP(Op):
             rows *= d
         return rows * (2 * self.hidden_features + self.outputs)
 
+    saved_rule: ClassVar[str] = (
+        "its input, the first linear's output and the GELU's output (hidden each); with dropout the "
+        "GELU's output gives way to the first mask and the dropped values (hidden each), and a second "
+        "mask (the output's size) follows"
+    )
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        hidden = numel(inputs[0]) // self.in_features * self.hidden_features
+        first = (Saved("input", "input"), Saved("new", "first linear's output", elements=hidden))
+        if self.dropout == 0:
+            return (*first, Saved("new", "GELU output", elements=hidden))
+        return (
+            *first,
+            Saved("new", "first dropout mask", elements=hidden),
+            Saved("new", "dropped hidden values", elements=hidden),
+            Saved("new", "second dropout mask", elements=numel(output)),
+        )
+
+    def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
+        # The first linear's output and the GELU's are live together; then the GELU's beside the output.
+        hidden = numel(inputs[0]) // self.in_features * self.hidden_features
+        return max(2 * hidden - numel(output), hidden) * itemsize * batch
+
 
 class SelectToken(Op):
     """``select_token(index=0)``: one token of the sequence (the class token for classification)."""
@@ -257,6 +321,8 @@ class SelectToken(Op):
     summary: ClassVar[str] = "selects one token"
     shape_rule: ClassVar[str] = "NxD to a vector D"
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
+    saved_rule: ClassVar[str] = "nothing (a view: whoever saves it keeps the whole sequence)"
+    view: ClassVar[bool] = True
 
     def check(self, inputs: Sequence[Shape]) -> None:
         tokens, _ = token_input("select_token", inputs)
