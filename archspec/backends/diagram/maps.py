@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from archspec.backends.diagram.writer import Drawing
 
 
-
 @dataclass
 class Map:
     """One box: the parts whose output it is."""

@@ -143,7 +143,16 @@ def header(drawing: Drawing, rankdir: str) -> list[str]:
             label=f"<{drawing.title()}>",
         )
         + ";",
-        f'  node [fontname="{FONT}", fontsize=11];',
+        "  node "
+        + attrs(
+            fontname=FONT,
+            fontsize=11,
+            shape="box",
+            style="rounded,filled",
+            color="#7d8794",
+            margin="0.1,0.04",
+        )
+        + ";",
         f'  edge [fontname="{FONT}", fontsize={SMALL}, fontcolor="{GREY}", color="#606060", arrowsize=0.6];',
     ]
 
@@ -275,14 +284,7 @@ def node_attrs(drawing: Drawing, part: Part, kind: str) -> str:
         line += f" · {counted}" if counted else ""
     rows.append(f'<FONT POINT-SIZE="{SMALL}" COLOR="{GREY}">{esc(line)}</FONT>')
     label = "<" + "<BR/>".join(rows) + ">"
-    values: dict[str, str | float] = {
-        "shape": "box",
-        "style": "rounded,filled",
-        "fillcolor": fill,
-        "color": "#7d8794",
-        "margin": "0.1,0.04",
-        "label": label,
-    }
+    values: dict[str, str | float] = {"fillcolor": fill, "label": label}
     if part.kind == "op" and part.container.node is not None and part.container.node.op.kind == "add":
         values.update(shape="circle", label="+", margin="0", width=0.3, fixedsize="true", fontsize=14)
     if part.kind == "box" and part.count > 1:
