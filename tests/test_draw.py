@@ -180,6 +180,19 @@ def test_expand_opens_one_stage_and_unfolds_its_run() -> None:
     assert every.count("<B>downsample</B>") == 4  # each stage's first unit opened
 
 
+def test_expand_of_one_instance_unfolds_only_its_own_run() -> None:
+    mobilenet = graph("mobilenet_v2")
+    source = to_dot(mobilenet, DrawOptions(expand=("features.5",)))
+    closed = re.findall(r"<B>([^<]*)</B><BR/>InvertedResidual", source)
+    opened = re.findall(r"<B>([^<]*)</B>: InvertedResidual", source)
+    # Table 2's rows c=32 (n=3) and c=64 (n=4): features.4-6 and features.7-10
+    assert opened == ["5"] and "6" in closed and "8–10" in closed and "5–6" not in closed
+    every = re.findall(
+        r"<B>([^<]*)</B><BR/>InvertedResidual", to_dot(mobilenet, DrawOptions(expand=("features",)))
+    )
+    assert every == [str(i) for i in range(1, 18)]  # the 17 bottlenecks of Table 2 (1+2+3+4+3+3+1)
+
+
 def test_expand_of_an_unknown_name_is_a_usage_error_with_a_hint() -> None:
     with pytest.raises(UsageError) as error:
         to_dot(graph("resnet50"), DrawOptions(expand=("layr3",)))
