@@ -484,3 +484,22 @@ def test_options_are_validated() -> None:
     with pytest.raises(UsageError) as error:
         archspec.load("lenet5").draw("x.dot", dept=2)
     assert str(error.value) == "draw: unknown option 'dept'; did you mean 'depth'?"
+
+
+def test_every_op_kind_has_a_family_and_a_colour() -> None:
+    from archspec.backends.diagram.labels import FAMILIES, FAMILY_OF_KIND
+    from archspec.ops import OPS_BY_KIND
+
+    assert set(FAMILY_OF_KIND) == set(OPS_BY_KIND)
+    assert set(FAMILY_OF_KIND.values()) | {"block"} == set(FAMILIES)
+
+
+def test_op_summaries_use_the_papers_terms() -> None:
+    from archspec.backends.diagram.labels import summary
+
+    mobilenet = graph("mobilenet_v1")
+    texts_ = {summary(node.op) for node in mobilenet.nodes}
+    # MobileNet v1, Table 1: "Conv dw / s2 3x3x64 dw" and "Conv / s1 1x1x64x128"
+    assert "conv 3×3/2, 64, depthwise" in texts_ and "conv 1×1, 128" in texts_
+    alexnet = {summary(node.op) for node in graph("alexnet_paper").nodes}
+    assert {"conv 11×11/4, 96", "conv 5×5, 256, 2 groups", "LRN 5", "maxpool 3×3/2", "linear 4096"} <= alexnet
