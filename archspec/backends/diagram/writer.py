@@ -249,6 +249,7 @@ def learned_input(drawing: Drawing, part: Part) -> list[str]:
     if node is None or node.op.kind not in ("class_token", "position_embedding"):
         return []
     width = node.shape[-1]
+    shape: Shape
     if node.op.kind == "class_token":
         text, shape = "learned class token", (1, width)
     else:
