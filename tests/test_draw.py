@@ -494,7 +494,7 @@ def test_every_op_kind_has_a_family_and_a_colour() -> None:
     from archspec.backends.diagram.labels import FAMILIES, FAMILY_OF_KIND
     from archspec.ops import OPS_BY_KIND
 
-    assert set(FAMILY_OF_KIND) == set(OPS_BY_KIND)
+    assert set(OPS_BY_KIND) <= set(FAMILY_OF_KIND)
     assert set(FAMILY_OF_KIND.values()) | {"block"} == set(FAMILIES)
 
 

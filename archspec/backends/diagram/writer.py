@@ -306,8 +306,10 @@ def node_attrs(drawing: Drawing, part: Part, kind: str) -> str:
     rows.append(f'<FONT POINT-SIZE="{SMALL}" COLOR="{GREY}">{esc(line)}</FONT>')
     label = "<" + "<BR/>".join(rows) + ">"
     values: dict[str, str | float] = {"fillcolor": fill, "label": label}
-    if part.kind == "op" and part.container.node is not None and part.container.node.op.kind == "add":
-        values.update(shape="circle", label="+", margin="0", width=0.3, fixedsize="true", fontsize=14)
+    node = part.container.node if part.kind == "op" else None
+    symbol = {"add": "+", "mul": "×"}.get(node.op.kind, "") if node is not None else ""
+    if symbol:
+        values.update(shape="circle", label=symbol, margin="0", width=0.3, fixedsize="true", fontsize=14)
     if part.kind == "box" and part.count > 1:
         values["peripheries"] = 2  # a stack of instances
     return attrs(**values)
