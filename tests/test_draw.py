@@ -150,6 +150,9 @@ def test_vit_folds_its_twelve_encoder_blocks_and_shows_the_token_stream() -> Non
     assert len(block) == 1 and "×12" in block[0] and "encoder_layer_0–11" in block[0], block
     assert any("+ class token" in t for t in nodes.values())
     assert any("+ position embedding" in t for t in nodes.values())
+    # the learned tensors join the stream: one class token of width D, one embedding per token
+    assert any(t == "learned class token 1×768" for t in nodes.values())
+    assert any(t == "learned position embedding 197×768" for t in nodes.values())
     assert any("patches 16×16, 768" in t and "196×768" in t for t in nodes.values())
     # the class token joins: 14 * 14 patches + 1 tokens from there on
     assert " 197×768 " in source
@@ -178,6 +181,19 @@ def test_expand_opens_one_stage_and_unfolds_its_run() -> None:
     assert "<B>downsample</B>" in opened and opened.count("<B>downsample</B>") == 1
     every = to_dot(graph("resnet50"), DrawOptions(expand=("Bottleneck",)))
     assert every.count("<B>downsample</B>") == 4  # each stage's first unit opened
+
+
+def test_expand_of_one_instance_unfolds_only_its_own_run() -> None:
+    mobilenet = graph("mobilenet_v2")
+    source = to_dot(mobilenet, DrawOptions(expand=("features.5",)))
+    closed = re.findall(r"<B>([^<]*)</B><BR/>InvertedResidual", source)
+    opened = re.findall(r"<B>([^<]*)</B>: InvertedResidual", source)
+    # Table 2's rows c=32 (n=3) and c=64 (n=4): features.4-6 and features.7-10
+    assert opened == ["5"] and "6" in closed and "8–10" in closed and "5–6" not in closed
+    every = re.findall(
+        r"<B>([^<]*)</B><BR/>InvertedResidual", to_dot(mobilenet, DrawOptions(expand=("features",)))
+    )
+    assert every == [str(i) for i in range(1, 18)]  # the 17 bottlenecks of Table 2 (1+2+3+4+3+3+1)
 
 
 def test_expand_of_an_unknown_name_is_a_usage_error_with_a_hint() -> None:
@@ -326,7 +342,8 @@ def test_hostile_metadata_and_arguments_cannot_inject_dot_or_markup(tmp_path: Pa
             assert 'Tagged(4, "</TD></TR></TABLE>>") ×2' in words.replace("  ", " ")
         # the DOT graph has exactly the nodes archspec made: nothing injected
         ids = {e.findtext(f"{SVG}title") for e in root.iter(f"{SVG}g") if e.get("class") == "node"}
-        assert ids == set(NODE_LINE.findall(source)) | {"legend"}
+        assert ids == set(re.findall(r"^\s+([a-z]+\d*) \[", source, re.MULTILINE)) - {"graph", "node", "edge"}
+        assert ids <= set(NODE_LINE.findall(source)) | {"legend"}
 
 
 # ---------------------------------------------------------------- files, the API and the CLI
@@ -471,3 +488,22 @@ def test_options_are_validated() -> None:
     with pytest.raises(UsageError) as error:
         archspec.load("lenet5").draw("x.dot", dept=2)
     assert str(error.value) == "draw: unknown option 'dept'; did you mean 'depth'?"
+
+
+def test_every_op_kind_has_a_family_and_a_colour() -> None:
+    from archspec.backends.diagram.labels import FAMILIES, FAMILY_OF_KIND
+    from archspec.ops import OPS_BY_KIND
+
+    assert set(OPS_BY_KIND) <= set(FAMILY_OF_KIND)
+    assert set(FAMILY_OF_KIND.values()) | {"block"} == set(FAMILIES)
+
+
+def test_op_summaries_use_the_papers_terms() -> None:
+    from archspec.backends.diagram.labels import summary
+
+    mobilenet = graph("mobilenet_v1")
+    texts_ = {summary(node.op) for node in mobilenet.nodes}
+    # MobileNet v1, Table 1: "Conv dw / s2 3x3x64 dw" and "Conv / s1 1x1x64x128"
+    assert "conv 3×3/2, 64, depthwise" in texts_ and "conv 1×1, 128" in texts_
+    alexnet = {summary(node.op) for node in graph("alexnet_paper").nodes}
+    assert {"conv 11×11/4, 96", "conv 5×5, 256, 2 groups", "LRN 5", "maxpool 3×3/2", "linear 4096"} <= alexnet
