@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from archspec.site.entries import Entry, depth_field_steps
 
@@ -36,7 +36,7 @@ _METADATA = {"Date": None, "Creator": None}
 def _style() -> Iterator[None]:
     import matplotlib
 
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(cast(Any, _STYLE)):  # the stubs list rc keys as literals
         yield
 
 
@@ -128,7 +128,8 @@ def field_by_depth(entries: Sequence[Entry]) -> str:
         whole.set_title("Receptive field along each network")
         whole.set_xlabel("depth (conv / linear / attention layers so far)")
         whole.set_ylabel("receptive field (input pixels, log scale)")
-        whole.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        if lines:
+            whole.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         stacked = range(1, 8)
         start.plot(stacked, [1 + 2 * n for n in stacked], "--", color="black", linewidth=1.4, zorder=4)
         start.annotate(

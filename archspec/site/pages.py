@@ -116,9 +116,10 @@ def _table(rows: Sequence[DisplayRow]) -> list[dict[str, Any]]:
         {
             "row": row,
             "folded": "–" in row.name,  # display_rows names a folded run `layer1.1–2`
+            "parent": i + 1 < len(rows) and rows[i + 1].depth > row.depth,  # a block shown with its inside
             "indent": row.depth - 1,
         }
-        for row in rows
+        for i, row in enumerate(rows)
     ]
 
 
