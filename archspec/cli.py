@@ -244,7 +244,7 @@ def _add_draw_parser(sub: Any) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """The static HTML report site of the named specs (the whole zoo when none)."""
-    from archspec.site import build_site
+    from archspec.site.build import build_site
 
     index = build_site(args.specs, Path(args.output), log=lambda name: print(f"  {name}", file=sys.stderr))
     print(f"wrote the site to {args.output}; open {index.resolve().as_uri()}")
@@ -252,7 +252,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _add_report_parser(sub: Any) -> None:
-    from archspec.site.build import DEFAULT_OUTPUT  # light: jinja2 and matplotlib load only when building
+    from archspec.site import DEFAULT_OUTPUT  # a light import: the site's code loads only when building
 
     p = sub.add_parser(
         "report",

@@ -25,12 +25,11 @@ from typing import Literal
 
 from archspec.errors import UsageError
 from archspec.report import analysis_json
-from archspec.site import charts
+from archspec.site import DEFAULT_OUTPUT, charts
 from archspec.site.entries import Entry, choose, collect
 from archspec.site.pages import Diagram, environment, index_page, network_page
 
 MARKER = ".archspec-site"
-DEFAULT_OUTPUT = Path("out/site")
 
 # The two drawings of every page: (style, rank direction, title, caption)
 _DRAWINGS: tuple[tuple[Literal["blocks", "maps"], Literal["TB", "LR"], str, str], ...] = (
