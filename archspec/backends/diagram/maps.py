@@ -2,8 +2,9 @@
 
 Each layer's output is a box whose height follows its spatial size and whose depth (left to right) its
 channel count, both log-scaled so that 3×224×224 and 2048×7×7 stay visible together; vectors are thin
-bars. Consecutive parts that keep the shape (batch norm, activations) join the box of the part before
-them; the arrow into a box names what made it (``conv 5×5, 6``). Graphviz places the fixed-size nodes.
+bars. Parts that compute nothing and keep the shape (batch norm, activations, dropout) join the box of
+the part before them; the arrow into a box names what made it (``conv 5×5, 6``). Graphviz places the
+fixed-size nodes.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from archspec.ops import Shape
 
 if TYPE_CHECKING:
     from archspec.backends.diagram.writer import Drawing
-
-QUIET_FAMILIES = frozenset({"activation", "norm", "reshape", "merge"})  # not named on the arrows
 
 
 @dataclass
@@ -43,7 +42,7 @@ def box_size(shape: Shape) -> tuple[float, float]:
         tokens, width = shape
         return 0.12 + 0.09 * math.log2(width + 1), 0.3 + 0.16 * math.log2(tokens + 1)
     length = shape[0] if shape else 1
-    return 0.12, 0.2 + 0.2 * math.log2(length + 1)
+    return 0.12, 0.2 + 0.15 * math.log2(length + 1)
 
 
 def leaves(parts: list[Part]) -> list[Part]:
@@ -70,7 +69,11 @@ def maps_dot(drawing: Drawing) -> str:
         element = drawing.element(part)
         sources = into.get(element, [])
         shape = drawing.graph.nodes[part.ids[-1]].shape
-        if len(sources) == 1 and maps and maps[-1].last is not None:
+        # A part joins the map before it when it only passes that map on, reshaped by nothing and
+        # computing nothing of its own (an activation, a norm, dropout); convolutions, linear layers and
+        # blocks make maps of their own, as in the papers' figures.
+        quiet = part.kind == "op" and drawing.macs(part.ids) == 0
+        if quiet and len(sources) == 1 and maps:
             previous = maps[-1]
             before = drawing.element(previous.last)
             same = drawing.graph.nodes[previous.last.ids[-1]].shape == shape
@@ -126,33 +129,19 @@ def maps_dot(drawing: Drawing) -> str:
 
 
 def _map_name(m: Map) -> str:
-    """The name of a box: the container its parts share (``layer1``), else its first part's name."""
-    if len(m.parts) == 1:
-        return m.parts[0].name
-    paths = [part.container.name.split(".") for part in m.parts]
-    common = []
-    for pieces in zip(*paths, strict=False):
-        if len(set(pieces)) != 1:
-            break
-        common.append(pieces[0])
-    return ".".join(common) if common else m.parts[0].name
+    """The name of a box: its first part's (what made the map; the others only pass it on); for an
+    unnamed op, known only by its position (``3``), what it does (``class token``)."""
+    first = m.parts[0]
+    if first.name.rpartition(".")[2].isdigit() and first.container.node is not None:
+        return summary(first.container.node.op)
+    return first.name
 
 
 def _made_by(drawing: Drawing, m: Map) -> str:
-    """What made a map: the summaries of its parts, the activations and norms left out; a stage's
-    instances as ``Bottleneck ×6``."""
-    from archspec.backends.diagram.writer import block_call, node_family
+    """What made a map: its first part (``conv 5×5, 6``, ``Bottleneck(128, stride=2)``, ``… ×5``)."""
+    from archspec.backends.diagram.writer import block_call
 
-    scopes = [part.container.scope for part in m.parts if part.kind == "box"]
-    if len(scopes) == len(m.parts) > 1 and len({s.block for s in scopes if s is not None}) == 1:
-        block = scopes[0].block if scopes[0] is not None else "block"
-        return f"{block} ×{sum(part.count for part in m.parts)}"
-    texts = []
-    for part in m.parts:
-        if part.kind == "op" and part.container.node is not None:
-            if node_family(drawing, part) in QUIET_FAMILIES and len(m.parts) > 1:
-                continue
-            texts.append(summary(part.container.node.op))
-        else:
-            texts.append(block_call(part) + (f" ×{part.count}" if part.count > 1 else ""))
-    return ", ".join(texts)
+    first = m.parts[0]
+    if first.kind == "op" and first.container.node is not None:
+        return summary(first.container.node.op)
+    return block_call(first) + (f" ×{first.count}" if first.count > 1 else "")

@@ -109,6 +109,7 @@ class _Planner:
         self.runs = 0
         self.signatures: dict[str, Hashable] = {}
         self.open_names, self.open_blocks = self._targets(options.expand, root)
+        self.targets = {name for name in options.expand if name in self.open_names}
 
     # ------------------------------------------------------------ --expand
     def _targets(self, names: Sequence[str], root: Container) -> tuple[set[str], set[str]]:
@@ -179,7 +180,7 @@ class _Planner:
     # ------------------------------------------------------------ planning
     def parts(self, c: Container, level: int, prefix: str) -> list[Part]:
         """The parts of an opened container ``c`` whose blocks sit at ``level``."""
-        unfold = c.name in self.open_names and c.name != ""
+        unfold = c.name in self.targets
         out: list[Part] = []
         for run in fold_runs([self.instance(child) for child in c.children]):
             members = c.children[run.start : run.stop]
@@ -193,7 +194,7 @@ class _Planner:
         return out
 
     def _targets_inside(self, c: Container) -> bool:
-        return any(name == c.name or name.startswith(c.name + ".") for name in self.open_names)
+        return any(name == c.name or name.startswith(c.name + ".") for name in self.targets)
 
     def part(self, c: Container, level: int, prefix: str) -> Part:
         local = _relative(c.name, prefix)

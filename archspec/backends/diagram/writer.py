@@ -7,6 +7,7 @@ DOT syntax or inject markup. The output is deterministic: the same graph and opt
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ DEFAULT_OPTIONS = DrawOptions()
 FONT = "Helvetica"
 SMALL = 9  # point size of figures and edge labels
 GREY = "#4a4a4a"
+_BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # a DOT ID that needs no quotes
 CLUSTER_FILLS = ("#f7f8fa", "#eef1f5")  # alternating by nesting, so nested clusters stay apart
 
 
@@ -115,7 +117,8 @@ def attrs(**values: str | float) -> str:
     """``[key=value, ...]``: HTML labels (``<...>``) as they are, other strings quoted and escaped."""
     parts = []
     for key, value in values.items():
-        if isinstance(value, str) and value.startswith("<") and value.endswith(">"):
+        html_label = isinstance(value, str) and value.startswith("<") and value.endswith(">")
+        if html_label or (isinstance(value, str) and _BARE.match(value)):
             parts.append(f"{key}={value}")
         elif isinstance(value, str):
             quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
@@ -140,7 +143,16 @@ def header(drawing: Drawing, rankdir: str) -> list[str]:
             label=f"<{drawing.title()}>",
         )
         + ";",
-        f'  node [fontname="{FONT}", fontsize=11];',
+        "  node "
+        + attrs(
+            fontname=FONT,
+            fontsize=11,
+            shape="box",
+            style="rounded,filled",
+            color="#7d8794",
+            margin="0.1,0.04",
+        )
+        + ";",
         f'  edge [fontname="{FONT}", fontsize={SMALL}, fontcolor="{GREY}", color="#606060", arrowsize=0.6];',
     ]
 
@@ -197,9 +209,36 @@ def blocks_dot(drawing: Drawing) -> str:
             extra["label"] = f" {dims(shape)} "
         suffix = " " + attrs(**extra) if extra else ""
         lines.append(f"  {element} -> {drawing.element(target)}{suffix};")
+    lines += same_rank_branches(drawing)
     lines += legend(used)
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def same_rank_branches(drawing: Drawing) -> list[str]:
+    """``{ rank=same; ... }`` for the first part of each branch of a concat: branches side by side."""
+    into: dict[str, list[str]] = {}
+    out_of: dict[str, list[str]] = {}
+    merges = []
+    for source, target, _, _ in drawing.edges():
+        a, b = drawing.element(source), drawing.element(target)
+        into.setdefault(b, []).append(a)
+        out_of.setdefault(a, []).append(b)
+        node = target.container.node if target.kind == "op" else None
+        if node is not None and node.op.kind == "concat" and b not in merges:
+            merges.append(b)
+    lines = []
+    for merge in merges:
+        heads = []
+        for branch in into.get(merge, []):
+            head = branch
+            # walk up the branch while it is a plain chain, to the part right after the fork
+            while len(into.get(head, [])) == 1 and len(out_of.get(into[head][0], [])) == 1:
+                head = into[head][0]
+            heads.append(head)
+        if len(set(heads)) > 1:
+            lines.append("  { rank=same; " + " ".join(f"{h};" for h in dict.fromkeys(heads)) + " }")
+    return lines
 
 
 def is_shortcut(target: Part, index: int) -> bool:
@@ -245,14 +284,7 @@ def node_attrs(drawing: Drawing, part: Part, kind: str) -> str:
         line += f" · {counted}" if counted else ""
     rows.append(f'<FONT POINT-SIZE="{SMALL}" COLOR="{GREY}">{esc(line)}</FONT>')
     label = "<" + "<BR/>".join(rows) + ">"
-    values: dict[str, str | float] = {
-        "shape": "box",
-        "style": "rounded,filled",
-        "fillcolor": fill,
-        "color": "#7d8794",
-        "margin": "0.1,0.04",
-        "label": label,
-    }
+    values: dict[str, str | float] = {"fillcolor": fill, "label": label}
     if part.kind == "op" and part.container.node is not None and part.container.node.op.kind == "add":
         values.update(shape="circle", label="+", margin="0", width=0.3, fixedsize="true", fontsize=14)
     if part.kind == "box" and part.count > 1:
