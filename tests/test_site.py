@@ -313,6 +313,19 @@ def test_a_failed_build_keeps_the_previous_site(tmp_path: Path, monkeypatch: pyt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
 
+def test_without_graphviz_the_site_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import archspec.site.build as build
+
+    monkeypatch.setattr(build.shutil, "which", lambda name: None)
+    build_site(["lecun1989"], tmp_path / "site")
+    page = (tmp_path / "site" / "lecun1989.html").read_text(encoding="utf-8")
+    message = (
+        "Graphviz&#39;s `dot` is not installed, so this site has no drawings (apt-get install graphviz)."
+    )
+    assert page.count(message) == 2  # both drawings
+    assert list((tmp_path / "site" / "diagrams").iterdir()) == []
+
+
 # ---------------------------------------------------------------- in a real browser
 
 
