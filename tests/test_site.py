@@ -166,6 +166,46 @@ def test_charts_are_svg_with_labelled_axes_and_no_date(site: Path) -> None:
         assert "<dc:date>" not in svg
 
 
+def test_the_field_chart_follows_the_receptive_field_layer_by_layer() -> None:
+    from archspec.site.entries import choose, collect, depth_field_steps
+
+    lenet, vgg = collect(choose(["lenet5", "vgg16"]))
+    # By hand, r += (k - 1)·j and j *= s at each step. LeNet-5: C1 5×5 -> 5, S2 2×2/2 -> 6 (j 2);
+    # C3 5×5 -> 6 + 4·2 = 14, S4 -> 16 (j 4); C5 5×5 -> 16 + 4·4 = 32; F6 and the output see all 32.
+    assert depth_field_steps(lenet.analysis) == [(1, 6), (2, 16), (3, 32), (4, 32), (5, 32)]
+    # VGG-16: 3, 5 and the pool 6 (j 2); 10, 14 and the pool 16 (j 4); 24, 32, 40, pool 44 (j 8); ...
+    assert depth_field_steps(vgg.analysis)[:7] == [
+        (1, 3),
+        (2, 6),
+        (3, 10),
+        (4, 16),
+        (5, 24),
+        (6, 32),
+        (7, 44),
+    ]
+
+
+def test_a_network_name_selects_every_variant_and_a_variant_one() -> None:
+    from archspec.site.entries import choose
+
+    names = [variant for _, variant in choose(["resnet", "resnet50", "lenet5"])]
+    assert names == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "lenet5"]
+    # no argument: the whole zoo, every network of figures.md with every variant
+    published = {
+        "lecun1989",
+        "lenet5",
+        "alexnet_paper",
+        "alexnet",
+        "googlenet",
+        "mobilenet_v1",
+        "mobilenet_v2",
+    }
+    published |= {f"vgg{n}{bn}" for n in (11, 13, 16, 19) for bn in ("", "_bn")}
+    published |= {f"resnet{n}" for n in (18, 34, 50, 101, 152)}
+    published |= {f"vit_{size}_{patch}" for size in "bl" for patch in (16, 32)}
+    assert published <= {variant for _, variant in choose([])}
+
+
 # ---------------------------------------------------------------- hostile specs
 
 HOSTILE = """\

@@ -101,7 +101,7 @@ def network_page(
         every=_table(every) if len(every) != len(folded) else None,
         diagrams=diagrams,
         source=source,
-        programs=entry.network.program.sources,
+        programs=_root_first(entry),
         files=files,
         siblings=siblings if len(siblings) > 1 else [],
         previous=entries[position - 1] if position > 0 else None,
@@ -109,6 +109,14 @@ def network_page(
         nav=_nav(entries, entry),
         table_depth=TABLE_DEPTH,
     )
+
+
+def _root_first(entry: Entry) -> dict[str, str]:
+    """The spec's files, the network's own first and then the files it imports."""
+    sources = entry.network.program.sources
+    root = entry.network.program.root
+    own = next(path for path, text in sources.items() if entry.network.program.files[path] is root)
+    return {own: sources[own], **{path: text for path, text in sources.items() if path != own}}
 
 
 def _table(rows: Sequence[DisplayRow]) -> list[dict[str, Any]]:
