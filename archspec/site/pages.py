@@ -71,8 +71,18 @@ class Diagram:
 
 def index_page(env: jinja2.Environment, entries: Sequence[Entry], charts: dict[str, str]) -> str:
     """``index.html``: the zoo's history as a table and the charts (files under ``charts/``)."""
+    # the variants of one network share its year and paper: one cell spans them
+    spans: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        if i > 0 and entries[i - 1].family == entry.family and entries[i - 1].year == entry.year:
+            spans[entry.slug] = 0
+            first = next(e for e in reversed(entries[:i]) if spans[e.slug] > 0)
+            spans[first.slug] += 1
+        else:
+            spans[entry.slug] = 1
     return env.get_template("index.html").render(
         entries=entries,
+        spans=spans,
         charts=charts,
         reported=lambda e: reported_error(e.metadata.reported),
         nav=_nav(entries, None),
