@@ -208,7 +208,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
 def _add_draw_parser(sub: Any) -> None:
     p = sub.add_parser("draw", help="draw a network with Graphviz (SVG, PNG, PDF or DOT source)")
-    p.add_argument("spec", metavar="SPEC_OR_NAME")
+    p.add_argument("spec", metavar="SPEC_OR_NAME", help="a .arch file, or a network or variant of the zoo")
     _add_spec_options(p)
     p.add_argument(
         "--output", "-o", metavar="FILE", help=".svg, .png, .pdf or .dot (default: NAME.svg in this folder)"

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from archspec.ops import Op, Shape
 
-# Op kind -> family; each family has a fill colour (light, so that black text stays readable) and a name
-# for the legend.
+# Op kind -> family. The map must cover the library's kinds (a test checks it); an unknown kind draws as
+# an activation. Each family has a fill colour (light, so that black text stays readable) and a name for
+# the legend.
 FAMILY_OF_KIND = {
     "input": "input",
     "conv2d": "conv",
@@ -32,12 +33,16 @@ FAMILY_OF_KIND = {
     "gelu": "activation",
     "softmax": "activation",
     "identity": "activation",
+    "silu": "activation",
+    "hardswish": "activation",
+    "hardsigmoid": "activation",
     "attention": "attention",
     "class_token": "token",
     "position_embedding": "token",
     "select_token": "token",
     "add": "merge",
     "concat": "merge",
+    "mul": "merge",
     "flatten": "reshape",
     "dropout": "reshape",
     "pad": "reshape",
@@ -52,7 +57,7 @@ FAMILIES: dict[str, tuple[str, str]] = {  # family -> (fill colour, legend text)
     "dense": ("#f9cfa5", "fully connected"),
     "attention": ("#d3c4ea", "attention"),
     "token": ("#f3c0c8", "tokens, embeddings"),
-    "merge": ("#ffffff", "add, concat"),
+    "merge": ("#ffffff", "add, multiply, concat"),
     "reshape": ("#ececec", "flatten, dropout, pad"),
     "block": ("#e3e8f8", "block (closed)"),
 }
@@ -122,6 +127,7 @@ def summary(op: Op) -> str:
         "mlp": lambda: f"MLP {fields['hidden_features']}",
         "select_token": lambda: "class token" if fields["index"] == 0 else f"token {fields['index']}",
         "add": lambda: "add",
+        "mul": lambda: "multiply",
         "scaled_tanh": lambda: "scaled tanh",
     }
     if kind in simple:

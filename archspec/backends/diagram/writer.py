@@ -165,7 +165,7 @@ def legend(families: Iterable[str]) -> list[str]:
         '<<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="2">'
         f'<TR><TD COLSPAN="2"><B>legend</B></TD></TR>{rows}</TABLE>>'
     )
-    return ["  legend " + attrs(shape="plaintext", fontsize=9, label=table) + ";"]
+    return ["  legend " + attrs(shape="plaintext", style="", margin=0, fontsize=9, label=table) + ";"]
 
 
 # ---------------------------------------------------------------- the blocks style
@@ -195,6 +195,7 @@ def blocks_dot(drawing: Drawing) -> str:
             kind = node_family(drawing, part)
             used.append(kind)
             lines.append(f"{indent}{drawing.element(part)} {node_attrs(drawing, part, kind)};")
+            lines.extend(indent + line for line in learned_input(drawing, part))
 
     emit(drawing.plan.parts, "  ", 0)
     labelled: set[str] = set()  # a shape is written once, on the first edge out of the part that made it
@@ -241,6 +242,26 @@ def same_rank_branches(drawing: Drawing) -> list[str]:
     return lines
 
 
+def learned_input(drawing: Drawing, part: Part) -> list[str]:
+    """A ViT's class token and position embedding: the learned tensor as a node of its own, joining the
+    token stream at the op that adds it."""
+    node = part.container.node if part.kind == "op" else None
+    if node is None or node.op.kind not in ("class_token", "position_embedding"):
+        return []
+    width = node.shape[-1]
+    shape: Shape
+    if node.op.kind == "class_token":
+        text, shape = "learned class token", (1, width)
+    else:
+        text, shape = "learned position embedding", node.shape
+    label = f'<{text}<BR/><FONT POINT-SIZE="{SMALL}" COLOR="{GREY}">{dims(shape)}</FONT>>'
+    values: dict[str, str | float] = {"shape": "note", "style": "filled", "fillcolor": FAMILIES["token"][0]}
+    return [
+        f"p{node.id} " + attrs(**values, fontsize=10, label=label) + ";",
+        f"p{node.id} -> {drawing.element(part)} " + attrs(style="dotted") + ";",
+    ]
+
+
 def is_shortcut(target: Part, index: int) -> bool:
     """Whether input ``index`` of ``target`` is a residual's shortcut (an add's second input)."""
     node = target.container.node if target.kind == "op" else None
@@ -285,8 +306,10 @@ def node_attrs(drawing: Drawing, part: Part, kind: str) -> str:
     rows.append(f'<FONT POINT-SIZE="{SMALL}" COLOR="{GREY}">{esc(line)}</FONT>')
     label = "<" + "<BR/>".join(rows) + ">"
     values: dict[str, str | float] = {"fillcolor": fill, "label": label}
-    if part.kind == "op" and part.container.node is not None and part.container.node.op.kind == "add":
-        values.update(shape="circle", label="+", margin="0", width=0.3, fixedsize="true", fontsize=14)
+    node = part.container.node if part.kind == "op" else None
+    symbol = {"add": "+", "mul": "×"}.get(node.op.kind, "") if node is not None else ""
+    if symbol:
+        values.update(shape="circle", label=symbol, margin="0", width=0.3, fixedsize="true", fontsize=14)
     if part.kind == "box" and part.count > 1:
         values["peripheries"] = 2  # a stack of instances
     return attrs(**values)
