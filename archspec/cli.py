@@ -275,6 +275,38 @@ def _add_draw_parser(sub: Any) -> None:
     p.set_defaults(handler=cmd_draw)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The static HTML report site of the named specs (the whole zoo when none)."""
+    from archspec.site.build import build_site
+
+    index = build_site(args.specs, Path(args.output), log=lambda name: print(f"  {name}", file=sys.stderr))
+    print(f"wrote the site to {args.output}; open {index.resolve().as_uri()}")
+    return EXIT_OK
+
+
+def _add_report_parser(sub: Any) -> None:
+    from archspec.site import DEFAULT_OUTPUT  # a light import: the site's code loads only when building
+
+    p = sub.add_parser(
+        "report",
+        help="a static HTML site: the zoo by year, a page per network (diagrams, layers, spec, PyTorch)",
+        description="Build a static HTML site that opens from the file system (no server, no network): "
+        "an index with the networks in year order and charts, and a page per network variant. "
+        "A network or file name selects all its variants; a variant name selects one.",
+    )
+    p.add_argument(
+        "specs", nargs="*", metavar="SPEC", help="networks, variants or .arch files (default: the zoo)"
+    )
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="DIR",
+        default=str(DEFAULT_OUTPUT),
+        help=f"folder of the site (default: {DEFAULT_OUTPUT}); replaced only if archspec wrote it",
+    )
+    p.set_defaults(handler=cmd_report)
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     """The IR's JSON Schema."""
     from archspec.ir import json_schema
@@ -352,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_compile)
 
     _add_draw_parser(sub)
+    _add_report_parser(sub)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the IR")
     p.set_defaults(handler=cmd_schema)

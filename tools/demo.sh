@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: check and analyse the whole zoo, draw every network, print the history of CNNs, compile one
-# network to source.
+# network to source, build the report site.
 # Runs after tools/setup.sh (the Makefile does that). Writes its artefacts under out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,3 +56,7 @@ if $ARCHSPEC compile --help >/dev/null 2>&1; then
     $ARCHSPEC compile lenet5 -o out/lenet5.py
     .venv/bin/python out/lenet5.py
 fi
+
+echo
+echo "== archspec report -o out/site (the whole zoo as a static site)"
+$ARCHSPEC report -o out/site
