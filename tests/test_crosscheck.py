@@ -37,6 +37,7 @@ from archspec.catalog import catalog
 from archspec.ir import Graph
 from archspec.ops.conv import conv_output_size
 from archspec.ops.vit import MultiheadAttention
+from parity import assert_close_relative, randomise
 
 ZOO = [variant for entry in catalog() for variant in entry.variants]
 SLOW = {"vit_l_16", "vit_l_32", "vgg19", "vgg19_bn", "resnet101", "resnet152"}
@@ -460,28 +461,6 @@ def test_random_specs_analysis_matches_the_module(text: str) -> None:
 
 
 # ---------------------------------------------------------------- the post-2017 ops against torch
-
-
-def randomise(module: nn.Module, seed: int = 0) -> nn.Module:
-    """Every bias, norm weight and batch-norm statistic random (a fresh network's zeros and ones would
-    hide a missing bias or a norm applied to the wrong axis)."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
-            if not tensor.is_floating_point():
-                continue
-            values = torch.randn(tensor.shape, generator=generator, dtype=tensor.dtype)
-            if name.endswith("running_var"):
-                values = values.abs() + 0.5
-            tensor.copy_(values)
-    return module
-
-
-def assert_close_relative(ours: torch.Tensor, theirs: torch.Tensor, rtol: float = 1e-5) -> None:
-    """Equal up to ``rtol`` of the reference's scale (which must not vanish)."""
-    scale = theirs.abs().max().item()
-    assert scale > 1e-3, scale
-    assert (ours - theirs).abs().max().item() <= rtol * scale
 
 
 GATED = """

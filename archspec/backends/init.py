@@ -150,6 +150,8 @@ SCHEMES: dict[str, InitScheme] = {
         InitScheme("torchvision_resnet", torchvision_resnet),
         InitScheme("torchvision_vgg", torchvision_vgg),
         InitScheme("torchvision_mobilenet_v2", torchvision_mobilenet_v2),
+        # MobileNetV3's constructor ends with the same loop as MobileNetV2's
+        InitScheme("torchvision_mobilenet_v3", torchvision_mobilenet_v2),
         InitScheme("torchvision_googlenet", torchvision_googlenet),
         InitScheme("torchvision_vit", torchvision_vit, {"mlp": torchvision_vit_mlp}),
         InitScheme("kaiming_fan_out", kaiming_fan_out),
