@@ -15,13 +15,13 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from parity import assert_close_relative, randomise
 
 import archspec
 from archspec.backends.torch_build import forward_shapes
 from archspec.catalog import catalog
 from archspec.cli import main
 from archspec.ir import Metadata
-from parity import assert_close_relative, randomise
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOO = [variant for entry in catalog() for variant in entry.variants]

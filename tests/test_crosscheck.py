@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from parity import assert_close_relative, randomise
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
@@ -37,7 +38,6 @@ from archspec.catalog import catalog
 from archspec.ir import Graph
 from archspec.ops.conv import conv_output_size
 from archspec.ops.vit import MultiheadAttention
-from parity import assert_close_relative, randomise
 
 ZOO = [variant for entry in catalog() for variant in entry.variants]
 SLOW = {"vit_l_16", "vit_l_32", "vgg19", "vgg19_bn", "resnet101", "resnet152"}

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 import torch
+from parity import assert_close_relative, randomise
 from torch import nn
 
 import archspec
 from archspec.backends.torch_build import forward_shapes
 from archspec.catalog import catalog
 from archspec.errors import UsageError
-from parity import assert_close_relative, randomise
 
 torchvision = pytest.importorskip("torchvision")
 
