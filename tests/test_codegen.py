@@ -186,3 +186,47 @@ def test_random_specs_build_and_generate_the_same_module(text: str, tmp_path: Pa
     assert shapes == {node.id: node.shape for node in net.graph.nodes}
     assert sum(p.numel() for p in module.parameters()) == net.params
     assert_same_as_in_memory(net, tmp_path)
+
+
+MODERN = """
+block SE(squeeze):
+  avgpool: global_avgpool
+  fc1: conv(squeeze, 1) >> silu
+  fc2: conv(in_channels, 1) >> hardsigmoid
+  mul from input, fc2
+
+block Block(drop):
+  residual:
+    conv(8, 3, pad=1) >> batchnorm >> hardswish
+    se: SE(2)
+    sd: stochastic_depth(drop)
+
+network modern:
+  input: 8x6x6
+  layers:
+    for i in range(3):
+      Block(0.5 * i / 3)
+    gated:
+      mul:
+        conv(8, 1) >> sigmoid
+        silu
+    global_avgpool >> flatten
+"""
+
+
+def test_modern_ops_generate_the_same_module_in_training_too(tmp_path: Path) -> None:
+    """silu, hardswish, hardsigmoid, mul (a broadcast gate), stochastic depth: the generated file equals the
+    in-memory module at inference, and in training with the same seed (the same rows are dropped)."""
+    net = archspec.load("modern.arch", text=MODERN)
+    assert_same_as_in_memory(net, tmp_path, batch=16)
+    ours = randomise(net.build())
+    generated = load_source(net.to_source(), tmp_path).build()
+    generated.load_state_dict(ours.state_dict(), strict=True)
+    x = torch.randn(16, 8, 6, 6)
+    torch.manual_seed(3)
+    a = ours.train()(x)
+    torch.manual_seed(3)
+    b = generated.train()(x)
+    assert_close_relative(b, a)
+    torch.manual_seed(4)  # another seed drops other rows: the blocks' stochastic depth is live
+    assert not torch.allclose(ours.train()(x), a)

@@ -417,6 +417,8 @@ def specs(draw: Any) -> str:
             ]
             if draw(st.booleans()):
                 lines.append(f"      conv({width}, 1)")
+            if draw(st.booleans()):  # identity at inference: no parameters, no MACs
+                lines.append(f"      stochastic_depth({draw(st.sampled_from([0.0, 0.1, 0.5]))})")
         elif kind == "concat":
             a, b = draw(st.integers(1, 3)), draw(st.integers(1, 3))
             lines += ["    concat:", f"      conv({a}, 1)", f"      conv({b}, 3, pad=1) >> relu"]

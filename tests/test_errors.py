@@ -1474,6 +1474,36 @@ CASES = [
         """,
     ),
     Case(
+        "stochastic_depth_rate_over_one",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            residual:
+              conv(3, 3, pad=1)
+              sd: stochastic_depth(1.5)
+        """,
+        """
+        t.arch:6:28: error: sd: argument 'p' of stochastic_depth must be at most 1.0, got 1.5
+           6 |       sd: stochastic_depth(1.5)
+                                          ^^^
+        """,
+    ),
+    Case(
+        "stochastic_depth_unknown_mode",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            stochastic_depth(0.1, mode="col")
+        """,
+        """
+        t.arch:4:27: error: 0: argument 'mode' of stochastic_depth must be one of "row" or "batch", got "col"
+           4 |     stochastic_depth(0.1, mode="col")
+                                         ^^^^^^^^^^
+        """,
+    ),
+    Case(
         "mul_merge_with_one_branch",
         """
         network n:

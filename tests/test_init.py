@@ -27,7 +27,10 @@ from archspec.errors import UsageError
 
 torchvision = pytest.importorskip("torchvision")
 
-FAST = ["resnet18", "vgg11_bn", "mobilenet_v2", "googlenet", "vit_b_32", "alexnet", "mobilenet_v3_large"]
+FAST = [
+    *("resnet18", "vgg11_bn", "mobilenet_v2", "googlenet", "vit_b_32", "alexnet"),
+    *("mobilenet_v3_large", "efficientnet_v2_s"),
+]
 SLOW = [
     *("resnet34", "resnet50", "resnet101", "resnet152"),
     *("vgg11", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"),
@@ -79,6 +82,7 @@ def test_the_zoo_declares_torchvision_schemes() -> None:
         "vgg16_bn": "torchvision_vgg",
         "mobilenet_v2": "torchvision_mobilenet_v2",
         "mobilenet_v3_large": "torchvision_mobilenet_v3",
+        "efficientnet_v2_s": "torchvision_efficientnet",
         "googlenet": "torchvision_googlenet",
         "vit_b_16": "torchvision_vit",
         "alexnet": "default",

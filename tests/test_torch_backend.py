@@ -101,6 +101,44 @@ def test_inferred_shapes_equal_forward_shapes(variant: str) -> None:
     assert shapes == {node.id: node.shape for node in net.graph.nodes}
 
 
+# ---------------------------------------------------------------- stochastic depth
+
+
+def stochastic_depths(module: nn.Module) -> dict[str, tuple[float, str]]:
+    return {
+        name: (layer.p, layer.mode)
+        for name, layer in module.named_modules()
+        if type(layer).__name__ == "StochasticDepth"
+    }
+
+
+def test_efficientnet_stochastic_depth_rates_equal_torchvision() -> None:
+    """Every residual block drops at torchvision's rate, 0.2 * index / blocks, to the last bit. torchvision
+    also builds one in the first block of each downsampling stage, where no residual uses it."""
+    ours = stochastic_depths(archspec.load("efficientnet_v2_s").build(device="meta"))
+    theirs = stochastic_depths(reference("efficientnet_v2_s", "meta"))
+    assert len(ours) == 35
+    assert {name: theirs[name] for name in ours} == ours
+    unused = sorted(set(theirs) - set(ours))
+    assert unused == [f"features.{stage}.0.stochastic_depth" for stage in range(2, 7)]
+
+
+@pytest.mark.parametrize("mode", ["row", "batch"])
+def test_stochastic_depth_layer_equals_torchvision_in_training(mode: str) -> None:
+    from archspec.backends.torch_layers import StochasticDepth
+
+    x = torch.randn(64, 3, 4, 4)
+    ours, theirs = StochasticDepth(0.3, mode), torchvision.ops.StochasticDepth(0.3, mode)
+    torch.manual_seed(5)
+    a = ours.train()(x)
+    torch.manual_seed(5)
+    b = theirs.train()(x)
+    assert torch.equal(a, b)
+    kept = (a != 0).flatten(1).any(1).float().mean().item()
+    assert 0.4 < kept < 0.95 if mode == "row" else kept in (0.0, 1.0)
+    assert torch.equal(ours.eval()(x), x)
+
+
 # ---------------------------------------------------------------- the historical layers
 
 

@@ -33,6 +33,7 @@ ZOO: list[tuple[str, str, tuple[int, ...]]] = [
     ("mobilenet_v1.arch", "mobilenet_v1", (1000,)),
     ("mobilenet_v2.arch", "mobilenet_v2", (1000,)),
     ("mobilenet_v3.arch", "mobilenet_v3_large", (1000,)),
+    ("efficientnet_v2.arch", "efficientnet_v2_s", (1000,)),
     *[("vit.arch", f"vit_{size}_{patch}", (1000,)) for size in ("b", "l") for patch in (16, 32)],
 ]
 FILE_OF = {variant: file for file, variant, _ in ZOO}
@@ -63,6 +64,7 @@ TORCHVISION: dict[str, tuple[int, int]] = {
     # `num_params` exactly and `_ops` in GFLOPs (= GMACs) to three decimals; the exact MACs are
     # torchvision's counts as issue 14 quotes them (checked against `_ops` in test_weights_metadata).
     "mobilenet_v3_large": (5_483_032, 216_589_760),
+    "efficientnet_v2_s": (21_458_488, 8_365_617_152),  # at 384x384, its weights' resolution
 }
 
 # figures.md, "Historical networks (from the papers)": the exact totals.
@@ -120,7 +122,7 @@ def test_torchvision_figures(variant: str) -> None:
     assert (params(g), macs(g)) == TORCHVISION[variant]
 
 
-@pytest.mark.parametrize("variant", ["mobilenet_v3_large"])
+@pytest.mark.parametrize("variant", ["mobilenet_v3_large", "efficientnet_v2_s"])
 def test_weights_metadata(variant: str) -> None:
     """params and MACs against torchvision's weights metadata, an oracle independent of the table above."""
     models = pytest.importorskip("torchvision.models")

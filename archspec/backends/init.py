@@ -72,6 +72,24 @@ def torchvision_mobilenet_v2(model: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
+def torchvision_efficientnet(model: nn.Module) -> None:
+    """torchvision's EfficientNet: conv kaiming-normal (fan-out) and bias 0, norms 1/0, linear
+    uniform(±1/sqrt(out_features)) and bias 0."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d | nn.GroupNorm) and m.weight is not None:
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            init_range = 1.0 / math.sqrt(m.out_features)
+            nn.init.uniform_(m.weight, -init_range, init_range)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
 def torchvision_googlenet(model: nn.Module) -> None:
     """torchvision's GoogLeNet (init_weights): conv and linear weights truncated N(0, 0.01); norms 1/0."""
     for m in model.modules():
@@ -153,6 +171,7 @@ SCHEMES: dict[str, InitScheme] = {
         # MobileNetV3's constructor ends with the same loop as MobileNetV2's
         InitScheme("torchvision_mobilenet_v3", torchvision_mobilenet_v2),
         InitScheme("torchvision_googlenet", torchvision_googlenet),
+        InitScheme("torchvision_efficientnet", torchvision_efficientnet),
         InitScheme("torchvision_vit", torchvision_vit, {"mlp": torchvision_vit_mlp}),
         InitScheme("kaiming_fan_out", kaiming_fan_out),
     )
@@ -181,6 +200,7 @@ __all__ = [
     "kaiming_fan_out",
     "scheme_named",
     "scheme_of",
+    "torchvision_efficientnet",
     "torchvision_googlenet",
     "torchvision_mobilenet_v2",
     "torchvision_resnet",

@@ -486,6 +486,12 @@ TORCH_OPS: dict[str, TorchOp] = {
     "identity": _simple("nn.Identity", nn.Identity, "{x}"),
     "flatten": _simple("nn.Flatten", nn.Flatten, "torch.flatten({x}, 1)"),
     "dropout": DROPOUT,
+    "stochastic_depth": TorchOp(
+        module=lambda op, inplace: layers.StochasticDepth(op.p, op.mode),
+        source=lambda op, inplace: Ctor(
+            "StochasticDepth", (Arg(op.p, hint="p"), Arg(op.mode, "mode", "row")), layers=("StochasticDepth",)
+        ),
+    ),
     "pad": TorchOp(function=_pad, inline=_pad_inline),
     "add": TorchOp(
         function=lambda op, owner, name: _add,

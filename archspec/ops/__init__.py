@@ -24,7 +24,7 @@ from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
 from archspec.ops.norm import BatchNorm, LayerNorm, LocalResponseNorm
 from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
-from archspec.ops.structure import Add, Concat, Dropout, Flatten, Input, Mul, Pad
+from archspec.ops.structure import Add, Concat, Dropout, Flatten, Input, Mul, Pad, StochasticDepth
 from archspec.ops.vit import MLP, ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
 
 OP_CLASSES: tuple[type[Op], ...] = (
@@ -52,6 +52,7 @@ OP_CLASSES: tuple[type[Op], ...] = (
     Identity,
     Flatten,
     Dropout,
+    StochasticDepth,
     Pad,
     Concat,
     Add,
@@ -90,6 +91,7 @@ AnyOp = Annotated[
     | Identity
     | Flatten
     | Dropout
+    | StochasticDepth
     | Pad
     | Concat
     | Add

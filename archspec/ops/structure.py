@@ -64,6 +64,20 @@ class Dropout(Op):
     flop_rule: ClassVar[str] = "0 FLOPs (identity at inference)"
 
 
+class StochasticDepth(Op):
+    """``stochastic_depth(p, mode="row")``: drops a residual branch in training (torchvision.ops)."""
+
+    kind: Literal["stochastic_depth"] = "stochastic_depth"
+    p: Probability
+    mode: Literal["row", "batch"] = "row"
+    spec_names: ClassVar[tuple[str, ...]] = ("stochastic_depth",)
+    summary: ClassVar[str] = (
+        "stochastic depth: in training zeroes each sample's branch (row) or the batch's (batch) with "
+        "probability p, scaling the rest by 1/(1-p); identity at inference"
+    )
+    flop_rule: ClassVar[str] = "0 FLOPs (identity at inference)"
+
+
 class Pad(Op):
     """``pad(amount, value=0.0)``: constant padding on every spatial side (the 1989 net pads with -1)."""
 
