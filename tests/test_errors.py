@@ -1263,7 +1263,7 @@ CASES = [
         blocks.arch:2:17: error: u.1: linear expects a vector or a token sequence, got 4x6x6
            2 |   conv(w, 3) >> linear(10)
                                ^^^^^^^^^^
-          hint: add `flatten` (or a global pooling) before it
+          hint: add `flatten` (or a global pooling) before it; on a channels-last HxWxC map, linear(..., dim=-1) works per pixel
         """,
         files={
             "blocks.arch": """
@@ -1504,6 +1504,50 @@ CASES = [
         """,
     ),
     Case(
+        "layernorm_on_a_map_without_dim",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            x: layernorm
+        """,
+        """
+        t.arch:4:8: error: x: layernorm on the 3-d map 3x8x8 needs `dim` (a CxHxW and an HxWxC map look alike)
+           4 |     x: layernorm
+                      ^^^^^^^^^
+          hint: layernorm(dim=0) works on the channels of a CxHxW map; layernorm(dim=-1) on the last dimension of a channels-last HxWxC map (after permute([1, 2, 0]))
+        """,
+    ),
+    Case(
+        "layernorm_dim_over_height",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            x: layernorm(dim=1)
+        """,
+        """
+        t.arch:4:18: error: x: layernorm: dim 1 is not supported on 3x8x8 (dim is 0 or -1; 0 only on a CxHxW map)
+           4 |     x: layernorm(dim=1)
+                                ^^^^^
+        """,
+    ),
+    Case(
+        "permute_that_is_not_an_order",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            x: permute([0, 1])
+        """,
+        """
+        t.arch:4:16: error: x: permute: dims [0, 1] is not an order of the 3 dimensions of 3x8x8
+           4 |     x: permute([0, 1])
+                              ^^^^^^
+          hint: a list of 0 to 2, each once
+        """,
+    ),
+    Case(
         "mul_merge_with_one_branch",
         """
         network n:
@@ -1550,7 +1594,7 @@ CASES = [
         t.arch:5:9: error: fc: linear expects a vector or a token sequence, got 4x6x6
            5 |     fc: linear(10)
                        ^^^^^^^^^^
-          hint: add `flatten` (or a global pooling) before it
+          hint: add `flatten` (or a global pooling) before it; on a channels-last HxWxC map, linear(..., dim=-1) works per pixel
         """,
     ),
     Case(

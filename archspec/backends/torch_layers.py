@@ -273,3 +273,13 @@ class StochasticDepth(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, mode={self.mode}"
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Layer norm over the channels of an NCHW map, as torchvision's LayerNorm2d (ConvNeXt): the same
+    parameters as nn.LayerNorm, applied channels-last."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
