@@ -152,10 +152,12 @@ class Label:
 
 @dataclass(frozen=True)
 class Ref:
-    """A reference to an earlier layer's output (``from stem``, ``from input``)."""
+    """A reference to an earlier layer's output (``from stem``, ``from input``, ``from "layer{i}"``: a
+    template, filled in as a label's is)."""
 
     path: tuple[str, ...]
     span: Span
+    template: bool = False
 
 
 @dataclass(frozen=True)

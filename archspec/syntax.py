@@ -300,6 +300,10 @@ class _Builder(Transformer[Token, Any]):
         return ast.Ref(tuple(str(c) for c in children), self.span(meta))
 
     @v_args(meta=True)
+    def template_ref(self, meta: Meta, children: list[Token]) -> ast.Ref:
+        return ast.Ref((_unquote(children[0], self.path),), self.span(meta), template=True)
+
+    @v_args(meta=True)
     def input_ref(self, meta: Meta, children: list[Token]) -> ast.Ref:
         return ast.Ref(("input",), self.span(meta))
 

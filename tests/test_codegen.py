@@ -230,3 +230,23 @@ def test_modern_ops_generate_the_same_module_in_training_too(tmp_path: Path) -> 
     assert_close_relative(b, a)
     torch.manual_seed(4)  # another seed drops other rows: the blocks' stochastic depth is live
     assert not torch.allclose(ours.train()(x), a)
+
+
+def test_names_that_are_not_identifiers_generate_and_load(tmp_path: Path) -> None:
+    """`"block1-0"` and `"class"` are module names torch accepts: the generated file registers them with
+    add_module and has the in-memory module's state_dict and outputs."""
+    net = archspec.load("names.arch", text=NAMES)
+    assert_same_as_in_memory(net, tmp_path)
+    keys = list(net.build().state_dict())
+    assert keys[:2] == ["block1-0.weight", "block1-0.bias"] and "class.weight" in keys
+
+
+NAMES = """
+network names:
+  input: 3x8x8
+  layers:
+    "block1-0": conv(8, 3, pad=1)
+    "class": batchnorm
+    "for": relu
+    "with space": conv(4, 1)
+"""

@@ -1380,47 +1380,62 @@ CASES = [
         """,
     ),
     Case(
-        "python_keyword_from_template",
+        "name_with_a_dot_from_template",
         """
         network n:
           input: 3x8x8
           layers:
-            for name in ["stem", "class"]:
-              "{name}": relu
+            for v in [1.5]:
+              "scale{v}": relu
         """,
         """
-        t.arch:5:7: error: layer name 'class' is a Python keyword and cannot name a module
-           5 |       "{name}": relu
-                     ^^^^^^^^
+        t.arch:5:7: error: layer name "scale1.5" cannot name a module (a name is non-empty and printable, without '.')
+           5 |       "scale{v}": relu
+                     ^^^^^^^^^^
+          hint: a dot separates the levels of a module path; write '_' or '-' instead
         """,
     ),
     Case(
-        "name_not_an_identifier",
+        "empty_name",
         """
         network n:
           input: 3x8x8
           layers:
-            "conv-1": conv(4, 3)
+            "": conv(4, 3)
         """,
         """
-        t.arch:4:5: error: layer name 'conv-1' is not an identifier (letters, digits and '_', not first a digit)
-           4 |     "conv-1": conv(4, 3)
+        t.arch:4:5: error: layer name "" cannot name a module (a name is non-empty and printable, without '.')
+           4 |     "": conv(4, 3)
+                   ^^
+        """,
+    ),
+    Case(
+        "template_reference_to_a_missing_layer",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            for j in range(2):
+              "layer{j}": conv(4, 3, pad=1) from "layer{j - 1}"
+        """,
+        """
+        t.arch:5:42: error: unknown layer 'layer-1' (a reference names an earlier named layer of this network)
+           5 |       "layer{j}": conv(4, 3, pad=1) from "layer{j - 1}"
+                                                        ^^^^^^^^^^^^^^
+        """,
+    ),
+    Case(
+        "template_expression_error",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            "x{1 +}": relu
+        """,
+        """
+        t.arch:4:5: error: unexpected end of file in the name template {1 +}
+           4 |     "x{1 +}": relu
                    ^^^^^^^^
-        """,
-    ),
-    Case(
-        "name_starting_with_a_digit",
-        """
-        network n:
-          input: 3x8x8
-          layers:
-            for i in [1]:
-              "{i}x": relu
-        """,
-        """
-        t.arch:5:7: error: layer name '1x' is not an identifier (letters, digits and '_', not first a digit)
-           5 |       "{i}x": relu
-                     ^^^^^^
         """,
     ),
     Case(
