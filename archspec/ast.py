@@ -39,6 +39,17 @@ class ListExpr:
 
 
 @dataclass(frozen=True)
+class ListComp:
+    """``[element for a, b in iterable if condition]``."""
+
+    element: Expr
+    targets: tuple[str, ...]
+    iterable: Expr
+    condition: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True)
 class BinaryOp:
     """``left op right`` for arithmetic (``+ - * / // % **``)."""
 
@@ -113,7 +124,19 @@ class FuncCall:
     span: Span
 
 
-Expr = Literal | Name | ListExpr | BinaryOp | UnaryOp | Compare | BoolOp | Conditional | Subscript | FuncCall
+Expr = (
+    Literal
+    | Name
+    | ListExpr
+    | ListComp
+    | BinaryOp
+    | UnaryOp
+    | Compare
+    | BoolOp
+    | Conditional
+    | Subscript
+    | FuncCall
+)
 
 # ---------------------------------------------------------------- layer bodies
 
@@ -129,10 +152,12 @@ class Label:
 
 @dataclass(frozen=True)
 class Ref:
-    """A reference to an earlier layer's output (``from stem``, ``from input``)."""
+    """A reference to an earlier layer's output (``from stem``, ``from input``, ``from "layer{i}"``: a
+    template, filled in as a label's is)."""
 
     path: tuple[str, ...]
     span: Span
+    template: bool = False
 
 
 @dataclass(frozen=True)

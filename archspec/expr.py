@@ -155,6 +155,28 @@ def _sum(value: Value) -> Value:
     return sum(_numbers("sum", (value,))) if value else 0
 
 
+def _prod(value: Value) -> Value:
+    if not isinstance(value, tuple):
+        raise ValueError(f"takes a list of numbers, got {a_type(value)}")
+    return math.prod(_numbers("prod", (value,))) if value else 1
+
+
+def _sqrt(value: Value) -> float:
+    if not _is_number(value) or value < 0:
+        raise ValueError(f"takes a non-negative number, got {show(value)}")
+    return math.sqrt(value)
+
+
+def _log(value: Value, base: Value = None) -> float:
+    if not _is_number(value) or value <= 0:
+        raise ValueError(f"takes a positive number, got {show(value)}")
+    if base is None:
+        return math.log(value)
+    if not _is_number(base) or base <= 0 or base == 1:
+        raise ValueError(f"takes a positive base other than 1, got {show(base)}")
+    return math.log(value, base)
+
+
 def _min(*args: Value) -> Value:
     return min(_numbers("min", args))
 
@@ -179,9 +201,11 @@ FUNCTIONS: Mapping[str, Callable[..., Value]] = {
     "floor": _floor,
     "int": _to_int,
     "len": _len,
+    "log": _log,
     "make_divisible": _make_divisible,
     "max": _max,
     "min": _min,
+    "prod": _prod,
     "range": _range,
     "round": _round,
     "sqrt": _sqrt,
@@ -196,9 +220,11 @@ SIGNATURES: Mapping[str, str] = {
     "floor": "floor(value)",
     "int": "int(value)",
     "len": "len(value)",
+    "log": "log(value, base=e)",
     "make_divisible": "make_divisible(value, divisor, min_value=none)",
     "max": "max(a, b, ...) or max(list)",
     "min": "min(a, b, ...) or min(list)",
+    "prod": "prod(list)",
     "range": "range(stop), range(start, stop) or range(start, stop, step)",
     "round": "round(value, digits=none)",
     "sqrt": "sqrt(value)",
@@ -246,6 +272,8 @@ def evaluate(expr: ast.Expr, env: Mapping[str, Value]) -> Value:
         raise SpecError.at(expr.span, f"unknown name '{expr.id}'", did_you_mean(expr.id, env))
     if isinstance(expr, ast.ListExpr):
         return tuple(evaluate(item, env) for item in expr.items)
+    if isinstance(expr, ast.ListComp):
+        return _comprehension(expr, env)
     if isinstance(expr, ast.BinaryOp):
         return _binary(expr, evaluate(expr.left, env), evaluate(expr.right, env))
     if isinstance(expr, ast.UnaryOp):
@@ -271,6 +299,47 @@ def evaluate(expr: ast.Expr, env: Mapping[str, Value]) -> Value:
     if isinstance(expr, ast.FuncCall):
         return _call(expr, env)
     raise TypeError(f"unknown expression node {expr!r}")  # pragma: no cover - the parser makes no others
+
+
+_comprehension_steps = [0]  # elements made by the comprehension being evaluated, nested ones included
+
+
+def _comprehension(expr: ast.ListComp, env: Mapping[str, Value]) -> Value:
+    """``[element for targets in iterable if condition]``, each element in a scope of its own. Nested
+    comprehensions share one budget of MAX_LIST steps, so that they cannot multiply past the limit."""
+    outermost = _comprehension_steps[0] == 0
+    try:
+        return _comprehend(expr, env)
+    finally:
+        if outermost:
+            _comprehension_steps[0] = 0
+
+
+def _comprehend(expr: ast.ListComp, env: Mapping[str, Value]) -> Value:
+    values = evaluate(expr.iterable, env)
+    if not isinstance(values, tuple):
+        raise SpecError.at(
+            expr.iterable.span, f"a comprehension needs a list, got {a_type(values)} {show(values)}"
+        )
+    out = []
+    for value in values:
+        _comprehension_steps[0] += 1
+        if _comprehension_steps[0] > MAX_LIST:
+            raise SpecError.at(expr.span, f"a comprehension of over {MAX_LIST} steps (nested ones included)")
+        inner = dict(env)
+        if len(expr.targets) == 1:
+            inner[expr.targets[0]] = value
+        elif isinstance(value, tuple) and len(value) == len(expr.targets):
+            inner.update(zip(expr.targets, value, strict=True))
+        else:
+            raise SpecError.at(
+                expr.iterable.span,
+                f"cannot unpack {show(value)} into {len(expr.targets)} names ({', '.join(expr.targets)})",
+            )
+        if expr.condition is not None and not _truth(evaluate(expr.condition, inner), expr.condition.span):
+            continue
+        out.append(evaluate(expr.element, inner))
+    return _check_size(tuple(out), expr.span)
 
 
 def _truth(value: Value, span: Span) -> bool:

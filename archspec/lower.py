@@ -10,7 +10,6 @@ unnamed ``* n``) add no level of names: their items belong to the enclosing sequ
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archspec import ast
-from archspec.errors import Diagnostic, SpecError, did_you_mean, quoted_list
+from archspec.errors import Diagnostic, SpecError, did_you_mean, quoted_list, spec_repr
 from archspec.expr import BlockRef, Value, a_type, evaluate, show, type_name
 from archspec.init_rules import lower_init
 from archspec.ir import Graph, Metadata, Node, Repeat, Scope
@@ -27,10 +26,10 @@ from archspec.loader import FileScope, Program
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape, format_shape
 from archspec.ops.structure import Input
 from archspec.source import Span
+from archspec.syntax import parse_expression
 
 MAX_BLOCK_DEPTH = 64
 MAX_NODES = 200_000
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
 
 
@@ -114,22 +113,38 @@ class _Lowerer:
         if label.template:
 
             def substitute(match: re.Match[str]) -> str:
-                name = match.group(1).strip()
-                if name not in env:
-                    raise SpecError.at(
-                        label.span, f"unknown name '{name}' in the name template", did_you_mean(name, env)
-                    )
-                return str(show(env[name]) if not isinstance(env[name], str) else env[name])
+                field = match.group(1).strip()
+                if field.isidentifier():
+                    if field not in env:
+                        raise SpecError.at(
+                            label.span,
+                            f"unknown name '{field}' in the name template",
+                            did_you_mean(field, env),
+                        )
+                    value = env[field]
+                else:  # an expression: `"denselayer{j - 1}"`
+                    try:
+                        value = evaluate(parse_expression(field), env)
+                    except SpecError as error:
+                        message = error.diagnostics[0].message
+                        raise SpecError.at(
+                            label.span, f"{message} in the name template {{{field}}}"
+                        ) from None
+                return str(show(value) if not isinstance(value, str) else value)
 
+            if "{" in _TEMPLATE_FIELD.sub("", text) or "}" in _TEMPLATE_FIELD.sub("", text):
+                raise SpecError.at(label.span, f"unbalanced brace in the name template {spec_repr(text)}")
             text = _TEMPLATE_FIELD.sub(substitute, text)
-        if not _IDENTIFIER.match(text):
+        # torch names a module by any text without a dot: quoted labels may be `"block1-0"` or `"class"`
+        # (the code generator writes such names through add_module/getattr)
+        if not text or "." in text or not text.isprintable():
+            shown = spec_repr(text)
             raise SpecError.at(
                 label.span,
-                f"layer name '{text}' is not an identifier (letters, digits and '_', not first a digit)",
-            )
-        if keyword.iskeyword(text):
-            raise SpecError.at(
-                label.span, f"layer name '{text}' is a Python keyword and cannot name a module"
+                f"layer name {shown} cannot name a module (a name is non-empty and printable, without '.')",
+                "a dot separates the levels of a module path; write '_' or '-' instead"
+                if "." in text
+                else None,
             )
         return text
 
@@ -330,7 +345,7 @@ class _Lowerer:
     def item(
         self, item: ast.Item, container: _Container, env: dict[str, Value], x: int, repeat: Repeat | None
     ) -> int:
-        inputs = [self.resolve_ref(ref, container) for ref in item.sources] if item.sources else [x]
+        inputs = [self.resolve_ref(ref, container, env) for ref in item.sources] if item.sources else [x]
         if item.repeat is None:
             local = self.claim(container, item.label, env) if self._makes_node(item) or item.label else None
             return self.atom(item.atom, local, container, env, inputs, repeat, item)
@@ -415,8 +430,10 @@ class _Lowerer:
 
     _current_block_path: str = ""
 
-    def resolve_ref(self, ref: ast.Ref, container: _Container) -> int:
-        if ref.path == ("input",):
+    def resolve_ref(self, ref: ast.Ref, container: _Container, env: Mapping[str, Value]) -> int:
+        if ref.template:  # `from "denselayer{j}"`: the name a template label makes
+            ref = ast.Ref((self.label_text(ast.Label(ref.path[0], True, ref.span), env),), ref.span)
+        if ref.path == ("input",) and not ref.template:
             scope: _Container | None = container
             while scope is not None and not scope.is_block and scope.parent is not None:
                 scope = scope.parent

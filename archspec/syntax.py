@@ -227,6 +227,12 @@ class _Builder(Transformer[Token, Any]):
         return ast.ListExpr(tuple(c for c in children if c is not None), self.span(meta))
 
     @v_args(meta=True)
+    def list_comprehension(self, meta: Meta, children: list[Any]) -> ast.ListComp:
+        element, *names, iterable, condition = children
+        targets = tuple(str(name) for name in names)
+        return ast.ListComp(element, targets, iterable, condition, self.span(meta))
+
+    @v_args(meta=True)
     def tuple_literal(self, meta: Meta, children: list[Any]) -> ast.ListExpr:
         return ast.ListExpr(tuple(c for c in children if c is not None), self.span(meta), tuple=True)
 
@@ -344,6 +350,10 @@ class _Builder(Transformer[Token, Any]):
     @v_args(meta=True)
     def ref(self, meta: Meta, children: list[Token]) -> ast.Ref:
         return ast.Ref(tuple(str(c) for c in children), self.span(meta))
+
+    @v_args(meta=True)
+    def template_ref(self, meta: Meta, children: list[Token]) -> ast.Ref:
+        return ast.Ref((_unquote(children[0], self.path),), self.span(meta), template=True)
 
     @v_args(meta=True)
     def input_ref(self, meta: Meta, children: list[Token]) -> ast.Ref:

@@ -15,6 +15,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from parity import assert_close_relative, randomise
 
 import archspec
 from archspec.backends.torch_build import forward_shapes
@@ -24,7 +25,10 @@ from archspec.ir import Metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOO = [variant for entry in catalog() for variant in entry.variants]
-FAST = {"lenet5", "lecun1989", "resnet18", "googlenet", "mobilenet_v1", "mobilenet_v2", "vit_b_32"}
+FAST = {
+    *("lenet5", "lecun1989", "resnet18", "googlenet", "mobilenet_v1", "mobilenet_v2", "vit_b_32"),
+    "mobilenet_v3_large",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -49,14 +53,14 @@ def load_source(source: str, directory: Path) -> ModuleType:
 
 def assert_same_as_in_memory(net: archspec.Network, directory: Path, batch: int = 2) -> None:
     generated = load_source(net.to_source(), directory).build()
-    ours = net.build()
+    ours = randomise(net.build())
     a, b = ours.state_dict(), generated.state_dict()
     assert list(a) == list(b)
     assert all(a[key].shape == b[key].shape for key in a)
     generated.load_state_dict(a, strict=True)
     x = torch.randn(batch, *net.graph.input_shape)
     with torch.no_grad():
-        assert torch.allclose(generated.eval()(x), ours.eval()(x), atol=1e-6)
+        assert_close_relative(generated.eval()(x), ours.eval()(x))
 
 
 @pytest.mark.parametrize(
@@ -182,3 +186,67 @@ def test_random_specs_build_and_generate_the_same_module(text: str, tmp_path: Pa
     assert shapes == {node.id: node.shape for node in net.graph.nodes}
     assert sum(p.numel() for p in module.parameters()) == net.params
     assert_same_as_in_memory(net, tmp_path)
+
+
+MODERN = """
+block SE(squeeze):
+  avgpool: global_avgpool
+  fc1: conv(squeeze, 1) >> silu
+  fc2: conv(in_channels, 1) >> hardsigmoid
+  mul from input, fc2
+
+block Block(drop):
+  residual:
+    conv(8, 3, pad=1) >> batchnorm >> hardswish
+    se: SE(2)
+    sd: stochastic_depth(drop)
+
+network modern:
+  input: 8x6x6
+  layers:
+    for i in range(3):
+      Block(0.5 * i / 3)
+    gated:
+      mul:
+        conv(8, 1) >> sigmoid
+        silu
+    global_avgpool >> flatten
+"""
+
+
+def test_modern_ops_generate_the_same_module_in_training_too(tmp_path: Path) -> None:
+    """silu, hardswish, hardsigmoid, mul (a broadcast gate), stochastic depth: the generated file equals the
+    in-memory module at inference, and in training with the same seed (the same rows are dropped)."""
+    net = archspec.load("modern.arch", text=MODERN)
+    assert_same_as_in_memory(net, tmp_path, batch=16)
+    ours = randomise(net.build())
+    generated = load_source(net.to_source(), tmp_path).build()
+    generated.load_state_dict(ours.state_dict(), strict=True)
+    x = torch.randn(16, 8, 6, 6)
+    torch.manual_seed(3)
+    a = ours.train()(x)
+    torch.manual_seed(3)
+    b = generated.train()(x)
+    assert_close_relative(b, a)
+    torch.manual_seed(4)  # another seed drops other rows: the blocks' stochastic depth is live
+    assert not torch.allclose(ours.train()(x), a)
+
+
+def test_names_that_are_not_identifiers_generate_and_load(tmp_path: Path) -> None:
+    """`"block1-0"` and `"class"` are module names torch accepts: the generated file registers them with
+    add_module and has the in-memory module's state_dict and outputs."""
+    net = archspec.load("names.arch", text=NAMES)
+    assert_same_as_in_memory(net, tmp_path)
+    keys = list(net.build().state_dict())
+    assert keys[:2] == ["block1-0.weight", "block1-0.bias"] and "class.weight" in keys
+
+
+NAMES = """
+network names:
+  input: 3x8x8
+  layers:
+    "block1-0": conv(8, 3, pad=1)
+    "class": batchnorm
+    "for": relu
+    "with space": conv(4, 1)
+"""

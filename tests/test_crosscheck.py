@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from parity import assert_close_relative, randomise
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
@@ -416,6 +417,8 @@ def specs(draw: Any) -> str:
             ]
             if draw(st.booleans()):
                 lines.append(f"      conv({width}, 1)")
+            if draw(st.booleans()):  # identity at inference: no parameters, no MACs
+                lines.append(f"      stochastic_depth({draw(st.sampled_from([0.0, 0.1, 0.5]))})")
         elif kind == "concat":
             a, b = draw(st.integers(1, 3)), draw(st.integers(1, 3))
             lines += ["    concat:", f"      conv({a}, 1)", f"      conv({b}, 3, pad=1) >> relu"]
@@ -439,6 +442,13 @@ def specs(draw: Any) -> str:
         elif kind == "gate":  # a gated unit: both branches keep the shape
             gate = draw(st.sampled_from(["sigmoid", "hardsigmoid"]))
             lines += ["    mul:", f"      conv({width}, 1) >> {gate}", "      silu"]
+        elif kind == "cl":  # channels-last: a per-pixel linear and norms, then back; a per-channel scale
+            new_width = draw(st.integers(1, 6))
+            lines.append(
+                f"    {label}permute([1, 2, 0]) >> layernorm(dim=-1) >> linear({new_width}, dim=-1) "
+                ">> permute([2, 0, 1]) >> layernorm(dim=0) >> layer_scale(0.5)"
+            )
+            width = new_width
         elif kind == "se":
             lines.append(f"    se{index}: SE({draw(st.integers(1, 4))})")
     lines += ["    gap: global_avgpool", "    flatten", "    fc: linear(3)", ""]
@@ -460,28 +470,6 @@ def test_random_specs_analysis_matches_the_module(text: str) -> None:
 
 
 # ---------------------------------------------------------------- the post-2017 ops against torch
-
-
-def randomise(module: nn.Module, seed: int = 0) -> nn.Module:
-    """Every bias, norm weight and batch-norm statistic random (a fresh network's zeros and ones would
-    hide a missing bias or a norm applied to the wrong axis)."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
-            if not tensor.is_floating_point():
-                continue
-            values = torch.randn(tensor.shape, generator=generator, dtype=tensor.dtype)
-            if name.endswith("running_var"):
-                values = values.abs() + 0.5
-            tensor.copy_(values)
-    return module
-
-
-def assert_close_relative(ours: torch.Tensor, theirs: torch.Tensor, rtol: float = 1e-5) -> None:
-    """Equal up to ``rtol`` of the reference's scale (which must not vanish)."""
-    scale = theirs.abs().max().item()
-    assert scale > 1e-3, scale
-    assert (ours - theirs).abs().max().item() <= rtol * scale
 
 
 GATED = """
@@ -523,4 +511,46 @@ def test_activations_and_broadcast_merges_equal_torch() -> None:
     expected = product + F.adaptive_avg_pool2d(product, 1)
     with torch.no_grad():
         assert_close_relative(module(x), expected)
+    assert_counts_match(network, network.analyze(), "cpu")
+
+
+CONVNEXT_BLOCK = """
+block CNBlock(dim, scale, drop):
+  block:
+    conv(dim, 7, pad=3, groups=dim)
+    permute([1, 2, 0])                     # channels-last
+    layernorm(dim=-1, eps=1e-6)
+    linear(4 * dim, dim=-1)                # per pixel
+    gelu
+    linear(dim, dim=-1)
+    permute([2, 0, 1])
+  layer_scale: layer_scale(scale)
+  stochastic_depth: stochastic_depth(drop)
+  add from input, stochastic_depth
+
+network convnext_block:
+  input: 16x7x7
+  layers:
+    norm: layernorm(dim=0, eps=1e-6)       # torchvision's LayerNorm2d
+    cn: CNBlock(16, 0.5, 0.1)
+"""
+
+
+def test_channels_last_ops_equal_torchvision_convnext() -> None:
+    """permute, a per-pixel linear, layer norm over a map's channels and layer_scale against torchvision's
+    own ConvNeXt pieces: same state_dict, same outputs, and the analysis against the module."""
+    convnext = pytest.importorskip("torchvision.models.convnext")
+    network = archspec.load("convnext_block.arch", text=CONVNEXT_BLOCK)
+    theirs = nn.Sequential()
+    theirs.add_module("norm", convnext.LayerNorm2d(16, eps=1e-6))
+    theirs.add_module("cn", convnext.CNBlock(16, 0.5, 0.1))
+    randomise(theirs)
+    with torch.no_grad():
+        theirs.cn.layer_scale.uniform_(0.5, 1.5)  # 1-d per channel, but held as 16x1x1
+    ours = network.build()
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    x = torch.randn(2, 16, 7, 7)
+    with torch.no_grad():
+        assert_close_relative(ours.eval()(x), theirs.eval()(x))
+    assert tuple(ours.get_parameter("cn.layer_scale").shape) == (16, 1, 1)
     assert_counts_match(network, network.analyze(), "cpu")

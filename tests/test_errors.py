@@ -1263,7 +1263,7 @@ CASES = [
         blocks.arch:2:17: error: u.1: linear expects a vector or a token sequence, got 4x6x6
            2 |   conv(w, 3) >> linear(10)
                                ^^^^^^^^^^
-          hint: add `flatten` (or a global pooling) before it
+          hint: add `flatten` (or a global pooling) before it; on a channels-last HxWxC map, linear(..., dim=-1) works per pixel
         """,
         files={
             "blocks.arch": """
@@ -1380,47 +1380,62 @@ CASES = [
         """,
     ),
     Case(
-        "python_keyword_from_template",
+        "name_with_a_dot_from_template",
         """
         network n:
           input: 3x8x8
           layers:
-            for name in ["stem", "class"]:
-              "{name}": relu
+            for v in [1.5]:
+              "scale{v}": relu
         """,
         """
-        t.arch:5:7: error: layer name 'class' is a Python keyword and cannot name a module
-           5 |       "{name}": relu
-                     ^^^^^^^^
+        t.arch:5:7: error: layer name "scale1.5" cannot name a module (a name is non-empty and printable, without '.')
+           5 |       "scale{v}": relu
+                     ^^^^^^^^^^
+          hint: a dot separates the levels of a module path; write '_' or '-' instead
         """,
     ),
     Case(
-        "name_not_an_identifier",
+        "empty_name",
         """
         network n:
           input: 3x8x8
           layers:
-            "conv-1": conv(4, 3)
+            "": conv(4, 3)
         """,
         """
-        t.arch:4:5: error: layer name 'conv-1' is not an identifier (letters, digits and '_', not first a digit)
-           4 |     "conv-1": conv(4, 3)
+        t.arch:4:5: error: layer name "" cannot name a module (a name is non-empty and printable, without '.')
+           4 |     "": conv(4, 3)
+                   ^^
+        """,
+    ),
+    Case(
+        "template_reference_to_a_missing_layer",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            for j in range(2):
+              "layer{j}": conv(4, 3, pad=1) from "layer{j - 1}"
+        """,
+        """
+        t.arch:5:42: error: unknown layer 'layer-1' (a reference names an earlier named layer of this network)
+           5 |       "layer{j}": conv(4, 3, pad=1) from "layer{j - 1}"
+                                                        ^^^^^^^^^^^^^^
+        """,
+    ),
+    Case(
+        "template_expression_error",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            "x{1 +}": relu
+        """,
+        """
+        t.arch:4:5: error: unexpected end of file in the name template {1 +}
+           4 |     "x{1 +}": relu
                    ^^^^^^^^
-        """,
-    ),
-    Case(
-        "name_starting_with_a_digit",
-        """
-        network n:
-          input: 3x8x8
-          layers:
-            for i in [1]:
-              "{i}x": relu
-        """,
-        """
-        t.arch:5:7: error: layer name '1x' is not an identifier (letters, digits and '_', not first a digit)
-           5 |       "{i}x": relu
-                     ^^^^^^
         """,
     ),
     Case(
@@ -1474,6 +1489,80 @@ CASES = [
         """,
     ),
     Case(
+        "stochastic_depth_rate_over_one",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            residual:
+              conv(3, 3, pad=1)
+              sd: stochastic_depth(1.5)
+        """,
+        """
+        t.arch:6:28: error: sd: argument 'p' of stochastic_depth must be at most 1.0, got 1.5
+           6 |       sd: stochastic_depth(1.5)
+                                          ^^^
+        """,
+    ),
+    Case(
+        "stochastic_depth_unknown_mode",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            stochastic_depth(0.1, mode="col")
+        """,
+        """
+        t.arch:4:27: error: 0: argument 'mode' of stochastic_depth must be one of "row" or "batch", got "col"
+           4 |     stochastic_depth(0.1, mode="col")
+                                         ^^^^^^^^^^
+        """,
+    ),
+    Case(
+        "layernorm_on_a_map_without_dim",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            x: layernorm
+        """,
+        """
+        t.arch:4:8: error: x: layernorm on the 3-d map 3x8x8 needs `dim` (a CxHxW and an HxWxC map look alike)
+           4 |     x: layernorm
+                      ^^^^^^^^^
+          hint: layernorm(dim=0) works on the channels of a CxHxW map; layernorm(dim=-1) on the last dimension of a channels-last HxWxC map (after permute([1, 2, 0]))
+        """,
+    ),
+    Case(
+        "layernorm_dim_over_height",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            x: layernorm(dim=1)
+        """,
+        """
+        t.arch:4:18: error: x: layernorm: dim 1 is not supported on 3x8x8 (dim is 0 or -1; 0 only on a CxHxW map)
+           4 |     x: layernorm(dim=1)
+                                ^^^^^
+        """,
+    ),
+    Case(
+        "permute_that_is_not_an_order",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            x: permute([0, 1])
+        """,
+        """
+        t.arch:4:16: error: x: permute: dims [0, 1] is not an order of the 3 dimensions of 3x8x8
+           4 |     x: permute([0, 1])
+                              ^^^^^^
+          hint: a list of 0 to 2, each once
+        """,
+    ),
+    Case(
         "mul_merge_with_one_branch",
         """
         network n:
@@ -1520,7 +1609,7 @@ CASES = [
         t.arch:5:9: error: fc: linear expects a vector or a token sequence, got 4x6x6
            5 |     fc: linear(10)
                        ^^^^^^^^^^
-          hint: add `flatten` (or a global pooling) before it
+          hint: add `flatten` (or a global pooling) before it; on a channels-last HxWxC map, linear(..., dim=-1) works per pixel
         """,
     ),
     Case(

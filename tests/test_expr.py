@@ -229,6 +229,45 @@ CHANNELS = (3, 8, 16, 24, 32, 40, 64, 80, 96, 112, 160, 320, 1280)
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[c * 2 for c in [16, 24, 32]]", (32, 48, 64)),
+        ("[a * b for a, b in [[1, 2], [3, 4]]]", (2, 12)),
+        ("[i for i in range(10) if i % 3 == 0]", (0, 3, 6, 9)),
+        ("sum([n for _, n in [[1, 2], [3, 4]]])", 6),
+        ("[[j for j in range(i)] for i in range(3)]", ((), (0,), (0, 1))),
+        ("[x if x > 1 else 0 for x in range(3)]", (0, 0, 2)),
+        ("[]", ()),
+    ],
+)
+def test_list_comprehensions(text: str, expected: Any) -> None:
+    assert value_of(text) == expected
+
+
+def test_comprehension_names_stay_inside() -> None:
+    assert value_of("[c for c in [1]] + [c]", c=5) == (1, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("prod([2, 3, 4])", 24),  # hand calculation
+        ("prod([])", 1),
+        ("prod([0.5, 4])", 2.0),
+        ("sqrt(16)", 4.0),
+        ("log(8, 2)", 3.0),
+        ("ceil(log(1000, 10))", 3),
+    ],
+)
+def test_prod_sqrt_log(text: str, expected: Any) -> None:
+    assert value_of(text) == pytest.approx(expected, rel=1e-12)
+
+
+def test_log_is_natural_by_default() -> None:
+    assert value_of("log(x)", x=math.e**2) == pytest.approx(2.0, rel=1e-12)
+
+
+@pytest.mark.parametrize(
     ("value", "divisor", "expected"),
     [
         (32 * 0.35, 8, 16),  # rounds down to 8, more than 10% below 11.2: up by one divisor
@@ -303,6 +342,17 @@ def test_make_divisible_matches_the_installed_torchvision() -> None:
         ("range(0, 5, 0)", "range() takes a step that is not 0"),
         ("range(200000)", "range() makes 200000 elements, over the limit of 100000"),
         ("make_divisible(8, 0)", "make_divisible() takes a number and a positive integer divisor"),
+        ("sqrt(-1)", "sqrt() takes a non-negative number, got -1"),
+        ("log(0)", "log() takes a positive number, got 0"),
+        ("log(8, 1)", "log() takes a positive base other than 1, got 1"),
+        ("prod(3)", "prod() takes a list of numbers, got an integer"),
+        ("[x for x in 3]", "a comprehension needs a list, got an integer 3"),
+        ("[a for a, b in [1, 2]]", "cannot unpack 1 into 2 names (a, b)"),
+        ("[x for x in range(3) if x]", "expected true or false, got the integer 0"),
+        (
+            "[[y for y in range(1000)] for x in range(1000)]",
+            "a comprehension of over 100000 steps (nested ones included)",
+        ),
     ],
 )
 def test_errors(text: str, message: str) -> None:

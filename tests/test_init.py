@@ -28,7 +28,10 @@ from archspec.errors import SpecError
 
 torchvision = pytest.importorskip("torchvision")
 
-FAST = ["resnet18", "vgg11_bn", "mobilenet_v2", "googlenet", "vit_b_32", "alexnet"]
+FAST = [
+    *("resnet18", "vgg11_bn", "mobilenet_v2", "googlenet", "vit_b_32", "alexnet"),
+    *("mobilenet_v3_large", "efficientnet_v2_s"),
+]
 SLOW = [
     *("resnet34", "resnet50", "resnet101", "resnet152"),
     *("vgg11", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"),

@@ -729,3 +729,38 @@ def test_parsing_and_lowering_do_not_import_torch() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "ok\n"
+
+
+DENSE = """
+block DenseLayer(growth):
+  norm1: batchnorm >> relu1: relu >> conv1: conv(4 * growth, 1, bias=false)
+  norm2: batchnorm >> relu2: relu >> conv2: conv(growth, 3, pad=1, bias=false)
+
+network dense:
+  input: 8x8x8
+  layers:
+    "block1-0": conv(8, 1)
+    "class": relu
+    "denselayer0": identity
+    for j in range(1, 4):
+      "denselayer{j}": DenseLayer(4) from "denselayer{j - 1}"
+    out: concat from "block1-0", denselayer1, "denselayer2", denselayer3
+"""
+
+
+def test_quoted_labels_take_any_name_without_a_dot_and_template_references_find_them() -> None:
+    graph = build(DENSE)
+    names = [n.name for n in graph.nodes]
+    assert names[:4] == ["input", "block1-0", "class", "denselayer0"]
+    assert "denselayer3.conv2" in names
+    # each dense layer reads the previous one, whose name the template reference computes
+    layer2 = graph.node("denselayer2.norm1")
+    assert graph.nodes[layer2.inputs[0]].name == "denselayer1.conv2"
+    out = graph.node("out")
+    assert [graph.nodes[i].name for i in out.inputs] == [
+        "block1-0",
+        "denselayer1.conv2",
+        "denselayer2.conv2",
+        "denselayer3.conv2",
+    ]
+    assert out.shape == (8 + 4 + 4 + 4, 8, 8)

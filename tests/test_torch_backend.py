@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import torch
+from parity import assert_close_relative, randomise
 from torch import nn
 
 import archspec
@@ -20,7 +21,16 @@ ZOO = [variant for entry in catalog() for variant in entry.variants]
 BIG = {"vit_l_16", "vit_l_32", "vit_b_16", "resnet101", "resnet152"} | {
     v for v in ZOO if v.startswith("vgg1")
 }
-FAST_OUTPUTS = {"resnet18", "resnet50", "alexnet", "vgg11", "mobilenet_v2", "googlenet", "vit_b_32"}
+FAST_OUTPUTS = {
+    "resnet18",
+    "resnet50",
+    "alexnet",
+    "vgg11",
+    "mobilenet_v2",
+    "googlenet",
+    "vit_b_32",
+    "mobilenet_v3_large",
+}
 TORCHVISION_KWARGS: dict[str, dict[str, Any]] = {"googlenet": {"aux_logits": False, "init_weights": False}}
 
 
@@ -72,12 +82,12 @@ def test_state_dict_keys_and_shapes_equal_torchvision(variant: str) -> None:
 @pytest.mark.parametrize("variant", zoo_params([v for v in ZOO if in_torchvision(v)], FAST_OUTPUTS))
 def test_outputs_equal_torchvision_after_loading_its_weights(variant: str) -> None:
     net = archspec.load(variant)
-    theirs = reference(variant).eval()
+    theirs = randomise(reference(variant)).eval()
     ours = net.build().eval()
     ours.load_state_dict(theirs.state_dict(), strict=True)
     x = torch.randn(1, *net.graph.input_shape)
     with torch.no_grad():
-        assert (ours(x) - theirs(x)).abs().max().item() <= 1e-5
+        assert_close_relative(ours(x), theirs(x))
 
 
 SHAPE_FAST = {"lenet5", "lecun1989", "resnet18", "googlenet", "mobilenet_v2", "mobilenet_v1", "vit_b_32"}
@@ -89,6 +99,44 @@ def test_inferred_shapes_equal_forward_shapes(variant: str) -> None:
     module = net.build().eval()
     shapes = forward_shapes(module, net.graph, torch.randn(1, *net.graph.input_shape))
     assert shapes == {node.id: node.shape for node in net.graph.nodes}
+
+
+# ---------------------------------------------------------------- stochastic depth
+
+
+def stochastic_depths(module: nn.Module) -> dict[str, tuple[float, str]]:
+    return {
+        name: (layer.p, layer.mode)
+        for name, layer in module.named_modules()
+        if type(layer).__name__ == "StochasticDepth"
+    }
+
+
+def test_efficientnet_stochastic_depth_rates_equal_torchvision() -> None:
+    """Every residual block drops at torchvision's rate, 0.2 * index / blocks, to the last bit. torchvision
+    also builds one in the first block of each downsampling stage, where no residual uses it."""
+    ours = stochastic_depths(archspec.load("efficientnet_v2_s").build(device="meta"))
+    theirs = stochastic_depths(reference("efficientnet_v2_s", "meta"))
+    assert len(ours) == 35
+    assert {name: theirs[name] for name in ours} == ours
+    unused = sorted(set(theirs) - set(ours))
+    assert unused == [f"features.{stage}.0.stochastic_depth" for stage in range(2, 7)]
+
+
+@pytest.mark.parametrize("mode", ["row", "batch"])
+def test_stochastic_depth_layer_equals_torchvision_in_training(mode: str) -> None:
+    from archspec.backends.torch_layers import StochasticDepth
+
+    x = torch.randn(64, 3, 4, 4)
+    ours, theirs = StochasticDepth(0.3, mode), torchvision.ops.StochasticDepth(0.3, mode)
+    torch.manual_seed(5)
+    a = ours.train()(x)
+    torch.manual_seed(5)
+    b = theirs.train()(x)
+    assert torch.equal(a, b)
+    kept = (a != 0).flatten(1).any(1).float().mean().item()
+    assert 0.4 < kept < 0.95 if mode == "row" else kept in (0.0, 1.0)
+    assert torch.equal(ours.eval()(x), x)
 
 
 # ---------------------------------------------------------------- the historical layers

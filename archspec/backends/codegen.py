@@ -10,7 +10,8 @@ calls in ``forward``, with the output shape of each line as a comment. The custo
 
 Safety: spec text reaches the file only through ``repr()``/sanitised text inside docstrings and comments.
 Attribute names are the spec's layer names, which lowering validated; they are checked again here
-(identifiers become attributes, positions like ``0`` go through ``add_module``/``getattr`` with ``repr``);
+(identifiers become attributes; positions like ``0`` and other names torch allows, like ``block1-0``, go
+through ``add_module``/``getattr`` with ``repr``);
 local variable and class parameter names are generated.
 """
 
@@ -123,7 +124,9 @@ def _attribute_ok(name: str) -> bool:
 
 
 def _check_local(name: str, where: str) -> None:
-    if not (_attribute_ok(name) or _POSITION.match(name)) or hasattr(_MODULE, name):
+    # Identifiers become attributes; any other name (positions, "block1-0", keywords) goes through
+    # add_module/getattr with repr(), as torch allows any name without a dot.
+    if not name or "." in name or not name.isprintable() or hasattr(_MODULE, name):
         raise UsageError(
             f"layer name {name!r} in {where or 'the network'} cannot name a torch module attribute"
         )

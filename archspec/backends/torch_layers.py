@@ -249,3 +249,37 @@ class PatchEmbed(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x).flatten(2).transpose(1, 2)
+
+
+class StochasticDepth(nn.Module):
+    """Stochastic depth (Huang et al., 2016) as torchvision.ops.StochasticDepth: in training, each sample's
+    residual branch ("row") or the whole batch's ("batch") is zeroed with probability p and the rest scaled
+    by 1 / (1 - p); the identity at inference."""
+
+    def __init__(self, p: float, mode: str = "row") -> None:
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Layer norm over the channels of an NCHW map, as torchvision's LayerNorm2d (ConvNeXt): the same
+    parameters as nn.LayerNorm, applied channels-last."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)

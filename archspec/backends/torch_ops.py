@@ -196,17 +196,19 @@ def _batchnorm_source(op: Any, inplace: bool) -> Ctor:
 
 
 def _layernorm(op: Any, inplace: bool) -> nn.Module:
-    return nn.LayerNorm(op.normalized_shape, eps=op.eps, elementwise_affine=op.elementwise_affine)
+    cls = layers.LayerNorm2d if op.channels_first else nn.LayerNorm
+    return cls(op.normalized_shape, eps=op.eps, elementwise_affine=op.elementwise_affine)
 
 
 def _layernorm_source(op: Any, inplace: bool) -> Ctor:
     return Ctor(
-        "nn.LayerNorm",
+        "LayerNorm2d" if op.channels_first else "nn.LayerNorm",
         (
             Arg(op.normalized_shape, hint="normalized_shape"),
             Arg(op.eps, "eps", 1e-5),
             Arg(op.elementwise_affine, "elementwise_affine", True),
         ),
+        layers=("LayerNorm2d",) if op.channels_first else (),
     )
 
 
@@ -372,8 +374,17 @@ def _concat(dim: int, *values: torch.Tensor) -> torch.Tensor:
     return torch.cat(values, dim)
 
 
+def _permute(dims: tuple[int, ...], x: torch.Tensor) -> torch.Tensor:
+    return x.permute(dims)
+
+
 def _select_token(index: int, x: torch.Tensor) -> torch.Tensor:
     return x[:, index]
+
+
+def _scale(owner: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
+    scale: torch.Tensor = getattr(owner, name)
+    return x * scale
 
 
 def _pad(op: Any, owner: nn.Module, name: str) -> Callable[..., torch.Tensor]:
@@ -486,7 +497,27 @@ TORCH_OPS: dict[str, TorchOp] = {
     "identity": _simple("nn.Identity", nn.Identity, "{x}"),
     "flatten": _simple("nn.Flatten", nn.Flatten, "torch.flatten({x}, 1)"),
     "dropout": DROPOUT,
+    "stochastic_depth": TorchOp(
+        module=lambda op, inplace: layers.StochasticDepth(op.p, op.mode),
+        source=lambda op, inplace: Ctor(
+            "StochasticDepth", (Arg(op.p, hint="p"), Arg(op.mode, "mode", "row")), layers=("StochasticDepth",)
+        ),
+    ),
     "pad": TorchOp(function=_pad, inline=_pad_inline),
+    "permute": TorchOp(
+        function=lambda op, owner, name: partial(_permute, (0, *(d + 1 for d in op.dims))),
+        inline=lambda op, inputs, attr, inplace: (
+            f"{inputs[0]}.permute({', '.join(str(d) for d in (0, *(d + 1 for d in op.dims)))})"
+        ),
+    ),
+    "layer_scale": TorchOp(
+        function=lambda op, owner, name: partial(_scale, owner, name),
+        inline=lambda op, inputs, attr, inplace: f"{inputs[0]} * {attr}",
+        parameter=lambda op: torch.full(op.shape, op.value),
+        parameter_source=lambda op: Ctor(
+            "nn.Parameter(torch.full", (Arg(op.shape, hint="shape"), Arg(op.value, hint="value")), close=")"
+        ),
+    ),
     "add": TorchOp(
         function=lambda op, owner, name: _add,
         inline=lambda op, inputs, attr, inplace: " + ".join(inputs),

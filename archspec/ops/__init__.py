@@ -22,9 +22,19 @@ from archspec.ops.activation import (
 from archspec.ops.base import Op, OpError, RFEffect, RFStep, Saved, Shape, format_shape, numel
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
-from archspec.ops.norm import BatchNorm, LayerNorm, LocalResponseNorm
+from archspec.ops.norm import BatchNorm, LayerNorm, LayerScale, LocalResponseNorm
 from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
-from archspec.ops.structure import Add, Concat, Dropout, Flatten, Input, Mul, Pad
+from archspec.ops.structure import (
+    Add,
+    Concat,
+    Dropout,
+    Flatten,
+    Input,
+    Mul,
+    Pad,
+    Permute,
+    StochasticDepth,
+)
 from archspec.ops.vit import MLP, ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
 
 OP_CLASSES: tuple[type[Op], ...] = (
@@ -38,6 +48,7 @@ OP_CLASSES: tuple[type[Op], ...] = (
     Subsample,
     BatchNorm,
     LayerNorm,
+    LayerScale,
     LocalResponseNorm,
     ReLU,
     ReLU6,
@@ -51,7 +62,9 @@ OP_CLASSES: tuple[type[Op], ...] = (
     Softmax,
     Identity,
     Flatten,
+    Permute,
     Dropout,
+    StochasticDepth,
     Pad,
     Concat,
     Add,
@@ -76,6 +89,7 @@ AnyOp = Annotated[
     | Subsample
     | BatchNorm
     | LayerNorm
+    | LayerScale
     | LocalResponseNorm
     | ReLU
     | ReLU6
@@ -89,7 +103,9 @@ AnyOp = Annotated[
     | Softmax
     | Identity
     | Flatten
+    | Permute
     | Dropout
+    | StochasticDepth
     | Pad
     | Concat
     | Add

@@ -14,28 +14,40 @@ def feature_input(op_name: str, inputs: Sequence[Shape]) -> Shape:
     if len(shape) not in (1, 2):
         raise OpError(
             f"{op_name} expects a vector or a token sequence, got {format_shape(shape)}",
-            hint="add `flatten` (or a global pooling) before it",
+            hint="add `flatten` (or a global pooling) before it"
+            + (
+                "; on a channels-last HxWxC map, linear(..., dim=-1) works per pixel"
+                if op_name == "linear"
+                else ""
+            ),
         )
     return shape
 
 
 class Linear(Op):
-    """``linear(out_features, bias=true)`` over the last dimension."""
+    """``linear(out_features, bias=true, dim=none)`` over the last dimension (``dim=-1`` on a channels-last
+    HxWxC map: a linear per pixel)."""
 
     kind: Literal["linear"] = "linear"
     in_features: PosInt
     out_features: PosInt
     bias: bool = True
+    dim: Literal[-1] | None = None
 
     spec_names: ClassVar[tuple[str, ...]] = ("linear", "fc")
     inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
     summary: ClassVar[str] = "fully connected layer over the last dimension"
-    shape_rule: ClassVar[str] = "(..., in_features) to (..., out_features): a vector F or tokens NxF"
+    shape_rule: ClassVar[str] = (
+        "(..., in_features) to (..., out_features): a vector F, tokens NxF, or with dim=-1 a channels-last "
+        "map HxWxF"
+    )
     param_rule: ClassVar[str] = "in_features * out_features + out_features (bias)"
     flop_rule: ClassVar[str] = "MACs as matmul; `--count all` adds 1 FLOP per output element for the bias"
 
     @classmethod
     def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        if len(inputs[0]) == 3 and args.get("dim") == -1:  # a per-pixel linear on a channels-last map
+            return {"in_features": inputs[0][-1]}
         return {"in_features": feature_input("linear", inputs)[-1]}
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:

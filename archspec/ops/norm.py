@@ -54,24 +54,61 @@ class BatchNorm(Op):
         )
 
 
+def map_dim(op_name: str, dim: int | None, inputs: Sequence[Shape], allowed: tuple[int, ...]) -> int:
+    """The dimension an op works on: the last of a vector or a token sequence; on a 3-d map the spec must
+    say which (``dim=0``: the channels of CxHxW; ``dim=-1``: the last of a channels-last HxWxC), since
+    nothing in the shape tells a CxHxW map from an HxWxC one. Returns a non-negative index."""
+    shape = inputs[0]
+    if len(shape) == 3 and dim is None:
+        raise OpError(
+            f"{op_name} on the 3-d map {format_shape(shape)} needs `dim` "
+            "(a CxHxW and an HxWxC map look alike)",
+            argument="dim",
+            hint=f"{op_name}(dim=0) works on the channels of a CxHxW map; {op_name}(dim=-1) on the last "
+            "dimension of a channels-last HxWxC map (after permute([1, 2, 0]))",
+        )
+    if dim is None:
+        return len(shape) - 1
+    if (
+        dim not in allowed
+        or not -len(shape) <= dim < len(shape)
+        or (dim % len(shape) == 0 and len(shape) < 3)
+    ):
+        choices = " or ".join(str(d) for d in allowed)
+        raise OpError(
+            f"{op_name}: dim {dim} is not supported on {format_shape(shape)} (dim is {choices}; "
+            "0 only on a CxHxW map)",
+            argument="dim",
+        )
+    return dim % len(shape)
+
+
 class LayerNorm(Op):
-    """``layernorm(eps=1e-5, affine=true)`` over the last dimension."""
+    """``layernorm(eps=1e-5, affine=true, dim=none)`` over the last dimension, or over the channels of a
+    CxHxW map (``dim=0``: torchvision's LayerNorm2d)."""
 
     kind: Literal["layernorm"] = "layernorm"
     normalized_shape: PosInt
     eps: float = Field(default=1e-5, gt=0)
     elementwise_affine: bool = True
+    dim: Literal[0, -1] | None = None
+    channels_first: bool = False
 
     spec_names: ClassVar[tuple[str, ...]] = ("layernorm", "ln")
-    inferred: ClassVar[frozenset[str]] = frozenset({"normalized_shape"})
+    inferred: ClassVar[frozenset[str]] = frozenset({"normalized_shape", "channels_first"})
     aliases: ClassVar[dict[str, str]] = {"affine": "elementwise_affine"}
-    summary: ClassVar[str] = "layer normalisation over the last dimension"
-    param_rule: ClassVar[str] = "2 * D when affine (D: the last dimension)"
+    summary: ClassVar[str] = "layer normalisation over the last dimension, or the channels of a map (dim=0)"
+    shape_rule: ClassVar[str] = (
+        "same as the input; a 3-d map needs dim=0 (channels of CxHxW) or dim=-1 (last of HxWxC)"
+    )
+    param_rule: ClassVar[str] = "2 * D when affine (D: the size of the normalised dimension)"
     flop_rule: ClassVar[str] = "`--count all`: 5 FLOPs per element (mean, variance, normalise, scale, shift)"
 
     @classmethod
     def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
-        return {"normalized_shape": inputs[0][-1]}
+        dim = map_dim("layernorm", args.get("dim"), inputs, (0, -1))
+        shape = inputs[0]
+        return {"normalized_shape": shape[dim], "channels_first": len(shape) == 3 and dim == 0}
 
     def param_count(self) -> int:
         return 2 * self.normalized_shape if self.elementwise_affine else 0
@@ -136,3 +173,29 @@ class LocalResponseNorm(Op):
         # Before the output: the squares beside their padded copy, then the pooled sums, their scaled
         # copy and its shift (three C x H x W at once, while the expression is evaluated).
         return max(self._padded(inputs[0]), 2 * numel(output)) * itemsize * batch
+
+
+class LayerScale(Op):
+    """``layer_scale(value=1e-6)``: a learned per-channel scale (ConvNeXt, Swin), a bare parameter held under
+    the layer's name: Cx1x1 on a CxHxW map, D on vectors and tokens (its last dimension)."""
+
+    kind: Literal["layer_scale"] = "layer_scale"
+    value: float = 1e-6
+    shape: tuple[PosInt, ...]
+
+    spec_names: ClassVar[tuple[str, ...]] = ("layer_scale",)
+    inferred: ClassVar[frozenset[str]] = frozenset({"shape"})
+    summary: ClassVar[str] = "learned per-channel scale, initialised to value (a bare nn.Parameter)"
+    param_rule: ClassVar[str] = "C (the channels of CxHxW; the last dimension otherwise)"
+    flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element (the multiply)"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        shape = inputs[0]
+        return {"shape": (shape[0], 1, 1) if len(shape) == 3 else (shape[-1],)}
+
+    def param_count(self) -> int:
+        return numel(self.shape)
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return numel(output)

@@ -75,6 +75,43 @@ class Dropout(Op):
         return () if self.p == 0 else (Saved("new", "mask", elements=numel(output)),)
 
 
+class StochasticDepth(Op):
+    """``stochastic_depth(p, mode="row")``: drops a residual branch in training (torchvision.ops)."""
+
+    kind: Literal["stochastic_depth"] = "stochastic_depth"
+    p: Probability
+    mode: Literal["row", "batch"] = "row"
+    spec_names: ClassVar[tuple[str, ...]] = ("stochastic_depth",)
+    summary: ClassVar[str] = (
+        "stochastic depth: in training zeroes each sample's branch (row) or the batch's (batch) with "
+        "probability p, scaling the rest by 1/(1-p); identity at inference"
+    )
+    flop_rule: ClassVar[str] = "0 FLOPs (identity at inference)"
+
+
+class Permute(Op):
+    """``permute(dims)``: reorders the dimensions of one sample (``[1, 2, 0]``: CxHxW to HxWxC)."""
+
+    kind: Literal["permute"] = "permute"
+    dims: tuple[Int, ...]
+    spec_names: ClassVar[tuple[str, ...]] = ("permute",)
+    summary: ClassVar[str] = "reorders a sample's dimensions ([1, 2, 0]: CxHxW to channels-last HxWxC)"
+    shape_rule: ClassVar[str] = "the input's sizes in the order dims gives"
+    flop_rule: ClassVar[str] = "0 FLOPs (a view)"
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        if sorted(self.dims) != list(range(len(inputs[0]))):
+            raise OpError(
+                f"permute: dims {list(self.dims)} is not an order of the {len(inputs[0])} dimensions of "
+                f"{format_shape(inputs[0])}",
+                argument="dims",
+                hint=f"a list of 0 to {len(inputs[0]) - 1}, each once",
+            )
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        return tuple(inputs[0][d] for d in self.dims)
+
+
 class Pad(Op):
     """``pad(amount, value=0.0)``: constant padding on every spatial side (the 1989 net pads with -1)."""
 
