@@ -455,10 +455,7 @@ class _Lowerer:
             )
         op_class = OPS_BY_NAME.get(call.name)
         if op_class is None:
-            candidates = [*OPS_BY_NAME, *self.current_file().blocks]
-            raise SpecError.at(
-                call.span, f"unknown op or block '{call.name}'", did_you_mean(call.name, candidates)
-            )
+            raise SpecError([unknown_op(call, [*OPS_BY_NAME, *self.current_file().blocks])])
         names = op_class.spec_arguments()
         args: dict[str, Any] = {}
         spans: dict[str, Span] = {}
@@ -599,6 +596,18 @@ class _Lowerer:
             else:
                 raise SpecError.at(call.span, f"block {block.name} needs parameter '{param.name}'")
         return block_env
+
+
+def unknown_op(call: ast.Call, candidates: Sequence[str]) -> Diagnostic:
+    """The error for a call of an op or block that does not exist: a hint only for a near miss."""
+    hint = did_you_mean(call.name, candidates)
+    if hint is not None:
+        return Diagnostic(f"unknown op or block '{call.name}'", call.span, hint)
+    return Diagnostic(
+        f"there is no op or block named '{call.name}'",
+        call.span,
+        "the ops are listed in docs/language.md#ops; a block must be defined in this file or imported",
+    )
 
 
 def _is_auto(stmts: Sequence[ast.Stmt]) -> bool:
