@@ -233,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(handler=cmd_list)
 
-    p = sub.add_parser("check", help="validate specs (every variant); errors as path:line:col")
+    p = sub.add_parser(
+        "check", help="validate specs (every variant, every block); errors and warnings as path:line:col"
+    )
     p.add_argument("specs", nargs="+", metavar="SPEC")
     p.add_argument("--variant", "-v", help="check only this variant")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing when valid")
