@@ -58,6 +58,18 @@ class _Call:
     span: Span
 
 
+def unknown_op(call: ast.Call, candidates: Sequence[str]) -> Diagnostic:
+    """The error for a call of an op or block that does not exist: a hint only for a near miss."""
+    hint = did_you_mean(call.name, candidates)
+    if hint is not None:
+        return Diagnostic(f"unknown op or block '{call.name}'", call.span, hint)
+    return Diagnostic(
+        f"there is no op or block named '{call.name}'",
+        call.span,
+        "the ops are listed in docs/language.md#ops; a block must be defined in this file or imported",
+    )
+
+
 class _Lowerer:
     def __init__(self, program: Program, network_params: frozenset[str] = frozenset()) -> None:
         self.program = program
@@ -596,18 +608,6 @@ class _Lowerer:
             else:
                 raise SpecError.at(call.span, f"block {block.name} needs parameter '{param.name}'")
         return block_env
-
-
-def unknown_op(call: ast.Call, candidates: Sequence[str]) -> Diagnostic:
-    """The error for a call of an op or block that does not exist: a hint only for a near miss."""
-    hint = did_you_mean(call.name, candidates)
-    if hint is not None:
-        return Diagnostic(f"unknown op or block '{call.name}'", call.span, hint)
-    return Diagnostic(
-        f"there is no op or block named '{call.name}'",
-        call.span,
-        "the ops are listed in docs/language.md#ops; a block must be defined in this file or imported",
-    )
 
 
 def _is_auto(stmts: Sequence[ast.Stmt]) -> bool:
