@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from archspec import ast
 from archspec.errors import Diagnostic, SpecError, did_you_mean
@@ -36,13 +37,15 @@ class CheckResult:
     warnings: list[SpecError] = field(default_factory=list)
 
 
-def check_specs(specs: Sequence[str], only_variant: str | None = None) -> CheckResult:
-    """Check each spec (a path or a zoo name): static checks, every variant lowered, warnings."""
+def check_specs(specs: Sequence[str], only_variant: str | None = None, **load_options: Any) -> CheckResult:
+    """Check each spec (a path or a zoo name): static checks, every variant lowered, warnings.
+
+    ``load_options`` go to ``load_program`` (how imports are found)."""
     result = CheckResult()
     for spec in specs:
         try:
             path, implied = resolve_spec(spec)
-            program = load_program(path)
+            program = load_program(path, **load_options)
             wanted = only_variant or implied
             names = [wanted] if wanted else variant_names(network_of(program))
         except SpecError as error:
