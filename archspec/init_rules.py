@@ -85,7 +85,7 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "patch_embed": ("weight", "bias"),
     "class_token": ("weight",),  # the parameter itself
     "position_embedding": ("weight",),  # the parameter itself
-    "attention": ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias", "weight", "bias"),
+    "attention": ("in_proj_weight", "in_proj_bias", "weight", "bias"),  # weight, bias: out_proj's
     "mlp": ("weight", "bias"),
 }
 # Ops whose weight has a fan-in and a fan-out (a matrix or a conv kernel), for formulas.
