@@ -233,3 +233,11 @@ def test_parameter_ops_attention_and_built_rules_generate_the_same_numbers(tmp_p
     assert torch.equal(ours["ln.weight"], torch.full((16,), 2.0))
     assert torch.equal(ours["attn.out_proj.weight"], torch.zeros(16, 16))  # `weight` is out_proj's
     assert bool(ours["class_token"].abs().sum() > 0)  # drawn by the named rule; construction gives zeros
+
+
+def test_every_op_with_parameters_can_be_the_target_of_a_rule() -> None:
+    from archspec.init_rules import PARAMETERS
+    from archspec.ops import OP_CLASSES
+
+    holding = {c.model_fields["kind"].default for c in OP_CLASSES if not c.param_rule.startswith("none")}
+    assert holding <= set(PARAMETERS)
