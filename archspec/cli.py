@@ -128,20 +128,22 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Parse, lower and shape-check every variant of each spec; report every error."""
-    from archspec.catalog import check_all
+    """Parse, lower and shape-check every variant of each spec; report every error and warning."""
+    from archspec.checks import check_specs
 
-    errors = check_all(
+    result = check_specs(
         args.specs,
         only_variant=args.variant,
         search_path=[Path(folder) for folder in args.search_path],
         allow_absolute_imports=args.allow_absolute_imports,
     )
-    for error in errors:
+    for error in [*result.errors, *result.warnings]:
         print(error.render(), file=sys.stderr)
-    if not errors and not args.quiet:
-        print(f"ok: {len(args.specs)} spec(s) valid")
-    return EXIT_SPEC if errors else EXIT_OK
+    failed = bool(result.errors) or (args.strict and bool(result.warnings))
+    if not failed and not args.quiet:
+        warned = f" ({len(result.warnings)} warning(s))" if result.warnings else ""
+        print(f"ok: {len(args.specs)} spec(s) valid{warned}")
+    return EXIT_SPEC if failed else EXIT_OK
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -330,11 +332,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(handler=cmd_list)
 
-    p = sub.add_parser("check", help="validate specs (every variant); errors as path:line:col")
+    p = sub.add_parser(
+        "check", help="validate specs (every variant, every block); errors and warnings as path:line:col"
+    )
     p.add_argument("specs", nargs="+", metavar="SPEC")
     p.add_argument("--variant", "-v", help="check only this variant")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing when valid")
     _add_import_options(p)
+    p.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
     p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser("analyze", help="per-layer shapes, parameters, MACs/FLOPs, memory, receptive field")

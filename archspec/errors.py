@@ -148,9 +148,33 @@ def spec_repr(value: Any) -> str:
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
-    """A hint naming the closest candidate, or None when nothing is close."""
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean '{matches[0]}'?" if matches else None
+    """A hint naming the closest candidate when it is a near miss (a typo), or None.
+
+    A near miss is at most one edit away for words of up to 4 letters, two up to 8, three beyond (an
+    edit: a letter inserted, deleted, replaced, or two neighbours swapped; case is ignored): `relux`,
+    `linaer`, `batchnrom`, but not `attn` for `flatten` nor `mul` for `mlp`, which only look alike.
+    """
+    ranked = difflib.get_close_matches(word, list(candidates), n=5, cutoff=0.5)
+    allowed = 1 if len(word) <= 4 else 2 if len(word) <= 8 else 3
+    for candidate in ranked:
+        if _edits(word.lower(), candidate.lower()) <= allowed:
+            return f"did you mean '{candidate}'?"
+    return None
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
 
 
 def quoted_list(words: Sequence[str]) -> str:

@@ -76,7 +76,8 @@ INIT_FUNCTIONS: dict[str, InitFunction] = {
 
 # The parameters of each op's torch module, as a clause names them (a name matches a torch parameter
 # name equal to it or ending in "." and it: `weight` names both linear layers' weights of an `mlp`).
-# An op with parameters that is missing here cannot be the target of a rule: add it when adding the op.
+# An op with parameters that is missing here cannot be the target of a rule: add it when adding the op
+# (tests/test_init.py checks that every op whose param_rule is not "none" is here).
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "conv2d": ("weight", "bias"),
     "linear": ("weight", "bias"),
@@ -85,8 +86,9 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "patch_embed": ("weight", "bias"),
     "class_token": ("weight",),  # the parameter itself
     "position_embedding": ("weight",),  # the parameter itself
-    "attention": ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias", "weight", "bias"),
+    "attention": ("in_proj_weight", "in_proj_bias", "weight", "bias"),  # weight, bias: out_proj's
     "mlp": ("weight", "bias"),
+    "subsample": ("weight", "bias"),  # LeNet-5's coefficient and bias per map
 }
 # Ops whose weight has a fan-in and a fan-out (a matrix or a conv kernel), for formulas.
 FAN_KINDS = frozenset({"conv2d", "linear", "patch_embed"})

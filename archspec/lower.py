@@ -57,6 +57,18 @@ class _Call:
     span: Span
 
 
+def unknown_op(call: ast.Call, candidates: Sequence[str]) -> Diagnostic:
+    """The error for a call of an op or block that does not exist: a hint only for a near miss."""
+    hint = did_you_mean(call.name, candidates)
+    if hint is not None:
+        return Diagnostic(f"unknown op or block '{call.name}'", call.span, hint)
+    return Diagnostic(
+        f"there is no op or block named '{call.name}'",
+        call.span,
+        "the ops are listed in docs/language.md#ops; a block must be defined in this file or imported",
+    )
+
+
 class _Lowerer:
     def __init__(self, program: Program, network_params: frozenset[str] = frozenset()) -> None:
         self.program = program
@@ -472,10 +484,7 @@ class _Lowerer:
             )
         op_class = OPS_BY_NAME.get(call.name)
         if op_class is None:
-            candidates = [*OPS_BY_NAME, *self.current_file().blocks]
-            raise SpecError.at(
-                call.span, f"unknown op or block '{call.name}'", did_you_mean(call.name, candidates)
-            )
+            raise SpecError([unknown_op(call, [*OPS_BY_NAME, *self.current_file().blocks])])
         names = op_class.spec_arguments()
         args: dict[str, Any] = {}
         spans: dict[str, Span] = {}

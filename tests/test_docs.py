@@ -12,6 +12,7 @@ from types import ModuleType
 
 import pytest
 
+from archspec.checks import check_specs
 from archspec.errors import SpecError
 from archspec.expr import FUNCTIONS
 from archspec.loader import load_program
@@ -94,6 +95,9 @@ def test_every_example_parses_and_every_network_lowers(
     for variant in [v.name for v in network.variants] or [None]:
         graph = lower(program, variant=variant)
         assert graph.nodes[graph.output].shape
+    (tmp_path / block.file).write_text(block.text, encoding="utf-8")
+    found = check_specs([block.file])  # `archspec check`: no error and no warning either
+    assert not found.errors + found.warnings, "\n".join(e.render() for e in found.errors + found.warnings)
 
 
 @pytest.mark.parametrize("block", ERROR_EXAMPLES, ids=[f"line{b.line}" for b in ERROR_EXAMPLES])

@@ -214,3 +214,33 @@ def test_the_function_table_in_the_language_reference_is_the_code() -> None:
     assert table.strip() == "\n".join(["| function | torch |", "| --- | --- |", *rows])
     for function in INIT_FUNCTIONS.values():
         assert callable(getattr(torch.nn.init, function.name + "_"))
+
+
+def test_parameter_ops_attention_and_built_rules_generate_the_same_numbers(tmp_path: Path) -> None:
+    text = (
+        "network t:\n  input: 3x8x8\n  init:\n"
+        '    "class_token": normal(std=0.5)\n'
+        "    attention: in_proj_weight=xavier_normal, weight=zeros\n"
+        "    when built:\n"
+        "      position_embedding: trunc_normal(std=0.1)\n"
+        "      layernorm: weight=constant(2), bias=constant(0.5)\n"
+        "  layers:\n    conv_proj: patch_embed(16, 4)\n    class_token: class_token\n"
+        "    pos: position_embedding(length=5)\n    ln: layernorm\n    attn: attention(2)\n"
+        "    select_token(0)\n    head: linear(3)\n"
+    )
+    net = archspec.load("t.arch", text=text)
+    torch.manual_seed(1)
+    ours = net.build().state_dict()
+    torch.manual_seed(1)
+    assert_identical(generated_build(net, tmp_path)().state_dict(), ours)
+    assert torch.equal(ours["ln.weight"], torch.full((16,), 2.0))
+    assert torch.equal(ours["attn.out_proj.weight"], torch.zeros(16, 16))  # `weight` is out_proj's
+    assert bool(ours["class_token"].abs().sum() > 0)  # drawn by the named rule; construction gives zeros
+
+
+def test_every_op_with_parameters_can_be_the_target_of_a_rule() -> None:
+    from archspec.init_rules import PARAMETERS
+    from archspec.ops import OP_CLASSES
+
+    holding = {c.model_fields["kind"].default for c in OP_CLASSES if not c.param_rule.startswith("none")}
+    assert holding <= set(PARAMETERS)

@@ -540,7 +540,7 @@ def test_import_all_does_not_bring_names_not_asked_for(
     monkeypatch.chdir(tmp_path)
     write(tmp_path, {"a.arch": "block A():\n  relu\nblock B():\n  tanh\n"})
     text = 'from "a.arch" import A\nnetwork n:\n  input: 3x8x8\n  layers:\n    B()\n'
-    with pytest.raises(SpecError, match="unknown op or block 'B'"):
+    with pytest.raises(SpecError, match="there is no op or block named 'B'"):
         lower(load_program(Path("main.arch"), text=text))
 
 
