@@ -89,6 +89,7 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "attention": ("in_proj_weight", "in_proj_bias", "weight", "bias"),  # weight, bias: out_proj's
     "mlp": ("weight", "bias"),
     "subsample": ("weight", "bias"),  # LeNet-5's coefficient and bias per map
+    "layer_scale": ("weight",),  # the parameter itself (ConvNeXt, Swin)
 }
 # Ops whose weight has a fan-in and a fan-out (a matrix or a conv kernel), for formulas.
 FAN_KINDS = frozenset({"conv2d", "linear", "patch_embed"})
