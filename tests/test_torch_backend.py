@@ -284,9 +284,12 @@ def test_deepcopy_and_training_step() -> None:
     assert all(p.grad is not None for p in clone.parameters())
 
 
-def test_init_kaiming_fan_out_from_metadata() -> None:
+def test_init_rules_of_the_spec_apply_when_built() -> None:
     text = (
-        'network tiny:\n  title: "t"\n  init: "kaiming_fan_out"\n  input: 3x8x8\n  layers:\n'
+        'network tiny:\n  title: "t"\n  init:\n'
+        '    conv: kaiming_normal(mode="fan_out", nonlinearity="relu"), bias=zeros\n'
+        "    linear: normal(0, 0.01), bias=zeros\n"
+        "  input: 3x8x8\n  layers:\n"
         "    conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)\n"
     )
     module = archspec.load("tiny.arch", text=text).build()
