@@ -1563,6 +1563,48 @@ CASES = [
         """,
     ),
     Case(
+        "chunk_part_that_does_not_exist",
+        """
+        network n:
+          input: 5x8x8
+          layers:
+            x: chunk(4, 3)
+        """,
+        """
+        t.arch:4:17: error: x: chunk: part 3 does not exist: 5 channels in 4 chunks make 3 parts (2, 2, 1)
+           4 |     x: chunk(4, 3)
+                               ^
+        """,
+    ),
+    Case(
+        "split_sizes_that_do_not_add_up",
+        """
+        network n:
+          input: 6x8x8
+          layers:
+            x: split([2, 3], 0)
+        """,
+        """
+        t.arch:4:14: error: x: split: sizes [2, 3] add up to 5, not the 6 channels of 6x8x8
+           4 |     x: split([2, 3], 0)
+                            ^^^^^^
+        """,
+    ),
+    Case(
+        "channel_shuffle_with_indivisible_channels",
+        """
+        network n:
+          input: 6x8x8
+          layers:
+            x: channel_shuffle(4)
+        """,
+        """
+        t.arch:4:24: error: x: channel_shuffle: 6x8x8 is not a CxHxW map with channels divisible by 4 groups
+           4 |     x: channel_shuffle(4)
+                                      ^
+        """,
+    ),
+    Case(
         "mul_merge_with_one_branch",
         """
         network n:
