@@ -263,3 +263,20 @@ network names:
     "for": relu
     "with space": conv(4, 1)
 """
+
+
+def test_a_block_with_two_inputs_generates_the_same_module(tmp_path: Path) -> None:
+    text = """
+block Fuse(width):
+  a: conv(width, 1) from inputs[0]
+  b: conv(width, 1) from inputs[1]
+  add from a, b
+
+network n:
+  input: 4x6x6
+  layers:
+    x: conv(8, 3, pad=1)
+    y: conv(8, 1) from input
+    f: Fuse(8) from x, y
+"""
+    assert_same_as_in_memory(archspec.load("n.arch", text=text), tmp_path)

@@ -594,3 +594,37 @@ def test_chunk_split_and_channel_shuffle_equal_torchvision_shufflenet() -> None:
     with torch.no_grad():
         assert_close_relative(ours(x), torch.split(unit(x), [8, 16], dim=1)[1])
     assert_counts_match(network, network.analyze(), "cpu")
+
+
+TWO_INPUTS = """
+block Fuse(width):
+  a: conv(width, 1) from inputs[0]
+  b: conv(width, 3, pad=1) from inputs[1]
+  add from a, b
+  gate: sigmoid
+  mul from gate, inputs[1]
+
+network two_inputs:
+  input: 4x6x6
+  layers:
+    x: conv(8, 3, pad=1)
+    y: conv(8, 1) from input
+    f: Fuse(8) from x, y
+"""
+
+
+def test_a_block_with_two_inputs_equals_torch() -> None:
+    """`Fuse(8) from x, y` reads its inputs as inputs[0] and inputs[1] (the first is also `input`)."""
+    network = archspec.load("two_inputs.arch", text=TWO_INPUTS)
+    assert [network.graph.nodes[i].name for i in network.graph.node("f.b").inputs] == ["y"]
+    module = randomise(network.build()).eval()
+    p = dict(module.named_parameters())
+    x = torch.randn(2, 4, 6, 6)
+    a = F.conv2d(x, p["x.weight"], p["x.bias"], padding=1)
+    b = F.conv2d(x, p["y.weight"], p["y.bias"])
+    gate = torch.sigmoid(
+        F.conv2d(a, p["f.a.weight"], p["f.a.bias"]) + F.conv2d(b, p["f.b.weight"], p["f.b.bias"], padding=1)
+    )
+    with torch.no_grad():
+        assert_close_relative(module(x), gate * b)
+    assert_counts_match(network, network.analyze(), "cpu")

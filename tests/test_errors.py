@@ -1605,6 +1605,53 @@ CASES = [
         """,
     ),
     Case(
+        "block_input_that_does_not_exist",
+        """
+        block Fuse():
+          b: conv(4, 1) from inputs[2]
+
+        network n:
+          input: 3x8x8
+          layers:
+            a: conv(4, 1)
+            f: Fuse() from a, input
+        """,
+        """
+        t.arch:2:22: error: inputs[2] does not exist: this block instance has 2 inputs
+           2 |   b: conv(4, 1) from inputs[2]
+                                    ^^^^^^^^^
+        """,
+    ),
+    Case(
+        "indexed_reference_outside_a_block",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            a: conv(4, 1) from inputs[0]
+        """,
+        """
+        t.arch:4:24: error: `inputs[i]` names the inputs of a block; the network has one input
+           4 |     a: conv(4, 1) from inputs[0]
+                                      ^^^^^^^^^
+        """,
+    ),
+    Case(
+        "indexed_reference_to_a_layer",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            a: conv(4, 1)
+            b: conv(4, 1) from a[0]
+        """,
+        """
+        t.arch:5:24: error: 'a[0]': only a block's `inputs` can be indexed in a reference
+           5 |     b: conv(4, 1) from a[0]
+                                      ^^^^
+        """,
+    ),
+    Case(
         "mul_merge_with_one_branch",
         """
         network n:
