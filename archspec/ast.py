@@ -158,6 +158,7 @@ class Ref:
     path: tuple[str, ...]
     span: Span
     template: bool = False
+    index: int | None = None  # `from inputs[1]`: one of a block's inputs
 
 
 @dataclass(frozen=True)

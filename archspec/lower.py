@@ -42,6 +42,7 @@ class _Container:
     parent: _Container | None
     is_block: bool
     counter: int = 0
+    inputs: tuple[int, ...] = ()  # a block's inputs (`Block() from a, b`); the first is `input`
     labels: dict[str, tuple[int, Span]] = field(default_factory=dict)
     children: set[str] = field(default_factory=set)
 
@@ -404,9 +405,7 @@ class _Lowerer:
         assert local is not None
         block = self.find_block(atom, env)
         if block is not None:
-            if len(inputs) != 1:
-                raise SpecError.at(atom.span, f"block '{block.name}' takes one input, got {len(inputs)}")
-            out = self.instantiate(block, atom, local, container, env, inputs[0], repeat)
+            out = self.instantiate(block, atom, local, container, env, inputs[0], repeat, tuple(inputs))
         else:
             self._pending_name = container.child_name(local)
             op = self.op_from_call(atom, env, inputs)
@@ -445,6 +444,8 @@ class _Lowerer:
     def resolve_ref(self, ref: ast.Ref, container: _Container, env: Mapping[str, Value]) -> int:
         if ref.template:  # `from "denselayer{j}"`: the name a template label makes
             ref = ast.Ref((self.label_text(ast.Label(ref.path[0], True, ref.span), env),), ref.span)
+        if ref.index is not None:
+            return self.block_input(ref, container)
         if ref.path == ("input",) and not ref.template:
             scope: _Container | None = container
             while scope is not None and not scope.is_block and scope.parent is not None:
@@ -475,6 +476,27 @@ class _Lowerer:
             f"(a reference names an earlier named layer of this {where})",
             did_you_mean(head, visible),
         )
+
+    def block_input(self, ref: ast.Ref, container: _Container) -> int:
+        """``inputs[i]``: the i-th input of the enclosing block (``Block() from a, b``)."""
+        scope: _Container | None = container
+        while scope is not None and not scope.is_block:
+            scope = scope.parent
+        if ref.path != ("inputs",):
+            raise SpecError.at(
+                ref.span,
+                f"'{ref.path[0]}[{ref.index}]': only a block's `inputs` can be indexed in a reference",
+            )
+        inputs = scope.inputs if scope is not None and scope.inputs else (scope.input if scope else 0,)
+        if scope is None or scope.parent is None:
+            raise SpecError.at(ref.span, "`inputs[i]` names the inputs of a block; the network has one input")
+        assert ref.index is not None
+        if ref.index >= len(inputs):
+            count = f"{len(inputs)} input{'s' if len(inputs) != 1 else ''}"
+            raise SpecError.at(
+                ref.span, f"inputs[{ref.index}] does not exist: this block instance has {count}"
+            )
+        return inputs[ref.index]
 
     # ------------------------------------------------------------ ops and blocks
     def op_from_call(self, call: ast.Call, env: Mapping[str, Value], inputs: list[int]) -> Op:
@@ -558,13 +580,15 @@ class _Lowerer:
         env: Mapping[str, Value],
         x: int,
         repeat: Repeat | None,
+        inputs: tuple[int, ...] = (),
     ) -> int:
         if any(frame.block == block.name for frame in self.stack) or len(self.stack) >= MAX_BLOCK_DEPTH:
             chain = " -> ".join([*(f.block for f in self.stack), block.name])
             raise SpecError.at(call.span, f"recursive block '{block.name}': {chain}")
         block_env = self.bind_block_arguments(block, call, env, x)
+        block_env["in_shapes"] = tuple(self.shape(i) for i in inputs or (x,))
         path = container.child_name(local)
-        child = _Container(path, x, container, is_block=True)
+        child = _Container(path, x, container, is_block=True, inputs=inputs or (x,))
         text = call_text(block, call, block_env)
         self.scopes.append(
             Scope(name=path, kind="block", block=block.name, call=text, repeat=repeat, span=call.span)

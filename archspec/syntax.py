@@ -352,6 +352,10 @@ class _Builder(Transformer[Token, Any]):
         return ast.Ref(tuple(str(c) for c in children), self.span(meta))
 
     @v_args(meta=True)
+    def indexed_ref(self, meta: Meta, children: list[Token]) -> ast.Ref:
+        return ast.Ref((str(children[0]),), self.span(meta), index=int(children[1]))
+
+    @v_args(meta=True)
     def template_ref(self, meta: Meta, children: list[Token]) -> ast.Ref:
         return ast.Ref((_unquote(children[0], self.path),), self.span(meta), template=True)
 

@@ -189,6 +189,15 @@ def test_random_specs_build_and_generate_the_same_module(text: str, tmp_path: Pa
 
 
 MODERN = """
+block Shuffle():
+  x1: chunk(2, 0)
+  x2: chunk(2, 1) from input
+  b: conv(4, 3, pad=1) from x2
+  concat from x1, b
+  channel_shuffle(2)
+  part: split([3, 5], 1)
+  concat from part, part
+
 block SE(squeeze):
   avgpool: global_avgpool
   fc1: conv(squeeze, 1) >> silu
@@ -210,13 +219,17 @@ network modern:
       mul:
         conv(8, 1) >> sigmoid
         silu
+    shuffle: Shuffle()
+    permute([1, 2, 0]) >> layernorm(dim=-1) >> linear(8, dim=-1) >> permute([2, 0, 1])
+    norm: layernorm(dim=0) >> scale: layer_scale(0.5)
     global_avgpool >> flatten
 """
 
 
 def test_modern_ops_generate_the_same_module_in_training_too(tmp_path: Path) -> None:
-    """silu, hardswish, hardsigmoid, mul (a broadcast gate), stochastic depth: the generated file equals the
-    in-memory module at inference, and in training with the same seed (the same rows are dropped)."""
+    """silu, hardswish, hardsigmoid, mul (a broadcast gate), stochastic depth, chunk, split, channel
+    shuffle, permute, per-pixel linear, layer norms and layer_scale: the generated file equals the in-memory
+    module at inference, and in training with the same seed (the same rows are dropped)."""
     net = archspec.load("modern.arch", text=MODERN)
     assert_same_as_in_memory(net, tmp_path, batch=16)
     ours = randomise(net.build())
@@ -250,3 +263,20 @@ network names:
     "for": relu
     "with space": conv(4, 1)
 """
+
+
+def test_a_block_with_two_inputs_generates_the_same_module(tmp_path: Path) -> None:
+    text = """
+block Fuse(width):
+  a: conv(width, 1) from inputs[0]
+  b: conv(width, 1) from inputs[1]
+  add from a, b
+
+network n:
+  input: 4x6x6
+  layers:
+    x: conv(8, 3, pad=1)
+    y: conv(8, 1) from input
+    f: Fuse(8) from x, y
+"""
+    assert_same_as_in_memory(archspec.load("n.arch", text=text), tmp_path)

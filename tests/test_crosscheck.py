@@ -449,6 +449,12 @@ def specs(draw: Any) -> str:
                 ">> permute([2, 0, 1]) >> layernorm(dim=0) >> layer_scale(0.5)"
             )
             width = new_width
+        elif kind == "shuffle" and width >= 2:  # torch.chunk's parts: ceil(w / 2), then the rest
+            k = draw(st.integers(1, 3))
+            lines += ["    concat:", "      chunk(2, 1)", f"      chunk(2, 0) >> conv({k}, 1)"]
+            width = width - (width + 1) // 2 + k
+            if width % 2 == 0:
+                lines.append("    channel_shuffle(2)")
         elif kind == "se":
             lines.append(f"    se{index}: SE({draw(st.integers(1, 4))})")
     lines += ["    gap: global_avgpool", "    flatten", "    fc: linear(3)", ""]
@@ -553,4 +559,72 @@ def test_channels_last_ops_equal_torchvision_convnext() -> None:
     with torch.no_grad():
         assert_close_relative(ours.eval()(x), theirs.eval()(x))
     assert tuple(ours.get_parameter("cn.layer_scale").shape) == (16, 1, 1)
+    assert_counts_match(network, network.analyze(), "cpu")
+
+
+SHUFFLE_UNIT = """
+block InvertedResidual():
+  half = in_channels // 2
+  x1: chunk(2, 0)
+  x2: chunk(2, 1) from input
+  branch2: (conv(half, 1, bias=false) >> batchnorm >> relu
+            >> conv(half, 3, pad=1, groups=half, bias=false) >> batchnorm
+            >> conv(half, 1, bias=false) >> batchnorm >> relu) from x2
+  concat from x1, branch2
+  channel_shuffle(2)
+
+network shuffle:
+  input: 24x9x9
+  layers:
+    unit: InvertedResidual()
+    split([8, 16], 1)
+"""
+
+
+def test_chunk_split_and_channel_shuffle_equal_torchvision_shufflenet() -> None:
+    """ShuffleNetV2's stride-1 unit (x.chunk(2, dim=1), a branch, cat, channel_shuffle) against
+    torchvision's own module: same state_dict, same outputs; then torch.split's second part."""
+    shufflenet = pytest.importorskip("torchvision.models.shufflenetv2")
+    network = archspec.load("shuffle.arch", text=SHUFFLE_UNIT)
+    assert network.graph.output_shape == (16, 9, 9)
+    unit = randomise(shufflenet.InvertedResidual(24, 24, 1)).eval()
+    ours = network.build().eval()
+    ours.get_submodule("unit").load_state_dict(unit.state_dict(), strict=True)
+    x = torch.randn(2, 24, 9, 9)
+    with torch.no_grad():
+        assert_close_relative(ours(x), torch.split(unit(x), [8, 16], dim=1)[1])
+    assert_counts_match(network, network.analyze(), "cpu")
+
+
+TWO_INPUTS = """
+block Fuse(width):
+  a: conv(width, 1) from inputs[0]
+  b: conv(width, 3, pad=1) from inputs[1]
+  add from a, b
+  gate: sigmoid
+  mul from gate, inputs[1]
+
+network two_inputs:
+  input: 4x6x6
+  layers:
+    x: conv(8, 3, pad=1)
+    y: conv(8, 1) from input
+    f: Fuse(8) from x, y
+"""
+
+
+def test_a_block_with_two_inputs_equals_torch() -> None:
+    """`Fuse(8) from x, y` reads its inputs as inputs[0] and inputs[1] (the first is also `input`)."""
+    network = archspec.load("two_inputs.arch", text=TWO_INPUTS)
+    assert [network.graph.nodes[i].name for i in network.graph.node("f.b").inputs] == ["y"]
+    module = randomise(network.build()).eval()
+    p = dict(module.named_parameters())
+    x = torch.randn(2, 4, 6, 6)
+    a = F.conv2d(x, p["x.weight"], p["x.bias"], padding=1)
+    b = F.conv2d(x, p["y.weight"], p["y.bias"])
+    gate = torch.sigmoid(
+        F.conv2d(a, p["f.a.weight"], p["f.a.bias"]) + F.conv2d(b, p["f.b.weight"], p["f.b.bias"], padding=1)
+    )
+    with torch.no_grad():
+        assert_close_relative(module(x), gate * b)
     assert_counts_match(network, network.analyze(), "cpu")

@@ -1563,6 +1563,95 @@ CASES = [
         """,
     ),
     Case(
+        "chunk_part_that_does_not_exist",
+        """
+        network n:
+          input: 5x8x8
+          layers:
+            x: chunk(4, 3)
+        """,
+        """
+        t.arch:4:17: error: x: chunk: part 3 does not exist: 5 channels in 4 chunks make 3 parts (2, 2, 1)
+           4 |     x: chunk(4, 3)
+                               ^
+        """,
+    ),
+    Case(
+        "split_sizes_that_do_not_add_up",
+        """
+        network n:
+          input: 6x8x8
+          layers:
+            x: split([2, 3], 0)
+        """,
+        """
+        t.arch:4:14: error: x: split: sizes [2, 3] add up to 5, not the 6 channels of 6x8x8
+           4 |     x: split([2, 3], 0)
+                            ^^^^^^
+        """,
+    ),
+    Case(
+        "channel_shuffle_with_indivisible_channels",
+        """
+        network n:
+          input: 6x8x8
+          layers:
+            x: channel_shuffle(4)
+        """,
+        """
+        t.arch:4:24: error: x: channel_shuffle: 6x8x8 is not a CxHxW map with channels divisible by 4 groups
+           4 |     x: channel_shuffle(4)
+                                      ^
+        """,
+    ),
+    Case(
+        "block_input_that_does_not_exist",
+        """
+        block Fuse():
+          b: conv(4, 1) from inputs[2]
+
+        network n:
+          input: 3x8x8
+          layers:
+            a: conv(4, 1)
+            f: Fuse() from a, input
+        """,
+        """
+        t.arch:2:22: error: inputs[2] does not exist: this block instance has 2 inputs
+           2 |   b: conv(4, 1) from inputs[2]
+                                    ^^^^^^^^^
+        """,
+    ),
+    Case(
+        "indexed_reference_outside_a_block",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            a: conv(4, 1) from inputs[0]
+        """,
+        """
+        t.arch:4:24: error: `inputs[i]` names the inputs of a block; the network has one input
+           4 |     a: conv(4, 1) from inputs[0]
+                                      ^^^^^^^^^
+        """,
+    ),
+    Case(
+        "indexed_reference_to_a_layer",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            a: conv(4, 1)
+            b: conv(4, 1) from a[0]
+        """,
+        """
+        t.arch:5:24: error: 'a[0]': only a block's `inputs` can be indexed in a reference
+           5 |     b: conv(4, 1) from a[0]
+                                      ^^^^
+        """,
+    ),
+    Case(
         "mul_merge_with_one_branch",
         """
         network n:

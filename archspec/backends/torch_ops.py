@@ -378,6 +378,20 @@ def _permute(dims: tuple[int, ...], x: torch.Tensor) -> torch.Tensor:
     return x.permute(dims)
 
 
+def _chunk(chunks: int, index: int, dim: int, x: torch.Tensor) -> torch.Tensor:
+    return x.chunk(chunks, dim)[index]
+
+
+def _split(sizes: tuple[int, ...], index: int, dim: int, x: torch.Tensor) -> torch.Tensor:
+    return torch.split(x, list(sizes), dim)[index]
+
+
+def _channel_shuffle(groups: int, x: torch.Tensor) -> torch.Tensor:
+    batch, channels, height, width = x.shape
+    x = x.view(batch, groups, channels // groups, height, width).transpose(1, 2).contiguous()
+    return x.view(batch, channels, height, width)
+
+
 def _select_token(index: int, x: torch.Tensor) -> torch.Tensor:
     return x[:, index]
 
@@ -504,6 +518,24 @@ TORCH_OPS: dict[str, TorchOp] = {
         ),
     ),
     "pad": TorchOp(function=_pad, inline=_pad_inline),
+    "chunk": TorchOp(
+        function=lambda op, owner, name: partial(_chunk, op.chunks, op.index, torch_dim(op.dim)),
+        inline=lambda op, inputs, attr, inplace: (
+            f"{inputs[0]}.chunk({op.chunks}, dim={torch_dim(op.dim)})[{op.index}]"
+        ),
+    ),
+    "split": TorchOp(
+        function=lambda op, owner, name: partial(_split, op.sizes, op.index, torch_dim(op.dim)),
+        inline=lambda op, inputs, attr, inplace: (
+            f"torch.split({inputs[0]}, {list(op.sizes)!r}, dim={torch_dim(op.dim)})[{op.index}]"
+        ),
+    ),
+    "channel_shuffle": TorchOp(
+        function=lambda op, owner, name: partial(_channel_shuffle, op.groups),
+        inline=lambda op, inputs, attr, inplace: (
+            f"{inputs[0]}.unflatten(1, ({op.groups}, -1)).transpose(1, 2).flatten(1, 2)"
+        ),
+    ),
     "permute": TorchOp(
         function=lambda op, owner, name: partial(_permute, (0, *(d + 1 for d in op.dims))),
         inline=lambda op, inputs, attr, inplace: (

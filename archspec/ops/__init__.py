@@ -26,6 +26,8 @@ from archspec.ops.norm import BatchNorm, LayerNorm, LayerScale, LocalResponseNor
 from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
 from archspec.ops.structure import (
     Add,
+    ChannelShuffle,
+    Chunk,
     Concat,
     Dropout,
     Flatten,
@@ -33,6 +35,7 @@ from archspec.ops.structure import (
     Mul,
     Pad,
     Permute,
+    Split,
     StochasticDepth,
 )
 from archspec.ops.vit import MLP, ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
@@ -63,6 +66,9 @@ OP_CLASSES: tuple[type[Op], ...] = (
     Identity,
     Flatten,
     Permute,
+    Chunk,
+    Split,
+    ChannelShuffle,
     Dropout,
     StochasticDepth,
     Pad,
@@ -104,6 +110,9 @@ AnyOp = Annotated[
     | Identity
     | Flatten
     | Permute
+    | Chunk
+    | Split
+    | ChannelShuffle
     | Dropout
     | StochasticDepth
     | Pad

@@ -10,6 +10,7 @@ from archspec.ops.base import (
     NonNegInt,
     Op,
     OpError,
+    PosInt,
     Probability,
     RFEffect,
     RFStep,
@@ -110,6 +111,103 @@ class Permute(Op):
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return tuple(inputs[0][d] for d in self.dims)
+
+
+def _channel_dim(op_name: str, dim: int, shape: Shape) -> int:
+    if not -len(shape) <= dim < len(shape):
+        raise OpError(f"{op_name}: dim {dim} is out of range for {format_shape(shape)}", argument="dim")
+    return dim % len(shape)
+
+
+class Chunk(Op):
+    """``chunk(chunks, index, dim=0)``: part ``index`` of ``torch.chunk(x, chunks)`` along the channels.
+
+    Each part is its own layer, so that every part can be named and referenced: ShuffleNet's
+    ``x1, x2 = x.chunk(2, dim=1)`` is ``x1: chunk(2, 0)`` and ``x2: chunk(2, 1) from input``.
+    """
+
+    kind: Literal["chunk"] = "chunk"
+    chunks: PosInt
+    index: NonNegInt
+    dim: Int = 0
+    spec_names: ClassVar[tuple[str, ...]] = ("chunk",)
+    summary: ClassVar[str] = "one of `chunks` parts along the channels (torch.chunk)"
+    shape_rule: ClassVar[str] = (
+        "parts of ceil(C / chunks) channels, the last one what remains (torch.chunk); index counts from 0"
+    )
+    flop_rule: ClassVar[str] = "0 FLOPs (a view)"
+
+    def sizes(self, size: int) -> list[int]:
+        """torch.chunk's part sizes along a dimension of ``size``."""
+        step = -(-size // self.chunks)
+        return [min(step, size - start) for start in range(0, size, step)]
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        dim = _channel_dim("chunk", self.dim, inputs[0])
+        parts = self.sizes(inputs[0][dim])
+        if self.index >= len(parts):
+            raise OpError(
+                f"chunk: part {self.index} does not exist: {inputs[0][dim]} channels in {self.chunks} chunks "
+                f"make {len(parts)} parts ({', '.join(map(str, parts))})",
+                argument="index",
+            )
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        dim = self.dim % len(inputs[0])
+        shape = list(inputs[0])
+        shape[dim] = self.sizes(shape[dim])[self.index]
+        return tuple(shape)
+
+
+class Split(Op):
+    """``split(sizes, index, dim=0)``: part ``index`` of ``torch.split(x, sizes)`` along the channels."""
+
+    kind: Literal["split"] = "split"
+    sizes: tuple[PosInt, ...]
+    index: NonNegInt
+    dim: Int = 0
+    spec_names: ClassVar[tuple[str, ...]] = ("split",)
+    summary: ClassVar[str] = "one part of a split along the channels into the given sizes (torch.split)"
+    shape_rule: ClassVar[str] = "sizes[index] channels; the sizes must add up to the input's channels"
+    flop_rule: ClassVar[str] = "0 FLOPs (a view)"
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        dim = _channel_dim("split", self.dim, inputs[0])
+        if sum(self.sizes) != inputs[0][dim]:
+            raise OpError(
+                f"split: sizes {list(self.sizes)} add up to {sum(self.sizes)}, not the {inputs[0][dim]} "
+                f"channels of {format_shape(inputs[0])}",
+                argument="sizes",
+            )
+        if self.index >= len(self.sizes):
+            raise OpError(f"split: index {self.index} is out of range for {len(self.sizes)} parts", "index")
+
+    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
+        dim = self.dim % len(inputs[0])
+        shape = list(inputs[0])
+        shape[dim] = self.sizes[self.index]
+        return tuple(shape)
+
+
+class ChannelShuffle(Op):
+    """``channel_shuffle(groups)``: ShuffleNet's channel shuffle (C = g * n channels read as g x n, then
+    transposed)."""
+
+    kind: Literal["channel_shuffle"] = "channel_shuffle"
+    groups: PosInt
+    spec_names: ClassVar[tuple[str, ...]] = ("channel_shuffle",)
+    summary: ClassVar[str] = "ShuffleNet's channel shuffle: channels as groups x n, transposed"
+    shape_rule: ClassVar[str] = "same as the input (CxHxW, C divisible by groups)"
+    flop_rule: ClassVar[str] = "0 FLOPs (a copy)"
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        shape = inputs[0]
+        if len(shape) != 3 or shape[0] % self.groups:
+            raise OpError(
+                f"channel_shuffle: {format_shape(shape)} is not a CxHxW map with channels divisible by "
+                f"{self.groups} groups",
+                argument="groups",
+            )
 
 
 class Pad(Op):
