@@ -216,6 +216,35 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a spec's network (archspec.train.loop), or resume a run."""
+    from archspec.train.commands import train
+
+    return train(args)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Loss and accuracy of a checkpoint on a data set."""
+    from archspec.train.commands import evaluate
+
+    return evaluate(args)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """The top-k classes a checkpoint gives images."""
+    from archspec.train.commands import predict
+
+    return predict(args)
+
+
+def _add_train_parsers(sub: Any) -> None:
+    from archspec.train.commands import add_eval_parser, add_predict_parser, add_train_parser
+
+    add_train_parser(sub, _add_spec_options).set_defaults(handler=cmd_train)
+    add_eval_parser(sub).set_defaults(handler=cmd_eval)
+    add_predict_parser(sub).set_defaults(handler=cmd_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every subcommand (also used to document --help in the README)."""
     parser = _Parser(
@@ -285,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of the IR")
     p.set_defaults(handler=cmd_schema)
+    _add_train_parsers(sub)
     return parser
 
 
