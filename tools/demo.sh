@@ -36,3 +36,13 @@ if $ARCHSPEC compile --help >/dev/null 2>&1; then
     $ARCHSPEC compile lenet5 -o out/lenet5.py
     .venv/bin/python out/lenet5.py
 fi
+
+if $ARCHSPEC train --help >/dev/null 2>&1; then
+    echo
+    echo "== archspec train lenet5 --data digits (the defaults; the run folder is out/lenet5-digits)"
+    rm -rf out/lenet5-digits
+    $ARCHSPEC train lenet5 --data digits --out out/lenet5-digits
+    echo
+    echo "== archspec eval out/lenet5-digits/best.pt"
+    $ARCHSPEC eval out/lenet5-digits/best.pt
+fi
