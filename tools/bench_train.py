@@ -38,7 +38,17 @@ def accuracy_runs(spec: str, seeds: list[int]) -> dict[str, object]:
     for seed in seeds:
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "run"
-            command = [sys.executable, "-m", "archspec", "train", spec, "--seed", str(seed), "--out", str(out)]
+            command = [
+                sys.executable,
+                "-m",
+                "archspec",
+                "train",
+                spec,
+                "--seed",
+                str(seed),
+                "--out",
+                str(out),
+            ]
             start = time.perf_counter()
             subprocess.run([*command, "--quiet"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
             wall = time.perf_counter() - start
@@ -62,8 +72,8 @@ def loop_throughput(spec: str, repeats: int) -> dict[str, float]:
     from archspec.train import distributed
     from archspec.train.config import TrainConfig
     from archspec.train.data import load_data
-    from archspec.train.losses import loss_name, make_loss
     from archspec.train.loop import _Stepper, make_optimizer, schedule_factor, train_epoch, train_loader
+    from archspec.train.losses import loss_name, make_loss
     from archspec.train.progress import Reporter
 
     network = archspec.load(spec)
@@ -132,7 +142,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the `archspec train` processes inherit it
-    print(f"load average before: {os.getloadavg()}; torch {torch.__version__}, {torch.get_num_threads()} threads")
+    threads = torch.get_num_threads()
+    print(f"load average before: {os.getloadavg()}; torch {torch.__version__}, {threads} threads")
     if not args.skip_accuracy:
         print("| network | best test acc (median) | final test acc (median, min) | wall (median, max) |")
         rows = [accuracy_runs(spec, args.seeds) for spec in ("lenet5", "lecun1989")]
@@ -142,7 +153,9 @@ def main() -> None:
                 f"{r['wall']:.1f} s ({r['wall_max']:.1f} s) |"
             )
     if not args.skip_loop:
-        print("| network | archspec loop img/s (min/median/max) | plain loop img/s (min/median/max) | ratio |")
+        print(
+            "| network | archspec loop img/s (min/median/max) | plain loop img/s (min/median/max) | ratio |"
+        )
         for spec in ("lenet5", "lecun1989"):
             s = loop_throughput(spec, args.repeats)
             print(
