@@ -237,6 +237,33 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return predict(args)
 
 
+def cmd_experiment(args: argparse.Namespace) -> int:
+    """Run experiments of experiments/ (the claims of docs/claims.md) and write their results."""
+    from archspec.experiment import experiment_names, read_experiment, render, run_experiment, write_result
+
+    root = Path(args.dir)
+    if args.all == (args.name is not None):
+        raise UsageError("give one experiment NAME or --all")
+    names = experiment_names(root) if args.all else [args.name]
+    for name in names:
+        result = run_experiment(read_experiment(root, name))
+        print(render(result), end="")
+        written = write_result(result, Path(args.out) / name)
+        print(f"wrote {', '.join(str(p) for p in written)}\n")
+    return EXIT_OK
+
+
+def _add_experiment_parser(sub: Any) -> None:
+    p = sub.add_parser("experiment", help="run the experiments that check the history's claims")
+    p.add_argument("name", metavar="NAME", nargs="?", help="an experiment folder under --dir")
+    p.add_argument("--all", action="store_true", help="every experiment")
+    p.add_argument("--dir", default="experiments", help="the experiments folder (default: experiments)")
+    p.add_argument(
+        "--out", default="runs/experiments", help="results go to OUT/NAME (default: runs/experiments)"
+    )
+    p.set_defaults(handler=cmd_experiment)
+
+
 def _add_train_parsers(sub: Any) -> None:
     from archspec.train.commands import add_eval_parser, add_predict_parser, add_train_parser
 
@@ -315,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of the IR")
     p.set_defaults(handler=cmd_schema)
     _add_train_parsers(sub)
+    _add_experiment_parser(sub)
     return parser
 
 

@@ -379,6 +379,7 @@ def _run(
     for epoch in range(start_epoch + 1, config.epochs + 1):
         began = time.perf_counter()
         loader.sampler.set_epoch(epoch)
+        loader.generator.manual_seed(config.seed + epoch)  # the workers' seeds: also a function of the epoch
         metrics: dict[str, Any] = {"epoch": epoch}
         metrics.update(train_epoch(stepper, loader, epoch, context, reporter))
         tested = evaluate(runner, test_loader, criterion, context, config.amp, config.channels_last)
