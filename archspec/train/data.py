@@ -266,7 +266,9 @@ def predict_input(path: str | Path, preprocess: dict[str, Any]) -> torch.Tensor:
         image = open_image(path, 1)
         if image.size != (8, 8):  # the digits are 8x8: bring the image to their resolution first
             image = image.resize((8, 8), Image.Resampling.BOX)
-        grey = torch.tensor(list(image.getdata()), dtype=torch.float32).reshape(1, 8, 8) / 255.0
+        import numpy as np
+
+        grey = torch.from_numpy(np.asarray(image, dtype=np.float32)).reshape(1, 8, 8) / 255.0
         return adapt_digits(grey, (channels, height, width))[0]
     if preprocess["kind"] == "folder":
         return folder_transform(preprocess, train=False)(open_image(path, channels))
