@@ -41,11 +41,22 @@ class Network:
 
         return analyze(self.graph, **options)
 
-    def build(self, device: Any = None, dtype: Any = None, **options: Any) -> torch.nn.Module:
-        """The network as a ``torch.nn.Module`` (``device="meta"`` builds without memory)."""
+    def build(
+        self, device: Any = None, dtype: Any = None, weights: str | Path | None = None, **options: Any
+    ) -> torch.nn.Module:
+        """The network as a ``torch.nn.Module`` (``device="meta"`` builds without memory).
+
+        ``weights``: a ``state_dict`` file (torchvision's format, or an archspec checkpoint) loaded
+        strictly; a UsageError lists the keys and shapes that differ.
+        """
         from archspec.backends.torch_build import build_module
 
-        return build_module(self.graph, device=device, dtype=dtype, **options)
+        module = build_module(self.graph, device=device, dtype=dtype, **options)
+        if weights is not None:
+            from archspec.train.checkpoint import load_weights, read_state_dict
+
+            load_weights(module, read_state_dict(weights), str(weights), self.name)
+        return module
 
     def draw(self, path: str | Path | None = None, **options: Any) -> Path:
         """Draw the network to ``path`` (default ``NAME.svg`` in the current folder) and return the path.

@@ -317,6 +317,62 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a spec's network (archspec.train.loop), or resume a run."""
+    from archspec.train.commands import train
+
+    return train(args)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Loss and accuracy of a checkpoint on a data set."""
+    from archspec.train.commands import evaluate
+
+    return evaluate(args)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """The top-k classes a checkpoint gives images."""
+    from archspec.train.commands import predict
+
+    return predict(args)
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    """Run experiments of experiments/ (the claims of docs/claims.md) and write their results."""
+    from archspec.experiment import experiment_names, read_experiment, render, run_experiment, write_result
+
+    root = Path(args.dir)
+    if args.all == (args.name is not None):
+        raise UsageError("give one experiment NAME or --all")
+    names = experiment_names(root) if args.all else [args.name]
+    for name in names:
+        result = run_experiment(read_experiment(root, name))
+        print(render(result), end="")
+        written = write_result(result, Path(args.out) / name)
+        print(f"wrote {', '.join(str(p) for p in written)}\n")
+    return EXIT_OK
+
+
+def _add_experiment_parser(sub: Any) -> None:
+    p = sub.add_parser("experiment", help="run the experiments that check the history's claims")
+    p.add_argument("name", metavar="NAME", nargs="?", help="an experiment folder under --dir")
+    p.add_argument("--all", action="store_true", help="every experiment")
+    p.add_argument("--dir", default="experiments", help="the experiments folder (default: experiments)")
+    p.add_argument(
+        "--out", default="runs/experiments", help="results go to OUT/NAME (default: runs/experiments)"
+    )
+    p.set_defaults(handler=cmd_experiment)
+
+
+def _add_train_parsers(sub: Any) -> None:
+    from archspec.train.commands import add_eval_parser, add_predict_parser, add_train_parser
+
+    add_train_parser(sub, _add_spec_options).set_defaults(handler=cmd_train)
+    add_eval_parser(sub).set_defaults(handler=cmd_eval)
+    add_predict_parser(sub).set_defaults(handler=cmd_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every subcommand (also used to document --help in the README)."""
     parser = _Parser(
@@ -393,6 +449,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of the IR")
     p.set_defaults(handler=cmd_schema)
+    _add_train_parsers(sub)
+    _add_experiment_parser(sub)
     return parser
 
 
