@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from torch import nn
 
 import archspec
 from archspec.backends.init import SCHEMES
@@ -93,28 +95,108 @@ def test_a_different_seed_gives_different_weights() -> None:
 
 
 @pytest.mark.parametrize("name", FAST)
-def test_generated_source_initialises_as_the_in_memory_build(name: str, tmp_path: Path) -> None:
-    net = archspec.load(name)
-    build = generated_build(net, tmp_path)
+def test_generated_source_initialises_as_torchvision(name: str, tmp_path: Path) -> None:
+    build = generated_build(archspec.load(name), tmp_path)
     torch.manual_seed(0)
     generated = build().state_dict()
-    assert_identical(generated, ours(name))
+    assert_identical(generated, theirs(name))
 
 
+# A network with every layer kind the schemes treat: a conv with a bias and a non-square kernel (fan-in
+# 3*3*2 = 18, fan-out 4*3*2 = 24, so the two modes differ), 2-d and 1-d batch norm, linear layers with
+# and without a bias.
 TINY = (
-    'network tiny:\n  title: "t"\n  init: {init}\n  input: 3x8x8\n  layers:\n'
-    "    conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)\n"
+    'network tiny:\n  title: "t"\n  init: {init}\n  input: 3x8x10\n  layers:\n'
+    "    conv(4, [3, 2]) >> batchnorm >> relu >> flatten >> linear(16) >> batchnorm >> relu\n"
+    "    linear(10, bias=false)\n"
 )
 
 
+def tiny_reference() -> nn.Sequential:
+    """TINY written directly in torch (the output is 4x6x9), constructed in the spec's order."""
+    return nn.Sequential(
+        nn.Conv2d(3, 4, (3, 2)), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 9, 16),
+        nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 10, bias=False),
+    )  # fmt: skip
+
+
+def _norms_one_zero(m: nn.Module) -> None:
+    if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
+        nn.init.ones_(m.weight)
+        nn.init.zeros_(m.bias)
+
+
+def _reference_resnet(model: nn.Module) -> None:
+    for m in model.modules():  # torchvision.models.resnet.ResNet.__init__
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        _norms_one_zero(m)
+
+
+def _reference_vgg_like(model: nn.Module, nonlinearity: str) -> None:
+    for m in model.modules():  # torchvision's VGG and MobileNetV2, and the generic kaiming_fan_out
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity=nonlinearity)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        _norms_one_zero(m)
+
+
+def _reference_googlenet(model: nn.Module) -> None:
+    for m in model.modules():  # torchvision.models.googlenet.GoogLeNet.__init__ (init_weights=True)
+        if isinstance(m, nn.Conv2d | nn.Linear):
+            nn.init.trunc_normal_(m.weight, mean=0.0, std=0.01, a=-2, b=2)
+        _norms_one_zero(m)
+
+
+def _reference_vit(model: nn.Module) -> None:
+    conv, last = model[0], model[-1]  # torchvision.models.vision_transformer: conv_proj and the head
+    nn.init.trunc_normal_(conv.weight, std=(1 / (3 * 3 * 2)) ** 0.5)  # fan-in 18
+    nn.init.zeros_(conv.bias)
+    nn.init.zeros_(last.weight)
+
+
+REFERENCES: dict[str, Callable[[nn.Module], None]] = {
+    "default": lambda model: None,
+    "torchvision_resnet": _reference_resnet,
+    "torchvision_vgg": lambda model: _reference_vgg_like(model, "relu"),
+    "torchvision_mobilenet_v2": lambda model: _reference_vgg_like(model, "leaky_relu"),  # torch's default
+    "torchvision_googlenet": _reference_googlenet,
+    "torchvision_vit": _reference_vit,
+    "kaiming_fan_out": lambda model: _reference_vgg_like(model, "relu"),
+}
+
+
+def test_every_scheme_has_a_reference() -> None:
+    assert set(REFERENCES) == set(SCHEMES)
+
+
+def reference_state(scheme: str, seed: int) -> list[torch.Tensor]:
+    torch.manual_seed(seed)
+    model = tiny_reference()
+    REFERENCES[scheme](model)
+    return list(model.state_dict().values())
+
+
+def assert_same_values(ours: dict[str, torch.Tensor], reference: list[torch.Tensor]) -> None:
+    """The same tensors in module order (the names differ: the reference is an nn.Sequential)."""
+    assert len(ours) == len(reference)
+    for (key, a), b in zip(ours.items(), reference, strict=True):
+        assert a.shape == b.shape and torch.equal(a, b), key
+
+
 @pytest.mark.parametrize("scheme", sorted(SCHEMES))
-def test_every_scheme_builds_and_generates_the_same_numbers(scheme: str, tmp_path: Path) -> None:
+def test_every_scheme_equals_a_direct_nn_init_reference(scheme: str, tmp_path: Path) -> None:
     net = archspec.load("tiny.arch", text=TINY.format(init=repr(scheme).replace("'", '"')))
+    torch.manual_seed(3)
+    assert_same_values(net.build().state_dict(), reference_state(scheme, 3))
     build = generated_build(net, tmp_path)
     torch.manual_seed(3)
-    generated = build().state_dict()
-    torch.manual_seed(3)
-    assert_identical(net.build().state_dict(), generated)
+    assert_same_values(build().state_dict(), reference_state(scheme, 3))
     net.build(device="meta")  # nothing to initialise on meta, and no error
 
 
