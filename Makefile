@@ -1,5 +1,5 @@
 # The two commands of the README. Both do all set-up first (idempotent; see tools/setup.sh).
-.PHONY: setup demo test lint typecheck bench
+.PHONY: setup demo test lint typecheck bench mutate
 
 PY := .venv/bin/python
 
@@ -21,3 +21,10 @@ lint: setup
 
 typecheck: setup
 	@$(PY) -m mypy archspec
+
+# Mutation testing of the rules (ops, analysis, backends); not part of CI: it takes long. Rerun whenever an
+# op or an init scheme is added. `make mutate GROUPS=ops` for one group. See docs/testing.md.
+GROUPS ?= ops analysis backends
+mutate: setup
+	@$(PY) -m pip install -q -c tools/constraints.txt ".[mutate]" >/dev/null 2>&1 || $(PY) -m pip install -q "mutmut>=3.8"
+	@bash tools/mutate.sh $(GROUPS)
