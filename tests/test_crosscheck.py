@@ -257,6 +257,7 @@ def assert_field_is_gradient_extent(load: Callable[..., archspec.Network], node:
     first = [math.ceil(p / j) for p, j in zip(field.padding, field.stride, strict=True)]
     i = max(first)  # the same index on both axes; the window of unit i starts at i·j - P >= 0
     height = max((i + 1) * j - p + r for r, j, p in zip(field.size, field.stride, field.padding, strict=True))
+    height = max(height, *network.graph.input_shape[1:])  # layers further on need at least this much
     for _ in range(64):
         network = load(input_shape=(channels, height, height))
         analysis = network.analyze()
@@ -532,3 +533,46 @@ def token_specs(draw: Any) -> str:
 def test_random_token_specs_count_as_the_module(text: str) -> None:
     network = archspec.load("tokens.arch", text=text)
     assert_counts_match(network, network.analyze(), "cpu")
+
+
+# ---------------------------------------------------------------- the golden reports, figure by figure
+
+GOLDEN_REPORTS = ["lenet5", "lecun1989", "googlenet", "resnet50"]  # the networks of tests/golden/*.analysis.*
+
+
+@pytest.mark.parametrize("variant", GOLDEN_REPORTS)
+def test_every_row_of_the_golden_reports_matches_the_module(variant: str) -> None:
+    """Each row's parameters (the row's submodule) and MACs (FlopCounterMode's count under that
+    submodule), for layers and containers alike; rows without a module (add, concat, pad) have neither."""
+    network = archspec.load(variant)
+    module = network.build(device="meta").eval()
+    with counting() as counter:
+        module(torch.empty(1, *network.graph.input_shape, device="meta"))
+    # keys are "<root class>.<dotted name>"
+    flops_under = {
+        key.partition(".")[2]: sum(counts.values())
+        for key, counts in counter.get_flop_counts().items()
+        if "." in key
+    }
+    rows = network.analyze().rows
+    assert len(rows) > 10
+    for row in rows:
+        try:
+            submodule = module.get_submodule(row.name)
+        except AttributeError:
+            assert (row.params, row.macs) == (0, 0), row.name
+            continue
+        assert row.params == sum(p.numel() for p in submodule.parameters()), row.name
+        assert 2 * row.macs == flops_under.get(row.name, 0), row.name
+
+
+@pytest.mark.parametrize("variant", ["lenet5", "lecun1989"])
+def test_every_receptive_field_of_the_golden_reports_is_the_gradient_extent(variant: str) -> None:
+    rows = archspec.load(variant).analyze().rows
+    spatial = tuple(
+        r for r in rows if isinstance(r.receptive_field, ReceptiveField) and len(r.output_shape) == 3
+    )
+    assert len(spatial) >= 6
+    for row in spatial:
+        field = assert_field_is_gradient_extent(lambda **kw: archspec.load(variant, **kw), row.name)
+        assert field == row.receptive_field

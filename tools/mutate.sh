@@ -36,7 +36,7 @@ for group in "${@:-ops analysis backends}"; do
 [tool.mutmut]
 source_paths = ["archspec/"]
 only_mutate = ["archspec/$g/*"]
-also_copy = ["specs/"]
+also_copy = ["specs/", "archspec/zoo/", "archspec/grammar.lark", "archspec/py.typed"]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not slow", "-q"]
 pytest_add_cli_args_test_selection = [$tests]
 process_isolation = "forkserver"
