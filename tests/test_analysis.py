@@ -287,3 +287,25 @@ network dilated:
     assert "receptive field 9" in text
     assert "one 9x9 conv (2->4) with the same receptive field 9: params 652" in text
     assert "with a bias, as the stack's first conv" in text
+
+
+def test_lecun1989_count_all_by_hand() -> None:
+    """Every FLOP figure of the golden ``lecun1989.analysis.all.md``, by hand: 2 per MAC, plus 1 per
+    output element for a bias (unshared or not) and 3 per element for the scaled tanh."""
+    rows = {row.name: row for row in archspec.load("lecun1989").analyze(count="all").rows}
+    h1, h2 = 12 * 8 * 8, 12 * 4 * 4  # output elements of H1 and H2
+    expected = {
+        "0": 0,  # pad
+        "H1": 2 * (h1 * 5 * 5) + h1,  # one input channel, a 5x5 kernel
+        "2": 3 * h1,
+        "3": 0,
+        "H2": 2 * (h2 * 8 * 5 * 5) + h2,  # each output channel sees 8 of the 12 maps
+        "5": 3 * h2,
+        "6": 0,  # flatten
+        "H3": 2 * (192 * 30) + 30,
+        "8": 3 * 30,
+        "out": 2 * (30 * 10) + 10,
+        "10": 3 * 10,
+    }
+    assert {name: rows[name].flops for name in expected} == expected
+    assert sum(expected.values()) == 131_320  # the report's total
