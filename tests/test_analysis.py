@@ -309,3 +309,81 @@ def test_lecun1989_count_all_by_hand() -> None:
     }
     assert {name: rows[name].flops for name in expected} == expected
     assert sum(expected.values()) == 131_320  # the report's total
+
+
+EXTRAS = """
+network extras:
+  input: 2x6x8
+  layers:
+    a: conv(4, [3, 1], pad=[1, 0])
+    b: batchnorm
+    c: relu
+    d: maxpool([2, 1], stride=[2, 1])
+    e: avgpool([1, 2])
+    f: lrn(3)
+    g: layernorm
+    h: relu6
+    i: tanh
+    j: sigmoid
+    k: gelu
+    l: scaled_tanh
+    m: softmax(0)
+    n: subsample([1, 2])
+    o: adaptive_avgpool([1, 2])
+    p: global_avgpool
+    flatten
+    q: linear(5)
+    r: linear(3, bias=false)
+"""
+
+TOKENS = """
+network tokens:
+  input: 1x4x6
+  layers:
+    pe: patch_embed(4, 2)
+    ct: class_token
+    pos: position_embedding
+    att: attention(2)
+    mlp: mlp(8)
+    sel: select_token
+"""
+
+
+def test_count_all_extra_flops_by_hand() -> None:
+    """Each op's `--count all` rule on non-square shapes, by hand (the rules in docs/language.md)."""
+    rows = {row.name: row for row in load_text(EXTRAS).analyze(count="all").rows}
+    expected = {
+        "a": 4 * 6 * 8,  # a bias per output element: 4x6x8
+        "b": 2 * 192,  # scale and shift
+        "c": 192,
+        "d": (4 * 3 * 8) * 2 * 1,  # output 4x3x8, a 2x1 window each
+        "e": (4 * 3 * 4) * 1 * 2,  # output 4x3x4, a 1x2 window each
+        "f": (3 + 3) * 48,
+        "g": 5 * 48,
+        "h": 2 * 48,
+        "i": 48,
+        "j": 48,
+        "k": 48,
+        "l": 3 * 48,
+        "m": 3 * 48,
+        "n": (4 * 3 * 2) * (1 * 2 + 2),  # output 4x3x2: window sum, coefficient, bias
+        "o": (4 * 1 * 2) * 3 * 1,  # 3x2 to 1x2: windows of 3x1
+        "p": 4 * 1 * 2,  # every input element
+        "q": 5,
+        "r": 0,
+    }
+    assert {name: rows[name].extra_flops for name in expected} == expected
+    assert rows["a"].macs == 4 * 6 * 8 * 2 * 3 * 1 and rows["q"].macs == 4 * 5 and rows["r"].macs == 15
+    tokens = {row.name: row for row in load_text(TOKENS).analyze(count="all").rows}
+    n, d = 2 * 3 + 1, 4  # a 2x3 grid of patches and the class token; width 4
+    assert {name: tokens[name].extra_flops for name in ("pe", "ct", "pos", "att", "mlp", "sel")} == {
+        "pe": 6 * d,  # the patch projection's bias
+        "ct": 0,
+        "pos": n * d,
+        "att": 4 * n * d + 3 * 2 * n * n,  # four projection biases; scale, exp, divide per score per head
+        "mlp": n * (2 * 8 + d),  # two biases and the GELU
+        "sel": 0,
+    }
+    assert tokens["pe"].macs == 6 * d * 1 * 2 * 2
+    assert tokens["att"].macs == 4 * n * d * d + 2 * n * n * d
+    assert tokens["mlp"].macs == n * 8 * (d + d)

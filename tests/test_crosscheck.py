@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +40,8 @@ from archspec.ir import Graph
 from archspec.ops.vit import MultiheadAttention
 
 ZOO = [variant for entry in catalog() for variant in entry.variants]
+# tools/mutate.sh runs these tests once per mutant: fewer (derandomised) examples there.
+EXAMPLES = 8 if os.environ.get("ARCHSPEC_HYPOTHESIS_PROFILE") == "mutate" else 25
 SLOW = {"vit_l_16", "vit_l_32", "vgg19", "vgg19_bn", "resnet101", "resnet152"}
 
 
@@ -472,7 +475,7 @@ def specs(draw: Any, every_op: bool = False) -> str:
     return "\n".join(lines)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(text=specs())
 def test_random_specs_analysis_matches_the_module(text: str) -> None:
     network = archspec.load("random.arch", text=text)
@@ -484,7 +487,7 @@ def test_random_specs_analysis_matches_the_module(text: str) -> None:
     assert_field_is_gradient_extent(lambda **kw: archspec.load("random.arch", text=text, **kw), last)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(text=specs(every_op=True))
 def test_random_specs_with_every_op_count_as_the_module(text: str) -> None:
     network = archspec.load("random.arch", text=text)
@@ -528,7 +531,7 @@ def token_specs(draw: Any) -> str:
     return "\n".join(lines)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=EXAMPLES * 3 // 5, deadline=None)
 @given(text=token_specs())
 def test_random_token_specs_count_as_the_module(text: str) -> None:
     network = archspec.load("tokens.arch", text=text)
