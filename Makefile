@@ -26,5 +26,5 @@ typecheck: setup
 # op or an init scheme is added. `make mutate GROUPS=ops` for one group. See docs/testing.md.
 GROUPS ?= ops analysis backends
 mutate: setup
-	@$(PY) -m pip install -q -c tools/constraints.txt ".[mutate]" >/dev/null 2>&1 || $(PY) -m pip install -q "mutmut>=3.8"
+	@$(PY) -c "import mutmut" 2>/dev/null || $(PY) -m pip install -q -c tools/constraints.txt "mutmut>=3.8"
 	@bash tools/mutate.sh $(GROUPS)
