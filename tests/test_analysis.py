@@ -287,3 +287,103 @@ network dilated:
     assert "receptive field 9" in text
     assert "one 9x9 conv (2->4) with the same receptive field 9: params 652" in text
     assert "with a bias, as the stack's first conv" in text
+
+
+def test_lecun1989_count_all_by_hand() -> None:
+    """Every FLOP figure of the golden ``lecun1989.analysis.all.md``, by hand: 2 per MAC, plus 1 per
+    output element for a bias (unshared or not) and 3 per element for the scaled tanh."""
+    rows = {row.name: row for row in archspec.load("lecun1989").analyze(count="all").rows}
+    h1, h2 = 12 * 8 * 8, 12 * 4 * 4  # output elements of H1 and H2
+    expected = {
+        "0": 0,  # pad
+        "H1": 2 * (h1 * 5 * 5) + h1,  # one input channel, a 5x5 kernel
+        "2": 3 * h1,
+        "3": 0,
+        "H2": 2 * (h2 * 8 * 5 * 5) + h2,  # each output channel sees 8 of the 12 maps
+        "5": 3 * h2,
+        "6": 0,  # flatten
+        "H3": 2 * (192 * 30) + 30,
+        "8": 3 * 30,
+        "out": 2 * (30 * 10) + 10,
+        "10": 3 * 10,
+    }
+    assert {name: rows[name].flops for name in expected} == expected
+    assert sum(expected.values()) == 131_320  # the report's total
+
+
+EXTRAS = """
+network extras:
+  input: 2x6x8
+  layers:
+    a: conv(4, [3, 1], pad=[1, 0])
+    b: batchnorm
+    c: relu
+    d: maxpool([2, 1], stride=[2, 1])
+    e: avgpool([1, 2])
+    f: lrn(3)
+    g: layernorm
+    h: relu6
+    i: tanh
+    j: sigmoid
+    k: gelu
+    l: scaled_tanh
+    m: softmax(0)
+    n: subsample([1, 2])
+    o: adaptive_avgpool([1, 2])
+    p: global_avgpool
+    flatten
+    q: linear(5)
+    r: linear(3, bias=false)
+"""
+
+TOKENS = """
+network tokens:
+  input: 1x4x6
+  layers:
+    pe: patch_embed(4, 2)
+    ct: class_token
+    pos: position_embedding
+    att: attention(2)
+    mlp: mlp(8)
+    sel: select_token
+"""
+
+
+def test_count_all_extra_flops_by_hand() -> None:
+    """Each op's `--count all` rule on non-square shapes, by hand (the rules in docs/language.md)."""
+    rows = {row.name: row for row in load_text(EXTRAS).analyze(count="all").rows}
+    expected = {
+        "a": 4 * 6 * 8,  # a bias per output element: 4x6x8
+        "b": 2 * 192,  # scale and shift
+        "c": 192,
+        "d": (4 * 3 * 8) * 2 * 1,  # output 4x3x8, a 2x1 window each
+        "e": (4 * 3 * 4) * 1 * 2,  # output 4x3x4, a 1x2 window each
+        "f": (3 + 3) * 48,
+        "g": 5 * 48,
+        "h": 2 * 48,
+        "i": 48,
+        "j": 48,
+        "k": 48,
+        "l": 3 * 48,
+        "m": 3 * 48,
+        "n": (4 * 3 * 2) * (1 * 2 + 2),  # output 4x3x2: window sum, coefficient, bias
+        "o": (4 * 1 * 2) * 3 * 1,  # 3x2 to 1x2: windows of 3x1
+        "p": 4 * 1 * 2,  # every input element
+        "q": 5,
+        "r": 0,
+    }
+    assert {name: rows[name].extra_flops for name in expected} == expected
+    assert rows["a"].macs == 4 * 6 * 8 * 2 * 3 * 1 and rows["q"].macs == 4 * 5 and rows["r"].macs == 15
+    tokens = {row.name: row for row in load_text(TOKENS).analyze(count="all").rows}
+    n, d = 2 * 3 + 1, 4  # a 2x3 grid of patches and the class token; width 4
+    assert {name: tokens[name].extra_flops for name in ("pe", "ct", "pos", "att", "mlp", "sel")} == {
+        "pe": 6 * d,  # the patch projection's bias
+        "ct": 0,
+        "pos": n * d,
+        "att": 4 * n * d + 3 * 2 * n * n,  # four projection biases; scale, exp, divide per score per head
+        "mlp": n * (2 * 8 + d),  # two biases and the GELU
+        "sel": 0,
+    }
+    assert tokens["pe"].macs == 6 * d * 1 * 2 * 2
+    assert tokens["att"].macs == 4 * n * d * d + 2 * n * n * d
+    assert tokens["mlp"].macs == n * 8 * (d + d)

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from parity import assert_close_relative, randomise
+from oracles import assert_same_outputs, randomise
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
@@ -36,10 +37,11 @@ from archspec.analysis import Analysis, ReceptiveField
 from archspec.backends.torch_build import Block, forward_shapes, node_modules
 from archspec.catalog import catalog
 from archspec.ir import Graph
-from archspec.ops.conv import conv_output_size
 from archspec.ops.vit import MultiheadAttention
 
 ZOO = [variant for entry in catalog() for variant in entry.variants]
+# tools/mutate.sh runs these tests once per mutant: fewer (derandomised) examples there.
+EXAMPLES = 8 if os.environ.get("ARCHSPEC_HYPOTHESIS_PROFILE") == "mutate" else 25
 SLOW = {"vit_l_16", "vit_l_32", "vgg19", "vgg19_bn", "resnet101", "resnet152"}
 
 
@@ -143,7 +145,7 @@ def test_attention_matmul_macs_match_an_explicit_reference(variant: str) -> None
         with counting() as counter:
             out = reference_attention(q, k, v)
         assert counter.get_total_flops() == 2 * op.matmul_macs(tokens)
-        assert torch.allclose(out, F.scaled_dot_product_attention(q, k, v), atol=1e-5)
+        assert_same_outputs(out, F.scaled_dot_product_attention(q, k, v), rtol=1e-5)
 
 
 # ---------------------------------------------------------------- receptive field
@@ -204,14 +206,13 @@ def average_pool_like(pool: nn.MaxPool2d) -> Callable[[torch.Tensor], torch.Tens
 
     def dilated(x: torch.Tensor) -> torch.Tensor:
         # avg_pool2d has no dilation: a depthwise conv of 1/k² weights, padded on the far side as ceil
-        # mode needs so that the output size is the max pool's
+        # mode needs so that the output size is the max pool's (asked of the max pool itself, on meta)
+        meta = torch.empty(x.shape, device="meta")
+        out = F.max_pool2d(meta, kernel, stride, padding, dilation, ceil_mode=pool.ceil_mode).shape[2:]
         pads = []
         for axis in (1, 0):  # F.pad takes the last dimension first
             size = x.shape[2 + axis]
-            out = conv_output_size(
-                size, kernel[axis], stride[axis], padding[axis], dilation[axis], pool.ceil_mode
-            )
-            needed = (out - 1) * stride[axis] + dilation[axis] * (kernel[axis] - 1) + 1
+            needed = (out[axis] - 1) * stride[axis] + dilation[axis] * (kernel[axis] - 1) + 1
             pads += [padding[axis], padding[axis] + max(0, needed - size - 2 * padding[axis])]
         channels = x.shape[1]
         weight = x.new_full((channels, 1, *kernel), 1.0 / (kernel[0] * kernel[1]))
@@ -259,6 +260,7 @@ def assert_field_is_gradient_extent(load: Callable[..., archspec.Network], node:
     first = [math.ceil(p / j) for p, j in zip(field.padding, field.stride, strict=True)]
     i = max(first)  # the same index on both axes; the window of unit i starts at i·j - P >= 0
     height = max((i + 1) * j - p + r for r, j, p in zip(field.size, field.stride, field.padding, strict=True))
+    height = max(height, *network.graph.input_shape[1:])  # layers further on need at least this much
     for _ in range(64):
         network = load(input_shape=(channels, height, height))
         analysis = network.analyze()
@@ -333,13 +335,40 @@ def test_zoo_receptive_field_is_the_input_gradient_extent(
 # ---------------------------------------------------------------- random specs
 
 
+def torch_size(kind: str, size: tuple[int, int], **geometry: Any) -> tuple[int, int] | None:
+    """The (H, W) torch gives for one conv or pool on an HxW map, asked of torch on the meta device;
+    None when torch refuses or the map vanishes. The oracle for the generator's bookkeeping."""
+    x = torch.empty(1, 1, *size, device="meta")
+    try:
+        if kind == "conv":
+            weight = torch.empty(1, 1, *geometry.pop("kernel"), device="meta")
+            out = F.conv2d(x, weight, None, **geometry)
+        elif kind == "maxpool":
+            out = F.max_pool2d(x, **geometry)
+        else:
+            out = F.avg_pool2d(x, **geometry)
+    except RuntimeError:
+        return None
+    h, w = out.shape[2:]
+    return (h, w) if min(h, w) >= 1 else None
+
+
+def spec_pair(value: tuple[int, int]) -> str:
+    return f"[{value[0]}, {value[1]}]"
+
+
 @st.composite
-def specs(draw: Any) -> str:
-    """A small valid spec: convs with strides, padding, dilation and groups; max/avg pools with padding,
-    dilation and ceil mode; residuals; concats of aligned branches (inception-like); a block; named
-    sequences; activations; elementwise gates (`mul:` branches) and squeeze-and-excitation (a Cx1x1 gate
-    broadcast over the map by `mul from input, gate`). The last feature map is the input of ``gap``."""
-    size = draw(st.integers(10, 24))
+def specs(draw: Any, every_op: bool = False) -> str:
+    """A small valid spec on a non-square input: convs with non-square kernels, strides, padding and
+    dilation, groups, with and without bias; max/avg pools likewise, with ceil mode; batch norm with and
+    without affine; residuals (some ending in stochastic depth); concats of aligned branches
+    (inception-like); a block; activations, elementwise gates (`mul:` branches) and squeeze-and-excitation
+    (a Cx1x1 gate broadcast by `mul from input, gate`). The last feature map is the input of ``gap``.
+    With ``every_op`` also the ops whose receptive field the gradient check does not cover (layer norm
+    over the width, LRN, padding, subsampling, adaptive pooling, the other activations, channels-last
+    runs, chunk and channel shuffle) and a head of linear layers with and without bias and 1-d batch
+    norm."""
+    size = (draw(st.integers(10, 24)), draw(st.integers(10, 24)))
     channels = draw(st.integers(1, 3))
     lines = ["block Unit(width):", "  conv1: conv(width, 3, pad=1) >> bn: batchnorm >> relu", ""]
     lines += [
@@ -350,78 +379,75 @@ def specs(draw: Any) -> str:
         "  mul from input, fc2",
         "",
     ]
-    lines += ["network random:", '  title: "random"', f"  input: {channels}x{size}x{size}", "  layers:"]
+    input_line = f"  input: {channels}x{size[0]}x{size[1]}"
+    lines += ["network random:", '  title: "random"', input_line, "  layers:"]
     width = channels
+    kinds = ["conv", "conv", "bn", "relu", "pool", "pool", "residual", "concat", "block", "act", "gate", "se"]
+    if every_op:
+        kinds += ["layernorm", "lrn", "pad", "subsample", "adaptive", "pointwise", "cl", "shuffle"]
+    pairs = st.tuples
     for index in range(draw(st.integers(1, 6))):
-        kind = draw(
-            st.sampled_from(
-                [
-                    "conv",
-                    "conv",
-                    "bn",
-                    "relu",
-                    "pool",
-                    "pool",
-                    "residual",
-                    "concat",
-                    "block",
-                    "act",
-                    "gate",
-                    "se",
-                ]
-            )
-        )
+        kind = draw(st.sampled_from(kinds))
         label = f"l{index}: " if draw(st.booleans()) else ""
         if kind == "conv":
-            kernel = draw(st.sampled_from([1, 2, 3, 5]))
-            dilation = draw(st.sampled_from([1, 2])) if kernel > 1 else 1
-            stride = draw(st.sampled_from([1, 1, 2, 3]))
-            padding = draw(st.integers(0, dilation * (kernel - 1) // 2))
-            out = conv_output_size(size, kernel, stride, padding, dilation, False)
-            if out < 1:
+            kernel = draw(pairs(st.sampled_from([1, 2, 3, 5]), st.sampled_from([1, 2, 3, 5])))
+            dilation = tuple(draw(st.sampled_from([1, 2])) if k > 1 else 1 for k in kernel)
+            stride = draw(pairs(st.sampled_from([1, 1, 2, 3]), st.sampled_from([1, 1, 2, 3])))
+            padding = tuple(
+                draw(st.integers(0, d * (k - 1) // 2)) for k, d in zip(kernel, dilation, strict=True)
+            )
+            out = torch_size("conv", size, kernel=kernel, stride=stride, padding=padding, dilation=dilation)
+            if out is None:
                 continue
             groups = width if draw(st.booleans()) and width > 1 else 1
             new_width = width if groups > 1 else draw(st.integers(1, 6))
             bias = draw(st.booleans())
             lines.append(
-                f"    {label}conv({new_width}, {kernel}, stride={stride}, pad={padding}, "
-                f"dilation={dilation}, groups={groups}, bias={str(bias).lower()})"
+                f"    {label}conv({new_width}, {spec_pair(kernel)}, stride={spec_pair(stride)}, "
+                f"pad={spec_pair(padding)}, dilation={spec_pair(dilation)}, groups={groups}, "
+                f"bias={str(bias).lower()})"
             )
             size, width = out, new_width
         elif kind == "bn":
-            lines.append(f"    {label}batchnorm")
+            lines.append(f"    {label}batchnorm(affine={str(draw(st.booleans())).lower()})")
         elif kind == "relu":
             lines.append(f"    {label}relu")
         elif kind == "pool":
             pool = draw(st.sampled_from(["maxpool", "avgpool"]))
-            kernel = draw(st.sampled_from([2, 3]))
-            stride = draw(st.sampled_from([1, 2, 3]))
-            padding = draw(st.integers(0, kernel // 2))
-            dilation = draw(st.sampled_from([1, 2])) if pool == "maxpool" else 1
+            kernel = draw(pairs(st.sampled_from([1, 2, 3]), st.sampled_from([2, 3])))
+            stride = draw(pairs(st.sampled_from([1, 2, 3]), st.sampled_from([1, 2, 3])))
+            padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+            dilation = (
+                draw(pairs(st.sampled_from([1, 2]), st.sampled_from([1, 2]))) if pool == "maxpool" else None
+            )
             ceil = draw(st.booleans())
-            out = conv_output_size(size, kernel, stride, padding, dilation, ceil)
-            if out < 1:
+            geometry: dict[str, Any] = {"kernel_size": kernel, "stride": stride, "padding": padding}
+            if dilation is not None:
+                geometry["dilation"] = dilation
+            out = torch_size(pool, size, ceil_mode=ceil, **geometry)
+            if out is None:
                 continue
-            extra = f", dilation={dilation}" if dilation > 1 else ""
+            extra = f", dilation={spec_pair(dilation)}" if dilation is not None else ""
             lines.append(
-                f"    {label}{pool}({kernel}, stride={stride}, padding={padding}{extra}, "
-                f"ceil_mode={str(ceil).lower()})"
+                f"    {label}{pool}({spec_pair(kernel)}, stride={spec_pair(stride)}, "
+                f"padding={spec_pair(padding)}{extra}, ceil_mode={str(ceil).lower()})"
             )
             size = out
         elif kind == "residual":
-            kernel, dilation = draw(st.sampled_from([(3, 1), (3, 2), (5, 1)]))
-            pad = dilation * (kernel - 1) // 2
+            kernel, dilation = draw(st.sampled_from([((3, 3), (1, 1)), ((3, 1), (2, 1)), ((5, 3), (1, 2))]))
+            pad = tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation, strict=True))
             lines += [
                 "    residual:",
-                f"      conv({width}, {kernel}, pad={pad}, dilation={dilation}) >> relu",
+                f"      conv({width}, {spec_pair(kernel)}, pad={spec_pair(pad)}, "
+                f"dilation={spec_pair(dilation)}) >> relu",
             ]
             if draw(st.booleans()):
-                lines.append(f"      conv({width}, 1)")
+                lines.append(f"      conv({width}, 1, bias=false)")
             if draw(st.booleans()):  # identity at inference: no parameters, no MACs
                 lines.append(f"      stochastic_depth({draw(st.sampled_from([0.0, 0.1, 0.5]))})")
         elif kind == "concat":
             a, b = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-            lines += ["    concat:", f"      conv({a}, 1)", f"      conv({b}, 3, pad=1) >> relu"]
+            lines += ["    concat:", f"      conv({a}, 1)", f"      conv({b}, [3, 1], pad=[1, 0]) >> relu"]
             width = a + b
             if draw(st.booleans()):
                 c = draw(st.integers(1, 3))
@@ -434,6 +460,25 @@ def specs(draw: Any) -> str:
         elif kind == "block":
             width = draw(st.integers(1, 5))
             lines.append(f"    u{index}: Unit({width})")
+        elif kind == "layernorm":  # over the last dimension: the width of the map
+            lines.append(f"    {label}layernorm(dim=-1, affine={str(draw(st.booleans())).lower()})")
+        elif kind == "lrn":
+            lines.append(f"    {label}lrn({draw(st.integers(1, 5))})")
+        elif kind == "pad":
+            amount = draw(st.integers(0, 2))
+            lines.append(f"    {label}pad({amount}, value={draw(st.sampled_from(['0.0', '-1.0']))})")
+            size = (size[0] + 2 * amount, size[1] + 2 * amount)
+        elif kind == "subsample" and min(size) >= 2:
+            lines.append(f"    {label}subsample(2)")
+            size = (size[0] // 2, size[1] // 2)  # kernel = stride = 2: floor(n / 2)
+        elif kind == "adaptive":
+            out = (draw(st.integers(1, size[0])), draw(st.integers(1, size[1])))
+            lines.append(f"    {label}adaptive_avgpool({spec_pair(out)})")
+            size = out
+        elif kind == "pointwise":
+            op = draw(st.sampled_from(["relu6", "tanh", "sigmoid", "gelu", 'gelu(approximate="tanh")',
+                                       "scaled_tanh", "identity", "dropout(0.3)"]))  # fmt: skip
+            lines.append(f"    {label}{op}")
         elif kind == "act":
             activation = draw(
                 st.sampled_from(["silu", "hardswish", "hardsigmoid", "gelu", "sigmoid", "relu6"])
@@ -457,11 +502,16 @@ def specs(draw: Any) -> str:
                 lines.append("    channel_shuffle(2)")
         elif kind == "se":
             lines.append(f"    se{index}: SE({draw(st.integers(1, 4))})")
-    lines += ["    gap: global_avgpool", "    flatten", "    fc: linear(3)", ""]
+    lines += ["    gap: global_avgpool", "    flatten"]
+    if every_op:
+        hidden = draw(st.integers(1, 8))
+        lines.append(f"    linear({hidden}, bias={str(draw(st.booleans())).lower()})")
+        lines.append(f"    batchnorm(affine={str(draw(st.booleans())).lower()}) >> relu")
+    lines += ["    fc: linear(3)", ""]
     return "\n".join(lines)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(text=specs())
 def test_random_specs_analysis_matches_the_module(text: str) -> None:
     network = archspec.load("random.arch", text=text)
@@ -516,7 +566,7 @@ def test_activations_and_broadcast_merges_equal_torch() -> None:
     product = F.hardsigmoid(F.conv2d(se, p["gated.g.weight"], p["gated.g.bias"])) * F.silu(se)
     expected = product + F.adaptive_avg_pool2d(product, 1)
     with torch.no_grad():
-        assert_close_relative(module(x), expected)
+        assert_same_outputs(module(x), expected, rtol=1e-5)
     assert_counts_match(network, network.analyze(), "cpu")
 
 
@@ -557,7 +607,7 @@ def test_channels_last_ops_equal_torchvision_convnext() -> None:
     ours.load_state_dict(theirs.state_dict(), strict=True)
     x = torch.randn(2, 16, 7, 7)
     with torch.no_grad():
-        assert_close_relative(ours.eval()(x), theirs.eval()(x))
+        assert_same_outputs(ours.eval()(x), theirs.eval()(x), rtol=1e-5)
     assert tuple(ours.get_parameter("cn.layer_scale").shape) == (16, 1, 1)
     assert_counts_match(network, network.analyze(), "cpu")
 
@@ -592,7 +642,7 @@ def test_chunk_split_and_channel_shuffle_equal_torchvision_shufflenet() -> None:
     ours.get_submodule("unit").load_state_dict(unit.state_dict(), strict=True)
     x = torch.randn(2, 24, 9, 9)
     with torch.no_grad():
-        assert_close_relative(ours(x), torch.split(unit(x), [8, 16], dim=1)[1])
+        assert_same_outputs(ours(x), torch.split(unit(x), [8, 16], dim=1)[1], rtol=1e-5)
     assert_counts_match(network, network.analyze(), "cpu")
 
 
@@ -626,5 +676,99 @@ def test_a_block_with_two_inputs_equals_torch() -> None:
         F.conv2d(a, p["f.a.weight"], p["f.a.bias"]) + F.conv2d(b, p["f.b.weight"], p["f.b.bias"], padding=1)
     )
     with torch.no_grad():
-        assert_close_relative(module(x), gate * b)
+        assert_same_outputs(module(x), gate * b, rtol=1e-5)
     assert_counts_match(network, network.analyze(), "cpu")
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(text=specs(every_op=True))
+def test_random_specs_with_every_op_count_as_the_module(text: str) -> None:
+    network = archspec.load("random.arch", text=text)
+    assert_counts_match(network, network.analyze(), "cpu")
+
+
+@st.composite
+def token_specs(draw: Any) -> str:
+    """A small ViT-like spec on a non-square input: patches, class token, position embedding, pre-LN
+    encoder blocks with layer norm and attention each with and without their affine parameters / biases,
+    MLPs, linear layers with and without bias, and the class-token head."""
+    patch = draw(st.sampled_from([2, 4]))
+    grid = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    heads = draw(st.sampled_from([1, 2]))
+    hidden = heads * draw(st.integers(1, 4))
+    channels = draw(st.integers(1, 3))
+    lines = [
+        "network tokens:",
+        '  title: "tokens"',
+        f"  input: {channels}x{grid[0] * patch}x{grid[1] * patch}",
+    ]
+    lines += ["  layers:", f"    patch_embed({hidden}, {patch})"]
+    if draw(st.booleans()):
+        lines.append("    class_token")
+    lines.append("    position_embedding")
+    for _ in range(draw(st.integers(1, 2))):
+        affine = str(draw(st.booleans())).lower()
+        bias = str(draw(st.booleans())).lower()
+        lines += [
+            "    residual:",
+            f"      layernorm(affine={affine}, eps=1e-6)",
+            f"      attention({heads}, bias={bias})",
+        ]
+        lines += [
+            "    residual:",
+            f"      layernorm(affine={affine})",
+            f"      mlp({draw(st.integers(1, 8))})",
+        ]
+    lines.append(f"    linear({draw(st.integers(1, 6))}, bias={str(draw(st.booleans())).lower()}) >> gelu")
+    lines += ["    select_token", "    head: linear(3)", ""]
+    return "\n".join(lines)
+
+
+@settings(max_examples=EXAMPLES * 3 // 5, deadline=None)
+@given(text=token_specs())
+def test_random_token_specs_count_as_the_module(text: str) -> None:
+    network = archspec.load("tokens.arch", text=text)
+    assert_counts_match(network, network.analyze(), "cpu")
+
+
+# ---------------------------------------------------------------- the golden reports, figure by figure
+
+GOLDEN_REPORTS = ["lenet5", "lecun1989", "googlenet", "resnet50"]  # the networks of tests/golden/*.analysis.*
+
+
+@pytest.mark.parametrize("variant", GOLDEN_REPORTS)
+def test_every_row_of_the_golden_reports_matches_the_module(variant: str) -> None:
+    """Each row's parameters (the row's submodule) and MACs (FlopCounterMode's count under that
+    submodule), for layers and containers alike; rows without a module (add, concat, pad) have neither."""
+    network = archspec.load(variant)
+    module = network.build(device="meta").eval()
+    with counting() as counter:
+        module(torch.empty(1, *network.graph.input_shape, device="meta"))
+    # keys are "<root class>.<dotted name>"
+    flops_under = {
+        key.partition(".")[2]: sum(counts.values())
+        for key, counts in counter.get_flop_counts().items()
+        if "." in key
+    }
+    rows = network.analyze().rows
+    assert len(rows) > 10
+    for row in rows:
+        try:
+            submodule = module.get_submodule(row.name)
+        except AttributeError:
+            assert (row.params, row.macs) == (0, 0), row.name
+            continue
+        assert row.params == sum(p.numel() for p in submodule.parameters()), row.name
+        assert 2 * row.macs == flops_under.get(row.name, 0), row.name
+
+
+@pytest.mark.parametrize("variant", ["lenet5", "lecun1989"])
+def test_every_receptive_field_of_the_golden_reports_is_the_gradient_extent(variant: str) -> None:
+    rows = archspec.load(variant).analyze().rows
+    spatial = tuple(
+        r for r in rows if isinstance(r.receptive_field, ReceptiveField) and len(r.output_shape) == 3
+    )
+    assert len(spatial) >= 6
+    for row in spatial:
+        field = assert_field_is_gradient_extent(lambda **kw: archspec.load(variant, **kw), row.name)
+        assert field == row.receptive_field

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archspec.errors import SpecError
@@ -656,6 +656,36 @@ def test_metadata_may_use_parameters() -> None:
 # ---------------------------------------------------------------- shapes
 
 
+def torch_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, ceil: bool, width: int | None = None
+) -> tuple[int, int] | None:
+    """The (H, W) torch's max pooling gives for an HxW input (W = ``width``, default H), asked of torch on
+    the meta device (no data); None when torch refuses the geometry. Convolution follows the floor rule."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.empty(1, 1, size, width or size, device="meta")
+    try:
+        out = F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode=ceil)
+    except RuntimeError:
+        return None
+    return out.shape[2], out.shape[3]
+
+
+def torch_conv_size(size: int, width: int, kernel: int, stride: int, padding: int, dilation: int) -> Any:
+    """The (H, W) torch's conv2d gives for an HxW input, or None when it refuses (kernel too large)."""
+    import torch
+    import torch.nn.functional as F
+
+    x, w = torch.empty(1, 1, size, width, device="meta"), torch.empty(2, 1, kernel, kernel, device="meta")
+    try:
+        out = F.conv2d(x, w, None, stride, padding, dilation)
+    except RuntimeError:
+        return None
+    return out.shape[2], out.shape[3]
+
+
+@settings(deadline=None)  # the first example imports torch
 @given(
     size=st.integers(min_value=1, max_value=40),
     kernel=st.integers(min_value=1, max_value=7),
@@ -664,34 +694,41 @@ def test_metadata_may_use_parameters() -> None:
     dilation=st.integers(min_value=1, max_value=3),
 )
 def test_conv_output_size_rule(size: int, kernel: int, stride: int, padding: int, dilation: int) -> None:
-    expected = (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1  # torch's Conv2d formula
-    assert conv_output_size(size, kernel, stride, padding, dilation, ceil=False) == expected
+    expected = torch_conv_size(size, size + 1, kernel, stride, padding, dilation)
     spec = f"conv(2, {kernel}, stride={stride}, padding={padding}, dilation={dilation})"
-    if expected >= 1:
-        graph = net(spec, input=f"1x{size}x{size + 1}")
-        width = (size + 1 + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-        assert graph.output_shape == (2, expected, width)
+    if expected is not None:
+        assert conv_output_size(size, kernel, stride, padding, dilation, ceil=False) == expected[0]
+        assert net(spec, input=f"1x{size}x{size + 1}").output_shape == (2, *expected)
     else:
         with pytest.raises(SpecError, match="does not fit the input"):
             net(spec, input=f"1x{size}x{size}")
 
 
+@settings(deadline=None)  # the first example imports torch
 @given(
     size=st.integers(min_value=1, max_value=40),
     kernel=st.integers(min_value=1, max_value=5),
     stride=st.integers(min_value=1, max_value=4),
     padding=st.integers(min_value=0, max_value=2),
+    dilation=st.integers(min_value=1, max_value=2),
+    ceil=st.booleans(),
 )
-def test_pool_ceil_mode_rule(size: int, kernel: int, stride: int, padding: int) -> None:
+def test_pool_output_size_rule_is_torchs(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, ceil: bool
+) -> None:
     if 2 * padding > kernel:
         return
-    span = size + 2 * padding - kernel
-    floor = span // stride + 1
-    ceil = -(-span // stride) + 1
-    if (ceil - 1) * stride >= size + padding:  # torch: the last window must start inside the input
-        ceil -= 1
-    assert conv_output_size(size, kernel, stride, padding, 1, ceil=False) == floor
-    assert conv_output_size(size, kernel, stride, padding, 1, ceil=True) == ceil
+    expected = torch_output_size(size, kernel, stride, padding, dilation, ceil, width=size + 3)
+    spec = (
+        f"maxpool({kernel}, stride={stride}, padding={padding}, dilation={dilation}, "
+        f"ceil_mode={str(ceil).lower()})"
+    )
+    if expected is None or min(expected) < 1:
+        with pytest.raises(SpecError):
+            net(spec, input=f"1x{size}x{size + 3}")
+        return
+    assert conv_output_size(size, kernel, stride, padding, dilation, ceil) == expected[0]
+    assert net(spec, input=f"1x{size}x{size + 3}").output_shape == (1, *expected)
 
 
 def test_same_padding_keeps_the_size() -> None:

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Mutation testing (`make mutate`, not part of CI): mutmut changes one operator, constant or call of
+# archspec's rules at a time and runs the tests that reach the changed function; a mutant no test
+# kills is a rule the tests do not pin down. It runs in a copy of the working tree (build/mutate/tree,
+# so the tree itself is never mutated), over the rule functions of the groups asked for, with a fast
+# test selection per group (mutmut then runs, for each mutant, only the selected tests that reach it).
+#
+#   tools/mutate.sh [ops] [analysis] [backends]     (default: all three)
+#
+# Results: build/mutate/results.txt (`mutmut results`: the mutants that survived) and build/mutate/log;
+# inspect one with `cd build/mutate/tree && ../../../.venv/bin/python -m mutmut show NAME`. Runs under
+# `nice -n 10`: the machine is shared. docs/testing.md has the last scores and the equivalent mutants.
+set -euo pipefail -f # -f: the mutant name patterns below are not file globs
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PY=$ROOT/.venv/bin/python
+GROUPS_ASKED=("${@:-ops analysis backends}")
+read -r -a GROUPS_ASKED <<<"${GROUPS_ASKED[*]}"
+
+# The fast tests that pin each group's rules down (the slow big-network step is left out).
+selection() {
+  case $1 in
+    ops | analysis) # the zoo and random specs against torch, the figures, the hand calculations
+      echo tests/test_crosscheck.py tests/test_lower.py tests/test_analysis.py tests/test_zoo.py ;;
+    backends) # parity with torchvision on random weights, init against torchvision and nn.init
+      echo tests/test_torch_backend.py tests/test_init.py tests/test_crosscheck.py ;;
+    *) echo "unknown group $1 (ops, analysis or backends)" >&2 && exit 2 ;;
+  esac
+}
+
+# The rules to mutate in each group (mutmut name patterns): shapes, parameters, MACs, receptive fields,
+# init schemes, torch realisation, and the passes over them. Error-message and validation code is left
+# out: the error tests pin those messages down whole, and mutating them would triple the run.
+patterns() {
+  case $1 in
+    ops)
+      for rule in output_shape param_count buffer_count macs extra_flops receptive_field conv_output_size \
+        _out weight_count bias_count connections_per_output infer_fields resolve_padding step _dilation \
+        _adaptive_windows outputs numel; do
+        echo "archspec.ops.*[_ǁ]${rule}__mutmut_*"
+      done ;;
+    analysis) echo "archspec.analysis.counts.*" "archspec.analysis.receptive.*" "archspec.analysis.core.*" ;;
+    backends) echo "archspec.backends.init.*" "archspec.backends.torch_ops.*" "archspec.backends.torch_layers.*" ;;
+  esac
+}
+
+tests=() names=() only=()
+for g in "${GROUPS_ASKED[@]}"; do
+  read -r -a more <<<"$(selection "$g")"
+  tests+=("${more[@]}")
+  mapfile -t more < <(patterns "$g" | tr ' ' '\n')
+  names+=("${more[@]}")
+  only+=("\"archspec/$g/*\"")
+done
+quoted=$(printf '"%s"\n' "${tests[@]}" | sort -u | paste -sd, -)
+
+work=build/mutate/tree
+rm -rf "$work" && mkdir -p "$work"
+git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$work"
+cat >>"$work/pyproject.toml" <<TOML
+
+[tool.mutmut]
+source_paths = ["archspec/"]
+only_mutate = [$(IFS=,; echo "${only[*]}")]
+also_copy = ["specs/", "archspec/zoo/", "archspec/grammar.lark", "archspec/py.typed"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not slow", "-q"]
+pytest_add_cli_args_test_selection = [$quoted, "-k", "not fused and not explicit_reference and not generated and not (zoo_receptive and (vgg16 or alexnet or mobilenet))"]
+process_isolation = "forkserver"
+TOML
+start=$(date +%s)
+(cd "$work" && env -u PYTHONPATH ARCHSPEC_HYPOTHESIS_PROFILE=mutate nice -n 10 \
+  "$PY" -m mutmut run --max-children 2 "${names[@]}") >build/mutate/log 2>&1 || true
+(cd "$work" && "$PY" -m mutmut results) >build/mutate/results.txt 2>&1 || true
+echo "groups ${GROUPS_ASKED[*]}: $(($(date +%s) - start)) s"
+tr '\r' '\n' <build/mutate/log | grep -a '🎉' | tail -1
+echo "surviving mutants: build/mutate/results.txt"
