@@ -58,6 +58,20 @@ class Network:
             load_weights(module, read_state_dict(weights), str(weights), self.name)
         return module
 
+    def draw(self, path: str | Path | None = None, **options: Any) -> Path:
+        """Draw the network to ``path`` (default ``NAME.svg`` in the current folder) and return the path.
+
+        The format follows the extension: ``.svg``, ``.png``, ``.pdf`` (rendered by Graphviz's ``dot``) or
+        ``.dot`` (the source; needs no Graphviz). ``options`` are the fields of
+        :class:`archspec.backends.diagram.DrawOptions` (``style``, ``depth``, ``expand``, ``figures``,
+        ``rankdir``). The file is written atomically. Raises UsageError for a bad extension or option, or
+        when ``dot`` is missing.
+        """
+        from archspec.backends.diagram import draw_to
+
+        target = Path(path) if path is not None else Path(f"{self.name}.svg")
+        return draw_to(self.graph, target, **options)
+
     def to_source(self) -> str:
         """Standalone, readable PyTorch source for this network (imports only torch)."""
         from archspec.backends.codegen import emit_source

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from archspec.errors import SpecError, UsageError
+from archspec.files import write_atomically
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
 
@@ -188,24 +189,89 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory and os.replace: never a half-written file."""
-    import os
-    import tempfile
+def cmd_draw(args: argparse.Namespace) -> int:
+    """Draw a network with Graphviz to -o FILE (default NAME.svg); the format from the extension."""
+    from archspec.backends.diagram import parse_depth
 
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
-        raise
+    network = load_from_args(args.spec, args)
+    path = network.draw(
+        args.output,
+        style=args.style,
+        depth=parse_depth(args.depth),
+        expand=tuple(args.expand),
+        figures=args.figures,
+        rankdir=args.rankdir,
+    )
+    print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_draw_parser(sub: Any) -> None:
+    p = sub.add_parser("draw", help="draw a network with Graphviz (SVG, PNG, PDF or DOT source)")
+    p.add_argument("spec", metavar="SPEC_OR_NAME", help="a .arch file, or a network or variant of the zoo")
+    _add_spec_options(p)
+    p.add_argument(
+        "--output", "-o", metavar="FILE", help=".svg, .png, .pdf or .dot (default: NAME.svg in this folder)"
+    )
+    p.add_argument(
+        "--style",
+        choices=["blocks", "maps"],
+        default="blocks",
+        help="blocks: the design as a graph (default); maps: each layer's output as a box sized by its shape",
+    )
+    p.add_argument(
+        "--depth",
+        default="1",
+        metavar="N|all",
+        help="blocks nested N deep are drawn as one box each (default 1); all: every op",
+    )
+    p.add_argument(
+        "--expand",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="open this block or stage (or every instance of a block definition) whatever the depth; "
+        "repeatable",
+    )
+    p.add_argument(
+        "--no-figures", dest="figures", action="store_false", help="leave params and MACs out of the nodes"
+    )
+    p.add_argument(
+        "--rankdir", choices=["TB", "LR"], default="TB", help="top to bottom (default) or left to right"
+    )
+    p.set_defaults(handler=cmd_draw)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The static HTML report site of the named specs (the whole zoo when none)."""
+    from archspec.site.build import build_site
+
+    index = build_site(args.specs, Path(args.output), log=lambda name: print(f"  {name}", file=sys.stderr))
+    print(f"wrote the site to {args.output}; open {index.resolve().as_uri()}")
+    return EXIT_OK
+
+
+def _add_report_parser(sub: Any) -> None:
+    from archspec.site import DEFAULT_OUTPUT  # a light import: the site's code loads only when building
+
+    p = sub.add_parser(
+        "report",
+        help="a static HTML site: the zoo by year, a page per network (diagrams, layers, spec, PyTorch)",
+        description="Build a static HTML site that opens from the file system (no server, no network): "
+        "an index with the networks in year order and charts, and a page per network variant. "
+        "A network or file name selects all its variants; a variant name selects one.",
+    )
+    p.add_argument(
+        "specs", nargs="*", metavar="SPEC", help="networks, variants or .arch files (default: the zoo)"
+    )
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="DIR",
+        default=str(DEFAULT_OUTPUT),
+        help=f"folder of the site (default: {DEFAULT_OUTPUT}); replaced only if archspec wrote it",
+    )
+    p.set_defaults(handler=cmd_report)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -311,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_spec_options(p)
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     p.set_defaults(handler=cmd_compile)
+
+    _add_draw_parser(sub)
+    _add_report_parser(sub)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the IR")
     p.set_defaults(handler=cmd_schema)

@@ -37,6 +37,10 @@ class Scope(BaseModel):
     name: str = Field(description="Dotted path; '' for the network itself.")
     kind: Literal["network", "block", "sequence"]
     block: str | None = Field(default=None, description="The block definition this instantiates.")
+    call: str | None = Field(
+        default=None,
+        description="The block call with its evaluated arguments, e.g. 'Inception(64, 96, 128, 16, 32, 32)'.",
+    )
     repeat: Repeat | None = None
     span: Span | None = None
 

@@ -538,7 +538,10 @@ class _Lowerer:
         block_env = self.bind_block_arguments(block, call, env, x)
         path = container.child_name(local)
         child = _Container(path, x, container, is_block=True)
-        self.scopes.append(Scope(name=path, kind="block", block=block.name, repeat=repeat, span=call.span))
+        text = call_text(block, call, block_env)
+        self.scopes.append(
+            Scope(name=path, kind="block", block=block.name, call=text, repeat=repeat, span=call.span)
+        )
         self.stack.append(_Call(block.name, call.span))
         saved = self._current_block_path
         self._current_block_path = block.path
@@ -598,6 +601,28 @@ class _Lowerer:
             else:
                 raise SpecError.at(call.span, f"block {block.name} needs parameter '{param.name}'")
         return block_env
+
+
+def call_text(block: ast.BlockDef, call: ast.Call, bound: Mapping[str, Value]) -> str:
+    """``Inception(64, 96, 128, 16, 32, 32)``, ``Bottleneck(128, stride=2)``: the block call with its
+    evaluated arguments, required ones by position, others by name where they differ from the default."""
+    given = {kw.name for kw in call.kwargs} | {p.name for p in block.params[: len(call.args)]}
+    parts = []
+    for param in block.params:
+        value = bound[param.name]
+        if param.default is None:
+            parts.append(show(value))
+        elif param.name in given:
+            try:
+                default = evaluate(param.default, bound)
+            except SpecError:  # a default that cannot be evaluated here: show the value given
+                default = _NO_VALUE
+            if value != default or type(value) is not type(default):
+                parts.append(f"{param.name}={show(value)}")
+    return f"{block.name}({', '.join(parts)})"
+
+
+_NO_VALUE = object()
 
 
 def _is_auto(stmts: Sequence[ast.Stmt]) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archspec.analysis import RF, Analysis, ReceptiveField, Row
+from archspec.folding import Instance, fold_runs, run_name, signature
 from archspec.ops import format_shape
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -112,34 +113,14 @@ class DisplayRow:
 def display_rows(analysis: Analysis, depth: int | None) -> list[DisplayRow]:
     """Visible rows, with runs of one block's repeated instances at the depth limit folded (×N)."""
     rows = _visible(analysis.rows, depth)
-    out: list[DisplayRow] = []
-    i = 0
-    while i < len(rows):
-        run = [rows[i]]
-        if depth is not None and rows[i].kind == "block" and rows[i].depth == depth:
-            j = i + 1
-            while j < len(rows) and _same_run(run, rows[j]):
-                run.append(rows[j])
-                j += 1
-        out.append(_fold(run))
-        i += len(run)
-    return out
+    graph = analysis.graph
 
+    def instance(row: Row) -> Instance:
+        if depth is None or row.kind != "block" or row.depth != depth:
+            return Instance(None, row.parent, row.repeat, None)
+        return Instance(row.block, row.parent, row.repeat, signature(graph, row.node_ids, row.name))
 
-def _same_run(run: list[Row], row: Row) -> bool:
-    first, last = run[0], run[-1]
-    if (
-        row.kind != "block"
-        or row.block != first.block
-        or row.parent != first.parent
-        or row.depth != first.depth
-    ):
-        return False
-    if row.repeat is None:
-        return False
-    # the instances of one repeat group, plus the unrepeated first instance before them (`unit * (n-1)`)
-    group = last.repeat.group if last.repeat is not None else None
-    return group is None or row.repeat.group == group
+    return [_fold(rows[run.start : run.stop]) for run in fold_runs([instance(row) for row in rows])]
 
 
 def _fold(run: list[Row]) -> DisplayRow:
@@ -147,9 +128,7 @@ def _fold(run: list[Row]) -> DisplayRow:
     if len(run) == 1:
         name, op = first.name, first.description
     else:
-        base, _, start = first.name.rpartition(".")
-        end = last.name.rpartition(".")[2]
-        name = f"{base}.{start}–{end}" if base else f"{start}–{end}"
+        name = run_name(first.name, last.name)
         op = f"{first.op} ×{len(run)}"
     return DisplayRow(
         name=name,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent set-up: Debian's graphviz (for `dot`), a .venv with the pinned torch, archspec and its test tools.
+# Idempotent set-up: Debian's graphviz (for `dot`) and chromium (for the site's browser tests), a .venv
+# with the pinned torch, archspec and its test tools.
 # Safe to run again and again: each step is skipped when its result is already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,12 @@ apt_install() {
 
 if ! command -v dot >/dev/null 2>&1; then
     apt_install graphviz
+fi
+
+# The report site's browser tests drive Debian's headless chromium through its own chromedriver
+# (never a downloaded browser).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    apt_install chromium chromium-driver
 fi
 
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}

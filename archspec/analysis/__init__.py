@@ -6,7 +6,7 @@ Nothing here imports torch. ``analyze`` runs every pass and gathers the results 
 from __future__ import annotations
 
 from archspec.analysis.core import Analysis, Row, analyze, convention, feature_field
-from archspec.analysis.counts import NodeCounts, layer_depth, node_counts
+from archspec.analysis.counts import NodeCounts, layer_depth, node_counts, node_depths
 from archspec.analysis.memory import PeakMemory, dtype_size, peak_activation, training_memory
 from archspec.analysis.receptive import RF, ReceptiveField, RFResult, receptive_fields
 
@@ -24,6 +24,7 @@ __all__ = [
     "feature_field",
     "layer_depth",
     "node_counts",
+    "node_depths",
     "peak_activation",
     "receptive_fields",
     "training_memory",

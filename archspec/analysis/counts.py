@@ -48,10 +48,15 @@ def node_counts(graph: Graph) -> dict[int, NodeCounts]:
     return result
 
 
-def layer_depth(graph: Graph) -> int:
-    """Number of conv / linear / attention layers on the longest path from input to output."""
+def node_depths(graph: Graph) -> dict[int, int]:
+    """For every node, the number of conv / linear / attention layers on the longest path up to it."""
     longest: dict[int, int] = {}
     for node in graph.nodes:
         before = max((longest[i] for i in node.inputs), default=0)
         longest[node.id] = before + DEPTH_WEIGHT.get(node.op.kind, 0)
-    return longest[graph.output]
+    return longest
+
+
+def layer_depth(graph: Graph) -> int:
+    """Number of conv / linear / attention layers on the longest path from input to output."""
+    return node_depths(graph)[graph.output]

@@ -1,0 +1,157 @@
+"""The site's HTML pages, rendered from Jinja2 templates with autoescaping on.
+
+Every text that comes from a spec reaches the page through a template variable, so Jinja2 escapes it;
+nothing here marks spec text as safe. A paper address becomes a link only when it is an http(s) URL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from archspec.ops import format_shape
+from archspec.report import DisplayRow, display_rows, human, human_bytes, reported_error, rf_text
+from archspec.site.entries import Entry
+
+if TYPE_CHECKING:  # pragma: no cover
+    import jinja2
+
+# The folded table opens blocks down to this depth (`layer1`, then `layer1.1–2: Bottleneck ×2`).
+TABLE_DEPTH = 2
+
+
+def link_url(text: str | None) -> str | None:
+    """``text`` when it is an absolute http(s) URL with a host, else None (``javascript:`` never links)."""
+    if not text:
+        return None
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return text.strip()
+    return None
+
+
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of the site's templates (package data), autoescaping every variable."""
+    import jinja2  # imported only when a site is built
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("archspec.site", "templates"),
+        autoescape=True,  # every template is HTML; spec text is never trusted
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["num"] = lambda value: f"{value:,}"
+    env.filters["human"] = human
+    env.filters["bytes"] = human_bytes
+    env.filters["shape"] = format_shape
+    env.filters["rf"] = rf_text
+    env.filters["link_url"] = link_url
+    env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False)
+    return env
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """One drawing on a network page: its file (relative to the page) or why there is none."""
+
+    style: str
+    title: str
+    caption: str
+    file: str | None
+    missing: str | None = None
+
+
+def index_page(env: jinja2.Environment, entries: Sequence[Entry], charts: dict[str, str]) -> str:
+    """``index.html``: the zoo's history as a table and the charts (files under ``charts/``)."""
+    # the variants of one network share its year and paper: one cell spans them
+    spans: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        if i > 0 and entries[i - 1].family == entry.family and entries[i - 1].year == entry.year:
+            spans[entry.slug] = 0
+            first = next(e for e in reversed(entries[:i]) if spans[e.slug] > 0)
+            spans[first.slug] += 1
+        else:
+            spans[entry.slug] = 1
+    return env.get_template("index.html").render(
+        entries=entries,
+        spans=spans,
+        charts=charts,
+        reported=lambda e: reported_error(e.metadata.reported),
+        nav=_nav(entries, None),
+    )
+
+
+def network_page(
+    env: jinja2.Environment,
+    entry: Entry,
+    entries: Sequence[Entry],
+    diagrams: Sequence[Diagram],
+    source: str,
+    files: dict[str, str],
+) -> str:
+    """``<slug>.html``: diagrams, figures, per-layer table, metadata, spec and PyTorch source."""
+    folded = display_rows(entry.analysis, TABLE_DEPTH)
+    every = display_rows(entry.analysis, None)
+    position = list(entries).index(entry)
+    siblings = [e for e in entries if e.family == entry.family]
+    return env.get_template("network.html").render(
+        entry=entry,
+        analysis=entry.analysis,
+        meta=entry.metadata,
+        reported=reported_error(entry.metadata.reported),
+        folded=_table(folded),
+        every=_table(every) if len(every) != len(folded) else None,
+        diagrams=diagrams,
+        source=source,
+        programs=_root_first(entry),
+        files=files,
+        siblings=siblings if len(siblings) > 1 else [],
+        previous=entries[position - 1] if position > 0 else None,
+        following=entries[position + 1] if position + 1 < len(entries) else None,
+        nav=_nav(entries, entry),
+        table_depth=TABLE_DEPTH,
+    )
+
+
+def _root_first(entry: Entry) -> dict[str, str]:
+    """The spec's files, the network's own first and then the files it imports."""
+    sources = entry.network.program.sources
+    root = entry.network.program.root
+    own = next(path for path, text in sources.items() if entry.network.program.files[path] is root)
+    return {own: sources[own], **{path: text for path, text in sources.items() if path != own}}
+
+
+def _table(rows: Sequence[DisplayRow]) -> list[dict[str, Any]]:
+    return [
+        {
+            "row": row,
+            "folded": "–" in row.name,  # display_rows names a folded run `layer1.1–2`
+            "parent": i + 1 < len(rows) and rows[i + 1].depth > row.depth,  # a block shown with its inside
+            "indent": row.depth - 1,
+        }
+        for i, row in enumerate(rows)
+    ]
+
+
+def _nav(entries: Sequence[Entry], current: Entry | None) -> list[dict[str, Any]]:
+    """Networks for the navigation bar: one item per network, its variants under it."""
+    families: dict[str, list[Entry]] = {}
+    for entry in entries:
+        families.setdefault(entry.family, []).append(entry)
+    return [
+        {
+            "family": family,
+            "year": members[0].year,
+            "members": members,
+            "current": current is not None and current.family == family,
+        }
+        for family, members in families.items()
+    ]
