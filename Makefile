@@ -1,5 +1,5 @@
 # The two commands of the README. Both do all set-up first (idempotent; see tools/setup.sh).
-.PHONY: setup demo test lint typecheck bench
+.PHONY: setup demo test lint typecheck bench experiments
 
 PY := .venv/bin/python
 
@@ -21,3 +21,7 @@ lint: setup
 
 typecheck: setup
 	@$(PY) -m mypy archspec
+
+# The essay's claims as experiments, in full (docs/claims.md); results and plots in runs/experiments/.
+experiments: setup
+	@time $(PY) -m archspec experiment --all

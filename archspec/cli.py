@@ -311,6 +311,19 @@ def _add_train_parsers(sub: Any) -> None:
     add_predict_parser(sub).set_defaults(handler=cmd_predict)
 
 
+def cmd_experiment(args: argparse.Namespace) -> int:
+    """The essay's claims as experiments."""
+    from archspec.experiments.commands import experiment
+
+    return experiment(args)
+
+
+def _add_experiment_parser(sub: Any) -> None:
+    from archspec.experiments.commands import add_experiment_parser
+
+    add_experiment_parser(sub).set_defaults(handler=cmd_experiment)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every subcommand (also used to document --help in the README)."""
     parser = _Parser(
@@ -384,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of the IR")
     p.set_defaults(handler=cmd_schema)
     _add_train_parsers(sub)
+    _add_experiment_parser(sub)
     return parser
 
 
