@@ -246,13 +246,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     """The static HTML report site of the named specs (the whole zoo when none)."""
     from archspec.site.build import build_site
 
-    index = build_site(args.specs, Path(args.output), log=lambda name: print(f"  {name}", file=sys.stderr))
+    index = build_site(
+        args.specs,
+        Path(args.output),
+        log=lambda name: print(f"  {name}", file=sys.stderr),
+        results=Path(args.results),
+    )
     print(f"wrote the site to {args.output}; open {index.resolve().as_uri()}")
     return EXIT_OK
 
 
 def _add_report_parser(sub: Any) -> None:
-    from archspec.site import DEFAULT_OUTPUT  # a light import: the site's code loads only when building
+    from archspec.site import DEFAULT_OUTPUT, DEFAULT_RESULTS  # light: the site's code loads when building
 
     p = sub.add_parser(
         "report",
@@ -270,6 +275,12 @@ def _add_report_parser(sub: Any) -> None:
         metavar="DIR",
         default=str(DEFAULT_OUTPUT),
         help=f"folder of the site (default: {DEFAULT_OUTPUT}); replaced only if archspec wrote it",
+    )
+    p.add_argument(
+        "--results",
+        metavar="DIR",
+        default=str(DEFAULT_RESULTS),
+        help=f"results of `archspec experiment` for the claims page (default: {DEFAULT_RESULTS})",
     )
     p.set_defaults(handler=cmd_report)
 

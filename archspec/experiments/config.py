@@ -49,11 +49,26 @@ class Experiment:
 
 
 def experiment_names(root: Path | None = None) -> list[str]:
-    """The names of the experiments under ``root`` (default: the repository's), sorted."""
+    """The names of the experiments under ``root`` (default: the repository's), in claim order.
+
+    The order is each configuration's ``number`` (read with a light text scan, so that listing stays
+    cheap), then the name.
+    """
     folder = root or default_root()
     if not folder.is_dir():
         return []
-    return sorted(p.parent.name for p in folder.glob("*/experiment.toml"))
+    return sorted(
+        (p.parent.name for p in folder.glob("*/experiment.toml")), key=lambda n: (_number(folder / n), n)
+    )
+
+
+def _number(folder: Path) -> int:
+    try:
+        text = (folder / "experiment.toml").read_text(encoding="utf-8")
+        number = tomllib.loads(text).get("number", 1_000)
+    except (OSError, tomllib.TOMLDecodeError):
+        return 1_000
+    return number if isinstance(number, int) else 1_000
 
 
 def load_experiment(name: str, root: Path | None = None) -> Experiment:

@@ -114,7 +114,7 @@ def machine() -> dict[str, Any]:
 def format_table(result: dict[str, Any]) -> str:
     """The result as a plain-text table, its verdict and where it was written."""
     columns = [str(c) for c in result["columns"]]
-    rows = [[_cell(v) for v in row] for row in result["rows"]]
+    rows = [[cell(v) for v in row] for row in result["rows"]]
     widths = [max([len(c)] + [len(r[i]) for r in rows if i < len(r)]) for i, c in enumerate(columns)]
     lines = [f"{result['experiment']}: {result['title']}" + ("  (smoke run)" if result["smoke"] else "")]
     lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
@@ -124,7 +124,8 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
+    """A table cell as text: thousands separators, three significant digits, yes/no."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):

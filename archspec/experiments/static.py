@@ -7,6 +7,7 @@ hand calculations and the papers.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,7 +147,7 @@ def field_curve(network: Network) -> dict[str, Any]:
             global_at = depth[node.id] + 1
     points = sorted(curve.items())
     sizes = [size for _, size in points]
-    monotone = monotone and all(x <= y for x, y in zip(sizes, sizes[1:], strict=False))
+    monotone = monotone and all(x <= y for x, y in itertools.pairwise(sizes))
     return {
         "network": network.name,
         "input": graph.input_shape[-1],

@@ -104,7 +104,8 @@ def train_one(
 ) -> dict[str, Any]:
     """One training run; its history, its final accuracies and whether it diverged."""
     params = {k: v for k, v in settings.items() if k not in TRAIN_KEYS}
-    values = {**train, **{k: settings[k] for k in ("lr", "epochs") if k in settings}}
+    values: dict[str, Any] = dict(train)
+    values.update({k: settings[k] for k in ("lr", "epochs") if k in settings})
     config = TrainConfig(spec=str(spec), params=params, seed=seed, device="cpu", quiet=True, out=str(out))
     for key, value in values.items():
         setattr(config, key, value)
