@@ -167,3 +167,36 @@ def test_a_broken_configuration_is_a_usage_error(tmp_path: Path, capsys: pytest.
     assert main(["experiment", "--dir", str(tmp_path), "broken"]) == 2
     path = tmp_path / "broken" / "experiment.toml"
     assert capsys.readouterr().err == f"archspec: error: {path}: missing key(s) claim, essay\n"
+
+
+def test_claims_page_escapes_results_and_names_missing_ones(tmp_path: Path) -> None:
+    from archspec.site.claims import write_claims
+    from archspec.site.pages import environment
+
+    results, site = tmp_path / "results", tmp_path / "site"
+    (results / "dropout").mkdir(parents=True)
+    site.mkdir()
+    result = {
+        "columns": ["series", "<b>gap</b>"],
+        "rows": [["with_dropout", 0.25]],
+        "reproduced": False,
+        "verdict": "not reproduced <script>alert(1)</script>",
+        "command": "archspec experiment dropout",
+        "seconds": 1.5,
+        "commit": "abc1234",
+        "machine": {"cpus": 2, "load_average": [1.0, 2.0, 3.0]},
+        "finished": "2026-01-01T00:00:00+00:00",
+    }
+    (results / "dropout" / "result.json").write_text(json.dumps(result))
+    (results / "dropout" / "plot.svg").write_text("<svg/>")
+    (results / "stacked_3x3").mkdir()
+    (results / "stacked_3x3" / "result.json").write_text("{not json")
+    write_claims(site, environment(), [], results)
+    html = (site / "claims.html").read_text()
+    assert "not reproduced &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>" not in html and "&lt;b&gt;gap&lt;/b&gt;" in html
+    assert (
+        '<img src="claims/dropout.svg"' in html and (site / "claims" / "dropout.svg").read_text() == "<svg/>"
+    )
+    assert f"{results / 'stacked_3x3' / 'result.json'} could not be read" in html
+    assert "Not measured yet: run <code>archspec experiment relu_vs_tanh</code>" in html
