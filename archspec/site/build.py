@@ -5,6 +5,8 @@ Layout of the site (everything relative, so it opens from the file system with n
 
     index.html                 the zoo by year: table and charts
     <variant>.html             one page per network variant
+    claims.html                the essay's claims with the latest results of `archspec experiment`
+    claims/<experiment>.svg    their plots
     style.css
     charts/*.svg               matplotlib charts
     diagrams/<variant>.*.svg   the two drawings of each variant (Graphviz)
