@@ -57,6 +57,15 @@ if $ARCHSPEC compile --help >/dev/null 2>&1; then
     .venv/bin/python out/lenet5.py
 fi
 
+if $ARCHSPEC train --help >/dev/null 2>&1; then
+    echo
+    echo "== archspec train lenet5 --data digits (the defaults; the run folder is out/lenet5-digits)"
+    rm -rf out/lenet5-digits
+    $ARCHSPEC train lenet5 --data digits --out out/lenet5-digits
+    echo
+    echo "== archspec eval out/lenet5-digits/best.pt"
+    $ARCHSPEC eval out/lenet5-digits/best.pt
+fi
 echo
 echo "== archspec report -o out/site (the whole zoo as a static site)"
 $ARCHSPEC report -o out/site

@@ -1,0 +1,170 @@
+"""Benchmark: `archspec train` on the digits, and its loop against a plain hand-written torch loop.
+
+    .venv/bin/python tools/bench_train.py [--seeds 0 1 2] [--repeats 5] [--threads N]
+                                          [--skip-accuracy] [--skip-loop]
+
+1. Accuracy and wall time: `archspec train lenet5 --data digits` and `archspec train lecun1989 --data
+   digits` with the defaults, one whole process per seed (the wall time includes Python start-up and
+   imports); best and final test accuracy, median over the seeds (and min/max).
+2. Loop throughput: one training epoch of the same model on the same data, archspec's loop
+   (`archspec.train.loop.train_epoch`: its data loader, the non-finite check, the metric sums) against a
+   plain loop a person would write (a permutation, slicing, forward, loss, backward, step, `loss.item()`).
+   Both start from the same weights and optimiser; runs are interleaved (ours, plain, ours, ...), and the
+   min/median/max images/s of each side are reported with the ratio of the medians.
+
+The machine is shared: the load average before and after is printed; quote numbers from a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def accuracy_runs(spec: str, seeds: list[int]) -> dict[str, object]:
+    """Train ``spec`` once per seed in a fresh process; accuracy and wall time of each."""
+    rows = []
+    for seed in seeds:
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "run"
+            command = [
+                sys.executable,
+                "-m",
+                "archspec",
+                "train",
+                spec,
+                "--seed",
+                str(seed),
+                "--out",
+                str(out),
+            ]
+            start = time.perf_counter()
+            subprocess.run([*command, "--quiet"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+            wall = time.perf_counter() - start
+            history = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        best, final = max(r["test_acc"] for r in history), history[-1]["test_acc"]
+        rows.append({"seed": seed, "best": best, "final": final, "wall": wall})
+        print(f"  {spec} seed {seed}: best {best:.2%}, final {final:.2%}, wall {wall:.1f} s", flush=True)
+    return {
+        "spec": spec,
+        "best": statistics.median(r["best"] for r in rows),
+        "final": statistics.median(r["final"] for r in rows),
+        "final_min": min(r["final"] for r in rows),
+        "wall": statistics.median(r["wall"] for r in rows),
+        "wall_max": max(r["wall"] for r in rows),
+    }
+
+
+def loop_throughput(spec: str, repeats: int) -> dict[str, float]:
+    """Images/s of one epoch: archspec's loop against a plain loop (interleaved; same start each time)."""
+    import archspec
+    from archspec.train import distributed
+    from archspec.train.config import TrainConfig
+    from archspec.train.data import load_data
+    from archspec.train.loop import _Stepper, make_optimizer, schedule_factor, train_epoch, train_loader
+    from archspec.train.losses import loss_name, make_loss
+    from archspec.train.progress import Reporter
+
+    network = archspec.load(spec)
+    config = TrainConfig(spec=spec, quiet=True)
+    data = load_data("digits", network.graph.input_shape, network.name, 10)
+    criterion = make_loss(loss_name(network.graph), 0.0)
+    context = distributed.Context(torch.device("cpu"))
+    torch.manual_seed(0)
+    start_weights = network.build().state_dict()
+
+    def fresh() -> tuple[torch.nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+        model = network.build()
+        model.load_state_dict(start_weights)
+        optimizer = make_optimizer(model, config)
+        steps = -(-len(data.train) // config.batch_size)  # type: ignore[arg-type]
+        return model, optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule_factor(config, steps))
+
+    def ours() -> float:
+        model, optimizer, scheduler = fresh()
+        loader = train_loader(data.train, config, context, data.batched)
+        loader.sampler.set_epoch(1)
+        stepper = _Stepper(model, criterion, optimizer, scheduler, None, config, context.device)
+        return train_epoch(stepper, loader, 1, context, Reporter(quiet=True))["images_per_s"]
+
+    images, labels = data.train.images, data.train.labels  # type: ignore[attr-defined]
+
+    def plain() -> float:
+        model, optimizer, scheduler = fresh()
+        model.train()
+        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(1))
+        start = time.perf_counter()
+        total = 0.0
+        for first in range(0, len(order), config.batch_size):
+            index = order[first : first + config.batch_size]
+            x, y = images[index], labels[index]
+            loss = criterion(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            total += loss.item()
+        return len(order) / (time.perf_counter() - start)
+
+    ours(), plain()  # warm-up
+    results: dict[str, list[float]] = {"ours": [], "plain": []}
+    for _ in range(repeats):
+        results["ours"].append(ours())
+        results["plain"].append(plain())
+    summary = {}
+    for side, values in results.items():
+        summary[f"{side}_min"], summary[f"{side}_median"] = min(values), statistics.median(values)
+        summary[f"{side}_max"] = max(values)
+    summary["ratio"] = summary["ours_median"] / summary["plain_median"]
+    return summary
+
+
+def main() -> None:
+    """Run the benchmarks and print the tables docs/benchmarks.md quotes."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-loop", action="store_true")
+    parser.add_argument("--threads", type=int, help="torch threads, here and in the training processes")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the `archspec train` processes inherit it
+    threads = torch.get_num_threads()
+    print(f"load average before: {os.getloadavg()}; torch {torch.__version__}, {threads} threads")
+    if not args.skip_accuracy:
+        print("| network | best test acc (median) | final test acc (median, min) | wall (median, max) |")
+        rows = [accuracy_runs(spec, args.seeds) for spec in ("lenet5", "lecun1989")]
+        for r in rows:
+            print(
+                f"| {r['spec']} | {r['best']:.2%} | {r['final']:.2%} ({r['final_min']:.2%}) | "
+                f"{r['wall']:.1f} s ({r['wall_max']:.1f} s) |"
+            )
+    if not args.skip_loop:
+        print(
+            "| network | archspec loop img/s (min/median/max) | plain loop img/s (min/median/max) | ratio |"
+        )
+        for spec in ("lenet5", "lecun1989"):
+            s = loop_throughput(spec, args.repeats)
+            print(
+                f"| {spec} | {s['ours_min']:.0f} / {s['ours_median']:.0f} / {s['ours_max']:.0f} | "
+                f"{s['plain_min']:.0f} / {s['plain_median']:.0f} / {s['plain_max']:.0f} | {s['ratio']:.3f} |",
+                flush=True,
+            )
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
