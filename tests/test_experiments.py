@@ -100,6 +100,8 @@ def test_receptive_field_grows_with_depth_in_every_zoo_network() -> None:
     alexnet = [(11, 4), (3, 2), (5, 1), (3, 2), (3, 1), (3, 1), (3, 1), (3, 2)]
     assert curves["alexnet"]["sizes"][-1] == _field(alexnet) == 195
     assert curves["alexnet"]["sizes"][:2] == [11, _field(alexnet[:2])]
+    # LeCun 1989: pad, conv 5/2, pad, conv 5/2 (a pad grows nothing): fields 5 and 13
+    assert curves["lecun1989"]["sizes"] == [_field([(5, 2)]), _field([(5, 2), (5, 2)])] == [5, 13]
 
 
 def test_static_experiments_import_no_torch(tmp_path: Path) -> None:

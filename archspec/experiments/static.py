@@ -134,14 +134,16 @@ def field_curve(network: Network) -> dict[str, Any]:
         rf = fields[node.id]
         before = [fields[i] for i in node.inputs]
         d = max((depth[i] for i in node.inputs), default=0)
+        # Before any spatial op a pixel sees itself: a field of 1 with stride 1 (a `pad` changes nothing).
+        seen = [(b.size, b.stride) if isinstance(b, ReceptiveField) else ((1, 1), (1, 1)) for b in before]
         grew = isinstance(rf, ReceptiveField) and all(
-            not isinstance(b, ReceptiveField) or (b.size, b.stride) != (rf.size, rf.stride) for b in before
+            s != (rf.size, rf.stride) for s in seen or [((1, 1), (1, 1))]
         )
         depth[node.id] = d + (1 if grew else 0)
         for b in before:
             if isinstance(b, ReceptiveField) and isinstance(rf, ReceptiveField) and rf.size < b.size:
                 monotone = False
-        if isinstance(rf, ReceptiveField):
+        if isinstance(rf, ReceptiveField) and depth[node.id] > 0:
             curve[depth[node.id]] = max(curve.get(depth[node.id], 0), rf.size[0])
         elif rf == "global" and global_at is None:
             global_at = depth[node.id] + 1
