@@ -1,5 +1,5 @@
 # The two commands of the README. Both do all set-up first (idempotent; see tools/setup.sh).
-.PHONY: setup demo test lint typecheck bench train-demo bench-train mutate
+.PHONY: setup demo test lint typecheck bench train-demo bench-train mutate experiments
 
 PY := .venv/bin/python
 
@@ -32,9 +32,14 @@ train-demo: setup
 # Accuracy over 3 seeds and the training loop against a plain torch loop (docs/benchmarks.md).
 bench-train: setup
 	@$(PY) tools/bench_train.py
+
 # Mutation testing of the rules (ops, analysis, backends); not part of CI: it takes long. Rerun whenever an
 # op or an init scheme is added. `make mutate GROUPS=ops` for one group. See docs/testing.md.
 GROUPS ?= ops analysis backends
 mutate: setup
 	@$(PY) -c "import mutmut" 2>/dev/null || $(PY) -m pip install -q -c tools/constraints.txt "mutmut>=3.8"
 	@bash tools/mutate.sh $(GROUPS)
+
+# The essay's claims as experiments, in full (docs/claims.md); results and plots in runs/experiments/.
+experiments: setup
+	@time $(PY) -m archspec experiment --all

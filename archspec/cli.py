@@ -281,13 +281,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     """The static HTML report site of the named specs (the whole zoo when none)."""
     from archspec.site.build import build_site
 
-    index = build_site(args.specs, Path(args.output), log=lambda name: print(f"  {name}", file=sys.stderr))
+    index = build_site(
+        args.specs,
+        Path(args.output),
+        log=lambda name: print(f"  {name}", file=sys.stderr),
+        results=Path(args.results),
+    )
     print(f"wrote the site to {args.output}; open {index.resolve().as_uri()}")
     return EXIT_OK
 
 
 def _add_report_parser(sub: Any) -> None:
-    from archspec.site import DEFAULT_OUTPUT  # a light import: the site's code loads only when building
+    from archspec.site import DEFAULT_OUTPUT, DEFAULT_RESULTS  # light: the site's code loads when building
 
     p = sub.add_parser(
         "report",
@@ -305,6 +310,12 @@ def _add_report_parser(sub: Any) -> None:
         metavar="DIR",
         default=str(DEFAULT_OUTPUT),
         help=f"folder of the site (default: {DEFAULT_OUTPUT}); replaced only if archspec wrote it",
+    )
+    p.add_argument(
+        "--results",
+        metavar="DIR",
+        default=str(DEFAULT_RESULTS),
+        help=f"results of `archspec experiment` for the claims page (default: {DEFAULT_RESULTS})",
     )
     p.set_defaults(handler=cmd_report)
 
@@ -339,30 +350,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    """Run experiments of experiments/ (the claims of docs/claims.md) and write their results."""
-    from archspec.experiment import experiment_names, read_experiment, render, run_experiment, write_result
+    """The essay's claims as experiments."""
+    from archspec.experiments.commands import experiment
 
-    root = Path(args.dir)
-    if args.all == (args.name is not None):
-        raise UsageError("give one experiment NAME or --all")
-    names = experiment_names(root) if args.all else [args.name]
-    for name in names:
-        result = run_experiment(read_experiment(root, name))
-        print(render(result), end="")
-        written = write_result(result, Path(args.out) / name)
-        print(f"wrote {', '.join(str(p) for p in written)}\n")
-    return EXIT_OK
+    return experiment(args)
 
 
 def _add_experiment_parser(sub: Any) -> None:
-    p = sub.add_parser("experiment", help="run the experiments that check the history's claims")
-    p.add_argument("name", metavar="NAME", nargs="?", help="an experiment folder under --dir")
-    p.add_argument("--all", action="store_true", help="every experiment")
-    p.add_argument("--dir", default="experiments", help="the experiments folder (default: experiments)")
-    p.add_argument(
-        "--out", default="runs/experiments", help="results go to OUT/NAME (default: runs/experiments)"
-    )
-    p.set_defaults(handler=cmd_experiment)
+    from archspec.experiments.commands import add_experiment_parser
+
+    add_experiment_parser(sub).set_defaults(handler=cmd_experiment)
 
 
 def _add_train_parsers(sub: Any) -> None:

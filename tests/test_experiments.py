@@ -1,91 +1,204 @@
-"""The static claims of experiments/ (claims 1-4 of docs/claims.md), with figures worked out by hand.
-
-Oracles: weight counts k·k·C_in·C_out and MACs = weights × output positions for bias-free stride-1 convs;
-the MobileNet paper's Table 4 (29.3M and 4,866M for full convolutions; 4.2M and 569M separable); the
-receptive-field recurrence r += (k - 1)·j, j *= s.
-"""
+"""``archspec experiment``: the static claims against hand calculations and the papers, the trained ones
+as smoke runs, the command's errors, and the static path without torch."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from archspec.cli import main
-from archspec.experiment import experiment_names, read_experiment, run_experiment
+from archspec.experiments import experiment_names, load_experiment
+from archspec.experiments.static import run_static
 
-ROOT = Path(__file__).resolve().parents[1] / "experiments"
+NAMES = [
+    "stacked_3x3",
+    "inception_1x1",
+    "mobilenet_separable",
+    "receptive_field",
+    "relu_vs_tanh",
+    "dropout",
+    "batchnorm_init",
+    "residual_depth",
+    "linear_bottleneck",
+    "cnn_vs_vit",
+]
+TRAINED = NAMES[4:]
 
 
-def rows(name: str) -> dict[str, dict[str, object]]:
-    result = run_experiment(read_experiment(ROOT, name))
-    return {row["label"]: row for row in result["rows"]}
+def _rows(name: str) -> dict[str, list[Any]]:
+    outcome = run_static(load_experiment(name))
+    assert outcome.reproduced, outcome.verdict
+    return {row[0]: row for row in outcome.rows if row[0]}
 
 
-def test_stacked_3x3_see_as_far_with_fewer_weights() -> None:
-    c = 64
-    found = rows("stacked_3x3")
+def test_the_experiments_are_the_ten_claims_in_order() -> None:
+    assert experiment_names() == NAMES
+
+
+def test_stacked_3x3_convolutions_against_one_large() -> None:
+    rows = _rows("stacked_3x3")
+    c, area = 64, 32 * 32  # channels in and out; output positions (same padding)
+    # variant: (receptive field, params): two 3x3 see 5x5 with 2*9*C^2 weights against 25*C^2, ...
     expected = {
-        "one 5×5": (25 * c * c, [5, 5]),
-        "two 3×3": (2 * 9 * c * c, [5, 5]),
-        "one 7×7": (49 * c * c, [7, 7]),
-        "three 3×3": (3 * 9 * c * c, [7, 7]),
+        "two_3x3": (5, 2 * 9 * c * c),
+        "one_5x5": (5, 25 * c * c),
+        "three_3x3": (7, 3 * 9 * c * c),
+        "one_7x7": (7, 49 * c * c),
     }
-    for label, (weights, field) in expected.items():
-        assert (found[label]["params"], found[label]["receptive_field"]) == (weights, field), label
-        assert found[label]["macs"] == weights * 56 * 56, label
-    assert found["two 3×3"]["params"] < found["one 5×5"]["params"]  # type: ignore[operator]
-    assert found["three 3×3"]["params"] < found["one 7×7"]["params"]  # type: ignore[operator]
+    for variant, (field, params) in expected.items():
+        assert rows[variant][1:] == [field, params, params * area], variant
 
 
-def test_inception_reductions() -> None:
-    found = rows("inception_1x1")
-    naive = 192 * 64 + 9 * 192 * 128 + 25 * 192 * 32
-    reduced = 192 * 64 + (192 * 96 + 9 * 96 * 128) + (192 * 16 + 25 * 16 * 32) + 192 * 32
-    assert (naive, reduced) == (387_072, 163_328)
-    assert found["naive (no 1×1 reductions)"]["params"] == naive
-    assert found["with 1×1 reductions"]["params"] == reduced
-    assert found["naive (no 1×1 reductions)"]["macs"] == naive * 28 * 28
-    assert found["with 1×1 reductions"]["macs"] == reduced * 28 * 28
+def test_inception_3a_with_and_without_reductions() -> None:
+    rows = _rows("inception_1x1")
+    positions = 28 * 28
+    # GoogLeNet Table 1, inception (3a) on 192 channels: 64 1x1; 96 -> 128 3x3; 16 -> 32 5x5; pool -> 32.
+    reduced_weights = 192 * 64 + 192 * 96 + 96 * 128 * 9 + 192 * 16 + 16 * 32 * 25 + 192 * 32
+    reduced_bn = 2 * (64 + 96 + 128 + 16 + 32 + 32)  # BasicConv2d's batch norm: a scale and a shift each
+    # The naive module: 64 1x1, 128 3x3 and 32 5x5 on all 192 channels, and the pool passed through.
+    naive_weights = 192 * 64 + 192 * 128 * 9 + 192 * 32 * 25
+    naive_bn = 2 * (64 + 128 + 32)
+    assert rows["reductions"][1:4] == ["256x28x28", reduced_weights + reduced_bn, reduced_weights * positions]
+    assert rows["naive"][1:4] == ["416x28x28", naive_weights + naive_bn, naive_weights * positions]
 
 
-def test_depthwise_separable_matches_table_4() -> None:
-    found = rows("depthwise_separable")
-    full, separable = found["full convolutions"], found["depthwise separable"]
-    # Conv and FC weights, the paper's count (Table 4): 29.3M and 4.2M; mult-adds 4,866M and 569M.
-    assert round(full["conv_fc_weights"] / 1e5) == 293  # type: ignore[operator]
-    assert round(separable["conv_fc_weights"] / 1e5) == 42  # type: ignore[operator]
-    assert int(full["macs"] / 1e6) == 4867  # type: ignore[operator]  # the paper prints 4866
-    assert separable["macs"] == 568_740_352
-    # By hand: the full 3x3 convs of Table 1's channel sequence, the first conv and the FC layer.
-    pairs = [(32, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 512), *[(512, 512)] * 5]
-    pairs += [(512, 1024), (1024, 1024)]
-    assert full["conv_fc_weights"] == 27 * 32 + sum(9 * a * b for a, b in pairs) + 1024 * 1000
+def test_mobilenet_against_full_convolutions_matches_table_4() -> None:
+    rows = _rows("mobilenet_separable")
+    # MobileNet paper, Table 4: (params in millions, mult-adds in millions)
+    paper = {"full": (29.3, 4866), "separable": (4.2, 569)}
+    for variant, (params, mult_adds) in paper.items():
+        assert round(rows[variant][2] / 1e6, 1) == params
+        assert rows[variant][3] / 1e6 == pytest.approx(mult_adds, rel=1e-3)  # the paper rounds to 1M
 
 
-def test_receptive_field_grows_with_depth() -> None:
-    result = run_experiment(read_experiment(ROOT, "receptive_field"))
-    curves = {c["label"]: [p["size"] for p in c["points"]] for c in result["curves"]}
-    assert curves["lecun1989"] == [5, 13]
-    assert curves["lenet5"] == [5, 6, 14, 16, 32]
-    assert curves["alexnet"] == [11, 19, 51, 67, 99, 131, 163, 195]
-    for label, sizes in curves.items():
-        assert sizes[-1] == max(sizes), label  # the last spatial layer sees the most
+def _field(layers: list[tuple[int, int]]) -> int:
+    """Receptive field of a chain of (kernel, stride) layers, by the textbook recurrence."""
+    size, jump = 1, 1
+    for kernel, stride in layers:
+        size += (kernel - 1) * jump
+        jump *= stride
+    return size
 
 
-def test_experiment_command_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert experiment_names(ROOT) == [
-        "depthwise_separable",
-        "inception_1x1",
-        "receptive_field",
-        "stacked_3x3",
-    ]
-    code = main(["experiment", "stacked_3x3", "--dir", str(ROOT), "--out", str(tmp_path)])
-    assert code == 0
-    result = json.loads((tmp_path / "stacked_3x3" / "result.json").read_text())
-    assert result["claim"].startswith("Two stacked 3×3 convolutions")
-    assert main(["experiment", "stacked", "--dir", str(ROOT)]) == 2
-    assert capsys.readouterr().err.endswith(
-        f"archspec: error: no experiment 'stacked' in {ROOT}; did you mean 'stacked_3x3'?\n"
+def test_receptive_field_grows_with_depth_in_every_zoo_network() -> None:
+    outcome = run_static(load_experiment("receptive_field"))
+    assert outcome.reproduced
+    curves = {c["network"]: c for c in outcome.plot["curves"]}
+    assert len(curves) == 10
+    for curve in curves.values():
+        assert curve["monotone"]
+        assert curve["sizes"] == sorted(curve["sizes"])
+    conv, pool = (3, 1), (2, 2)  # VGG-11, configuration A: its last max pool sees 150 pixels
+    vgg11 = [conv, pool, conv, pool, conv, conv, pool, conv, conv, pool, conv, conv, pool]
+    assert curves["vgg11"]["sizes"][-1] == _field(vgg11) == 150
+    # torchvision's AlexNet: conv 11/4, pool 3/2, conv 5, pool 3/2, three conv 3, pool 3/2
+    alexnet = [(11, 4), (3, 2), (5, 1), (3, 2), (3, 1), (3, 1), (3, 1), (3, 2)]
+    assert curves["alexnet"]["sizes"][-1] == _field(alexnet) == 195
+    assert curves["alexnet"]["sizes"][:2] == [11, _field(alexnet[:2])]
+    # LeCun 1989: pad, conv 5/2, pad, conv 5/2 (a pad grows nothing): fields 5 and 13
+    assert curves["lecun1989"]["sizes"] == [_field([(5, 2)]), _field([(5, 2), (5, 2)])] == [5, 13]
+
+
+def test_static_experiments_import_no_torch(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from archspec.cli import main\n"
+        f"code = main(['experiment', '-q', '--out', {str(tmp_path)!r}, 'stacked_3x3', 'inception_1x1'])\n"
+        "assert code == 0, code\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
     )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    result = json.loads((tmp_path / "stacked_3x3" / "result.json").read_text())
+    assert result["reproduced"] is True
+    assert (tmp_path / "stacked_3x3" / "plot.svg").read_text().lstrip().startswith("<?xml")
+    assert (tmp_path / "stacked_3x3" / "plot.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_trained_experiments_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One epoch, one seed, the fewest points: every trained experiment runs end to end."""
+    assert main(["experiment", "--smoke", "-q", "--out", str(tmp_path), *TRAINED]) == 0
+    out = capsys.readouterr().out
+    for name in TRAINED:
+        result = json.loads((tmp_path / name / "result.json").read_text())
+        assert result["smoke"] is True and result["details"]["seeds"] == [0]
+        assert len(result["rows"]) == 2  # two series, one point each
+        assert f"{name}: " in out
+        assert (tmp_path / name / "plot.svg").is_file()
+        for run in result["details"]["runs"]:
+            assert len(run["history"]) == 1 and 0 <= run["test_acc"] <= 1
+    # The ReLU/tanh metric against its definition, from the run folder's own metrics.jsonl: the first
+    # epoch whose training error is at most 10%, or epochs + 1 when none is.
+    relu = json.loads((tmp_path / "relu_vs_tanh" / "result.json").read_text())
+    for run in relu["details"]["runs"]:
+        folder = tmp_path / "relu_vs_tanh" / "runs" / f"{run['series']}-seed0"
+        lines = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+        reached = [row["epoch"] for row in lines if 1 - row["train_acc"] <= 0.1]
+        assert run["value"] == (reached[0] if reached else len(lines) + 1)
+    # The dropout gap is measured in eval mode on the training images, not from the training pass.
+    dropout = json.loads((tmp_path / "dropout" / "result.json").read_text())
+    for run in dropout["details"]["runs"]:
+        assert run["value"] == pytest.approx(run["train_eval_acc"] - run["test_acc"], abs=1e-12)
+    assert not list((tmp_path / "dropout" / "runs").glob("*/*.pt"))  # checkpoints removed once measured
+
+
+def test_unknown_experiment_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["experiment", "nope"]) == 2
+    assert capsys.readouterr().err == (
+        "archspec: error: unknown experiment 'nope'; the experiments are: " + ", ".join(NAMES) + "\n"
+    )
+
+
+def test_experiment_needs_a_name_or_all(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["experiment"]) == 2
+    assert capsys.readouterr().err == (
+        "archspec: error: name an experiment or give --all; the experiments are: " + ", ".join(NAMES) + "\n"
+    )
+    assert main(["experiment", "--all", "dropout"]) == 2
+    assert capsys.readouterr().err == "archspec: error: give experiment names or --all, not both\n"
+
+
+def test_a_broken_configuration_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "experiment.toml").write_text('title = "x"\nkind = "static"\n')
+    assert main(["experiment", "--dir", str(tmp_path), "broken"]) == 2
+    path = tmp_path / "broken" / "experiment.toml"
+    assert capsys.readouterr().err == f"archspec: error: {path}: missing key(s) claim, essay\n"
+
+
+def test_claims_page_escapes_results_and_names_missing_ones(tmp_path: Path) -> None:
+    from archspec.site.claims import write_claims
+    from archspec.site.pages import environment
+
+    results, site = tmp_path / "results", tmp_path / "site"
+    (results / "dropout").mkdir(parents=True)
+    site.mkdir()
+    result = {
+        "columns": ["series", "<b>gap</b>"],
+        "rows": [["with_dropout", 0.25]],
+        "reproduced": False,
+        "verdict": "not reproduced <script>alert(1)</script>",
+        "command": "archspec experiment dropout",
+        "seconds": 1.5,
+        "commit": "abc1234",
+        "machine": {"cpus": 2, "load_average": [1.0, 2.0, 3.0]},
+        "finished": "2026-01-01T00:00:00+00:00",
+    }
+    (results / "dropout" / "result.json").write_text(json.dumps(result))
+    (results / "dropout" / "plot.svg").write_text("<svg/>")
+    (results / "stacked_3x3").mkdir()
+    (results / "stacked_3x3" / "result.json").write_text("{not json")
+    write_claims(site, environment(), [], results)
+    html = (site / "claims.html").read_text()
+    assert "not reproduced &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>" not in html and "&lt;b&gt;gap&lt;/b&gt;" in html
+    assert (
+        '<img src="claims/dropout.svg"' in html and (site / "claims" / "dropout.svg").read_text() == "<svg/>"
+    )
+    assert f"{results / 'stacked_3x3' / 'result.json'} could not be read" in html
+    assert "Not measured yet: run <code>archspec experiment relu_vs_tanh</code>" in html

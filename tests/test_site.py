@@ -280,6 +280,8 @@ def test_report_command_prints_where_to_open_it(tmp_path: Path, capsys: pytest.C
     assert sorted(p.name for p in out.iterdir()) == [
         ".archspec-site",
         "charts",
+        "claims",
+        "claims.html",
         "diagrams",
         "files",
         "index.html",

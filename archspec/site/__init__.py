@@ -5,5 +5,7 @@ then. This package module stays light, so that the command line can name the def
 from pathlib import Path
 
 DEFAULT_OUTPUT = Path("out/site")
+# Where `archspec experiment` writes its results: the claims page reads them from there.
+DEFAULT_RESULTS = Path("runs/experiments")
 
-__all__ = ["DEFAULT_OUTPUT"]
+__all__ = ["DEFAULT_OUTPUT", "DEFAULT_RESULTS"]

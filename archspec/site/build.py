@@ -5,6 +5,8 @@ Layout of the site (everything relative, so it opens from the file system with n
 
     index.html                 the zoo by year: table and charts
     <variant>.html             one page per network variant
+    claims.html                the essay's claims with the latest results of `archspec experiment`
+    claims/<experiment>.svg    their plots
     style.css
     charts/*.svg               matplotlib charts
     diagrams/<variant>.*.svg   the two drawings of each variant (Graphviz)
@@ -25,9 +27,10 @@ from typing import Literal
 
 from archspec.errors import UsageError
 from archspec.report import analysis_json
-from archspec.site import DEFAULT_OUTPUT, charts
+from archspec.site import DEFAULT_OUTPUT, DEFAULT_RESULTS, charts
+from archspec.site.claims import write_claims
 from archspec.site.entries import Entry, choose, collect
-from archspec.site.pages import Diagram, environment, index_page, network_page
+from archspec.site.pages import Diagram, environment, index_page, nav_items, network_page
 
 MARKER = ".archspec-site"
 
@@ -51,9 +54,14 @@ _DRAWINGS: tuple[tuple[Literal["blocks", "maps"], Literal["TB", "LR"], str, str]
 
 
 def build_site(
-    specs: Sequence[str] = (), output: Path = DEFAULT_OUTPUT, log: Callable[[str], None] | None = None
+    specs: Sequence[str] = (),
+    output: Path = DEFAULT_OUTPUT,
+    log: Callable[[str], None] | None = None,
+    results: Path = DEFAULT_RESULTS,
 ) -> Path:
     """Build the report site of the named specs (every zoo variant when none) into ``output``.
+
+    ``results``: the run folder of ``archspec experiment``, whose latest results make ``claims.html``.
 
     Returns the path of ``index.html``. Raises :class:`archspec.errors.SpecError` for an unknown or broken
     spec and :class:`archspec.errors.UsageError` when ``output`` cannot be written or is a folder that
@@ -64,7 +72,7 @@ def build_site(
     entries = collect(choose(specs))
     staging = _staging_dir(output)
     try:
-        _write_site(staging, entries, log or (lambda _message: None))
+        _write_site(staging, entries, log or (lambda _message: None), Path(results))
         _replace(staging, output)
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
@@ -109,7 +117,7 @@ def _replace(staging: Path, output: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_site(root: Path, entries: Sequence[Entry], log: Callable[[str], None]) -> None:
+def _write_site(root: Path, entries: Sequence[Entry], log: Callable[[str], None], results: Path) -> None:
     env = environment()
     for folder in ("charts", "diagrams", "files"):
         (root / folder).mkdir()
@@ -135,6 +143,8 @@ def _write_site(root: Path, entries: Sequence[Entry], log: Callable[[str], None]
         html = network_page(env, entry, entries, diagrams, source, files)
         (root / f"{entry.slug}.html").write_text(html, "utf-8")
     (root / "index.html").write_text(index_page(env, entries, chart_files), "utf-8")
+    log("claims")
+    write_claims(root, env, nav_items(entries), results)
     (root / MARKER).write_text("written by `archspec report`; the next report may replace this folder\n")
 
 

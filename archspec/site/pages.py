@@ -141,6 +141,11 @@ def _table(rows: Sequence[DisplayRow]) -> list[dict[str, Any]]:
     ]
 
 
+def nav_items(entries: Sequence[Entry]) -> list[dict[str, Any]]:
+    """The navigation bar of a page that is no network's (the claims page)."""
+    return _nav(entries, None)
+
+
 def _nav(entries: Sequence[Entry], current: Entry | None) -> list[dict[str, Any]]:
     """Networks for the navigation bar: one item per network, its variants under it."""
     families: dict[str, list[Entry]] = {}

@@ -1,0 +1,70 @@
+"""The ``experiment`` subcommand: its arguments and handler (no torch until a trained experiment runs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from archspec.errors import UsageError
+
+
+def add_experiment_parser(sub: Any) -> Any:
+    """``archspec experiment``'s arguments."""
+    from archspec.experiments.config import default_root, experiment_names
+
+    names = experiment_names()
+    p = sub.add_parser(
+        "experiment",
+        help="rerun the essay's claims as experiments (docs/claims.md)",
+        description="Run experiments (folders of specs and an experiment.toml under experiments/): each "
+        "writes result.json, plot.svg and plot.png to OUT/NAME and prints its table and verdict. "
+        f"Experiments: {', '.join(names) if names else 'none found'}.",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="experiments to run (see --list)")
+    p.add_argument("--all", action="store_true", help="run every experiment")
+    p.add_argument("--list", action="store_true", help="list the experiments and their claims, and exit")
+    p.add_argument(
+        "--smoke", action="store_true", help="trained ones: one epoch, one seed, fewer points (a quick check)"
+    )
+    p.add_argument(
+        "--out", metavar="DIR", default="runs/experiments", help="run folder (default: runs/experiments)"
+    )
+    p.add_argument(
+        "--dir", metavar="DIR", help=f"folder of the experiments (default: {default_root()})", dest="root"
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the tables, no progress lines")
+    return p
+
+
+def experiment(args: argparse.Namespace) -> int:
+    """The handler of ``archspec experiment``."""
+    from archspec.experiments.config import experiment_names, load_experiment
+    from archspec.experiments.runner import format_table, run_experiment
+
+    root = Path(args.root) if args.root else None
+    available = experiment_names(root)
+    if args.list:
+        for name in available:
+            loaded = load_experiment(name, root)
+            print(f"{name:22} {loaded.kind:8} {loaded.config['claim']}")
+        return 0
+    if args.all and args.names:
+        raise UsageError("give experiment names or --all, not both")
+    names = available if args.all else list(args.names)
+    if not names:
+        raise UsageError(f"name an experiment or give --all; the experiments are: {', '.join(available)}")
+    for name in names:
+        if name not in available:
+            load_experiment(name, root)  # raises the UsageError that lists the names
+    began = time.perf_counter()
+    for name in names:
+        log = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+        result = run_experiment(name, root, Path(args.out), smoke=args.smoke, log=log)
+        print(format_table(result))
+        print(f"  {result['seconds']:.1f} s; wrote {Path(args.out) / name}/result.json and plot.svg/.png\n")
+    if len(names) > 1:
+        print(f"{len(names)} experiments in {time.perf_counter() - began:.1f} s")
+    return 0

@@ -1,0 +1,83 @@
+"""The figure of an experiment's result (matplotlib, Agg backend): ``plot.svg`` and ``plot.png``."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from archspec.files import write_atomically
+
+
+def draw(result: dict[str, Any], folder: Path) -> list[str]:
+    """Draw the result's plot into ``folder``; returns the paths written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plot = result["plot"]
+    figure, axes = plt.subplots(figsize=(7, 4.2))
+    try:
+        if plot["type"] == "bars":
+            _bars(axes, plot)
+        elif plot["type"] == "fields":
+            _fields(axes, plot)
+        else:
+            _series(axes, plot)
+        axes.set_title(result["title"], fontsize=11)
+        figure.tight_layout()
+        written = []
+        for suffix, options in (("svg", {"metadata": {"Date": None}}), ("png", {"dpi": 110})):
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format=suffix, **options)
+            path = folder / f"plot.{suffix}"
+            write_atomically(path, buffer.getvalue())
+            written.append(str(path))
+        return written
+    finally:
+        plt.close(figure)
+
+
+def _bars(axes: Any, plot: dict[str, Any]) -> None:
+    """Params and MACs of each variant, side by side, on a log scale."""
+    bars = plot["bars"]
+    positions = range(len(bars))
+    width = 0.4
+    axes.bar([p - width / 2 for p in positions], [b["params"] for b in bars], width, label="params")
+    axes.bar([p + width / 2 for p in positions], [b["macs"] for b in bars], width, label="MACs")
+    axes.set_xticks(list(positions), [b["label"] for b in bars])
+    axes.set_yscale("log")
+    axes.legend()
+
+
+def _fields(axes: Any, plot: dict[str, Any]) -> None:
+    """Receptive field (pixels) against spatial depth, one line per network."""
+    for curve in plot["curves"]:
+        axes.plot(curve["depths"], curve["sizes"], marker=".", label=curve["network"])
+    axes.set_yscale("log")
+    axes.set_xlabel("spatial layers from the input (layers that grow the field)")
+    axes.set_ylabel("receptive field (pixels)")
+    axes.legend(fontsize=7, ncol=2)
+
+
+def _series(axes: Any, plot: dict[str, Any]) -> None:
+    """A metric per series: against the x axis with the seeds' range as error bars, or as bars."""
+    labels = plot["x_labels"]
+    for index, series in enumerate(plot["series"]):
+        means, lows, highs = series["mean"], series["min"], series["max"]
+        errors = [
+            [m - lo for m, lo in zip(means, lows, strict=True)],
+            [h - m for m, h in zip(means, highs, strict=True)],
+        ]
+        if len(labels) > 1:
+            axes.errorbar(range(len(labels)), means, yerr=errors, marker="o", capsize=3, label=series["name"])
+        else:
+            axes.bar([index], means, yerr=errors, capsize=4, label=series["name"])
+    if len(labels) > 1:
+        axes.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 5 else 0, fontsize=8)
+        axes.set_xlabel(plot["x_title"])
+    else:
+        axes.set_xticks(range(len(plot["series"])), [s["name"] for s in plot["series"]])
+    axes.set_ylabel(plot["metric_title"])
+    axes.legend()

@@ -1,0 +1,210 @@
+"""The claims that static analysis settles: exact parameter, MAC and receptive-field figures (no torch).
+
+Each analysis takes an :class:`Experiment` and returns a :class:`Outcome`: a table, a verdict and the data
+its plot draws. The figures are archspec's analysis of the experiment's specs; the tests check them against
+hand calculations and the papers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from archspec.analysis import ReceptiveField
+from archspec.api import Network, load
+from archspec.errors import UsageError
+from archspec.experiments.config import Experiment
+
+
+@dataclass
+class Outcome:
+    """What an experiment measured: a table (columns, rows), a verdict, and the data of its plot."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    reproduced: bool
+    verdict: str
+    plot: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _size(rf: Any) -> int | None:
+    """The height of a finite field (the zoo's fields are square), else None."""
+    return rf.size[0] if isinstance(rf, ReceptiveField) else None
+
+
+def _figures(network: Network) -> dict[str, Any]:
+    analysis = network.analyze()
+    return {
+        "variant": network.name,
+        "params": analysis.params,
+        "macs": analysis.macs,
+        "receptive_field": _size(analysis.receptive_field),
+        "output_shape": list(network.graph.output_shape),
+    }
+
+
+def stacked(experiment: Experiment) -> Outcome:
+    """VGG: a stack of 3x3 convolutions against one large convolution of the same receptive field."""
+    spec = experiment.spec_path()
+    rows, checks, bars = [], [], []
+    for stack, single in experiment.config["pairs"]:
+        a, b = _figures(load(spec, stack)), _figures(load(spec, single))
+        same_field = a["receptive_field"] == b["receptive_field"]
+        fewer = a["params"] < b["params"]
+        checks.append(same_field and fewer)
+        for f in (a, b):
+            rows.append([f["variant"], f["receptive_field"], f["params"], f["macs"]])
+            bars.append({"label": f["variant"], "params": f["params"], "macs": f["macs"]})
+        rows.append(["", "", f"{a['params'] / b['params']:.2f}x", f"{a['macs'] / b['macs']:.2f}x"])
+    verdict = (
+        "reproduced: each stack sees the same region as the single convolution, with fewer parameters"
+        if all(checks)
+        else "not reproduced: see the table"
+    )
+    return Outcome(
+        ["variant", "receptive field", "params", "MACs"],
+        rows,
+        all(checks),
+        verdict,
+        {"type": "bars", "bars": bars},
+    )
+
+
+def pairs(experiment: Experiment) -> Outcome:
+    """Two variants of one spec, the cheap design against the expensive one, in params and MACs.
+
+    With a ``[paper]`` table the paper's figures (millions) stand beside the measured ones, and the verdict
+    also asks that the measured ones round to the paper's (params to 0.1M, MACs within 0.1%).
+    """
+    spec = experiment.spec_path()
+    paper: dict[str, dict[str, float]] = experiment.config.get("paper", {})
+    rows, checks, bars, notes = [], [], [], []
+    for cheap, costly in experiment.config["pairs"]:
+        a, b = _figures(load(spec, cheap)), _figures(load(spec, costly))
+        checks.append(a["params"] < b["params"] and a["macs"] < b["macs"])
+        for f in (a, b):
+            row = [f["variant"], "x".join(map(str, f["output_shape"])), f["params"], f["macs"]]
+            if paper:
+                reported = paper.get(f["variant"], {})
+                row += [reported.get("params", ""), reported.get("macs", "")]
+                if reported:
+                    params_ok = round(f["params"] / 1e6, 1) == reported["params"]
+                    macs_ok = abs(f["macs"] / 1e6 - reported["macs"]) <= 0.001 * reported["macs"]
+                    checks.append(params_ok and macs_ok)
+                    notes.append(
+                        f"{f['variant']}: {f['params'] / 1e6:.2f}M params (paper {reported['params']}M), "
+                        f"{f['macs'] / 1e6:,.1f}M MACs (paper {reported['macs']:,}M)"
+                    )
+            rows.append(row)
+            bars.append({"label": f["variant"], "params": f["params"], "macs": f["macs"]})
+        ratio = ["", "", f"{b['params'] / a['params']:.1f}x", f"{b['macs'] / a['macs']:.1f}x"]
+        rows.append(ratio + (["", ""] if paper else []))
+    columns = ["variant", "output", "params", "MACs"]
+    if paper:
+        columns += ["paper params (M)", "paper MACs (M)"]
+    cheap, costly = experiment.config["pairs"][0]
+    verdict = (
+        f"reproduced: {cheap} needs fewer parameters and MACs than {costly}"
+        if all(checks)
+        else "not reproduced: see the table"
+    )
+    if notes:
+        verdict += "; " + "; ".join(notes)
+    return Outcome(columns, rows, all(checks), verdict, {"type": "bars", "bars": bars})
+
+
+def field_curve(network: Network) -> dict[str, Any]:
+    """The receptive field of a network against its spatial depth.
+
+    A node's spatial depth counts the layers that changed the field (its size or stride) on the longest
+    path from the input. ``curve[d]`` is the largest finite field at depth ``d``; ``monotone`` says that no
+    node sees less than any of its inputs; ``global_at`` is the depth where the field became global.
+    """
+    from archspec.analysis import receptive_fields
+
+    graph = network.graph
+    fields = receptive_fields(graph).fields
+    depth: dict[int, int] = {}
+    curve: dict[int, int] = {}
+    monotone, global_at = True, None
+    for node in graph.nodes:
+        rf = fields[node.id]
+        before = [fields[i] for i in node.inputs]
+        d = max((depth[i] for i in node.inputs), default=0)
+        # Before any spatial op a pixel sees itself: a field of 1 with stride 1 (a `pad` changes nothing).
+        seen = [(b.size, b.stride) if isinstance(b, ReceptiveField) else ((1, 1), (1, 1)) for b in before]
+        grew = isinstance(rf, ReceptiveField) and all(
+            s != (rf.size, rf.stride) for s in seen or [((1, 1), (1, 1))]
+        )
+        depth[node.id] = d + (1 if grew else 0)
+        for b in before:
+            if isinstance(b, ReceptiveField) and isinstance(rf, ReceptiveField) and rf.size < b.size:
+                monotone = False
+        if isinstance(rf, ReceptiveField) and depth[node.id] > 0:
+            curve[depth[node.id]] = max(curve.get(depth[node.id], 0), rf.size[0])
+        elif rf == "global" and global_at is None:
+            global_at = depth[node.id] + 1
+    points = sorted(curve.items())
+    sizes = [size for _, size in points]
+    monotone = monotone and all(x <= y for x, y in itertools.pairwise(sizes))
+    return {
+        "network": network.name,
+        "input": graph.input_shape[-1],
+        "depths": [d for d, _ in points],
+        "sizes": sizes,
+        "monotone": monotone,
+        "global_at": global_at,
+    }
+
+
+def receptive_field(experiment: Experiment) -> Outcome:
+    """Receptive field against spatial depth for every network of the zoo (its first variant)."""
+    from archspec.catalog import catalog
+
+    curves = []
+    for entry in catalog():
+        variant = entry.variants[0] if entry.variants else None
+        curves.append(field_curve(load(entry.path, variant)))
+    rows = []
+    for c in curves:
+        first, last = c["sizes"][0], c["sizes"][-1]
+        rows.append(
+            [
+                c["network"],
+                c["input"],
+                len(c["sizes"]),
+                first,
+                last,
+                f"{last / c['input']:.2f}",
+                "yes" if c["monotone"] else "NO",
+                c["global_at"] if c["global_at"] is not None else "",
+            ]
+        )
+    grows = all(c["monotone"] and c["sizes"][-1] >= c["sizes"][0] for c in curves)
+    verdict = (
+        f"reproduced: in all {len(curves)} zoo networks the field never shrinks along a path and the "
+        "last layers see far more than the first"
+        if grows
+        else "not reproduced: see the networks marked NO"
+    )
+    columns = ["network", "input", "spatial layers", "first field", "last field", "last / input"]
+    columns += ["monotone", "global at"]
+    return Outcome(columns, rows, grows, verdict, {"type": "fields", "curves": curves})
+
+
+ANALYSES: dict[str, Callable[[Experiment], Outcome]] = {
+    "stacked": stacked,
+    "pairs": pairs,
+    "receptive_field": receptive_field,
+}
+
+
+def run_static(experiment: Experiment) -> Outcome:
+    """Run the analysis the configuration names."""
+    name = experiment.config.get("analysis")
+    if name not in ANALYSES:
+        raise UsageError(f"{experiment.name}: unknown analysis {name!r} (one of {', '.join(ANALYSES)})")
+    return ANALYSES[name](experiment)
