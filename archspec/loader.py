@@ -82,12 +82,14 @@ def load_program(
 ) -> Program:
     """Parse ``path`` and, recursively, the files it imports.
 
-    An import names a ``.arch`` file relative to the importing file, or else to one of ``search_path``;
-    it may read only regular files inside the root file's folder and ``search_path`` (links resolved).
+    An import names a ``.arch`` file relative to the importing file, or else to one of ``search_path``,
+    or else to the bundled zoo (``from "resnet.arch" import BasicBlock`` works from any folder); it may
+    read only regular files inside the root file's folder, ``search_path`` and the zoo (links resolved).
     Absolute import paths need ``allow_absolute_imports``.
     """
     files: dict[str, FileScope] = {}
-    folders = tuple(Path(folder).resolve() for folder in search_path)
+    # The zoo is archspec's own files: always readable, searched last so a user's file of the same name wins.
+    folders = (*(Path(folder).resolve() for folder in search_path), zoo_dir().resolve())
     policy = ImportPolicy((path.resolve().parent, *folders), folders, allow_absolute_imports)
     root = _load(path.resolve(), text, files, [], policy)
     return Program(root, files)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from archspec.errors import SpecError
-from archspec.loader import load_program
+from archspec.loader import load_program, zoo_dir
 from archspec.lower import lower
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +117,19 @@ def test_an_import_reads_only_spec_files_in_the_allowed_tree(project: Path, line
     text = error_text(spec(project, line))
     assert text == dedent(expected)
     assert "TOP-SECRET" not in text and "root:" not in text
+
+
+def test_the_bundled_zoo_is_importable_from_any_folder_and_a_local_file_wins(project: Path) -> None:
+    """The zoo is archspec's own files: `from "resnet.arch" import BasicBlock` reads it from anywhere."""
+    path = spec(project, 'from "resnet.arch" import BasicBlock')
+    blocks = load_program(path).root.blocks
+    assert blocks["BasicBlock"].path.endswith("resnet.arch")
+    assert Path(blocks["BasicBlock"].path).resolve().parent == zoo_dir().resolve()
+    (project / "resnet.arch").write_text("block BasicBlock():\n  relu\n", encoding="utf-8")
+    assert (
+        Path(load_program(path).root.blocks["BasicBlock"].path).resolve()
+        == (project / "resnet.arch").resolve()
+    )
 
 
 def test_an_absolute_import_needs_the_flag(project: Path) -> None:
