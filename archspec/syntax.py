@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any, ClassVar
 
 import lark
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, v_args
 from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
@@ -27,9 +27,11 @@ from lark.grammar import Rule
 from lark.indenter import DedentError, Indenter
 from lark.lexer import TerminalDef
 from lark.tree import Meta
+from lark.visitors import Transformer_NonRecursive
 
 from archspec import ast
 from archspec.errors import Diagnostic, SpecError
+from archspec.limits import MAX_INT, check_nesting
 from archspec.source import Span, point
 
 
@@ -181,8 +183,17 @@ def _unquote(token: Token, path: str) -> str:
     return value
 
 
-class _Builder(Transformer[Token, Any]):
-    """Lark tree to archspec AST. One method per grammar rule."""
+def _integer(digits: str, span: Span) -> int:
+    """An integer literal; one too long to be a size is an error before Python converts it (Python
+    refuses over 4,300 digits, and converting is quadratic in the digits)."""
+    if len(digits.lstrip("0")) > len(str(MAX_INT)):
+        raise SpecError.at(span, f"integer of {len(digits)} digits is too large (the limit is 10**15)")
+    return int(digits)
+
+
+class _Builder(Transformer_NonRecursive[Token, Any]):
+    """Lark tree to archspec AST. One method per grammar rule. Non-recursive: a deeply nested spec gets
+    a positioned error from ``check_nesting``, not a RecursionError from here."""
 
     def __init__(self, path: str, text: str) -> None:
         super().__init__()
@@ -195,7 +206,7 @@ class _Builder(Transformer[Token, Any]):
     # ------------------------------------------------------------ expressions
     @v_args(meta=True)
     def int_literal(self, meta: Meta, children: list[Token]) -> ast.Literal:
-        return ast.Literal(int(children[0]), self.span(meta))
+        return ast.Literal(_integer(children[0], self.span(meta)), self.span(meta))
 
     @v_args(meta=True)
     def float_literal(self, meta: Meta, children: list[Token]) -> ast.Literal:
@@ -437,7 +448,7 @@ class _Builder(Transformer[Token, Any]):
         value = children[0]
         if isinstance(value, Token):  # the 3x224x224 shorthand
             span = _token_span(value, self.path)
-            dims = tuple(ast.Literal(int(d), span) for d in str(value).split("x"))
+            dims = tuple(ast.Literal(_integer(d, span), span) for d in str(value).split("x"))
             value = ast.ListExpr(dims, span)
         return "input", value
 
@@ -519,6 +530,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
         ) from None
     module = _build(tree, text, path)
     assert isinstance(module, ast.Module)
+    _check_nesting(module, text, path)
     return module
 
 
@@ -528,7 +540,17 @@ def parse_expression(text: str, path: str = "<expression>") -> ast.Expr:
         tree = _parser().parse(text, start="expr")
     except UnexpectedInput as error:
         raise _syntax_error(error, text, path) from None
-    return _build(tree, text, path)  # type: ignore[no-any-return]
+    expression = _build(tree, text, path)
+    _check_nesting(expression, text, path)
+    return expression  # type: ignore[no-any-return]
+
+
+def _check_nesting(root: Any, text: str, path: str) -> None:
+    try:
+        check_nesting(root)
+    except SpecError as error:
+        error.sources[path] = text
+        raise
 
 
 def _build(tree: Any, text: str, path: str) -> Any:
