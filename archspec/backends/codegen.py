@@ -16,6 +16,7 @@ local variable and class parameter names are generated.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import inspect
 import keyword
@@ -41,6 +42,7 @@ from archspec.ops import format_shape
 _POSITION = re.compile(r"^[0-9]+$")
 _RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations"}
 _GLOBALS = {"math", *FUNCTION_NAMES}  # module-level names a file may also define: no class takes them
+_BUILTINS = frozenset(dir(builtins))  # `super`, `print`, `True`...: the generated code uses some of them
 _MODULE = nn.Module()  # instance attributes (`training`) clash as much as methods do
 _LAYER_ORDER = [name for name, _ in inspect.getmembers(torch_layers, inspect.isclass)]
 
@@ -78,11 +80,15 @@ def _literal(value: Any) -> str:
 
 
 def _attribute_ok(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name) and name not in _RESERVED
+    """Whether ``self.<name>`` means the attribute ``name``: not for a keyword, nor for ``__x``, which
+    Python would mangle to ``_Class__x`` inside a class body (and so change the state-dict key)."""
+    mangled = name.startswith("__") and not name.endswith("__")
+    return name.isidentifier() and not keyword.iskeyword(name) and name not in _RESERVED and not mangled
 
 
 def _check_local(name: str, where: str) -> None:
-    if not (_attribute_ok(name) or _POSITION.match(name)) or hasattr(_MODULE, name):
+    usable = _attribute_ok(name) or _POSITION.match(name) or name.isidentifier()
+    if not usable or hasattr(_MODULE, name):
         raise UsageError(
             f"layer name {name!r} in {where or 'the network'} cannot name a torch module attribute"
         )
@@ -95,11 +101,13 @@ def _class_base(plan: ContainerPlan, graph: Graph, root: bool) -> str:
         raw = plan.scope.block
     else:
         raw = "".join(part.capitalize() for part in plan.local.split("_"))
-    name = re.sub(r"\W", "_", raw)
+    # Leading underscores go: `__builtins__`, `__name__` or `__class__` as a class name would change
+    # what the generated file means (and a leading `__` is mangled inside a class body).
+    name = re.sub(r"\W", "_", raw).lstrip("_")
     name = name[:1].upper() + name[1:] if name else "Module"
-    if not name.isidentifier() or keyword.iskeyword(name):
+    if not name.isidentifier() or keyword.iskeyword(name) or keyword.issoftkeyword(name):
         name = "Module_" + re.sub(r"\W", "", name)
-    if name in _RESERVED or name in _GLOBALS or name in _LAYER_ORDER:
+    if name in _RESERVED or name in _GLOBALS or name in _LAYER_ORDER or name in _BUILTINS:
         name += "_"
     return name if name.isidentifier() else "Module"
 
