@@ -96,7 +96,7 @@ def load_tables(grammar: str) -> Lark | None:
     table["tokens"] = {int(k): v for k, v in table["tokens"].items()}
     table["states"] = {int(k): {int(t): a for t, a in v.items()} for k, v in table["states"].items()}
     memo = {int(k): v for k, v in memo.items()}
-    return Lark._load_from_dict(data, memo, postlex=_ArchIndenter())  # type: ignore[no-any-return]
+    return Lark._load_from_dict(data, memo, postlex=_ArchIndenter())  # type: ignore[no-any-return,no-untyped-call]
 
 
 @cache

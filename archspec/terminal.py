@@ -49,8 +49,8 @@ class EscapingStream:
 def escaping_output() -> Iterator[None]:
     """Within the block, ``sys.stdout`` and ``sys.stderr`` escape control characters."""
     saved = sys.stdout, sys.stderr
-    sys.stdout = EscapingStream(sys.stdout)  # type: ignore[assignment]
-    sys.stderr = EscapingStream(sys.stderr)  # type: ignore[assignment]
+    sys.stdout = EscapingStream(sys.stdout)
+    sys.stderr = EscapingStream(sys.stderr)
     try:
         yield
     finally:
