@@ -31,7 +31,7 @@ from lark.visitors import Transformer_NonRecursive
 
 from archspec import ast
 from archspec.errors import Diagnostic, SpecError
-from archspec.limits import MAX_INT, check_nesting
+from archspec.limits import MAX_INT, MAX_NESTING, MAX_SPEC_BYTES, check_nesting
 from archspec.source import Span, point
 
 
@@ -512,6 +512,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
     if not text.endswith("\n"):
         text += "\n"
     _check_tabs(text, path)
+    _check_depth(text, path)
     parser = _parser()
     try:
         tree = parser.parse(text, start="start")
@@ -536,6 +537,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
 
 def parse_expression(text: str, path: str = "<expression>") -> ast.Expr:
     """Parse one expression (``--set`` values and API overrides). Raises SpecError."""
+    _check_depth(text, path)
     try:
         tree = _parser().parse(text, start="expr")
     except UnexpectedInput as error:
@@ -638,6 +640,50 @@ def _check_tabs(text: str, path: str) -> None:
             column = indent.index("\t") + 1
             message = "tabs are not allowed in indentation; indent with spaces"
             raise SpecError([Diagnostic(message, point(path, number, column))], {path: text})
+
+
+def _check_depth(text: str, path: str) -> None:
+    """Brackets and indentation nested deeper than ``MAX_NESTING``: an error before parsing, which
+    would take time quadratic in the depth (Lark looks for positions through the nested nodes)."""
+    if len(text) > MAX_SPEC_BYTES:
+        message = f"the text is longer than the limit of {MAX_SPEC_BYTES:,} characters"
+        raise SpecError([Diagnostic(message, point(path, 1, 1))], {path: text[:1000]})
+    depth = 0
+    levels = [0]
+    line_start = True
+    skip_to = -1
+    for offset, char in enumerate(text):
+        if offset < skip_to:
+            continue
+        if char in "#\"'":  # a comment or a string: brackets inside do not nest
+            end = text.find("\n", offset + 1) if char == "#" else text.find(char, offset + 1)
+            newline = text.find("\n", offset + 1)
+            skip_to = len(text) if end < 0 else min(end, newline) if newline >= 0 else end
+            skip_to += 0 if char == "#" or (newline >= 0 and newline < end) else 1
+            continue
+        if line_start and char not in " \n":
+            indent = offset - (text.rfind("\n", 0, offset) + 1)
+            while levels and indent < levels[-1]:
+                levels.pop()
+            if indent > (levels[-1] if levels else 0):
+                levels.append(indent)
+            line_start = False
+            if len(levels) > MAX_NESTING // 2:
+                raise _too_deep(text, path, offset)
+        if char == "\n":
+            line_start = depth == 0
+        elif char in "([":
+            depth += 1
+            if depth > MAX_NESTING // 2:
+                raise _too_deep(text, path, offset)
+        elif char in ")]":
+            depth = max(0, depth - 1)
+
+
+def _too_deep(text: str, path: str, offset: int) -> SpecError:
+    line, column = _line_column(text, offset)
+    message = f"nested too deeply: more than {MAX_NESTING // 2} levels of brackets or of indented bodies"
+    return SpecError([Diagnostic(message, point(path, line, column))], {path: text})
 
 
 _BRACKETS = {"(": ")", "[": "]"}
