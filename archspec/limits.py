@@ -24,9 +24,9 @@ MAX_INT = 10**15  # largest integer a spec may compute (and its literals' magnit
 MAX_LIST = 100_000  # elements of a value, the elements of nested lists counted in full
 MAX_VALUE_DEPTH = 32  # lists inside lists
 MAX_ROUND_DIGITS = 100  # round(x, digits): |digits|
-MAX_STEPS = 200_000  # steps of one elaboration (see Budget); the whole zoo needs at most 2,000
+MAX_STEPS = 100_000  # steps of one elaboration (see Budget); the whole zoo needs at most 2,000
 MAX_NODES = 5_000  # layers of one network
-MAX_BLOCK_DEPTH = 100  # blocks inside blocks
+MAX_BLOCK_DEPTH = 80  # blocks inside blocks (below MAX_NESTING: each block is a level of bodies too)
 MAX_SHOWN = 200  # characters of a value shown in a message
 
 

@@ -372,7 +372,15 @@ class _Lowerer:
         for index in range(count):
             charge(1, item.span)  # a copy that makes no layer still takes time
             copy_repeat = Repeat(group=group, index=index, count=count)
+            before = len(self.nodes)
             out = self.atom(item.atom, self.claim(target, None, env), target, env, [out], copy_repeat, item)
+            made = len(self.nodes) - before
+            if index == 0 and made and len(self.nodes) - 1 + made * (count - 1) > MAX_NODES:
+                # the copies are alike: fail now rather than after making thousands of layers
+                raise SpecError.at(
+                    item.repeat.span,
+                    f"{count} copies of {made} layers are over the limit of {MAX_NODES} layers",
+                )
         if item.label is not None:
             container.labels[target.path.rsplit(".", 1)[-1]] = (out, item.span)
         return out

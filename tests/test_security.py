@@ -226,3 +226,213 @@ def test_the_shipped_parser_tables_match_the_grammar() -> None:
     for path in sorted((ROOT / "archspec" / "zoo").glob("*.arch")):
         text = path.read_text(encoding="utf-8")
         assert shipped.parse(text, start="start") == fresh.parse(text, start="start")
+
+
+# ---------------------------------------------------------------- limits: time and memory, with a position
+
+HEAD = "network n:\n  input: 3x8x8\n  layers:\n"
+
+
+def spec_error(text: str) -> str:
+    """The whole rendered error of elaborating spec ``text`` as ``t.arch``."""
+    try:
+        lower(load_program(Path("t.arch"), text=text))
+    except SpecError as error:
+        return error.render() + "\n"
+    pytest.fail("no error")
+
+
+LIMIT_CASES = {
+    "round_digits": (
+        HEAD + "    x = round(5, -10**7)\n    relu\n",
+        """
+        t.arch:4:9: error: round() takes digits from -100 to 100, got -10000000
+           4 |     x = round(5, -10**7)
+                       ^^^^^^^^^^^^^^^^
+        """,
+    ),
+    "nested_list_counted_in_full_before_building": (
+        HEAD + "    x = [[0] * 1000] * 1000\n    relu\n",
+        """
+        t.arch:4:9: error: a list of 1001000 elements is over the limit of 100000 (the elements of nested lists count in full)
+           4 |     x = [[0] * 1000] * 1000
+                       ^^^^^^^^^^^^^^^^^^^
+        """,
+    ),
+    "loops_that_make_no_layer": (
+        HEAD + "    for i in range(100000):\n      for j in range(100000):\n        if false: relu\n",
+        """
+        t.arch:6:12: error: the spec takes more than 100,000 steps to elaborate (statements, loop iterations, repeats and list elements)
+           6 |         if false: relu
+                          ^^^^^
+          hint: a loop or a repeat runs far more often than a network needs
+        """,
+    ),
+    "repeats_of_nothing": (
+        HEAD + "    ((relu * 0) * 200000) * 200000\n",
+        """
+        t.arch:4:29: error: a repeat count of 200000 is over the limit of 5000 layers
+           4 |     ((relu * 0) * 200000) * 200000
+                                           ^^^^^^
+        """,
+    ),
+    "repeat_fails_before_making_layers": (
+        HEAD + "    relu * 200000\n",
+        """
+        t.arch:4:12: error: a repeat count of 200000 is over the limit of 5000 layers
+           4 |     relu * 200000
+                          ^^^^^^
+        """,
+    ),
+    "repeat_of_a_group_fails_after_the_first_copy": (
+        HEAD + "    (relu * 1000) * 1000\n",
+        """
+        t.arch:4:21: error: 1000 copies of 1000 layers are over the limit of 5000 layers
+           4 |     (relu * 1000) * 1000
+                                   ^^^^
+        """,
+    ),
+    "list_size_checked_before_allocating": (
+        HEAD + "    x = [1] * 10**15\n    relu\n",
+        """
+        t.arch:4:9: error: a list of 1000000000000000 elements is over the limit of 100000
+           4 |     x = [1] * 10**15
+                       ^^^^^^^^^^^^
+        """,
+    ),
+    "input_rank": (
+        "network n:\n  input: [3] * 100000\n  layers:\n    relu\n",
+        """
+        t.arch:2:10: error: input has 100000 sizes; the limit is 8
+           2 |   input: [3] * 100000
+                        ^^^^^^^^^^^^
+        """,
+    ),
+    "parentheses": (
+        HEAD + "    x = " + "(" * 100 + "1" + ")" * 100 + "\n    relu\n",
+        f"""
+        t.arch:4:59: error: nested too deeply: more than 50 levels of brackets or of indented bodies
+           4 |     x = {"(" * 100}1{")" * 100}
+                                                                         ^
+        """,
+    ),
+    "brackets": (
+        HEAD + "    x = " + "[" * 100 + "1" + "]" * 100 + "\n    relu\n",
+        f"""
+        t.arch:4:59: error: nested too deeply: more than 50 levels of brackets or of indented bodies
+           4 |     x = {"[" * 100}1{"]" * 100}
+                                                                         ^
+        """,
+    ),
+    "block_recursion": (
+        "block A():\n  B()\nblock B():\n  A()\n" + HEAD + "    A()\n",
+        """
+        t.arch:4:3: error: recursive block 'A': A -> B -> A
+           4 |   A()
+                 ^^^
+        """,
+    ),
+    "deep_chain_of_blocks": (
+        "".join(f"block B{i}():\n  B{i + 1}()\n" for i in range(90))
+        + "block B90():\n  relu\n"
+        + HEAD
+        + "    B0()\n",
+        """
+        t.arch:160:3: error: blocks call each other more than 80 deep: B0 -> B1 -> B2 -> … -> B78 -> B79 -> B80
+         160 |   B80()
+                 ^^^^^
+        """,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LIMIT_CASES), ids=sorted(LIMIT_CASES))
+def test_every_limit_is_an_error_with_a_position(case: str) -> None:
+    text, expected = LIMIT_CASES[case]
+    assert spec_error(text) == dedent(expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "column"),
+    [
+        (
+            "groups",
+            "".join("    " + "  " * i + f"g{i}:\n" for i in range(60)) + "    " + "  " * 60 + "relu\n",
+            101,
+        ),
+        (
+            "if",
+            "".join("    " + "  " * i + "if true:\n" for i in range(60)) + "    " + "  " * 60 + "relu\n",
+            101,
+        ),
+        (
+            "residual",
+            "".join("    " + "  " * i + "residual:\n" for i in range(60)) + "    " + "  " * 60 + "relu\n",
+            101,
+        ),
+    ],
+)
+def test_deeply_indented_bodies_are_an_error(name: str, body: str, column: int) -> None:
+    # Indentation levels 0 (network), 2 (layers:), 4 (the body), then one per nested statement: the
+    # 51st level is the 49th statement (i = 48), on line 4 + 48, indented 4 + 2 * 48 spaces.
+    lines = (HEAD + body).splitlines()
+    line = 4 + 48
+    assert spec_error(HEAD + body) == (
+        f"t.arch:{line}:{column}: error: nested too deeply: more than 50 levels of brackets or of indented bodies\n"
+        f"{line:>4} | {lines[line - 1]}\n" + " " * (7 + column - 1) + "^\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "column"),
+    [("-" * 500 + "1", 107), ("not " * 500 + "true", 401), ("+".join(["1"] * 1000), 1813)],
+)
+def test_long_operator_chains_are_an_error(expression: str, column: int) -> None:
+    text = spec_error(HEAD + f"    x = {expression}\n    relu\n")
+    assert text.startswith(
+        f"t.arch:4:{column}: error: nested too deeply: more than 100 levels of brackets, operators, calls "
+        "and indented bodies\n"
+    )
+    assert text.endswith(
+        "  hint: split the expression with `name = ...` bindings, or the layers into blocks\n"
+    )
+
+
+def test_a_70_deep_chain_of_different_blocks_is_not_recursion() -> None:
+    blocks = "".join(f"block B{i}():\n  B{i + 1}()\n" for i in range(70)) + "block B70():\n  relu\n"
+    graph = lower(load_program(Path("t.arch"), text=blocks + HEAD + "    B0()\n"))
+    assert graph.nodes[-1].op.kind == "relu"
+
+
+def test_an_integer_literal_of_4300_digits() -> None:
+    digits = "9" * 4301
+    text = spec_error(HEAD + f"    x = {digits}\n    relu\n")
+    assert text.startswith("t.arch:4:9: error: integer of 4301 digits is too large (the limit is 10**15)\n")
+
+
+def test_a_huge_value_is_shortened_in_a_message() -> None:
+    text = spec_error(HEAD + "    x = [[0] * 100] * 100\n    y = x + 1\n")
+    head = text.splitlines()[0]
+    assert head.startswith("t.arch:5:9: error: unsupported operand types for +: list [[0, 0, 0")
+    assert head.endswith("and integer 1") and len(head) < 600
+
+
+def test_numeric_strings_are_not_numbers() -> None:
+    assert spec_error(HEAD + '    conv("16", 3)\n') == dedent(
+        """
+        t.arch:4:10: error: 0: argument 'out_channels' of conv must be an integer, got "16"
+           4 |     conv("16", 3)
+                        ^^^^
+        """
+    )
+    assert spec_error(HEAD + '    dropout("0.5")\n').splitlines()[0] == (
+        "t.arch:4:13: error: 0: argument 'p' of dropout must be a number, got \"0.5\""
+    )
+
+
+def test_escape_sequences_from_a_spec_are_escaped_in_messages() -> None:
+    text = spec_error(HEAD + '    conv("\\x1b[2J\\u202e", 3)\n')
+    assert "\x1b" not in text and "\u202e" not in text
+    assert text.splitlines()[0] == (
+        "t.arch:4:10: error: 0: argument 'out_channels' of conv must be an integer, got \"\\x1b[2J\\u202e\""
+    )
