@@ -18,15 +18,16 @@ from typing import Any
 from archspec.errors import SpecError
 from archspec.source import Span
 
-MAX_SPEC_BYTES = 32_768  # bytes of one spec file (the largest of the zoo has 3,543)
+MAX_SPEC_BYTES = 16_384  # bytes of one spec file (the largest of the zoo has 3,543)
 MAX_NESTING = 100  # levels of the syntax tree: operators, calls, lists, indented bodies
 MAX_INT = 10**15  # largest integer a spec may compute (and its literals' magnitude)
 MAX_LIST = 100_000  # elements of a value, the elements of nested lists counted in full
 MAX_VALUE_DEPTH = 32  # lists inside lists
 MAX_ROUND_DIGITS = 100  # round(x, digits): |digits|
-MAX_STEPS = 100_000  # steps of one elaboration (see Budget); the whole zoo needs at most 2,000
+MAX_STEPS = 50_000  # steps of one elaboration (see Budget); the whole zoo needs at most 2,000
 MAX_NODES = 5_000  # layers of one network
 MAX_BLOCK_DEPTH = 80  # blocks inside blocks (below MAX_NESTING: each block is a level of bodies too)
+MAX_LINE = 1_000  # characters of one line (parsing time grows faster than a line's length)
 MAX_SHOWN = 200  # characters of a value shown in a message
 
 

@@ -31,7 +31,7 @@ from lark.visitors import Transformer_NonRecursive
 
 from archspec import ast
 from archspec.errors import Diagnostic, SpecError
-from archspec.limits import MAX_INT, MAX_NESTING, MAX_SPEC_BYTES, check_nesting
+from archspec.limits import MAX_INT, MAX_LINE, MAX_NESTING, MAX_SPEC_BYTES, check_nesting
 from archspec.source import Span, point
 
 
@@ -563,7 +563,12 @@ def _build(tree: Any, text: str, path: str) -> Any:
         if isinstance(error.orig_exc, SpecError):
             error.orig_exc.sources[path] = text
             raise error.orig_exc from None
+        if isinstance(error.orig_exc, RecursionError):  # the limits should prevent it; never a traceback
+            message = "nested too deeply to parse"
+            raise SpecError([Diagnostic(message, point(path, 1, 1))], {path: text}) from None
         raise
+    except RecursionError:
+        raise SpecError([Diagnostic("nested too deeply to parse", point(path, 1, 1))], {path: text}) from None
 
 
 def _dedent_line(text: str, error: DedentError) -> int:
@@ -648,6 +653,10 @@ def _check_depth(text: str, path: str) -> None:
     if len(text) > MAX_SPEC_BYTES:
         message = f"the text is longer than the limit of {MAX_SPEC_BYTES:,} characters"
         raise SpecError([Diagnostic(message, point(path, 1, 1))], {path: text[:1000]})
+    for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > MAX_LINE:
+            message = f"a line of {len(line):,} characters is longer than the limit of {MAX_LINE:,}"
+            raise SpecError([Diagnostic(message, point(path, number, MAX_LINE + 1))], {path: text})
     depth = 0
     levels = [0]
     line_start = True

@@ -263,7 +263,7 @@ LIMIT_CASES = {
     "loops_that_make_no_layer": (
         HEAD + "    for i in range(100000):\n      for j in range(100000):\n        if false: relu\n",
         """
-        t.arch:6:12: error: the spec takes more than 100,000 steps to elaborate (statements, loop iterations, repeats and list elements)
+        t.arch:6:12: error: the spec takes more than 50,000 steps to elaborate (statements, loop iterations, repeats and list elements)
            6 |         if false: relu
                           ^^^^^
           hint: a loop or a repeat runs far more often than a network needs

@@ -209,6 +209,22 @@ def run_one(kind: str, text: str) -> None:
         error.render() if isinstance(error, SpecError) else str(error)
 
 
+def check(kind: str, text: str, limit: float) -> str | None:
+    """Run one input under the alarm; what went wrong, or None."""
+    try:
+        signal.setitimer(signal.ITIMER_REAL, limit)
+        try:
+            run_one(kind, text)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except Timeout:
+        return f"over {limit} s"
+    except BaseException as error:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return "".join(traceback.format_exception_only(type(error), error)).strip()[:300]
+    return None
+
+
 def main() -> int:
     """Run the fuzzer and print its report; exit 1 when anything failed."""
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -232,16 +248,9 @@ def main() -> int:
         kind, text = generate(rng, index, seeds)
         kinds[kind] = kinds.get(kind, 0) + 1
         begin = time.perf_counter()
-        signal.setitimer(signal.ITIMER_REAL, args.time_limit)
-        try:
-            run_one(kind, text)
-        except Timeout:
-            failures.append(f"#{index} {kind}: over {args.time_limit} s: {text[:300]!r}")
-        except BaseException as error:
-            detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-            failures.append(f"#{index} {kind}: {detail[:300]}: {text[:300]!r}")
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+        failure = check(kind, text, args.time_limit)
+        if failure is not None:
+            failures.append(f"#{index} {kind}: {failure}: {text[:300]!r}")
         elapsed = time.perf_counter() - begin
         if elapsed > slowest[0]:
             slowest = (elapsed, kind, text[:120])
