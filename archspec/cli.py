@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from archspec.errors import SpecError, UsageError, printable, truncate
-from archspec.output import write_atomically
 from archspec.terminal import escaping_output
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -234,6 +233,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.output is None or args.output == "-":
         print(source, end="")
         return EXIT_OK
+    from archspec.output import write_atomically  # tempfile is imported only when a file is written
+
     write_atomically(Path(args.output), source)
     print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
