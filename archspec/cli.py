@@ -1,4 +1,4 @@
-"""The command line: a thin layer over the Python API. Exit codes: 0 ok, 1 spec error, 2 usage error.
+"""The command line: a thin layer over the Python API. Exit codes: 0 ok, 1 spec error, 2 usage error, 3 bug.
 
 Each subcommand parses its arguments, calls the API and prints; no logic of its own lives here.
 """
