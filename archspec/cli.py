@@ -1,4 +1,4 @@
-"""The command line: a thin layer over the Python API. Exit codes: 0 ok, 1 spec error, 2 usage error.
+"""The command line: a thin layer over the Python API. Exit codes: 0 ok, 1 spec error, 2 usage error, 3 bug.
 
 Each subcommand parses its arguments, calls the API and prints; no logic of its own lives here.
 """
@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from archspec.errors import SpecError, UsageError
-from archspec.files import write_atomically
+from archspec.errors import SpecError, UsageError, printable, truncate
+from archspec.terminal import escaping_output
 
-EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+BUG_HINT = (
+    "this is a bug in archspec, not in your spec: please report it with the command and the spec; "
+    "ARCHSPEC_DEBUG=1 shows the traceback"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,6 +48,17 @@ def parse_assignment(text: str) -> tuple[str, Any]:
             return name, value.strip()
         raise UsageError(f"--set {name}: {error.diagnostics[0].message}") from None
     return name, result
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a positive integer (``--batch``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -216,9 +232,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
     """Standalone PyTorch source of a network, to stdout or written atomically to -o."""
     network = load_from_args(args.spec, args)
     source = network.to_source()
-    if args.output is None:
+    if args.output is None or args.output == "-":
         print(source, end="")
         return EXIT_OK
+    from archspec.files import write_atomically
+
     write_atomically(Path(args.output), source)
     print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
@@ -378,6 +396,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="SPEC is a .arch file or a network/variant name from the bundled zoo (see `archspec list`).",
     )
     parser.add_argument("--version", action="version", version="archspec 0.1.0")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an internal error (exit 3) instead of one line (also ARCHSPEC_DEBUG=1)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("list", help="list networks and variants with year and paper")
@@ -408,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="torchvision: MACs of conv/linear/matmul only (default); all: also bias, norms, activations, "
         "pooling, adds, softmax",
     )
-    p.add_argument("--batch", type=int, default=1, help="batch size for memory figures")
+    p.add_argument("--batch", type=positive_int, default=1, help="batch size for memory figures")
     p.set_defaults(handler=cmd_analyze)
 
     p = sub.add_parser("compare", help="networks side by side: params, MACs, FLOPs, depth, RF, peak memory")
@@ -438,7 +461,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="write standalone PyTorch source for a network")
     p.add_argument("spec", metavar="SPEC")
     _add_spec_options(p)
-    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write to FILE (atomically; through a link, keeping the file's mode) instead of stdout "
+        "(- is stdout)",
+    )
     p.set_defaults(handler=cmd_compile)
 
     _add_draw_parser(sub)
@@ -452,7 +481,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `archspec` console script and `python -m archspec`."""
+    """Entry point of the `archspec` console script and `python -m archspec`.
+
+    Exit codes: 0 ok, 1 spec error, 2 usage error, 3 internal error (a bug: reported in one line with a
+    hint, never as a traceback unless ARCHSPEC_DEBUG=1 or --debug asks for it).
+    """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in arguments or os.environ.get("ARCHSPEC_DEBUG", "") not in ("", "0")
+    arguments = [a for a in arguments if a != "--debug"]
+    with escaping_output():
+        try:
+            return _run(arguments)
+        except Exception as error:  # the last line of defence: a bug, told as one
+            if debug:
+                raise
+            detail = truncate(printable(str(error)), 500)
+            print(f"archspec: internal error: {type(error).__name__}: {detail}", file=sys.stderr)
+            print(f"  hint: {BUG_HINT}", file=sys.stderr)
+            return EXIT_INTERNAL
+
+
+def _run(argv: Sequence[str]) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -465,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error.render(), file=sys.stderr)
         return EXIT_SPEC
     except UsageError as error:
-        print(f"archspec: error: {error}", file=sys.stderr)
+        print(f"archspec: error: {printable(str(error), keep=chr(10))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `archspec ir resnet50 | head`
         return EXIT_OK

@@ -15,11 +15,10 @@ from typing import Any
 
 from archspec import ast
 from archspec.errors import SpecError, did_you_mean, spec_repr
-from archspec.source import Span
 
-# Guards against specs that would make the compiler itself run away.
-MAX_INT = 10**15
-MAX_LIST = 100_000
+# Guards against specs that would make the compiler itself run away (archspec.limits has them all).
+from archspec.limits import MAX_INT, MAX_LIST, MAX_ROUND_DIGITS, MAX_SHOWN, MAX_VALUE_DEPTH, charge
+from archspec.source import Span
 
 
 @dataclass(frozen=True)
@@ -60,9 +59,60 @@ def a_type(value: Value) -> str:
     return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
-def show(value: Value) -> str:
-    """A value as spec text (``true``, ``[1, 2]``, ``"M"``); blocks by name."""
-    return spec_repr(value)
+def show(value: Value, limit: int = MAX_SHOWN) -> str:
+    """A value as spec text (``true``, ``[1, 2]``, ``"M"``); blocks by name. At most about ``limit``
+    characters: a long list or string is cut with ``…`` (a message never renders a huge value)."""
+    if isinstance(value, str):
+        text = spec_repr(value)
+        return text if len(text) <= limit else text[: limit - 2] + '…"'
+    if not isinstance(value, tuple):
+        return spec_repr(value)
+    parts: list[str] = []
+    used = 2
+    for item in value:
+        if used > limit:
+            parts.append(f"… {len(value) - len(parts)} more")
+            break
+        part = show(item, max(8, limit - used))
+        parts.append(part)
+        used += len(part) + 2
+    return "[" + ", ".join(parts) + "]"
+
+
+# Copying a list element costs about a hundredth of an elaboration step: this many count as one.
+ELEMENTS_PER_STEP = 256
+
+
+def size_of(value: Value, span: Span | None = None) -> tuple[int, int]:
+    """(elements, depth) of a value: a list's elements with those of nested lists counted in full (a
+    list repeated inside another counts each time), and how deep lists nest. Shared lists are measured
+    once, so this is quick even for ``[[0] * 1000] * 1000``."""
+    if not isinstance(value, tuple | str):
+        return 1, 0
+    if isinstance(value, str):
+        return len(value), 0
+    measured: dict[int, tuple[int, int]] = {}
+    # Iterative post-order walk (a value may nest deeper than the stack allows before it is refused).
+    stack: list[tuple[tuple[Any, ...], bool]] = [(value, False)]
+    steps = 0
+    while stack:
+        current, expanded = stack.pop()
+        if id(current) in measured:
+            continue
+        if not expanded:
+            stack.append((current, True))
+            stack.extend((item, False) for item in current if isinstance(item, tuple))
+            steps += len(current)
+            continue
+        elements, depth = len(current), 1
+        for item in current:
+            if isinstance(item, tuple):
+                inner, inner_depth = measured[id(item)]
+                elements += inner
+                depth = max(depth, inner_depth + 1)
+        measured[id(current)] = (elements, depth)
+    charge(steps // ELEMENTS_PER_STEP, span)
+    return measured[id(value)]
 
 
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
@@ -102,6 +152,8 @@ def _round(value: Value, digits: Value = None) -> Value:
         raise ValueError(f"takes a number, got {a_type(value)}")
     if digits is not None and (not isinstance(digits, int) or isinstance(digits, bool)):
         raise ValueError(f"takes an integer number of digits, got {a_type(digits)}")
+    if digits is not None and abs(digits) > MAX_ROUND_DIGITS:
+        raise ValueError(f"takes digits from -{MAX_ROUND_DIGITS} to {MAX_ROUND_DIGITS}, got {digits}")
     return round(value) if digits is None else round(value, digits)
 
 
@@ -253,17 +305,34 @@ _COMPARISON: Mapping[str, Callable[[Any, Any], bool]] = {
 
 def _check_size(value: Value, span: Span) -> Value:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        shown = str(value) if abs(value) < 10**30 else f"of {len(str(abs(value)))} digits"
+        bits = value.bit_length()  # str() of a huge integer is slow, and refused past 4,300 digits
+        digits = len(str(abs(value))) if bits < 10_000 else int(bits * 0.30103) + 1
+        shown = str(value) if abs(value) < 10**30 else f"of {digits} digits"
         raise SpecError.at(span, f"integer {shown} is too large (the limit is 10**15)")
     if isinstance(value, float) and not math.isfinite(value):
         raise SpecError.at(span, "the result is not a finite number")
-    if isinstance(value, tuple | str) and len(value) > MAX_LIST:
-        raise SpecError.at(span, f"a list of {len(value)} elements is over the limit of {MAX_LIST}")
+    if isinstance(value, str) and len(value) > MAX_LIST:
+        raise SpecError.at(span, f"a string of {len(value)} characters is over the limit of {MAX_LIST}")
+    if isinstance(value, tuple):
+        _check_list_size(*size_of(value, span), span)
     return value
+
+
+def _check_list_size(elements: int, depth: int, span: Span) -> None:
+    """The bounds of a list value, checked before it is built wherever its size is known in advance."""
+    if elements > MAX_LIST:
+        raise SpecError.at(
+            span,
+            f"a list of {elements} elements is over the limit of {MAX_LIST}"
+            + (" (the elements of nested lists count in full)" if depth > 1 else ""),
+        )
+    if depth > MAX_VALUE_DEPTH:
+        raise SpecError.at(span, f"lists nest more than {MAX_VALUE_DEPTH} deep")
 
 
 def evaluate(expr: ast.Expr, env: Mapping[str, Value]) -> Value:
     """The value of ``expr`` with names looked up in ``env``. Raises SpecError with the span."""
+    charge(1, expr.span)
     if isinstance(expr, ast.Literal):
         return _check_size(expr.value, expr.span)
     if isinstance(expr, ast.Name):
@@ -271,9 +340,9 @@ def evaluate(expr: ast.Expr, env: Mapping[str, Value]) -> Value:
             return env[expr.id]
         raise SpecError.at(expr.span, f"unknown name '{expr.id}'", did_you_mean(expr.id, env))
     if isinstance(expr, ast.ListExpr):
-        return tuple(evaluate(item, env) for item in expr.items)
+        return _check_size(tuple(evaluate(item, env) for item in expr.items), expr.span)
     if isinstance(expr, ast.ListComp):
-        return _comprehension(expr, env)
+        return _check_size(_comprehension(expr, env), expr.span)
     if isinstance(expr, ast.BinaryOp):
         return _binary(expr, evaluate(expr.left, env), evaluate(expr.right, env))
     if isinstance(expr, ast.UnaryOp):
@@ -364,12 +433,22 @@ def _binary(expr: ast.BinaryOp, left: Value, right: Value) -> Value:
         except OverflowError:
             raise SpecError.at(expr.span, "the result is not a finite number") from None
         return _check_size(result, expr.span)
+    # Sizes are checked before the value is built: `[1] * 10**8` must not allocate first.
     if op == "+" and isinstance(left, tuple) and isinstance(right, tuple):
-        return _check_size(left + right, expr.span)
+        (left_size, left_depth), (right_size, right_depth) = (
+            size_of(left, expr.span),
+            size_of(right, expr.span),
+        )
+        _check_list_size(left_size + right_size, max(left_depth, right_depth), expr.span)
+        charge((len(left) + len(right)) // ELEMENTS_PER_STEP, expr.span)
+        return left + right
     if op == "+" and isinstance(left, str) and isinstance(right, str):
-        return _check_size(left + right, expr.span)
+        return _check_size(left[: MAX_LIST + 1] + right[: MAX_LIST + 1], expr.span)
     if op == "*" and isinstance(left, tuple) and isinstance(right, int) and not isinstance(right, bool):
-        return _check_size(left * right, expr.span)
+        elements, depth = size_of(left, expr.span)
+        _check_list_size(elements * max(right, 0), depth, expr.span)
+        charge(len(left) * max(right, 0) // ELEMENTS_PER_STEP, expr.span)
+        return left * right
     raise SpecError.at(
         expr.span,
         f"unsupported operand types for {op}: {type_name(left)} {show(left)} and "

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from archspec import ast
 from archspec.errors import SpecError, did_you_mean, printable
+from archspec.limits import MAX_SPEC_BYTES
 from archspec.syntax import parse
 
 
@@ -54,7 +55,6 @@ def display_path(path: Path) -> str:
 
 
 # Bounds on what a spec can make archspec read (see docs/security.md).
-MAX_SPEC_BYTES = 1_000_000
 MAX_IMPORT_DEPTH = 32
 MAX_FILES = 256
 

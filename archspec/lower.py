@@ -22,14 +22,15 @@ from archspec.errors import Diagnostic, SpecError, did_you_mean, quoted_list, sp
 from archspec.expr import BlockRef, Value, a_type, evaluate, show, type_name
 from archspec.init_rules import lower_init
 from archspec.ir import Graph, Metadata, Node, Repeat, Scope
+from archspec.limits import MAX_BLOCK_DEPTH, MAX_INT, MAX_NESTING, MAX_NODES, budget, charge
 from archspec.loader import FileScope, Program
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape, format_shape
 from archspec.ops.structure import Input
 from archspec.source import Span
 from archspec.syntax import parse_expression
 
-MAX_BLOCK_DEPTH = 64
-MAX_NODES = 200_000
+MAX_RANK = 8  # sizes of the input shape
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
 
 
@@ -80,6 +81,8 @@ class _Lowerer:
         self.scopes: list[Scope] = []
         self.stack: list[_Call] = []
         self.repeat_groups = 0
+        self.depth = 0  # bodies being elaborated, one inside the other
+        self.last_span: Span | None = None  # the statement being elaborated, for a last-resort error
 
     # ------------------------------------------------------------ graph building
     def add_node(
@@ -91,8 +94,9 @@ class _Lowerer:
         span: Span | None,
         repeat: Repeat | None = None,
     ) -> int:
-        if len(self.nodes) >= MAX_NODES:
+        if len(self.nodes) > MAX_NODES:  # the input node is not a layer
             raise SpecError.at(span, f"the network has more than {MAX_NODES} layers")
+        charge(1, span)
         shape = op.output_shape([self.nodes[i].shape for i in inputs])
         node = Node.model_construct(
             id=len(self.nodes),
@@ -170,9 +174,22 @@ class _Lowerer:
         x: int,
         repeat: Repeat | None = None,
     ) -> int:
-        for stmt in stmts:
-            x = self.stmt(stmt, container, env, x, repeat)
-        return x
+        # Bodies nest through block calls too, which the parser's nesting check cannot see.
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING and stmts:
+                raise SpecError.at(
+                    stmts[0].span,
+                    f"layers nest more than {MAX_NESTING} levels deep (indented bodies and block calls, "
+                    "counted through the blocks)",
+                )
+            for stmt in stmts:
+                self.last_span = stmt.span
+                charge(1, stmt.span)
+                x = self.stmt(stmt, container, env, x, repeat)
+            return x
+        finally:
+            self.depth -= 1
 
     def stmt(
         self, stmt: ast.Stmt, container: _Container, env: dict[str, Value], x: int, repeat: Repeat | None
@@ -238,6 +255,7 @@ class _Lowerer:
         self.repeat_groups += 1
         group = self.repeat_groups
         for index, value in enumerate(values):
+            charge(1, stmt.span)
             inner = dict(env)
             if len(stmt.targets) == 1:
                 inner[stmt.targets[0]] = value
@@ -367,8 +385,12 @@ class _Lowerer:
             raise SpecError.at(
                 item.repeat.span, f"a repeat count must be a non-negative integer, got {show(count)}"
             )
-        if count > MAX_NODES:
+        if count > MAX_NODES or (
+            isinstance(item.atom, ast.Call) and len(self.nodes) - 1 + count > MAX_NODES
+        ):  # each copy of a layer or block is at least one layer: fail before making any
             message = f"a repeat count of {count} is over the limit of {MAX_NODES} layers"
+            if count <= MAX_NODES:
+                message += f" ({len(self.nodes) - 1} already made)"
             raise SpecError.at(item.repeat.span, message)
         self.repeat_groups += 1
         group = self.repeat_groups
@@ -378,8 +400,17 @@ class _Lowerer:
             target = self.open_sequence(local, container, inputs[0], item.span, repeat)
         out = inputs[0]
         for index in range(count):
+            charge(1, item.span)  # a copy that makes no layer still takes time
             copy_repeat = Repeat(group=group, index=index, count=count)
+            before = len(self.nodes)
             out = self.atom(item.atom, self.claim(target, None, env), target, env, [out], copy_repeat, item)
+            made = len(self.nodes) - before
+            if index == 0 and made and len(self.nodes) - 1 + made * (count - 1) > MAX_NODES:
+                # the copies are alike: fail now rather than after making thousands of layers
+                raise SpecError.at(
+                    item.repeat.span,
+                    f"{count} copies of {made} layers are over the limit of {MAX_NODES} layers",
+                )
         if item.label is not None:
             container.labels[target.path.rsplit(".", 1)[-1]] = (out, item.span)
         return out
@@ -582,9 +613,14 @@ class _Lowerer:
         repeat: Repeat | None,
         inputs: tuple[int, ...] = (),
     ) -> int:
-        if any(frame.block == block.name for frame in self.stack) or len(self.stack) >= MAX_BLOCK_DEPTH:
-            chain = " -> ".join([*(f.block for f in self.stack), block.name])
+        if any(frame.block == block.name for frame in self.stack):
+            start = next(i for i, frame in enumerate(self.stack) if frame.block == block.name)
+            chain = " -> ".join([*(f.block for f in self.stack[start:]), block.name])
             raise SpecError.at(call.span, f"recursive block '{block.name}': {chain}")
+        if len(self.stack) >= MAX_BLOCK_DEPTH:
+            names = [f.block for f in self.stack]
+            chain = " -> ".join([*names[:3], "…", *names[-2:], block.name])
+            raise SpecError.at(call.span, f"blocks call each other more than {MAX_BLOCK_DEPTH} deep: {chain}")
         block_env = self.bind_block_arguments(block, call, env, x)
         block_env["in_shapes"] = tuple(self.shape(i) for i in inputs or (x,))
         path = container.child_name(local)
@@ -848,6 +884,10 @@ def input_shape(network: ast.NetworkDef, env: Mapping[str, Value], override: Sha
     if override is not None:
         if not override or any(not isinstance(d, int) or d <= 0 for d in override):
             raise SpecError.at(None, f"invalid input shape {override}: every size must be a positive integer")
+        if len(override) > MAX_RANK or any(d > MAX_INT for d in override):
+            raise SpecError.at(
+                None, f"input shape of {len(override)} sizes: at most {MAX_RANK}, each at most 10**15"
+            )
         return tuple(override)
     if network.input is None:
         raise SpecError.at(network.span, f"network '{network.name}' has no `input:` shape")
@@ -860,6 +900,8 @@ def input_shape(network: ast.NetworkDef, env: Mapping[str, Value], override: Sha
         raise SpecError.at(
             network.input.span, f"input must be a list of positive integers, got {show(value)}"
         )
+    if len(value) > MAX_RANK:
+        raise SpecError.at(network.input.span, f"input has {len(value)} sizes; the limit is {MAX_RANK}")
     return tuple(value)
 
 
@@ -871,7 +913,8 @@ def lower(
 ) -> Graph:
     """Elaborate the program's network for one variant and parameter set into a shaped IR graph."""
     try:
-        return _lower(program, variant, dict(overrides or {}), input_override)
+        with budget():
+            return _lower(program, variant, dict(overrides or {}), input_override)
     except SpecError as error:
         for path, text in program.sources.items():
             error.sources.setdefault(path, text)
@@ -893,7 +936,12 @@ def _lower(
     root.children.add("input")
     x = lowerer.add_node(root, "input", Input(shape=shape), [], network.span)
     root.counter = 0
-    out = lowerer.body(network.layers, root, env, x)
+    try:
+        out = lowerer.body(network.layers, root, env, x)
+    except RecursionError:  # the limits above should make this unreachable; never a traceback
+        raise SpecError.at(
+            lowerer.last_span, "nested too deeply to elaborate (blocks, bodies and expressions)"
+        ) from None
     init = lower_init(network.init, env, lowerer.nodes)
     # Every node and op was validated as it was made; the graph record needs no second pass.
     return Graph.model_construct(

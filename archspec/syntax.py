@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any, ClassVar
 
 import lark
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, v_args
 from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
@@ -28,9 +28,11 @@ from lark.grammar import Rule
 from lark.indenter import DedentError, Indenter
 from lark.lexer import TerminalDef
 from lark.tree import Meta
+from lark.visitors import Transformer_NonRecursive
 
 from archspec import ast
 from archspec.errors import Diagnostic, SpecError
+from archspec.limits import MAX_INT, MAX_LINE, MAX_NESTING, MAX_SPEC_BYTES, check_nesting
 from archspec.source import Span, point
 
 
@@ -95,7 +97,7 @@ def load_tables(grammar: str) -> Lark | None:
     table["tokens"] = {int(k): v for k, v in table["tokens"].items()}
     table["states"] = {int(k): {int(t): a for t, a in v.items()} for k, v in table["states"].items()}
     memo = {int(k): v for k, v in memo.items()}
-    return Lark._load_from_dict(data, memo, postlex=_ArchIndenter())  # type: ignore[no-any-return]
+    return Lark._load_from_dict(data, memo, postlex=_ArchIndenter())  # type: ignore[no-any-return,no-untyped-call]
 
 
 @cache
@@ -182,8 +184,17 @@ def _unquote(token: Token, path: str) -> str:
     return value
 
 
-class _Builder(Transformer[Token, Any]):
-    """Lark tree to archspec AST. One method per grammar rule."""
+def _integer(digits: str, span: Span) -> int:
+    """An integer literal; one too long to be a size is an error before Python converts it (Python
+    refuses over 4,300 digits, and converting is quadratic in the digits)."""
+    if len(digits.lstrip("0")) > len(str(MAX_INT)):
+        raise SpecError.at(span, f"integer of {len(digits)} digits is too large (the limit is 10**15)")
+    return int(digits)
+
+
+class _Builder(Transformer_NonRecursive[Token, Any]):
+    """Lark tree to archspec AST. One method per grammar rule. Non-recursive: a deeply nested spec gets
+    a positioned error from ``check_nesting``, not a RecursionError from here."""
 
     def __init__(self, path: str, text: str) -> None:
         super().__init__()
@@ -196,7 +207,7 @@ class _Builder(Transformer[Token, Any]):
     # ------------------------------------------------------------ expressions
     @v_args(meta=True)
     def int_literal(self, meta: Meta, children: list[Token]) -> ast.Literal:
-        return ast.Literal(int(children[0]), self.span(meta))
+        return ast.Literal(_integer(children[0], self.span(meta)), self.span(meta))
 
     @v_args(meta=True)
     def float_literal(self, meta: Meta, children: list[Token]) -> ast.Literal:
@@ -452,7 +463,7 @@ class _Builder(Transformer[Token, Any]):
         value = children[0]
         if isinstance(value, Token):  # the 3x224x224 shorthand
             span = _token_span(value, self.path)
-            dims = tuple(ast.Literal(int(d), span) for d in str(value).split("x"))
+            dims = tuple(ast.Literal(_integer(d, span), span) for d in str(value).split("x"))
             value = ast.ListExpr(dims, span)
         return "input", value
 
@@ -561,6 +572,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
     if not text.endswith("\n"):
         text += "\n"
     _check_tabs(text, path)
+    _check_depth(text, path)
     parser = _parser()
     try:
         tree = parser.parse(text, start="start")
@@ -579,16 +591,28 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
         ) from None
     module = _build(tree, text, path)
     assert isinstance(module, ast.Module)
+    _check_nesting(module, text, path)
     return module
 
 
 def parse_expression(text: str, path: str = "<expression>") -> ast.Expr:
     """Parse one expression (``--set`` values and API overrides). Raises SpecError."""
+    _check_depth(text, path)
     try:
         tree = _parser().parse(text, start="expr")
     except UnexpectedInput as error:
         raise _syntax_error(error, text, path) from None
-    return _build(tree, text, path)  # type: ignore[no-any-return]
+    expression = _build(tree, text, path)
+    _check_nesting(expression, text, path)
+    return expression  # type: ignore[no-any-return]
+
+
+def _check_nesting(root: Any, text: str, path: str) -> None:
+    try:
+        check_nesting(root)
+    except SpecError as error:
+        error.sources[path] = text
+        raise
 
 
 def _build(tree: Any, text: str, path: str) -> Any:
@@ -599,7 +623,12 @@ def _build(tree: Any, text: str, path: str) -> Any:
         if isinstance(error.orig_exc, SpecError):
             error.orig_exc.sources[path] = text
             raise error.orig_exc from None
+        if isinstance(error.orig_exc, RecursionError):  # the limits should prevent it; never a traceback
+            message = "nested too deeply to parse"
+            raise SpecError([Diagnostic(message, point(path, 1, 1))], {path: text}) from None
         raise
+    except RecursionError:
+        raise SpecError([Diagnostic("nested too deeply to parse", point(path, 1, 1))], {path: text}) from None
 
 
 def _dedent_line(text: str, error: DedentError) -> int:
@@ -676,6 +705,54 @@ def _check_tabs(text: str, path: str) -> None:
             column = indent.index("\t") + 1
             message = "tabs are not allowed in indentation; indent with spaces"
             raise SpecError([Diagnostic(message, point(path, number, column))], {path: text})
+
+
+def _check_depth(text: str, path: str) -> None:
+    """Brackets and indentation nested deeper than ``MAX_NESTING``: an error before parsing, which
+    would take time quadratic in the depth (Lark looks for positions through the nested nodes)."""
+    if len(text) > MAX_SPEC_BYTES:
+        message = f"the text is longer than the limit of {MAX_SPEC_BYTES:,} characters"
+        raise SpecError([Diagnostic(message, point(path, 1, 1))], {path: text[:1000]})
+    for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > MAX_LINE:
+            message = f"a line of {len(line):,} characters is longer than the limit of {MAX_LINE:,}"
+            raise SpecError([Diagnostic(message, point(path, number, MAX_LINE + 1))], {path: text})
+    depth = 0
+    levels = [0]
+    line_start = True
+    skip_to = -1
+    for offset, char in enumerate(text):
+        if offset < skip_to:
+            continue
+        if char in "#\"'":  # a comment or a string: brackets inside do not nest
+            end = text.find("\n", offset + 1) if char == "#" else text.find(char, offset + 1)
+            newline = text.find("\n", offset + 1)
+            skip_to = len(text) if end < 0 else min(end, newline) if newline >= 0 else end
+            skip_to += 0 if char == "#" or (newline >= 0 and newline < end) else 1
+            continue
+        if line_start and char not in " \n":
+            indent = offset - (text.rfind("\n", 0, offset) + 1)
+            while levels and indent < levels[-1]:
+                levels.pop()
+            if indent > (levels[-1] if levels else 0):
+                levels.append(indent)
+            line_start = False
+            if len(levels) > MAX_NESTING // 2:
+                raise _too_deep(text, path, offset)
+        if char == "\n":
+            line_start = depth == 0
+        elif char in "([":
+            depth += 1
+            if depth > MAX_NESTING // 2:
+                raise _too_deep(text, path, offset)
+        elif char in ")]":
+            depth = max(0, depth - 1)
+
+
+def _too_deep(text: str, path: str, offset: int) -> SpecError:
+    line, column = _line_column(text, offset)
+    message = f"nested too deeply: more than {MAX_NESTING // 2} levels of brackets or of indented bodies"
+    return SpecError([Diagnostic(message, point(path, line, column))], {path: text})
 
 
 _BRACKETS = {"(": ")", "[": "]"}

@@ -17,6 +17,7 @@ local variable and class parameter names are generated.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import inspect
 import keyword
@@ -44,6 +45,7 @@ _POSITION = re.compile(r"^[0-9]+$")
 _RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations"}
 # Module-level names a file may also define (helpers, `init_*` rule functions): no class takes them.
 _GLOBALS = {"math", "matches", "fans", "layer_of", "parameters_of", "built"}
+_BUILTINS = frozenset(dir(builtins))  # `super`, `print`, `True`...: the generated code uses some of them
 _MODULE = nn.Module()  # instance attributes (`training`) clash as much as methods do
 _LAYER_ORDER = [name for name, _ in inspect.getmembers(torch_layers, inspect.isclass)]
 
@@ -120,7 +122,10 @@ def _rule_function(rule: InitRule, name: str) -> list[str]:
 
 
 def _attribute_ok(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name) and name not in _RESERVED
+    """Whether ``self.<name>`` means the attribute ``name``: not for a keyword, nor for ``__x``, which
+    Python would mangle to ``_Class__x`` inside a class body (and so change the state-dict key)."""
+    mangled = name.startswith("__") and not name.endswith("__")
+    return name.isidentifier() and not keyword.iskeyword(name) and name not in _RESERVED and not mangled
 
 
 def _check_local(name: str, where: str) -> None:
@@ -139,11 +144,13 @@ def _class_base(plan: ContainerPlan, graph: Graph, root: bool) -> str:
         raw = plan.scope.block
     else:
         raw = "".join(part.capitalize() for part in plan.local.split("_"))
-    name = re.sub(r"\W", "_", raw)
+    # Leading underscores go: `__builtins__`, `__name__` or `__class__` as a class name would change
+    # what the generated file means (and a leading `__` is mangled inside a class body).
+    name = re.sub(r"\W", "_", raw).lstrip("_")
     name = name[:1].upper() + name[1:] if name else "Module"
-    if not name.isidentifier() or keyword.iskeyword(name):
+    if not name.isidentifier() or keyword.iskeyword(name) or keyword.issoftkeyword(name):
         name = "Module_" + re.sub(r"\W", "", name)
-    if name in _RESERVED or name in _GLOBALS or name in _LAYER_ORDER:
+    if name in _RESERVED or name in _GLOBALS or name in _LAYER_ORDER or name in _BUILTINS:
         name += "_"
     return name if name.isidentifier() else "Module"
 

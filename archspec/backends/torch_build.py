@@ -18,7 +18,6 @@ drawn match torchvision's where its constructors build in the same order.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -74,14 +73,55 @@ def parameter_bytes(graph: Graph, dtype: torch.dtype | None = None) -> int:
 
 
 def default_budget() -> int:
-    """80% of the machine's physical memory, or 64 GiB when the OS does not say."""
+    """The memory available to this process now: the smallest of the cgroup v2 limit less what the
+    cgroup uses, the cgroup v1 limit less its usage, and the kernel's ``MemAvailable``; 64 GiB when
+    none of them can be read (not Linux)."""
+    candidates = [value for value in (_cgroup_v2_free(), _cgroup_v1_free(), _mem_available()) if value]
+    return min(candidates) if candidates else FALLBACK_BUDGET_BYTES
+
+
+def _read(path: str) -> str | None:
+    """A small system file's text, or None (missing, unreadable)."""
     try:
-        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return FALLBACK_BUDGET_BYTES
-    if pages <= 0 or page_size <= 0:
-        return FALLBACK_BUDGET_BYTES
-    return int(0.8 * pages * page_size)
+        with open(path, encoding="ascii") as stream:
+            return stream.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _number(text: str | None) -> int | None:
+    if text is None or not text.strip().isdigit():
+        return None  # also "max": no limit
+    return int(text.strip())
+
+
+def _cgroup_v2_free() -> int | None:
+    """``memory.max - memory.current`` of this process's cgroup (v2), or None."""
+    membership = _read("/proc/self/cgroup") or ""
+    group = next((line[3:] for line in membership.splitlines() if line.startswith("0::")), "/")
+    for folder in (f"/sys/fs/cgroup{group.rstrip('/')}", "/sys/fs/cgroup"):
+        limit = _number(_read(f"{folder}/memory.max"))
+        used = _number(_read(f"{folder}/memory.current"))
+        if limit is not None:
+            return max(0, limit - (used or 0))
+    return None
+
+
+def _cgroup_v1_free() -> int | None:
+    """``memory.limit_in_bytes - memory.usage_in_bytes`` (cgroup v1), or None; v1 writes a huge number
+    for "no limit", which ``MemAvailable`` then undercuts."""
+    limit = _number(_read("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+    used = _number(_read("/sys/fs/cgroup/memory/memory.usage_in_bytes"))
+    return None if limit is None else max(0, limit - (used or 0))
+
+
+def _mem_available() -> int | None:
+    """``MemAvailable`` from /proc/meminfo in bytes, or None."""
+    for line in (_read("/proc/meminfo") or "").splitlines():
+        if line.startswith("MemAvailable:"):
+            fields = line.split()
+            return int(fields[1]) * 1024 if len(fields) >= 2 and fields[1].isdigit() else None
+    return None
 
 
 def check_budget(graph: Graph, dtype: torch.dtype | None, max_param_bytes: int | None) -> None:
@@ -110,7 +150,7 @@ def build_module(
     plan = plan_graph(graph)
     inplace = inplace_nodes(graph)
     with torch.device(device) if device is not None else contextlib.nullcontext():
-        module = _container(plan, graph, inplace, not meta, root=True)
+        module = _container(plan, graph, inplace, not meta, root=True, dtype=dtype)
         if not meta:  # nothing to initialise on meta
             for node, rule in after_order(graph.init, graph.nodes):
                 apply_rule(rule, parameters_of(layer_of(module, node.name)))
@@ -126,7 +166,12 @@ def _label(plan: ContainerPlan, graph: Graph, root: bool) -> str:
 
 
 def _container(
-    plan: ContainerPlan, graph: Graph, inplace: set[int], initialise: bool, root: bool = False
+    plan: ContainerPlan,
+    graph: Graph,
+    inplace: set[int],
+    initialise: bool,
+    root: bool = False,
+    dtype: torch.dtype | None = None,
 ) -> nn.Module:
     # Everything is constructed in step order (modules and parameters alike), as the random numbers that
     # construction draws must come in the spec's order; `initialise` is False on meta (nothing to set).
@@ -134,7 +179,9 @@ def _container(
     parameters: dict[int, nn.Parameter] = {}
     for index, step in enumerate(plan.steps):
         if step.child is not None:
-            children.append((step.local, _container(step.child, graph, inplace, initialise), step))
+            children.append(
+                (step.local, _container(step.child, graph, inplace, initialise, dtype=dtype), step)
+            )
             continue
         assert step.node is not None
         entry = torch_op(step.node.op)
@@ -143,6 +190,13 @@ def _container(
             parameters[index] = nn.Parameter(entry.parameter(step.node.op))
         for rule in built_rules(graph.init, step.node) if initialise else ():
             apply_rule(rule, parameters_of(built if built is not None else parameters[index]))
+        # Each layer goes to the target dtype as soon as it is made (and initialised in float32 when built):
+        # the whole network never exists in float32 first (the budget is checked at the target dtype).
+        if dtype is not None:
+            if built is not None:
+                built = built.to(dtype=dtype)
+            if index in parameters:
+                parameters[index] = nn.Parameter(parameters[index].detach().to(dtype=dtype))
         children.append((step.local, built, step))
     if not root and plan.is_chain and all(m is not None for _, m, _ in children):
         sequential = nn.Sequential()
