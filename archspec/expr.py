@@ -237,15 +237,6 @@ def _max(*args: Value) -> Value:
     return max(_numbers("max", args))
 
 
-def _sqrt(value: Value) -> float:
-    if not _is_number(value):
-        raise ValueError(f"takes a number, got {a_type(value)}")
-    number = value
-    if number < 0:
-        raise ValueError("takes a number that is not negative")
-    return math.sqrt(number)
-
-
 FUNCTIONS: Mapping[str, Callable[..., Value]] = {
     "abs": _abs,
     "ceil": _ceil,
