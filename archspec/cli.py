@@ -121,7 +121,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 COMPARE_COLUMNS = ("network", "params", "macs", "flops", "depth", "receptive_field", "peak_activation_bytes")
-HISTORY_COLUMNS = ("year", "network", "depth", "params", "macs", "receptive_field", "reported_error")
+HISTORY_COLUMNS = (
+    "year",
+    "network",
+    "depth",
+    "params",
+    "macs",
+    "receptive_field",
+    "reported_paper",
+    "reported_torchvision",
+)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -61,6 +61,21 @@ class Node(BaseModel):
         return self.name.rsplit(".", 1)[-1]
 
 
+class ReportedResult(BaseModel):
+    """Results someone reported for this network or variant, and who: the paper, or torchvision's weights.
+
+    ``scope`` is ``"variant"`` for figures of this very variant (a ``per_variant`` entry of ``reported``),
+    ``"network"`` for a figure the spec gives for the whole family (the paper's ensemble, say).
+    """
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    origin: str = Field(description="Who reported it: 'paper', 'torchvision', ...")
+    source: str | None = Field(default=None, description="Where exactly: a table, a weights enum.")
+    scope: Literal["variant", "network"]
+    figures: dict[str, float]
+
+
 class Metadata(BaseModel):
     """What the spec says about the network: its paper, its year, its reported results."""
 
@@ -72,6 +87,9 @@ class Metadata(BaseModel):
     venue: str | None = None
     paper: str | None = None
     reported: dict[str, JSONValue] = Field(default_factory=dict)
+    results: tuple[ReportedResult, ...] = Field(
+        default=(), description="The reported results that apply to this variant, per origin."
+    )
     notes: str | None = None
     extra: dict[str, JSONValue] = Field(default_factory=dict)
 

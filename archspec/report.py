@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archspec.analysis import RF, Analysis, ReceptiveField, Row
+from archspec.ir import ReportedResult
 from archspec.ops import format_shape
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -353,16 +354,25 @@ def summary_row(analysis: Analysis) -> dict[str, Any]:
         "depth": analysis.depth,
         "receptive_field": rf_json(analysis.receptive_field),
         "peak_activation_bytes": analysis.peak_activation_bytes,
-        "reported_error": reported_error(meta.reported),
+        "reported_paper": reported_text(meta.results, "paper"),
+        "reported_torchvision": reported_text(meta.results, "torchvision"),
     }
 
 
-def reported_error(reported: dict[str, Any]) -> str | None:
-    """``top-5 3.57%`` from a spec's ``reported`` block (the first ``*error*`` entry), or None."""
-    for key, value in reported.items():
-        if "error" in key and isinstance(value, int | float):
-            return f"{key.replace('_error', '').replace('top', 'top-')} {value:g}%"
-    return None
+def _figure(key: str, value: float) -> str:
+    label = {"acc1": "acc@1", "acc5": "acc@5"}.get(key) or key.replace("_error", " err").replace("top", "top-")
+    return f"{label.replace('_', ' ')} {value:g}%"
+
+
+def reported_text(results: Sequence[ReportedResult], origin: str) -> str | None:
+    """``top-1 err 22.85%, top-5 err 6.71%`` for this variant from ``origin`` (``paper``, ``torchvision``);
+    a network-wide figure (the paper's ensemble) only when the variant has none, marked ``(family)``."""
+    mine = [r for r in results if r.origin == origin]
+    chosen = [r for r in mine if r.scope == "variant"] or mine
+    if not chosen:
+        return None
+    text = ", ".join(_figure(k, v) for r in chosen for k, v in r.figures.items())
+    return text + (" (family)" if chosen[0].scope == "network" else "")
 
 
 def _plain_rf(value: Any) -> str:
@@ -394,7 +404,8 @@ def render_summary(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str,
 
     table = Table(header_style="bold")
     for i, name in enumerate(header):
-        table.add_column(name, justify="left" if columns[i] in ("network", "reported_error") else "right")
+        left = columns[i] in ("network", "reported_paper", "reported_torchvision")
+        table.add_column(name, justify="left" if left else "right")
     for row in cells:
         table.add_row(*row)
     return _rich_text([title], table)

@@ -183,9 +183,20 @@ def test_history_is_in_year_order(capsys: pytest.CaptureFixture[str]) -> None:
     years = [r["year"] or 0 for r in rows]
     assert years == sorted(years)
     resnet = next(r for r in rows if r["network"].startswith("resnet"))
-    assert resnet["reported_error"] == "top-5 3.57%"
+    # resnet18: the paper's single-model figure (Table 2), not the family's ensemble 3.57%.
+    assert resnet["reported_paper"] == "top-1 err 27.88%"
+    assert resnet["reported_torchvision"] == "acc@1 69.758%, acc@5 89.078%"
     code, table, _ = run(capsys, "history")
-    assert code == 0 and "reported error" in table
+    assert code == 0 and "reported paper" in table and "reported torchvision" in table
+
+
+def test_history_keeps_each_variant_its_own_results(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "history", "--all-variants", "--format", "json")
+    rows = {r["network"]: r for r in json.loads(out)}
+    assert code == 0
+    assert rows["resnet152"]["reported_paper"] == "top-1 err 21.43%, top-5 err 5.71%"
+    assert rows["vgg16"]["reported_paper"] == "top-5 err 7.3% (family)"  # VGG's ensemble, marked
+    assert rows["vgg16"]["reported_torchvision"] != rows["vgg19"]["reported_torchvision"]
 
 
 def test_explain_layer_and_block(capsys: pytest.CaptureFixture[str]) -> None:
