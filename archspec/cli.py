@@ -76,17 +76,53 @@ def load_from_args(spec: str, args: argparse.Namespace) -> Any:
 
     overrides = dict(parse_assignment(a) for a in args.assignments)
     shape = parse_shape(args.input_shape) if args.input_shape else None
-    return load(spec, args.variant, input_shape=shape, **overrides)
+    if shape is None:
+        return load(spec, args.variant, **overrides)
+    try:
+        return load(spec, args.variant, input_shape=shape, **overrides)
+    except SpecError as error:
+        raise _input_error(spec, args, shape, overrides) or error from None
+
+
+def _input_error(
+    spec: str, args: argparse.Namespace, shape: tuple[int, ...], overrides: dict[str, Any]
+) -> UsageError | None:
+    """A usage error with a hint when ``--input`` has a batch dimension or the spec sizes its input
+    through a parameter; None when neither explains the failure."""
+    from archspec.api import load
+    from archspec.hints import batch_dimension_hint, input_parameters
+
+    expected = load(spec, args.variant, **overrides).graph.input_shape
+    hint = batch_dimension_hint(shape, len(expected))
+    if hint is None:
+        names = input_parameters(spec)
+        if not names:
+            return None
+        sets = " ".join(f"--set {name}=..." for name in names)
+        hint = f"the spec computes its input from {', '.join(names)}: change it with {sets}"
+    given = "x".join(map(str, shape))
+    return UsageError(f"--input {given} does not fit this network; {hint}")
 
 
 # ---------------------------------------------------------------- subcommands
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """Every network and variant, with year and paper."""
-    from archspec.catalog import catalog
+    """Every network and variant, with year and paper; a folder of specs, or a filter on the zoo's names."""
+    from archspec.catalog import matches, scan
 
-    rows = catalog(Path(args.directory) if args.directory else None)
+    target, pattern = args.directory, None
+    if target and not Path(target).is_dir():
+        if "/" in target or target.startswith(".") or target.endswith(".arch"):
+            raise UsageError(f"no such folder: {target}")
+        target, pattern = None, args.directory
+    rows, problems = scan(Path(target) if target else None)
+    for problem in problems:
+        print(problem.render(), file=sys.stderr)
+    if pattern is not None:
+        rows = [row for row in rows if matches(row, pattern)]
+        if not rows:
+            raise UsageError(f"no folder and no network or variant of the zoo called {pattern!r}")
     if args.format == "json":
         print(json.dumps([row.as_dict() for row in rows], indent=2))
         return EXIT_OK
@@ -95,7 +131,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{row.network:<14} {year}  {', '.join(row.variants)}")
         if row.title:
             print(f"{'':<20}{row.title}" + (f" <{row.paper}>" if row.paper else ""))
-    return EXIT_OK
+    return EXIT_SPEC if problems else EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:

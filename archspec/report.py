@@ -11,6 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,14 +23,19 @@ from archspec.ir import ReportedResult
 from archspec.ops import format_shape
 
 FORMATS = ("table", "markdown", "csv", "json")
+# The version of the analysis JSON document (`archspec schema --analysis`); raised when a field changes.
+SCHEMA_VERSION = 2
 
 
-def render_analysis(analysis: Analysis, fmt: str, depth: int | None = None) -> str:
-    """The analysis in one of ``FORMATS``; ``depth`` limits the rows by nesting depth."""
+def render_analysis(
+    analysis: Analysis, fmt: str, depth: int | None = None, comments: bool = False
+) -> str:
+    """The analysis in one of ``FORMATS``; ``depth`` limits the rows by nesting depth; ``comments`` puts
+    the header lines into a CSV as ``#`` lines (which plain CSV readers do not expect)."""
     if fmt == "json":
         return json.dumps(analysis_json(analysis, depth), indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
-        return _csv(analysis, depth)
+        return _csv(analysis, depth, comments)
     if fmt == "markdown":
         return _markdown(analysis, depth)
     if fmt == "table":
@@ -47,6 +55,7 @@ def analysis_json(analysis: Analysis, depth: int | None = None) -> dict[str, Any
     """The JSON document (see the module docstring)."""
     graph = analysis.graph
     return {
+        "schema_version": SCHEMA_VERSION,
         "network": graph.network,
         "variant": graph.variant,
         "input": list(graph.input_shape),
@@ -83,6 +92,7 @@ def _row_json(row: Row) -> dict[str, Any]:
         "macs": row.macs,
         "flops": row.flops,
         "activation_bytes": row.activation_bytes,
+        "saved_bytes": row.saved_bytes,
         "receptive_field": rf_json(row.receptive_field),
         "repeat": row.repeat.model_dump() if row.repeat is not None else None,
     }
@@ -107,6 +117,7 @@ class DisplayRow:
     macs: int
     flops: int
     activation_bytes: int
+    saved_bytes: int
     receptive_field: str
 
 
@@ -161,6 +172,7 @@ def _fold(run: list[Row]) -> DisplayRow:
         macs=sum(r.macs for r in run),
         flops=sum(r.flops for r in run),
         activation_bytes=sum(r.activation_bytes for r in run),
+        saved_bytes=sum(r.saved_bytes for r in run),
         receptive_field=rf_text(last.receptive_field),
     )
 
@@ -209,7 +221,7 @@ def header_lines(analysis: Analysis) -> list[str]:
         f"FLOPs {analysis.flops:,} ({human(analysis.flops)})",
         f"depth {analysis.depth} (conv/linear/attention layers on the longest path); "
         f"receptive field {rf_text(analysis.receptive_field)}",
-        f"memory ({conv['memory']}): activations {human_bytes(analysis.activation_bytes)}, "
+        f"memory ({conv['memory']}): saved for backward {human_bytes(analysis.activation_bytes)}, "
         f"peak at inference {human_bytes(analysis.peak_activation_bytes)} (at {analysis.peak_at}); "
         f"training: SGD-momentum {human_bytes(tm['sgd_momentum']['total_bytes'])}, "
         f"AdamW {human_bytes(tm['adamw']['total_bytes'])}",
@@ -221,7 +233,8 @@ def header_lines(analysis: Analysis) -> list[str]:
     return lines
 
 
-COLUMNS = ("layer", "op", "output", "params", "MACs", "FLOPs", "activations", "RF (size /stride pad)")
+# "out mem": the bytes of a layer's output; "saved": what autograd keeps for its backward (docs/memory.md).
+COLUMNS = ("layer", "op", "output", "params", "MACs", "FLOPs", "out mem", "saved", "RF (size /stride pad)")
 
 
 def _cells(row: DisplayRow) -> list[str]:
@@ -234,6 +247,7 @@ def _cells(row: DisplayRow) -> list[str]:
         f"{row.macs:,}",
         f"{row.flops:,}",
         human_bytes(row.activation_bytes),
+        human_bytes(row.saved_bytes),
         row.receptive_field,
     ]
 
@@ -246,32 +260,71 @@ def _total_cells(analysis: Analysis) -> list[str]:
         f"{analysis.params:,}",
         f"{analysis.macs:,}",
         f"{analysis.flops:,}",
+        "",
         human_bytes(analysis.activation_bytes),
         rf_text(analysis.receptive_field),
     ]
 
 
+# Columns a narrow terminal drops, first to last (FLOPs are 2 x MACs under the default convention).
+NARROW_DROPS = (("FLOPs", 130), ("out mem", 115), ("RF (size /stride pad)", 100), ("output", 85))
+
+
+def table_columns(width: int) -> list[int]:
+    """Indices of ``COLUMNS`` shown at this width."""
+    dropped = {name for name, needs in NARROW_DROPS if width < needs}
+    return [i for i, name in enumerate(COLUMNS) if name not in dropped]
+
+
 def _table(analysis: Analysis, depth: int | None) -> str:
     from rich.table import Table  # rich is imported only when a terminal table is printed
 
+    shown = table_columns(output_width())
     table = Table(title=None, show_lines=False, header_style="bold")
-    for i, column in enumerate(COLUMNS):
-        table.add_column(column, justify="right" if 3 <= i <= 6 else "left", no_wrap=i == 0)
+    for i in shown:
+        table.add_column(COLUMNS[i], justify="right" if 3 <= i <= 7 else "left", overflow="fold")
     for row in display_rows(analysis, depth):
-        table.add_row(*_cells(row))
+        cells = _cells(row)
+        table.add_row(*(cells[i] for i in shown))
     table.add_section()
-    table.add_row(*_total_cells(analysis))
+    total = _total_cells(analysis)
+    table.add_row(*(total[i] for i in shown))
     return _rich_text(header_lines(analysis), table)
 
 
+PIPE_WIDTH = 200  # the width of tables written to a pipe or a file, where no terminal sets one
+
+
+def output_width() -> int:
+    """``COLUMNS`` when set, else the terminal's width, else (a pipe) ``PIPE_WIDTH``."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
+    return PIPE_WIDTH
+
+
+def use_colour() -> bool:
+    """Colour on a terminal only, and never with ``NO_COLOR`` set (https://no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
 def _rich_text(lines: Sequence[str], table: Any) -> str:
-    """Plain lines, then a rich table, as text: no colour, 200 columns, nothing read as markup."""
+    """Plain lines, then a rich table, as text that fits ``output_width()``; colour only on a terminal."""
     from rich.console import Console
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=200, color_system=None, force_terminal=False, highlight=False)
+    colour = use_colour()
+    console = Console(
+        file=buffer,
+        width=output_width(),
+        color_system="standard" if colour else None,
+        force_terminal=colour,
+        highlight=False,
+    )
     for line in lines:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print(line, markup=False, highlight=False)
     console.print(table)
     return buffer.getvalue()
 
@@ -300,16 +353,18 @@ CSV_FIELDS = (
     "macs",
     "flops",
     "activation_bytes",
+    "saved_bytes",
     "rf_size",
     "rf_stride",
     "rf_padding",
 )
 
 
-def _csv(analysis: Analysis, depth: int | None) -> str:
+def _csv(analysis: Analysis, depth: int | None, comments: bool) -> str:
     buffer = io.StringIO()
-    for line in header_lines(analysis):
-        buffer.write(f"# {line}\n")
+    if comments:
+        for line in header_lines(analysis):
+            buffer.write(f"# {line}\n")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for row in _visible(analysis.rows, depth):
@@ -331,6 +386,7 @@ def _csv(analysis: Analysis, depth: int | None) -> str:
                 row.macs,
                 row.flops,
                 row.activation_bytes,
+                row.saved_bytes,
                 size,
                 stride,
                 pad,
@@ -381,15 +437,19 @@ def _plain_rf(value: Any) -> str:
     return str(value) if value is not None else "-"
 
 
-def render_summary(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str, title: str) -> str:
-    """A table of `summary_row`s in one of ``FORMATS``."""
+def render_summary(
+    rows: list[dict[str, Any]], columns: Sequence[str], fmt: str, title: str, comments: bool = False
+) -> str:
+    """A table of `summary_row`s in one of ``FORMATS`` (a CSV has the title as a ``#`` line with
+    ``comments``)."""
     if fmt == "json":
         return json.dumps([{c: r[c] for c in columns} for r in rows], indent=2, ensure_ascii=False) + "\n"
     header = [c.replace("_", " ") for c in columns]
     cells = [[_summary_cell(c, r[c]) for c in columns] for r in rows]
     if fmt == "csv":
         buffer = io.StringIO()
-        buffer.write(f"# {title}\n")
+        if comments:
+            buffer.write(f"# {title}\n")
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(
