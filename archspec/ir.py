@@ -9,6 +9,7 @@ instantiates, and which repeat group it belongs to (for ``×N`` folding in diagr
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -130,8 +131,15 @@ class Graph(BaseModel):
         return [node.op for node in self.nodes]
 
     def to_json(self) -> str:
-        """The IR as indented JSON (what `archspec ir` prints)."""
-        return json.dumps(self.model_dump(mode="json", exclude_none=True), indent=2)
+        """The IR as indented JSON (what `archspec ir` prints). Span paths are relative to the spec's
+        folder, so that the document does not depend on where the spec was checked out."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        folder = os.path.dirname(os.path.abspath(self.source))
+        data["source"] = os.path.basename(self.source)
+        for item in (*data["scopes"], *data["nodes"]):
+            if "span" in item:
+                item["span"]["path"] = os.path.relpath(os.path.abspath(item["span"]["path"]), folder)
+        return json.dumps(data, indent=2)
 
 
 def json_schema() -> dict[str, Any]:
