@@ -171,11 +171,10 @@ HISTORY_COLUMNS = (
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Networks side by side: params, MACs, FLOPs, depth, receptive field, peak memory."""
+    from archspec.api import variants_of
     from archspec.report import render_summary, summary_row
 
-    from archspec.api import variants_of
-
-    specs = []
+    specs: list[tuple[str, str | None]] = []
     for spec in args.specs:  # a family name (`resnet`) stands for every variant
         variants = variants_of(spec)
         family = len(variants) > 1 and args.variant is None and spec not in variants

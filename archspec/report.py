@@ -27,9 +27,7 @@ FORMATS = ("table", "markdown", "csv", "json")
 SCHEMA_VERSION = 2
 
 
-def render_analysis(
-    analysis: Analysis, fmt: str, depth: int | None = None, comments: bool = False
-) -> str:
+def render_analysis(analysis: Analysis, fmt: str, depth: int | None = None, comments: bool = False) -> str:
     """The analysis in one of ``FORMATS``; ``depth`` limits the rows by nesting depth; ``comments`` puts
     the header lines into a CSV as ``#`` lines (which plain CSV readers do not expect)."""
     if fmt == "json":
@@ -416,7 +414,9 @@ def summary_row(analysis: Analysis) -> dict[str, Any]:
 
 
 def _figure(key: str, value: float) -> str:
-    label = {"acc1": "acc@1", "acc5": "acc@5"}.get(key) or key.replace("_error", " err").replace("top", "top-")
+    label = {"acc1": "acc@1", "acc5": "acc@5"}.get(key) or key.replace("_error", " err").replace(
+        "top", "top-"
+    )
     return f"{label.replace('_', ' ')} {value:g}%"
 
 

@@ -48,7 +48,9 @@ def test_list_filters_and_reports(capsys: pytest.CaptureFixture[str], tmp_path: 
     code, out, err = run(capsys, "list", str(tmp_path))
     assert code == 1 and out.count("lenet5 ") == 2
     assert f"{tmp_path / 'c.arch'}:2:10: error: '[' was never closed" in err
-    assert f"network 'lenet5' is defined by several files: {tmp_path / 'a.arch'}, {tmp_path / 'b.arch'}" in err
+    assert (
+        f"network 'lenet5' is defined by several files: {tmp_path / 'a.arch'}, {tmp_path / 'b.arch'}" in err
+    )
 
 
 def test_input_hints(capsys: pytest.CaptureFixture[str]) -> None:
@@ -68,7 +70,13 @@ def test_input_hints(capsys: pytest.CaptureFixture[str]) -> None:
 def test_compare_a_family_with_set_after_the_specs(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "compare", "resnet", "--set", "num_classes=10", "--format", "json")
     rows = json.loads(out)
-    assert code == 0 and [r["network"] for r in rows] == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+    assert code == 0 and [r["network"] for r in rows] == [
+        "resnet18",
+        "resnet34",
+        "resnet50",
+        "resnet101",
+        "resnet152",
+    ]
     assert rows[0]["params"] == 11_689_512 - 990 * 513  # the 1000-way head becomes 10-way: 513 per class
 
 
@@ -97,7 +105,10 @@ def test_tables_fit_the_terminal(width: int) -> None:
     for entry in catalog():
         for variant in entry.variants[:2]:
             out = subprocess.run(
-                [sys.executable, "-m", "archspec", "analyze", variant], capture_output=True, text=True, env=env
+                [sys.executable, "-m", "archspec", "analyze", variant],
+                capture_output=True,
+                text=True,
+                env=env,
             ).stdout
             assert max(len(line) for line in out.splitlines()) <= width, variant
             assert "\x1b[" not in out  # a pipe gets no colour

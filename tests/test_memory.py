@@ -74,7 +74,9 @@ def test_memory_matches_torch_on_every_variant_other_cases(variant: str) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", ["alexnet", "googlenet", "vgg16_bn", "resnet50", "mobilenet_v2", "vit_b_16"])
+@pytest.mark.parametrize(
+    "variant", ["alexnet", "googlenet", "vgg16_bn", "resnet50", "mobilenet_v2", "vit_b_16"]
+)
 def test_memory_matches_torch_at_full_size(variant: str) -> None:
     _check(archspec.load(variant), [("float32", 8), ("bfloat16", 8)])
 

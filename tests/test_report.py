@@ -123,10 +123,10 @@ def test_markdown_and_csv(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and md.startswith("# resnet18") and CONVENTION in md
     assert "| `layer1` | Stage |" in md
     code, text, _ = run(capsys, "analyze", "resnet18", "-f", "csv")
-    body = [line for line in text.splitlines() if not line.startswith("#")]
-    rows = list(csv.DictReader(io.StringIO("\n".join(body))))
+    rows = list(csv.DictReader(io.StringIO(text)))  # plain CSV: no comment lines by default
     by_name = {r["name"]: r for r in rows}
     assert by_name["layer4"]["rf_size"] == "435x435" and by_name["fc"]["params"] == "513000"
+    code, text, _ = run(capsys, "analyze", "resnet18", "-f", "csv", "--comments")
     assert any(CONVENTION in line for line in text.splitlines() if line.startswith("#"))
 
 
@@ -171,7 +171,7 @@ def test_compare_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
     assert [r["network"] for r in rows] == ["resnet18", "resnet50"]
     assert rows[1]["params"] == 25_557_032 and rows[1]["depth"] == 50
     assert rows[1]["receptive_field"]["size"] == [427, 427]
-    assert rows[1]["peak_activation_bytes"] == 3 * 256 * 56 * 56 * 4
+    assert rows[1]["peak_activation_bytes"] == (3 * 256 * 56 * 56 + 64 * 56 * 56 + 3 * 224 * 224) * 4
     code, table, _ = run(capsys, "compare", "resnet18", "resnet50")
     assert code == 0 and "resnet18" in table and "25,557,032" in table and "427 /32" in table
 

@@ -56,11 +56,11 @@ def saved_activation_bytes(module: nn.Module, x: torch.Tensor) -> int:
     return sum(sizes.values())
 
 
-class _LiveBytes(TorchDispatchMode):
+class _LiveBytes(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Counts the bytes of live storages that ops return (see the module docstring)."""
 
     def __init__(self, ignore: set[int]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.ignore = ignore
         self.refs: dict[int, int] = {}  # storage address -> live tensors on it
         self.sizes: dict[int, int] = {}

@@ -238,7 +238,9 @@ class MultiheadAttention(Op):
 
     def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
         tokens, width = inputs[0]
-        return 4 * tokens * width * itemsize * batch  # the projected q/k/v and the attended values, beside the output
+        return (
+            4 * tokens * width * itemsize * batch
+        )  # the projected q/k/v and the attended values, beside the output
 
 
 class MLP(Op):
