@@ -203,7 +203,8 @@ def test_peak_activation_memory_by_hand() -> None:
     # Saved: conv its input 256, relu its output 512 (conv1's storage), pool that same storage (counted
     # once) and its indices 256, the linear its input (the pooled storage, through flatten's view) 128.
     assert analysis.activation_bytes == 256 + 512 + 256 + 128
-    # batch 4 and bfloat16: activations 2x, the int64 indices 4x: input 512 + conv1 1024 + pool 256 + indices 1024
+    # batch 4 and bfloat16: activations 2x, the int64 indices 4x:
+    # input 512 + conv1 1024 + pool 256 + indices 1024
     assert load_text(TINY_MEMORY).analyze(batch=4, dtype="bfloat16").peak_activation_bytes == 2816
 
 
