@@ -35,13 +35,19 @@ class CatalogEntry:
         }
 
 
-def catalog(directory: Path | None = None, problems: list[SpecError] | None = None) -> list[CatalogEntry]:
-    """Every network under ``directory`` (default: the zoo), oldest first.
+def catalog(directory: Path | None = None) -> list[CatalogEntry]:
+    """Every network under ``directory`` (default: the zoo), oldest first; SpecError on a bad file."""
+    entries, problems = scan(directory)
+    if problems:
+        raise problems[0]
+    return entries
 
-    A file that cannot be read or is not a valid spec raises, or, when ``problems`` is given, is
-    appended to it and skipped, so that the rest is still listed.
-    """
-    entries = []
+
+def scan(directory: Path | None = None) -> tuple[list[CatalogEntry], list[SpecError]]:
+    """Every readable network under ``directory`` (default: the zoo), oldest first, and the problems:
+    a file that cannot be read or parsed, and network names defined by more than one file."""
+    entries: list[CatalogEntry] = []
+    problems: list[SpecError] = []
     for path in spec_files(directory or zoo_dir()):
         try:
             program = load_program(path)
@@ -50,14 +56,28 @@ def catalog(directory: Path | None = None, problems: list[SpecError] | None = No
             network = network_of(program)
             meta = metadata(network, file_environment(program.root))
         except SpecError as error:
-            if problems is None:
-                raise
             problems.append(error)
+            continue
+        except OSError as error:
+            problems.append(SpecError.at(None, f"cannot read {path}: {error.strerror or error}"))
             continue
         entries.append(
             CatalogEntry(network.name, path, tuple(variant_names(network)), meta.year, meta.title, meta.paper)
         )
-    return sorted(entries, key=lambda e: (e.year or 0, e.network))
+    paths: dict[str, list[Path]] = {}
+    for entry in entries:
+        paths.setdefault(entry.network, []).append(entry.path)
+    for name, where in paths.items():
+        if len(where) > 1:
+            listed = ", ".join(str(p) for p in where)
+            problems.append(SpecError.at(None, f"network '{name}' is defined by several files: {listed}"))
+    return sorted(entries, key=lambda e: (e.year or 0, e.network)), problems
+
+
+def matches(entry: CatalogEntry, pattern: str) -> bool:
+    """Whether a network or one of its variants contains ``pattern`` (case-insensitive)."""
+    needle = pattern.lower()
+    return any(needle in name.lower() for name in (entry.network, *entry.variants))
 
 
 def check_all(

@@ -110,28 +110,57 @@ def load_from_args(spec: str, args: argparse.Namespace) -> Any:
 
     overrides = dict(parse_assignment(a) for a in args.assignments)
     shape = parse_shape(args.input_shape) if args.input_shape else None
-    return load(
-        spec,
-        args.variant,
-        input_shape=shape,
-        search_path=args.search_path,
-        allow_absolute_imports=args.allow_absolute_imports,
-        **overrides,
-    )
+    options: dict[str, Any] = {
+        "search_path": args.search_path,
+        "allow_absolute_imports": args.allow_absolute_imports,
+    }
+    if shape is None:
+        return load(spec, args.variant, **options, **overrides)
+    try:
+        return load(spec, args.variant, input_shape=shape, **options, **overrides)
+    except SpecError as error:
+        raise _input_error(spec, args, shape, {**options, **overrides}) or error from None
+
+
+def _input_error(
+    spec: str, args: argparse.Namespace, shape: tuple[int, ...], overrides: dict[str, Any]
+) -> UsageError | None:
+    """A usage error with a hint when ``--input`` has a batch dimension or the spec sizes its input
+    through a parameter; None when neither explains the failure."""
+    from archspec.api import load
+    from archspec.hints import batch_dimension_hint, input_parameters
+
+    expected = load(spec, args.variant, **overrides).graph.input_shape
+    hint = batch_dimension_hint(shape, len(expected))
+    if hint is None:
+        names = input_parameters(spec)
+        if not names:
+            return None
+        sets = " ".join(f"--set {name}=..." for name in names)
+        hint = f"the spec computes its input from {', '.join(names)}: change it with {sets}"
+    given = "x".join(map(str, shape))
+    return UsageError(f"--input {given} does not fit this network; {hint}")
 
 
 # ---------------------------------------------------------------- subcommands
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """Every network and variant, with year and paper."""
-    from archspec.catalog import catalog
+    """Every network and variant, with year and paper; a folder of specs, or a filter on the zoo's names."""
+    from archspec.catalog import matches, scan
 
-    problems: list[SpecError] = []
-    rows = catalog(Path(args.directory) if args.directory else None, problems)
+    target, pattern = args.directory, None
+    if target and not Path(target).is_dir():
+        if "/" in target or target.startswith(".") or target.endswith(".arch"):
+            raise UsageError(f"no such folder: {target}")
+        target, pattern = None, args.directory
+    rows, problems = scan(Path(target) if target else None)
     for problem in problems:
         print(problem.render(), file=sys.stderr)
-    status = EXIT_SPEC if problems else EXIT_OK
+    if pattern is not None:
+        rows = [row for row in rows if matches(row, pattern)]
+        if not rows:
+            raise UsageError(f"no folder and no network or variant of the zoo called {pattern!r}")
     if args.format == "json":
         print(json.dumps([row.as_dict() for row in rows], indent=2))
         return status
@@ -140,7 +169,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{row.network:<14} {year}  {', '.join(row.variants)}")
         if row.title:
             print(f"{'':<20}{row.title}" + (f" <{row.paper}>" if row.paper else ""))
-    return status
+    return EXIT_SPEC if problems else EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -168,25 +197,46 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     network = load_from_args(args.spec, args)
     analysis = network.analyze(dtype=args.dtype, count=args.count, batch=args.batch)
-    print(render_analysis(analysis, args.format, depth=args.depth), end="")
+    print(render_analysis(analysis, args.format, depth=args.depth, comments=args.comments), end="")
     return EXIT_OK
 
 
 COMPARE_COLUMNS = ("network", "params", "macs", "flops", "depth", "receptive_field", "peak_activation_bytes")
-HISTORY_COLUMNS = ("year", "network", "depth", "params", "macs", "receptive_field", "reported_error")
+HISTORY_COLUMNS = (
+    "year",
+    "network",
+    "depth",
+    "params",
+    "macs",
+    "receptive_field",
+    "reported_paper",
+    "reported_torchvision",
+)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Networks side by side: params, MACs, FLOPs, depth, receptive field, peak memory."""
+    from archspec.api import variants_of
     from archspec.report import render_summary, summary_row
 
-    rows = [summary_row(load_from_args(spec, args).analyze()) for spec in args.specs]
+    specs: list[tuple[str, str | None]] = []
+    for spec in args.specs:  # a family name (`resnet`) stands for every variant
+        variants = variants_of(spec)
+        family = len(variants) > 1 and args.variant is None and spec not in variants
+        specs += [(spec, v) for v in variants] if family else [(spec, None)]
+    rows = [summary_row(_load_variant(spec, variant, args).analyze()) for spec, variant in specs]
     title = (
         "MACs: torchvision convention; FLOPs = 2 × MACs; "
         "depth = conv/linear/attention layers on the longest path"
     )
-    print(render_summary(rows, COMPARE_COLUMNS, args.format, title), end="")
+    print(render_summary(rows, COMPARE_COLUMNS, args.format, title, args.comments), end="")
     return EXIT_OK
+
+
+def _load_variant(spec: str, variant: str | None, args: argparse.Namespace) -> Any:
+    if variant is None:
+        return load_from_args(spec, args)
+    return load_from_args(spec, argparse.Namespace(**{**vars(args), "variant": variant}))
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -203,7 +253,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         rows = [summary_row(load(entry.path).analyze()) for entry in entries]
         which = "default variant of each network"
     title = f"The zoo by year ({which}; MACs: torchvision convention)"
-    print(render_summary(rows, HISTORY_COLUMNS, args.format, title), end="")
+    print(render_summary(rows, HISTORY_COLUMNS, args.format, title, args.comments), end="")
     return EXIT_OK
 
 
@@ -339,7 +389,13 @@ def _add_report_parser(sub: Any) -> None:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """The IR's JSON Schema."""
+    """The IR's JSON Schema, or with --analysis the analysis report's."""
+    if args.analysis:
+        from archspec.analysis_schema import analysis_schema
+        from archspec.report import SCHEMA_VERSION
+
+        print(json.dumps(analysis_schema(SCHEMA_VERSION), indent=2))
+        return EXIT_OK
     from archspec.ir import json_schema
 
     print(json.dumps(json_schema(), indent=2))
@@ -403,27 +459,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("list", help="list networks and variants with year and paper")
-    p.add_argument("directory", nargs="?", help="directory of .arch files (default: the bundled zoo)")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    formats = ["table", "markdown", "json", "csv"]
+    format_help = "output format (default: table, fitted to the terminal)"
+    comments_help = "with --format csv: the header lines as '#' comment lines (plain CSV readers skip none)"
+
+    def command(name: str, help: str, example: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=help, description=help, epilog=f"example: {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )  # fmt: skip
+
+    p = command("list", "list networks and variants with year and paper", "archspec list resnet")
+    p.add_argument(
+        "directory",
+        nargs="?",
+        metavar="DIR_OR_NAME",
+        help="a folder of .arch files, or a filter on the zoo's network and variant names (default: the zoo)",
+    )
+    p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     p.set_defaults(handler=cmd_list)
 
-    p = sub.add_parser(
-        "check", help="validate specs (every variant, every block); errors and warnings as path:line:col"
+    p = command(
+        "check",
+        "validate specs (every variant, every block); errors and warnings as path:line:col",
+        "archspec check specs/*.arch",
     )
-    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="a .arch file or a zoo name (several allowed)")
     p.add_argument("--variant", "-v", help="check only this variant")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing when valid")
     _add_import_options(p)
     p.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
     p.set_defaults(handler=cmd_check)
 
-    p = sub.add_parser("analyze", help="per-layer shapes, parameters, MACs/FLOPs, memory, receptive field")
-    p.add_argument("spec", metavar="SPEC")
+    p = command(
+        "analyze",
+        "per-layer shapes, parameters, MACs/FLOPs, memory, receptive field",
+        "archspec analyze resnet50 --depth 2 --batch 32 --dtype bfloat16",
+    )
+    p.add_argument("spec", metavar="SPEC", help="a .arch file or a zoo network/variant name")
     _add_spec_options(p)
-    p.add_argument("--format", "-f", choices=["table", "markdown", "json", "csv"], default="table")
+    p.add_argument("--format", "-f", choices=formats, default="table", help=format_help)
+    p.add_argument("--comments", action="store_true", help=comments_help)
     p.add_argument("--depth", "-d", type=int, default=None, help="show rows down to this nesting depth")
-    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
+    p.add_argument(
+        "--dtype",
+        choices=["float32", "bfloat16", "float16"],
+        default="float32",
+        help="activation dtype for memory figures (default: float32)",
+    )
     p.add_argument(
         "--count",
         choices=["torchvision", "all"],
@@ -431,35 +514,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="torchvision: MACs of conv/linear/matmul only (default); all: also bias, norms, activations, "
         "pooling, adds, softmax",
     )
-    p.add_argument("--batch", type=positive_int, default=1, help="batch size for memory figures")
+    p.add_argument("--batch", type=positive_int, default=1, help="batch size for memory figures (default: 1)")
     p.set_defaults(handler=cmd_analyze)
 
-    p = sub.add_parser("compare", help="networks side by side: params, MACs, FLOPs, depth, RF, peak memory")
-    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p = command(
+        "compare",
+        "networks side by side: params, MACs, FLOPs, depth, RF, peak memory",
+        "archspec compare resnet vgg16 --set num_classes=10",
+    )
+    p.add_argument(
+        "specs", nargs="+", metavar="SPEC", help="networks or variants; a family name compares every variant"
+    )
     _add_spec_options(p)
-    p.add_argument("--format", "-f", choices=["table", "markdown", "json", "csv"], default="table")
+    p.add_argument("--format", "-f", choices=formats, default="table", help=format_help)
+    p.add_argument("--comments", action="store_true", help=comments_help)
     p.set_defaults(handler=cmd_compare)
 
-    p = sub.add_parser("history", help="the whole zoo in year order")
-    p.add_argument("--format", "-f", choices=["table", "markdown", "json", "csv"], default="table")
+    p = command("history", "the whole zoo in year order", "archspec history --all-variants --format markdown")
+    p.add_argument("--format", "-f", choices=formats, default="table", help=format_help)
+    p.add_argument("--comments", action="store_true", help=comments_help)
     p.add_argument(
         "--all-variants", "-a", action="store_true", help="a row per variant, not only each network's first"
     )
     p.set_defaults(handler=cmd_history)
 
-    p = sub.add_parser("explain", help="how a layer's or block's figures were computed")
-    p.add_argument("spec", metavar="SPEC")
-    p.add_argument("layer", metavar="LAYER_OR_BLOCK")
+    p = command(
+        "explain", "how a layer's or block's figures were computed", "archspec explain resnet50 Bottleneck"
+    )
+    p.add_argument("spec", metavar="SPEC", help="a .arch file or a zoo network/variant name")
+    p.add_argument(
+        "layer",
+        metavar="LAYER_OR_BLOCK",
+        help="a dotted layer or container name (layer1.0.conv1), or a block name (every instance)",
+    )
     _add_spec_options(p)
     p.set_defaults(handler=cmd_explain)
 
-    p = sub.add_parser("ir", help="print the IR graph as JSON")
-    p.add_argument("spec", metavar="SPEC")
+    p = command("ir", "print the IR graph as JSON", "archspec ir lenet5 > lenet5.json")
+    p.add_argument("spec", metavar="SPEC", help="a .arch file or a zoo network/variant name")
     _add_spec_options(p)
     p.set_defaults(handler=cmd_ir)
 
-    p = sub.add_parser("compile", help="write standalone PyTorch source for a network")
-    p.add_argument("spec", metavar="SPEC")
+    p = command(
+        "compile", "write standalone PyTorch source for a network", "archspec compile resnet18 -o resnet18.py"
+    )
+    p.add_argument("spec", metavar="SPEC", help="a .arch file or a zoo network/variant name")
     _add_spec_options(p)
     p.add_argument(
         "--output",
@@ -473,7 +572,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_draw_parser(sub)
     _add_report_parser(sub)
 
-    p = sub.add_parser("schema", help="print the JSON Schema of the IR")
+    p = command(
+        "schema", "print the JSON Schema of the IR (or of the analysis report)", "archspec schema --analysis"
+    )
+    p.add_argument(
+        "--analysis",
+        action="store_true",
+        help="the schema of `archspec analyze --format json` instead of the IR's",
+    )
     p.set_defaults(handler=cmd_schema)
     _add_train_parsers(sub)
     _add_experiment_parser(sub)

@@ -9,6 +9,7 @@ instantiates, and which repeat group it belongs to (for ``×N`` folding in diagr
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,6 +66,21 @@ class Node(BaseModel):
         return self.name.rsplit(".", 1)[-1]
 
 
+class ReportedResult(BaseModel):
+    """Results someone reported for this network or variant, and who: the paper, or torchvision's weights.
+
+    ``scope`` is ``"variant"`` for figures of this very variant (a ``per_variant`` entry of ``reported``),
+    ``"network"`` for a figure the spec gives for the whole family (the paper's ensemble, say).
+    """
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    origin: str = Field(description="Who reported it: 'paper', 'torchvision', ...")
+    source: str | None = Field(default=None, description="Where exactly: a table, a weights enum.")
+    scope: Literal["variant", "network"]
+    figures: dict[str, float]
+
+
 class Metadata(BaseModel):
     """What the spec says about the network: its paper, its year, its reported results."""
 
@@ -76,6 +92,9 @@ class Metadata(BaseModel):
     venue: str | None = None
     paper: str | None = None
     reported: dict[str, JSONValue] = Field(default_factory=dict)
+    results: tuple[ReportedResult, ...] = Field(
+        default=(), description="The reported results that apply to this variant, per origin."
+    )
     notes: str | None = None
     extra: dict[str, JSONValue] = Field(default_factory=dict)
 
@@ -148,8 +167,15 @@ class Graph(BaseModel):
         return [node.op for node in self.nodes]
 
     def to_json(self) -> str:
-        """The IR as indented JSON (what `archspec ir` prints)."""
-        return json.dumps(self.model_dump(mode="json", exclude_none=True), indent=2)
+        """The IR as indented JSON (what `archspec ir` prints). Span paths are relative to the spec's
+        folder, so that the document does not depend on where the spec was checked out."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        folder = os.path.dirname(os.path.abspath(self.source))
+        data["source"] = os.path.basename(self.source)
+        for item in (*data["scopes"], *data["nodes"]):
+            if "span" in item:
+                item["span"]["path"] = os.path.relpath(os.path.abspath(item["span"]["path"]), folder)
+        return json.dumps(data, indent=2)
 
 
 def json_schema() -> dict[str, Any]:

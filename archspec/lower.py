@@ -21,7 +21,7 @@ from archspec import ast
 from archspec.errors import Diagnostic, SpecError, did_you_mean, quoted_list, spec_repr
 from archspec.expr import BlockRef, Value, a_type, evaluate, show, type_name
 from archspec.init_rules import lower_init
-from archspec.ir import Graph, Metadata, Node, Repeat, Scope
+from archspec.ir import Graph, Metadata, Node, Repeat, ReportedResult, Scope
 from archspec.limits import MAX_BLOCK_DEPTH, MAX_INT, MAX_NESTING, MAX_NODES, budget, charge
 from archspec.loader import FileScope, Program
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape, format_shape
@@ -830,12 +830,15 @@ def _as_block(name: str, value: Value, default: Value, program: Program) -> Valu
     return value
 
 
-def metadata(network: ast.NetworkDef, env: Mapping[str, Value]) -> Metadata:
-    """The network's metadata section evaluated into a Metadata record."""
+def metadata(network: ast.NetworkDef, env: Mapping[str, Value], variant: str | None = None) -> Metadata:
+    """The network's metadata section evaluated into a Metadata record (results: those of ``variant``)."""
     fields: dict[str, Any] = {}
     extra: dict[str, Any] = {}
-    known = set(Metadata.model_fields) - {"extra"}
+    known = set(Metadata.model_fields) - {"extra", "results"}
     for entry in network.meta:
+        if entry.key == "reported" and isinstance(entry.value, tuple):
+            fields["reported"], fields["results"] = _reported(network, entry.value, env, variant)
+            continue
         value = _meta_value(entry, env)
         if entry.key in known:
             fields[entry.key] = value
@@ -863,6 +866,78 @@ _METADATA_TYPES = {
     "reported": "a group of `key: value` entries",
     "notes": "a string",
 }
+
+
+PER_VARIANT = "per_variant"
+
+
+def _reported(
+    network: ast.NetworkDef, entries: tuple[ast.MetaEntry, ...], env: Mapping[str, Value], variant: str | None
+) -> tuple[dict[str, Any], tuple[ReportedResult, ...]]:
+    """``reported``: network-wide figures (the paper's), and ``per_variant`` groups by origin.
+
+    ``per_variant:`` holds one group per origin (``paper``, ``torchvision``), each with an optional
+    ``source: "..."`` and a group of figures per variant name. The raw record keeps the network-wide
+    entries; ``results`` holds what applies to ``variant`` (or to the network's own name).
+    """
+    raw: dict[str, Any] = {}
+    results: list[ReportedResult] = []
+    names = variant_names(network)
+    chosen = variant or names[0]
+    for entry in entries:
+        if entry.key != PER_VARIANT:
+            raw[entry.key] = _meta_value(entry, env)
+            continue
+        if not isinstance(entry.value, tuple):
+            raise SpecError.at(entry.span, "reported 'per_variant' must be a group of origins (paper: ...)")
+        for origin in entry.value:
+            if not isinstance(origin.value, tuple):
+                raise SpecError.at(
+                    origin.span,
+                    f"per_variant '{origin.key}' must be a group: `source:` and a group per variant",
+                )
+            source = None
+            for item in origin.value:
+                if item.key == "source" and not isinstance(item.value, tuple):
+                    value = evaluate(item.value, env)
+                    if not isinstance(value, str):
+                        raise SpecError.at(item.span, f"source must be a string, got {show(value)}")
+                    source = value
+                    continue
+                if item.key not in names:
+                    raise SpecError.at(
+                        item.span,
+                        f"reported {origin.key} figures for '{item.key}', which is not a variant of "
+                        f"{network.name}",
+                        did_you_mean(item.key, names) or f"its variants: {', '.join(names)}",
+                    )
+                figures = _figures(item, env)
+                if item.key == chosen:
+                    results.append(ReportedResult(origin=origin.key, scope="variant", figures=figures))
+            results = [
+                r.model_copy(update={"source": source}) if r.origin == origin.key else r for r in results
+            ]
+    # Network-wide results: the error and accuracy figures among the plain entries (not params_millions).
+    network_wide = {
+        k: float(v)
+        for k, v in raw.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and ("error" in k or "acc" in k)
+    }
+    if network_wide:
+        results.append(ReportedResult(origin="paper", scope="network", figures=network_wide))
+    return raw, tuple(results)
+
+
+def _figures(entry: ast.MetaEntry, env: Mapping[str, Value]) -> dict[str, float]:
+    if not isinstance(entry.value, tuple):
+        raise SpecError.at(entry.span, f"figures of '{entry.key}' must be a group of `name: number` entries")
+    figures = {}
+    for item in entry.value:
+        value = None if isinstance(item.value, tuple) else evaluate(item.value, env)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise SpecError.at(item.span, f"reported figure '{item.key}' must be a number")
+        figures[item.key] = float(value)
+    return figures
 
 
 def _meta_value(entry: ast.MetaEntry, env: Mapping[str, Value]) -> Any:
@@ -949,7 +1024,7 @@ def _lower(
         variant=chosen,
         source=program.root.module.path,
         params={k: _jsonable(v) for k, v in params.items()},
-        metadata=metadata(network, env),
+        metadata=metadata(network, env, chosen),
         input_shape=shape,
         scopes=tuple(lowerer.scopes),
         nodes=tuple(lowerer.nodes),

@@ -11,23 +11,30 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from archspec.analysis import RF, Analysis, ReceptiveField, Row
 from archspec.folding import Instance, fold_runs, run_name, signature
+from archspec.ir import ReportedResult
 from archspec.ops import format_shape
 
 FORMATS = ("table", "markdown", "csv", "json")
+# The version of the analysis JSON document (`archspec schema --analysis`); raised when a field changes.
+SCHEMA_VERSION = 2
 
 
-def render_analysis(analysis: Analysis, fmt: str, depth: int | None = None) -> str:
-    """The analysis in one of ``FORMATS``; ``depth`` limits the rows by nesting depth."""
+def render_analysis(analysis: Analysis, fmt: str, depth: int | None = None, comments: bool = False) -> str:
+    """The analysis in one of ``FORMATS``; ``depth`` limits the rows by nesting depth; ``comments`` puts
+    the header lines into a CSV as ``#`` lines (which plain CSV readers do not expect)."""
     if fmt == "json":
         return json.dumps(analysis_json(analysis, depth), indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
-        return _csv(analysis, depth)
+        return _csv(analysis, depth, comments)
     if fmt == "markdown":
         return _markdown(analysis, depth)
     if fmt == "table":
@@ -47,6 +54,7 @@ def analysis_json(analysis: Analysis, depth: int | None = None) -> dict[str, Any
     """The JSON document (see the module docstring)."""
     graph = analysis.graph
     return {
+        "schema_version": SCHEMA_VERSION,
         "network": graph.network,
         "variant": graph.variant,
         "input": list(graph.input_shape),
@@ -83,6 +91,7 @@ def _row_json(row: Row) -> dict[str, Any]:
         "macs": row.macs,
         "flops": row.flops,
         "activation_bytes": row.activation_bytes,
+        "saved_bytes": row.saved_bytes,
         "receptive_field": rf_json(row.receptive_field),
         "repeat": row.repeat.model_dump() if row.repeat is not None else None,
     }
@@ -107,6 +116,7 @@ class DisplayRow:
     macs: int
     flops: int
     activation_bytes: int
+    saved_bytes: int
     receptive_field: str
 
 
@@ -139,6 +149,7 @@ def _fold(run: list[Row]) -> DisplayRow:
         macs=sum(r.macs for r in run),
         flops=sum(r.flops for r in run),
         activation_bytes=sum(r.activation_bytes for r in run),
+        saved_bytes=sum(r.saved_bytes for r in run),
         receptive_field=rf_text(last.receptive_field),
     )
 
@@ -187,7 +198,7 @@ def header_lines(analysis: Analysis) -> list[str]:
         f"FLOPs {analysis.flops:,} ({human(analysis.flops)})",
         f"depth {analysis.depth} (conv/linear/attention layers on the longest path); "
         f"receptive field {rf_text(analysis.receptive_field)}",
-        f"memory ({conv['memory']}): activations {human_bytes(analysis.activation_bytes)}, "
+        f"memory ({conv['memory']}): saved for backward {human_bytes(analysis.activation_bytes)}, "
         f"peak at inference {human_bytes(analysis.peak_activation_bytes)} (at {analysis.peak_at}); "
         f"training: SGD-momentum {human_bytes(tm['sgd_momentum']['total_bytes'])}, "
         f"AdamW {human_bytes(tm['adamw']['total_bytes'])}",
@@ -199,7 +210,8 @@ def header_lines(analysis: Analysis) -> list[str]:
     return lines
 
 
-COLUMNS = ("layer", "op", "output", "params", "MACs", "FLOPs", "activations", "RF (size /stride pad)")
+# "out mem": the bytes of a layer's output; "saved": what autograd keeps for its backward (docs/memory.md).
+COLUMNS = ("layer", "op", "output", "params", "MACs", "FLOPs", "out mem", "saved", "RF (size /stride pad)")
 
 
 def _cells(row: DisplayRow) -> list[str]:
@@ -212,6 +224,7 @@ def _cells(row: DisplayRow) -> list[str]:
         f"{row.macs:,}",
         f"{row.flops:,}",
         human_bytes(row.activation_bytes),
+        human_bytes(row.saved_bytes),
         row.receptive_field,
     ]
 
@@ -224,32 +237,71 @@ def _total_cells(analysis: Analysis) -> list[str]:
         f"{analysis.params:,}",
         f"{analysis.macs:,}",
         f"{analysis.flops:,}",
+        "",
         human_bytes(analysis.activation_bytes),
         rf_text(analysis.receptive_field),
     ]
 
 
+# Columns a narrow terminal drops, first to last (FLOPs are 2 x MACs under the default convention).
+NARROW_DROPS = (("FLOPs", 130), ("out mem", 115), ("RF (size /stride pad)", 100), ("output", 85))
+
+
+def table_columns(width: int) -> list[int]:
+    """Indices of ``COLUMNS`` shown at this width."""
+    dropped = {name for name, needs in NARROW_DROPS if width < needs}
+    return [i for i, name in enumerate(COLUMNS) if name not in dropped]
+
+
 def _table(analysis: Analysis, depth: int | None) -> str:
     from rich.table import Table  # rich is imported only when a terminal table is printed
 
+    shown = table_columns(output_width())
     table = Table(title=None, show_lines=False, header_style="bold")
-    for i, column in enumerate(COLUMNS):
-        table.add_column(column, justify="right" if 3 <= i <= 6 else "left", no_wrap=i == 0)
+    for i in shown:
+        table.add_column(COLUMNS[i], justify="right" if 3 <= i <= 7 else "left", overflow="fold")
     for row in display_rows(analysis, depth):
-        table.add_row(*_cells(row))
+        cells = _cells(row)
+        table.add_row(*(cells[i] for i in shown))
     table.add_section()
-    table.add_row(*_total_cells(analysis))
+    total = _total_cells(analysis)
+    table.add_row(*(total[i] for i in shown))
     return _rich_text(header_lines(analysis), table)
 
 
+PIPE_WIDTH = 200  # the width of tables written to a pipe or a file, where no terminal sets one
+
+
+def output_width() -> int:
+    """``COLUMNS`` when set, else the terminal's width, else (a pipe) ``PIPE_WIDTH``."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((PIPE_WIDTH, 24)).columns
+    return PIPE_WIDTH
+
+
+def use_colour() -> bool:
+    """Colour on a terminal only, and never with ``NO_COLOR`` set (https://no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
 def _rich_text(lines: Sequence[str], table: Any) -> str:
-    """Plain lines, then a rich table, as text: no colour, 200 columns, nothing read as markup."""
+    """Plain lines, then a rich table, as text that fits ``output_width()``; colour only on a terminal."""
     from rich.console import Console
 
     buffer = io.StringIO()
-    console = Console(file=buffer, width=200, color_system=None, force_terminal=False, highlight=False)
+    colour = use_colour()
+    console = Console(
+        file=buffer,
+        width=output_width(),
+        color_system="standard" if colour else None,
+        force_terminal=colour,
+        highlight=False,
+    )
     for line in lines:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print(line, markup=False, highlight=False)
     console.print(table)
     return buffer.getvalue()
 
@@ -278,16 +330,18 @@ CSV_FIELDS = (
     "macs",
     "flops",
     "activation_bytes",
+    "saved_bytes",
     "rf_size",
     "rf_stride",
     "rf_padding",
 )
 
 
-def _csv(analysis: Analysis, depth: int | None) -> str:
+def _csv(analysis: Analysis, depth: int | None, comments: bool) -> str:
     buffer = io.StringIO()
-    for line in header_lines(analysis):
-        buffer.write(f"# {line}\n")
+    if comments:
+        for line in header_lines(analysis):
+            buffer.write(f"# {line}\n")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for row in _visible(analysis.rows, depth):
@@ -309,6 +363,7 @@ def _csv(analysis: Analysis, depth: int | None) -> str:
                 row.macs,
                 row.flops,
                 row.activation_bytes,
+                row.saved_bytes,
                 size,
                 stride,
                 pad,
@@ -332,16 +387,27 @@ def summary_row(analysis: Analysis) -> dict[str, Any]:
         "depth": analysis.depth,
         "receptive_field": rf_json(analysis.receptive_field),
         "peak_activation_bytes": analysis.peak_activation_bytes,
-        "reported_error": reported_error(meta.reported),
+        "reported_paper": reported_text(meta.results, "paper"),
+        "reported_torchvision": reported_text(meta.results, "torchvision"),
     }
 
 
-def reported_error(reported: dict[str, Any]) -> str | None:
-    """``top-5 3.57%`` from a spec's ``reported`` block (the first ``*error*`` entry), or None."""
-    for key, value in reported.items():
-        if "error" in key and isinstance(value, int | float):
-            return f"{key.replace('_error', '').replace('top', 'top-')} {value:g}%"
-    return None
+def _figure(key: str, value: float) -> str:
+    label = {"acc1": "acc@1", "acc5": "acc@5"}.get(key) or key.replace("_error", " err").replace(
+        "top", "top-"
+    )
+    return f"{label.replace('_', ' ')} {value:g}%"
+
+
+def reported_text(results: Sequence[ReportedResult], origin: str) -> str | None:
+    """``top-1 err 22.85%, top-5 err 6.71%`` for this variant from ``origin`` (``paper``, ``torchvision``);
+    a network-wide figure (the paper's ensemble) only when the variant has none, marked ``(family)``."""
+    mine = [r for r in results if r.origin == origin]
+    chosen = [r for r in mine if r.scope == "variant"] or mine
+    if not chosen:
+        return None
+    text = ", ".join(_figure(k, v) for r in chosen for k, v in r.figures.items())
+    return text + (" (family)" if chosen[0].scope == "network" else "")
 
 
 def _plain_rf(value: Any) -> str:
@@ -350,15 +416,19 @@ def _plain_rf(value: Any) -> str:
     return str(value) if value is not None else "-"
 
 
-def render_summary(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str, title: str) -> str:
-    """A table of `summary_row`s in one of ``FORMATS``."""
+def render_summary(
+    rows: list[dict[str, Any]], columns: Sequence[str], fmt: str, title: str, comments: bool = False
+) -> str:
+    """A table of `summary_row`s in one of ``FORMATS`` (a CSV has the title as a ``#`` line with
+    ``comments``)."""
     if fmt == "json":
         return json.dumps([{c: r[c] for c in columns} for r in rows], indent=2, ensure_ascii=False) + "\n"
     header = [c.replace("_", " ") for c in columns]
     cells = [[_summary_cell(c, r[c]) for c in columns] for r in rows]
     if fmt == "csv":
         buffer = io.StringIO()
-        buffer.write(f"# {title}\n")
+        if comments:
+            buffer.write(f"# {title}\n")
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(
@@ -373,7 +443,8 @@ def render_summary(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str,
 
     table = Table(header_style="bold")
     for i, name in enumerate(header):
-        table.add_column(name, justify="left" if columns[i] in ("network", "reported_error") else "right")
+        left = columns[i] in ("network", "reported_paper", "reported_torchvision")
+        table.add_column(name, justify="left" if left else "right")
     for row in cells:
         table.add_row(*row)
     return _rich_text([title], table)

@@ -123,10 +123,10 @@ def test_markdown_and_csv(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and md.startswith("# resnet18") and CONVENTION in md
     assert "| `layer1` | Stage |" in md
     code, text, _ = run(capsys, "analyze", "resnet18", "-f", "csv")
-    body = [line for line in text.splitlines() if not line.startswith("#")]
-    rows = list(csv.DictReader(io.StringIO("\n".join(body))))
+    rows = list(csv.DictReader(io.StringIO(text)))  # plain CSV: no comment lines by default
     by_name = {r["name"]: r for r in rows}
     assert by_name["layer4"]["rf_size"] == "435x435" and by_name["fc"]["params"] == "513000"
+    code, text, _ = run(capsys, "analyze", "resnet18", "-f", "csv", "--comments")
     assert any(CONVENTION in line for line in text.splitlines() if line.startswith("#"))
 
 
@@ -171,7 +171,7 @@ def test_compare_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
     assert [r["network"] for r in rows] == ["resnet18", "resnet50"]
     assert rows[1]["params"] == 25_557_032 and rows[1]["depth"] == 50
     assert rows[1]["receptive_field"]["size"] == [427, 427]
-    assert rows[1]["peak_activation_bytes"] == 3 * 256 * 56 * 56 * 4
+    assert rows[1]["peak_activation_bytes"] == (3 * 256 * 56 * 56 + 64 * 56 * 56 + 3 * 224 * 224) * 4
     code, table, _ = run(capsys, "compare", "resnet18", "resnet50")
     assert code == 0 and "resnet18" in table and "25,557,032" in table and "427 /32" in table
 
@@ -183,9 +183,20 @@ def test_history_is_in_year_order(capsys: pytest.CaptureFixture[str]) -> None:
     years = [r["year"] or 0 for r in rows]
     assert years == sorted(years)
     resnet = next(r for r in rows if r["network"].startswith("resnet"))
-    assert resnet["reported_error"] == "top-5 3.57%"
+    # resnet18: the paper's single-model figure (Table 2), not the family's ensemble 3.57%.
+    assert resnet["reported_paper"] == "top-1 err 27.88%"
+    assert resnet["reported_torchvision"] == "acc@1 69.758%, acc@5 89.078%"
     code, table, _ = run(capsys, "history")
-    assert code == 0 and "reported error" in table
+    assert code == 0 and "reported paper" in table and "reported torchvision" in table
+
+
+def test_history_keeps_each_variant_its_own_results(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "history", "--all-variants", "--format", "json")
+    rows = {r["network"]: r for r in json.loads(out)}
+    assert code == 0
+    assert rows["resnet152"]["reported_paper"] == "top-1 err 21.43%, top-5 err 5.71%"
+    assert rows["vgg16"]["reported_paper"] == "top-5 err 7.3% (family)"  # VGG's ensemble, marked
+    assert rows["vgg16"]["reported_torchvision"] != rows["vgg19"]["reported_torchvision"]
 
 
 def test_explain_layer_and_block(capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,8 +17,16 @@ from archspec.ops.vit import MultiheadAttention
 
 
 def explain(analysis: Analysis, name: str) -> str:
-    """The explanation of the layer or container called ``name`` (KeyError when absent)."""
-    row = analysis.row(name)
+    """The explanation of the layer or container called ``name``, or of every instance of the block
+    called ``name`` (KeyError when neither exists)."""
+    try:
+        row = analysis.row(name)
+    except KeyError:
+        instances = [r for r in analysis.rows if r.kind == "block" and r.block == name]
+        if not instances:
+            raise
+        head = f"block {name}: {len(instances)} instances ({', '.join(r.name for r in instances)})\n\n"
+        return head + "\n".join(explain(analysis, r.name) for r in instances)
     if row.kind == "layer":
         return "\n".join(_explain_node(analysis, analysis.graph.nodes[row.node_ids[0]])) + "\n"
     return "\n".join(_explain_container(analysis, row)) + "\n"
@@ -91,9 +99,14 @@ def _explain_node(analysis: Analysis, node: Node) -> list[str]:
         )
     lines.append(f"FLOPs (torchvision) = 2 × MACs = {_n(2 * counts.macs)}")
     lines.append(f"FLOPs (--count all) = 2 × MACs + {_n(counts.extra_flops)} ({op.flop_rule})")
+    row = analysis.row(node.name)
     lines.append(
-        f"activations = {'×'.join(map(str, node.shape))} × {analysis.dtype} × batch {analysis.batch}"
-        f" = {_n(analysis.row(node.name).activation_bytes)} bytes"
+        f"output = {'×'.join(map(str, node.shape))} × {analysis.dtype} × batch {analysis.batch}"
+        f" = {_n(row.activation_bytes)} bytes"
+    )
+    lines.append(
+        f"saved for backward: {op.saved_rule} = {_n(row.saved_bytes)} bytes "
+        "(a storage an earlier layer already keeps is counted there)"
     )
     return lines + _rf_lines(analysis, node)
 

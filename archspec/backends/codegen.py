@@ -32,8 +32,9 @@ from typing import Any
 from torch import nn
 
 from archspec.analysis.counts import node_counts
+from archspec.analysis.memory import inplace_nodes
 from archspec.backends import init as torch_init
-from archspec.backends import torch_build, torch_layers
+from archspec.backends import torch_layers
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
 from archspec.backends.torch_ops import NO_DEFAULT, Arg, Ctor, torch_op
 from archspec.errors import UsageError, spec_repr
@@ -177,7 +178,7 @@ class _Emitter:
         self.graph = graph
         self.rule_names = _rule_names(graph.init)
         self.plan = plan_graph(graph)
-        self.inplace = torch_build.inplace_nodes(graph)
+        self.inplace = inplace_nodes(graph)
         self.layers: set[str] = set()
         self.class_of: dict[int, _Class] = {}  # id(container plan) -> its class
         self.classes: list[_Class] = []

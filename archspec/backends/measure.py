@@ -32,28 +32,35 @@ def saved_activation_bytes(module: nn.Module, x: torch.Tensor) -> int:
     """Bytes of the distinct storages autograd saves for backward in one forward (train mode)."""
     weights = _weight_storages(module)
     sizes: dict[int, int] = {}
-    keep: list[torch.Tensor] = []  # hold the tensors so that no address is reused during the forward
+    # Every saved tensor is held until the end, so that no address is reused during the forward. The graph
+    # gets the address, not the tensor: a saved tensor that holds its own grad_fn would make a reference
+    # cycle through the autograd graph that Python's collector cannot see (a leak of the whole module).
+    keep: list[torch.Tensor] = []
 
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
+    def pack(tensor: torch.Tensor) -> int:
         storage = tensor.untyped_storage()
         address = storage.data_ptr()
         if address not in weights and address not in sizes:
             sizes[address] = storage.nbytes()
         keep.append(tensor)
-        return tensor
+        return address
+
+    def unpack(address: int) -> torch.Tensor:
+        raise RuntimeError("measurement only: this graph cannot run backward")
 
     module.train()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+    with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
         output = module(x)
-    del output, keep
+    del output
+    keep.clear()
     return sum(sizes.values())
 
 
-class _LiveBytes(TorchDispatchMode):
+class _LiveBytes(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Counts the bytes of live storages that ops return (see the module docstring)."""
 
     def __init__(self, ignore: set[int]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.ignore = ignore
         self.refs: dict[int, int] = {}  # storage address -> live tensors on it
         self.sizes: dict[int, int] = {}

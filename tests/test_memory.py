@@ -1,0 +1,105 @@
+"""The memory estimates against torch: what autograd saves, and the live bytes of a no-grad forward.
+
+The oracle is torch itself (``archspec.backends.measure``): saved tensors seen through
+``saved_tensors_hooks`` on the built module in train mode (storages counted once, parameters and buffers
+left out), and live tensor bytes tracked by a ``TorchDispatchMode`` during a ``torch.no_grad()`` forward.
+Every zoo variant is measured at batch 1 and 8, float32 and bfloat16, at a small input where the spec
+allows one (the estimate is for that same input); a representative subset again at full size (slow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+import torch
+
+import archspec
+from archspec.api import Network
+from archspec.backends.measure import inference_peak_bytes, saved_activation_bytes
+from archspec.catalog import catalog
+
+VARIANTS = [variant for entry in catalog() for variant in entry.variants]
+FIXED_INPUT = {"lecun1989", "lenet5", "alexnet_paper"}  # a classifier sized for one input
+# Small enough to be cheap; large enough that batch norm sees more than one value per channel at batch 1
+# (ResNet at 32x32 ends in 1x1 maps) and AlexNet's three max pools fit.
+SMALL = 64
+
+
+def small(variant: str) -> Network:
+    """The variant at a small input (its own size when the spec fixes it)."""
+    size = SMALL
+    if variant in FIXED_INPUT:
+        return archspec.load(variant)
+    if variant.startswith("vit"):
+        return archspec.load(variant, image_size=size)
+    if variant.startswith("mobilenet_v1"):
+        return archspec.load(variant, resolution=size)
+    return archspec.load(variant, input_shape=(3, size, size))
+
+
+# Local response normalisation runs avg_pool3d, which has no bfloat16 kernel on the CPU.
+TORCH_LACKS = {("alexnet_paper", "bfloat16")}
+
+
+def _check(network: Network, cases: Sequence[tuple[str, int]]) -> None:
+    """Estimate against measurement for each (dtype, batch), on one built module (converted per dtype)."""
+    torch.manual_seed(0)
+    module = network.build()
+    for dtype, batch in cases:
+        if (network.name, dtype) in TORCH_LACKS:
+            continue
+        torch_dtype = getattr(torch, dtype)
+        module = module.to(torch_dtype)
+        x = torch.randn(batch, *network.graph.input_shape, dtype=torch_dtype)
+        analysis = network.analyze(dtype=dtype, batch=batch)
+        saved = saved_activation_bytes(module, x)
+        assert analysis.activation_bytes == pytest.approx(saved, rel=0.05), (dtype, batch)
+        peak = inference_peak_bytes(module, x)
+        assert analysis.peak_activation_bytes == pytest.approx(peak, rel=0.10), (dtype, batch)
+
+
+# The fast step covers both dtypes and both batch sizes on every variant; the slow step the other two
+# combinations, and a representative subset at full size.
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_memory_matches_torch_on_every_variant(variant: str) -> None:
+    _check(small(variant), [("float32", 1), ("bfloat16", 8)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_memory_matches_torch_on_every_variant_other_cases(variant: str) -> None:
+    _check(small(variant), [("float32", 8), ("bfloat16", 1)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "variant", ["alexnet", "googlenet", "vgg16_bn", "resnet50", "mobilenet_v2", "vit_b_16"]
+)
+def test_memory_matches_torch_at_full_size(variant: str) -> None:
+    _check(archspec.load(variant), [("float32", 8), ("bfloat16", 8)])
+
+
+def test_training_total_follows_from_its_terms() -> None:
+    # resnet18 by hand: 11,689,512 parameters, 9,600 BN running statistics + 20 batch counters.
+    analysis = archspec.load("resnet18").analyze(batch=2)
+    memory: dict[str, Any] = dict(analysis.training_memory)
+    weights, grads = (11_689_512 + 9_600 + 20) * 4, 11_689_512 * 4
+    assert memory["parameters_bytes"] == weights
+    assert memory["gradients_bytes"] == grads
+    assert memory["adamw"]["total_bytes"] == weights + grads + 2 * grads + analysis.activation_bytes
+    assert memory["sgd_momentum"]["total_bytes"] == weights + grads + grads + analysis.activation_bytes
+
+
+def test_saved_bytes_of_a_small_chain_by_hand() -> None:
+    # conv keeps its input (3x8x8), batchnorm its input (4x8x8) and 2 x 4 statistics, the in-place ReLU
+    # its output (the batchnorm's output storage, 4x8x8), max pooling that same storage (counted once) and
+    # int64 indices (4x4x4), the linear its input (a view of the pooled 4x4x4).
+    text = (
+        "network tiny:\n  input: 3x8x8\n  layers:\n"
+        "    conv(4, 3, pad=1) >> batchnorm >> relu >> maxpool(2) >> flatten >> linear(2)\n"
+    )
+    analysis = archspec.load("tiny.arch", text=text).analyze(batch=2)
+    elements = 2 * (3 * 64 + 4 * 64 + 4 * 64 + 4 * 16) + 8
+    assert analysis.activation_bytes == elements * 4 + 2 * 4 * 16 * 8
