@@ -163,7 +163,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             raise UsageError(f"no folder and no network or variant of the zoo called {pattern!r}")
     if args.format == "json":
         print(json.dumps([row.as_dict() for row in rows], indent=2))
-        return status
+        return EXIT_SPEC if problems else EXIT_OK
     for row in rows:
         year = str(row.year) if row.year else "    "
         print(f"{row.network:<14} {year}  {', '.join(row.variants)}")

@@ -24,10 +24,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from archspec.backends.init import apply_rule, layer_of, parameters_of
-from archspec.backends.plan import ContainerPlan, Step, consumers, plan_graph
 from archspec.analysis.memory import inplace_nodes
-from archspec.backends.init import InitScheme, kaiming_fan_out, scheme_of
+from archspec.backends.init import apply_rule, layer_of, parameters_of
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
 from archspec.backends.torch_ops import torch_op
 from archspec.errors import UsageError

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from archspec.ir import Metadata
 from archspec.ops import format_shape
-from archspec.report import DisplayRow, display_rows, human, human_bytes, reported_error, rf_text
+from archspec.report import DisplayRow, display_rows, human, human_bytes, reported_text, rf_text
 from archspec.site.entries import Entry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,9 +85,19 @@ def index_page(env: jinja2.Environment, entries: Sequence[Entry], charts: dict[s
         entries=entries,
         spans=spans,
         charts=charts,
-        reported=lambda e: reported_error(e.metadata.reported),
+        reported=lambda e: _reported(e.metadata),
         nav=_nav(entries, None),
     )
+
+
+def _reported(metadata: Metadata) -> str | None:
+    """The variant's reported results, the paper's and torchvision's weights' each named as such."""
+    parts = []
+    for origin, label in (("paper", "paper"), ("torchvision", "torchvision weights")):
+        text = reported_text(metadata.results, origin)
+        if text:
+            parts.append(f"{text} ({label})")
+    return "; ".join(parts) or None
 
 
 def network_page(
@@ -106,7 +117,7 @@ def network_page(
         entry=entry,
         analysis=entry.analysis,
         meta=entry.metadata,
-        reported=reported_error(entry.metadata.reported),
+        reported=_reported(entry.metadata),
         folded=_table(folded),
         every=_table(every) if len(every) != len(folded) else None,
         diagrams=diagrams,
