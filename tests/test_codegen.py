@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import itertools
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -182,3 +183,63 @@ def test_random_specs_build_and_generate_the_same_module(text: str, tmp_path: Pa
     assert shapes == {node.id: node.shape for node in net.graph.nodes}
     assert sum(p.numel() for p in module.parameters()) == net.params
     assert_same_as_in_memory(net, tmp_path)
+
+
+# ---------------------------------------------------------------- module names, as torchvision's
+
+
+def randomise_statistics(model: torch.nn.Module) -> None:
+    """Random batchnorm statistics and affine terms, and random biases: defaults would hide misplaced ones."""
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.copy_(torch.randn(module.num_features, generator=generator) * 0.1)
+                module.running_var.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
+                module.weight.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
+            bias = getattr(module, "bias", None)
+            if isinstance(bias, torch.nn.Parameter):
+                bias.copy_(torch.randn(bias.shape, generator=generator) * 0.1)
+
+
+# torchvision's blocks call one `relu` module several times; a spec names each use (unnamed ones by
+# position), so a block's shared `relu` is the one name torchvision has that archspec's modules lack.
+SHARED_RELU = re.compile(r"^layer[1-4]\.[0-9]+\.relu$")
+
+FEATURES = [
+    ("resnet18", "layer3"),
+    ("mobilenet_v2", "features.13"),
+    ("vit_b_32", "encoder"),
+    pytest.param("resnet50", "layer3", marks=pytest.mark.slow),
+    pytest.param("vgg16", "features.13", marks=pytest.mark.slow),
+    pytest.param("vit_b_16", "encoder", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize(("variant", "target"), FEATURES)
+def test_feature_extractor_sees_torchvision_names(variant: str, target: str, tmp_path: Path) -> None:
+    from torchvision import models
+    from torchvision.models.feature_extraction import create_feature_extractor
+
+    torch.manual_seed(0)
+    theirs = getattr(models, variant)(weights=None).eval()
+    randomise_statistics(theirs)
+    net = archspec.load(variant)
+    built = net.build().eval()
+    compiled = load_source(net.to_source(), tmp_path).build().eval()
+    for model in (built, compiled):
+        model.load_state_dict(theirs.state_dict(), strict=True)
+
+    names = {name for name, _ in theirs.named_modules()}
+    for model in (built, compiled):
+        missing = {n for n in names - {name for name, _ in model.named_modules()} if not SHARED_RELU.match(n)}
+        assert missing == set()
+
+    x = torch.randn(2, *net.graph.input_shape)
+    with torch.no_grad():
+        expected = create_feature_extractor(theirs, {target: "c"})(x)["c"]
+        for model in (built, compiled):
+            actual = create_feature_extractor(model, {target: "c"})(x)["c"]
+            assert actual.shape == expected.shape
+            scale = expected.abs().max()
+            assert (actual - expected).abs().max() <= 1e-5 * scale

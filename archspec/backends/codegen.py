@@ -3,10 +3,11 @@
 The module tree is the one ``torch_build`` makes (same ``state_dict`` keys), written the way a person
 would write it: one class per block structure, named after the block (``Bottleneck``; ``Bottleneck_2``
 only when a second instance differs in structure), with the arguments that vary between instances as
-constructor parameters; chains of modules as ``nn.Sequential(...)``; parameterless layers as functional
-calls in ``forward``, with the output shape of each line as a comment. The custom layers are copied from
-``torch_layers``. The spec's ``init:`` rules become one function per rule, written out as literal
-``nn.init`` calls; ``build()`` applies them as the in-memory builder does (same seed, same numbers).
+constructor parameters; chains of modules as ``nn.Sequential(...)``; unnamed parameterless layers as
+functional calls in ``forward`` (the ones the spec names stay modules, as in torchvision), with the output
+shape of each line as a comment. The custom layers are copied from ``torch_layers``. The spec's ``init:``
+rules become one function per rule, written out as literal ``nn.init`` calls; ``build()`` applies them as
+the in-memory builder does (same seed, same numbers).
 
 Safety: spec text reaches the file only through ``repr()``/sanitised text inside docstrings and comments.
 Attribute names are the spec's layer names, which lowering validated; they are checked again here
@@ -30,8 +31,9 @@ from typing import Any
 from torch import nn
 
 from archspec.analysis.counts import node_counts
+from archspec.analysis.memory import inplace_nodes
 from archspec.backends import init as torch_init
-from archspec.backends import torch_build, torch_layers
+from archspec.backends import torch_layers
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
 from archspec.backends.torch_ops import NO_DEFAULT, Arg, Ctor, torch_op
 from archspec.errors import UsageError, spec_repr
@@ -167,7 +169,7 @@ class _Emitter:
         self.graph = graph
         self.rule_names = _rule_names(graph.init)
         self.plan = plan_graph(graph)
-        self.inplace = torch_build.inplace_nodes(graph)
+        self.inplace = inplace_nodes(graph)
         self.layers: set[str] = set()
         self.class_of: dict[int, _Class] = {}  # id(container plan) -> its class
         self.classes: list[_Class] = []
@@ -264,13 +266,25 @@ class _Emitter:
         return ctor
 
     def inlined(self, step: Step) -> bool:
+        """Whether a step is written as an expression in ``forward`` rather than held as a module.
+
+        Ops without a module are always expressions. A parameter-free layer the spec names (``relu``,
+        ``maxpool``, ``avgpool``, ``dropout``) stays a module under that name, as in the in-memory
+        build and in torchvision, so hooks and ``create_feature_extractor`` find it; unnamed ones
+        (positions such as ``2``) read better as functional calls.
+        """
         node = step.node
         if node is None:
             return False
         entry = torch_op(node.op)
         if entry.module is None:
             return True
-        return entry.inline is not None and node.op.param_count() == 0 and node.op.buffer_count() == 0
+        return (
+            entry.inline is not None
+            and node.op.param_count() == 0
+            and node.op.buffer_count() == 0
+            and _POSITION.match(step.local) is not None
+        )
 
     def child_expression(self, step: Step, lit: Literal, indent: str) -> str:
         """The constructor expression of a step (a module, an nn.Sequential or a generated class)."""

@@ -177,6 +177,7 @@ class Mobilenet_v2(nn.Module):
                 nn.ReLU6(inplace=True),
             ),
         )
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(
             nn.Dropout(p=0.2),
             nn.Linear(1280, 1000),
@@ -184,7 +185,7 @@ class Mobilenet_v2(nn.Module):
 
     def forward(self, x):
         x = self.features(x)  # 1280x7x7
-        x = F.adaptive_avg_pool2d(x, 1)  # 1280x1x1
+        x = self.avgpool(x)  # 1280x1x1
         x = torch.flatten(x, 1)  # 1280
         x = self.classifier(x)  # 1000
         return x

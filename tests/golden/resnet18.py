@@ -113,6 +113,8 @@ class Resnet18(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         self.layer1 = nn.Sequential(
             BasicBlock(in_channels=64),
             BasicBlock(in_channels=64),
@@ -129,18 +131,19 @@ class Resnet18(nn.Module):
             BasicBlock_2(in_channels=256, out_channels=512),
             BasicBlock(in_channels=512),
         )
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(512, 1000)
 
     def forward(self, x):
         x = self.conv1(x)  # 64x112x112
         x = self.bn1(x)  # 64x112x112
-        x = F.relu(x, inplace=True)  # 64x112x112
-        x = F.max_pool2d(x, 3, stride=2, padding=1)  # 64x56x56
+        x = self.relu(x)  # 64x112x112
+        x = self.maxpool(x)  # 64x56x56
         x = self.layer1(x)  # 64x56x56
         x = self.layer2(x)  # 128x28x28
         x = self.layer3(x)  # 256x14x14
         x = self.layer4(x)  # 512x7x7
-        x = F.adaptive_avg_pool2d(x, 1)  # 512x1x1
+        x = self.avgpool(x)  # 512x1x1
         x = torch.flatten(x, 1)  # 512
         x = self.fc(x)  # 1000
         return x
