@@ -243,3 +243,27 @@ def test_feature_extractor_sees_torchvision_names(variant: str, target: str, tmp
             assert actual.shape == expected.shape
             scale = expected.abs().max()
             assert (actual - expected).abs().max() <= 1e-5 * scale
+
+
+@pytest.mark.parametrize("variant", ZOO)
+def test_source_has_type_hints_and_pep8_network_class(variant: str) -> None:
+    tree = ast.parse(archspec.load(variant).to_source())
+    methods = [
+        f
+        for c in tree.body
+        if isinstance(c, ast.ClassDef)
+        for f in c.body
+        if isinstance(f, ast.FunctionDef) and f.name in ("__init__", "forward")
+    ]
+    assert methods
+    for f in methods:
+        assert f.returns is not None, f"{f.name} at line {f.lineno} has no return type"
+        assert all(a.annotation is not None for a in [*f.args.args[1:], *f.args.kwonlyargs]), f.lineno
+    network = [c.name for c in tree.body if isinstance(c, ast.ClassDef)][-1]
+    assert re.fullmatch(r"[A-Z][A-Za-z0-9]*", network), network
+    assert "F.dropout(" not in ast.unparse(tree)  # dropout layers are nn.Dropout modules (a p=0.0 one too)
+
+
+def test_network_class_names_by_hand() -> None:
+    for variant, name in (("vit_b_16", "VitB16"), ("mobilenet_v2", "MobilenetV2"), ("resnet50", "Resnet50")):
+        assert f"\nclass {name}(nn.Module):\n" in archspec.load(variant).to_source()

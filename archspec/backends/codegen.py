@@ -81,6 +81,21 @@ def _literal(value: Any) -> str:
     raise UsageError(f"cannot write {value!r} as source")
 
 
+def _type_name(value: Any) -> str:
+    """The annotation of one literal: ``int``, ``tuple[int, int]``, ``None``."""
+    if value is None:
+        return "None"
+    if isinstance(value, tuple | list):
+        return f"tuple[{', '.join(_type_name(v) for v in value)}]" if value else "tuple[()]"
+    return type(value).__name__
+
+
+def _annotation(values: Sequence[Any]) -> str:
+    """The annotation of a constructor parameter that takes ``values`` (``int | tuple[int, int]``)."""
+    names = list(dict.fromkeys(_type_name(v) for v in values))
+    return " | ".join(names)
+
+
 def _rule_names(rules: Sequence[InitRule]) -> dict[int, str]:
     """A function name for each rule: ``init_conv``, ``init_mlp_built``, ``init_named_1``."""
     names: dict[int, str] = {}
@@ -132,8 +147,10 @@ def _check_local(name: str, where: str) -> None:
 
 
 def _class_base(plan: ContainerPlan, graph: Graph, root: bool) -> str:
-    if root:
-        raw = graph.variant or graph.network
+    if root:  # PEP 8's CapWords: `vit_b_16` -> `VitB16`, `mobilenet_v2` -> `MobilenetV2`
+        raw = "".join(
+            part[:1].upper() + part[1:] for part in re.split(r"\W|_", graph.variant or graph.network)
+        )
     elif plan.scope.block:
         raw = plan.scope.block
     else:
@@ -162,6 +179,10 @@ class _Class:
     slots: list[list[Arg]] = field(default_factory=list)  # per instance, the literal args in order
     params: list[str] = field(default_factory=list)
     param_of_slot: dict[int, int] = field(default_factory=dict)
+
+    def first_slot(self, param: int) -> int:
+        """The first literal slot that constructor parameter ``param`` fills."""
+        return min(slot for slot, p in self.param_of_slot.items() if p == param)
 
 
 class _Emitter:
@@ -314,7 +335,7 @@ class _Emitter:
         args = [
             Arg(cls.slots[index][slot].value, cls.params[p], hint=cls.params[p])
             for p in range(len(cls.params))
-            for slot in [min(s for s, q in cls.param_of_slot.items() if q == p)]
+            for slot in [cls.first_slot(p)]
         ]
         return self.ctor(Ctor(cls.name, tuple(args)), lit)
 
@@ -366,7 +387,8 @@ class _Emitter:
             else:
                 names[value] = "inp" if position == 0 else f"outer{position}"
             arguments.append(names[value])
-        lines = [f"def forward(self, {', '.join(arguments)}):"]
+        typed = ", ".join(f"{name}: torch.Tensor" for name in arguments)
+        lines = [f"def forward(self, {typed}) -> torch.Tensor:"]
         where = plan.scope.name
         for index, step in enumerate(plan.steps):
             inputs = [names[i] for i in step.inputs]
@@ -431,12 +453,15 @@ class _Emitter:
             doc = f"The {kind} at {names}{more}."
             if len(cls.instances) > 1:
                 doc += f" Shapes in comments are those of {_doc(first.scope.name)}."
-        params = "".join(f", {p}" for p in cls.params)
+        params = "".join(
+            f", {p}: {_annotation([instance[cls.first_slot(i)].value for instance in cls.slots])}"
+            for i, p in enumerate(cls.params)
+        )
         lines = [
             f"class {cls.name}(nn.Module):",
             *_docstring(doc, indent=4),
             "",
-            f"    def __init__(self{params}):",
+            f"    def __init__(self{params}) -> None:",
         ]
         lines.append("        super().__init__()")
         lines.extend(f"        {line}" for line in init)
