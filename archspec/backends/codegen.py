@@ -577,4 +577,7 @@ class _Emitter:
             "    params = sum(p.numel() for p in model.parameters())",
             '    print(f"{params:,} parameters; output {tuple(y.shape)}")',
         ]
-        return "\n".join(out) + "\n"
+        text = "\n".join(out) + "\n"
+        if not re.search(r"\bF\.", text):  # every layer is a module: the functional import would be unused
+            text = text.replace("import torch.nn.functional as F\n", "", 1)
+        return text

@@ -15,7 +15,6 @@ State-dict keys follow the spec's layer names; this file needs only PyTorch.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
