@@ -3,10 +3,11 @@
 The module tree is the one ``torch_build`` makes (same ``state_dict`` keys), written the way a person
 would write it: one class per block structure, named after the block (``Bottleneck``; ``Bottleneck_2``
 only when a second instance differs in structure), with the arguments that vary between instances as
-constructor parameters; chains of modules as ``nn.Sequential(...)``; parameterless layers as functional
-calls in ``forward``, with the output shape of each line as a comment. The custom layers are copied from
-``torch_layers``. The spec's ``init:`` rules become one function per rule, written out as literal
-``nn.init`` calls; ``build()`` applies them as the in-memory builder does (same seed, same numbers).
+constructor parameters; chains of modules as ``nn.Sequential(...)``; unnamed parameterless layers as
+functional calls in ``forward`` (the ones the spec names stay modules, as in torchvision), with the output
+shape of each line as a comment. The custom layers are copied from ``torch_layers``. The spec's ``init:``
+rules become one function per rule, written out as literal ``nn.init`` calls; ``build()`` applies them as
+the in-memory builder does (same seed, same numbers).
 
 Safety: spec text reaches the file only through ``repr()``/sanitised text inside docstrings and comments.
 Attribute names are the spec's layer names, which lowering validated; they are checked again here
@@ -83,6 +84,21 @@ def _literal(value: Any) -> str:
     raise UsageError(f"cannot write {value!r} as source")
 
 
+def _type_name(value: Any) -> str:
+    """The annotation of one literal: ``int``, ``tuple[int, int]``, ``None``."""
+    if value is None:
+        return "None"
+    if isinstance(value, tuple | list):
+        return f"tuple[{', '.join(_type_name(v) for v in value)}]" if value else "tuple[()]"
+    return type(value).__name__
+
+
+def _annotation(values: Sequence[Any]) -> str:
+    """The annotation of a constructor parameter that takes ``values`` (``int | tuple[int, int]``)."""
+    names = list(dict.fromkeys(_type_name(v) for v in values))
+    return " | ".join(names)
+
+
 def _rule_names(rules: Sequence[InitRule]) -> dict[int, str]:
     """A function name for each rule: ``init_conv``, ``init_mlp_built``, ``init_named_1``."""
     names: dict[int, str] = {}
@@ -139,8 +155,10 @@ def _check_local(name: str, where: str) -> None:
 
 
 def _class_base(plan: ContainerPlan, graph: Graph, root: bool) -> str:
-    if root:
-        raw = graph.variant or graph.network
+    if root:  # PEP 8's CapWords: `vit_b_16` -> `VitB16`, `mobilenet_v2` -> `MobilenetV2`
+        raw = "".join(
+            part[:1].upper() + part[1:] for part in re.split(r"\W|_", graph.variant or graph.network)
+        )
     elif plan.scope.block:
         raw = plan.scope.block
     else:
@@ -171,6 +189,10 @@ class _Class:
     slots: list[list[Arg]] = field(default_factory=list)  # per instance, the literal args in order
     params: list[str] = field(default_factory=list)
     param_of_slot: dict[int, int] = field(default_factory=dict)
+
+    def first_slot(self, param: int) -> int:
+        """The first literal slot that constructor parameter ``param`` fills."""
+        return min(slot for slot, p in self.param_of_slot.items() if p == param)
 
 
 class _Emitter:
@@ -275,13 +297,25 @@ class _Emitter:
         return ctor
 
     def inlined(self, step: Step) -> bool:
+        """Whether a step is written as an expression in ``forward`` rather than held as a module.
+
+        Ops without a module are always expressions. A parameter-free layer the spec names (``relu``,
+        ``maxpool``, ``avgpool``, ``dropout``) stays a module under that name, as in the in-memory
+        build and in torchvision, so hooks and ``create_feature_extractor`` find it; unnamed ones
+        (positions such as ``2``) read better as functional calls.
+        """
         node = step.node
         if node is None:
             return False
         entry = torch_op(node.op)
         if entry.module is None:
             return True
-        return entry.inline is not None and node.op.param_count() == 0 and node.op.buffer_count() == 0
+        return (
+            entry.inline is not None
+            and node.op.param_count() == 0
+            and node.op.buffer_count() == 0
+            and _POSITION.match(step.local) is not None
+        )
 
     def child_expression(self, step: Step, lit: Literal, indent: str) -> str:
         """The constructor expression of a step (a module, an nn.Sequential or a generated class)."""
@@ -311,7 +345,7 @@ class _Emitter:
         args = [
             Arg(cls.slots[index][slot].value, cls.params[p], hint=cls.params[p])
             for p in range(len(cls.params))
-            for slot in [min(s for s, q in cls.param_of_slot.items() if q == p)]
+            for slot in [cls.first_slot(p)]
         ]
         return self.ctor(Ctor(cls.name, tuple(args)), lit)
 
@@ -363,7 +397,8 @@ class _Emitter:
             else:
                 names[value] = "inp" if position == 0 else f"outer{position}"
             arguments.append(names[value])
-        lines = [f"def forward(self, {', '.join(arguments)}):"]
+        typed = ", ".join(f"{name}: torch.Tensor" for name in arguments)
+        lines = [f"def forward(self, {typed}) -> torch.Tensor:"]
         where = plan.scope.name
         for index, step in enumerate(plan.steps):
             inputs = [names[i] for i in step.inputs]
@@ -428,12 +463,15 @@ class _Emitter:
             doc = f"The {kind} at {names}{more}."
             if len(cls.instances) > 1:
                 doc += f" Shapes in comments are those of {_doc(first.scope.name)}."
-        params = "".join(f", {p}" for p in cls.params)
+        params = "".join(
+            f", {p}: {_annotation([instance[cls.first_slot(i)].value for instance in cls.slots])}"
+            for i, p in enumerate(cls.params)
+        )
         lines = [
             f"class {cls.name}(nn.Module):",
             *_docstring(doc, indent=4),
             "",
-            f"    def __init__(self{params}):",
+            f"    def __init__(self{params}) -> None:",
         ]
         lines.append("        super().__init__()")
         lines.extend(f"        {line}" for line in init)
@@ -549,4 +587,7 @@ class _Emitter:
             "    params = sum(p.numel() for p in model.parameters())",
             '    print(f"{params:,} parameters; output {tuple(y.shape)}")',
         ]
-        return "\n".join(out) + "\n"
+        text = "\n".join(out) + "\n"
+        if not re.search(r"\bF\.", text):  # every layer is a module: the functional import would be unused
+            text = text.replace("import torch.nn.functional as F\n", "", 1)
+        return text

@@ -212,7 +212,7 @@ class Subsample(nn.Module):
 class Lenet5(nn.Module):
     """lenet5: the whole network."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.C1 = nn.Conv2d(1, 6, kernel_size=5)
         self.S2 = Subsample(6, 2)
@@ -222,7 +222,7 @@ class Lenet5(nn.Module):
         self.F6 = nn.Linear(120, 84)
         self.output = RBF(84, 10)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.C1(x)  # 6x28x28
         x = 1.7159 * torch.tanh(0.6666666666666666 * x)  # 6x28x28
         x = self.S2(x)  # 6x14x14

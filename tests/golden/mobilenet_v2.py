@@ -15,7 +15,6 @@ State-dict keys follow the spec's layer names; this file needs only PyTorch.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -71,7 +70,7 @@ def init_linear(parameters: list[tuple[str, torch.Tensor]]) -> None:
 class InvertedResidual(nn.Module):
     """The block InvertedResidual at features.1."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Sequential(
             nn.Sequential(
@@ -83,7 +82,7 @@ class InvertedResidual(nn.Module):
             nn.BatchNorm2d(16),
         )
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(x)  # 16x112x112
         return x
 
@@ -93,7 +92,7 @@ class InvertedResidual_2(nn.Module):
     Shapes in comments are those of features.2.
     """
 
-    def __init__(self, in_channels, out_channels, stride, out_channels_2):
+    def __init__(self, in_channels: int, out_channels: int, stride: int, out_channels_2: int) -> None:
         super().__init__()
         self.conv = nn.Sequential(
             nn.Sequential(
@@ -110,7 +109,7 @@ class InvertedResidual_2(nn.Module):
             nn.BatchNorm2d(out_channels_2),
         )
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(x)  # 24x56x56
         return x
 
@@ -120,7 +119,7 @@ class InvertedResidual_3(nn.Module):
     4 more. Shapes in comments are those of features.3.
     """
 
-    def __init__(self, in_channels, out_channels):
+    def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
         self.conv = nn.Sequential(
             nn.Sequential(
@@ -137,16 +136,16 @@ class InvertedResidual_3(nn.Module):
             nn.BatchNorm2d(in_channels),
         )
 
-    def forward(self, inp):
+    def forward(self, inp: torch.Tensor) -> torch.Tensor:
         x = self.conv(inp)  # 24x56x56
         x = x + inp  # 24x56x56
         return x
 
 
-class Mobilenet_v2(nn.Module):
+class MobilenetV2(nn.Module):
     """mobilenet_v2: the whole network."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Sequential(
@@ -177,14 +176,15 @@ class Mobilenet_v2(nn.Module):
                 nn.ReLU6(inplace=True),
             ),
         )
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(
             nn.Dropout(p=0.2),
             nn.Linear(1280, 1000),
         )
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(x)  # 1280x7x7
-        x = F.adaptive_avg_pool2d(x, 1)  # 1280x1x1
+        x = self.avgpool(x)  # 1280x1x1
         x = torch.flatten(x, 1)  # 1280
         x = self.classifier(x)  # 1000
         return x
@@ -303,8 +303,8 @@ def init_weights(model: nn.Module) -> None:
 
 
 def build() -> nn.Module:
-    """A freshly initialised Mobilenet_v2 (as the spec's init rules say)."""
-    model = Mobilenet_v2()
+    """A freshly initialised MobilenetV2 (as the spec's init rules say)."""
+    model = MobilenetV2()
     init_weights(model)
     return model
 

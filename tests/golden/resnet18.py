@@ -62,14 +62,14 @@ class BasicBlock(nn.Module):
     layer1.0.
     """
 
-    def __init__(self, in_channels):
+    def __init__(self, in_channels: int) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, in_channels, kernel_size=3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(in_channels)
         self.conv2 = nn.Conv2d(in_channels, in_channels, kernel_size=3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(in_channels)
 
-    def forward(self, inp):
+    def forward(self, inp: torch.Tensor) -> torch.Tensor:
         x = self.conv1(inp)  # 64x56x56
         x = self.bn1(x)  # 64x56x56
         x = F.relu(x, inplace=True)  # 64x56x56
@@ -83,7 +83,7 @@ class BasicBlock(nn.Module):
 class BasicBlock_2(nn.Module):
     """The block BasicBlock at layer2.0, layer3.0, layer4.0. Shapes in comments are those of layer2.0."""
 
-    def __init__(self, in_channels, out_channels):
+    def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=2, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(out_channels)
@@ -94,7 +94,7 @@ class BasicBlock_2(nn.Module):
             nn.BatchNorm2d(out_channels),
         )
 
-    def forward(self, inp):
+    def forward(self, inp: torch.Tensor) -> torch.Tensor:
         x = self.conv1(inp)  # 128x28x28
         x = self.bn1(x)  # 128x28x28
         x = F.relu(x, inplace=True)  # 128x28x28
@@ -109,10 +109,12 @@ class BasicBlock_2(nn.Module):
 class Resnet18(nn.Module):
     """resnet18: the whole network."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         self.layer1 = nn.Sequential(
             BasicBlock(in_channels=64),
             BasicBlock(in_channels=64),
@@ -129,18 +131,19 @@ class Resnet18(nn.Module):
             BasicBlock_2(in_channels=256, out_channels=512),
             BasicBlock(in_channels=512),
         )
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(512, 1000)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)  # 64x112x112
         x = self.bn1(x)  # 64x112x112
-        x = F.relu(x, inplace=True)  # 64x112x112
-        x = F.max_pool2d(x, 3, stride=2, padding=1)  # 64x56x56
+        x = self.relu(x)  # 64x112x112
+        x = self.maxpool(x)  # 64x56x56
         x = self.layer1(x)  # 64x56x56
         x = self.layer2(x)  # 128x28x28
         x = self.layer3(x)  # 256x14x14
         x = self.layer4(x)  # 512x7x7
-        x = F.adaptive_avg_pool2d(x, 1)  # 512x1x1
+        x = self.avgpool(x)  # 512x1x1
         x = torch.flatten(x, 1)  # 512
         x = self.fc(x)  # 1000
         return x
