@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from archspec.errors import SpecError
-from archspec.loader import load_program, resolve_spec, spec_files, zoo_dir
-from archspec.lower import file_environment, lower, metadata, network_of, variant_names
+from archspec.loader import load_program, spec_files, zoo_dir
+from archspec.lower import file_environment, metadata, network_of, variant_names
 
 
 @dataclass(frozen=True)
@@ -78,30 +77,3 @@ def matches(entry: CatalogEntry, pattern: str) -> bool:
     """Whether a network or one of its variants contains ``pattern`` (case-insensitive)."""
     needle = pattern.lower()
     return any(needle in name.lower() for name in (entry.network, *entry.variants))
-
-
-def check_all(
-    specs: list[str],
-    only_variant: str | None = None,
-    search_path: Sequence[Path] = (),
-    allow_absolute_imports: bool = False,
-) -> list[SpecError]:
-    """Lower every variant of every spec; collect the errors instead of stopping at the first."""
-    errors: list[SpecError] = []
-    for spec in specs:
-        try:
-            path, implied = resolve_spec(spec)
-            program = load_program(
-                path, search_path=search_path, allow_absolute_imports=allow_absolute_imports
-            )
-            wanted = only_variant or implied
-            names = [wanted] if wanted else variant_names(network_of(program))
-        except SpecError as error:
-            errors.append(error)
-            continue
-        for name in names:
-            try:
-                lower(program, name)
-            except SpecError as error:
-                errors.append(error)
-    return errors
