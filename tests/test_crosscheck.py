@@ -690,3 +690,22 @@ def test_swin_attention_macs_by_hand() -> None:
     attention = 4 * 144 * 16 * 16 + 2 * 144 * 16 * 16
     mlp = 2 * 9 * 11 * 16 * 64
     assert analysis.macs == 2 * (attention + mlp) + 5 * 6 * 64 * 32
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "shifted_window_attention(2, 4)",
+        "shifted_window_attention(2, 4, 2, attention_dropout=0.1)",
+        "shifted_window_attention(2, 4, 2, dropout=0.1)",
+        "patch_merging",
+    ],
+)
+def test_swin_ops_saved_activations_equal_what_autograd_keeps(layer: str) -> None:
+    """The `saved` rules against the storages torch's saved-tensor hooks see (padded, odd-sized map)."""
+    from archspec.analysis.memory import saved_activations
+    from archspec.backends.measure import saved_activation_bytes
+
+    network = archspec.load("one.arch", text=f"network one:\n  input: 9x11x16\n  layers:\n    x: {layer}\n")
+    expected = saved_activation_bytes(network.build(), torch.randn(2, 9, 11, 16))
+    assert saved_activations(network.graph, "float32", 2).total == expected

@@ -132,23 +132,25 @@ class ShiftedWindowAttention(Op):
         return RFStep((2 * w - 1, 2 * w - 1), (1, 1), (w - 1, w - 1))
 
     # torchvision's function spelt out (matmul, softmax), as autograd on the CPU keeps it: the linear's
-    # input is the windowed copy of the map; the matmuls keep the scaled queries and the q/k/v projection
-    # (k and v are views of it), and softmax its output.
+    # input is the windowed copy of the map; the 4-d matmuls reshape their non-contiguous operands for bmm
+    # and keep those copies (the scaled queries, the transposed keys, the values), not the q/k/v storage;
+    # softmax keeps its output. Dropout is `x * mask` with a mask that needs no gradient: only the mask.
     saved_rule: ClassVar[str] = (
-        "the windowed map (T x C, the q/k/v projection's input), the projected q/k/v (3 x T x C), the "
-        "scaled queries (T x C), the probabilities (heads x T x window_size²) and the attended values "
-        "(T x C, the output projection's input); with attention dropout also its mask and the dropped "
-        "probabilities (heads x T x window_size² each); with dropout also the projection's output and "
-        "its mask (T x C each). T: the tokens of the map padded to window multiples"
+        "the windowed map (T x C, the q/k/v projection's input), the scaled queries, the transposed keys "
+        "and the values as the matmuls copy them (T x C each), the probabilities (heads x T x "
+        "window_size²) and the attended values (T x C, the output projection's input); with attention "
+        "dropout also its mask and the dropped probabilities (heads x T x window_size² each); with dropout "
+        "also its mask (T x C). T: the tokens of the map padded to window multiples"
     )
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         tokens, width = self.tokens(inputs), self.dim
         saved = [
             Saved("new", "windowed map", elements=tokens * width),
-            Saved("new", "projected q, k, v", elements=3 * tokens * width),
             Saved("new", "scaled queries", elements=tokens * width),
+            Saved("new", "keys, transposed", elements=tokens * width),
             Saved("new", "probabilities", elements=self.scores(inputs)),
+            Saved("new", "values", elements=tokens * width),
             Saved("new", "attended values", elements=tokens * width),
         ]
         if self.attention_dropout > 0:
@@ -157,10 +159,7 @@ class ShiftedWindowAttention(Op):
                 Saved("new", "dropped probabilities", elements=self.scores(inputs)),
             ]
         if self.dropout > 0:
-            saved += [
-                Saved("new", "output projection", elements=tokens * width),
-                Saved("new", "dropout mask", elements=tokens * width),
-            ]
+            saved.append(Saved("new", "dropout mask", elements=tokens * width))
         return tuple(saved)
 
 
