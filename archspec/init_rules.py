@@ -90,6 +90,10 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "mlp": ("weight", "bias"),
     "subsample": ("weight", "bias"),  # LeNet-5's coefficient and bias per map
     "layer_scale": ("weight",),  # the parameter itself (ConvNeXt, Swin)
+    # weight, bias: the q/k/v and output projections' (qkv.weight, proj.weight, ...)
+    "shifted_window_attention": ("relative_position_bias_table", "weight", "bias"),
+    # reduction, norm: every parameter of that sublayer (torchvision initialises only the projection)
+    "patch_merging": ("reduction", "norm", "weight", "bias"),
 }
 # Ops whose weight has a fan-in and a fan-out (a matrix or a conv kernel), for formulas.
 FAN_KINDS = frozenset({"conv2d", "linear", "patch_embed"})

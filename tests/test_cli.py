@@ -143,4 +143,4 @@ def test_history_of_every_variant_counts_each_network_by_its_name(capsys: pytest
     # A ResNet's and a VGG's name is its number of weight layers on the longest path.
     for name in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg11", "vgg16", "vgg19_bn"):
         assert depth[name] == int("".join(c for c in name.split("_")[0] if c.isdigit()))
-    assert len(rows) == 26
+    assert len(rows) == 27

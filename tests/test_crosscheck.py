@@ -42,7 +42,7 @@ from archspec.ops.vit import MultiheadAttention
 ZOO = [variant for entry in catalog() for variant in entry.variants]
 # tools/mutate.sh runs these tests once per mutant: fewer (derandomised) examples there.
 EXAMPLES = 8 if os.environ.get("ARCHSPEC_HYPOTHESIS_PROFILE") == "mutate" else 25
-SLOW = {"vit_l_16", "vit_l_32", "vgg19", "vgg19_bn", "resnet101", "resnet152"}
+SLOW = {"vit_l_16", "vit_l_32", "vgg19", "vgg19_bn", "resnet101", "resnet152", "swin_t"}
 
 
 @pytest.fixture(autouse=True)
@@ -772,3 +772,84 @@ def test_every_receptive_field_of_the_golden_reports_is_the_gradient_extent(vari
     for row in spatial:
         field = assert_field_is_gradient_extent(lambda **kw: archspec.load(variant, **kw), row.name)
         assert field == row.receptive_field
+
+
+SWIN_BLOCKS = """
+block SwinBlock(dim, heads, window, shift):
+  residual:
+    norm1: layernorm(dim=-1)
+    attn: shifted_window_attention(heads, window, shift)
+    stochastic_depth(0.1)
+  residual:
+    norm2: layernorm(dim=-1)
+    mlp: mlp(4 * dim)
+    stochastic_depth(0.1)
+
+network swin_blocks:
+  input: 9x11x16                           # HxWxC: padded to 12x12 inside, 3x3 windows of 4x4
+  init:
+    when built:                            # torchvision's block draws its MLP in its constructor
+      mlp: xavier_uniform, bias=normal(std=1e-6)
+  layers:
+    b0: SwinBlock(16, 2, 4, 0)
+    b1: SwinBlock(16, 2, 4, 2)             # shifted: rolled by 2, regions masked apart
+    merge: patch_merging                   # odd sides padded: 5x6x32
+"""
+
+
+def torchvision_swin_blocks() -> nn.Module:
+    swin = pytest.importorskip("torchvision.models.swin_transformer")
+    theirs = nn.Sequential()
+    theirs.add_module("b0", swin.SwinTransformerBlock(16, 2, [4, 4], [0, 0], stochastic_depth_prob=0.1))
+    theirs.add_module("b1", swin.SwinTransformerBlock(16, 2, [4, 4], [2, 2], stochastic_depth_prob=0.1))
+    theirs.add_module("merge", swin.PatchMerging(16))
+    return theirs
+
+
+def test_swin_ops_equal_torchvision_swin_blocks() -> None:
+    """shifted_window_attention (with padding and a shift) and patch_merging (odd sides) against
+    torchvision's own Swin block and PatchMerging: same state_dict, same outputs, same starting weights
+    for the same seed, and the analysis against the module."""
+    network = archspec.load("swin_blocks.arch", text=SWIN_BLOCKS)
+    assert network.graph.output_shape == (5, 6, 32)
+    torch.manual_seed(0)
+    theirs = torchvision_swin_blocks()
+    torch.manual_seed(0)
+    ours = network.build()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for key, tensor in theirs.state_dict().items():
+        assert torch.equal(ours.state_dict()[key], tensor), key
+    randomise(theirs)
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    x = torch.randn(2, 9, 11, 16)
+    with torch.no_grad():
+        assert_same_outputs(ours.eval()(x), theirs.eval()(x), rtol=1e-5)
+    assert_counts_match(network, network.analyze(), "cpu")
+
+
+def test_swin_attention_macs_by_hand() -> None:
+    """At 9x11x16, window 4: padded to 12x12 = 144 tokens; q/k/v and output projections 4 * 144 * 16²,
+    QKᵀ and A·V 2 * 144 * 4² * 16; patch merging 5 * 6 positions * 64 * 32."""
+    analysis = archspec.load("swin_blocks.arch", text=SWIN_BLOCKS).analyze()
+    attention = 4 * 144 * 16 * 16 + 2 * 144 * 16 * 16
+    mlp = 2 * 9 * 11 * 16 * 64
+    assert analysis.macs == 2 * (attention + mlp) + 5 * 6 * 64 * 32
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "shifted_window_attention(2, 4)",
+        "shifted_window_attention(2, 4, 2, attention_dropout=0.1)",
+        "shifted_window_attention(2, 4, 2, dropout=0.1)",
+        "patch_merging",
+    ],
+)
+def test_swin_ops_saved_activations_equal_what_autograd_keeps(layer: str) -> None:
+    """The `saved` rules against the storages torch's saved-tensor hooks see (padded, odd-sized map)."""
+    from archspec.analysis.memory import saved_activations
+    from archspec.backends.measure import saved_activation_bytes
+
+    network = archspec.load("one.arch", text=f"network one:\n  input: 9x11x16\n  layers:\n    x: {layer}\n")
+    expected = saved_activation_bytes(network.build(), torch.randn(2, 9, 11, 16))
+    assert saved_activations(network.graph, "float32", 2).total == expected

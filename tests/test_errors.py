@@ -2441,6 +2441,66 @@ CASES = [
           hint: a pattern matches whole dotted names; '*' stands for any characters, dots included
         """,
     ),
+    Case(
+        "window_attention_on_a_vector",
+        """
+        network n:
+          input: [16]
+          layers:
+            shifted_window_attention(2, 4)
+        """,
+        """
+        t.arch:4:5: error: 0: shifted_window_attention expects a channels-last map HxWxC, got 16
+           4 |     shifted_window_attention(2, 4)
+                   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+          hint: turn a CxHxW map channels-last with permute([1, 2, 0])
+        """,
+    ),
+    Case(
+        "window_attention_heads_do_not_divide_the_channels",
+        """
+        network n:
+          input: 8x8x10
+          layers:
+            attn: shifted_window_attention(3, 4)
+        """,
+        """
+        t.arch:4:36: error: attn: shifted_window_attention: 10 channels are not divisible by 3 heads
+           4 |     attn: shifted_window_attention(3, 4)
+                                                  ^
+        """,
+    ),
+    Case(
+        "window_attention_shift_not_smaller_than_the_window",
+        """
+        network n:
+          input: 8x8x12
+          layers:
+            shifted_window_attention(3, 4, shift_size=4)
+        """,
+        """
+        t.arch:4:36: error: 0: shifted_window_attention: shift_size 4 must be smaller than window_size 4
+           4 |     shifted_window_attention(3, 4, shift_size=4)
+                                                  ^^^^^^^^^^^^
+          hint: Swin shifts by half a window: shift_size=window_size // 2
+        """,
+    ),
+    Case(
+        "patch_merging_on_tokens",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            patch_embed(16, 4)
+            patch_merging
+        """,
+        """
+        t.arch:5:5: error: 1: patch_merging expects a channels-last map HxWxC, got 4x16
+           5 |     patch_merging
+                   ^^^^^^^^^^^^^
+          hint: turn a CxHxW map channels-last with permute([1, 2, 0])
+        """,
+    ),
 ]
 
 

@@ -36,6 +36,7 @@ SLOW = [
     *("resnet34", "resnet50", "resnet101", "resnet152"),
     *("vgg11", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"),
     *("vit_b_16", "vit_l_16", "vit_l_32"),
+    "swin_t",
 ]
 OPTIONS: dict[str, dict[str, Any]] = {"googlenet": {"aux_logits": False, "init_weights": True}}
 _COUNTER = itertools.count()

@@ -19,7 +19,7 @@ from archspec.errors import UsageError
 torchvision = pytest.importorskip("torchvision")
 
 ZOO = [variant for entry in catalog() for variant in entry.variants]
-BIG = {"vit_l_16", "vit_l_32", "vit_b_16", "resnet101", "resnet152"} | {
+BIG = {"vit_l_16", "vit_l_32", "vit_b_16", "resnet101", "resnet152", "swin_t"} | {
     v for v in ZOO if v.startswith("vgg1")
 }
 FAST_OUTPUTS = {

@@ -35,6 +35,7 @@ ZOO: list[tuple[str, str, tuple[int, ...]]] = [
     ("mobilenet_v3.arch", "mobilenet_v3_large", (1000,)),
     ("efficientnet_v2.arch", "efficientnet_v2_s", (1000,)),
     *[("vit.arch", f"vit_{size}_{patch}", (1000,)) for size in ("b", "l") for patch in (16, 32)],
+    ("swin.arch", "swin_t", (1000,)),
 ]
 FILE_OF = {variant: file for file, variant, _ in ZOO}
 
@@ -65,6 +66,7 @@ TORCHVISION: dict[str, tuple[int, int]] = {
     # torchvision's counts as issue 14 quotes them (checked against `_ops` in test_weights_metadata).
     "mobilenet_v3_large": (5_483_032, 216_589_760),
     "efficientnet_v2_s": (21_458_488, 8_365_617_152),  # at 384x384, its weights' resolution
+    "swin_t": (28_288_354, 4_490_566_656),
 }
 
 # figures.md, "Historical networks (from the papers)": the exact totals.
@@ -122,7 +124,7 @@ def test_torchvision_figures(variant: str) -> None:
     assert (params(g), macs(g)) == TORCHVISION[variant]
 
 
-@pytest.mark.parametrize("variant", ["mobilenet_v3_large", "efficientnet_v2_s"])
+@pytest.mark.parametrize("variant", ["mobilenet_v3_large", "efficientnet_v2_s", "swin_t"])
 def test_weights_metadata(variant: str) -> None:
     """params and MACs against torchvision's weights metadata, an oracle independent of the table above."""
     models = pytest.importorskip("torchvision.models")
@@ -297,6 +299,15 @@ def op_tensors(op: Op) -> Iterator[tuple[str, tuple[int, ...]]]:
     elif kind == "patch_embed":
         p = o["patch_size"]
         yield from (("weight", (o["hidden_dim"], o["in_channels"], p, p)), ("bias", (o["hidden_dim"],)))
+    elif kind == "shifted_window_attention":  # torchvision's ShiftedWindowAttention, read from its source
+        c, w = o["dim"], o["window_size"]
+        yield "relative_position_bias_table", ((2 * w - 1) ** 2, o["num_heads"])
+        yield "relative_position_index", (w**4,)
+        yield from (("qkv.weight", (3 * c, c)), ("qkv.bias", (3 * c,)))
+        yield from (("proj.weight", (c, c)), ("proj.bias", (c,)))
+    elif kind == "patch_merging":  # torchvision's PatchMerging: Linear(4C, 2C, bias=False), LayerNorm(4C)
+        c = o["dim"]
+        yield from (("reduction.weight", (2 * c, 4 * c)), ("norm.weight", (4 * c,)), ("norm.bias", (4 * c,)))
     elif op.param_count() or op.buffer_count():
         raise AssertionError(f"no torchvision layout for op {kind}")
 

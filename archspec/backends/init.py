@@ -23,8 +23,9 @@ from archspec.ir import InitRule
 
 
 def matches(key: str, name: str) -> bool:
-    """Whether the torch parameter ``key`` is the one a rule calls ``name`` (itself, or a sublayer's)."""
-    return key == name or key.endswith("." + name)
+    """Whether the torch parameter ``key`` is one a rule calls ``name``: itself, a sublayer's parameter of
+    that name, or a parameter of the sublayer of that name (patch_merging's ``reduction``)."""
+    return key == name or key.endswith("." + name) or key.startswith(name + ".")
 
 
 def fans(tensor: torch.Tensor) -> tuple[int, int]:

@@ -283,3 +283,111 @@ class LayerNorm2d(nn.LayerNorm):
         x = x.permute(0, 2, 3, 1)
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         return x.permute(0, 3, 1, 2)
+
+
+class ShiftedWindowAttention(nn.Module):
+    """Swin's window attention on a (B, H, W, C) map, as torchvision's ShiftedWindowAttention: the map is
+    padded to window multiples, rolled by the shift, cut into windows; multi-head attention with a learned
+    relative position bias runs in each window (with a shift, tokens that come from different regions of
+    the map are masked apart), and everything is undone in reverse order."""
+
+    relative_position_index: torch.Tensor
+
+    def __init__(
+        self,
+        dim: int,
+        window_size: int,
+        shift_size: int,
+        num_heads: int,
+        qkv_bias: bool = True,
+        proj_bias: bool = True,
+        attention_dropout: float = 0.0,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.window_size = window_size
+        self.shift_size = shift_size
+        self.num_heads = num_heads
+        self.attention_dropout = attention_dropout
+        self.dropout = dropout
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim, bias=proj_bias)
+        # Drawn here, after the projections, as torchvision does: the same seed gives the same table.
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window_size - 1) ** 2, num_heads))
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        # The table row of each pair of positions in a window: their offset (dy, dx), made non-negative.
+        coords = torch.stack(
+            torch.meshgrid(torch.arange(window_size), torch.arange(window_size), indexing="ij")
+        ).flatten(1)
+        relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window_size - 1)
+        index = relative[:, :, 0] * (2 * window_size - 1) + relative[:, :, 1]
+        self.register_buffer("relative_position_index", index.flatten())
+
+    def region_mask(self, height: int, width: int, shift: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
+        """-100 between tokens of one window that come from different regions of the rolled map, else 0."""
+        w = self.window_size
+        regions = x.new_zeros((height, width))
+        count = 0
+        for h in ((0, -w), (-w, -shift[0]), (-shift[0], None)):
+            for v in ((0, -w), (-w, -shift[1]), (-shift[1], None)):
+                regions[h[0] : h[1], v[0] : v[1]] = count
+                count += 1
+        regions = regions.view(height // w, w, width // w, w).permute(0, 2, 1, 3).reshape(-1, w * w)
+        mask = regions.unsqueeze(1) - regions.unsqueeze(2)
+        return mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, height, width, channels = x.shape
+        w, heads = self.window_size, self.num_heads
+        x = F.pad(x, (0, 0, 0, (w - width % w) % w, 0, (w - height % w) % w))
+        _, pad_h, pad_w, _ = x.shape
+        shift = (0 if w >= pad_h else self.shift_size, 0 if w >= pad_w else self.shift_size)
+        shifted = sum(shift) > 0
+        if shifted:
+            x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
+        windows = (pad_h // w) * (pad_w // w)
+        x = x.view(batch, pad_h // w, w, pad_w // w, w, channels)
+        x = x.permute(0, 1, 3, 2, 4, 5).reshape(batch * windows, w * w, channels)
+        qkv = F.linear(x, self.qkv.weight, self.qkv.bias)
+        qkv = qkv.reshape(x.size(0), x.size(1), 3, heads, channels // heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        q = q * (channels // heads) ** -0.5
+        attn = q.matmul(k.transpose(-2, -1))
+        bias = self.relative_position_bias_table[self.relative_position_index]
+        attn = attn + bias.view(w * w, w * w, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+        if shifted:
+            mask = self.region_mask(pad_h, pad_w, shift, x)
+            attn = attn.view(batch, windows, heads, w * w, w * w) + mask.unsqueeze(1).unsqueeze(0)
+            attn = attn.view(-1, heads, w * w, w * w)
+        attn = F.softmax(attn, dim=-1)
+        attn = F.dropout(attn, p=self.attention_dropout, training=self.training)
+        x = attn.matmul(v).transpose(1, 2).reshape(x.size(0), x.size(1), channels)
+        x = F.linear(x, self.proj.weight, self.proj.bias)
+        x = F.dropout(x, p=self.dropout, training=self.training)
+        x = x.view(batch, pad_h // w, pad_w // w, w, w, channels)
+        x = x.permute(0, 1, 3, 2, 4, 5).reshape(batch, pad_h, pad_w, channels)
+        if shifted:
+            x = torch.roll(x, shifts=shift, dims=(1, 2))
+        return x[:, :height, :width, :].contiguous()
+
+    def extra_repr(self) -> str:
+        return f"window_size={self.window_size}, shift_size={self.shift_size}, num_heads={self.num_heads}"
+
+
+class PatchMerging(nn.Module):
+    """Swin's downsampling, as torchvision's PatchMerging: each 2x2 neighbourhood of a (B, H, W, C) map
+    (an odd side zero-padded) concatenated to 4C channels, layer-normalised, projected to 2C."""
+
+    def __init__(self, dim: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(4 * dim, eps=eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-3], x.shape[-2]
+        x = F.pad(x, (0, 0, 0, width % 2, 0, height % 2))
+        x = torch.cat(
+            [x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :]], -1
+        )
+        out: torch.Tensor = self.reduction(self.norm(x))
+        return out

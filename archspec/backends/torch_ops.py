@@ -474,6 +474,36 @@ def _attention_source(op: Any, inplace: bool) -> Ctor:
     )
 
 
+def _window_attention(op: Any, inplace: bool) -> nn.Module:
+    return layers.ShiftedWindowAttention(
+        op.dim,
+        op.window_size,
+        op.shift_size,
+        op.num_heads,
+        qkv_bias=op.qkv_bias,
+        proj_bias=op.proj_bias,
+        attention_dropout=op.attention_dropout,
+        dropout=op.dropout,
+    )
+
+
+def _window_attention_source(op: Any, inplace: bool) -> Ctor:
+    return Ctor(
+        "ShiftedWindowAttention",
+        (
+            Arg(op.dim, hint="dim"),
+            Arg(op.window_size, hint="window_size"),
+            Arg(op.shift_size, hint="shift_size"),
+            Arg(op.num_heads, hint="num_heads"),
+            Arg(op.qkv_bias, "qkv_bias", True),
+            Arg(op.proj_bias, "proj_bias", True),
+            Arg(op.attention_dropout, "attention_dropout", 0.0),
+            Arg(op.dropout, "dropout", 0.0),
+        ),
+        layers=("ShiftedWindowAttention",),
+    )
+
+
 TORCH_OPS: dict[str, TorchOp] = {
     "conv2d": TorchOp(module=_conv, source=_conv_source),
     "linear": TorchOp(module=_linear, source=_linear_source),
@@ -605,6 +635,13 @@ TORCH_OPS: dict[str, TorchOp] = {
         call=lambda attr, inputs: f"{attr}({inputs[0]}, {inputs[0]}, {inputs[0]}, need_weights=False)[0]",
     ),
     "mlp": TorchOp(module=_mlp, source=_mlp_source),
+    "shifted_window_attention": TorchOp(module=_window_attention, source=_window_attention_source),
+    "patch_merging": TorchOp(
+        module=lambda op, inplace: layers.PatchMerging(op.dim, eps=op.eps),
+        source=lambda op, inplace: Ctor(
+            "PatchMerging", (Arg(op.dim, hint="dim"), Arg(op.eps, "eps", 1e-5)), layers=("PatchMerging",)
+        ),
+    ),
 }
 
 

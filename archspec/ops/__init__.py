@@ -38,6 +38,7 @@ from archspec.ops.structure import (
     Split,
     StochasticDepth,
 )
+from archspec.ops.swin import PatchMerging, ShiftedWindowAttention
 from archspec.ops.vit import MLP, ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
 
 OP_CLASSES: tuple[type[Op], ...] = (
@@ -82,6 +83,8 @@ OP_CLASSES: tuple[type[Op], ...] = (
     MultiheadAttention,
     MLP,
     SelectToken,
+    ShiftedWindowAttention,
+    PatchMerging,
 )
 
 AnyOp = Annotated[
@@ -125,7 +128,9 @@ AnyOp = Annotated[
     | PositionEmbedding
     | MultiheadAttention
     | MLP
-    | SelectToken,
+    | SelectToken
+    | ShiftedWindowAttention
+    | PatchMerging,
     Field(discriminator="kind"),
 ]
 

@@ -37,6 +37,8 @@ FAMILY_OF_KIND = {
     "hardswish": "activation",
     "hardsigmoid": "activation",
     "attention": "attention",
+    "shifted_window_attention": "attention",
+    "patch_merging": "dense",
     "class_token": "token",
     "position_embedding": "token",
     "select_token": "token",
@@ -125,6 +127,11 @@ def summary(op: Op) -> str:
         "position_embedding": lambda: "+ position embedding",
         "attention": lambda: f"self-attention, {fields['num_heads']} heads",
         "mlp": lambda: f"MLP {fields['hidden_features']}",
+        "shifted_window_attention": lambda: (
+            f"window attention {fields['window_size']}×{fields['window_size']}, {fields['num_heads']} heads"
+            + (f", shift {fields['shift_size']}" if fields["shift_size"] else "")
+        ),
+        "patch_merging": lambda: "patch merging 2×2",
         "select_token": lambda: "class token" if fields["index"] == 0 else f"token {fields['index']}",
         "add": lambda: "add",
         "mul": lambda: "multiply",
