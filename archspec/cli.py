@@ -310,7 +310,11 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
 
 def _add_draw_parser(sub: Any) -> None:
-    p = sub.add_parser("draw", help="draw a network with Graphviz (SVG, PNG, PDF or DOT source)")
+    p = sub.add_parser(
+        "draw",
+        help="draw a network with Graphviz (SVG, PNG, PDF or DOT source)",
+        epilog="example: archspec draw resnet50 --depth 2 -o resnet50.png",
+    )
     p.add_argument("spec", metavar="SPEC_OR_NAME", help="a .arch file, or a network or variant of the zoo")
     _add_spec_options(p)
     p.add_argument(
@@ -368,6 +372,7 @@ def _add_report_parser(sub: Any) -> None:
         description="Build a static HTML site that opens from the file system (no server, no network): "
         "an index with the networks in year order and charts, and a page per network variant. "
         "A network or file name selects all its variants; a variant name selects one.",
+        epilog="example: archspec report lenet5 resnet -o out/site",
     )
     p.add_argument(
         "specs", nargs="*", metavar="SPEC", help="networks, variants or .arch files (default: the zoo)"

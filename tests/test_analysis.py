@@ -325,7 +325,7 @@ network extras:
     d: maxpool([2, 1], stride=[2, 1])
     e: avgpool([1, 2])
     f: lrn(3)
-    g: layernorm
+    g: layernorm(dim=-1)
     h: relu6
     i: tanh
     j: sigmoid

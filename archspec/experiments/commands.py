@@ -22,6 +22,7 @@ def add_experiment_parser(sub: Any) -> Any:
         description="Run experiments (folders of specs and an experiment.toml under experiments/): each "
         "writes result.json, plot.svg and plot.png to OUT/NAME and prints its table and verdict. "
         f"Experiments: {', '.join(names) if names else 'none found'}.",
+        epilog="example: archspec experiment stacked_3x3 residual_depth --smoke",
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="experiments to run (see --list)")
     p.add_argument("--all", action="store_true", help="run every experiment")

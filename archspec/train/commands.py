@@ -26,6 +26,7 @@ def add_train_parser(sub: Any, add_spec_options: Callable[[argparse.ArgumentPars
         description="Train a spec's network. Writes a run folder (config.json, metrics.jsonl, last.pt, "
         "best.pt). Under `torchrun --nproc_per_node=N -m archspec train ...` it runs "
         "DistributedDataParallel.",
+        epilog="example: archspec train lenet5 --data digits --epochs 12",
     )
     p.add_argument("spec", metavar="SPEC", nargs="?", help="spec file or zoo name (optional with --resume)")
     add_spec_options(p)
@@ -76,22 +77,38 @@ def add_train_parser(sub: Any, add_spec_options: Callable[[argparse.ArgumentPars
 
 def add_eval_parser(sub: Any) -> Any:
     """``archspec eval``'s arguments."""
-    p = sub.add_parser("eval", help="loss and accuracy of a checkpoint (no spec needed)")
+    p = sub.add_parser(
+        "eval",
+        help="loss and accuracy of a checkpoint (no spec needed)",
+        epilog="example: archspec eval runs/lenet5-1/best.pt --format json",
+    )
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a last.pt or best.pt of a run")
     p.add_argument("--data", help="digits, synthetic or folder:PATH (default: the data it was trained on)")
-    p.add_argument("--device", choices=DEVICES, default="auto")
-    p.add_argument("--format", "-f", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--device", choices=DEVICES, default="auto", help="auto (a GPU when there is one), cpu or cuda"
+    )
+    p.add_argument(
+        "--format", "-f", choices=["text", "json"], default="text", help="output format (default: text)"
+    )
     return p
 
 
 def add_predict_parser(sub: Any) -> Any:
     """``archspec predict``'s arguments."""
-    p = sub.add_parser("predict", help="the top-k classes a checkpoint gives images")
-    p.add_argument("checkpoint", metavar="CHECKPOINT")
-    p.add_argument("images", metavar="IMAGE", nargs="+")
+    p = sub.add_parser(
+        "predict",
+        help="the top-k classes a checkpoint gives images",
+        epilog="example: archspec predict runs/lenet5-1/best.pt digit.png --top-k 3",
+    )
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a last.pt or best.pt of a run")
+    p.add_argument("images", metavar="IMAGE", nargs="+", help="image files (any mode PIL reads; converted)")
     p.add_argument("--top-k", "-k", type=int, default=3, help="classes shown per image (default: 3)")
-    p.add_argument("--device", choices=DEVICES, default="auto")
-    p.add_argument("--format", "-f", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--device", choices=DEVICES, default="auto", help="auto (a GPU when there is one), cpu or cuda"
+    )
+    p.add_argument(
+        "--format", "-f", choices=["text", "json"], default="text", help="output format (default: text)"
+    )
     return p
 
 

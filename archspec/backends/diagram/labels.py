@@ -45,9 +45,15 @@ FAMILY_OF_KIND = {
     "add": "merge",
     "concat": "merge",
     "mul": "merge",
+    "layer_scale": "norm",
     "flatten": "reshape",
     "dropout": "reshape",
+    "stochastic_depth": "reshape",
     "pad": "reshape",
+    "permute": "reshape",
+    "chunk": "reshape",
+    "split": "reshape",
+    "channel_shuffle": "reshape",
 }
 
 FAMILIES: dict[str, tuple[str, str]] = {  # family -> (fill colour, legend text)
@@ -60,7 +66,7 @@ FAMILIES: dict[str, tuple[str, str]] = {  # family -> (fill colour, legend text)
     "attention": ("#d3c4ea", "attention"),
     "token": ("#f3c0c8", "tokens, embeddings"),
     "merge": ("#ffffff", "add, multiply, concat"),
-    "reshape": ("#ececec", "flatten, dropout, pad"),
+    "reshape": ("#ececec", "reshape, split, dropout, pad"),
     "block": ("#e3e8f8", "block (closed)"),
 }
 
@@ -135,6 +141,12 @@ def summary(op: Op) -> str:
         "select_token": lambda: "class token" if fields["index"] == 0 else f"token {fields['index']}",
         "add": lambda: "add",
         "mul": lambda: "multiply",
+        "stochastic_depth": lambda: f"stochastic depth {fields['p']:g}",
+        "permute": lambda: f"permute {list(fields['dims'])}",
+        "chunk": lambda: f"chunk {fields['index'] + 1} of {fields['chunks']}",
+        "split": lambda: f"split {list(fields['sizes'])}, part {fields['index'] + 1}",
+        "channel_shuffle": lambda: f"channel shuffle, {fields['groups']} groups",
+        "layer_scale": lambda: "layer scale",
         "scaled_tanh": lambda: "scaled tanh",
     }
     if kind in simple:
