@@ -103,3 +103,68 @@ def test_saved_bytes_of_a_small_chain_by_hand() -> None:
     analysis = archspec.load("tiny.arch", text=text).analyze(batch=2)
     elements = 2 * (3 * 64 + 4 * 64 + 4 * 64 + 4 * 16) + 8
     assert analysis.activation_bytes == elements * 4 + 2 * 4 * 16 * 8
+
+
+# One tiny network per op rule, estimate == torch exactly (both figures, batch 2, float32). Each op sits
+# between a conv (so its input is a fresh storage) and a flatten/linear (which saves what the op returns).
+OP_RULES = {
+    "silu": "conv(4, 3, pad=1) >> silu >> flatten >> linear(2)",
+    "hardswish": "conv(4, 3, pad=1) >> hardswish >> flatten >> linear(2)",
+    "hardsigmoid": "conv(4, 3, pad=1) >> hardsigmoid >> flatten >> linear(2)",
+    "stochastic_depth_row": "conv(4, 3, pad=1) >> stochastic_depth(0.2) >> flatten >> linear(2)",
+    "stochastic_depth_batch": (
+        'conv(4, 3, pad=1) >> stochastic_depth(0.2, mode="batch") >> flatten >> linear(2)'
+    ),
+    "layer_scale": "conv(4, 3, pad=1) >> layer_scale >> flatten >> linear(2)",
+    "layernorm_dim0": "conv(4, 3, pad=1) >> layernorm(dim=0) >> flatten >> linear(2)",
+    "permute_layernorm": (
+        "conv(4, 3, pad=1) >> permute([1, 2, 0]) >> layernorm(dim=-1) >> flatten >> linear(2)"
+    ),
+    "layernorm_linear_dim": (
+        "conv(4, 3, pad=1) >> permute([1, 2, 0]) >> layernorm(dim=-1) >> linear(6, dim=-1) >> flatten"
+        " >> linear(2)"
+    ),
+    "chunk": "conv(4, 3, pad=1) >> chunk(2, 1) >> conv(4, 1) >> flatten >> linear(2)",
+    "split": "conv(4, 3, pad=1) >> split([1, 3], 1) >> conv(4, 1) >> flatten >> linear(2)",
+    "patch_merging": (
+        "conv(8, 1) >> permute([1, 2, 0]) >> layernorm(dim=-1) >> patch_merging >> flatten >> linear(2)"
+    ),
+    "channel_shuffle": "conv(4, 3, pad=1) >> channel_shuffle(2) >> conv(4, 1) >> flatten >> linear(2)",
+    "mul_gate": (
+        "c: conv(4, 3, pad=1)\n    g: global_avgpool\n    s: sigmoid\n    mul from c, s\n"
+        "    flatten\n    linear(2)"
+    ),
+    "mul_same_shape": "c: conv(4, 3, pad=1)\n    s: sigmoid\n    mul from c, s\n    flatten\n    linear(2)",
+    "add_broadcast": "c: conv(4, 3, pad=1)\n    g: global_avgpool\n    s: sigmoid\n    add from c, s\n"
+    "    flatten\n    linear(2)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(OP_RULES))
+def test_op_rule_matches_torch_exactly(name: str) -> None:
+    text = "network t:\n  input: 3x8x8\n  layers:\n    " + OP_RULES[name] + "\n"
+    network = archspec.load("t.arch", text=text)
+    torch.manual_seed(0)
+    module = network.build()
+    x = torch.randn(2, *network.graph.input_shape)
+    analysis = network.analyze(dtype="float32", batch=2)
+    assert analysis.activation_bytes == saved_activation_bytes(module, x)
+    assert analysis.peak_activation_bytes == inference_peak_bytes(module, x)
+
+
+@pytest.mark.parametrize("shift", [0, 2])
+def test_window_attention_peak_is_close_to_torch(shift: int) -> None:
+    # The scratch rule counts the live set at the softmax; the shift's mask and the matmuls' smaller copies
+    # move the true peak by a few per cent (batch 1 without a shift is exact).
+    text = (
+        "network t:\n  input: 3x8x8\n  layers:\n    conv(8, 1) >> permute([1, 2, 0]) >> layernorm(dim=-1)"
+        f" >> shifted_window_attention(2, 4, {shift}) >> flatten >> linear(2)\n"
+    )
+    network = archspec.load("t.arch", text=text)
+    torch.manual_seed(0)
+    module = network.build()
+    for batch in (1, 2):
+        x = torch.randn(batch, *network.graph.input_shape)
+        analysis = network.analyze(dtype="float32", batch=batch)
+        assert analysis.activation_bytes == saved_activation_bytes(module, x)
+        assert analysis.peak_activation_bytes == pytest.approx(inference_peak_bytes(module, x), rel=0.1)

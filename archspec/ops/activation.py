@@ -112,6 +112,11 @@ class SiLU(_Pointwise):
     per_element: ClassVar[int] = 2
     summary: ClassVar[str] = "x * sigmoid(x) (swish)"
     flop_rule: ClassVar[str] = "`--count all`: 2 FLOPs per element (sigmoid, multiply)"
+    # Measured: torch's backward recomputes from the input (not built in place here).
+    saved_rule: ClassVar[str] = "its input"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "input"),)
 
 
 class Hardswish(_Pointwise):
@@ -122,6 +127,11 @@ class Hardswish(_Pointwise):
     per_element: ClassVar[int] = 4
     summary: ClassVar[str] = "x * relu6(x + 3) / 6"
     flop_rule: ClassVar[str] = "`--count all`: 4 FLOPs per element (add, clamp, multiply, divide)"
+    # Measured: torch's backward recomputes from the input (not built in place here).
+    saved_rule: ClassVar[str] = "its input"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "input"),)
 
 
 class Hardsigmoid(_Pointwise):
@@ -132,6 +142,11 @@ class Hardsigmoid(_Pointwise):
     per_element: ClassVar[int] = 3
     summary: ClassVar[str] = "relu6(x + 3) / 6"
     flop_rule: ClassVar[str] = "`--count all`: 3 FLOPs per element (add, clamp, divide)"
+    # Measured: torch's backward recomputes from the input (not built in place here).
+    saved_rule: ClassVar[str] = "its input"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "input"),)
 
 
 class Softmax(_Pointwise):

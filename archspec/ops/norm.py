@@ -126,6 +126,10 @@ class LayerNorm(Op):
             Saved("new", "row inverse deviations", elements=rows),
         )
 
+    def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
+        # torch's CPU kernel returns the row means and inverse deviations even without autograd.
+        return 2 * (numel(inputs[0]) // self.normalized_shape) * itemsize * batch
+
 
 class LocalResponseNorm(Op):
     """``lrn(size, alpha=1e-4, beta=0.75, k=1.0)``: AlexNet's local response normalisation across channels."""
@@ -188,6 +192,11 @@ class LayerScale(Op):
     summary: ClassVar[str] = "learned per-channel scale, initialised to value (a bare nn.Parameter)"
     param_rule: ClassVar[str] = "C (the channels of CxHxW; the last dimension otherwise)"
     flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element (the multiply)"
+    # The scale is a parameter: its gradient needs the input, which the multiply keeps.
+    saved_rule: ClassVar[str] = "its input"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "input"),)
 
     @classmethod
     def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:

@@ -88,6 +88,19 @@ class StochasticDepth(Op):
         "probability p, scaling the rest by 1/(1-p); identity at inference"
     )
     flop_rule: ClassVar[str] = "0 FLOPs (identity at inference)"
+    # torchvision multiplies the input by a noise tensor that does not need a gradient: mul keeps the noise
+    # (one element per sample in row mode, one for the batch in batch mode); at inference it returns x.
+    saved_rule: ClassVar[str] = (
+        "its noise (one element per sample in row mode, one in all in batch mode); a view at inference"
+    )
+
+    def is_view(self, training: bool) -> bool:
+        return not training or self.p == 0
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        if self.p == 0:
+            return ()
+        return (Saved("new", "noise", elements=1, per_sample=self.mode == "row"),)
 
 
 class Permute(Op):
@@ -99,6 +112,8 @@ class Permute(Op):
     summary: ClassVar[str] = "reorders a sample's dimensions ([1, 2, 0]: CxHxW to channels-last HxWxC)"
     shape_rule: ClassVar[str] = "the input's sizes in the order dims gives"
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
+    saved_rule: ClassVar[str] = "nothing (a view: whoever saves it keeps its input's whole storage)"
+    view: ClassVar[bool] = True
 
     def check(self, inputs: Sequence[Shape]) -> None:
         if sorted(self.dims) != list(range(len(inputs[0]))):
@@ -136,6 +151,8 @@ class Chunk(Op):
         "parts of ceil(C / chunks) channels, the last one what remains (torch.chunk); index counts from 0"
     )
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
+    saved_rule: ClassVar[str] = "nothing (a view: whoever saves it keeps its input's whole storage)"
+    view: ClassVar[bool] = True
 
     def sizes(self, size: int) -> list[int]:
         """torch.chunk's part sizes along a dimension of ``size``."""
@@ -170,6 +187,8 @@ class Split(Op):
     summary: ClassVar[str] = "one part of a split along the channels into the given sizes (torch.split)"
     shape_rule: ClassVar[str] = "sizes[index] channels; the sizes must add up to the input's channels"
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
+    saved_rule: ClassVar[str] = "nothing (a view: whoever saves it keeps its input's whole storage)"
+    view: ClassVar[bool] = True
 
     def check(self, inputs: Sequence[Shape]) -> None:
         dim = _channel_dim("split", self.dim, inputs[0])
@@ -327,3 +346,8 @@ class Mul(_Elementwise):
     kind: Literal["mul"] = "mul"
     spec_names: ClassVar[tuple[str, ...]] = ("mul",)
     summary: ClassVar[str] = "elementwise product (broadcasting: a Cx1x1 gate scales a CxHxW map)"
+    # Each factor's gradient is the other factor: torch keeps both inputs (measured with two inputs).
+    saved_rule: ClassVar[str] = "each of its inputs"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return tuple(Saved("input", f"input {i}", index=i) for i in range(len(inputs)))
