@@ -12,8 +12,8 @@ demo: setup
 # The fast suite first, then the slow step (torch.compile / torch.export of the large networks).
 # pytest exits 5 when a step selects no test; that is not a failure here.
 test: setup
-	@$(PY) -m pytest -q -m "not slow"
-	@$(PY) -m pytest -q -m slow || [ $$? -eq 5 ]
+	@$(PY) -m pytest -q -n 2 -m "not slow"
+	@$(PY) -m pytest -q -n 2 -m slow || [ $$? -eq 5 ]
 
 lint: setup
 	@$(PY) -m ruff check archspec tests tools

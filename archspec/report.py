@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archspec.analysis import RF, Analysis, ReceptiveField, Row
+from archspec.fast_table import Justify, render_table
 from archspec.folding import Instance, fold_runs, run_name, signature
 from archspec.ir import ReportedResult
 from archspec.ops import format_shape
@@ -254,19 +255,13 @@ def table_columns(width: int) -> list[int]:
 
 
 def _table(analysis: Analysis, depth: int | None) -> str:
-    from rich.table import Table  # rich is imported only when a terminal table is printed
-
     shown = table_columns(output_width())
-    table = Table(title=None, show_lines=False, header_style="bold")
-    for i in shown:
-        table.add_column(COLUMNS[i], justify="right" if 3 <= i <= 7 else "left", overflow="fold")
-    for row in display_rows(analysis, depth):
-        cells = _cells(row)
-        table.add_row(*(cells[i] for i in shown))
-    table.add_section()
+    body = [[cells[i] for i in shown] for cells in map(_cells, display_rows(analysis, depth))]
     total = _total_cells(analysis)
-    table.add_row(*(total[i] for i in shown))
-    return _rich_text(header_lines(analysis), table)
+    justify: list[Justify] = ["right" if 3 <= i <= 7 else "left" for i in shown]
+    return _text_and_table(
+        header_lines(analysis), [COLUMNS[i] for i in shown], [body, [[total[i] for i in shown]]], justify
+    )
 
 
 PIPE_WIDTH = 200  # the width of tables written to a pipe or a file, where no terminal sets one
@@ -287,23 +282,29 @@ def use_colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def _rich_text(lines: Sequence[str], table: Any) -> str:
-    """Plain lines, then a rich table, as text that fits ``output_width()``; colour only on a terminal."""
+def _text_and_table(
+    lines: Sequence[str],
+    header: Sequence[str],
+    sections: Sequence[Sequence[Sequence[str]]],
+    justify: Sequence[Justify],
+) -> str:
+    """Plain lines (wrapped by rich), then a table in rich's look (``fast_table``), as text that fits
+    ``output_width()``; colour only on a terminal."""
     from rich.console import Console
 
     buffer = io.StringIO()
     colour = use_colour()
+    width = output_width()
     console = Console(
         file=buffer,
-        width=output_width(),
+        width=width,
         color_system="standard" if colour else None,
         force_terminal=colour,
         highlight=False,
     )
     for line in lines:
         console.print(line, markup=False, highlight=False)
-    console.print(table)
-    return buffer.getvalue()
+    return buffer.getvalue() + render_table(header, sections, justify, width, colour)
 
 
 def _markdown(analysis: Analysis, depth: int | None) -> str:
@@ -439,15 +440,11 @@ def render_summary(
         lines = [f"{title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in cells]
         return "\n".join(lines) + "\n"
-    from rich.table import Table
-
-    table = Table(header_style="bold")
-    for i, name in enumerate(header):
-        left = columns[i] in ("network", "reported_paper", "reported_torchvision")
-        table.add_column(name, justify="left" if left else "right")
-    for row in cells:
-        table.add_row(*row)
-    return _rich_text([title], table)
+    justify: list[Justify] = [
+        "left" if column in ("network", "reported_paper", "reported_torchvision") else "right"
+        for column in columns
+    ]
+    return _text_and_table([title], header, [cells], justify)
 
 
 def _summary_cell(column: str, value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,28 @@ import pytest
 from hypothesis import settings
 
 GOLDEN = Path(__file__).parent / "golden"
+
+# Under pytest-xdist (`make test` runs `-n 2` on this 2-core machine) each worker gets one core: torch's
+# default of one thread per core in every worker would oversubscribe the machine and run slower than one
+# process. The variable is read when torch is imported, and is inherited by the CLI subprocesses.
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+TORCH_THREADS = max(1, (os.cpu_count() or 1) // WORKERS)
+os.environ.setdefault("OMP_NUM_THREADS", str(TORCH_THREADS))
+
+
+@pytest.fixture(autouse=True)
+def _same_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from the same state, whoever runs it:
+
+    - no ``COLUMNS`` (xdist's workers set it to 80, a user's shell may export it): output to a pipe is
+      ``report.PIPE_WIDTH`` wide unless a test sets a width itself;
+    - the same torch thread count, so that a test that changes it (training with one thread, say) cannot
+      slow the tests after it.
+    """
+    monkeypatch.delenv("COLUMNS", raising=False)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(TORCH_THREADS)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

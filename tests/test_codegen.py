@@ -29,11 +29,6 @@ FAST = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _threads() -> None:
-    torch.set_num_threads(2)
-
-
 def assert_same_as_in_memory(net: archspec.Network, directory: Path, batch: int = 2) -> None:
     """Same state_dict keys and shapes; with the in-memory module's weights randomised (real numbers in
     every tensor) and loaded into the generated one, the same outputs bit for bit (the same kernels)."""

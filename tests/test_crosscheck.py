@@ -45,11 +45,6 @@ EXAMPLES = 8 if os.environ.get("ARCHSPEC_HYPOTHESIS_PROFILE") == "mutate" else 2
 SLOW = {"vit_l_16", "vit_l_32", "vgg19", "vgg19_bn", "resnet101", "resnet152", "swin_t"}
 
 
-@pytest.fixture(autouse=True)
-def _threads() -> None:
-    torch.set_num_threads(2)
-
-
 # ---------------------------------------------------------------- counting
 
 

@@ -82,8 +82,19 @@ def test_state_dict_keys_and_shapes_equal_torchvision(variant: str) -> None:
 
 def randomised_reference(variant: str) -> nn.Module:
     """torchvision's model with real numbers in every tensor (see ``oracles.randomise``), in eval mode.
-    Built on meta and moved to the CPU uninitialised: its own initialisation is overwritten anyway."""
-    return randomise(reference(variant, "meta").to_empty(device="cpu")).eval()
+
+    Built on meta and moved to the CPU uninitialised, since its own initialisation is overwritten anyway;
+    except a model with index buffers computed in ``__init__`` (Swin's relative-position index), which
+    ``to_empty`` would leave as garbage and no ``reset_parameters`` restores: that one is built on the CPU.
+    """
+    model = reference(variant, "meta")
+    computed = [
+        name
+        for name, buffer in model.named_buffers()
+        if not buffer.is_floating_point() and not name.endswith("num_batches_tracked")
+    ]
+    model = reference(variant, "cpu") if computed else model.to_empty(device="cpu")
+    return randomise(model).eval()
 
 
 @pytest.mark.parametrize("variant", zoo_params([v for v in ZOO if in_torchvision(v)], FAST_OUTPUTS))
