@@ -351,3 +351,58 @@ def test_every_variant_passes_pyflakes(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------- compile needs no torch
+
+
+def test_compile_never_imports_torch(tmp_path: Path) -> None:
+    """`archspec compile` writes text: every variant of the zoo (custom layers and init helpers copied in
+    included) compiles in a process that never imports torch."""
+    code = (
+        "import sys, io, contextlib\n"
+        "from archspec.cli import main\n"
+        f"for variant in {ZOO!r}:\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        assert main(['compile', variant]) == 0\n"
+        f"assert main(['compile', 'lenet5', '-o', {str(tmp_path / 'lenet5.py')!r}]) == 0\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    assert "class RBF(nn.Module):" in (tmp_path / "lenet5.py").read_text()
+
+
+def test_source_and_torch_tables_cover_the_same_ops() -> None:
+    """Every op has both halves, and they agree on its kind: a module with its constructor source, a
+    functional op with its inline expression, a parameter with its source, a special call both ways."""
+    from archspec.backends.source_ops import SOURCE_OPS
+    from archspec.backends.torch_ops import TORCH_OPS
+    from archspec.ops import OPS_BY_KIND
+
+    assert set(SOURCE_OPS) == set(TORCH_OPS) == set(OPS_BY_KIND) - {"input"}
+    for kind, written in SOURCE_OPS.items():
+        run = TORCH_OPS[kind]
+        assert written.is_module == (run.module is not None), kind
+        assert (written.inline is not None) or written.is_module, kind
+        assert (written.parameter_source is not None) == (run.parameter is not None), kind
+        assert (not written.called_plainly) == (run.wrap is not None), kind
+
+
+def test_copied_definitions_are_the_modules_own_source() -> None:
+    """The text read without importing equals what ``inspect`` finds in the imported modules, and the
+    names a layer may not take are those of the installed torch's ``nn.Module``."""
+    import inspect
+
+    from torch import nn
+
+    from archspec.backends import init, torch_layers
+    from archspec.backends.torch_source import NN_MODULE_ATTRIBUTES, class_names, definitions
+
+    classes = sorted(name for name, _ in inspect.getmembers(torch_layers, inspect.isclass))
+    assert class_names("torch_layers.py") == classes
+    for name in classes:
+        assert definitions("torch_layers.py")[name] == inspect.getsource(getattr(torch_layers, name)).rstrip()
+    for name in ("matches", "parameters_of", "fans", "layer_of"):
+        assert definitions("init.py")[name] == inspect.getsource(getattr(init, name)).rstrip()
+    assert set(dir(nn.Module())) == NN_MODULE_ATTRIBUTES

@@ -7,6 +7,7 @@ downloaded; screenshots of the index and of one network page land in out/screens
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import tempfile
@@ -24,7 +25,6 @@ NETWORKS = ("lenet5", "resnet50", "googlenet", "vit_b_16")
 PAGES = ("index", *NETWORKS)
 SECTIONS = ("figures", "diagram", "maps", "layers", "paper", "spec", "pytorch")
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
@@ -376,30 +376,14 @@ def test_without_graphviz_the_site_says_so(tmp_path: Path, monkeypatch: pytest.M
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium, headless, through selenium; no browser or driver is ever downloaded."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-    assert not missing, f"{missing} missing: tools/setup.sh installs Debian's chromium and chromium-driver"
+    """Debian's chromium, headless, through selenium (``chromium`` of tools/site_screenshots.py); no
+    browser or driver is ever downloaded."""
+    spec = importlib.util.spec_from_file_location("site_screenshots", ROOT / "tools" / "site_screenshots.py")
+    assert spec is not None and spec.loader is not None
+    screenshots = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screenshots)
     profile = tempfile.mkdtemp(prefix="archspec-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = screenshots.chromium(profile, 1400, 1000, console_log=True)
     try:
         yield driver
     finally:

@@ -18,8 +18,14 @@ from selenium.webdriver.chrome.service import Service
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
-def driver(profile: str, width: int) -> webdriver.Chrome:
-    """Headless chromium from Debian; the driver path is given, so selenium-manager downloads nothing."""
+def chromium(profile: str, width: int, height: int = 900, console_log: bool = False) -> webdriver.Chrome:
+    """Debian's headless chromium through its own chromedriver: the paths are given, so selenium-manager
+    never downloads a browser or a driver. The flags keep chromium off this machine's closed network;
+    ``console_log`` keeps the page's console messages for ``get_log("browser")``. The site's browser
+    tests use this too (tests/test_site.py)."""
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if missing:
+        raise SystemExit(f"{missing} missing: tools/setup.sh installs Debian's chromium and chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
@@ -32,9 +38,11 @@ def driver(profile: str, width: int) -> webdriver.Chrome:
         "--disable-component-update",
         "--disable-sync",
         f"--user-data-dir={profile}",
-        f"--window-size={width},900",
+        f"--window-size={width},{height}",
     ):
         options.add_argument(flag)
+    if console_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
@@ -48,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile:
-        browser = driver(profile, args.width)
+        browser = chromium(profile, args.width)
         try:
             for page in args.pages:
                 browser.get(page.resolve().as_uri())

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import inspect
 import keyword
 import math
 import re
@@ -30,14 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
 from archspec.analysis.counts import node_counts
 from archspec.analysis.memory import inplace_nodes
-from archspec.backends import init as torch_init
-from archspec.backends import torch_layers
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
-from archspec.backends.torch_ops import NO_DEFAULT, Arg, Ctor, torch_op
+from archspec.backends.source_ops import NO_DEFAULT, Arg, Ctor, source_op
+from archspec.backends.torch_source import NN_MODULE_ATTRIBUTES, class_names, definitions
 from archspec.errors import UsageError, spec_repr
 from archspec.init_rules import after_order, built_rules, formula_python, rule_text
 from archspec.ir import Graph, InitRule
@@ -48,8 +44,7 @@ _RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self",
 # Module-level names a file may also define (helpers, `init_*` rule functions): no class takes them.
 _GLOBALS = {"math", "matches", "fans", "layer_of", "parameters_of", "built"}
 _BUILTINS = frozenset(dir(builtins))  # `super`, `print`, `True`...: the generated code uses some of them
-_MODULE = nn.Module()  # instance attributes (`training`) clash as much as methods do
-_LAYER_ORDER = [name for name, _ in inspect.getmembers(torch_layers, inspect.isclass)]
+_LAYER_ORDER = class_names("torch_layers.py")
 
 
 def emit_source(graph: Graph) -> str:
@@ -71,6 +66,17 @@ def _docstring(text: str, indent: int) -> list[str]:
         return [f'{pad}"""{text}"""']
     wrapped = textwrap.wrap(text, width=110 - indent)
     return [f'{pad}"""{wrapped[0]}', *(f"{pad}{line}" for line in wrapped[1:]), f'{pad}"""']
+
+
+def _runs(items: Sequence[str]) -> list[tuple[str, int]]:
+    """Consecutive equal items as (item, count) pairs."""
+    runs: list[tuple[str, int]] = []
+    for item in items:
+        if runs and runs[-1][0] == item:
+            runs[-1] = (item, runs[-1][1] + 1)
+        else:
+            runs.append((item, 1))
+    return runs
 
 
 def _literal(value: Any) -> str:
@@ -148,7 +154,7 @@ def _attribute_ok(name: str) -> bool:
 def _check_local(name: str, where: str) -> None:
     # Identifiers become attributes; any other name (positions, "block1-0", keywords) goes through
     # add_module/getattr with repr(), as torch allows any name without a dot.
-    if not name or "." in name or not name.isprintable() or hasattr(_MODULE, name):
+    if not name or "." in name or not name.isprintable() or name in NN_MODULE_ATTRIBUTES:
         raise UsageError(
             f"layer name {name!r} in {where or 'the network'} cannot name a torch module attribute"
         )
@@ -215,8 +221,8 @@ class _Emitter:
             return False  # a named block reads better as its own class
         for step in plan.steps:
             if step.node is not None:
-                entry = torch_op(step.node.op)
-                if entry.module is None or entry.wrap is not None:
+                entry = source_op(step.node.op)
+                if not entry.is_module or not entry.called_plainly:
                     return False
         return True
 
@@ -307,8 +313,8 @@ class _Emitter:
         node = step.node
         if node is None:
             return False
-        entry = torch_op(node.op)
-        if entry.module is None:
+        entry = source_op(node.op)
+        if not entry.is_module:
             return True
         return (
             entry.inline is not None
@@ -320,7 +326,7 @@ class _Emitter:
     def child_expression(self, step: Step, lit: Literal, indent: str) -> str:
         """The constructor expression of a step (a module, an nn.Sequential or a generated class)."""
         if step.node is not None:
-            entry = torch_op(step.node.op)
+            entry = source_op(step.node.op)
             assert entry.source is not None
             ctor = entry.source(step.node.op, step.node.id in self.inplace)
             return self.ctor(self.built(ctor, step), lit)
@@ -330,14 +336,20 @@ class _Emitter:
             inner = indent + "    "
             positional = [s.local for s in child.steps] == [str(i) for i in range(len(child.steps))]
             lines = []
+            expressions = []
             for s in child.steps:
                 _check_local(s.local, child.scope.name)
-                expression = self.child_expression(s, lit, inner)
-                lines.append(
-                    f"{inner}{expression}," if positional else f"{inner}({s.local!r}, {expression}),"
-                )
+                expressions.append(self.child_expression(s, lit, inner))
             if positional:
+                # A run of identical modules (ResNet's `Bottleneck(1024, 256)` five times) as one loop, as
+                # torchvision writes it; built in the same order, so the same numbers and names.
+                for expression, run in _runs(expressions):
+                    if run == 1:
+                        lines.append(f"{inner}{expression},")
+                    else:
+                        lines.append(f"{inner}*[{expression} for _ in range({run})],")
                 return "nn.Sequential(\n" + "\n".join(lines) + f"\n{indent})"
+            lines = [f"{inner}({s.local!r}, {e})," for s, e in zip(child.steps, expressions, strict=True)]
             self.needs_ordered_dict = True
             return "nn.Sequential(OrderedDict([\n" + "\n".join(lines) + f"\n{indent}]))"
         cls = self.class_of[id(child)]
@@ -356,7 +368,7 @@ class _Emitter:
         for step in plan.steps:
             node = step.node
             if node is not None and self.inlined(step):
-                entry = torch_op(node.op)
+                entry = source_op(node.op)
                 if entry.parameter_source is not None:
                     _check_local(step.local, where)
                     value = self.ctor(self.built(entry.parameter_source(node.op), step), lit)
@@ -421,7 +433,7 @@ class _Emitter:
         if node is None:
             assert step.child is not None
             return f"{self.attr(step.local, where)}({', '.join(inputs)})"
-        entry = torch_op(node.op)
+        entry = source_op(node.op)
         inplace = node.id in self.inplace
         if self.inlined(step):
             assert entry.inline is not None
@@ -514,14 +526,14 @@ class _Emitter:
         """The helpers and one function per rule (the spec's `init:` section as literal nn.init calls)."""
         if not self.graph.init:
             return []
-        helpers: list[Callable[..., Any]] = [torch_init.matches, torch_init.parameters_of]
+        helpers = ["matches", "parameters_of"]
         if any(call.formulas for rule in self.graph.init for call in rule.calls):
-            helpers.append(torch_init.fans)
+            helpers.append("fans")
         if any(rule.when == "after" for rule in self.graph.init):
-            helpers.append(torch_init.layer_of)
+            helpers.append("layer_of")
         out: list[str] = []
-        for helper in helpers:
-            out += [*inspect.getsource(helper).rstrip().splitlines(), "", ""]
+        for helper in helpers:  # copied from archspec/backends/init.py, read as text (no torch import)
+            out += [*definitions("init.py")[helper].splitlines(), "", ""]
         if any(rule.when == "built" for rule in self.graph.init):
             out += [
                 "def built(rule, layer):",
@@ -563,7 +575,7 @@ class _Emitter:
         out += ["import torch", "import torch.nn.functional as F", "from torch import nn", "", ""]
         for name in _LAYER_ORDER:
             if name in self.layers:
-                out += [*inspect.getsource(getattr(torch_layers, name)).rstrip().splitlines(), "", ""]
+                out += [*definitions("torch_layers.py")[name].splitlines(), "", ""]
         out += self.init_functions()  # before the classes: `when built:` rules appear in them
         for lines in classes:
             out += [*lines, "", ""]

@@ -117,8 +117,7 @@ class Resnet18(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         self.layer1 = nn.Sequential(
-            BasicBlock(in_channels=64),
-            BasicBlock(in_channels=64),
+            *[BasicBlock(in_channels=64) for _ in range(2)],
         )
         self.layer2 = nn.Sequential(
             BasicBlock_2(in_channels=64, out_channels=128),

@@ -1,0 +1,442 @@
+"""Each op kind as PyTorch source text: the constructor call of its module, or the expression of its
+functional form in a generated ``forward``. Imports no torch: ``archspec compile`` only writes text.
+
+``SOURCE_OPS`` is the text half of an op's torch realisation, keyed like ``torch_ops.TORCH_OPS`` (the
+in-memory half; a test checks that the two cover the same ops, and the parity tests that the source
+builds the same module, bit for bit). An entry gives
+
+- ``source(op, inplace)``: the module's constructor as a ``Ctor`` (ops with a module of their own);
+- ``inline(op, inputs, attr, inplace)``: the op as a Python expression in a generated ``forward`` (for
+  functional ops, and for parameterless modules outside an ``nn.Sequential``);
+- ``call(attr, inputs)``: how a module is called, when not plainly (attention unpacks its tuple);
+- ``parameter_source(op)``: the ``nn.Parameter`` an op keeps in its owner (class token, embedding).
+
+A batch dimension is prepended at run time, so per-sample dims (``concat``'s, ``softmax``'s) shift by one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from archspec.ops import Op
+
+NO_DEFAULT: Any = object()
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One constructor argument in generated source: positional when ``keyword`` is None."""
+
+    value: Any
+    keyword: str | None = None
+    default: Any = NO_DEFAULT
+    hint: str | None = None
+
+    @property
+    def name(self) -> str:
+        """A parameter name for this argument when it varies between instances of a block."""
+        return self.hint or self.keyword or "value"
+
+
+@dataclass(frozen=True)
+class Ctor:
+    """A constructor call ``callee(args...)close`` in generated source."""
+
+    callee: str
+    args: tuple[Arg, ...]
+    close: str = ""
+    layers: tuple[str, ...] = ()
+
+
+SourceFn = Callable[[Any, bool], Ctor]
+InlineFn = Callable[[Any, Sequence[str], str, bool], str]
+CallFn = Callable[[str, Sequence[str]], str]
+
+
+def call_module(attr: str, inputs: Sequence[str]) -> str:
+    """``self.conv1(x)``: a module called plainly."""
+    return f"{attr}({', '.join(inputs)})"
+
+
+@dataclass(frozen=True)
+class SourceOp:
+    """How one op kind is written as source (see the module docstring)."""
+
+    source: SourceFn | None = None
+    inline: InlineFn | None = None
+    call: CallFn = call_module
+    parameter_source: Callable[[Any], Ctor] | None = None
+
+    @property
+    def is_module(self) -> bool:
+        """Whether the op is a module of its own (else a functional op, or a parameter in its owner)."""
+        return self.source is not None
+
+    @property
+    def called_plainly(self) -> bool:
+        """Whether the module's call is ``module(x)``, so that it can sit in an ``nn.Sequential``."""
+        return self.call is call_module
+
+
+def pair(value: tuple[int, int]) -> int | tuple[int, int]:
+    """``3`` for ``(3, 3)``: how people write square kernels."""
+    return value[0] if value[0] == value[1] else value
+
+
+def torch_dim(dim: int) -> int:
+    """A per-sample dimension as a batched tensor's dimension."""
+    return dim + 1 if dim >= 0 else dim
+
+
+def _simple(callee: str, expression: str) -> SourceOp:
+    """A parameterless module without arguments: its constructor, and ``expression`` with ``{x}``."""
+    return SourceOp(
+        source=lambda op, inplace: Ctor(callee, ()),
+        inline=lambda op, inputs, attr, inplace: expression.format(x=inputs[0]),
+    )
+
+
+def _conv_source(op: Any, inplace: bool) -> Ctor:
+    common = (
+        Arg(op.in_channels, hint="in_channels"),
+        Arg(op.out_channels, hint="out_channels"),
+        Arg(pair(op.kernel_size), "kernel_size"),
+    )
+    spatial = (
+        Arg(pair(op.stride), "stride", 1),
+        Arg(pair(op.padding), "padding", 0),
+        Arg(pair(op.dilation), "dilation", 1),
+    )
+    if op.table is not None:
+        return Ctor(
+            "ConnectionTableConv2d",
+            (
+                *common,
+                Arg(op.table, "table"),
+                *spatial,
+                Arg(op.bias, "bias", True),
+                Arg(op.out_size, "out_size"),
+            ),
+            layers=("ConnectionTableConv2d",),
+        )
+    if op.bias == "unshared":
+        return Ctor(
+            "UnsharedBiasConv2d",
+            (*common, Arg(op.out_size, "out_size"), *spatial, Arg(op.groups, "groups", 1)),
+            layers=("UnsharedBiasConv2d",),
+        )
+    return Ctor("nn.Conv2d", (*common, *spatial, Arg(op.groups, "groups", 1), Arg(op.bias, "bias", True)))
+
+
+def _linear_source(op: Any, inplace: bool) -> Ctor:
+    return Ctor(
+        "nn.Linear",
+        (
+            Arg(op.in_features, hint="in_features"),
+            Arg(op.out_features, hint="out_features"),
+            Arg(op.bias, "bias", True),
+        ),
+    )
+
+
+def _rbf_source(op: Any, inplace: bool) -> Ctor:
+    return Ctor(
+        "RBF", (Arg(op.in_features, hint="in_features"), Arg(op.units, hint="units")), layers=("RBF",)
+    )
+
+
+def _batchnorm_source(op: Any, inplace: bool) -> Ctor:
+    return Ctor(
+        "nn.BatchNorm2d" if op.spatial else "nn.BatchNorm1d",
+        (
+            Arg(op.num_features, hint="num_features"),
+            Arg(op.eps, "eps", 1e-5),
+            Arg(op.momentum, "momentum", 0.1),
+            Arg(op.affine, "affine", True),
+        ),
+    )
+
+
+def _layernorm_source(op: Any, inplace: bool) -> Ctor:
+    return Ctor(
+        "LayerNorm2d" if op.channels_first else "nn.LayerNorm",
+        (
+            Arg(op.normalized_shape, hint="normalized_shape"),
+            Arg(op.eps, "eps", 1e-5),
+            Arg(op.elementwise_affine, "elementwise_affine", True),
+        ),
+        layers=("LayerNorm2d",) if op.channels_first else (),
+    )
+
+
+def _lrn_source(op: Any, inplace: bool) -> Ctor:
+    return Ctor(
+        "nn.LocalResponseNorm",
+        (
+            Arg(op.size, hint="size"),
+            Arg(op.alpha, "alpha", 1e-4),
+            Arg(op.beta, "beta", 0.75),
+            Arg(op.k, "k", 1.0),
+        ),
+    )
+
+
+def _lrn_inline(op: Any, inputs: Sequence[str], attr: str, inplace: bool) -> str:
+    return f"F.local_response_norm({inputs[0]}, {op.size!r}, {op.alpha!r}, {op.beta!r}, {op.k!r})"
+
+
+def _pool_args(op: Any) -> tuple[Arg, ...]:
+    return (
+        Arg(pair(op.kernel_size), hint="kernel_size"),
+        Arg(pair(op.step), "stride", pair(op.kernel_size)),
+        Arg(pair(op.padding), "padding", 0),
+    )
+
+
+def _maxpool_source(op: Any, inplace: bool) -> Ctor:
+    args = (*_pool_args(op), Arg(pair(op.dilation), "dilation", 1), Arg(op.ceil_mode, "ceil_mode", False))
+    return Ctor("nn.MaxPool2d", args)
+
+
+def _keywords(pairs: Sequence[tuple[str, Any, Any]]) -> str:
+    """``, name=value`` for each value that differs from its default."""
+    return "".join(f", {name}={value!r}" for name, value, default in pairs if value != default)
+
+
+def _maxpool_inline(op: Any, inputs: Sequence[str], attr: str, inplace: bool) -> str:
+    k = pair(op.kernel_size)
+    rest = _keywords(
+        [("stride", pair(op.step), k), ("padding", pair(op.padding), 0), ("dilation", pair(op.dilation), 1),
+         ("ceil_mode", op.ceil_mode, False)]
+    )  # fmt: skip
+    return f"F.max_pool2d({inputs[0]}, {k!r}{rest})"
+
+
+def _avgpool_source(op: Any, inplace: bool) -> Ctor:
+    args = (
+        *_pool_args(op),
+        Arg(op.ceil_mode, "ceil_mode", False),
+        Arg(op.count_include_pad, "count_include_pad", True),
+    )
+    return Ctor("nn.AvgPool2d", args)
+
+
+def _avgpool_inline(op: Any, inputs: Sequence[str], attr: str, inplace: bool) -> str:
+    k = pair(op.kernel_size)
+    rest = _keywords(
+        [("stride", pair(op.step), k), ("padding", pair(op.padding), 0), ("ceil_mode", op.ceil_mode, False),
+         ("count_include_pad", op.count_include_pad, True)]
+    )  # fmt: skip
+    return f"F.avg_pool2d({inputs[0]}, {k!r}{rest})"
+
+
+def _subsample_source(op: Any, inplace: bool) -> Ctor:
+    args = (
+        Arg(op.channels, hint="channels"),
+        *_pool_args(op),
+        Arg(op.ceil_mode, "ceil_mode", False),
+    )
+    return Ctor("Subsample", args, layers=("Subsample",))
+
+
+def _pad_inline(op: Any, inputs: Sequence[str], attr: str, inplace: bool) -> str:
+    a = op.amount
+    return f"F.pad({inputs[0]}, ({a}, {a}, {a}, {a}), value={_float(op.value)})"
+
+
+def _float(value: float) -> str:
+    return repr(float(value)) if math.isfinite(value) else f"float({str(value)!r})"
+
+
+def _mlp_source(op: Any, inplace: bool) -> Ctor:
+    # One expression, so that a varying width still parametrises: Linear, GELU, Dropout, Linear, Dropout.
+    return Ctor(
+        "nn.Sequential(nn.Linear",
+        (Arg(op.in_features, hint="in_features"), Arg(op.hidden_features, hint="hidden_features")),
+        close=(
+            f", nn.GELU(), nn.Dropout({op.dropout!r}), nn.Linear({op.hidden_features}, {op.outputs}), "
+            f"nn.Dropout({op.dropout!r}))"
+        ),
+    )
+
+
+def _attention_source(op: Any, inplace: bool) -> Ctor:
+    return Ctor(
+        "nn.MultiheadAttention",
+        (
+            Arg(op.embed_dim, hint="embed_dim"),
+            Arg(op.num_heads, hint="num_heads"),
+            Arg(op.dropout, "dropout", 0.0),
+            Arg(op.bias, "bias", True),
+            Arg(True, "batch_first"),
+        ),
+    )
+
+
+def _window_attention_source(op: Any, inplace: bool) -> Ctor:
+    return Ctor(
+        "ShiftedWindowAttention",
+        (
+            Arg(op.dim, hint="dim"),
+            Arg(op.window_size, hint="window_size"),
+            Arg(op.shift_size, hint="shift_size"),
+            Arg(op.num_heads, hint="num_heads"),
+            Arg(op.qkv_bias, "qkv_bias", True),
+            Arg(op.proj_bias, "proj_bias", True),
+            Arg(op.attention_dropout, "attention_dropout", 0.0),
+            Arg(op.dropout, "dropout", 0.0),
+        ),
+        layers=("ShiftedWindowAttention",),
+    )
+
+
+def _inplace_arg(inplace: bool) -> tuple[Arg, ...]:
+    return (Arg(inplace, "inplace", False),)
+
+
+SOURCE_OPS: dict[str, SourceOp] = {
+    "conv2d": SourceOp(source=_conv_source),
+    "linear": SourceOp(source=_linear_source),
+    "rbf": SourceOp(source=_rbf_source),
+    "batchnorm": SourceOp(source=_batchnorm_source),
+    "layernorm": SourceOp(source=_layernorm_source),
+    "lrn": SourceOp(source=_lrn_source, inline=_lrn_inline),
+    "maxpool2d": SourceOp(source=_maxpool_source, inline=_maxpool_inline),
+    "avgpool2d": SourceOp(source=_avgpool_source, inline=_avgpool_inline),
+    "adaptive_avgpool2d": SourceOp(
+        source=lambda op, inplace: Ctor(
+            "nn.AdaptiveAvgPool2d", (Arg(pair(op.output_size), hint="output_size"),)
+        ),
+        inline=lambda op, inputs, attr, inplace: (
+            f"F.adaptive_avg_pool2d({inputs[0]}, {pair(op.output_size)!r})"
+        ),
+    ),
+    "global_avgpool": SourceOp(
+        source=lambda op, inplace: Ctor("nn.AdaptiveAvgPool2d", (Arg(1),)),
+        inline=lambda op, inputs, attr, inplace: f"F.adaptive_avg_pool2d({inputs[0]}, 1)",
+    ),
+    "subsample": SourceOp(source=_subsample_source),
+    "relu": SourceOp(
+        source=lambda op, inplace: Ctor("nn.ReLU", _inplace_arg(inplace)),
+        inline=lambda op, inputs, attr, inplace: (
+            f"F.relu({inputs[0]}" + (", inplace=True)" if inplace else ")")
+        ),
+    ),
+    "relu6": SourceOp(
+        source=lambda op, inplace: Ctor("nn.ReLU6", _inplace_arg(inplace)),
+        inline=lambda op, inputs, attr, inplace: (
+            f"F.relu6({inputs[0]}" + (", inplace=True)" if inplace else ")")
+        ),
+    ),
+    "tanh": _simple("nn.Tanh", "torch.tanh({x})"),
+    "sigmoid": _simple("nn.Sigmoid", "torch.sigmoid({x})"),
+    "scaled_tanh": SourceOp(
+        source=lambda op, inplace: Ctor(
+            "ScaledTanh",
+            (Arg(op.amplitude, "amplitude", 1.7159), Arg(op.slope, "slope", 2.0 / 3.0)),
+            layers=("ScaledTanh",),
+        ),
+        inline=lambda op, inputs, attr, inplace: f"{op.amplitude!r} * torch.tanh({op.slope!r} * {inputs[0]})",
+    ),
+    "gelu": SourceOp(
+        source=lambda op, inplace: Ctor("nn.GELU", (Arg(op.approximate, "approximate", "none"),)),
+        inline=lambda op, inputs, attr, inplace: f"F.gelu({inputs[0]}, approximate={op.approximate!r})",
+    ),
+    "silu": _simple("nn.SiLU", "F.silu({x})"),
+    "hardswish": _simple("nn.Hardswish", "F.hardswish({x})"),
+    "hardsigmoid": _simple("nn.Hardsigmoid", "F.hardsigmoid({x})"),
+    "softmax": SourceOp(
+        source=lambda op, inplace: Ctor("nn.Softmax", (Arg(torch_dim(op.dim), "dim"),)),
+        inline=lambda op, inputs, attr, inplace: f"torch.softmax({inputs[0]}, dim={torch_dim(op.dim)!r})",
+    ),
+    "identity": _simple("nn.Identity", "{x}"),
+    "flatten": _simple("nn.Flatten", "torch.flatten({x}, 1)"),
+    "dropout": SourceOp(
+        source=lambda op, inplace: Ctor("nn.Dropout", (Arg(op.p, "p", 0.5),)),
+        inline=lambda op, inputs, attr, inplace: f"F.dropout({inputs[0]}, {op.p!r}, self.training)",
+    ),
+    "stochastic_depth": SourceOp(
+        source=lambda op, inplace: Ctor(
+            "StochasticDepth", (Arg(op.p, hint="p"), Arg(op.mode, "mode", "row")), layers=("StochasticDepth",)
+        ),
+    ),
+    "pad": SourceOp(inline=_pad_inline),
+    "chunk": SourceOp(
+        inline=lambda op, inputs, attr, inplace: (
+            f"{inputs[0]}.chunk({op.chunks}, dim={torch_dim(op.dim)})[{op.index}]"
+        ),
+    ),
+    "split": SourceOp(
+        inline=lambda op, inputs, attr, inplace: (
+            f"torch.split({inputs[0]}, {list(op.sizes)!r}, dim={torch_dim(op.dim)})[{op.index}]"
+        ),
+    ),
+    "channel_shuffle": SourceOp(
+        inline=lambda op, inputs, attr, inplace: (
+            f"{inputs[0]}.unflatten(1, ({op.groups}, -1)).transpose(1, 2).flatten(1, 2)"
+        ),
+    ),
+    "permute": SourceOp(
+        inline=lambda op, inputs, attr, inplace: (
+            f"{inputs[0]}.permute({', '.join(str(d) for d in (0, *(d + 1 for d in op.dims)))})"
+        ),
+    ),
+    "layer_scale": SourceOp(
+        inline=lambda op, inputs, attr, inplace: f"{inputs[0]} * {attr}",
+        parameter_source=lambda op: Ctor(
+            "nn.Parameter(torch.full", (Arg(op.shape, hint="shape"), Arg(op.value, hint="value")), close=")"
+        ),
+    ),
+    "add": SourceOp(inline=lambda op, inputs, attr, inplace: " + ".join(inputs)),
+    "mul": SourceOp(inline=lambda op, inputs, attr, inplace: " * ".join(inputs)),
+    "concat": SourceOp(
+        inline=lambda op, inputs, attr, inplace: f"torch.cat([{', '.join(inputs)}], dim={torch_dim(op.dim)})",
+    ),
+    "select_token": SourceOp(inline=lambda op, inputs, attr, inplace: f"{inputs[0]}[:, {op.index!r}]"),
+    "patch_embed": SourceOp(
+        source=lambda op, inplace: Ctor(
+            "PatchEmbed",
+            (
+                Arg(op.in_channels, hint="in_channels"),
+                Arg(op.hidden_dim, hint="hidden_dim"),
+                Arg(op.patch_size, hint="patch_size"),
+            ),
+            layers=("PatchEmbed",),
+        ),
+    ),
+    "class_token": SourceOp(
+        inline=lambda op, inputs, attr, inplace: (
+            f"torch.cat([{attr}.expand({inputs[0]}.shape[0], -1, -1), {inputs[0]}], dim=1)"
+        ),
+        parameter_source=lambda op: Ctor(
+            "nn.Parameter(torch.zeros", (Arg(1), Arg(1), Arg(op.hidden_dim, hint="hidden_dim")), close=")"
+        ),
+    ),
+    "position_embedding": SourceOp(
+        inline=lambda op, inputs, attr, inplace: f"{inputs[0]} + {attr}",
+        parameter_source=lambda op: Ctor(
+            "nn.Parameter(torch.empty",
+            (Arg(1), Arg(op.length, hint="length"), Arg(op.hidden_dim, hint="hidden_dim")),
+            close=".normal_(std=0.02))",
+        ),
+    ),
+    "attention": SourceOp(
+        source=_attention_source,
+        call=lambda attr, inputs: f"{attr}({inputs[0]}, {inputs[0]}, {inputs[0]}, need_weights=False)[0]",
+    ),
+    "mlp": SourceOp(source=_mlp_source),
+    "shifted_window_attention": SourceOp(source=_window_attention_source),
+    "patch_merging": SourceOp(
+        source=lambda op, inplace: Ctor(
+            "PatchMerging", (Arg(op.dim, hint="dim"), Arg(op.eps, "eps", 1e-5)), layers=("PatchMerging",)
+        ),
+    ),
+}
+
+
+def source_op(op: Op) -> SourceOp:
+    """The source entry of an op (a KeyError names the kind when an op has no torch realisation yet)."""
+    return SOURCE_OPS[op.kind]
