@@ -406,3 +406,24 @@ def test_copied_definitions_are_the_modules_own_source() -> None:
     for name in ("matches", "parameters_of", "fans", "layer_of"):
         assert definitions("init.py")[name] == inspect.getsource(getattr(init, name)).rstrip()
     assert set(dir(nn.Module())) == NN_MODULE_ATTRIBUTES
+
+
+def test_every_variant_compiles_to_ruff_clean_source_within_100_columns(tmp_path: Path) -> None:
+    """What a maintainer would commit: `ruff check` (its defaults, and lines of at most 100 columns) and
+    `ruff format --check` find nothing in the compiled file of any zoo variant, whatever the folder's
+    own ruff configuration."""
+    for variant in ZOO:
+        (tmp_path / f"{variant}.py").write_text(archspec.load(variant).to_source(), encoding="utf-8")
+    files = sorted(str(p) for p in tmp_path.glob("*.py"))
+    settings = ["--isolated", "--line-length", "100", "--target-version", "py311"]
+    check = [sys.executable, "-m", "ruff", "check", *settings, "--extend-select", "E501", *files]
+    checked = subprocess.run(check, capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout[-3000:]
+    formatted = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", *settings, *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert formatted.returncode == 0, formatted.stdout[-3000:]
+    assert all(len(line) <= 100 for f in files for line in Path(f).read_text().splitlines())

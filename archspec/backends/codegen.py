@@ -24,7 +24,7 @@ import keyword
 import math
 import re
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from archspec.analysis.counts import node_counts
 from archspec.analysis.memory import inplace_nodes
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
 from archspec.backends.source_ops import NO_DEFAULT, Arg, Ctor, source_op
+from archspec.backends.tidy import LINE_LENGTH, tidy
 from archspec.backends.torch_source import NN_MODULE_ATTRIBUTES, class_names, definitions
 from archspec.errors import UsageError, spec_repr
 from archspec.init_rules import after_order, built_rules, formula_python, rule_text
@@ -48,8 +49,8 @@ _LAYER_ORDER = class_names("torch_layers.py")
 
 
 def emit_source(graph: Graph) -> str:
-    """Standalone PyTorch source for the network (see the module docstring)."""
-    return _Emitter(graph).emit()
+    """Standalone PyTorch source for the network (see the module docstring), tidied by ruff."""
+    return tidy(_Emitter(graph).emit())
 
 
 def _doc(value: Any) -> str:
@@ -60,11 +61,11 @@ def _doc(value: Any) -> str:
 
 
 def _docstring(text: str, indent: int) -> list[str]:
-    """A docstring wrapped at 110 columns, as a careful person writes one."""
+    """A docstring wrapped at ``LINE_LENGTH`` columns, as a careful person writes one."""
     pad = " " * indent
-    if len(pad) + len(text) + 6 <= 110:
+    if len(pad) + len(text) + 6 <= LINE_LENGTH:
         return [f'{pad}"""{text}"""']
-    wrapped = textwrap.wrap(text, width=110 - indent)
+    wrapped = textwrap.wrap(text, width=LINE_LENGTH - indent - 3)
     return [f'{pad}"""{wrapped[0]}', *(f"{pad}{line}" for line in wrapped[1:]), f'{pad}"""']
 
 
@@ -136,12 +137,19 @@ def _rule_function(rule: InitRule, name: str) -> list[str]:
         lines.append(f"        {'if' if index == 0 else 'elif'} matches(key, {call.parameter!r}):")
         args = ["p", *(f"{k}={_literal(v)}" for k, v in call.args.items())]
         if call.formulas:
-            lines.append("            fan_in, fan_out = fans(p)")
+            lines.append(f"            {_fan_names(call.formulas.values())} = fans(p)")
             args += [f"{k}={formula_python(v)}" for k, v in call.formulas.items()]
         lines.append(f"            nn.init.{call.function}_({', '.join(args)})")
     if not rule.calls:
         lines.append("        pass")
     return lines
+
+
+def _fan_names(formulas: Iterable[str]) -> str:
+    """``fan_in, fan_out`` as the formulas use them (an unused one is ``_``)."""
+    text = " ".join(formulas)
+    used = [name if re.search(rf"\b{name}\b", text) else "_" for name in ("fan_in", "fan_out")]
+    return ", ".join(used)
 
 
 def _attribute_ok(name: str) -> bool:
@@ -566,7 +574,11 @@ class _Emitter:
 
     def render(self) -> str:
         classes = [self.render_class(cls) for cls in self.classes]  # fills self.layers as a side effect
-        out = ['"""' + "\n".join(self.header()) + '\n"""', "", "from __future__ import annotations", ""]
+        header = self.header()
+        wrapped = [*textwrap.wrap(header[0], LINE_LENGTH - 3)]  # after the opening quotes
+        for line in header[1:]:
+            wrapped += textwrap.wrap(line, LINE_LENGTH, subsequent_indent="    ") or [""]
+        out = ['"""' + "\n".join(wrapped) + '\n"""', "", "from __future__ import annotations", ""]
         formulas = any(call.formulas for rule in self.graph.init for call in rule.calls)
         standard = ["import math"] if formulas else []
         if self.needs_ordered_dict:

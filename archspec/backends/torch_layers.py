@@ -1,7 +1,7 @@
 """The layers archspec needs that torch lacks.
 
-Each class is self-contained: it uses only ``torch``, ``nn`` and ``F`` from this module's imports, so the
-code generator copies its source verbatim (``inspect.getsource``) into standalone files.
+Each class is self-contained: it uses only ``torch``, ``nn`` and ``F`` from this module's imports,
+so the code generator copies its source verbatim (``inspect.getsource``) into standalone files.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ class ScaledTanh(nn.Module):
 
 
 class UnsharedBiasConv2d(nn.Conv2d):
-    """A convolution with one bias per output position (``bias`` is [C, H, W]), as in LeCun et al. 1989."""
+    """A convolution with one bias per output position (``bias`` is [C, H, W]), as in LeCun et al.
+    1989."""
 
     def __init__(
         self,
@@ -52,13 +53,14 @@ class UnsharedBiasConv2d(nn.Conv2d):
 
 
 class ConnectionTableConv2d(nn.Module):
-    """A convolution in which output channel ``j`` sees only the input channels ``table[j]`` (LeNet-5's C3).
+    """A convolution in which output channel ``j`` sees only the input channels ``table[j]``
+    (LeNet-5's C3).
 
-    Only the connected kernels exist: ``weight`` is [connections, kh, kw], the kernels of output channel 0
-    first, each in the order of its table row. The forward pass groups the output channels by how many
-    inputs they see; per group it gathers the input channels (a registered index buffer) and runs one
-    grouped convolution, so the work done is exactly the connected multiply-adds. ``bias`` is per channel
-    ([C]), per position ([C, H, W], ``bias="unshared"``) or absent.
+    Only the connected kernels exist: ``weight`` is [connections, kh, kw], the kernels of output
+    channel 0 first, each in the order of its table row. The forward pass groups the output channels
+    by how many inputs they see; per group it gathers the input channels (a registered index buffer)
+    and runs one grouped convolution, so the work done is exactly the connected multiply-adds.
+    ``bias`` is per channel ([C]), per position ([C, H, W], ``bias="unshared"``) or absent.
     """
 
     def __init__(
@@ -88,7 +90,9 @@ class ConnectionTableConv2d(nn.Module):
         connections = sum(len(row) for row in self.table)
         self.weight = nn.Parameter(torch.empty(connections, kh, kw))
         if bias == "unshared":
-            self.bias: nn.Parameter | None = nn.Parameter(torch.zeros(out_channels, out_size[0], out_size[1]))
+            self.bias: nn.Parameter | None = nn.Parameter(
+                torch.zeros(out_channels, out_size[0], out_size[1])
+            )
         elif bias:
             self.bias = nn.Parameter(torch.zeros(out_channels))
         else:
@@ -100,7 +104,7 @@ class ConnectionTableConv2d(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Fresh weights, and the index buffers (so ``to_empty`` then ``reset_parameters`` works)."""
+        """Fresh weights and the index buffers (``to_empty``, then ``reset_parameters``, works)."""
         self._fill_indices()
         kh, kw = self.kernel_size
         start = 0
@@ -149,7 +153,9 @@ class ConnectionTableConv2d(nn.Module):
             size = channels * width
             kernel = weights[start : start + size].reshape(channels, width, kh, kw)
             part = inputs[:, start : start + size]
-            outputs.append(F.conv2d(part, kernel, None, self.stride, self.padding, self.dilation, channels))
+            outputs.append(
+                F.conv2d(part, kernel, None, self.stride, self.padding, self.dilation, channels)
+            )
             start += size
         y = outputs[0] if len(outputs) == 1 else torch.cat(outputs, 1)
         if self.reorder:
@@ -160,13 +166,14 @@ class ConnectionTableConv2d(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-            f"connections={self.weight.shape[0]}"
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, connections={self.weight.shape[0]}"
         )
 
 
 class Subsample(nn.Module):
-    """LeNet-5's S-layers: the sum of each window times a trainable coefficient plus a bias, per map."""
+    """LeNet-5's S-layers: the sum of each window times a trainable coefficient plus a bias, per
+    map."""
 
     def __init__(
         self,
@@ -185,30 +192,65 @@ class Subsample(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        total = F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, True, 1)
+        total = F.avg_pool2d(
+            x, self.kernel_size, self.stride, self.padding, self.ceil_mode, True, 1
+        )
         return total * self.weight.view(-1, 1, 1) + self.bias.view(-1, 1, 1)
 
 
 class RBF(nn.Module):
-    """LeNet-5's Euclidean RBF output: ``-||x - c_i||²`` for fixed centres ``c_i`` (a buffer, not trained).
+    """LeNet-5's Euclidean RBF output: ``-||x - c_i||²`` for fixed centres ``c_i`` (a buffer, not
+    trained).
 
-    The centres are stylised 7x12 bitmaps of the digits (+1 ink, -1 paper) for 10 units over 84 inputs,
-    and a deterministic ±1 code otherwise. The distance is computed as ``|x|² - 2 x·cᵀ + |c|²`` so the
-    matrix product is an ordinary matmul. The output is negated so that argmax and cross-entropy work.
+    The centres are stylised 7x12 bitmaps of the digits (+1 ink, -1 paper) for 10 units over 84
+    inputs, and a deterministic ±1 code otherwise. The distance is computed as ``|x|² - 2 x·cᵀ +
+    |c|²`` so the matrix product is an ordinary matmul. The output is negated so that argmax and
+    cross-entropy work.
     """
 
-    # One string per digit 0-9: twelve rows of seven pixels, top to bottom ('#' = +1, '.' = -1).
+    # One string per digit 0-9 (written on two lines): twelve rows of seven pixels, top to bottom
+    # ('#' = +1, '.' = -1).
     DIGITS = (
-        "....... ..###.. .#...#. #.....# #.....# #.....# #.....# #.....# #.....# .#...#. ..###.. .......",
-        "....... ...#... ..##... .#.#... ...#... ...#... ...#... ...#... ...#... ...#... .#####. .......",
-        "....... ..###.. .#...#. #.....# ......# .....#. ....#.. ...#... ..#.... .#..... ####### .......",
-        "....... ####### .....#. ....#.. ...#... ..###.. .....#. ......# ......# #....#. .####.. .......",
-        "....... .....#. ....##. ...#.#. ..#..#. .#...#. #....#. ####### .....#. .....#. .....#. .......",
-        "....... ####### #...... #...... #####.. .....#. ......# ......# ......# #....#. .####.. .......",
-        "....... ..####. .#..... #...... #...... #.###.. ##...#. #.....# #.....# .#...#. ..###.. .......",
-        "....... ####### ......# .....#. .....#. ....#.. ....#.. ...#... ...#... ..#.... ..#.... .......",
-        "....... ..###.. .#...#. #.....# .#...#. ..###.. .#...#. #.....# #.....# .#...#. ..###.. .......",
-        "....... ..###.. .#...#. #.....# #.....# .#...## ..###.# ......# ......# .....#. .####.. .......",
+        (
+            "....... ..###.. .#...#. #.....# #.....# #.....# "
+            "#.....# #.....# #.....# .#...#. ..###.. ......."
+        ),
+        (
+            "....... ...#... ..##... .#.#... ...#... ...#... "
+            "...#... ...#... ...#... ...#... .#####. ......."
+        ),
+        (
+            "....... ..###.. .#...#. #.....# ......# .....#. "
+            "....#.. ...#... ..#.... .#..... ####### ......."
+        ),
+        (
+            "....... ####### .....#. ....#.. ...#... ..###.. "
+            ".....#. ......# ......# #....#. .####.. ......."
+        ),
+        (
+            "....... .....#. ....##. ...#.#. ..#..#. .#...#. "
+            "#....#. ####### .....#. .....#. .....#. ......."
+        ),
+        (
+            "....... ####### #...... #...... #####.. .....#. "
+            "......# ......# ......# #....#. .####.. ......."
+        ),
+        (
+            "....... ..####. .#..... #...... #...... #.###.. "
+            "##...#. #.....# #.....# .#...#. ..###.. ......."
+        ),
+        (
+            "....... ####### ......# .....#. .....#. ....#.. "
+            "....#.. ...#... ...#... ..#.... ..#.... ......."
+        ),
+        (
+            "....... ..###.. .#...#. #.....# .#...#. ..###.. "
+            ".#...#. #.....# #.....# .#...#. ..###.. ......."
+        ),
+        (
+            "....... ..###.. .#...#. #.....# #.....# .#...## "
+            "..###.# ......# ......# .....#. .####.. ......."
+        ),
     )
 
     centres: torch.Tensor
@@ -223,7 +265,9 @@ class RBF(nn.Module):
         """The fixed centres (so ``to_empty`` then ``reset_parameters`` restores them)."""
         units, in_features = self.units, self.in_features
         if units == 10 and in_features == 84:
-            pixels = [1.0 if c == "#" else -1.0 for digit in self.DIGITS for c in digit.replace(" ", "")]
+            pixels = [
+                1.0 if c == "#" else -1.0 for digit in self.DIGITS for c in digit.replace(" ", "")
+            ]
             centres = torch.tensor(pixels).reshape(10, 84)
         else:
             generator = torch.Generator(device="cpu").manual_seed(units * 1_000_003 + in_features)
@@ -242,7 +286,8 @@ class RBF(nn.Module):
 
 
 class PatchEmbed(nn.Conv2d):
-    """ViT's patch projection: a convolution with kernel = stride = patch, flattened to tokens (N, HW, D)."""
+    """ViT's patch projection: a convolution with kernel = stride = patch, flattened to tokens (N,
+    HW, D)."""
 
     def __init__(self, in_channels: int, hidden_dim: int, patch_size: int) -> None:
         super().__init__(in_channels, hidden_dim, kernel_size=patch_size, stride=patch_size)
@@ -252,9 +297,9 @@ class PatchEmbed(nn.Conv2d):
 
 
 class StochasticDepth(nn.Module):
-    """Stochastic depth (Huang et al., 2016) as torchvision.ops.StochasticDepth: in training, each sample's
-    residual branch ("row") or the whole batch's ("batch") is zeroed with probability p and the rest scaled
-    by 1 / (1 - p); the identity at inference."""
+    """Stochastic depth (Huang et al., 2016) as torchvision.ops.StochasticDepth: in training, each
+    sample's residual branch ("row") or the whole batch's ("batch") is zeroed with probability p and
+    the rest scaled by 1 / (1 - p); the identity at inference."""
 
     def __init__(self, p: float, mode: str = "row") -> None:
         super().__init__()
@@ -276,8 +321,8 @@ class StochasticDepth(nn.Module):
 
 
 class LayerNorm2d(nn.LayerNorm):
-    """Layer norm over the channels of an NCHW map, as torchvision's LayerNorm2d (ConvNeXt): the same
-    parameters as nn.LayerNorm, applied channels-last."""
+    """Layer norm over the channels of an NCHW map, as torchvision's LayerNorm2d (ConvNeXt): the
+    same parameters as nn.LayerNorm, applied channels-last."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.permute(0, 2, 3, 1)
@@ -286,10 +331,10 @@ class LayerNorm2d(nn.LayerNorm):
 
 
 class ShiftedWindowAttention(nn.Module):
-    """Swin's window attention on a (B, H, W, C) map, as torchvision's ShiftedWindowAttention: the map is
-    padded to window multiples, rolled by the shift, cut into windows; multi-head attention with a learned
-    relative position bias runs in each window (with a shift, tokens that come from different regions of
-    the map are masked apart), and everything is undone in reverse order."""
+    """Swin's window attention on a (B, H, W, C) map, as torchvision's ShiftedWindowAttention: the
+    map is padded to window multiples, rolled by the shift, cut into windows; multi-head attention
+    with a learned relative position bias runs in each window (with a shift, tokens that come from
+    different regions of the map are masked apart), and everything is undone in reverse order."""
 
     relative_position_index: torch.Tensor
 
@@ -312,10 +357,13 @@ class ShiftedWindowAttention(nn.Module):
         self.dropout = dropout
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim, bias=proj_bias)
-        # Drawn here, after the projections, as torchvision does: the same seed gives the same table.
-        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window_size - 1) ** 2, num_heads))
+        # Drawn here, after the projections, as torchvision does: the same seed gives the same
+        # table.
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * window_size - 1) ** 2, num_heads)
+        )
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
-        # The table row of each pair of positions in a window: their offset (dy, dx), made non-negative.
+        # The table row of each pair of positions in a window: their offset (dy, dx), made >= 0.
         coords = torch.stack(
             torch.meshgrid(torch.arange(window_size), torch.arange(window_size), indexing="ij")
         ).flatten(1)
@@ -323,8 +371,10 @@ class ShiftedWindowAttention(nn.Module):
         index = relative[:, :, 0] * (2 * window_size - 1) + relative[:, :, 1]
         self.register_buffer("relative_position_index", index.flatten())
 
-    def region_mask(self, height: int, width: int, shift: tuple[int, int], x: torch.Tensor) -> torch.Tensor:
-        """-100 between tokens of one window that come from different regions of the rolled map, else 0."""
+    def region_mask(
+        self, height: int, width: int, shift: tuple[int, int], x: torch.Tensor
+    ) -> torch.Tensor:
+        """-100 between tokens of one window from different regions of the rolled map, else 0."""
         w = self.window_size
         regions = x.new_zeros((height, width))
         count = 0
@@ -371,12 +421,13 @@ class ShiftedWindowAttention(nn.Module):
         return x[:, :height, :width, :].contiguous()
 
     def extra_repr(self) -> str:
-        return f"window_size={self.window_size}, shift_size={self.shift_size}, num_heads={self.num_heads}"
+        window, shift, heads = self.window_size, self.shift_size, self.num_heads
+        return f"window_size={window}, shift_size={shift}, num_heads={heads}"
 
 
 class PatchMerging(nn.Module):
-    """Swin's downsampling, as torchvision's PatchMerging: each 2x2 neighbourhood of a (B, H, W, C) map
-    (an odd side zero-padded) concatenated to 4C channels, layer-normalised, projected to 2C."""
+    """Swin's downsampling, as torchvision's PatchMerging: each 2x2 neighbourhood of a (B, H, W, C)
+    map (an odd side zero-padded) concatenated to 4C channels, layer-normalised, projected to 2C."""
 
     def __init__(self, dim: int, eps: float = 1e-5) -> None:
         super().__init__()
@@ -387,7 +438,13 @@ class PatchMerging(nn.Module):
         height, width = x.shape[-3], x.shape[-2]
         x = F.pad(x, (0, 0, 0, width % 2, 0, height % 2))
         x = torch.cat(
-            [x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :]], -1
+            [
+                x[..., 0::2, 0::2, :],
+                x[..., 1::2, 0::2, :],
+                x[..., 0::2, 1::2, :],
+                x[..., 1::2, 1::2, :],
+            ],
+            -1,
         )
         out: torch.Tensor = self.reduction(self.norm(x))
         return out

@@ -52,11 +52,23 @@ def _bars(axes: Any, plot: dict[str, Any]) -> None:
 
 
 def _fields(axes: Any, plot: dict[str, Any]) -> None:
-    """Receptive field (pixels) against spatial depth, one line per network."""
-    for curve in plot["curves"]:
-        axes.plot(curve["depths"], curve["sizes"], marker=".", label=curve["network"])
+    """Receptive field (pixels) against spatial depth, one line per network; a line that ends where the
+    field becomes global while the maps are still spatial (a squeeze-and-excitation gate, attention) ends
+    in a triangle."""
+    import matplotlib
+
+    tab20 = matplotlib.colormaps["tab20"]  # 20 distinct colours: the zoo outgrew tab10's 10
+    colours = [tab20(i) for i in range(20)]
+    for index, curve in enumerate(plot["curves"]):
+        colour = colours[(2 * index) % 20 + (2 * index) // 20]  # the dark shades first, then the light
+        axes.plot(curve["depths"], curve["sizes"], marker=".", color=colour, label=curve["network"])
+        if curve.get("global_while_spatial"):
+            axes.plot(curve["depths"][-1], curve["sizes"][-1], marker="^", markersize=8, color=colour)
     axes.set_yscale("log")
+    axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_xlabel("spatial layers from the input (layers that grow the field)")
+    marker = "global from the next layer on (SE, attention)"
+    axes.plot([], [], marker="^", linestyle="", color="grey", label=marker)
     axes.set_ylabel("receptive field (pixels)")
     axes.legend(fontsize=7, ncol=2)
 

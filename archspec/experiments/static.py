@@ -8,7 +8,7 @@ hand calculations and the papers.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,7 +121,9 @@ def field_curve(network: Network) -> dict[str, Any]:
 
     A node's spatial depth counts the layers that changed the field (its size or stride) on the longest
     path from the input. ``curve[d]`` is the largest finite field at depth ``d``; ``monotone`` says that no
-    node sees less than any of its inputs; ``global_at`` is the depth where the field became global.
+    node sees less than any of its inputs; ``global_at`` is the depth where the field became global;
+    ``global_while_spatial`` says that it did so while the output still had several positions (a
+    squeeze-and-excitation gate, attention), not only at the classifier's global pooling.
     """
     from archspec.analysis import receptive_fields
 
@@ -129,7 +131,7 @@ def field_curve(network: Network) -> dict[str, Any]:
     fields = receptive_fields(graph).fields
     depth: dict[int, int] = {}
     curve: dict[int, int] = {}
-    monotone, global_at = True, None
+    monotone, global_at, spatial_global = True, None, False
     for node in graph.nodes:
         rf = fields[node.id]
         before = [fields[i] for i in node.inputs]
@@ -147,6 +149,8 @@ def field_curve(network: Network) -> dict[str, Any]:
             curve[depth[node.id]] = max(curve.get(depth[node.id], 0), rf.size[0])
         elif rf == "global" and global_at is None:
             global_at = depth[node.id] + 1
+        if rf == "global" and positions(node.shape) > 1:
+            spatial_global = True
     points = sorted(curve.items())
     sizes = [size for _, size in points]
     monotone = monotone and all(x <= y for x, y in itertools.pairwise(sizes))
@@ -157,7 +161,15 @@ def field_curve(network: Network) -> dict[str, Any]:
         "sizes": sizes,
         "monotone": monotone,
         "global_at": global_at,
+        "global_while_spatial": spatial_global,
     }
+
+
+def positions(shape: Sequence[int]) -> int:
+    """Spatial positions of an output: H x W of a map, the tokens of a sequence, 1 for a vector."""
+    if len(shape) == 3:
+        return shape[1] * shape[2]
+    return shape[0] if len(shape) == 2 else 1
 
 
 def receptive_field(experiment: Experiment) -> Outcome:

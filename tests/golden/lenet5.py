@@ -20,13 +20,14 @@ from torch import nn
 
 
 class ConnectionTableConv2d(nn.Module):
-    """A convolution in which output channel ``j`` sees only the input channels ``table[j]`` (LeNet-5's C3).
+    """A convolution in which output channel ``j`` sees only the input channels ``table[j]``
+    (LeNet-5's C3).
 
-    Only the connected kernels exist: ``weight`` is [connections, kh, kw], the kernels of output channel 0
-    first, each in the order of its table row. The forward pass groups the output channels by how many
-    inputs they see; per group it gathers the input channels (a registered index buffer) and runs one
-    grouped convolution, so the work done is exactly the connected multiply-adds. ``bias`` is per channel
-    ([C]), per position ([C, H, W], ``bias="unshared"``) or absent.
+    Only the connected kernels exist: ``weight`` is [connections, kh, kw], the kernels of output
+    channel 0 first, each in the order of its table row. The forward pass groups the output channels
+    by how many inputs they see; per group it gathers the input channels (a registered index buffer)
+    and runs one grouped convolution, so the work done is exactly the connected multiply-adds.
+    ``bias`` is per channel ([C]), per position ([C, H, W], ``bias="unshared"``) or absent.
     """
 
     def __init__(
@@ -56,7 +57,9 @@ class ConnectionTableConv2d(nn.Module):
         connections = sum(len(row) for row in self.table)
         self.weight = nn.Parameter(torch.empty(connections, kh, kw))
         if bias == "unshared":
-            self.bias: nn.Parameter | None = nn.Parameter(torch.zeros(out_channels, out_size[0], out_size[1]))
+            self.bias: nn.Parameter | None = nn.Parameter(
+                torch.zeros(out_channels, out_size[0], out_size[1])
+            )
         elif bias:
             self.bias = nn.Parameter(torch.zeros(out_channels))
         else:
@@ -68,7 +71,7 @@ class ConnectionTableConv2d(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Fresh weights, and the index buffers (so ``to_empty`` then ``reset_parameters`` works)."""
+        """Fresh weights and the index buffers (``to_empty``, then ``reset_parameters``, works)."""
         self._fill_indices()
         kh, kw = self.kernel_size
         start = 0
@@ -117,7 +120,9 @@ class ConnectionTableConv2d(nn.Module):
             size = channels * width
             kernel = weights[start : start + size].reshape(channels, width, kh, kw)
             part = inputs[:, start : start + size]
-            outputs.append(F.conv2d(part, kernel, None, self.stride, self.padding, self.dilation, channels))
+            outputs.append(
+                F.conv2d(part, kernel, None, self.stride, self.padding, self.dilation, channels)
+            )
             start += size
         y = outputs[0] if len(outputs) == 1 else torch.cat(outputs, 1)
         if self.reorder:
@@ -128,31 +133,64 @@ class ConnectionTableConv2d(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-            f"connections={self.weight.shape[0]}"
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, connections={self.weight.shape[0]}"
         )
 
 
 class RBF(nn.Module):
-    """LeNet-5's Euclidean RBF output: ``-||x - c_i||²`` for fixed centres ``c_i`` (a buffer, not trained).
+    """LeNet-5's Euclidean RBF output: ``-||x - c_i||²`` for fixed centres ``c_i`` (a buffer, not
+    trained).
 
-    The centres are stylised 7x12 bitmaps of the digits (+1 ink, -1 paper) for 10 units over 84 inputs,
-    and a deterministic ±1 code otherwise. The distance is computed as ``|x|² - 2 x·cᵀ + |c|²`` so the
-    matrix product is an ordinary matmul. The output is negated so that argmax and cross-entropy work.
+    The centres are stylised 7x12 bitmaps of the digits (+1 ink, -1 paper) for 10 units over 84
+    inputs, and a deterministic ±1 code otherwise. The distance is computed as ``|x|² - 2 x·cᵀ +
+    |c|²`` so the matrix product is an ordinary matmul. The output is negated so that argmax and
+    cross-entropy work.
     """
 
-    # One string per digit 0-9: twelve rows of seven pixels, top to bottom ('#' = +1, '.' = -1).
+    # One string per digit 0-9 (written on two lines): twelve rows of seven pixels, top to bottom
+    # ('#' = +1, '.' = -1).
     DIGITS = (
-        "....... ..###.. .#...#. #.....# #.....# #.....# #.....# #.....# #.....# .#...#. ..###.. .......",
-        "....... ...#... ..##... .#.#... ...#... ...#... ...#... ...#... ...#... ...#... .#####. .......",
-        "....... ..###.. .#...#. #.....# ......# .....#. ....#.. ...#... ..#.... .#..... ####### .......",
-        "....... ####### .....#. ....#.. ...#... ..###.. .....#. ......# ......# #....#. .####.. .......",
-        "....... .....#. ....##. ...#.#. ..#..#. .#...#. #....#. ####### .....#. .....#. .....#. .......",
-        "....... ####### #...... #...... #####.. .....#. ......# ......# ......# #....#. .####.. .......",
-        "....... ..####. .#..... #...... #...... #.###.. ##...#. #.....# #.....# .#...#. ..###.. .......",
-        "....... ####### ......# .....#. .....#. ....#.. ....#.. ...#... ...#... ..#.... ..#.... .......",
-        "....... ..###.. .#...#. #.....# .#...#. ..###.. .#...#. #.....# #.....# .#...#. ..###.. .......",
-        "....... ..###.. .#...#. #.....# #.....# .#...## ..###.# ......# ......# .....#. .####.. .......",
+        (
+            "....... ..###.. .#...#. #.....# #.....# #.....# "
+            "#.....# #.....# #.....# .#...#. ..###.. ......."
+        ),
+        (
+            "....... ...#... ..##... .#.#... ...#... ...#... "
+            "...#... ...#... ...#... ...#... .#####. ......."
+        ),
+        (
+            "....... ..###.. .#...#. #.....# ......# .....#. "
+            "....#.. ...#... ..#.... .#..... ####### ......."
+        ),
+        (
+            "....... ####### .....#. ....#.. ...#... ..###.. "
+            ".....#. ......# ......# #....#. .####.. ......."
+        ),
+        (
+            "....... .....#. ....##. ...#.#. ..#..#. .#...#. "
+            "#....#. ####### .....#. .....#. .....#. ......."
+        ),
+        (
+            "....... ####### #...... #...... #####.. .....#. "
+            "......# ......# ......# #....#. .####.. ......."
+        ),
+        (
+            "....... ..####. .#..... #...... #...... #.###.. "
+            "##...#. #.....# #.....# .#...#. ..###.. ......."
+        ),
+        (
+            "....... ####### ......# .....#. .....#. ....#.. "
+            "....#.. ...#... ...#... ..#.... ..#.... ......."
+        ),
+        (
+            "....... ..###.. .#...#. #.....# .#...#. ..###.. "
+            ".#...#. #.....# #.....# .#...#. ..###.. ......."
+        ),
+        (
+            "....... ..###.. .#...#. #.....# #.....# .#...## "
+            "..###.# ......# ......# .....#. .####.. ......."
+        ),
     )
 
     centres: torch.Tensor
@@ -167,7 +205,9 @@ class RBF(nn.Module):
         """The fixed centres (so ``to_empty`` then ``reset_parameters`` restores them)."""
         units, in_features = self.units, self.in_features
         if units == 10 and in_features == 84:
-            pixels = [1.0 if c == "#" else -1.0 for digit in self.DIGITS for c in digit.replace(" ", "")]
+            pixels = [
+                1.0 if c == "#" else -1.0 for digit in self.DIGITS for c in digit.replace(" ", "")
+            ]
             centres = torch.tensor(pixels).reshape(10, 84)
         else:
             generator = torch.Generator(device="cpu").manual_seed(units * 1_000_003 + in_features)
@@ -186,7 +226,8 @@ class RBF(nn.Module):
 
 
 class Subsample(nn.Module):
-    """LeNet-5's S-layers: the sum of each window times a trainable coefficient plus a bias, per map."""
+    """LeNet-5's S-layers: the sum of each window times a trainable coefficient plus a bias, per
+    map."""
 
     def __init__(
         self,
@@ -205,7 +246,9 @@ class Subsample(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        total = F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, True, 1)
+        total = F.avg_pool2d(
+            x, self.kernel_size, self.stride, self.padding, self.ceil_mode, True, 1
+        )
         return total * self.weight.view(-1, 1, 1) + self.bias.view(-1, 1, 1)
 
 
@@ -216,7 +259,30 @@ class Lenet5(nn.Module):
         super().__init__()
         self.C1 = nn.Conv2d(1, 6, kernel_size=5)
         self.S2 = Subsample(6, 2)
-        self.C3 = ConnectionTableConv2d(6, 16, kernel_size=5, table=((0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (4, 5, 0), (5, 0, 1), (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, 0), (4, 5, 0, 1), (5, 0, 1, 2), (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5), (0, 1, 2, 3, 4, 5)), out_size=(10, 10))
+        self.C3 = ConnectionTableConv2d(
+            6,
+            16,
+            kernel_size=5,
+            table=(
+                (0, 1, 2),
+                (1, 2, 3),
+                (2, 3, 4),
+                (3, 4, 5),
+                (4, 5, 0),
+                (5, 0, 1),
+                (0, 1, 2, 3),
+                (1, 2, 3, 4),
+                (2, 3, 4, 5),
+                (3, 4, 5, 0),
+                (4, 5, 0, 1),
+                (5, 0, 1, 2),
+                (0, 1, 3, 4),
+                (1, 2, 4, 5),
+                (0, 2, 3, 5),
+                (0, 1, 2, 3, 4, 5),
+            ),
+            out_size=(10, 10),
+        )
         self.S4 = Subsample(16, 2)
         self.C5 = nn.Conv2d(16, 120, kernel_size=5)
         self.F6 = nn.Linear(120, 84)

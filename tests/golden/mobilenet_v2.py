@@ -8,7 +8,8 @@ Paper: https://arxiv.org/abs/1801.04381
 
 Input: 3x224x224 per sample; output: 1000.
 Parameters: 3,504,872. MACs per sample (conv, linear, matmul): 300,774,272.
-Built with: dropout=0.2, num_classes=1000, settings=[[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]], width_mult=1.0
+Built with: dropout=0.2, num_classes=1000, settings=[[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2],
+    [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]], width_mult=1.0
 State-dict keys follow the spec's layer names; this file needs only PyTorch.
 """
 
@@ -19,20 +20,23 @@ from torch import nn
 
 
 def matches(key: str, name: str) -> bool:
-    """Whether the torch parameter ``key`` is one a rule calls ``name``: itself, a sublayer's parameter of
-    that name, or a parameter of the sublayer of that name (patch_merging's ``reduction``)."""
+    """Whether the torch parameter ``key`` is one a rule calls ``name``: itself, a sublayer's
+    parameter of that name, or a parameter of the sublayer of that name (patch_merging's
+    ``reduction``)."""
     return key == name or key.endswith("." + name) or key.startswith(name + ".")
 
 
 def parameters_of(layer: nn.Module | nn.Parameter) -> list[tuple[str, torch.Tensor]]:
-    """The (name, tensor) pairs a rule sees: a module's parameters, or a bare parameter as its weight."""
+    """The (name, tensor) pairs a rule sees: a module's parameters, or a bare parameter as its
+    weight."""
     if isinstance(layer, nn.Module):
         return list(layer.named_parameters())
     return [("weight", layer)]
 
 
 def layer_of(model: nn.Module, name: str) -> nn.Module | nn.Parameter:
-    """The module of a layer, or the parameter a parameter op (class token, embedding) keeps in its owner."""
+    """The module of a layer, or the parameter a parameter op (class token, embedding) keeps in its
+    owner."""
     try:
         return model.get_submodule(name)
     except AttributeError:
@@ -44,27 +48,27 @@ def layer_of(model: nn.Module, name: str) -> nn.Module | nn.Parameter:
 def init_conv(parameters: list[tuple[str, torch.Tensor]]) -> None:
     """conv: kaiming_normal(mode='fan_out'), bias=zeros"""
     for key, p in parameters:
-        if matches(key, 'weight'):
-            nn.init.kaiming_normal_(p, mode='fan_out')
-        elif matches(key, 'bias'):
+        if matches(key, "weight"):
+            nn.init.kaiming_normal_(p, mode="fan_out")
+        elif matches(key, "bias"):
             nn.init.zeros_(p)
 
 
 def init_batchnorm(parameters: list[tuple[str, torch.Tensor]]) -> None:
     """batchnorm: ones, bias=zeros"""
     for key, p in parameters:
-        if matches(key, 'weight'):
+        if matches(key, "weight"):
             nn.init.ones_(p)
-        elif matches(key, 'bias'):
+        elif matches(key, "bias"):
             nn.init.zeros_(p)
 
 
 def init_linear(parameters: list[tuple[str, torch.Tensor]]) -> None:
     """linear: normal(mean=0, std=0.01), bias=zeros"""
     for key, p in parameters:
-        if matches(key, 'weight'):
+        if matches(key, "weight"):
             nn.init.normal_(p, mean=0, std=0.01)
-        elif matches(key, 'bias'):
+        elif matches(key, "bias"):
             nn.init.zeros_(p)
 
 
@@ -89,11 +93,13 @@ class InvertedResidual(nn.Module):
 
 
 class InvertedResidual_2(nn.Module):
-    """The block InvertedResidual at features.2, features.4, features.7, features.11, features.14, features.17.
-    Shapes in comments are those of features.2.
+    """The block InvertedResidual at features.2, features.4, features.7, features.11, features.14,
+    features.17. Shapes in comments are those of features.2.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int, out_channels_2: int) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, stride: int, out_channels_2: int
+    ) -> None:
         super().__init__()
         self.conv = nn.Sequential(
             nn.Sequential(
@@ -102,7 +108,15 @@ class InvertedResidual_2(nn.Module):
                 nn.ReLU6(inplace=True),
             ),
             nn.Sequential(
-                nn.Conv2d(out_channels, out_channels, kernel_size=3, stride=stride, padding=1, groups=out_channels, bias=False),
+                nn.Conv2d(
+                    out_channels,
+                    out_channels,
+                    kernel_size=3,
+                    stride=stride,
+                    padding=1,
+                    groups=out_channels,
+                    bias=False,
+                ),
                 nn.BatchNorm2d(out_channels),
                 nn.ReLU6(inplace=True),
             ),
@@ -116,8 +130,8 @@ class InvertedResidual_2(nn.Module):
 
 
 class InvertedResidual_3(nn.Module):
-    """The block InvertedResidual at features.3, features.5, features.6, features.8, features.9, features.10 and
-    4 more. Shapes in comments are those of features.3.
+    """The block InvertedResidual at features.3, features.5, features.6, features.8, features.9,
+    features.10 and 4 more. Shapes in comments are those of features.3.
     """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
@@ -129,7 +143,14 @@ class InvertedResidual_3(nn.Module):
                 nn.ReLU6(inplace=True),
             ),
             nn.Sequential(
-                nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1, groups=out_channels, bias=False),
+                nn.Conv2d(
+                    out_channels,
+                    out_channels,
+                    kernel_size=3,
+                    padding=1,
+                    groups=out_channels,
+                    bias=False,
+                ),
                 nn.BatchNorm2d(out_channels),
                 nn.ReLU6(inplace=True),
             ),
@@ -187,113 +208,115 @@ class MobilenetV2(nn.Module):
 
 
 def init_weights(model: nn.Module) -> None:
-    """The spec's init rules, once the network is built: each layer by its op's rule, then named rules."""
+    """The spec's init rules, once the network is built: each layer by its op's rule, then named
+    rules.
+    """
     for name, rule in (
-        ('features.0.0', init_conv),
-        ('features.0.1', init_batchnorm),
-        ('features.1.conv.0.0', init_conv),
-        ('features.1.conv.0.1', init_batchnorm),
-        ('features.1.conv.1', init_conv),
-        ('features.1.conv.2', init_batchnorm),
-        ('features.2.conv.0.0', init_conv),
-        ('features.2.conv.0.1', init_batchnorm),
-        ('features.2.conv.1.0', init_conv),
-        ('features.2.conv.1.1', init_batchnorm),
-        ('features.2.conv.2', init_conv),
-        ('features.2.conv.3', init_batchnorm),
-        ('features.3.conv.0.0', init_conv),
-        ('features.3.conv.0.1', init_batchnorm),
-        ('features.3.conv.1.0', init_conv),
-        ('features.3.conv.1.1', init_batchnorm),
-        ('features.3.conv.2', init_conv),
-        ('features.3.conv.3', init_batchnorm),
-        ('features.4.conv.0.0', init_conv),
-        ('features.4.conv.0.1', init_batchnorm),
-        ('features.4.conv.1.0', init_conv),
-        ('features.4.conv.1.1', init_batchnorm),
-        ('features.4.conv.2', init_conv),
-        ('features.4.conv.3', init_batchnorm),
-        ('features.5.conv.0.0', init_conv),
-        ('features.5.conv.0.1', init_batchnorm),
-        ('features.5.conv.1.0', init_conv),
-        ('features.5.conv.1.1', init_batchnorm),
-        ('features.5.conv.2', init_conv),
-        ('features.5.conv.3', init_batchnorm),
-        ('features.6.conv.0.0', init_conv),
-        ('features.6.conv.0.1', init_batchnorm),
-        ('features.6.conv.1.0', init_conv),
-        ('features.6.conv.1.1', init_batchnorm),
-        ('features.6.conv.2', init_conv),
-        ('features.6.conv.3', init_batchnorm),
-        ('features.7.conv.0.0', init_conv),
-        ('features.7.conv.0.1', init_batchnorm),
-        ('features.7.conv.1.0', init_conv),
-        ('features.7.conv.1.1', init_batchnorm),
-        ('features.7.conv.2', init_conv),
-        ('features.7.conv.3', init_batchnorm),
-        ('features.8.conv.0.0', init_conv),
-        ('features.8.conv.0.1', init_batchnorm),
-        ('features.8.conv.1.0', init_conv),
-        ('features.8.conv.1.1', init_batchnorm),
-        ('features.8.conv.2', init_conv),
-        ('features.8.conv.3', init_batchnorm),
-        ('features.9.conv.0.0', init_conv),
-        ('features.9.conv.0.1', init_batchnorm),
-        ('features.9.conv.1.0', init_conv),
-        ('features.9.conv.1.1', init_batchnorm),
-        ('features.9.conv.2', init_conv),
-        ('features.9.conv.3', init_batchnorm),
-        ('features.10.conv.0.0', init_conv),
-        ('features.10.conv.0.1', init_batchnorm),
-        ('features.10.conv.1.0', init_conv),
-        ('features.10.conv.1.1', init_batchnorm),
-        ('features.10.conv.2', init_conv),
-        ('features.10.conv.3', init_batchnorm),
-        ('features.11.conv.0.0', init_conv),
-        ('features.11.conv.0.1', init_batchnorm),
-        ('features.11.conv.1.0', init_conv),
-        ('features.11.conv.1.1', init_batchnorm),
-        ('features.11.conv.2', init_conv),
-        ('features.11.conv.3', init_batchnorm),
-        ('features.12.conv.0.0', init_conv),
-        ('features.12.conv.0.1', init_batchnorm),
-        ('features.12.conv.1.0', init_conv),
-        ('features.12.conv.1.1', init_batchnorm),
-        ('features.12.conv.2', init_conv),
-        ('features.12.conv.3', init_batchnorm),
-        ('features.13.conv.0.0', init_conv),
-        ('features.13.conv.0.1', init_batchnorm),
-        ('features.13.conv.1.0', init_conv),
-        ('features.13.conv.1.1', init_batchnorm),
-        ('features.13.conv.2', init_conv),
-        ('features.13.conv.3', init_batchnorm),
-        ('features.14.conv.0.0', init_conv),
-        ('features.14.conv.0.1', init_batchnorm),
-        ('features.14.conv.1.0', init_conv),
-        ('features.14.conv.1.1', init_batchnorm),
-        ('features.14.conv.2', init_conv),
-        ('features.14.conv.3', init_batchnorm),
-        ('features.15.conv.0.0', init_conv),
-        ('features.15.conv.0.1', init_batchnorm),
-        ('features.15.conv.1.0', init_conv),
-        ('features.15.conv.1.1', init_batchnorm),
-        ('features.15.conv.2', init_conv),
-        ('features.15.conv.3', init_batchnorm),
-        ('features.16.conv.0.0', init_conv),
-        ('features.16.conv.0.1', init_batchnorm),
-        ('features.16.conv.1.0', init_conv),
-        ('features.16.conv.1.1', init_batchnorm),
-        ('features.16.conv.2', init_conv),
-        ('features.16.conv.3', init_batchnorm),
-        ('features.17.conv.0.0', init_conv),
-        ('features.17.conv.0.1', init_batchnorm),
-        ('features.17.conv.1.0', init_conv),
-        ('features.17.conv.1.1', init_batchnorm),
-        ('features.17.conv.2', init_conv),
-        ('features.17.conv.3', init_batchnorm),
-        ('features.18.0', init_conv),
-        ('features.18.1', init_batchnorm),
-        ('classifier.1', init_linear),
+        ("features.0.0", init_conv),
+        ("features.0.1", init_batchnorm),
+        ("features.1.conv.0.0", init_conv),
+        ("features.1.conv.0.1", init_batchnorm),
+        ("features.1.conv.1", init_conv),
+        ("features.1.conv.2", init_batchnorm),
+        ("features.2.conv.0.0", init_conv),
+        ("features.2.conv.0.1", init_batchnorm),
+        ("features.2.conv.1.0", init_conv),
+        ("features.2.conv.1.1", init_batchnorm),
+        ("features.2.conv.2", init_conv),
+        ("features.2.conv.3", init_batchnorm),
+        ("features.3.conv.0.0", init_conv),
+        ("features.3.conv.0.1", init_batchnorm),
+        ("features.3.conv.1.0", init_conv),
+        ("features.3.conv.1.1", init_batchnorm),
+        ("features.3.conv.2", init_conv),
+        ("features.3.conv.3", init_batchnorm),
+        ("features.4.conv.0.0", init_conv),
+        ("features.4.conv.0.1", init_batchnorm),
+        ("features.4.conv.1.0", init_conv),
+        ("features.4.conv.1.1", init_batchnorm),
+        ("features.4.conv.2", init_conv),
+        ("features.4.conv.3", init_batchnorm),
+        ("features.5.conv.0.0", init_conv),
+        ("features.5.conv.0.1", init_batchnorm),
+        ("features.5.conv.1.0", init_conv),
+        ("features.5.conv.1.1", init_batchnorm),
+        ("features.5.conv.2", init_conv),
+        ("features.5.conv.3", init_batchnorm),
+        ("features.6.conv.0.0", init_conv),
+        ("features.6.conv.0.1", init_batchnorm),
+        ("features.6.conv.1.0", init_conv),
+        ("features.6.conv.1.1", init_batchnorm),
+        ("features.6.conv.2", init_conv),
+        ("features.6.conv.3", init_batchnorm),
+        ("features.7.conv.0.0", init_conv),
+        ("features.7.conv.0.1", init_batchnorm),
+        ("features.7.conv.1.0", init_conv),
+        ("features.7.conv.1.1", init_batchnorm),
+        ("features.7.conv.2", init_conv),
+        ("features.7.conv.3", init_batchnorm),
+        ("features.8.conv.0.0", init_conv),
+        ("features.8.conv.0.1", init_batchnorm),
+        ("features.8.conv.1.0", init_conv),
+        ("features.8.conv.1.1", init_batchnorm),
+        ("features.8.conv.2", init_conv),
+        ("features.8.conv.3", init_batchnorm),
+        ("features.9.conv.0.0", init_conv),
+        ("features.9.conv.0.1", init_batchnorm),
+        ("features.9.conv.1.0", init_conv),
+        ("features.9.conv.1.1", init_batchnorm),
+        ("features.9.conv.2", init_conv),
+        ("features.9.conv.3", init_batchnorm),
+        ("features.10.conv.0.0", init_conv),
+        ("features.10.conv.0.1", init_batchnorm),
+        ("features.10.conv.1.0", init_conv),
+        ("features.10.conv.1.1", init_batchnorm),
+        ("features.10.conv.2", init_conv),
+        ("features.10.conv.3", init_batchnorm),
+        ("features.11.conv.0.0", init_conv),
+        ("features.11.conv.0.1", init_batchnorm),
+        ("features.11.conv.1.0", init_conv),
+        ("features.11.conv.1.1", init_batchnorm),
+        ("features.11.conv.2", init_conv),
+        ("features.11.conv.3", init_batchnorm),
+        ("features.12.conv.0.0", init_conv),
+        ("features.12.conv.0.1", init_batchnorm),
+        ("features.12.conv.1.0", init_conv),
+        ("features.12.conv.1.1", init_batchnorm),
+        ("features.12.conv.2", init_conv),
+        ("features.12.conv.3", init_batchnorm),
+        ("features.13.conv.0.0", init_conv),
+        ("features.13.conv.0.1", init_batchnorm),
+        ("features.13.conv.1.0", init_conv),
+        ("features.13.conv.1.1", init_batchnorm),
+        ("features.13.conv.2", init_conv),
+        ("features.13.conv.3", init_batchnorm),
+        ("features.14.conv.0.0", init_conv),
+        ("features.14.conv.0.1", init_batchnorm),
+        ("features.14.conv.1.0", init_conv),
+        ("features.14.conv.1.1", init_batchnorm),
+        ("features.14.conv.2", init_conv),
+        ("features.14.conv.3", init_batchnorm),
+        ("features.15.conv.0.0", init_conv),
+        ("features.15.conv.0.1", init_batchnorm),
+        ("features.15.conv.1.0", init_conv),
+        ("features.15.conv.1.1", init_batchnorm),
+        ("features.15.conv.2", init_conv),
+        ("features.15.conv.3", init_batchnorm),
+        ("features.16.conv.0.0", init_conv),
+        ("features.16.conv.0.1", init_batchnorm),
+        ("features.16.conv.1.0", init_conv),
+        ("features.16.conv.1.1", init_batchnorm),
+        ("features.16.conv.2", init_conv),
+        ("features.16.conv.3", init_batchnorm),
+        ("features.17.conv.0.0", init_conv),
+        ("features.17.conv.0.1", init_batchnorm),
+        ("features.17.conv.1.0", init_conv),
+        ("features.17.conv.1.1", init_batchnorm),
+        ("features.17.conv.2", init_conv),
+        ("features.17.conv.3", init_batchnorm),
+        ("features.18.0", init_conv),
+        ("features.18.1", init_batchnorm),
+        ("classifier.1", init_linear),
     ):
         rule(parameters_of(layer_of(model, name)))
 

@@ -20,20 +20,23 @@ from torch import nn
 
 
 def matches(key: str, name: str) -> bool:
-    """Whether the torch parameter ``key`` is one a rule calls ``name``: itself, a sublayer's parameter of
-    that name, or a parameter of the sublayer of that name (patch_merging's ``reduction``)."""
+    """Whether the torch parameter ``key`` is one a rule calls ``name``: itself, a sublayer's
+    parameter of that name, or a parameter of the sublayer of that name (patch_merging's
+    ``reduction``)."""
     return key == name or key.endswith("." + name) or key.startswith(name + ".")
 
 
 def parameters_of(layer: nn.Module | nn.Parameter) -> list[tuple[str, torch.Tensor]]:
-    """The (name, tensor) pairs a rule sees: a module's parameters, or a bare parameter as its weight."""
+    """The (name, tensor) pairs a rule sees: a module's parameters, or a bare parameter as its
+    weight."""
     if isinstance(layer, nn.Module):
         return list(layer.named_parameters())
     return [("weight", layer)]
 
 
 def layer_of(model: nn.Module, name: str) -> nn.Module | nn.Parameter:
-    """The module of a layer, or the parameter a parameter op (class token, embedding) keeps in its owner."""
+    """The module of a layer, or the parameter a parameter op (class token, embedding) keeps in its
+    owner."""
     try:
         return model.get_submodule(name)
     except AttributeError:
@@ -45,22 +48,22 @@ def layer_of(model: nn.Module, name: str) -> nn.Module | nn.Parameter:
 def init_conv(parameters: list[tuple[str, torch.Tensor]]) -> None:
     """conv: kaiming_normal(mode='fan_out', nonlinearity='relu')"""
     for key, p in parameters:
-        if matches(key, 'weight'):
-            nn.init.kaiming_normal_(p, mode='fan_out', nonlinearity='relu')
+        if matches(key, "weight"):
+            nn.init.kaiming_normal_(p, mode="fan_out", nonlinearity="relu")
 
 
 def init_batchnorm(parameters: list[tuple[str, torch.Tensor]]) -> None:
     """batchnorm: ones, bias=zeros"""
     for key, p in parameters:
-        if matches(key, 'weight'):
+        if matches(key, "weight"):
             nn.init.ones_(p)
-        elif matches(key, 'bias'):
+        elif matches(key, "bias"):
             nn.init.zeros_(p)
 
 
 class BasicBlock(nn.Module):
-    """The block BasicBlock at layer1.0, layer1.1, layer2.1, layer3.1, layer4.1. Shapes in comments are those of
-    layer1.0.
+    """The block BasicBlock at layer1.0, layer1.1, layer2.1, layer3.1, layer4.1. Shapes in comments
+    are those of layer1.0.
     """
 
     def __init__(self, in_channels: int) -> None:
@@ -82,11 +85,15 @@ class BasicBlock(nn.Module):
 
 
 class BasicBlock_2(nn.Module):
-    """The block BasicBlock at layer2.0, layer3.0, layer4.0. Shapes in comments are those of layer2.0."""
+    """The block BasicBlock at layer2.0, layer3.0, layer4.0. Shapes in comments are those of
+    layer2.0.
+    """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=2, padding=1, bias=False)
+        self.conv1 = nn.Conv2d(
+            in_channels, out_channels, kernel_size=3, stride=2, padding=1, bias=False
+        )
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
@@ -150,48 +157,50 @@ class Resnet18(nn.Module):
 
 
 def init_weights(model: nn.Module) -> None:
-    """The spec's init rules, once the network is built: each layer by its op's rule, then named rules."""
+    """The spec's init rules, once the network is built: each layer by its op's rule, then named
+    rules.
+    """
     for name, rule in (
-        ('conv1', init_conv),
-        ('bn1', init_batchnorm),
-        ('layer1.0.conv1', init_conv),
-        ('layer1.0.bn1', init_batchnorm),
-        ('layer1.0.conv2', init_conv),
-        ('layer1.0.bn2', init_batchnorm),
-        ('layer1.1.conv1', init_conv),
-        ('layer1.1.bn1', init_batchnorm),
-        ('layer1.1.conv2', init_conv),
-        ('layer1.1.bn2', init_batchnorm),
-        ('layer2.0.conv1', init_conv),
-        ('layer2.0.bn1', init_batchnorm),
-        ('layer2.0.conv2', init_conv),
-        ('layer2.0.bn2', init_batchnorm),
-        ('layer2.0.downsample.0', init_conv),
-        ('layer2.0.downsample.1', init_batchnorm),
-        ('layer2.1.conv1', init_conv),
-        ('layer2.1.bn1', init_batchnorm),
-        ('layer2.1.conv2', init_conv),
-        ('layer2.1.bn2', init_batchnorm),
-        ('layer3.0.conv1', init_conv),
-        ('layer3.0.bn1', init_batchnorm),
-        ('layer3.0.conv2', init_conv),
-        ('layer3.0.bn2', init_batchnorm),
-        ('layer3.0.downsample.0', init_conv),
-        ('layer3.0.downsample.1', init_batchnorm),
-        ('layer3.1.conv1', init_conv),
-        ('layer3.1.bn1', init_batchnorm),
-        ('layer3.1.conv2', init_conv),
-        ('layer3.1.bn2', init_batchnorm),
-        ('layer4.0.conv1', init_conv),
-        ('layer4.0.bn1', init_batchnorm),
-        ('layer4.0.conv2', init_conv),
-        ('layer4.0.bn2', init_batchnorm),
-        ('layer4.0.downsample.0', init_conv),
-        ('layer4.0.downsample.1', init_batchnorm),
-        ('layer4.1.conv1', init_conv),
-        ('layer4.1.bn1', init_batchnorm),
-        ('layer4.1.conv2', init_conv),
-        ('layer4.1.bn2', init_batchnorm),
+        ("conv1", init_conv),
+        ("bn1", init_batchnorm),
+        ("layer1.0.conv1", init_conv),
+        ("layer1.0.bn1", init_batchnorm),
+        ("layer1.0.conv2", init_conv),
+        ("layer1.0.bn2", init_batchnorm),
+        ("layer1.1.conv1", init_conv),
+        ("layer1.1.bn1", init_batchnorm),
+        ("layer1.1.conv2", init_conv),
+        ("layer1.1.bn2", init_batchnorm),
+        ("layer2.0.conv1", init_conv),
+        ("layer2.0.bn1", init_batchnorm),
+        ("layer2.0.conv2", init_conv),
+        ("layer2.0.bn2", init_batchnorm),
+        ("layer2.0.downsample.0", init_conv),
+        ("layer2.0.downsample.1", init_batchnorm),
+        ("layer2.1.conv1", init_conv),
+        ("layer2.1.bn1", init_batchnorm),
+        ("layer2.1.conv2", init_conv),
+        ("layer2.1.bn2", init_batchnorm),
+        ("layer3.0.conv1", init_conv),
+        ("layer3.0.bn1", init_batchnorm),
+        ("layer3.0.conv2", init_conv),
+        ("layer3.0.bn2", init_batchnorm),
+        ("layer3.0.downsample.0", init_conv),
+        ("layer3.0.downsample.1", init_batchnorm),
+        ("layer3.1.conv1", init_conv),
+        ("layer3.1.bn1", init_batchnorm),
+        ("layer3.1.conv2", init_conv),
+        ("layer3.1.bn2", init_batchnorm),
+        ("layer4.0.conv1", init_conv),
+        ("layer4.0.bn1", init_batchnorm),
+        ("layer4.0.conv2", init_conv),
+        ("layer4.0.bn2", init_batchnorm),
+        ("layer4.0.downsample.0", init_conv),
+        ("layer4.0.downsample.1", init_batchnorm),
+        ("layer4.1.conv1", init_conv),
+        ("layer4.1.bn1", init_batchnorm),
+        ("layer4.1.conv2", init_conv),
+        ("layer4.1.bn2", init_batchnorm),
     ):
         rule(parameters_of(layer_of(model, name)))
 
