@@ -73,10 +73,15 @@ class Network:
         return draw_to(self.graph, target, **options)
 
     def to_source(self) -> str:
-        """Standalone, readable PyTorch source for this network (imports only torch)."""
+        """Standalone, readable PyTorch source for this network (imports only torch); the spec's numeric
+        parameters (``num_classes``, ``dropout``...) are arguments of its class and of ``build()``."""
         from archspec.backends.codegen import emit_source
 
-        return emit_source(self.graph)
+        def relower(params: dict[str, Any]) -> Graph:
+            overrides = overrides_from_mapping(params)
+            return lower(self.program, self.graph.variant, overrides, self.graph.input_shape)
+
+        return emit_source(self.graph, relower)
 
 
 def load(

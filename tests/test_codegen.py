@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 import subprocess
 import sys
@@ -57,7 +58,8 @@ def test_resnet50_source_reads_like_torchvision() -> None:
     assert "self.downsample = nn.Sequential(" in source
     assert "x = self.layer1(x)  # 256x56x56" in source
     assert "Parameters: 25,557,032." in source and "4,089,184,256" in source
-    assert "def build() -> nn.Module:" in source and 'if __name__ == "__main__":' in source
+    assert "def build(num_classes: int = 1000) -> nn.Module:" in source
+    assert "self.fc = nn.Linear(2048, num_classes)" in source and 'if __name__ == "__main__":' in source
     imports = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Import | ast.ImportFrom)]
     assert {alias.name.split(".")[0] for n in imports for alias in n.names} | {
         n.module.split(".")[0] for n in imports if isinstance(n, ast.ImportFrom) and n.module
@@ -96,7 +98,8 @@ def test_compile_leaves_no_file_behind_on_error(tmp_path: Path, capsys: pytest.C
 def test_compile_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compile", "resnet18", "--set", "num_classes=10", "--input", "3x64x64"]) == 0
     out = capsys.readouterr().out
-    assert "self.fc = nn.Linear(512, 10)" in out and "torch.randn(1, 3, 64, 64)" in out
+    assert "def build(num_classes: int = 10) -> nn.Module:" in out
+    assert "self.fc = nn.Linear(512, num_classes)" in out and "torch.randn(1, 3, 64, 64)" in out
 
 
 def test_spec_text_cannot_escape_docstrings(tmp_path: Path) -> None:
@@ -427,3 +430,49 @@ def test_every_variant_compiles_to_ruff_clean_source_within_100_columns(tmp_path
     )
     assert formatted.returncode == 0, formatted.stdout[-3000:]
     assert all(len(line) <= 100 for f in files for line in Path(f).read_text().splitlines())
+
+
+# ---------------------------------------------------------------- the network's parameters as arguments
+
+
+@pytest.mark.parametrize("variant", ZOO)
+def test_build_takes_num_classes_like_torchvision(variant: str, tmp_path: Path) -> None:
+    """`build(num_classes=10)` and the network class take the spec's parameter, as torchvision's
+    `resnet50(num_classes=10)` does: the module has the state_dict keys and shapes archspec builds from
+    the spec with `num_classes=10` (built on meta: shapes only)."""
+    source = archspec.load(variant).to_source()
+    module = load_source(source, tmp_path)
+    assert (
+        inspect.signature(module.build).parameters["num_classes"].default
+        == (archspec.load(variant).graph.params["num_classes"])
+    )
+    with torch.device("meta"):
+        generated = module.build(num_classes=10)
+    expected = archspec.load(variant, num_classes=10).build(device="meta")
+    shapes = {k: tuple(v.shape) for k, v in generated.state_dict().items()}
+    assert shapes == {k: tuple(v.shape) for k, v in expected.state_dict().items()}
+
+
+def test_exposed_parameters_compute_what_the_spec_computes(tmp_path: Path) -> None:
+    """A changed argument gives the same module, bit for bit, as the spec elaborated with that value:
+    MobileNetV2 with 10 classes and dropout 0.3, same weights, same outputs in training mode (the
+    dropout draws the same mask under the same seed)."""
+    module = load_source(archspec.load("mobilenet_v2").to_source(), tmp_path)
+    generated = module.MobilenetV2(num_classes=10, dropout=0.3)
+    reference = archspec.load("mobilenet_v2", num_classes=10, dropout=0.3, input_shape=(3, 64, 64)).build()
+    generated.load_state_dict(randomise(reference).state_dict())
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    outputs = []
+    for model in (generated.train(), reference.train()):
+        torch.manual_seed(1)
+        outputs.append(model(x))
+    assert outputs[0].shape == (2, 10)
+    assert_same_outputs(outputs[0], outputs[1], exact=True)
+
+
+def test_a_parameter_that_blocks_use_stays_a_literal() -> None:
+    """ViT's hidden width is used inside the encoder block's class: exposing it would need it passed
+    down, so it stays a number there and is not an argument (num_classes is)."""
+    source = archspec.load("vit_b_32").to_source()
+    signature = re.search(r"def build\((.*)\) -> nn.Module:", source)
+    assert signature is not None and signature.group(1) == "num_classes: int = 1000"

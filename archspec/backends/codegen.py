@@ -31,11 +31,12 @@ from typing import Any
 
 from archspec.analysis.counts import node_counts
 from archspec.analysis.memory import inplace_nodes
+from archspec.backends.exposed import expose
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
 from archspec.backends.source_ops import NO_DEFAULT, Arg, Ctor, source_op
 from archspec.backends.tidy import LINE_LENGTH, tidy
 from archspec.backends.torch_source import NN_MODULE_ATTRIBUTES, class_names, definitions
-from archspec.errors import UsageError, spec_repr
+from archspec.errors import SpecError, UsageError, spec_repr
 from archspec.init_rules import after_order, built_rules, formula_python, rule_text
 from archspec.ir import Graph, InitRule
 from archspec.ops import format_shape
@@ -48,9 +49,21 @@ _BUILTINS = frozenset(dir(builtins))  # `super`, `print`, `True`...: the generat
 _LAYER_ORDER = class_names("torch_layers.py")
 
 
-def emit_source(graph: Graph) -> str:
-    """Standalone PyTorch source for the network (see the module docstring), tidied by ruff."""
-    return tidy(_Emitter(graph).emit())
+def emit_source(graph: Graph, relower: Callable[[dict[str, Any]], Graph] | None = None) -> str:
+    """Standalone PyTorch source for the network (see the module docstring), tidied by ruff.
+
+    ``relower(params)``, when given, elaborates the same spec with other parameter values: the network's
+    numeric parameters then become arguments of its class and of ``build()`` (``backends.exposed``).
+    """
+    emitter = _Emitter(graph)
+    text = emitter.emit()
+    if relower is not None and _same_when_relowered(text, graph, relower):
+
+        def emit_with(name: str, value: int | float) -> str:
+            return _Emitter(relower({**graph.params, name: value})).emit()
+
+        text = expose(text, emitter.root_class, dict(graph.params), emit_with)
+    return tidy(text)
 
 
 def _doc(value: Any) -> str:
@@ -67,6 +80,15 @@ def _docstring(text: str, indent: int) -> list[str]:
         return [f'{pad}"""{text}"""']
     wrapped = textwrap.wrap(text, width=LINE_LENGTH - indent - 3)
     return [f'{pad}"""{wrapped[0]}', *(f"{pad}{line}" for line in wrapped[1:]), f'{pad}"""']
+
+
+def _same_when_relowered(text: str, graph: Graph, relower: Callable[[dict[str, Any]], Graph]) -> bool:
+    """Whether elaborating the spec again with the graph's own parameters gives the same file (not so
+    for a graph changed by hand, or a spec that changed on disk): only then can parameters be exposed."""
+    try:
+        return _Emitter(relower(dict(graph.params))).emit() == text
+    except SpecError:
+        return False
 
 
 def _runs(items: Sequence[str]) -> list[tuple[str, int]]:
@@ -219,6 +241,12 @@ class _Emitter:
         self.class_of: dict[int, _Class] = {}  # id(container plan) -> its class
         self.classes: list[_Class] = []
         self.needs_ordered_dict = False
+        self.final_names: dict[str, str] = {}
+
+    @property
+    def root_class(self) -> str:
+        """The name of the network's class (after ``emit``)."""
+        return self.final_names[self.class_of[id(self.plan)].name]
 
     # ------------------------------------------------------------ structure
     def is_sequential(self, plan: ContainerPlan) -> bool:
@@ -270,6 +298,7 @@ class _Emitter:
                 name, n = f"{cls.base}_{n}", n + 1
             taken.add(name)
             final[cls.name] = name
+        self.final_names = final
         return re.sub("\x01[0-9]+\x01", lambda m: final[m.group(0)], text)
 
     def parametrise(self, cls: _Class) -> None:

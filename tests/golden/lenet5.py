@@ -255,7 +255,7 @@ class Subsample(nn.Module):
 class Lenet5(nn.Module):
     """lenet5: the whole network."""
 
-    def __init__(self) -> None:
+    def __init__(self, num_classes: int = 10) -> None:
         super().__init__()
         self.C1 = nn.Conv2d(1, 6, kernel_size=5)
         self.S2 = Subsample(6, 2)
@@ -286,7 +286,7 @@ class Lenet5(nn.Module):
         self.S4 = Subsample(16, 2)
         self.C5 = nn.Conv2d(16, 120, kernel_size=5)
         self.F6 = nn.Linear(120, 84)
-        self.output = RBF(84, 10)
+        self.output = RBF(84, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.C1(x)  # 6x28x28
@@ -306,9 +306,9 @@ class Lenet5(nn.Module):
         return x
 
 
-def build() -> nn.Module:
+def build(num_classes: int = 10) -> nn.Module:
     """A freshly initialised Lenet5."""
-    model = Lenet5()
+    model = Lenet5(num_classes=num_classes)
     return model
 
 

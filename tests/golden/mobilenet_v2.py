@@ -167,7 +167,7 @@ class InvertedResidual_3(nn.Module):
 class MobilenetV2(nn.Module):
     """mobilenet_v2: the whole network."""
 
-    def __init__(self) -> None:
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.2) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Sequential(
@@ -195,8 +195,8 @@ class MobilenetV2(nn.Module):
         )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(
-            nn.Dropout(p=0.2),
-            nn.Linear(1280, 1000),
+            nn.Dropout(p=dropout),
+            nn.Linear(1280, num_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -321,9 +321,9 @@ def init_weights(model: nn.Module) -> None:
         rule(parameters_of(layer_of(model, name)))
 
 
-def build() -> nn.Module:
+def build(num_classes: int = 1000, dropout: float = 0.2) -> nn.Module:
     """A freshly initialised MobilenetV2 (as the spec's init rules say)."""
-    model = MobilenetV2()
+    model = MobilenetV2(num_classes=num_classes, dropout=dropout)
     init_weights(model)
     return model
 

@@ -117,7 +117,7 @@ class BasicBlock_2(nn.Module):
 class Resnet18(nn.Module):
     """resnet18: the whole network."""
 
-    def __init__(self) -> None:
+    def __init__(self, num_classes: int = 1000) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -139,7 +139,7 @@ class Resnet18(nn.Module):
             BasicBlock(in_channels=512),
         )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(512, 1000)
+        self.fc = nn.Linear(512, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)  # 64x112x112
@@ -205,9 +205,9 @@ def init_weights(model: nn.Module) -> None:
         rule(parameters_of(layer_of(model, name)))
 
 
-def build() -> nn.Module:
+def build(num_classes: int = 1000) -> nn.Module:
     """A freshly initialised Resnet18 (as the spec's init rules say)."""
-    model = Resnet18()
+    model = Resnet18(num_classes=num_classes)
     init_weights(model)
     return model
 
