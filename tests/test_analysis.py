@@ -391,3 +391,38 @@ def test_count_all_extra_flops_by_hand() -> None:
     assert tokens["pe"].macs == 6 * d * 1 * 2 * 2
     assert tokens["att"].macs == 4 * n * d * d + 2 * n * n * d
     assert tokens["mlp"].macs == n * 8 * (d + d)
+
+
+SWIN_OPS = """
+network swinops:
+  input: 8x5x9
+  layers:
+    permute([1, 2, 0])
+    a: shifted_window_attention(heads=2, window=3, shift=1)
+    b: shifted_window_attention(heads=2, window=3, shift=0, qkv_bias=false)
+    c: patch_merging
+"""
+
+
+def test_swin_ops_by_hand() -> None:
+    """Swin's window attention and patch merging on a 5x9 map of 8 channels (non-square, padded to
+    window multiples), every figure from the rules in docs/language.md worked by hand."""
+    rows = {row.name: row for row in load_text(SWIN_OPS).analyze(count="all").rows}
+    c, w, heads = 8, 3, 2
+    tokens = 6 * 9  # 5x9 padded to 6x9 for 3x3 windows
+    scores = heads * tokens * w * w
+    assert rows["a"].params == 4 * c * c + 4 * c + (2 * w - 1) ** 2 * heads
+    assert rows["b"].params == 4 * c * c + c + (2 * w - 1) ** 2 * heads  # no q/k/v biases
+    assert rows["a"].macs == rows["b"].macs == 4 * tokens * c * c + 2 * tokens * w * w * c
+    # --count all: projection biases, the query scaling, per score the bias add and softmax (3), and the
+    # shift's mask add (a 4th) when shifted
+    assert rows["a"].extra_flops == 4 * tokens * c + tokens * c + 4 * scores
+    assert rows["b"].extra_flops == 1 * tokens * c + tokens * c + 3 * scores
+    # patch merging: 5x9 to 3x5 (odd sides padded), 4C to 2C
+    assert rows["c"].params == 8 * c * c + 8 * c
+    assert rows["c"].macs == 3 * 5 * 4 * c * 2 * c
+    assert rows["c"].extra_flops == 5 * 3 * 5 * 4 * c
+    # a token sees its window: at most w - 1 tokens to either side; merging is a 2x2 window, stride 2
+    assert rows["a"].receptive_field == ReceptiveField((5, 5), (1, 1), (2, 2))
+    assert rows["b"].receptive_field == ReceptiveField((9, 9), (1, 1), (4, 4))
+    assert rows["c"].receptive_field == ReceptiveField((10, 10), (2, 2), (4, 4))
