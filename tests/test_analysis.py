@@ -426,3 +426,21 @@ def test_swin_ops_by_hand() -> None:
     assert rows["a"].receptive_field == ReceptiveField((5, 5), (1, 1), (2, 2))
     assert rows["b"].receptive_field == ReceptiveField((9, 9), (1, 1), (4, 4))
     assert rows["c"].receptive_field == ReceptiveField((10, 10), (2, 2), (4, 4))
+
+
+def test_patch_embedding_and_layer_scale_by_hand() -> None:
+    """A patch embedding sees its patch (size and stride the patch size); layer scale keeps one
+    coefficient per channel of a map (C x 1 x 1) or per feature of a token sequence, and multiplies
+    every element."""
+    rows = {row.name: row for row in load_text(TOKENS).analyze().rows}
+    assert rows["pe"].receptive_field == ReceptiveField((2, 2), (2, 2), (0, 0))  # 2x2 patches
+    text = (
+        "network scaled:\n  input: 6x4x5\n  layers:\n    m: layer_scale(0.1)\n"
+        "    flatten\n    l: linear(7)\n    t: layer_scale(1e-6)\n"
+    )
+    network = load_text(text)
+    counted = {row.name: row for row in network.analyze(count="all").rows}
+    assert counted["m"].params == 6 and counted["m"].extra_flops == 6 * 4 * 5
+    assert counted["t"].params == 7 and counted["t"].extra_flops == 7
+    shapes = {node.name: node.op.shape for node in network.graph.nodes if node.op.kind == "layer_scale"}
+    assert shapes == {"m": (6, 1, 1), "t": (7,)}
