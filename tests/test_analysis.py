@@ -444,3 +444,11 @@ def test_patch_embedding_and_layer_scale_by_hand() -> None:
     assert counted["t"].params == 7 and counted["t"].extra_flops == 7
     shapes = {node.name: node.op.shape for node in network.graph.nodes if node.op.kind == "layer_scale"}
     assert shapes == {"m": (6, 1, 1), "t": (7,)}
+
+
+def test_rbf_output_by_hand() -> None:
+    """LeNet-5's RBF units on 12 inputs: one MAC per (unit, input) pair (the x·c matmul), and with
+    `--count all` the squared norms and their combination: 2 FLOPs per input and 2 per unit."""
+    text = "network rbfnet:\n  input: [12]\n  layers:\n    out: rbf(5)\n"
+    row = {r.name: r for r in load_text(text).analyze(count="all").rows}["out"]
+    assert (row.params, row.macs, row.extra_flops) == (0, 5 * 12, 2 * 12 + 2 * 5)

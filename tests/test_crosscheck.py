@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -848,3 +849,32 @@ def test_swin_ops_saved_activations_equal_what_autograd_keeps(layer: str) -> Non
     network = archspec.load("one.arch", text=f"network one:\n  input: 9x11x16\n  layers:\n    x: {layer}\n")
     expected = saved_activation_bytes(network.build(), torch.randn(2, 9, 11, 16))
     assert saved_activations(network.graph, "float32", 2).total == expected
+
+
+@pytest.mark.parametrize(
+    ("size", "out"), [((5, 7), (2, 3)), ((9, 4), (4, 3)), ((6, 6), (6, 1)), ((8, 5), (1, 1))]
+)
+def test_adaptive_pool_field_is_what_torch_reads(size: tuple[int, int], out: tuple[int, int]) -> None:
+    """The receptive field of adaptive average pooling from torch's own windows (input gradients of
+    every output unit): the largest window each way, the smallest step between windows; global only
+    when every input reaches the single output."""
+    h, w = size
+    text = f"network ap:\n  input: 1x{h}x{w}\n  layers:\n    p: adaptive_avgpool([{out[0]}, {out[1]}])\n"
+    field = archspec.load("inline.arch", text=text).analyze().rows[-1].receptive_field
+    x = torch.zeros(1, 1, h, w, requires_grad=True)
+    y = F.adaptive_avg_pool2d(x, out)
+    extents: list[tuple[int, int, int, int]] = []  # first row, last row, first column, last column
+    for i in range(out[0]):
+        for j in range(out[1]):
+            (grad,) = torch.autograd.grad(y[0, 0, i, j], x, retain_graph=True)
+            rows, cols = grad[0, 0].nonzero(as_tuple=True)
+            extents.append((int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())))
+    if out == (1, 1):
+        assert field == "global"
+        return
+    window = (max(e[1] - e[0] + 1 for e in extents), max(e[3] - e[2] + 1 for e in extents))
+    starts = (sorted({e[0] for e in extents}), sorted({e[2] for e in extents}))
+    steps = tuple(
+        min((b - a for a, b in itertools.pairwise(s)), default=window[k]) for k, s in enumerate(starts)
+    )
+    assert field == ReceptiveField(window, (max(steps[0], 1), max(steps[1], 1)), (0, 0))
