@@ -401,6 +401,7 @@ network swinops:
     a: shifted_window_attention(heads=2, window=3, shift=1)
     b: shifted_window_attention(heads=2, window=3, shift=0, qkv_bias=false)
     c: patch_merging
+    d: shifted_window_attention(heads=4, window=3, shift=1, proj_bias=false)
 """
 
 
@@ -426,6 +427,12 @@ def test_swin_ops_by_hand() -> None:
     assert rows["a"].receptive_field == ReceptiveField((5, 5), (1, 1), (2, 2))
     assert rows["b"].receptive_field == ReceptiveField((9, 9), (1, 1), (4, 4))
     assert rows["c"].receptive_field == ReceptiveField((10, 10), (2, 2), (4, 4))
+    # without the output projection's bias, on the merged 3x5 map of 16 channels (padded to 3x6; a side
+    # no longer than the window drops the shift only along that side, so the mask add stays)
+    c, tokens = 16, 3 * 6
+    scores = 4 * tokens * w * w
+    assert rows["d"].params == 4 * c * c + 3 * c + (2 * w - 1) ** 2 * 4
+    assert rows["d"].extra_flops == 3 * tokens * c + tokens * c + 4 * scores
 
 
 def test_patch_embedding_and_layer_scale_by_hand() -> None:
