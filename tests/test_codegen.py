@@ -53,9 +53,19 @@ def test_generated_source_matches_the_in_memory_module(variant: str, tmp_path: P
 
 def test_resnet50_source_reads_like_torchvision() -> None:
     source = archspec.load("resnet50").to_source()
-    assert "class Bottleneck(nn.Module):" in source and "class Bottleneck_2(nn.Module):" in source
-    assert "class Bottleneck_3" not in source
-    assert "self.downsample = nn.Sequential(" in source
+    # One class for every Bottleneck, with torchvision's optional downsample and its argument names.
+    assert "class Bottleneck(nn.Module):" in source and "class Bottleneck_2" not in source
+    assert (
+        "    def __init__(\n        self,\n        in_channels: int,\n        width: int,\n"
+        "        out_channels: int,\n        stride: int = 1,\n        downsample: bool = False,\n"
+        "    ) -> None:\n"
+    ) in source
+    assert "        self.downsample = (\n            nn.Sequential(\n" in source
+    assert "            if downsample\n            else None\n        )\n" in source
+    assert "h1 = self.downsample(inp) if self.downsample is not None else inp  # 256x56x56" in source
+    assert "Bottleneck(in_channels=64, width=64, out_channels=256, downsample=True)," in source
+    assert "Bottleneck(in_channels=256, width=128, out_channels=512, stride=2, downsample=True)," in source
+    assert "*[Bottleneck(in_channels=1024, width=256, out_channels=1024) for _ in range(5)]," in source
     assert "x = self.layer1(x)  # 256x56x56" in source
     assert "Parameters: 25,557,032." in source and "4,089,184,256" in source
     assert "def build(num_classes: int = 1000) -> nn.Module:" in source
@@ -64,6 +74,88 @@ def test_resnet50_source_reads_like_torchvision() -> None:
     assert {alias.name.split(".")[0] for n in imports for alias in n.names} | {
         n.module.split(".")[0] for n in imports if isinstance(n, ast.ImportFrom) and n.module
     } <= {"torch", "__future__", "collections", "annotations", "nn", "OrderedDict", "F"}
+
+
+def test_mobilenet_v2_residual_is_a_flag_of_one_class() -> None:
+    source = archspec.load("mobilenet_v2").to_source()
+    # features.1 has no expansion layer (another structure); every other unit is one class.
+    assert "class InvertedResidual(nn.Module):" in source and "class InvertedResidual_3" not in source
+    assert "        stride: int = 1,\n        residual: bool = False,\n    ) -> None:\n" in source
+    assert "        self.residual = residual\n" in source
+    assert "        x = x + inp if self.residual else x  # 24x56x56\n" in source
+    assert "InvertedResidual_2(in_channels=16, width=96, out_channels=24, stride=2)," in source
+    assert "InvertedResidual_2(in_channels=24, width=144, out_channels=24, residual=True)," in source
+
+
+OPTIONAL = """
+block Unit(width, eps=0.0, p=0.0):
+  residual:
+    conv(width, 3, pad=1)
+    if eps > 0:
+      norm: batchnorm(eps=eps)
+    if p > 0:
+      dropout(p)
+  relu
+
+network units:
+  input: 4x8x8
+  layers:
+    Unit(4) >> Unit(4, {first}) >> Unit(4, {second}) >> Unit(4)
+"""
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "classes", "lines"),
+    [
+        # The same norm layer in each unit that has it: one class, the layer behind a flag.
+        (
+            "eps=0.001",
+            "eps=0.001",
+            ["Unit"],
+            [
+                "    def __init__(self, norm: bool = False) -> None:",
+                "        self.norm = nn.BatchNorm2d(4, eps=0.001) if norm else None",
+                "        x = self.norm(x) if self.norm is not None else x  # 4x8x8",
+                '        self.add_module("1", Unit(norm=True))',
+                '        self.add_module("3", Unit())',
+            ],
+        ),
+        # Its eps differs between the units that have it and is used nowhere else: the units without
+        # it could not be given one, so they stay a class of their own.
+        (
+            "eps=0.001",
+            "eps=0.01",
+            ["Unit", "Unit_2"],
+            [
+                "    def __init__(self, eps: float = 1e-05) -> None:",
+                '        self.add_module("2", Unit_2(eps=0.01))',
+            ],
+        ),
+        # A functional step (dropout, written in forward) behind a flag the module keeps.
+        (
+            "p=0.5",
+            "p=0.5",
+            ["Unit"],
+            [
+                "    def __init__(self, with_dropout: bool = False) -> None:",
+                "        self.with_dropout = with_dropout",
+                "        x = F.dropout(x, 0.5, self.training) if self.with_dropout else x  # 4x8x8",
+            ],
+        ),
+    ],
+)
+def test_an_optional_step_merges_only_when_every_argument_is_known(
+    first: str, second: str, classes: list[str], lines: list[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "units.arch"
+    path.write_text(OPTIONAL.format(first=first, second=second))
+    net = archspec.load(path)
+    source = net.to_source()
+    defined = [n.name for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ClassDef)]
+    assert defined == [*classes, "Units"]
+    for line in lines:
+        assert line in source.splitlines()
+    assert_same_as_in_memory(net, tmp_path)
 
 
 def test_lenet5_source_carries_its_custom_layers() -> None:

@@ -418,6 +418,30 @@ def test_non_finite_loss_stops_with_the_step(capsys: pytest.CaptureFixture[str],
     assert not (out / "last.pt").exists()
 
 
+def test_epoch_sums_fold_windows_and_stop_at_the_first_non_finite_step() -> None:
+    # The loop keeps each step's loss on the device and reads a window of them back at once: the sums
+    # must be those of every step, and the step reported the first bad one of its window.
+    from types import SimpleNamespace
+
+    from archspec.errors import UsageError
+    from archspec.train.loop import EpochSums
+
+    sums = EpochSums(SimpleNamespace(config=SimpleNamespace(lr=0.1)), epoch=3)  # type: ignore[arg-type]
+    out, y = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 2.0]]), torch.tensor([1, 1, 1])
+    for step, loss in enumerate([0.5, 0.25], 1):
+        sums.add(step, 0.1, torch.tensor(loss), out, y)
+    sums.fold()
+    assert (sums.loss, sums.correct, sums.count) == (0.5 * 3 + 0.25 * 3, 4, 6)
+    for step, loss in enumerate([1.0, float("inf"), float("nan")], 3):
+        sums.add(step, 0.01 * step, torch.tensor(loss), out[:2], y[:2])
+    with pytest.raises(UsageError) as error:
+        sums.fold()
+    assert str(error.value) == (
+        "training stopped: the loss is inf at epoch 3, step 4 (learning rate 0.04); "
+        "try a lower learning rate, e.g. --lr 0.01"
+    )
+
+
 @pytest.mark.parametrize("failure", ["disk full", "killed"])
 def test_failed_save_keeps_the_previous_checkpoint(
     capsys: pytest.CaptureFixture[str], specs: Path, monkeypatch: pytest.MonkeyPatch, failure: str

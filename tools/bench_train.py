@@ -22,11 +22,13 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -74,13 +76,17 @@ def accuracy_runs(spec: str, seeds: list[int]) -> dict[str, object]:
     }
 
 
-def loop_throughput(spec: str, repeats: int) -> dict[str, float]:
-    """Images/s of one epoch: archspec's loop against a plain loop (interleaved; same start each time)."""
+def loop_sides(spec: str) -> tuple[dict[str, Callable[[], tuple[float, float]]], int]:
+    """One training epoch of ``spec`` on the digits in each loop, from the same weights and optimiser.
+
+    Each callable runs an epoch and returns (images/s, images per CPU-second): ``ours`` is archspec's
+    ``train_epoch``, ``plain`` the loop a person would write. Also returns the images in an epoch.
+    """
     import archspec
     from archspec.train import distributed
     from archspec.train.config import TrainConfig
     from archspec.train.data import load_data
-    from archspec.train.loop import _Stepper, make_optimizer, schedule_factor, train_epoch, train_loader
+    from archspec.train.loop import Stepper, make_optimizer, schedule_factor, train_epoch, train_loader
     from archspec.train.losses import loss_name, make_loss
     from archspec.train.progress import Reporter
 
@@ -103,7 +109,7 @@ def loop_throughput(spec: str, repeats: int) -> dict[str, float]:
         model, optimizer, scheduler = fresh()
         loader = train_loader(data.train, config, context, data.batched)
         loader.sampler.set_epoch(1)
-        stepper = _Stepper(model, criterion, optimizer, scheduler, None, config, context.device)
+        stepper = Stepper(model, criterion, optimizer, scheduler, None, config, context.device)
         cpu = time.process_time()
         metrics = train_epoch(stepper, loader, 1, context, Reporter(quiet=True))
         return metrics["images_per_s"], len(labels) / (time.process_time() - cpu)
@@ -127,11 +133,18 @@ def loop_throughput(spec: str, repeats: int) -> dict[str, float]:
             total += loss.item()
         return len(order) / (time.perf_counter() - start), len(order) / (time.process_time() - cpu)
 
-    ours(), plain()  # warm-up
+    return {"ours": ours, "plain": plain}, len(labels)
+
+
+def loop_throughput(spec: str, repeats: int) -> dict[str, float]:
+    """Images/s of one epoch: archspec's loop against a plain loop (interleaved; same start each time)."""
+    sides, _ = loop_sides(spec)
+    for run in sides.values():  # warm-up
+        run()
     results: dict[str, list[tuple[float, float]]] = {"ours": [], "plain": []}
     for _ in range(repeats):
-        results["ours"].append(ours())
-        results["plain"].append(plain())
+        for side, run in sides.items():
+            results[side].append(run())
     summary = {}
     for side, pairs in results.items():
         values = [wall for wall, _ in pairs]
@@ -145,6 +158,77 @@ def loop_throughput(spec: str, repeats: int) -> dict[str, float]:
     return summary
 
 
+def counted_epochs(side: str, spec: str, epochs: int) -> None:
+    """Under callgrind: warm both loops up, then count the instructions of ``epochs`` epochs of ``side``.
+
+    Instrumentation is off at the start (``--instr-atstart=no``) and switched on and off around the
+    counted epochs with ``callgrind_control``, so imports and set-up are not counted.
+    """
+    torch.set_num_threads(1)
+    sides, images = loop_sides(spec)
+    for run in sides.values():
+        run()
+    print(f"images {images * epochs}")
+
+    def instrument(state: str) -> None:
+        subprocess.run(
+            ["callgrind_control", "-i", state, str(os.getpid())], check=True, stdout=subprocess.DEVNULL
+        )
+
+    instrument("on")
+    for _ in range(epochs):
+        sides[side]()
+    instrument("off")
+
+
+def instruction_counts(epochs: int) -> None:
+    """Instructions per image of each loop, counted by callgrind (a count, not a clock: repeatable)."""
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+    print("| network | archspec loop, instructions per image | plain loop | ratio (plain / archspec) |")
+    print("|---|---|---|---|")
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+    with tempfile.TemporaryDirectory() as folder:
+        jobs = {}
+        for spec in ("lenet5", "lecun1989"):
+            for side in ("ours", "plain"):
+                out = Path(folder) / f"{spec}-{side}.out"
+                command = [
+                    "valgrind",
+                    "--tool=callgrind",
+                    "--instr-atstart=no",
+                    f"--callgrind-out-file={out}",
+                    sys.executable,
+                    __file__,
+                    "--count",
+                    side,
+                    spec,
+                    "--epochs",
+                    str(epochs),
+                ]
+                log = (Path(folder) / f"{spec}-{side}.log").open("w")
+                job = subprocess.Popen(
+                    command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=log, text=True
+                )
+                jobs[spec, side] = (job, out)
+        counts, images = {}, {}
+        for key, (job, out) in jobs.items():
+            printed, _ = job.communicate()
+            if job.returncode:
+                sys.exit(
+                    f"the callgrind run {key} failed: {(Path(folder) / f'{key[0]}-{key[1]}.log').read_text()}"
+                )
+            totals = [
+                line for line in out.read_text().splitlines() if line.startswith(("totals:", "summary:"))
+            ]
+            counts[key] = int(totals[-1].split()[1])
+            images[key] = int(printed.split()[-1])
+    for spec in ("lenet5", "lecun1989"):
+        ours = counts[spec, "ours"] / images[spec, "ours"]
+        plain = counts[spec, "plain"] / images[spec, "plain"]
+        print(f"| {spec} | {ours:,.0f} | {plain:,.0f} | {plain / ours:.3f} |", flush=True)
+
+
 def main() -> None:
     """Run the benchmarks and print the tables docs/benchmarks.md quotes."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -153,7 +237,18 @@ def main() -> None:
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-loop", action="store_true")
     parser.add_argument("--threads", type=int, help="torch threads, here and in the training processes")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count each loop's instructions with callgrind instead"
+    )
+    parser.add_argument("--epochs", type=int, default=2, help="epochs counted per loop (--instructions)")
+    parser.add_argument("--count", nargs=2, metavar=("SIDE", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.count:  # a child process of --instructions, running under callgrind
+        counted_epochs(args.count[0], args.count[1], args.epochs)
+        return
+    if args.instructions:
+        instruction_counts(args.epochs)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the `archspec train` processes inherit it

@@ -1,13 +1,16 @@
 """IR to standalone PyTorch source: one readable file that imports only torch.
 
 The module tree is the one ``torch_build`` makes (same ``state_dict`` keys), written the way a person
-would write it: one class per block structure, named after the block (``Bottleneck``; ``Bottleneck_2``
-only when a second instance differs in structure), with the arguments that vary between instances as
-constructor parameters; chains of modules as ``nn.Sequential(...)``; unnamed parameterless layers as
-functional calls in ``forward`` (the ones the spec names stay modules, as in torchvision), with the output
-shape of each line as a comment. The custom layers are copied from ``torch_layers``. The spec's ``init:``
-rules become one function per rule, written out as literal ``nn.init`` calls; ``build()`` applies them as
-the in-memory builder does (same seed, same numbers).
+would write it: one class per block, named after the block (``Bottleneck``), with the arguments that vary
+between instances as constructor parameters (``in_channels``, ``width``, ``stride=1``). Instances that
+differ by one step share the class with a flag, as torchvision writes ``Bottleneck`` with an optional
+``downsample``; a second class (``Bottleneck_2``) appears only for a structure that differs otherwise.
+Chains of modules are written as ``nn.Sequential(...)``, runs of identical instances as list
+comprehensions; unnamed parameterless layers as functional calls in ``forward`` (the ones the spec names
+stay modules, as in torchvision), with the output shape of each line as a comment. The custom layers are
+copied from ``torch_layers``. The spec's ``init:`` rules become one function per rule, written out as
+literal ``nn.init`` calls; ``build()`` applies them as the in-memory builder does (same seed, same
+numbers).
 
 Safety: spec text reaches the file only through ``repr()``/sanitised text inside docstrings and comments.
 Attribute names are the spec's layer names, which lowering validated; they are checked again here
@@ -210,6 +213,94 @@ def _class_base(plan: ContainerPlan, graph: Graph, root: bool) -> str:
     return name if name.isidentifier() else "Module"
 
 
+def _parameter_vectors(slots: list[list[Arg | None]]) -> tuple[list[list[str | None]], dict[int, int]]:
+    """The constructor parameters of a class: for each, its value (as source) in each instance, and the
+    parameter each literal slot takes.
+
+    A slot whose values differ between instances becomes a parameter, or joins the first parameter
+    whose values agree with its own wherever both have one (None: a slot of the optional step, which
+    the instance lacks). Slots with one value everywhere stay literals; so do those of the optional
+    step with one value wherever they are present, unless they can join a parameter of the same name.
+    """
+    vectors: list[list[str | None]] = []
+    names: list[str] = []  # per parameter, the name of its first use
+    param_of_slot: dict[int, int] = {}
+    for slot in range(len(slots[0])):
+        values = [None if inst[slot] is None else _literal(inst[slot].value) for inst in slots]  # type: ignore[union-attr]
+        constant = len({v for v in values if v is not None}) == 1
+        if constant and None not in values:
+            continue
+        name = next(inst[slot].name for inst in slots if inst[slot] is not None)  # type: ignore[union-attr]
+        for param, vector in enumerate(vectors):
+            if constant and names[param] != name:
+                continue  # a literal `kernel_size=1` never becomes some parameter that happens to be 1
+            if all(a is None or b is None or a == b for a, b in zip(vector, values, strict=True)):
+                vectors[param] = [a if a is not None else b for a, b in zip(vector, values, strict=True)]
+                break
+        else:
+            # One value wherever the slot is present: a literal, unless a parameter above agrees
+            # with it there (a downsample's `stride=2` is the block's `stride` where it has one).
+            if constant:
+                continue
+            param = len(vectors)
+            vectors.append(values)
+            names.append(name)
+        param_of_slot[slot] = param
+    return vectors, param_of_slot
+
+
+def _shared_default(uses: list[Arg]) -> Any:
+    """The default of a parameter whose every use has the same default (``stride`` -> 1), else
+    NO_DEFAULT."""
+    defaults = {_literal(arg.default) if arg.default is not NO_DEFAULT else None for arg in uses}
+    if len(defaults) != 1 or None in defaults:
+        return NO_DEFAULT
+    return uses[0].default
+
+
+def _fillable(slots: list[list[Arg | None]]) -> bool:
+    """Whether every constructor parameter has a value in every instance (not so when a value that
+    varies is used only in the optional step: the instances without it could not be given one)."""
+    vectors, _ = _parameter_vectors(slots)
+    return all(value is not None for vector in vectors for value in vector)
+
+
+def _without(plan: ContainerPlan, index: int) -> ContainerPlan:
+    """``plan`` without step ``index``, whose readers read its first input instead."""
+    step = plan.steps[index]
+    alias = step.inputs[0]
+
+    def read(value: int) -> int:
+        return alias if value == step.output else value
+
+    steps = [
+        dataclasses.replace(s, inputs=tuple(read(v) for v in s.inputs))
+        for k, s in enumerate(plan.steps)
+        if k != index
+    ]
+    return dataclasses.replace(plan, steps=steps, output=read(plan.output))
+
+
+def _flag_name(plan: ContainerPlan, index: int) -> str:
+    """The constructor flag for optional step ``index``: its name (``downsample``), or what it does."""
+    step = plan.steps[index]
+    if (
+        _attribute_ok(step.local)
+        and step.local[:1].islower()  # never a class's name (CapWords) that the constructor calls
+        and step.local not in _BUILTINS | _GLOBALS  # `super`, `matches`: the file uses them
+    ):
+        return step.local  # the flag and the attribute share the name: `self.downsample = ... or None`
+    if step.node is not None and step.node.op.kind == "add":
+        base = "residual"  # an inverted residual's `x + inp`
+    else:
+        base = "with_" + re.sub(r"\W", "_", step.node.op.kind if step.node is not None else "block")
+    taken = {s.local for s in plan.steps} | _RESERVED | _GLOBALS | _BUILTINS
+    name, n = base, 2
+    while name in taken:  # the flag is also an attribute (`self.residual`): no layer may have its name
+        name, n = f"{base}_{n}", n + 1
+    return name
+
+
 # A literal argument recorder: returns the text of one argument, or None to leave it out.
 Literal = Callable[[Arg], str | None]
 
@@ -221,14 +312,25 @@ class _Class:
     name: str
     base: str
     skeleton: str
+    marks: list[int]  # per step of the first instance, the first literal slot it records
     instances: list[ContainerPlan] = field(default_factory=list)
-    slots: list[list[Arg]] = field(default_factory=list)  # per instance, the literal args in order
+    # Per instance, the literal args in order; None where the instance lacks the optional step.
+    slots: list[list[Arg | None]] = field(default_factory=list)
     params: list[str] = field(default_factory=list)
     param_of_slot: dict[int, int] = field(default_factory=dict)
+    optional: int | None = None  # the step of the first instance that some instances lack
+    flag: str = ""  # the constructor parameter that says whether an instance has it
+    present: list[bool] = field(default_factory=list)  # per instance: whether it has the optional step
+    defaults: list[Any] = field(default_factory=list)  # per parameter, its default (or NO_DEFAULT)
 
-    def first_slot(self, param: int) -> int:
-        """The first literal slot that constructor parameter ``param`` fills."""
-        return min(slot for slot, p in self.param_of_slot.items() if p == param)
+    def slot_of(self, param: int, instance: int) -> Arg:
+        """The value constructor parameter ``param`` takes in ``instance`` (its first slot there)."""
+        values = self.slots[instance]
+        for slot in sorted(s for s, p in self.param_of_slot.items() if p == param):
+            value = values[slot]
+            if value is not None:
+                return value
+        raise AssertionError("every parameter has a value in every instance (checked when merged)")
 
 
 class _Emitter:
@@ -264,29 +366,22 @@ class _Emitter:
 
     def emit(self) -> str:
         containers = [c for c in self.plan.walk() if not self.is_sequential(c)]
-        height: dict[int, int] = {}
-        for c in self.plan.walk():
-            height[id(c)] = max((height[id(s.child)] + 1 for s in c.steps if s.child is not None), default=0)
+        height = self.levels(containers)
         for level in sorted({height[id(c)] for c in containers}):
             groups: dict[tuple[str, str], _Class] = {}
             for c in sorted((c for c in containers if height[id(c)] == level), key=lambda c: c.output):
-                root = c is self.plan
-                recorded: list[Arg] = []
-
-                def record(arg: Arg, recorded: list[Arg] = recorded) -> str:
-                    recorded.append(arg)
-                    return f"\x00{len(recorded) - 1}:{arg.keyword}\x00"
-
-                skeleton = "\n".join(self.class_body(c, record, comments=False))
-                base = _class_base(c, self.graph, root)
+                skeleton, recorded, marks = self.skeleton_of(c)
+                base = _class_base(c, self.graph, c is self.plan)
                 key = (base, skeleton)
                 if key not in groups:
-                    groups[key] = _Class(f"\x01{len(self.classes)}\x01", base, skeleton)
+                    # A placeholder name, unique even after merges remove classes from the list.
+                    groups[key] = _Class(f"\x01{len(self.class_of)}\x01", base, skeleton, marks)
                     self.classes.append(groups[key])
                 groups[key].instances.append(c)
-                groups[key].slots.append(recorded)
+                groups[key].slots.append(list(recorded))
+                groups[key].present.append(True)
                 self.class_of[id(c)] = groups[key]
-            for cls in groups.values():
+            for cls in self.merge_optional(list(groups.values())):
                 self.parametrise(cls)
         text = self.render()
         # Classes are named once all are known: in order of first appearance, `_2` for a second structure.
@@ -301,25 +396,113 @@ class _Emitter:
         self.final_names = final
         return re.sub("\x01[0-9]+\x01", lambda m: final[m.group(0)], text)
 
+    def levels(self, containers: list[ContainerPlan]) -> dict[int, int]:
+        """The order classes are made in: a container after its children, and every container of one
+        block at the same level (so that its classes can merge: ResNet's first ``Bottleneck`` holds a
+        ``downsample`` sequence, the others hold nothing)."""
+        bases = {id(c): _class_base(c, self.graph, c is self.plan) for c in containers}
+        level: dict[int, int] = {}
+        for _ in range(len(containers) + 1):
+            changed = False
+            for c in self.plan.walk():  # children first
+                new = max((level.get(id(s.child), 0) + 1 for s in c.steps if s.child is not None), default=0)
+                if id(c) in bases:
+                    same = (level.get(id(o), 0) for o in containers if bases[id(o)] == bases[id(c)])
+                    new = max(new, *same)
+                if level.get(id(c)) != new:
+                    level[id(c)], changed = new, True
+            if not changed:
+                break
+        return level
+
+    def skeleton_of(self, plan: ContainerPlan) -> tuple[str, list[Arg], list[int]]:
+        """A container's class text with its literals as placeholders, the literals in order, and for
+        each step the index of the first literal it records (two containers with the same skeleton
+        share a class)."""
+        recorded: list[Arg] = []
+        marks: list[int] = []
+
+        def record(arg: Arg) -> str:
+            recorded.append(arg)
+            return f"\x00{len(recorded) - 1}:{arg.keyword}\x00"
+
+        lines = self.class_body(plan, record, comments=False, mark=lambda: marks.append(len(recorded)))
+        marks.append(len(recorded))
+        return "\n".join(lines), recorded, marks
+
+    def merge_optional(self, classes: list[_Class]) -> list[_Class]:
+        """Merge the classes of one block that differ by one step (ResNet's ``downsample``, an inverted
+        residual's ``x + inp``) into one class with a flag, as torchvision writes ``Bottleneck`` with an
+        optional ``downsample``: removing that step from the first class's structure, its output read
+        as its input, must give the second's structure exactly. The classes left, in order."""
+        merged = True
+        while merged:
+            merged = False
+            for full in classes:
+                for lacking in classes:
+                    if full is lacking or full.base != lacking.base or full.optional is not None:
+                        continue
+                    if lacking.optional is not None or not self.merge_into(full, lacking):
+                        continue
+                    classes.remove(lacking)
+                    self.classes.remove(lacking)
+                    merged = True
+                    break
+                if merged:
+                    break
+        return classes
+
+    def merge_into(self, full: _Class, lacking: _Class) -> bool:
+        """Merge ``lacking`` into ``full`` if it is ``full`` without one step; whether it was."""
+        first = full.instances[0]
+        for index, step in enumerate(first.steps):
+            if not step.inputs:
+                continue
+            skeleton, _, _ = self.skeleton_of(_without(first, index))
+            if skeleton != lacking.skeleton:
+                continue
+            start, end = full.marks[index], full.marks[index + 1]
+            slots = [[*inst[:start], *([None] * (end - start)), *inst[start:]] for inst in lacking.slots]
+            if not _fillable(full.slots + slots):
+                continue  # a value used only in the optional step would be unknown for the others
+            full.optional, full.flag = index, _flag_name(first, index)
+            full.instances += lacking.instances
+            full.slots += slots
+            full.present += [False] * len(lacking.instances)
+            for instance in lacking.instances:
+                self.class_of[id(instance)] = full
+            return True
+        return False
+
     def parametrise(self, cls: _Class) -> None:
-        """Literals that differ between instances become constructor parameters (equal ones share one)."""
+        """Literals that differ between instances become constructor parameters (equal ones share one).
+
+        A parameter is named after what it holds: ``width`` when it is both a layer's ``out_channels``
+        and a later layer's ``in_channels`` (a block's inner width), else after its first use. It gets a
+        default when every use has the same one (``stride=1``); those come last, as Python requires.
+        """
         if not cls.slots or not cls.slots[0]:
             return
-        vectors: dict[tuple[str, ...], int] = {}
-        for slot in range(len(cls.slots[0])):
-            values = tuple(_literal(inst[slot].value) for inst in cls.slots)
-            if len(set(values)) == 1:
-                continue
-            if values not in vectors:
-                name = re.sub(r"\W", "_", cls.slots[0][slot].name)
-                if not _attribute_ok(name):
-                    name = "value"
-                candidate, n = name, 2
-                while candidate in cls.params:
-                    candidate, n = f"{name}_{n}", n + 1
-                vectors[values] = len(cls.params)
-                cls.params.append(candidate)
-            cls.param_of_slot[slot] = vectors[values]
+        vectors, param_of_slot = _parameter_vectors(cls.slots)
+        uses: list[list[Arg]] = [[] for _ in vectors]
+        for slot, param in sorted(param_of_slot.items()):
+            arg = cls.slots[0][slot]
+            assert arg is not None  # the first instance has every step
+            uses[param].append(arg)
+        defaults = [_shared_default(args) for args in uses]
+        order = sorted(range(len(vectors)), key=lambda p: defaults[p] is not NO_DEFAULT)
+        cls.param_of_slot = {slot: order.index(param) for slot, param in param_of_slot.items()}
+        for param in order:
+            names = {arg.name for arg in uses[param]}
+            name = "width" if {"in_channels", "out_channels"} <= names else uses[param][0].name
+            name = re.sub(r"\W", "_", name)
+            if not _attribute_ok(name):
+                name = "value"
+            candidate, n = name, 2
+            while candidate in cls.params or candidate == cls.flag:
+                candidate, n = f"{name}_{n}", n + 1
+            cls.params.append(candidate)
+            cls.defaults.append(defaults[param])
 
     # ------------------------------------------------------------ class text
     def attr(self, name: str, where: str) -> str:
@@ -392,37 +575,60 @@ class _Emitter:
         cls = self.class_of[id(child)]
         index = cls.instances.index(child)
         args = [
-            Arg(cls.slots[index][slot].value, cls.params[p], hint=cls.params[p])
-            for p in range(len(cls.params))
-            for slot in [cls.first_slot(p)]
+            Arg(cls.slot_of(p, index).value, name, default=cls.defaults[p], hint=name)
+            for p, name in enumerate(cls.params)
         ]
+        if cls.optional is not None:
+            args.append(Arg(cls.present[index], cls.flag, default=False, hint=cls.flag))
         return self.ctor(Ctor(cls.name, tuple(args)), lit)
 
-    def class_body(self, plan: ContainerPlan, lit: Literal, comments: bool) -> list[str]:
-        """``__init__`` body lines and ``forward`` (with its signature) of a container's class."""
+    def class_body(
+        self,
+        plan: ContainerPlan,
+        lit: Literal,
+        comments: bool,
+        mark: Callable[[], None] | None = None,
+        optional: tuple[int, str] | None = None,
+    ) -> list[str]:
+        """``__init__`` body lines and ``forward`` (with its signature) of a container's class.
+
+        ``mark`` is called before each step's literals are recorded; ``optional`` (step index, flag)
+        writes that step as present only when the flag is true.
+        """
         init: list[str] = []
         where = plan.scope.name
-        for step in plan.steps:
+        for index, step in enumerate(plan.steps):
+            if mark is not None:
+                mark()
             node = step.node
+            flag = optional[1] if optional is not None and optional[0] == index else None
             if node is not None and self.inlined(step):
                 entry = source_op(node.op)
                 if entry.parameter_source is not None:
                     _check_local(step.local, where)
                     value = self.ctor(self.built(entry.parameter_source(node.op), step), lit)
+                    if flag is not None:
+                        value = f"{value} if {flag} else None"
                     if _attribute_ok(step.local):
                         init.append(f"self.{step.local} = {value}")
                     else:
                         init.append(f"self.register_parameter({step.local!r}, {value})")
+                elif flag is not None:
+                    init.append(f"self.{flag} = {flag}")
                 continue
             _check_local(step.local, where)
             expression = self.child_expression(step, lit, "        ")
+            if flag is not None:
+                expression = f"{expression} if {flag} else None"
             if _attribute_ok(step.local):
                 init.append(f"self.{step.local} = {expression}")
             else:
                 init.append(f"self.add_module({step.local!r}, {expression})")
-        return [*init, "#forward", *self.forward_body(plan, comments)]
+        return [*init, "#forward", *self.forward_body(plan, comments, optional)]
 
-    def forward_body(self, plan: ContainerPlan, comments: bool) -> list[str]:
+    def forward_body(
+        self, plan: ContainerPlan, comments: bool, optional: tuple[int, str] | None = None
+    ) -> list[str]:
         last = len(plan.steps)
         readers: dict[int, list[int]] = {}
         for index, step in enumerate(plan.steps):
@@ -452,6 +658,17 @@ class _Emitter:
         for index, step in enumerate(plan.steps):
             inputs = [names[i] for i in step.inputs]
             expression = self.step_call(step, inputs, where)
+            if optional is not None and optional[0] == index:
+                # The step some instances lack: their value is the step's input, as if it were not there.
+                if (
+                    step.node is not None
+                    and self.inlined(step)
+                    and source_op(step.node.op).parameter_source is None
+                ):
+                    present = f"self.{optional[1]}"
+                else:
+                    present = f"{self.attr(step.local, where)} is not None"
+                expression = f"{expression} if {present} else {inputs[0]}"
             uses = readers.get(step.output, [])
             if len(uses) == 1 and x_busy_until <= index:
                 target, x_busy_until = "x", uses[0]
@@ -490,7 +707,9 @@ class _Emitter:
             if slot in cls.param_of_slot:
                 name = cls.params[cls.param_of_slot[slot]]
                 return f"{arg.keyword}={name}" if arg.keyword else name
-            value = cls.slots[0][slot].value
+            first_value = cls.slots[0][slot]
+            assert first_value is not None  # the first instance has every step
+            value = first_value.value
             if (
                 arg.keyword is not None
                 and arg.default is not NO_DEFAULT
@@ -499,7 +718,8 @@ class _Emitter:
                 return None
             return f"{arg.keyword}={_literal(value)}" if arg.keyword else _literal(value)
 
-        body = self.class_body(first, lit, comments=True)
+        optional = None if cls.optional is None else (cls.optional, cls.flag)
+        body = self.class_body(first, lit, comments=True, optional=optional)
         split = body.index("#forward")
         init, forward = body[:split], body[split + 1 :]
         root = first is self.plan
@@ -507,15 +727,19 @@ class _Emitter:
             doc = f"{_doc(self.graph.variant or self.graph.network)}: the whole network."
         else:
             kind = f"block {_doc(first.scope.block)}" if first.scope.block else "sequence"
-            names = ", ".join(_doc(c.scope.name) for c in cls.instances[:6])
+            in_order = sorted(cls.instances, key=lambda c: c.output)
+            names = ", ".join(_doc(c.scope.name) for c in in_order[:6])
             more = f" and {len(cls.instances) - 6} more" if len(cls.instances) > 6 else ""
             doc = f"The {kind} at {names}{more}."
             if len(cls.instances) > 1:
                 doc += f" Shapes in comments are those of {_doc(first.scope.name)}."
-        params = "".join(
-            f", {p}: {_annotation([instance[cls.first_slot(i)].value for instance in cls.slots])}"
-            for i, p in enumerate(cls.params)
-        )
+        params = ""
+        for i, p in enumerate(cls.params):
+            params += f", {p}: {_annotation([cls.slot_of(i, k).value for k in range(len(cls.slots))])}"
+            if cls.defaults[i] is not NO_DEFAULT:
+                params += f" = {_literal(cls.defaults[i])}"
+        if cls.optional is not None:
+            params += f", {cls.flag}: bool = False"
         lines = [
             f"class {cls.name}(nn.Module):",
             *_docstring(doc, indent=4),

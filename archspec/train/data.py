@@ -65,9 +65,13 @@ class TensorData(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         return self.images[image], self.labels[index]
 
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        index = torch.as_tensor(indices, dtype=torch.long)
+        index = torch.as_tensor(indices, dtype=torch.long, device=self.labels.device)
         images = index % self.pool if self.pool else index
         return self.images[images], self.labels[index]
+
+    def to(self, device: torch.device) -> TensorData:
+        """The same data held on ``device`` (batches are then gathered there, with no copy per step)."""
+        return TensorData(self.images.to(device), self.labels.to(device), self.pool)
 
 
 def batch_as_is(batch: Any) -> Any:

@@ -38,7 +38,7 @@ from archspec.train.checkpoint import (
     write_text_atomically,
 )
 from archspec.train.config import TrainConfig
-from archspec.train.data import DataSets, batch_as_is, load_data
+from archspec.train.data import DataSets, TensorData, batch_as_is, load_data
 from archspec.train.losses import Loss, loss_name, make_loss
 from archspec.train.model import rebuild, spec_record
 from archspec.train.progress import REFRESH_STEPS, Reporter
@@ -148,8 +148,10 @@ def train_loader(data: Dataset[Any], config: TrainConfig, context: distributed.C
         sampler = DistributedSampler(data, context.world, context.rank, shuffle=True, seed=config.seed)
     else:
         sampler = _EpochSampler(data, config.seed)
-    if batched and config.workers == 0 and context.device.type == "cpu":
-        return InMemoryBatches(data, sampler, config.batch_size)
+    if isinstance(data, TensorData) and config.workers == 0:
+        # In-memory data (the digits, synthetic images) is small: held on the training device, each
+        # batch is one gather there, with neither the loader's per-batch work nor a host-to-device copy.
+        return InMemoryBatches(data.to(context.device), sampler, config.batch_size)
     return DataLoader(
         data,
         batch_size=config.batch_size,
@@ -242,8 +244,8 @@ def evaluate(
     return {"loss": loss_sum / max(count, 1), "accuracy": correct / max(count, 1), "samples": int(count)}
 
 
-class _Stepper:
-    """One optimisation step, with the scaler for fp16 and the non-finite check."""
+class Stepper:
+    """One optimisation step, with the gradient scaler for fp16."""
 
     def __init__(
         self,
@@ -258,16 +260,11 @@ class _Stepper:
         self.model, self.criterion, self.optimizer = model, criterion, optimizer
         self.scheduler, self.scaler, self.config, self.device = scheduler, scaler, config, device
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor, epoch: int, step: int) -> tuple[torch.Tensor, Any]:
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward, backward and update on one batch; the batch's loss and outputs, detached."""
         with autocast(self.device, self.config.amp):
             out = self.model(x)
             loss = self.criterion(out, y)
-        if not torch.isfinite(loss).item():
-            lr = self.optimizer.param_groups[0]["lr"]
-            raise UsageError(
-                f"training stopped: the loss is {loss.item()} at epoch {epoch}, step {step} "
-                f"(learning rate {lr:.3g}); try a lower learning rate, e.g. --lr {self.config.lr / 10:g}"
-            )
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
@@ -280,28 +277,68 @@ class _Stepper:
         return loss.detach(), out.detach()
 
 
+class EpochSums:
+    """The epoch's loss and accuracy sums, and the check that every loss is finite.
+
+    Each step's loss and correct count stay on the device until ``fold`` reads a window of them back in
+    one transfer, every ``REFRESH_STEPS`` steps and at the end of the epoch: reading them back at every
+    step (``.item()``) would make the host wait for a GPU at every step. A non-finite loss stops the run
+    with the first such step, before the epoch's checkpoint is written.
+    """
+
+    def __init__(self, stepper: Stepper, epoch: int) -> None:
+        self.stepper, self.epoch = stepper, epoch
+        self.loss, self.correct, self.count = 0.0, 0.0, 0
+        self._pending: list[tuple[int, float, int, torch.Tensor, torch.Tensor]] = []
+
+    def add(self, step: int, rate: float, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
+        """Record one step (its learning rate, loss and outputs) without waiting for the device."""
+        self._pending.append((step, rate, len(y), loss, (out.argmax(1) == y).sum()))
+
+    def fold(self) -> None:
+        """Read the pending steps back and add them to the sums; stop at a non-finite loss."""
+        if not self._pending:
+            return
+        losses = torch.stack([p[3].float() for p in self._pending]).tolist()
+        corrects = torch.stack([p[4] for p in self._pending]).tolist()
+        for (step, rate, size, _, _), loss, correct in zip(self._pending, losses, corrects, strict=True):
+            if not math.isfinite(loss):
+                raise UsageError(
+                    f"training stopped: the loss is {loss} at epoch {self.epoch}, step {step} "
+                    f"(learning rate {rate:.3g}); try a lower learning rate, e.g. "
+                    f"--lr {self.stepper.config.lr / 10:g}"
+                )
+            self.loss, self.correct, self.count = (
+                self.loss + loss * size,
+                self.correct + correct,
+                self.count + size,
+            )
+        self._pending.clear()
+
+
 def train_epoch(
-    stepper: _Stepper, loader: Any, epoch: int, context: distributed.Context, reporter: Reporter
+    stepper: Stepper, loader: Any, epoch: int, context: distributed.Context, reporter: Reporter
 ) -> dict[str, float]:
     """One pass over this rank's share of the training set; loss and accuracy summed over ranks."""
     stepper.model.train()
     device, channels_last = context.device, stepper.config.channels_last
-    sums = torch.zeros(3, dtype=torch.float64, device=device)
+    sums = EpochSums(stepper, epoch)
     reporter.start_epoch(epoch, stepper.config.epochs, len(loader))
     start = time.perf_counter()
     for step, (x, y) in enumerate(loader, 1):
         x, y = _to(device, channels_last, x, y)
-        loss, out = stepper(x, y, epoch, step)
-        sums += torch.stack(
-            [loss.double() * len(y), (out.argmax(1) == y).sum().double(), sums.new_tensor(len(y))]
-        )
-        if reporter.bar is not None and step % REFRESH_STEPS == 0:
-            loss_sum, correct, count = sums.tolist()
-            reporter.step(step, loss_sum / count, correct / count, count / (time.perf_counter() - start))
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+        rate = stepper.optimizer.param_groups[0]["lr"]
+        loss, out = stepper(x, y)
+        sums.add(step, rate, loss, out, y)
+        if step % REFRESH_STEPS == 0:
+            sums.fold()
+            if reporter.bar is not None:
+                elapsed = time.perf_counter() - start
+                reporter.step(step, sums.loss / sums.count, sums.correct / sums.count, sums.count / elapsed)
+    sums.fold()  # waits for the device: the epoch's time includes all of its work
     seconds = time.perf_counter() - start
-    loss_sum, correct, count = distributed.sum_over_ranks(sums, context).tolist()
+    totals = torch.tensor([sums.loss, sums.correct, sums.count], dtype=torch.float64, device=device)
+    loss_sum, correct, count = distributed.sum_over_ranks(totals, context).tolist()
     return {
         "train_loss": loss_sum / max(count, 1),
         "train_acc": correct / max(count, 1),
@@ -340,6 +377,8 @@ def _run(
         network, overrides = fit_classes(network, config, data)
     criterion = make_loss(loss_name(network.graph), config.label_smoothing)
     seed_everything(config.seed)
+    if context.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # input shapes are fixed: let cuDNN pick its fastest kernels
     model = network.build()
     if config.init_from and checkpoint is None:
         load_weights(model, read_state_dict(config.init_from), config.init_from, network.name)
@@ -393,7 +432,7 @@ def _run(
         )
     distributed.barrier(context)
 
-    stepper = _Stepper(runner, criterion, optimizer, scheduler, scaler, config, context.device)
+    stepper = Stepper(runner, criterion, optimizer, scheduler, scaler, config, context.device)
     for epoch in range(start_epoch + 1, config.epochs + 1):
         began = time.perf_counter()
         loader.sampler.set_epoch(epoch)

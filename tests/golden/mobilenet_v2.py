@@ -93,74 +93,40 @@ class InvertedResidual(nn.Module):
 
 
 class InvertedResidual_2(nn.Module):
-    """The block InvertedResidual at features.2, features.4, features.7, features.11, features.14,
-    features.17. Shapes in comments are those of features.2.
+    """The block InvertedResidual at features.2, features.3, features.4, features.5, features.6,
+    features.7 and 10 more. Shapes in comments are those of features.3.
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, stride: int, out_channels_2: int
+        self,
+        in_channels: int,
+        width: int,
+        out_channels: int,
+        stride: int = 1,
+        residual: bool = False,
     ) -> None:
         super().__init__()
         self.conv = nn.Sequential(
             nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=False),
-                nn.BatchNorm2d(out_channels),
+                nn.Conv2d(in_channels, width, kernel_size=1, bias=False),
+                nn.BatchNorm2d(width),
                 nn.ReLU6(inplace=True),
             ),
             nn.Sequential(
                 nn.Conv2d(
-                    out_channels,
-                    out_channels,
-                    kernel_size=3,
-                    stride=stride,
-                    padding=1,
-                    groups=out_channels,
-                    bias=False,
+                    width, width, kernel_size=3, stride=stride, padding=1, groups=width, bias=False
                 ),
-                nn.BatchNorm2d(out_channels),
+                nn.BatchNorm2d(width),
                 nn.ReLU6(inplace=True),
             ),
-            nn.Conv2d(out_channels, out_channels_2, kernel_size=1, bias=False),
-            nn.BatchNorm2d(out_channels_2),
+            nn.Conv2d(width, out_channels, kernel_size=1, bias=False),
+            nn.BatchNorm2d(out_channels),
         )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)  # 24x56x56
-        return x
-
-
-class InvertedResidual_3(nn.Module):
-    """The block InvertedResidual at features.3, features.5, features.6, features.8, features.9,
-    features.10 and 4 more. Shapes in comments are those of features.3.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__()
-        self.conv = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=False),
-                nn.BatchNorm2d(out_channels),
-                nn.ReLU6(inplace=True),
-            ),
-            nn.Sequential(
-                nn.Conv2d(
-                    out_channels,
-                    out_channels,
-                    kernel_size=3,
-                    padding=1,
-                    groups=out_channels,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(out_channels),
-                nn.ReLU6(inplace=True),
-            ),
-            nn.Conv2d(out_channels, in_channels, kernel_size=1, bias=False),
-            nn.BatchNorm2d(in_channels),
-        )
+        self.residual = residual
 
     def forward(self, inp: torch.Tensor) -> torch.Tensor:
         x = self.conv(inp)  # 24x56x56
-        x = x + inp  # 24x56x56
+        x = x + inp if self.residual else x  # 24x56x56
         return x
 
 
@@ -176,17 +142,29 @@ class MobilenetV2(nn.Module):
                 nn.ReLU6(inplace=True),
             ),
             InvertedResidual(),
-            InvertedResidual_2(in_channels=16, out_channels=96, stride=2, out_channels_2=24),
-            InvertedResidual_3(in_channels=24, out_channels=144),
-            InvertedResidual_2(in_channels=24, out_channels=144, stride=2, out_channels_2=32),
-            *[InvertedResidual_3(in_channels=32, out_channels=192) for _ in range(2)],
-            InvertedResidual_2(in_channels=32, out_channels=192, stride=2, out_channels_2=64),
-            *[InvertedResidual_3(in_channels=64, out_channels=384) for _ in range(3)],
-            InvertedResidual_2(in_channels=64, out_channels=384, stride=1, out_channels_2=96),
-            *[InvertedResidual_3(in_channels=96, out_channels=576) for _ in range(2)],
-            InvertedResidual_2(in_channels=96, out_channels=576, stride=2, out_channels_2=160),
-            *[InvertedResidual_3(in_channels=160, out_channels=960) for _ in range(2)],
-            InvertedResidual_2(in_channels=160, out_channels=960, stride=1, out_channels_2=320),
+            InvertedResidual_2(in_channels=16, width=96, out_channels=24, stride=2),
+            InvertedResidual_2(in_channels=24, width=144, out_channels=24, residual=True),
+            InvertedResidual_2(in_channels=24, width=144, out_channels=32, stride=2),
+            *[
+                InvertedResidual_2(in_channels=32, width=192, out_channels=32, residual=True)
+                for _ in range(2)
+            ],
+            InvertedResidual_2(in_channels=32, width=192, out_channels=64, stride=2),
+            *[
+                InvertedResidual_2(in_channels=64, width=384, out_channels=64, residual=True)
+                for _ in range(3)
+            ],
+            InvertedResidual_2(in_channels=64, width=384, out_channels=96),
+            *[
+                InvertedResidual_2(in_channels=96, width=576, out_channels=96, residual=True)
+                for _ in range(2)
+            ],
+            InvertedResidual_2(in_channels=96, width=576, out_channels=160, stride=2),
+            *[
+                InvertedResidual_2(in_channels=160, width=960, out_channels=160, residual=True)
+                for _ in range(2)
+            ],
+            InvertedResidual_2(in_channels=160, width=960, out_channels=320),
             nn.Sequential(
                 nn.Conv2d(320, 1280, kernel_size=1, bias=False),
                 nn.BatchNorm2d(1280),

@@ -62,44 +62,27 @@ def init_batchnorm(parameters: list[tuple[str, torch.Tensor]]) -> None:
 
 
 class BasicBlock(nn.Module):
-    """The block BasicBlock at layer1.0, layer1.1, layer2.1, layer3.1, layer4.1. Shapes in comments
-    are those of layer1.0.
+    """The block BasicBlock at layer1.0, layer1.1, layer2.0, layer2.1, layer3.0, layer3.1 and 2
+    more. Shapes in comments are those of layer2.0.
     """
 
-    def __init__(self, in_channels: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, in_channels, kernel_size=3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(in_channels)
-        self.conv2 = nn.Conv2d(in_channels, in_channels, kernel_size=3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(in_channels)
-
-    def forward(self, inp: torch.Tensor) -> torch.Tensor:
-        x = self.conv1(inp)  # 64x56x56
-        x = self.bn1(x)  # 64x56x56
-        x = F.relu(x, inplace=True)  # 64x56x56
-        x = self.conv2(x)  # 64x56x56
-        x = self.bn2(x)  # 64x56x56
-        x = x + inp  # 64x56x56
-        x = F.relu(x, inplace=True)  # 64x56x56
-        return x
-
-
-class BasicBlock_2(nn.Module):
-    """The block BasicBlock at layer2.0, layer3.0, layer4.0. Shapes in comments are those of
-    layer2.0.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(
+        self, in_channels: int, width: int, stride: int = 1, downsample: bool = False
+    ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(
-            in_channels, out_channels, kernel_size=3, stride=2, padding=1, bias=False
+            in_channels, width, kernel_size=3, stride=stride, padding=1, bias=False
         )
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.downsample = nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=2, bias=False),
-            nn.BatchNorm2d(out_channels),
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, kernel_size=3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.downsample = (
+            nn.Sequential(
+                nn.Conv2d(in_channels, width, kernel_size=1, stride=stride, bias=False),
+                nn.BatchNorm2d(width),
+            )
+            if downsample
+            else None
         )
 
     def forward(self, inp: torch.Tensor) -> torch.Tensor:
@@ -108,7 +91,7 @@ class BasicBlock_2(nn.Module):
         x = F.relu(x, inplace=True)  # 128x28x28
         x = self.conv2(x)  # 128x28x28
         x = self.bn2(x)  # 128x28x28
-        h1 = self.downsample(inp)  # 128x28x28
+        h1 = self.downsample(inp) if self.downsample is not None else inp  # 128x28x28
         x = x + h1  # 128x28x28
         x = F.relu(x, inplace=True)  # 128x28x28
         return x
@@ -124,19 +107,19 @@ class Resnet18(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         self.layer1 = nn.Sequential(
-            *[BasicBlock(in_channels=64) for _ in range(2)],
+            *[BasicBlock(in_channels=64, width=64) for _ in range(2)],
         )
         self.layer2 = nn.Sequential(
-            BasicBlock_2(in_channels=64, out_channels=128),
-            BasicBlock(in_channels=128),
+            BasicBlock(in_channels=64, width=128, stride=2, downsample=True),
+            BasicBlock(in_channels=128, width=128),
         )
         self.layer3 = nn.Sequential(
-            BasicBlock_2(in_channels=128, out_channels=256),
-            BasicBlock(in_channels=256),
+            BasicBlock(in_channels=128, width=256, stride=2, downsample=True),
+            BasicBlock(in_channels=256, width=256),
         )
         self.layer4 = nn.Sequential(
-            BasicBlock_2(in_channels=256, out_channels=512),
-            BasicBlock(in_channels=512),
+            BasicBlock(in_channels=256, width=512, stride=2, downsample=True),
+            BasicBlock(in_channels=512, width=512),
         )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(512, num_classes)
