@@ -105,6 +105,17 @@ def _runs(items: Sequence[str]) -> list[tuple[str, int]]:
     return runs
 
 
+def _numbered(steps: Sequence[Step]) -> str | None:
+    """The common prefix of steps named ``<prefix>0``, ``<prefix>1``, ... in order (at least two), when
+    it is plain enough to sit in an f-string (letters, digits, underscores); else None."""
+    matches = [re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*?)(0|[1-9][0-9]*)", s.local) for s in steps]
+    if len(steps) < 2 or not all(matches):
+        return None
+    prefixes = {m.group(1) for m in matches if m is not None}
+    numbers = [int(m.group(2)) for m in matches if m is not None]
+    return prefixes.pop() if len(prefixes) == 1 and numbers == list(range(len(steps))) else None
+
+
 def _literal(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return f"float({str(value)!r})"
@@ -569,8 +580,14 @@ class _Emitter:
                     else:
                         lines.append(f"{inner}*[{expression} for _ in range({run})],")
                 return "nn.Sequential(\n" + "\n".join(lines) + f"\n{indent})"
-            lines = [f"{inner}({s.local!r}, {e})," for s, e in zip(child.steps, expressions, strict=True)]
             self.needs_ordered_dict = True
+            prefix = _numbered(child.steps)
+            if prefix is not None and len(set(expressions)) == 1:
+                # ViT's `encoder_layer_0` ... `encoder_layer_11`, all alike: one generator, as
+                # torchvision's loop writes them (built in the same order: the same numbers).
+                pair = f'(f"{prefix}{{i}}", {expressions[0]}) for i in range({len(expressions)})'
+                return f"nn.Sequential(OrderedDict(\n{inner}{pair}\n{indent}))"
+            lines = [f"{inner}({s.local!r}, {e})," for s, e in zip(child.steps, expressions, strict=True)]
             return "nn.Sequential(OrderedDict([\n" + "\n".join(lines) + f"\n{indent}]))"
         cls = self.class_of[id(child)]
         index = cls.instances.index(child)

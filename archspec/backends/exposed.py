@@ -1,4 +1,4 @@
-"""The network's parameters as constructor arguments of the generated class: ``ResNet50(num_classes=10)``.
+"""The network's parameters as constructor arguments of the generated classes: ``ResNet50(num_classes=10)``.
 
 The code generator works from the elaborated graph, where every number is resolved; which numbers a
 spec parameter decides is found by elaborating the spec again with that parameter changed and comparing
@@ -7,17 +7,22 @@ the two generated files token by token. A parameter is exposed when
 - its value is a number (not a bool, a list or a block);
 - the two files have the same tokens except comments, strings (docstrings and shape comments describe
   the defaults) and numbers that went exactly from the parameter's value to the changed value;
-- every such number is inside the network class's ``__init__`` (a number in a block's class, or in a
-  ``forward``, would need the argument passed further down; such a parameter stays a literal).
+- every such number is inside the ``__init__`` of a class (a number in a ``forward`` would need the
+  value kept on the module; such a parameter stays a literal).
 
-Two changed values are tried (both must agree), so a number that only happens to equal the parameter's
-value is not taken for it. The result is text: the file's numbers at those places become the argument,
-the class's ``__init__`` and ``build()`` take it with the spec's value as default.
+Two changed values that the spec accepts must agree (multiples of an integer first, so that ViT's width
+stays a multiple of its head count), so a number that only happens to equal the parameter's value is not
+taken for it. The result is text: the file's numbers at those places become the argument; the network's
+class and ``build()`` take it with the spec's value as default, and a block's class that uses it takes it
+as an argument that each class constructing it passes down (ViT's ``EncoderBlock(hidden_dim=hidden_dim,
+mlp_dim=mlp_dim)``), as torchvision's classes do.
 """
 
 from __future__ import annotations
 
+import builtins
 import io
+import itertools
 import keyword
 import tokenize
 from collections.abc import Callable
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 
 from archspec.errors import SpecError
 
+_BUILTINS = frozenset(dir(builtins))
 Position = tuple[int, int, int]  # (row, start column, end column) of a number token
 
 
@@ -35,6 +41,7 @@ class Exposed:
     name: str
     default: int | float
     places: tuple[Position, ...]
+    users: tuple[str, ...]  # the classes that take it (the network's class among them)
 
     @property
     def annotation(self) -> str:
@@ -49,68 +56,163 @@ def expose(
     emit_with: Callable[[str, int | float], str | None],
 ) -> str:
     """``source`` (the generator's output for the default parameters, before tidying) with each exposable
-    parameter (see the module docstring) made an argument of the class ``root`` and of ``build()``.
-    ``emit_with(name, value)`` generates the file with one parameter changed (None when the spec refuses
-    that value)."""
-    span = _init_span(source, root)
-    if span is None:
+    parameter (see the module docstring) made an argument of the class ``root``, of ``build()`` and of
+    the block classes that use it. ``emit_with(name, value)`` generates the file with one parameter
+    changed (None when the spec refuses that value)."""
+    tokens = _tokens(source)
+    if tokens is None:
         return source
+    classes = _classes(source.splitlines(), tokens)
+    if root not in classes:
+        return source
+    taken = _module_names(tokens) | _BUILTINS
     exposed = []
     for name, value in params.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not _usable(name, source):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _usable(name, taken):
             continue
-        found = _places(source, name, value, emit_with, span)
-        if found:
-            exposed.append(Exposed(name, value, found))
-    return _rewrite(source, root, exposed) if exposed else source
+        found = _places(tokens, name, value, emit_with)
+        users = _users(found, classes, root) if found else None
+        if users is not None and not _clashes(name, users, classes, tokens):
+            exposed.append(Exposed(name, value, found, users))
+    return _rewrite(source, root, exposed, classes) if exposed else source
 
 
-def _usable(name: str, source: str) -> bool:
-    """A parameter name that can be a Python argument and shadows nothing the file uses."""
+@dataclass(frozen=True)
+class _ClassText:
+    """Where a generated class's ``__init__`` is, and the classes it constructs there."""
+
+    signature: int  # the row of ``def __init__(self...``
+    first: int  # rows of its body (1-based, inclusive)
+    last: int
+    calls: tuple[tuple[str, int, int], ...]  # (class, row, column after its ``(``) in the body
+
+
+def _classes(lines: list[str], tokens: list[tokenize.TokenInfo]) -> dict[str, _ClassText]:
+    """Every class of the file with an ``__init__`` on one line (the generator writes them so)."""
+    found: dict[str, tuple[int, int, int]] = {}
+    current = None
+    for row, line in enumerate(lines, 1):
+        if line.startswith("class ") and line.endswith(":"):
+            current = line[len("class ") :].split("(")[0]
+        elif current and line.startswith("    def __init__(self") and line.endswith(") -> None:"):
+            end = next(
+                (r for r in range(row + 1, len(lines) + 1) if lines[r - 1].startswith("    def ")), row
+            )
+            found[current] = (row, row + 1, end - 1)
+            current = None
+    classes = {}
+    for name, (signature, first, last) in found.items():
+        calls = tuple(
+            (token.string, token.start[0], following.end[1])
+            for token, following in itertools.pairwise(tokens)
+            if token.type == tokenize.NAME
+            and token.string in found
+            and following.string == "("
+            and first <= token.start[0] <= last
+        )
+        classes[name] = _ClassText(signature, first, last, calls)
+    return classes
+
+
+def _users(places: tuple[Position, ...], classes: dict[str, _ClassText], root: str) -> tuple[str, ...] | None:
+    """The classes that take the parameter: those whose ``__init__`` holds one of its places, and every
+    class that constructs one of them; None when a place is elsewhere (a ``forward``, ``__main__``) or
+    a class that needs it is constructed outside the ``__init__`` of another."""
+    users = set()
+    for row, _, _ in places:
+        holder = next((n for n, c in classes.items() if c.first <= row <= c.last), None)
+        if holder is None:
+            return None
+        users.add(holder)
+    callers = {n: {m for m, c in classes.items() if any(call[0] == n for call in c.calls)} for n in classes}
+    pending = list(users)
+    while pending:
+        name = pending.pop()
+        if name != root and not callers[name]:
+            return None  # constructed only outside the classes' __init__ (never, as generated)
+        for caller in callers[name] - users:
+            users.add(caller)
+            pending.append(caller)
+    return tuple(sorted(users)) if root in users else None
+
+
+def _usable(name: str, taken: set[str]) -> bool:
+    """A parameter name that can be a Python argument and shadows no module-level name or builtin."""
     if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
         return False
-    tokens = _tokens(source) or []
-    return not any(t.type == tokenize.NAME and t.string == name for t in tokens)
+    return name not in taken
 
 
-def _changed(value: int | float, attempt: int) -> int | float:
-    """Values unlike the default and unlike each other (a float stays a probability below 1)."""
+def _module_names(tokens: list[tokenize.TokenInfo]) -> set[str]:
+    """The names the file defines or imports at module level (classes, functions, ``torch``, ``nn``)."""
+    names = set()
+    for token, following in itertools.pairwise(tokens):
+        if token.start[1] == 0 and token.string in ("class", "def") and following.type == tokenize.NAME:
+            names.add(following.string)
+        if token.start[1] == 0 and token.string in ("import", "from"):
+            row = token.start[0]
+            names.update(t.string for t in tokens if t.start[0] == row and t.type == tokenize.NAME)
+    return names
+
+
+def _clashes(
+    name: str, users: tuple[str, ...], classes: dict[str, _ClassText], tokens: list[tokenize.TokenInfo]
+) -> bool:
+    """Whether ``name`` already means something in the ``__init__`` of a class that would take it (one
+    of its parameters): attributes (``self.dropout``) and keyword arguments (``dropout=0.1``) do not
+    count."""
+    rows = [(classes[u].signature, classes[u].last) for u in users]
+    for before, token, after in zip(tokens, tokens[1:], tokens[2:], strict=False):
+        if token.type != tokenize.NAME or token.string != name:
+            continue
+        if not any(first <= token.start[0] <= last for first, last in rows):
+            continue
+        attribute = before.string == "."
+        keyword_argument = before.string in ("(", ",") and after.string == "="
+        if not attribute and not keyword_argument:
+            return True
+    return False
+
+
+def _candidates(value: int | float) -> list[int | float]:
+    """Values unlike the default and unlike each other, in the order tried (a float stays a probability
+    below 1; an integer's multiples first, which keep what divides it dividing it)."""
     if isinstance(value, int):
-        return value * (2 + attempt) + 3 + attempt
-    return round(value / (2 + attempt) + 0.0625 * (attempt + 1), 6)
+        tried = [value * 2, value * 3, value // 2, value * 2 + 3, value * 3 + 4]
+        return list(dict.fromkeys(v for v in tried if v != value and v > 0))
+    return [round(value / (2 + attempt) + 0.0625 * (attempt + 1), 6) for attempt in range(2)]
 
 
 def _places(
-    source: str,
+    tokens: list[tokenize.TokenInfo],
     name: str,
     value: int | float,
     emit_with: Callable[[str, int | float], str | None],
-    span: tuple[int, int],
 ) -> tuple[Position, ...]:
+    """Where the parameter's value is in the file: the places two accepted changed values agree on."""
     agreed: tuple[Position, ...] | None = None
-    for attempt in range(2):
-        changed = _changed(value, attempt)
+    for changed in _candidates(value):
         try:
             other = emit_with(name, changed)
         except SpecError:
-            return ()
+            continue  # a value the spec refuses (a width its head count does not divide): the next
         if other is None:
-            return ()
-        places = _differences(source, other, value, changed)
+            continue
+        places = _differences(tokens, other, value, changed)
         if not places or (agreed is not None and places != agreed):
             return ()
+        if agreed is not None:
+            return agreed
         agreed = places
-    assert agreed is not None
-    first, last = span
-    return agreed if all(first <= row <= last for row, _, _ in agreed) else ()
+    return ()
 
 
 def _differences(
-    source: str, other: str, value: int | float, changed: int | float
+    ours: list[tokenize.TokenInfo], other: str, value: int | float, changed: int | float
 ) -> tuple[Position, ...] | None:
-    """Where ``source`` has ``value`` and ``other`` has ``changed``; None when they differ otherwise."""
-    ours, theirs = _tokens(source), _tokens(other)
-    if ours is None or theirs is None or len(ours) != len(theirs):
+    """Where ``ours`` has ``value`` and ``other`` has ``changed``; None when they differ otherwise."""
+    theirs = _tokens(other)
+    if theirs is None or len(ours) != len(theirs):
         return None
     places = []
     for a, b in zip(ours, theirs, strict=True):
@@ -132,28 +234,32 @@ def _tokens(source: str) -> list[tokenize.TokenInfo] | None:
         return None
 
 
-def _init_span(source: str, root: str) -> tuple[int, int] | None:
-    """The rows (1-based, inclusive) of the body of ``root.__init__``."""
+def _rewrite(source: str, root: str, exposed: list[Exposed], classes: dict[str, _ClassText]) -> str:
     lines = source.splitlines()
-    try:
-        start = lines.index(f"class {root}(nn.Module):")
-        init = next(i for i in range(start, len(lines)) if lines[i].startswith("    def __init__(self)"))
-    except (ValueError, StopIteration):
-        return None
-    end = next((i for i in range(init + 1, len(lines)) if lines[i].startswith("    def ")), len(lines))
-    return init + 2, end
-
-
-def _rewrite(source: str, root: str, exposed: list[Exposed]) -> str:
-    lines = source.splitlines()
-    by_row: dict[int, list[tuple[int, int, str]]] = {}
+    edits: dict[int, list[tuple[int, int, str]]] = {}  # row -> (start, end, text), original columns
+    inserted: dict[tuple[int, int], list[str]] = {}  # (row, column) -> texts inserted there, in order
     for parameter in exposed:
+        name = parameter.name
         for row, start, end in parameter.places:
-            by_row.setdefault(row, []).append((start, end, parameter.name))
-    for row, edits in by_row.items():
+            edits.setdefault(row, []).append((start, end, name))
+        for user in parameter.users:
+            for callee, row, column in classes[user].calls:
+                if callee in parameter.users and callee != root:
+                    inserted.setdefault((row, column), []).append(f"{name}={name}")
+            if user != root:  # a block's class: a parameter right after `self` (before any default)
+                row = classes[user].signature
+                column = lines[row - 1].index("(self") + len("(self")
+                inserted.setdefault((row, column), []).append(f", {name}: {parameter.annotation}")
+    for (row, column), texts in inserted.items():
+        if texts[0].startswith(","):  # parameters of a signature
+            text = "".join(texts)
+        else:  # arguments of a call, before its own (if any)
+            text = ", ".join(texts) + ("" if lines[row - 1][column] == ")" else ", ")
+        edits.setdefault(row, []).append((column, column, text))
+    for row, changes in edits.items():
         line = lines[row - 1]
-        for start, end, name in sorted(edits, reverse=True):
-            line = line[:start] + name + line[end:]
+        for start, end, text in sorted(changes, key=lambda c: (c[0], c[1]), reverse=True):
+            line = line[:start] + text + line[end:]
         lines[row - 1] = line
     arguments = ", ".join(f"{p.name}: {p.annotation} = {p.default!r}" for p in exposed)
     passed = ", ".join(f"{p.name}={p.name}" for p in exposed)
