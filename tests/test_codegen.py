@@ -567,7 +567,8 @@ def test_exposed_parameters_compute_what_the_spec_computes(tmp_path: Path) -> No
 def test_vit_parameters_pass_down_to_the_block_classes(tmp_path: Path) -> None:
     """ViT's width, MLP size, heads, depth and dropout are used inside the encoder's block classes: they
     are arguments of every class down to `EncoderBlock`, as in torchvision, with no 768 or 3072 left in
-    the code but the defaults; a small ViT built from them is the spec elaborated with the same values, bit for bit."""
+    the code but the defaults; a small ViT built from them is the spec elaborated with the same values,
+    bit for bit."""
     source = archspec.load("vit_b_16").to_source()
     module = load_source(source, tmp_path)
     assert list(inspect.signature(module.build).parameters) == [
