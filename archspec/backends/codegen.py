@@ -47,7 +47,17 @@ from archspec.ops import format_shape
 _POSITION = re.compile(r"^[0-9]+$")
 _RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations"}
 # Module-level names a file may also define (helpers, `init_*` rule functions): no class takes them.
-_GLOBALS = {"math", "matches", "fans", "layer_of", "parameters_of", "built"}
+_GLOBALS = {
+    "math",
+    "matches",
+    "fans",
+    "layer_of",
+    "parameters_of",
+    "built",
+    "Layer",
+    "Callable",
+    "TypeVar",
+}
 _BUILTINS = frozenset(dir(builtins))  # `super`, `print`, `True`...: the generated code uses some of them
 _LAYER_ORDER = class_names("torch_layers.py")
 
@@ -797,6 +807,11 @@ class _Emitter:
         lines.append("State-dict keys follow the spec's layer names; this file needs only PyTorch.")
         return lines
 
+    @property
+    def uses_built(self) -> bool:
+        """Whether the file needs ``built()``: a ``when built:`` rule, applied as a layer is made."""
+        return any(rule.when == "built" for rule in self.graph.init)
+
     def init_note(self) -> str:
         return " (as the spec's init rules say)" if self.graph.init else ""
 
@@ -812,9 +827,12 @@ class _Emitter:
         out: list[str] = []
         for helper in helpers:  # copied from archspec/backends/init.py, read as text (no torch import)
             out += [*definitions("init.py")[helper].splitlines(), "", ""]
-        if any(rule.when == "built" for rule in self.graph.init):
+        if self.uses_built:
             out += [
-                "def built(rule, layer):",
+                'Layer = TypeVar("Layer", nn.Module, nn.Parameter)',
+                "",
+                "",
+                "def built(rule: Callable[[list[tuple[str, torch.Tensor]]], None], layer: Layer) -> Layer:",
                 '    """``layer``, initialised by ``rule`` as soon as it is constructed."""',
                 "    rule(parameters_of(layer))",
                 "    return layer",
@@ -853,6 +871,8 @@ class _Emitter:
         standard = ["import math"] if formulas else []
         if self.needs_ordered_dict:
             standard.append("from collections import OrderedDict")
+        if self.uses_built:
+            standard += ["from collections.abc import Callable", "from typing import TypeVar"]
         out += [*standard, ""] if standard else []
         out += ["import torch", "import torch.nn.functional as F", "from torch import nn", "", ""]
         for name in _LAYER_ORDER:
