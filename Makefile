@@ -1,5 +1,5 @@
 # The two commands of the README. Both do all set-up first (idempotent; see tools/setup.sh).
-.PHONY: setup demo test lint typecheck bench train-demo bench-train mutate experiments
+.PHONY: setup demo test lint typecheck bench train-demo bench-train bench-train-instructions mutate experiments
 
 PY := .venv/bin/python
 
@@ -37,6 +37,12 @@ train-demo: setup
 # Accuracy over 3 seeds and the training loop against a plain torch loop (docs/benchmarks.md).
 bench-train: setup
 	@$(PY) tools/bench_train.py
+
+# The two loops' instructions per image, counted with valgrind's callgrind (about 15 minutes).
+bench-train-instructions: setup
+	@command -v valgrind >/dev/null || { [ "$$(id -u)" = 0 ] && S= || S=sudo; \
+	  $$S apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq valgrind >/dev/null; }
+	@$(PY) tools/bench_train.py --instructions
 
 # Mutation testing of the rules (ops, analysis, backends); not part of CI: it takes long. Rerun whenever an
 # op or an init scheme is added. `make mutate GROUPS=ops` for one group. See docs/testing.md.

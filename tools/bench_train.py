@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/bench_train.py [--seeds 0 1 2] [--repeats 5] [--threads N]
                                           [--skip-accuracy] [--skip-loop]
+    .venv/bin/python tools/bench_train.py --instructions [--epochs 2]
 
 1. Accuracy and wall time: `archspec train lenet5 --data digits` and `archspec train lecun1989 --data
    digits` with the defaults, one whole process per seed (the wall time includes Python start-up and
@@ -14,6 +15,10 @@
    CPU-second of each (with `--threads 1`, a measure that the machine's other tenants barely move).
 
 The machine is shared: the load average before and after is printed; quote numbers from a quiet machine.
+
+3. ``--instructions``: instead of timing them, count the instructions of ``--epochs`` epochs of each loop
+   with valgrind's callgrind (each loop in its own process, one torch thread, counting switched on only
+   around the counted epochs): a figure the machine's other tenants do not move. About 15 minutes.
 """
 
 from __future__ import annotations
