@@ -340,6 +340,50 @@ network extras:
     r: linear(3, bias=false)
 """
 
+
+def test_adaptive_pool_counts_each_window_by_hand() -> None:
+    """Adaptive pooling of 8x5 to 3x2: torch's row windows are inputs 0-2, 2-5 and 5-7 (3, 4 and 3
+    rows, overlapping) and its column windows 0-2 and 2-4 (3 and 3): each output sums its own window
+    and divides once, so 2 channels x (3 + 4 + 3) x (3 + 3) FLOPs, not the 8x5 inputs once each."""
+    text = "network adaptive:\n  input: 2x8x5\n  layers:\n    a: adaptive_avgpool([3, 2])\n"
+    row = next(r for r in load_text(text).analyze(count="all").rows if r.name == "a")
+    assert (tuple(row.output_shape), row.extra_flops) == ((2, 3, 2), 2 * (3 + 4 + 3) * (3 + 3))
+
+
+MORE_SHAPES = """
+network more:
+  input: 5x4
+  layers:
+    att: attention(2, bias=false)
+    mlp: mlp(8)
+"""
+
+THREE_WAY_ADD = """
+network three:
+  input: 2x3x3
+  layers:
+    add:
+      relu
+      tanh
+      sigmoid
+"""
+
+
+def test_count_all_rules_without_biases_over_rows_and_branches_by_hand() -> None:
+    """The `--count all` rules where an argument or a shape changes them (docs/language.md), by hand:
+    attention without biases keeps only its 3 FLOPs per score per head; an MLP over a 3-D input runs
+    once per row of its last axis (3 x 4 rows); an add of three branches adds twice per element."""
+    rows = {row.name: row for row in load_text(MORE_SHAPES).analyze(count="all").rows}
+    n, d = 5, 4
+    assert rows["att"].extra_flops == 3 * 2 * n * n
+    assert rows["mlp"].extra_flops == n * (2 * 8 + d)
+    image = "network m:\n  input: 3x4x6\n  layers:\n    mlp: mlp(8)\n"
+    mlp = next(r for r in load_text(image).analyze(count="all").rows if r.name == "mlp")
+    assert (mlp.macs, mlp.extra_flops) == (3 * 4 * 8 * (6 + 6), 3 * 4 * (2 * 8 + 6))
+    add = next(r for r in load_text(THREE_WAY_ADD).analyze(count="all").rows if r.op == "add")
+    assert add.extra_flops == (3 - 1) * 2 * 3 * 3
+
+
 TOKENS = """
 network tokens:
   input: 1x4x6

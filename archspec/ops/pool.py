@@ -155,6 +155,12 @@ class Subsample(_Pool):
         return 2 * numel(output) * itemsize * batch  # the pooled sums and their product, beside the sum
 
 
+def _adaptive_sizes(size: int, out: int) -> list[int]:
+    """The window of each output along one axis, as torch's adaptive pooling takes it: output ``i``
+    averages inputs ``floor(i * size / out)`` to ``ceil((i + 1) * size / out)`` (windows may overlap)."""
+    return [math.ceil((i + 1) * size / out) - math.floor(i * size / out) for i in range(out)]
+
+
 def _adaptive_windows(size: int, out: int) -> tuple[int, int]:
     """Largest window and the (smallest) step of torch's adaptive pooling along one axis."""
     starts = [math.floor(i * size / out) for i in range(out)]
@@ -175,7 +181,10 @@ class AdaptiveAvgPool2d(Op):
     inferred: ClassVar[frozenset[str]] = frozenset({"in_size"})
     summary: ClassVar[str] = "adaptive average pooling to a fixed size"
     shape_rule: ClassVar[str] = "CxHxW to C x output_size"
-    flop_rule: ClassVar[str] = "`--count all`: one FLOP per input element"
+    flop_rule: ClassVar[str] = (
+        "`--count all`: one FLOP per element of each output's window (each input element once when the "
+        "windows do not overlap)"
+    )
 
     @classmethod
     def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
@@ -186,8 +195,9 @@ class AdaptiveAvgPool2d(Op):
         return (inputs[0][0], *self.output_size)
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
-        windows = [_adaptive_windows(s, o)[0] for s, o in zip(self.in_size, self.output_size, strict=True)]
-        return numel(output) * windows[0] * windows[1]
+        # Each output sums its own window and divides once: its window's size in FLOPs.
+        rows, columns = (_adaptive_sizes(s, o) for s, o in zip(self.in_size, self.output_size, strict=True))
+        return output[0] * sum(rows) * sum(columns)
 
     # torch computes a 1x1 output as a mean, whose backward needs only the input's shape.
     saved_rule: ClassVar[str] = "its input (nothing for a 1x1 output, which torch computes as a mean)"
