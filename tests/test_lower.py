@@ -801,3 +801,45 @@ def test_quoted_labels_take_any_name_without_a_dot_and_template_references_find_
         "denselayer3.conv2",
     ]
     assert out.shape == (8 + 4 + 4 + 4, 8, 8)
+
+
+# ---------------------------------------------------------------- ops name themselves in shape errors
+
+
+@pytest.mark.parametrize(
+    ("shape", "layer", "message"),
+    [
+        ("3x4x4", "flatten >> x: subsample(2)", "4:19: error: x: subsample expects an image CxHxW, got 48"),
+        (
+            "3x4x4",
+            "x: layernorm(dim=5)",
+            "4:18: error: x: layernorm: dim 5 is not supported on 3x4x4 "
+            "(dim is 0 or -1; 0 only on a CxHxW map)",
+        ),
+        ("3x4x4", "x: class_token", "4:8: error: x: class_token expects a token sequence NxD, got 3x4x4"),
+        (
+            "3x4x4",
+            "x: position_embedding",
+            "4:8: error: x: position_embedding expects a token sequence NxD, got 3x4x4",
+        ),
+        ("3x4x4", "x: rbf(10)", "4:8: error: x: rbf expects a vector or a token sequence, got 3x4x4"),
+        ("5x4", "x: rbf(10)", "4:8: error: x: rbf expects a vector, got 5x4"),
+        ("4x6", "x: patch_embed(4, 2)", "4:8: error: x: patch_embed expects an image CxHxW, got 4x6"),
+        (
+            "3x8x8",
+            "x: patch_embed(4, 3)",
+            "4:23: error: x: patch_embed: input 3x8x8 is not divisible into 3x3 patches",
+        ),
+        (
+            "3x8x8",
+            "x: patch_embed(4, 0)",
+            "4:23: error: x: argument 'patch_size' of patch_embed must be greater than 0, got 0",
+        ),
+    ],
+)
+def test_ops_name_themselves_in_shape_errors(shape: str, layer: str, message: str) -> None:
+    """A shape an op cannot take is reported with the op's own name, the input and where (the
+    argument's column when an argument is at fault): the whole first line of the message."""
+    with pytest.raises(SpecError) as error:
+        net(layer, input=shape)
+    assert str(error.value).splitlines()[0] == f"t.arch:{message}"
