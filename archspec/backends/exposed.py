@@ -66,10 +66,13 @@ def expose(
     if root not in classes:
         return source
     taken = _module_names(tokens) | _BUILTINS
+    numbers = {t.string for t in tokens if t.type == tokenize.NUMBER}
     exposed = []
     for name, value in params.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not _usable(name, taken):
             continue
+        if repr(value) not in numbers:
+            continue  # nowhere in the code (a default left out, a value only derived): nothing to expose
         found = _places(tokens, name, value, emit_with)
         users = _users(found, classes, root) if found else None
         if users is not None and not _clashes(name, users, classes, tokens):
