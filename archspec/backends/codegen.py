@@ -422,14 +422,16 @@ class _Emitter:
         block at the same level (so that its classes can merge: ResNet's first ``Bottleneck`` holds a
         ``downsample`` sequence, the others hold nothing)."""
         bases = {id(c): _class_base(c, self.graph, c is self.plan) for c in containers}
+        members: dict[str, list[int]] = {}  # each block's containers
+        for key, base in bases.items():
+            members.setdefault(base, []).append(key)
         level: dict[int, int] = {}
         for _ in range(len(containers) + 1):
             changed = False
             for c in self.plan.walk():  # children first
                 new = max((level.get(id(s.child), 0) + 1 for s in c.steps if s.child is not None), default=0)
                 if id(c) in bases:
-                    same = (level.get(id(o), 0) for o in containers if bases[id(o)] == bases[id(c)])
-                    new = max(new, *same)
+                    new = max(new, *(level.get(other, 0) for other in members[bases[id(c)]]))
                 if level.get(id(c)) != new:
                     level[id(c)], changed = new, True
             if not changed:
@@ -456,22 +458,21 @@ class _Emitter:
         residual's ``x + inp``) into one class with a flag, as torchvision writes ``Bottleneck`` with an
         optional ``downsample``: removing that step from the first class's structure, its output read
         as its input, must give the second's structure exactly. The classes left, in order."""
-        merged = True
-        while merged:
-            merged = False
-            for full in classes:
-                for lacking in classes:
-                    if full is lacking or full.base != lacking.base or full.optional is not None:
-                        continue
-                    if lacking.optional is not None or not self.merge_into(full, lacking):
-                        continue
-                    classes.remove(lacking)
-                    self.classes.remove(lacking)
-                    merged = True
-                    break
-                if merged:
-                    break
-        return classes
+        merged: set[int] = set()  # ids of the classes merged into another
+        for full in classes:
+            for lacking in classes:
+                if (
+                    full is not lacking
+                    and id(full) not in merged
+                    and id(lacking) not in merged
+                    and full.base == lacking.base
+                    and full.optional is None  # one optional step per class
+                    and lacking.optional is None
+                    and self.merge_into(full, lacking)
+                ):
+                    merged.add(id(lacking))
+        self.classes = [c for c in self.classes if id(c) not in merged]
+        return [c for c in classes if id(c) not in merged]
 
     def merge_into(self, full: _Class, lacking: _Class) -> bool:
         """Merge ``lacking`` into ``full`` if it is ``full`` without one step; whether it was."""

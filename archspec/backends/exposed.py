@@ -88,6 +88,7 @@ class _ClassText:
     first: int  # rows of its body (1-based, inclusive)
     last: int
     calls: tuple[tuple[str, int, int], ...]  # (class, row, column after its ``(``) in the body
+    callers: frozenset[str]  # the classes whose ``__init__`` constructs this one
 
 
 def _classes(lines: list[str], tokens: list[tokenize.TokenInfo]) -> dict[str, _ClassText]:
@@ -103,18 +104,24 @@ def _classes(lines: list[str], tokens: list[tokenize.TokenInfo]) -> dict[str, _C
             )
             found[current] = (row, row + 1, end - 1)
             current = None
-    classes = {}
-    for name, (signature, first, last) in found.items():
-        calls = tuple(
-            (token.string, token.start[0], following.end[1])
-            for token, following in itertools.pairwise(tokens)
-            if token.type == tokenize.NAME
-            and token.string in found
-            and following.string == "("
-            and first <= token.start[0] <= last
+    calls: dict[str, list[tuple[str, int, int]]] = {name: [] for name in found}
+    for token, following in itertools.pairwise(tokens):
+        if token.type != tokenize.NAME or token.string not in found or following.string != "(":
+            continue
+        row = token.start[0]
+        caller = next((n for n, (_, first, last) in found.items() if first <= row <= last), None)
+        if caller is not None:
+            calls[caller].append((token.string, row, following.end[1]))
+    return {
+        name: _ClassText(
+            signature,
+            first,
+            last,
+            tuple(calls[name]),
+            frozenset(caller for caller, made in calls.items() if any(call[0] == name for call in made)),
         )
-        classes[name] = _ClassText(signature, first, last, calls)
-    return classes
+        for name, (signature, first, last) in found.items()
+    }
 
 
 def _users(places: tuple[Position, ...], classes: dict[str, _ClassText], root: str) -> tuple[str, ...] | None:
@@ -127,13 +134,12 @@ def _users(places: tuple[Position, ...], classes: dict[str, _ClassText], root: s
         if holder is None:
             return None
         users.add(holder)
-    callers = {n: {m for m, c in classes.items() if any(call[0] == n for call in c.calls)} for n in classes}
     pending = list(users)
     while pending:
         name = pending.pop()
-        if name != root and not callers[name]:
+        if name != root and not classes[name].callers:
             return None  # constructed only outside the classes' __init__ (never, as generated)
-        for caller in callers[name] - users:
+        for caller in classes[name].callers - users:
             users.add(caller)
             pending.append(caller)
     return tuple(sorted(users)) if root in users else None
@@ -240,7 +246,8 @@ def _tokens(source: str) -> list[tokenize.TokenInfo] | None:
 def _rewrite(source: str, root: str, exposed: list[Exposed], classes: dict[str, _ClassText]) -> str:
     lines = source.splitlines()
     edits: dict[int, list[tuple[int, int, str]]] = {}  # row -> (start, end, text), original columns
-    inserted: dict[tuple[int, int], list[str]] = {}  # (row, column) -> texts inserted there, in order
+    arguments_at: dict[tuple[int, int], list[str]] = {}  # (row, column after a call's `(`) -> names
+    parameters_of: dict[str, list[str]] = {}  # a block's class -> its new parameters, in order
     for parameter in exposed:
         name = parameter.name
         for row, start, end in parameter.places:
@@ -248,17 +255,16 @@ def _rewrite(source: str, root: str, exposed: list[Exposed], classes: dict[str, 
         for user in parameter.users:
             for callee, row, column in classes[user].calls:
                 if callee in parameter.users and callee != root:
-                    inserted.setdefault((row, column), []).append(f"{name}={name}")
-            if user != root:  # a block's class: a parameter right after `self` (before any default)
-                row = classes[user].signature
-                column = lines[row - 1].index("(self") + len("(self")
-                inserted.setdefault((row, column), []).append(f", {name}: {parameter.annotation}")
-    for (row, column), texts in inserted.items():
-        if texts[0].startswith(","):  # parameters of a signature
-            text = "".join(texts)
-        else:  # arguments of a call, before its own (if any)
-            text = ", ".join(texts) + ("" if lines[row - 1][column] == ")" else ", ")
+                    arguments_at.setdefault((row, column), []).append(f"{name}={name}")
+            if user != root:
+                parameters_of.setdefault(user, []).append(f", {name}: {parameter.annotation}")
+    for (row, column), names in arguments_at.items():  # before the call's own arguments, if any
+        text = ", ".join(names) + ("" if lines[row - 1][column] == ")" else ", ")
         edits.setdefault(row, []).append((column, column, text))
+    for user, parameters in parameters_of.items():  # right after `self`, before any with a default
+        row = classes[user].signature
+        column = lines[row - 1].index("(self") + len("(self")
+        edits.setdefault(row, []).append((column, column, "".join(parameters)))
     for row, changes in edits.items():
         line = lines[row - 1]
         for start, end, text in sorted(changes, key=lambda c: (c[0], c[1]), reverse=True):
