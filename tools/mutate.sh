@@ -36,7 +36,7 @@ patterns() {
     ops)
       for rule in output_shape param_count buffer_count macs extra_flops receptive_field conv_output_size \
         _out weight_count bias_count connections_per_output infer_fields resolve_padding step _dilation \
-        _adaptive_windows outputs numel; do
+        _adaptive_windows _adaptive_spans outputs numel; do
         echo "archspec.ops.*[_ǁ]${rule}__mutmut_*"
       done ;;
     analysis) echo "archspec.analysis.counts.*" "archspec.analysis.receptive.*" "archspec.analysis.core.*" ;;

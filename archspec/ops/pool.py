@@ -155,18 +155,17 @@ class Subsample(_Pool):
         return 2 * numel(output) * itemsize * batch  # the pooled sums and their product, beside the sum
 
 
-def _adaptive_sizes(size: int, out: int) -> list[int]:
+def _adaptive_spans(size: int, out: int) -> list[tuple[int, int]]:
     """The window of each output along one axis, as torch's adaptive pooling takes it: output ``i``
     averages inputs ``floor(i * size / out)`` to ``ceil((i + 1) * size / out)`` (windows may overlap)."""
-    return [math.ceil((i + 1) * size / out) - math.floor(i * size / out) for i in range(out)]
+    return [(math.floor(i * size / out), math.ceil((i + 1) * size / out)) for i in range(out)]
 
 
 def _adaptive_windows(size: int, out: int) -> tuple[int, int]:
     """Largest window and the (smallest) step of torch's adaptive pooling along one axis."""
-    starts = [math.floor(i * size / out) for i in range(out)]
-    ends = [math.ceil((i + 1) * size / out) for i in range(out)]
-    window = max(e - s for s, e in zip(starts, ends, strict=True))
-    step = min((b - a for a, b in itertools.pairwise(starts)), default=window)
+    spans = _adaptive_spans(size, out)
+    window = max(end - start for start, end in spans)
+    step = min((b[0] - a[0] for a, b in itertools.pairwise(spans)), default=window)
     return window, max(step, 1)
 
 
@@ -196,8 +195,11 @@ class AdaptiveAvgPool2d(Op):
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         # Each output sums its own window and divides once: its window's size in FLOPs.
-        rows, columns = (_adaptive_sizes(s, o) for s, o in zip(self.in_size, self.output_size, strict=True))
-        return output[0] * sum(rows) * sum(columns)
+        rows, columns = (
+            sum(end - start for start, end in _adaptive_spans(s, o))
+            for s, o in zip(self.in_size, self.output_size, strict=True)
+        )
+        return output[0] * rows * columns
 
     # torch computes a 1x1 output as a mean, whose backward needs only the input's shape.
     saved_rule: ClassVar[str] = "its input (nothing for a 1x1 output, which torch computes as a mean)"
