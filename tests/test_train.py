@@ -421,12 +421,10 @@ def test_non_finite_loss_stops_with_the_step(capsys: pytest.CaptureFixture[str],
 def test_epoch_sums_fold_windows_and_stop_at_the_first_non_finite_step() -> None:
     # The loop keeps each step's loss on the device and reads a window of them back at once: the sums
     # must be those of every step, and the step reported the first bad one of its window.
-    from types import SimpleNamespace
-
     from archspec.errors import UsageError
     from archspec.train.loop import EpochSums
 
-    sums = EpochSums(SimpleNamespace(config=SimpleNamespace(lr=0.1)), epoch=3)  # type: ignore[arg-type]
+    sums = EpochSums(epoch=3, peak_lr=0.1)
     out, y = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 2.0]]), torch.tensor([1, 1, 1])
     for step, loss in enumerate([0.5, 0.25], 1):
         sums.add(step, 0.1, torch.tensor(loss), out, y)

@@ -35,12 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEVICE = torch.device("cuda")  # `--device cpu`: a quick check of the script itself, not a benchmark
 
 
-def synchronize() -> None:
-    """Wait for the device's queued work (nothing to wait for on the CPU)."""
-    if DEVICE.type == "cuda":
-        torch.cuda.synchronize(DEVICE)
-
-
 def spread(values: list[float]) -> str:
     """``min / median / max`` of ``values``."""
     return f"{min(values):.0f} / {statistics.median(values):.0f} / {max(values):.0f}"
@@ -123,59 +117,13 @@ def resnet50_in_our_loop(batch: int, steps: int, rounds: int) -> None:
 
 
 def lenet5_loops(rounds: int) -> None:
-    """Images/s of archspec's loop and a plain loop on lenet5 and the digits, on the GPU."""
-    import archspec
-    from archspec.train import distributed
-    from archspec.train.config import TrainConfig
-    from archspec.train.data import load_data
-    from archspec.train.loop import Stepper, make_optimizer, schedule_factor, train_epoch, train_loader
-    from archspec.train.losses import loss_name, make_loss
-    from archspec.train.progress import Reporter
+    """Images/s of archspec's loop and a plain loop on lenet5 and the digits, on the GPU (the loops of
+    tools/bench_train.py, run on this device)."""
+    from bench_train import loop_sides
 
-    device = DEVICE
-    network = archspec.load("lenet5")
-    config = TrainConfig(spec="lenet5", quiet=True)
-    data = load_data("digits", network.graph.input_shape, network.name, 10)
-    criterion = make_loss(loss_name(network.graph), 0.0)
-    context = distributed.Context(device)
-    torch.manual_seed(0)
-    start = network.build().state_dict()
-    steps = -(-len(data.train) // config.batch_size)  # type: ignore[arg-type]
-
-    def fresh() -> tuple[torch.nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-        model = network.build()
-        model.load_state_dict(start)
-        model.to(device)
-        optimizer = make_optimizer(model, config)
-        return model, optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule_factor(config, steps))
-
-    def ours() -> float:
-        model, optimizer, scheduler = fresh()
-        loader = train_loader(data.train, config, context, data.batched)
-        loader.sampler.set_epoch(1)
-        stepper = Stepper(model, criterion, optimizer, scheduler, None, config, device)
-        return train_epoch(stepper, loader, 1, context, Reporter(quiet=True))["images_per_s"]
-
-    images = data.train.images.to(device)  # type: ignore[attr-defined]
-    labels = data.train.labels.to(device)  # type: ignore[attr-defined]
-
-    def plain() -> float:
-        model, optimizer, scheduler = fresh()
-        model.train()
-        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(1)).to(device)
-        synchronize()
-        began, total = time.perf_counter(), 0.0
-        for first in range(0, len(order), config.batch_size):
-            index = order[first : first + config.batch_size]
-            loss = criterion(model(images[index]), labels[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            total += loss.item()
-        return len(order) / (time.perf_counter() - began)
-
-    results = interleaved({"archspec": ours, "plain": plain}, rounds)
+    sides, _ = loop_sides("lenet5", DEVICE)
+    images_per_s = {name: (lambda run=run: run()[0]) for name, run in sides.items()}
+    results = interleaved({"archspec": images_per_s["ours"], "plain": images_per_s["plain"]}, rounds)
     print(
         f"| lenet5 on the digits, one epoch x {rounds} rounds | {spread(results['archspec'])} | "
         f"{spread(results['plain'])} | {ratio_spread(results['archspec'], results['plain'])} |",

@@ -81,8 +81,11 @@ def accuracy_runs(spec: str, seeds: list[int]) -> dict[str, object]:
     }
 
 
-def loop_sides(spec: str) -> tuple[dict[str, Callable[[], tuple[float, float]]], int]:
-    """One training epoch of ``spec`` on the digits in each loop, from the same weights and optimiser.
+def loop_sides(
+    spec: str, device: torch.device | None = None
+) -> tuple[dict[str, Callable[[], tuple[float, float]]], int]:
+    """One training epoch of ``spec`` on the digits in each loop, from the same weights and optimiser,
+    on ``device`` (the CPU unless given; tools/bench_gpu.py runs them on a GPU).
 
     Each callable runs an epoch and returns (images/s, images per CPU-second): ``ours`` is archspec's
     ``train_epoch``, ``plain`` the loop a person would write. Also returns the images in an epoch.
@@ -99,13 +102,14 @@ def loop_sides(spec: str) -> tuple[dict[str, Callable[[], tuple[float, float]]],
     config = TrainConfig(spec=spec, quiet=True)
     data = load_data("digits", network.graph.input_shape, network.name, 10)
     criterion = make_loss(loss_name(network.graph), 0.0)
-    context = distributed.Context(torch.device("cpu"))
+    context = distributed.Context(device or torch.device("cpu"))
     torch.manual_seed(0)
     start_weights = network.build().state_dict()
 
     def fresh() -> tuple[torch.nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
         model = network.build()
         model.load_state_dict(start_weights)
+        model.to(context.device)
         optimizer = make_optimizer(model, config)
         steps = -(-len(data.train) // config.batch_size)  # type: ignore[arg-type]
         return model, optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule_factor(config, steps))
@@ -119,12 +123,15 @@ def loop_sides(spec: str) -> tuple[dict[str, Callable[[], tuple[float, float]]],
         metrics = train_epoch(stepper, loader, 1, context, Reporter(quiet=True))
         return metrics["images_per_s"], len(labels) / (time.process_time() - cpu)
 
-    images, labels = data.train.images, data.train.labels  # type: ignore[attr-defined]
+    images = data.train.images.to(context.device)  # type: ignore[attr-defined]
+    labels = data.train.labels.to(context.device)  # type: ignore[attr-defined]
 
     def plain() -> tuple[float, float]:
         model, optimizer, scheduler = fresh()
         model.train()
-        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(1))
+        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(1)).to(context.device)
+        if context.device.type == "cuda":
+            torch.cuda.synchronize(context.device)
         start, cpu = time.perf_counter(), time.process_time()
         total = 0.0
         for first in range(0, len(order), config.batch_size):

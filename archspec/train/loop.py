@@ -286,8 +286,8 @@ class EpochSums:
     with the first such step, before the epoch's checkpoint is written.
     """
 
-    def __init__(self, stepper: Stepper, epoch: int) -> None:
-        self.stepper, self.epoch = stepper, epoch
+    def __init__(self, epoch: int, peak_lr: float) -> None:
+        self.epoch, self.peak_lr = epoch, peak_lr  # the message suggests a tenth of the peak rate
         self.loss, self.correct, self.count = 0.0, 0.0, 0
         self._pending: list[tuple[int, float, int, torch.Tensor, torch.Tensor]] = []
 
@@ -306,7 +306,7 @@ class EpochSums:
                 raise UsageError(
                     f"training stopped: the loss is {loss} at epoch {self.epoch}, step {step} "
                     f"(learning rate {rate:.3g}); try a lower learning rate, e.g. "
-                    f"--lr {self.stepper.config.lr / 10:g}"
+                    f"--lr {self.peak_lr / 10:g}"
                 )
             self.loss, self.correct, self.count = (
                 self.loss + loss * size,
@@ -322,7 +322,7 @@ def train_epoch(
     """One pass over this rank's share of the training set; loss and accuracy summed over ranks."""
     stepper.model.train()
     device, channels_last = context.device, stepper.config.channels_last
-    sums = EpochSums(stepper, epoch)
+    sums = EpochSums(epoch, stepper.config.lr)
     reporter.start_epoch(epoch, stepper.config.epochs, len(loader))
     start = time.perf_counter()
     for step, (x, y) in enumerate(loader, 1):
