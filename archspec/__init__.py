@@ -4,8 +4,38 @@ Parse a ``.arch`` spec, analyse it statically (shapes, parameters, MACs, memory,
 compile it to a PyTorch module or standalone source. Importing archspec does not import torch.
 """
 
-from archspec.api import Network, load, variants_of
-from archspec.errors import SpecError, UsageError
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and IDEs
+    from archspec.api import Network, load, variants_of
+    from archspec.errors import SpecError, UsageError
 
 __all__ = ["Network", "SpecError", "UsageError", "load", "variants_of"]
 __version__ = "0.1.0"
+
+# The public names load on first use (PEP 562): `import archspec.syntax` or the CLI's `check` then do not
+# pay for the IR, the op library and the lowering pass they do not need.
+_HOME = {
+    "Network": "archspec.api",
+    "load": "archspec.api",
+    "variants_of": "archspec.api",
+    "SpecError": "archspec.errors",
+    "UsageError": "archspec.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its module on first use."""
+    if name not in _HOME:
+        raise AttributeError(f"module 'archspec' has no attribute {name!r}")
+    value = getattr(import_module(_HOME[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazily imported public ones included."""
+    return sorted({*globals(), *__all__})

@@ -10,27 +10,51 @@ from typing import Any
 
 from archspec.source import Span
 
+
+class _Node:
+    """Equality, hashing and repr of every node, as the dataclass would generate them (fields equal, same
+    class), defined once: Python 3.11 compiles each generated method of each dataclass when the module
+    loads, and the AST's 34 classes with six methods each took a tenth of `archspec analyze`'s start."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), *self.__dict__.values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
+        return f"{type(self).__name__}({fields})"
+
+
+# Each node below: @dataclass(frozen=True, eq=False, repr=False), so that its __init__ and the guards
+# against assignment are generated, and the rest comes from _Node.
+
 # ---------------------------------------------------------------- expressions
 
 
-@dataclass(frozen=True)
-class Literal:
+@dataclass(frozen=True, eq=False, repr=False)
+class Literal(_Node):
     """A number, string, boolean or ``none``."""
 
     value: Any
     span: Span
 
 
-@dataclass(frozen=True)
-class Name:
+@dataclass(frozen=True, eq=False, repr=False)
+class Name(_Node):
     """A reference to a parameter, a local binding, a loop variable or a block."""
 
     id: str
     span: Span
 
 
-@dataclass(frozen=True)
-class ListExpr:
+@dataclass(frozen=True, eq=False, repr=False)
+class ListExpr(_Node):
     """``[a, b, c]`` (``tuple`` is True for ``(a, b)``)."""
 
     items: tuple[Expr, ...]
@@ -38,8 +62,8 @@ class ListExpr:
     tuple: bool = False
 
 
-@dataclass(frozen=True)
-class ListComp:
+@dataclass(frozen=True, eq=False, repr=False)
+class ListComp(_Node):
     """``[element for a, b in iterable if condition]``."""
 
     element: Expr
@@ -49,8 +73,8 @@ class ListComp:
     span: Span
 
 
-@dataclass(frozen=True)
-class BinaryOp:
+@dataclass(frozen=True, eq=False, repr=False)
+class BinaryOp(_Node):
     """``left op right`` for arithmetic (``+ - * / // % **``)."""
 
     op: str
@@ -59,8 +83,8 @@ class BinaryOp:
     span: Span
 
 
-@dataclass(frozen=True)
-class UnaryOp:
+@dataclass(frozen=True, eq=False, repr=False)
+class UnaryOp(_Node):
     """``-x`` or ``not x``."""
 
     op: str
@@ -68,8 +92,8 @@ class UnaryOp:
     span: Span
 
 
-@dataclass(frozen=True)
-class Compare:
+@dataclass(frozen=True, eq=False, repr=False)
+class Compare(_Node):
     """A comparison chain ``a < b <= c``."""
 
     first: Expr
@@ -77,8 +101,8 @@ class Compare:
     span: Span
 
 
-@dataclass(frozen=True)
-class BoolOp:
+@dataclass(frozen=True, eq=False, repr=False)
+class BoolOp(_Node):
     """``a and b and c`` / ``a or b``."""
 
     op: str
@@ -86,8 +110,8 @@ class BoolOp:
     span: Span
 
 
-@dataclass(frozen=True)
-class Conditional:
+@dataclass(frozen=True, eq=False, repr=False)
+class Conditional(_Node):
     """``then if condition else otherwise``."""
 
     condition: Expr
@@ -96,8 +120,8 @@ class Conditional:
     span: Span
 
 
-@dataclass(frozen=True)
-class Subscript:
+@dataclass(frozen=True, eq=False, repr=False)
+class Subscript(_Node):
     """``value[index]``."""
 
     value: Expr
@@ -105,8 +129,8 @@ class Subscript:
     span: Span
 
 
-@dataclass(frozen=True)
-class Keyword:
+@dataclass(frozen=True, eq=False, repr=False)
+class Keyword(_Node):
     """``name=value`` in a call or a variant row."""
 
     name: str
@@ -114,8 +138,8 @@ class Keyword:
     span: Span
 
 
-@dataclass(frozen=True)
-class FuncCall:
+@dataclass(frozen=True, eq=False, repr=False)
+class FuncCall(_Node):
     """A call inside an expression: ``make_divisible(c * alpha, 8)``."""
 
     func: str
@@ -141,8 +165,8 @@ Expr = (
 # ---------------------------------------------------------------- layer bodies
 
 
-@dataclass(frozen=True)
-class Label:
+@dataclass(frozen=True, eq=False, repr=False)
+class Label(_Node):
     """An item's name: an identifier, or a template string such as ``"encoder_layer_{i}"``."""
 
     text: str
@@ -150,8 +174,8 @@ class Label:
     span: Span
 
 
-@dataclass(frozen=True)
-class Ref:
+@dataclass(frozen=True, eq=False, repr=False)
+class Ref(_Node):
     """A reference to an earlier layer's output (``from stem``, ``from input``, ``from "layer{i}"``: a
     template, filled in as a label's is)."""
 
@@ -161,8 +185,8 @@ class Ref:
     index: int | None = None  # `from inputs[1]`: one of a block's inputs
 
 
-@dataclass(frozen=True)
-class Call:
+@dataclass(frozen=True, eq=False, repr=False)
+class Call(_Node):
     """An op or block applied in a layer body: ``conv(64, 3, pad=1)``, ``relu``, ``Bottleneck(64)``."""
 
     name: str
@@ -171,16 +195,16 @@ class Call:
     span: Span
 
 
-@dataclass(frozen=True)
-class InlineGroup:
+@dataclass(frozen=True, eq=False, repr=False)
+class InlineGroup(_Node):
     """``(a >> b >> c)``: a group written on one line."""
 
     items: tuple[Item, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class Item:
+@dataclass(frozen=True, eq=False, repr=False)
+class Item(_Node):
     """One element of a chain: optional label, the call or group, optional repeat count and sources."""
 
     label: Label | None
@@ -190,8 +214,8 @@ class Item:
     span: Span
 
 
-@dataclass(frozen=True)
-class Let:
+@dataclass(frozen=True, eq=False, repr=False)
+class Let(_Node):
     """``name = expr``: a parameter default or a local binding."""
 
     name: str
@@ -199,16 +223,16 @@ class Let:
     span: Span
 
 
-@dataclass(frozen=True)
-class ChainStmt:
+@dataclass(frozen=True, eq=False, repr=False)
+class ChainStmt(_Node):
     """A line of items joined by ``>>``; the same as writing them on consecutive lines."""
 
     items: tuple[Item, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class GroupStmt:
+@dataclass(frozen=True, eq=False, repr=False)
+class GroupStmt(_Node):
     """``name:`` and an indented body: a named sequence."""
 
     label: Label
@@ -216,8 +240,8 @@ class GroupStmt:
     span: Span
 
 
-@dataclass(frozen=True)
-class ForStmt:
+@dataclass(frozen=True, eq=False, repr=False)
+class ForStmt(_Node):
     """``for a, b in expr:``: the body once per element, spliced into the enclosing sequence."""
 
     targets: tuple[str, ...]
@@ -226,8 +250,8 @@ class ForStmt:
     span: Span
 
 
-@dataclass(frozen=True)
-class IfStmt:
+@dataclass(frozen=True, eq=False, repr=False)
+class IfStmt(_Node):
     """``if``/``elif``/``else``: the first body whose condition holds (or none)."""
 
     branches: tuple[tuple[Expr, tuple[Stmt, ...]], ...]
@@ -235,8 +259,8 @@ class IfStmt:
     span: Span
 
 
-@dataclass(frozen=True)
-class Shortcut:
+@dataclass(frozen=True, eq=False, repr=False)
+class Shortcut(_Node):
     """The skip path of a residual: ``auto``, a chain, or a body; optionally named."""
 
     label: Label | None
@@ -244,8 +268,8 @@ class Shortcut:
     span: Span
 
 
-@dataclass(frozen=True)
-class ResidualStmt:
+@dataclass(frozen=True, eq=False, repr=False)
+class ResidualStmt(_Node):
     """``residual [if cond]:`` body ``+`` shortcut(input)."""
 
     condition: Expr | None
@@ -254,8 +278,8 @@ class ResidualStmt:
     span: Span
 
 
-@dataclass(frozen=True)
-class MergeStmt:
+@dataclass(frozen=True, eq=False, repr=False)
+class MergeStmt(_Node):
     """``concat:`` or ``add:``: each statement of the body is a branch from the same input."""
 
     op: str
@@ -268,8 +292,8 @@ Stmt = Let | ChainStmt | GroupStmt | ForStmt | IfStmt | ResidualStmt | MergeStmt
 # ---------------------------------------------------------------- files
 
 
-@dataclass(frozen=True)
-class Param:
+@dataclass(frozen=True, eq=False, repr=False)
+class Param(_Node):
     """A block parameter with its optional default."""
 
     name: str
@@ -277,8 +301,8 @@ class Param:
     span: Span
 
 
-@dataclass(frozen=True)
-class BlockDef:
+@dataclass(frozen=True, eq=False, repr=False)
+class BlockDef(_Node):
     """``block Name(params):`` and its body."""
 
     name: str
@@ -288,8 +312,8 @@ class BlockDef:
     path: str
 
 
-@dataclass(frozen=True)
-class Variant:
+@dataclass(frozen=True, eq=False, repr=False)
+class Variant(_Node):
     """A row of ``variants:``: a name and its parameter overrides."""
 
     name: str
@@ -297,8 +321,8 @@ class Variant:
     span: Span
 
 
-@dataclass(frozen=True)
-class MetaEntry:
+@dataclass(frozen=True, eq=False, repr=False)
+class MetaEntry(_Node):
     """``key: value`` metadata, or a nested group of them."""
 
     key: str
@@ -306,8 +330,8 @@ class MetaEntry:
     span: Span
 
 
-@dataclass(frozen=True)
-class InitClause:
+@dataclass(frozen=True, eq=False, repr=False)
+class InitClause(_Node):
     """One clause of an init rule: ``bias=zeros``, or the call alone (for the weight)."""
 
     parameter: str | None
@@ -317,8 +341,8 @@ class InitClause:
     span: Span
 
 
-@dataclass(frozen=True)
-class InitRule:
+@dataclass(frozen=True, eq=False, repr=False)
+class InitRule(_Node):
     """``conv: kaiming_normal(mode="fan_out"), bias=zeros`` (an op) or ``"fc": zeros`` (a name pattern)."""
 
     target: str
@@ -329,8 +353,8 @@ class InitRule:
     target_span: Span
 
 
-@dataclass(frozen=True)
-class NetworkDef:
+@dataclass(frozen=True, eq=False, repr=False)
+class NetworkDef(_Node):
     """``network name:`` with its metadata, input, parameters, variants and layers."""
 
     name: str
@@ -343,8 +367,8 @@ class NetworkDef:
     init: tuple[InitRule, ...] = ()
 
 
-@dataclass(frozen=True)
-class Import:
+@dataclass(frozen=True, eq=False, repr=False)
+class Import(_Node):
     """``from "file.arch" import A, B`` (names) or ``import "file.arch"`` (every block)."""
 
     path: str
@@ -352,8 +376,8 @@ class Import:
     span: Span
 
 
-@dataclass(frozen=True)
-class Module:
+@dataclass(frozen=True, eq=False, repr=False)
+class Module(_Node):
     """One parsed ``.arch`` file."""
 
     path: str

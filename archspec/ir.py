@@ -6,7 +6,6 @@ of the spec text it came from. Containers (``Scope``) record the block structure
 instantiates, and which repeat group it belongs to (for ``×N`` folding in diagrams and reports).
 """
 
-from __future__ import annotations
 
 import json
 import os
@@ -146,7 +145,7 @@ class Graph(BaseModel):
     output: int
     init: tuple[InitRule, ...] = Field(default=(), description="The init rules, in the spec's order.")
 
-    def node(self, name: str) -> Node:
+    def node(self, name: str) -> "Node":
         """The node with this dotted name (KeyError when absent)."""
         for node in self.nodes:
             if node.name == name:

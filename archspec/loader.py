@@ -11,7 +11,6 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from archspec import ast
@@ -204,7 +203,7 @@ def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) 
 
 def zoo_dir() -> Path:
     """The directory of the bundled network specs (installed with the package)."""
-    return Path(str(resources.files("archspec").joinpath("zoo")))
+    return Path(__file__).parent / "zoo"
 
 
 def spec_files(directory: Path) -> list[Path]:

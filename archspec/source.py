@@ -1,6 +1,5 @@
 """Source positions: every AST and IR node carries the span of the spec text it came from."""
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 
@@ -21,6 +20,6 @@ class Span:
         return f"{self.path}:{self.line}:{self.column}"
 
 
-def point(path: str, line: int, column: int, width: int = 1) -> Span:
+def point(path: str, line: int, column: int, width: int = 1) -> "Span":
     """A span of ``width`` characters on one line."""
     return Span(path=path, line=line, column=column, end_line=line, end_column=column + width)

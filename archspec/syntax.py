@@ -12,7 +12,7 @@ import hashlib
 import json
 import warnings
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, ClassVar
 
 import lark
@@ -55,11 +55,14 @@ _LARK_OPTIONS: dict[str, Any] = {
     "start": ["start", "expr"],
 }
 TABLES_FILE = "grammar.tables.json"
+# The grammar and its tables are files of the package folder (archspec is installed unzipped: the zoo and
+# the report templates are read the same way); a plain path skips importlib.resources' zip support.
+PACKAGE = Path(__file__).parent
 
 
 def grammar_text() -> str:
     """The text of ``grammar.lark``, as shipped in the package."""
-    return resources.files("archspec").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return (PACKAGE / "grammar.lark").read_text(encoding="utf-8")
 
 
 def build_parser(grammar: str) -> Lark:
@@ -85,7 +88,7 @@ def load_tables(grammar: str) -> Lark | None:
     from another grammar text or another Lark release. JSON, read from the package itself: nothing is
     unpickled and nothing is read from a shared folder."""
     try:
-        text = resources.files("archspec").joinpath(TABLES_FILE).read_text(encoding="utf-8")
+        text = (PACKAGE / TABLES_FILE).read_text(encoding="utf-8")
         document = json.loads(text)
     except (OSError, ValueError):
         return None

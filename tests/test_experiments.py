@@ -13,7 +13,7 @@ import pytest
 
 from archspec.catalog import catalog
 from archspec.cli import main
-from archspec.experiments import experiment_names, load_experiment
+from archspec.experiments.config import experiment_names, load_experiment
 from archspec.experiments.static import run_static
 
 NAMES = [

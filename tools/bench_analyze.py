@@ -1,6 +1,7 @@
 """Benchmark of `archspec analyze`: a whole process for vgg16, and in-process growth with network size.
 
     .venv/bin/python tools/bench_analyze.py [--runs 7] [--append docs/benchmarks.md]
+    .venv/bin/python tools/bench_analyze.py --instructions     (valgrind: the same on a busy machine)
 
 Measures `archspec analyze vgg16 --format json` as a fresh process (wall time and peak RSS, from
 resource.getrusage(RUSAGE_CHILDREN) per child), the median of N runs, beside a `python -c "import pydantic,
@@ -51,6 +52,41 @@ PEER_SCRIPTS = {
         "as_strings=False, print_per_layer_stat=False); print(params, macs)"
     ),
 }
+
+
+# The least a process that validates one Pydantic model and imports Lark costs. `import pydantic` alone
+# is lazy: BaseModel's machinery (and, on the first model built, its schema generator) load on first use.
+FLOOR_SCRIPT = "import lark; from pydantic import BaseModel\nclass M(BaseModel):\n    x: int\nM(x=1)"
+
+
+def instruction_counts() -> list[tuple[str, int]]:
+    """Instructions each process runs (valgrind's cachegrind, no cache simulation): unlike wall time, the
+    same on a busy machine, so that two versions of the front end can be compared to the percent."""
+    python = sys.executable
+    commands = {
+        "`archspec analyze vgg16 --format json`": [
+            python,
+            "-m",
+            "archspec",
+            "analyze",
+            "vgg16",
+            "--format",
+            "json",
+        ],
+        "floor: lark imported, one pydantic model validated": [python, "-c", FLOOR_SCRIPT],
+        '`python -c "import pydantic, lark"`': [python, "-c", "import pydantic, lark"],
+        '`python -c "pass"`': [python, "-c", "pass"],
+    }
+    counts = []
+    for label, argv in commands.items():
+        subprocess.run(argv, cwd=ROOT, env=CHILD_ENV, capture_output=True, check=True)  # bytecode cached
+        out = subprocess.run(
+            ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", *argv],
+            cwd=ROOT, env=CHILD_ENV, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        refs = [line for line in out.stderr.splitlines() if "I   refs:" in line or "I refs:" in line]
+        counts.append((label, int(refs[-1].split(":")[1].replace(",", ""))))
+    return counts
 
 
 def peer_figures(peer: str) -> str:
@@ -147,7 +183,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--append", type=Path, help="append a Markdown section to this file")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count each process's instructions (valgrind) instead"
+    )
     args = parser.parse_args()
+    if args.instructions:
+        counts = instruction_counts()
+        for label, count in counts:
+            print(f"| {label} | {count / 1e6:,.0f} M | {count / counts[0][1]:.2f} |")
+        return
     python = sys.executable
     rows = []
     wall, rss = median_of([python, "-m", "archspec", "analyze", "vgg16", "--format", "json"], args.runs)
@@ -155,6 +199,10 @@ def main() -> None:
     rows.append(("`archspec analyze vgg16 --format json`", f"{wall:.3f} s", f"{rss:.0f} MB"))
     wall, rss = median_of([python, "-c", "import pydantic, lark"], args.runs)
     rows.append(('baseline `python -c "import pydantic, lark"`', f"{wall:.3f} s", f"{rss:.0f} MB"))
+    wall, rss = median_of([python, "-c", FLOOR_SCRIPT], args.runs)
+    rows.append(
+        ("floor: lark imported, one pydantic model validated (see below)", f"{wall:.3f} s", f"{rss:.0f} MB")
+    )
     for peer in PEERS:
         if importlib.util.find_spec(peer) is None:
             rows.append((f"{peer}", "not installed", "-"))

@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from archspec.experiments import experiment_names
+from archspec.experiments.config import experiment_names
 from archspec.experiments.runner import cell
 
 

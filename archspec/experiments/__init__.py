@@ -9,9 +9,6 @@ Each experiment is a folder under ``experiments/`` of the repository: specs (imp
 - ``plots``: the matplotlib figure of a result;
 - ``runner``: running one experiment into its run folder (result.json, plot) and the printed table;
 - ``commands``: the ``experiment`` subcommand.
+
+The package imports none of them: the CLI builds the ``experiment`` parser on every call.
 """
-
-from archspec.experiments.config import Experiment, experiment_names, load_experiment
-from archspec.experiments.runner import run_experiment
-
-__all__ = ["Experiment", "experiment_names", "load_experiment", "run_experiment"]

@@ -12,16 +12,14 @@ from archspec.errors import UsageError
 
 
 def add_experiment_parser(sub: Any) -> Any:
-    """``archspec experiment``'s arguments."""
-    from archspec.experiments.config import default_root, experiment_names
-
-    names = experiment_names()
+    """``archspec experiment``'s arguments. Building them reads nothing from disk (every command builds
+    every subcommand's parser): ``--list`` names the experiments."""
     p = sub.add_parser(
         "experiment",
         help="rerun the essay's claims as experiments (docs/claims.md)",
         description="Run experiments (folders of specs and an experiment.toml under experiments/): each "
         "writes result.json, plot.svg and plot.png to OUT/NAME and prints its table and verdict. "
-        f"Experiments: {', '.join(names) if names else 'none found'}.",
+        "`archspec experiment --list` names them, with their claims.",
         epilog="example: archspec experiment stacked_3x3 residual_depth --smoke",
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="experiments to run (see --list)")
@@ -34,7 +32,10 @@ def add_experiment_parser(sub: Any) -> Any:
         "--out", metavar="DIR", default="runs/experiments", help="run folder (default: runs/experiments)"
     )
     p.add_argument(
-        "--dir", metavar="DIR", help=f"folder of the experiments (default: {default_root()})", dest="root"
+        "--dir",
+        metavar="DIR",
+        help="folder of the experiments (default: the experiments/ folder beside the archspec package)",
+        dest="root",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="print only the tables, no progress lines")
     return p

@@ -1,6 +1,5 @@
 """The op library: one class per op (see ``archspec.ops.base.Op``), and the registry of spec names."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

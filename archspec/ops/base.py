@@ -7,7 +7,6 @@ receptive-field step. The torch realisation of each op lives in ``archspec.backe
 ``kind``, so that importing an op never imports torch.
 """
 
-from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
@@ -150,7 +149,7 @@ class Op(BaseModel):
         return {}
 
     @classmethod
-    def create(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> Op:
+    def create(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> "Op":
         """Validate spec arguments (already bound to field names) and infer the rest from the inputs."""
         for name, value in args.items():
             field = cls.model_fields.get(name)

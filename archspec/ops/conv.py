@@ -1,6 +1,5 @@
 """2-D convolution, including the historical forms: connection tables and unshared (per-position) biases."""
 
-from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
@@ -121,7 +120,7 @@ class Conv2d(Op):
         return {"in_channels": channels, "padding": padding}
 
     @classmethod
-    def create(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> Op:
+    def create(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> "Op":
         op = super().create(args, inputs)
         assert isinstance(op, Conv2d)
         _, height, width = inputs[0]

@@ -1,6 +1,5 @@
 """Normalisation: batch norm, layer norm, local response norm."""
 
-from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal

@@ -1,6 +1,5 @@
 """Pooling: max, average (ceil mode, padding), adaptive and global average, LeNet-5's subsampling."""
 
-from __future__ import annotations
 
 import itertools
 import math
