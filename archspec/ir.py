@@ -6,7 +6,6 @@ of the spec text it came from. Containers (``Scope``) record the block structure
 instantiates, and which repeat group it belongs to (for ``×N`` folding in diagrams and reports).
 """
 
-
 import json
 import os
 from typing import Any, Literal

@@ -1,6 +1,5 @@
 """Source positions: every AST and IR node carries the span of the spec text it came from."""
 
-
 from dataclasses import dataclass
 
 

@@ -1,6 +1,5 @@
 """The op library: one class per op (see ``archspec.ops.base.Op``), and the registry of spec names."""
 
-
 from typing import Annotated
 
 from pydantic import Field

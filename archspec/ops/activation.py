@@ -1,6 +1,5 @@
 """Pointwise activations and softmax. None has parameters; each has a stated FLOP rule for `--count all`."""
 
-
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 

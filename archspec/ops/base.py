@@ -7,7 +7,6 @@ receptive-field step. The torch realisation of each op lives in ``archspec.backe
 ``kind``, so that importing an op never imports torch.
 """
 
-
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass

@@ -1,6 +1,5 @@
 """2-D convolution, including the historical forms: connection tables and unshared (per-position) biases."""
 
-
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 

@@ -1,6 +1,5 @@
 """Fully connected layers: linear, LeNet-5's Euclidean RBF output."""
 
-
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 

@@ -1,6 +1,5 @@
 """Normalisation: batch norm, layer norm, local response norm."""
 
-
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 

@@ -1,6 +1,5 @@
 """Pooling: max, average (ceil mode, padding), adaptive and global average, LeNet-5's subsampling."""
 
-
 import itertools
 import math
 from collections.abc import Sequence

@@ -1,6 +1,5 @@
 """Ops that move data rather than compute: input, flatten, dropout, pad, and the merges concat and add."""
 
-
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 

@@ -4,7 +4,6 @@ Both work on an HxWxC map (torchvision's Swin keeps (B, H, W, C) from the patch 
 so the last dimension is the channels.
 """
 
-
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 

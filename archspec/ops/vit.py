@@ -1,6 +1,5 @@
 """What the Vision Transformer needs: patch embedding, class token, position embedding, attention, MLP."""
 
-
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
