@@ -84,6 +84,10 @@ class Metadata(BaseModel):
 
     model_config = ConfigDict(frozen=True, defer_build=True)
 
+    name: str | None = Field(
+        default=None,
+        description="The network's name as written in prose ('ResNet'): the compiled class's name.",
+    )
     title: str | None = None
     authors: tuple[str, ...] = ()
     year: int | None = Field(default=None, strict=True)  # "2015" is a mistake worth reporting

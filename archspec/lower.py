@@ -858,6 +858,7 @@ def metadata(network: ast.NetworkDef, env: Mapping[str, Value], variant: str | N
 
 
 _METADATA_TYPES = {
+    "name": "a string",
     "title": "a string",
     "authors": "a string or a list of strings",
     "year": "an integer",

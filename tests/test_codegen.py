@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from oracles import assert_same_outputs, load_source, randomise
 
 import archspec
+from archspec.backends.codegen import root_class_name
 from archspec.backends.torch_build import forward_shapes
 from archspec.catalog import catalog
 from archspec.cli import main
@@ -431,8 +432,32 @@ def test_source_has_type_hints_and_pep8_network_class(variant: str) -> None:
 
 
 def test_network_class_names_by_hand() -> None:
-    for variant, name in (("vit_b_16", "VitB16"), ("mobilenet_v2", "MobilenetV2"), ("resnet50", "Resnet50")):
+    """The zoo's metadata `name` (as written in prose) spells the class; the variant adds its suffix."""
+    expected = {
+        "vit_b_16": "ViTB16",
+        "mobilenet_v2": "MobileNetV2",
+        "mobilenet_v1": "MobileNetV1",
+        "resnet50": "ResNet50",
+        "vgg16_bn": "VGG16Bn",
+        "lenet5": "LeNet5",
+        "googlenet": "GoogLeNet",
+        "lecun1989": "Lecun1989",  # no written name: CapWords of the spec name
+    }
+    for variant, name in expected.items():
         assert f"\nclass {name}(nn.Module):\n" in archspec.load(variant).to_source()
+
+
+def test_written_names_that_do_not_begin_the_spec_name_are_not_used() -> None:
+    cases = {
+        ("resnet50", "ResNet"): "ResNet50",
+        ("resnet_50", "ResNet"): "ResNet50",
+        ("vit_b_16", None): "VitB16",
+        ("vit_b_16", "Swin"): "VitB16",  # another network's name
+        ("res", "ResNet"): "Res",  # shorter than the written name
+        ("lenet5", "LeNet-5"): "LeNet5",  # punctuation dropped
+        ("alexnet_paper", "AlexNet"): "AlexNetPaper",
+    }
+    assert {key: root_class_name(*key) for key in cases} == cases
 
 
 def test_every_variant_passes_pyflakes(tmp_path: Path) -> None:
@@ -552,7 +577,7 @@ def test_exposed_parameters_compute_what_the_spec_computes(tmp_path: Path) -> No
     MobileNetV2 with 10 classes and dropout 0.3, same weights, same outputs in training mode (the
     dropout draws the same mask under the same seed)."""
     module = load_source(archspec.load("mobilenet_v2").to_source(), tmp_path)
-    generated = module.MobilenetV2(num_classes=10, dropout=0.3)
+    generated = module.MobileNetV2(num_classes=10, dropout=0.3)
     reference = archspec.load("mobilenet_v2", num_classes=10, dropout=0.3, input_shape=(3, 64, 64)).build()
     generated.load_state_dict(randomise(reference).state_dict())
     x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
@@ -589,7 +614,7 @@ def test_vit_parameters_pass_down_to_the_block_classes(tmp_path: Path) -> None:
     ]
     assert code.count("768") == code.count("3072") == 2  # the defaults of the class and of build()
     small = {"num_classes": 7, "num_layers": 2, "hidden_dim": 96, "mlp_dim": 192, "num_heads": 4}
-    generated = module.VitB16(**small, dropout=0.25)
+    generated = module.ViTB16(**small, dropout=0.25)
     reference = archspec.load("vit_b_16", **small, dropout=0.25).build()
     assert generated.state_dict().keys() == reference.state_dict().keys()
     generated.load_state_dict(randomise(reference).state_dict())

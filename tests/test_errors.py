@@ -799,6 +799,21 @@ CASES = [
         """,
     ),
     Case(
+        "written_name_given_as_a_number",
+        """
+        network n:
+          name: 5
+          input: 3x8x8
+          layers:
+            relu
+        """,
+        """
+        t.arch:2:3: error: metadata 'name' must be a string, got 5
+           2 |   name: 5
+                 ^
+        """,
+    ),
+    Case(
         "division_by_zero",
         """
         network n:

@@ -214,11 +214,30 @@ def _check_local(name: str, where: str) -> None:
         )
 
 
+def root_class_name(identifier: str, written: str | None) -> str:
+    """The network's class in PEP 8's CapWords, from its spec name and the name its paper writes
+    (metadata ``name``): ``resnet50`` and ``ResNet`` give ``ResNet50``; ``vgg16_bn`` and ``VGG`` give
+    ``VGG16Bn``; without a written name, or one that does not begin the spec name, ``vit_b_16`` gives
+    ``VitB16``. (Not yet checked to be an identifier: the caller does that.)"""
+    prefix, rest = "", identifier
+    letters = re.sub(r"[^0-9a-z]", "", (written or "").lower())
+    if letters:
+        # Walk the spec name while it spells the written name (skipping `_`), then keep the rest.
+        matched = 0
+        for end, char in enumerate(identifier, 1):
+            if char.lower() == letters[matched]:
+                matched += 1
+            elif char != "_":
+                break
+            if matched == len(letters):
+                prefix, rest = re.sub(r"[^0-9A-Za-z]", "", written or ""), identifier[end:]
+                break
+    return prefix + "".join(part[:1].upper() + part[1:] for part in re.split(r"\W|_", rest))
+
+
 def _class_base(plan: ContainerPlan, graph: Graph, root: bool) -> str:
-    if root:  # PEP 8's CapWords: `vit_b_16` -> `VitB16`, `mobilenet_v2` -> `MobilenetV2`
-        raw = "".join(
-            part[:1].upper() + part[1:] for part in re.split(r"\W|_", graph.variant or graph.network)
-        )
+    if root:
+        raw = root_class_name(graph.variant or graph.network, graph.metadata.name)
     elif plan.scope.block:
         raw = plan.scope.block
     else:

@@ -252,7 +252,7 @@ class Subsample(nn.Module):
         return total * self.weight.view(-1, 1, 1) + self.bias.view(-1, 1, 1)
 
 
-class Lenet5(nn.Module):
+class LeNet5(nn.Module):
     """lenet5: the whole network."""
 
     def __init__(self, num_classes: int = 10) -> None:
@@ -307,8 +307,8 @@ class Lenet5(nn.Module):
 
 
 def build(num_classes: int = 10) -> nn.Module:
-    """A freshly initialised Lenet5."""
-    model = Lenet5(num_classes=num_classes)
+    """A freshly initialised LeNet5."""
+    model = LeNet5(num_classes=num_classes)
     return model
 
 

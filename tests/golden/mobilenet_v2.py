@@ -130,7 +130,7 @@ class InvertedResidual_2(nn.Module):
         return x
 
 
-class MobilenetV2(nn.Module):
+class MobileNetV2(nn.Module):
     """mobilenet_v2: the whole network."""
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.2) -> None:
@@ -300,8 +300,8 @@ def init_weights(model: nn.Module) -> None:
 
 
 def build(num_classes: int = 1000, dropout: float = 0.2) -> nn.Module:
-    """A freshly initialised MobilenetV2 (as the spec's init rules say)."""
-    model = MobilenetV2(num_classes=num_classes, dropout=dropout)
+    """A freshly initialised MobileNetV2 (as the spec's init rules say)."""
+    model = MobileNetV2(num_classes=num_classes, dropout=dropout)
     init_weights(model)
     return model
 

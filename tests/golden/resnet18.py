@@ -97,7 +97,7 @@ class BasicBlock(nn.Module):
         return x
 
 
-class Resnet18(nn.Module):
+class ResNet18(nn.Module):
     """resnet18: the whole network."""
 
     def __init__(self, num_classes: int = 1000) -> None:
@@ -189,8 +189,8 @@ def init_weights(model: nn.Module) -> None:
 
 
 def build(num_classes: int = 1000) -> nn.Module:
-    """A freshly initialised Resnet18 (as the spec's init rules say)."""
-    model = Resnet18(num_classes=num_classes)
+    """A freshly initialised ResNet18 (as the spec's init rules say)."""
+    model = ResNet18(num_classes=num_classes)
     init_weights(model)
     return model
 
