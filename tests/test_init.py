@@ -142,8 +142,9 @@ REFERENCES: list[tuple[str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize(("call", "reference"), REFERENCES, ids=[c for c, _ in REFERENCES])
-def test_each_rule_equals_torch_init_called_directly(call: str, reference: Any, tmp_path: Path) -> None:
+def rule_and_reference(call: str, reference: Any) -> tuple[archspec.Network, dict[str, torch.Tensor]]:
+    """A tiny network whose conv follows ``call``, and the state dict that torch's init functions give
+    when called directly on torch's own layers, with the same seed."""
     net = tiny(f"conv: {call}, bias=constant(-1)", "batchnorm: weight=constant(2), bias=ones")
     torch.manual_seed(5)
     conv, norm, linear = torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Linear(144, 10)
@@ -155,8 +156,23 @@ def test_each_rule_equals_torch_init_called_directly(call: str, reference: Any, 
     expected = {
         f"{i}.{k}": v for i, m in ((0, conv), (1, norm), (4, linear)) for k, v in m.state_dict().items()
     }
+    return net, expected
+
+
+@pytest.mark.parametrize(("call", "reference"), REFERENCES, ids=[c for c, _ in REFERENCES])
+def test_each_rule_equals_torch_init_called_directly(call: str, reference: Any) -> None:
+    net, expected = rule_and_reference(call, reference)
     torch.manual_seed(5)
     assert_identical(net.build().state_dict(), expected)
+
+
+# The generated source's half of the test above, a test of its own: mutation testing deselects the
+# generated-source tests (`-k "not generated"`), since the code generator copies mutated functions.
+@pytest.mark.parametrize(("call", "reference"), REFERENCES, ids=[c for c, _ in REFERENCES])
+def test_each_rule_in_generated_source_equals_torch_init_called_directly(
+    call: str, reference: Any, tmp_path: Path
+) -> None:
+    net, expected = rule_and_reference(call, reference)
     torch.manual_seed(5)
     assert_identical(generated_build(net, tmp_path)().state_dict(), expected)
 
@@ -219,26 +235,34 @@ def test_the_function_table_in_the_language_reference_is_the_code() -> None:
         assert callable(getattr(torch.nn.init, function.name + "_"))
 
 
-def test_parameter_ops_attention_and_built_rules_generate_the_same_numbers(tmp_path: Path) -> None:
-    text = (
-        "network t:\n  input: 3x8x8\n  init:\n"
-        '    "class_token": normal(std=0.5)\n'
-        "    attention: in_proj_weight=xavier_normal, weight=zeros\n"
-        "    when built:\n"
-        "      position_embedding: trunc_normal(std=0.1)\n"
-        "      layernorm: weight=constant(2), bias=constant(0.5)\n"
-        "  layers:\n    conv_proj: patch_embed(16, 4)\n    class_token: class_token\n"
-        "    pos: position_embedding(length=5)\n    ln: layernorm\n    attn: attention(2)\n"
-        "    select_token(0)\n    head: linear(3)\n"
-    )
-    net = archspec.load("t.arch", text=text)
+ATTENTION_RULES = (
+    "network t:\n  input: 3x8x8\n  init:\n"
+    '    "class_token": normal(std=0.5)\n'
+    "    attention: in_proj_weight=xavier_normal, weight=zeros\n"
+    "    when built:\n"
+    "      position_embedding: trunc_normal(std=0.1)\n"
+    "      layernorm: weight=constant(2), bias=constant(0.5)\n"
+    "  layers:\n    conv_proj: patch_embed(16, 4)\n    class_token: class_token\n"
+    "    pos: position_embedding(length=5)\n    ln: layernorm\n    attn: attention(2)\n"
+    "    select_token(0)\n    head: linear(3)\n"
+)
+
+
+def test_rules_reach_parameter_ops_attention_and_built_layers() -> None:
+    ours = archspec.load("t.arch", text=ATTENTION_RULES).build().state_dict()
+    assert torch.equal(ours["ln.weight"], torch.full((16,), 2.0))
+    assert torch.equal(ours["attn.out_proj.weight"], torch.zeros(16, 16))  # `weight` is out_proj's
+    assert bool(ours["class_token"].abs().sum() > 0)  # drawn by the named rule; construction gives zeros
+
+
+def test_generated_source_draws_the_same_numbers_for_parameter_ops_attention_and_built_rules(
+    tmp_path: Path,
+) -> None:
+    net = archspec.load("t.arch", text=ATTENTION_RULES)
     torch.manual_seed(1)
     ours = net.build().state_dict()
     torch.manual_seed(1)
     assert_identical(generated_build(net, tmp_path)().state_dict(), ours)
-    assert torch.equal(ours["ln.weight"], torch.full((16,), 2.0))
-    assert torch.equal(ours["attn.out_proj.weight"], torch.zeros(16, 16))  # `weight` is out_proj's
-    assert bool(ours["class_token"].abs().sum() > 0)  # drawn by the named rule; construction gives zeros
 
 
 def test_every_op_with_parameters_can_be_the_target_of_a_rule() -> None:
