@@ -13,7 +13,7 @@ import pytest
 
 import archspec
 from archspec.cli import main
-from archspec.report import render_analysis
+from archspec.report import analysis_json, readable_json, render_analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 CONVENTION = "MACs: torchvision convention — conv, linear, matmul (incl. attention QKᵀ, A·V)"
@@ -103,6 +103,31 @@ def test_json_keeps_every_repeated_row() -> None:
     assert [r["name"] for r in doc["layers"] if r["name"].startswith("layer3.")] == [
         f"layer3.{i}" for i in range(6)
     ]
+
+
+def test_readable_json_indents_two_levels_and_writes_plain_values_on_one_line() -> None:
+    document = {"a": 1, "shape": [3, 2], "rows": [{"x": 1, "y": [1, 2]}, {"x": 2, "y": []}], "empty": {}}
+    assert readable_json(document) == (
+        "{\n"
+        '  "a": 1,\n'
+        '  "shape": [3, 2],\n'
+        '  "rows": [\n'
+        '    {"x": 1, "y": [1, 2]},\n'
+        '    {"x": 2, "y": []}\n'
+        "  ],\n"
+        '  "empty": {}\n'
+        "}"
+    )
+
+
+def test_json_report_is_the_document_with_a_layer_a_line() -> None:
+    analysis = archspec.load("resnet18").analyze()
+    text = render_analysis(analysis, "json")
+    document = analysis_json(analysis)
+    assert json.loads(text) == document
+    lines = text.splitlines()
+    rows = [line for line in lines if line.startswith('    {"name": ')]
+    assert [json.loads(row.rstrip(","))["name"] for row in rows] == [r["name"] for r in document["layers"]]
 
 
 def test_count_all_states_the_per_op_rules(capsys: pytest.CaptureFixture[str]) -> None:
