@@ -197,6 +197,19 @@ def test_compile_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert "self.fc = nn.Linear(512, num_classes)" in out and "torch.randn(1, 3, 64, 64)" in out
 
 
+def test_parameters_become_arguments_only_for_the_graph_the_spec_elaborates() -> None:
+    """An argument must build what the spec would with that value: a graph edited by hand (here only its
+    title) is not what the spec elaborates, so its file keeps the values it was given."""
+    net = archspec.load("lenet5")
+    builds = [line for line in net.to_source().splitlines() if line.startswith("def build(")]
+    assert builds == ["def build(num_classes: int = 10) -> nn.Module:"]
+    edited = net.graph.model_copy(update={"metadata": net.graph.metadata.model_copy(update={"title": "x"})})
+    source = archspec.Network(edited, net.program).to_source()
+    assert [line for line in source.splitlines() if line.startswith("def build(")] == [
+        "def build() -> nn.Module:"
+    ]
+
+
 def test_spec_text_cannot_escape_docstrings(tmp_path: Path) -> None:
     net = archspec.load("lenet5")
     hostile = 'x"""\nimport os; os.system("echo pwned")  # \\ \'\'\' \x00'

@@ -70,7 +70,7 @@ def emit_source(graph: Graph, relower: Callable[[dict[str, Any]], Graph] | None 
     """
     emitter = _Emitter(graph)
     text = emitter.emit()
-    if relower is not None and _same_when_relowered(text, graph, relower):
+    if relower is not None and _same_when_relowered(graph, relower):
 
         def emit_with(name: str, value: int | float) -> str:
             return _Emitter(relower({**graph.params, name: value})).emit()
@@ -95,11 +95,11 @@ def _docstring(text: str, indent: int) -> list[str]:
     return [f'{pad}"""{wrapped[0]}', *(f"{pad}{line}" for line in wrapped[1:]), f'{pad}"""']
 
 
-def _same_when_relowered(text: str, graph: Graph, relower: Callable[[dict[str, Any]], Graph]) -> bool:
-    """Whether elaborating the spec again with the graph's own parameters gives the same file (not so
-    for a graph changed by hand, or a spec that changed on disk): only then can parameters be exposed."""
+def _same_when_relowered(graph: Graph, relower: Callable[[dict[str, Any]], Graph]) -> bool:
+    """Whether elaborating the spec again with the graph's own parameters gives the same graph (not so
+    for a graph changed by hand): only then can parameters be exposed."""
     try:
-        return _Emitter(relower(dict(graph.params))).emit() == text
+        return relower(dict(graph.params)) == graph
     except SpecError:
         return False
 
