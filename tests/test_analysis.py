@@ -62,6 +62,15 @@ def test_features_receptive_field_matches_figures(spec: str, variant: str, expec
     assert analysis.receptive_field == expected
 
 
+def test_row_and_node_lookups_name_what_is_missing() -> None:
+    network = archspec.load("lenet5")
+    with pytest.raises(KeyError) as row_error:
+        network.analyze().row("C9")
+    with pytest.raises(KeyError) as node_error:
+        network.graph.node("C9")
+    assert row_error.value.args == node_error.value.args == ("C9",)
+
+
 def test_receptive_field_is_none_at_input_and_global_after_global_pooling() -> None:
     analysis = archspec.load("resnet18").analyze()
     assert analysis.row("input").receptive_field is None

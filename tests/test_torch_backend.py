@@ -224,6 +224,17 @@ def test_rbf_is_a_visible_matmul() -> None:
     assert_same_outputs(y, -torch.cdist(x, layer.centres).pow(2), rtol=1e-5)
 
 
+def test_lrn_is_torchs_with_every_argument_of_the_spec() -> None:
+    """alexnet_paper's LRN is not in torchvision: its arguments, none of them the default, reach torch's
+    module in the right places (a dropped or shifted one changes the output)."""
+    text = "network t:\n  input: 8x5x5\n  layers:\n    lrn(3, alpha=0.5, beta=0.6, k=2.5)\n"
+    built = archspec.load("t.arch", text=text).build().eval()
+    x = torch.randn(2, 8, 5, 5, generator=torch.Generator().manual_seed(3))
+    expected = nn.LocalResponseNorm(3, alpha=0.5, beta=0.6, k=2.5)(x)
+    assert torch.equal(built(x), expected)
+    assert not torch.allclose(expected, nn.LocalResponseNorm(3)(x))  # the arguments matter here
+
+
 def test_vit_parameters_sit_where_torchvision_has_them() -> None:
     module = archspec.load("vit_b_32").build(device="meta")
     assert module.class_token.shape == (1, 1, 768)
