@@ -124,6 +124,24 @@ network branches:
 """
 
 
+def test_misaligned_non_square_fields_are_described_per_axis() -> None:
+    text = MISALIGNED.replace("a: conv(2, 1, stride=2)", "a: conv(2, (1, 3), stride=(2, 1), pad=(0, 1))")
+    text = text.replace("b: conv(2, 2, stride=2)", "b: conv(2, (2, 3), stride=(2, 1), pad=(0, 1))")
+    analysis = load_text(text).analyze()
+    # a: size 1x3, stride 2x1, padding 0x1, centre ((1-1)/2 - 0, (3-1)/2 - 1) = (0, 0);
+    # b: size 2x3, the same stride and padding, centre ((2-1)/2 - 0, 0) = (0.5, 0)
+    assert analysis.warnings == (
+        "merged.2: the receptive fields of the merged inputs are not aligned "  # the concat after a and b
+        "(size 1x3, stride 2x1, centre 0; size 2x3, stride 2x1, centre 0.5x0)",
+    )
+
+
+def test_the_networks_field_is_global_after_attention_and_none_without_a_map() -> None:
+    assert archspec.load("vit_b_32").analyze().receptive_field == "global"
+    vectors = "network v:\n  input: [10]\n  layers:\n    linear(4) >> relu >> linear(2)\n"
+    assert load_text(vectors).analyze().receptive_field is None
+
+
 def test_merge_with_misaligned_centres_warns_and_takes_largest_field() -> None:
     analysis = load_text(MISALIGNED).analyze()
     # a: r=1, centre 0; b: r=2, centre (2-1)/2 - 0 = 0.5: same stride, centres differ by half a pixel

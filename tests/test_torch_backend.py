@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import torch
+import torch.nn.functional as F
 from oracles import assert_same_outputs, build_generated_empty, randomise
 from torch import nn
 
@@ -233,6 +234,33 @@ def test_lrn_is_torchs_with_every_argument_of_the_spec() -> None:
     expected = nn.LocalResponseNorm(3, alpha=0.5, beta=0.6, k=2.5)(x)
     assert torch.equal(built(x), expected)
     assert not torch.allclose(expected, nn.LocalResponseNorm(3)(x))  # the arguments matter here
+
+
+def test_constant_padding_uses_the_specs_value() -> None:
+    """lecun1989 pads with -1; the built pad is torch's constant pad with that value."""
+    text = "network t:\n  input: 2x3x4\n  layers:\n    pad(2, value=-1.5)\n"
+    built = archspec.load("t.arch", text=text).build()
+    x = torch.randn(1, 2, 3, 4, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(built(x), F.pad(x, (2, 2, 2, 2), value=-1.5))
+
+
+def test_window_attention_builds_only_the_biases_the_spec_asks_for() -> None:
+    """The same layers as test_analysis.py's Swin test, built: parameters per layer by hand."""
+    text = (
+        "network swinops:\n  input: 8x5x9\n  layers:\n    permute([1, 2, 0])\n"
+        "    a: shifted_window_attention(heads=2, window=3, shift=1)\n"
+        "    b: shifted_window_attention(heads=2, window=3, shift=0, qkv_bias=false)\n"
+        "    c: patch_merging\n"
+        "    d: shifted_window_attention(heads=4, window=3, shift=1, proj_bias=false)\n"
+    )
+    built = archspec.load("t.arch", text=text).build()
+    counts = {name: sum(p.numel() for p in getattr(built, name).parameters()) for name in "abd"}
+    c, table = 8, (2 * 3 - 1) ** 2  # channels; relative position bias entries per head
+    assert counts == {
+        "a": 4 * c * c + 4 * c + table * 2,  # q, k, v and output projections, all with biases
+        "b": 4 * c * c + c + table * 2,  # the output projection's bias only
+        "d": 4 * (2 * c) ** 2 + 3 * (2 * c) + table * 4,  # on patch merging's 16 channels, q/k/v biases
+    }
 
 
 def test_vit_parameters_sit_where_torchvision_has_them() -> None:
