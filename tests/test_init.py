@@ -24,6 +24,7 @@ import pytest
 import torch
 
 import archspec
+from archspec.backends.init import fans
 from archspec.errors import SpecError
 
 torchvision = pytest.importorskip("torchvision")
@@ -271,3 +272,13 @@ def test_every_op_with_parameters_can_be_the_target_of_a_rule() -> None:
 
     holding = {c.model_fields["kind"].default for c in OP_CLASSES if not c.param_rule.startswith("none")}
     assert holding <= set(PARAMETERS)
+
+
+@pytest.mark.parametrize(
+    "shape", [(1, 1, 5, 3), (4, 1, 3, 3), (1, 6, 1, 1), (7, 3), (1, 1, 8), (1, 5, 8), (2, 3, 4, 5, 6)]
+)
+def test_fans_are_torchs(shape: tuple[int, ...]) -> None:
+    """The fans the init formulas see (`sqrt(1 / fan_in)`) are torch's for every weight's shape: one
+    output or input channel, 2-D linear weights, the 3-D class token and position embedding."""
+    tensor = torch.empty(shape)
+    assert fans(tensor) == torch.nn.init._calculate_fan_in_and_fan_out(tensor)
