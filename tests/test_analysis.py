@@ -136,6 +136,23 @@ def test_misaligned_non_square_fields_are_described_per_axis() -> None:
     )
 
 
+def test_a_merge_keeps_the_field_of_largest_area() -> None:
+    text = MISALIGNED.replace("a: conv(2, 1, stride=2)", "a: conv(2, (5, 1), pad=(2, 0))")
+    text = text.replace("b: conv(2, 2, stride=2)", "b: conv(2, (1, 3), pad=(0, 1))")
+    analysis = load_text(text).analyze()
+    assert analysis.warnings == ()  # both centred on the output pixel
+    assert analysis.row("merged.2").receptive_field == ReceptiveField((5, 1), (1, 1), (2, 0))  # 5 > 3
+
+
+def test_rows_describe_their_op_and_name_their_parent() -> None:
+    analysis = archspec.load("resnet18").analyze()
+    parents = {name: analysis.row(name).parent for name in ("conv1", "layer1", "layer1.0", "layer1.0.conv1")}
+    assert parents == {"conv1": "", "layer1": "", "layer1.0": "layer1", "layer1.0.conv1": "layer1.0"}
+    # the spec's call with torch's argument names, and the block a container instantiates
+    assert analysis.row("conv1").description == "conv(64, 7, stride=2, padding=3, bias=false)"
+    assert analysis.row("layer1.0").description == "BasicBlock"
+
+
 def test_the_networks_field_is_global_after_attention_and_none_without_a_map() -> None:
     assert archspec.load("vit_b_32").analyze().receptive_field == "global"
     vectors = "network v:\n  input: [10]\n  layers:\n    linear(4) >> relu >> linear(2)\n"

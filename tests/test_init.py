@@ -282,3 +282,15 @@ def test_fans_are_torchs(shape: tuple[int, ...]) -> None:
     output or input channel, 2-D linear weights, the 3-D class token and position embedding."""
     tensor = torch.empty(shape)
     assert fans(tensor) == torch.nn.init._calculate_fan_in_and_fan_out(tensor)
+
+
+def test_a_clause_naming_a_sublayer_sets_every_parameter_of_it() -> None:
+    """`reduction=...` on patch merging sets its reduction layer's weight (`reduction.weight`), and not the
+    norm beside it."""
+    text = (
+        "network t:\n  input: 8x4x4\n  init:\n    patch_merging: reduction=constant(0.5)\n"
+        "  layers:\n    permute([1, 2, 0])\n    merge: patch_merging\n"
+    )
+    state = archspec.load("t.arch", text=text).build().state_dict()
+    assert torch.equal(state["merge.reduction.weight"], torch.full((16, 32), 0.5))
+    assert torch.equal(state["merge.norm.weight"], torch.ones(32))

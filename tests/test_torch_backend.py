@@ -263,6 +263,18 @@ def test_window_attention_builds_only_the_biases_the_spec_asks_for() -> None:
     }
 
 
+@pytest.mark.parametrize("variant", ["resnet18", "lenet5", "vit_b_32"])
+def test_trainable_parameters_of_every_row_are_torchs(variant: str) -> None:
+    """Each layer's and container's trainable parameters, against the built module's parameters that
+    require a gradient under that name."""
+    network = archspec.load(variant)
+    named = list(network.build(device="meta").named_parameters())
+    for row in network.analyze().rows:
+        mine = [p for name, p in named if name == row.name or name.startswith(row.name + ".")]
+        under = [p for p in mine if p.requires_grad]  # a parameter op (class_token) is the parameter
+        assert row.trainable_params == sum(p.numel() for p in under), row.name
+
+
 def test_vit_parameters_sit_where_torchvision_has_them() -> None:
     module = archspec.load("vit_b_32").build(device="meta")
     assert module.class_token.shape == (1, 1, 768)
