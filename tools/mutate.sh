@@ -6,6 +6,11 @@
 # test selection per group (mutmut then runs, for each mutant, only the selected tests that reach it).
 #
 #   tools/mutate.sh [ops] [analysis] [backends]     (default: all three)
+#   tools/mutate.sh --resume [GROUP...]             (go on with the unchecked mutants of the last run)
+#
+# A group takes an hour or more on two cores; --resume continues the last run's tree where it stopped
+# (the same code and test selection: after a change to either, start afresh), checking only the mutants
+# of the groups asked for that have no verdict yet (mutmut itself reruns every mutant it is named).
 #
 # Results: build/mutate/results.txt (`mutmut results`: the mutants that survived) and build/mutate/log;
 # inspect one with `cd build/mutate/tree && ../../../.venv/bin/python -m mutmut show NAME`. Runs under
@@ -14,14 +19,22 @@ set -euo pipefail -f # -f: the mutant name patterns below are not file globs
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=$ROOT/.venv/bin/python
+RESUME=false
+if [[ ${1:-} == --resume ]]; then
+  RESUME=true
+  shift
+fi
 GROUPS_ASKED=("${@:-ops analysis backends}")
 read -r -a GROUPS_ASKED <<<"${GROUPS_ASKED[*]}"
 
 # The fast tests that pin each group's rules down (the slow big-network step is left out).
 selection() {
   case $1 in
-    ops | analysis) # the zoo and random specs against torch, the figures, the hand calculations
+    ops) # the zoo and random specs against torch, the figures, the hand calculations
       echo tests/test_crosscheck.py tests/test_lower.py tests/test_analysis.py tests/test_zoo.py ;;
+    analysis) # the same, and the reports that print the rows and the counting convention
+      echo tests/test_crosscheck.py tests/test_lower.py tests/test_analysis.py tests/test_zoo.py \
+        tests/test_report.py ;;
     backends) # parity with torchvision on random weights, init against torchvision and nn.init
       echo tests/test_torch_backend.py tests/test_init.py tests/test_crosscheck.py ;;
     *) echo "unknown group $1 (ops, analysis or backends)" >&2 && exit 2 ;;
@@ -55,9 +68,18 @@ done
 quoted=$(printf '"%s"\n' "${tests[@]}" | sort -u | paste -sd, -)
 
 work=build/mutate/tree
-rm -rf "$work" && mkdir -p "$work"
-git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$work"
-cat >>"$work/pyproject.toml" <<TOML
+if $RESUME; then
+  [[ -d $work/mutants ]] || { echo "nothing to resume: no $work/mutants (run without --resume)" >&2 && exit 2; }
+  # The mutants of these groups that have no verdict yet, by name (mutmut's patterns are fnmatch's).
+  mapfile -t names < <(cd "$work" && "$PY" -m mutmut results --all true 2>/dev/null |
+    sed -n 's/^ *\(.*\): not checked$/\1/p' |
+    "$PY" -c 'import fnmatch, sys; pats = sys.argv[1:]; [print(n) for n in sys.stdin.read().split() if any(fnmatch.fnmatchcase(n, p) for p in pats)]' "${names[@]}")
+  echo "resuming: ${#names[@]} unchecked mutants"
+  ((${#names[@]})) || exit 0
+else
+  rm -rf "$work" && mkdir -p "$work"
+  git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$work"
+  cat >>"$work/pyproject.toml" <<TOML
 
 [tool.mutmut]
 source_paths = ["archspec/"]
@@ -67,6 +89,7 @@ pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not slow", "-q"]
 pytest_add_cli_args_test_selection = [$quoted, "-k", "not fused and not explicit_reference and not generated and not dynamo and not (zoo_receptive and (vgg16 or alexnet or mobilenet))"]
 process_isolation = "forkserver"
 TOML
+fi
 start=$(date +%s)
 (cd "$work" && env -u PYTHONPATH ARCHSPEC_HYPOTHESIS_PROFILE=mutate nice -n 10 \
   "$PY" -m mutmut run --max-children 2 "${names[@]}") >build/mutate/log 2>&1 || true
