@@ -9,6 +9,7 @@ import pytest
 import archspec
 from archspec.analysis import ReceptiveField, analyze, receptive_fields
 from archspec.analysis.explain import explain
+from archspec.ir import Repeat
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
@@ -151,6 +152,36 @@ def test_rows_describe_their_op_and_name_their_parent() -> None:
     # the spec's call with torch's argument names, and the block a container instantiates
     assert analysis.row("conv1").description == "conv(64, 7, stride=2, padding=3, bias=false)"
     assert analysis.row("layer1.0").description == "BasicBlock"
+
+
+def test_a_containers_figures_are_the_sums_of_its_layers() -> None:
+    analysis = archspec.load("resnet18").analyze(count="all")
+    layers = [row for row in analysis.rows if row.kind == "layer"]
+    summed = ("params", "trainable_params", "buffers", "macs", "flops", "extra_flops")
+    summed += ("activation_bytes", "saved_bytes")
+    containers = [row for row in analysis.rows if row.kind != "layer"]
+    assert len(containers) > 10
+    for row in containers:
+        inside = [layer for layer in layers if layer.name.startswith(row.name + ".")]
+        assert {f: getattr(row, f) for f in summed} == {f: sum(getattr(i, f) for i in inside) for f in summed}
+
+
+def test_container_rows_say_what_they_are_by_hand() -> None:
+    rows = {row.name: row for row in archspec.load("resnet18").analyze().rows}
+    facts = {
+        name: (rows[name].kind, rows[name].block, rows[name].parent, rows[name].repeat)
+        for name in ("layer1", "layer1.1", "layer2.0.downsample")
+    }
+    assert facts == {
+        "layer1": ("block", "Stage", "", None),
+        "layer1.1": ("block", "BasicBlock", "layer1", Repeat(group=1, index=0, count=1)),  # `* (depth - 1)`
+        "layer2.0.downsample": ("sequence", None, "layer2.0", None),
+    }
+    repeated = load_text("network t:\n  input: 2x4x4\n  layers:\n    conv(2, 3, pad=1) * 3\n").analyze()
+    assert [row.repeat for row in repeated.rows] == [
+        None,
+        *(Repeat(group=1, index=i, count=3) for i in range(3)),
+    ]
 
 
 def test_the_networks_field_is_global_after_attention_and_none_without_a_map() -> None:

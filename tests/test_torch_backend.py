@@ -264,15 +264,26 @@ def test_window_attention_builds_only_the_biases_the_spec_asks_for() -> None:
 
 
 @pytest.mark.parametrize("variant", ["resnet18", "lenet5", "vit_b_32"])
-def test_trainable_parameters_of_every_row_are_torchs(variant: str) -> None:
-    """Each layer's and container's trainable parameters, against the built module's parameters that
-    require a gradient under that name."""
+def test_trainable_parameters_and_buffers_of_every_row_are_torchs(variant: str) -> None:
+    """Each layer's and container's trainable parameters and buffers, against the built module's
+    parameters that require a gradient and buffers in its state dict (BN statistics, LeNet-5's RBF
+    centres; not C3's index tensors, bookkeeping torch does not save) under that name."""
     network = archspec.load(variant)
-    named = list(network.build(device="meta").named_parameters())
+    module = network.build(device="meta")
+    saved = set(module.state_dict())
+    named = list(module.named_parameters())
+    buffers = [(name, b) for name, b in module.named_buffers() if name in saved]
+
+    def under(row: str, items: list[tuple[str, torch.Tensor]]) -> list[torch.Tensor]:
+        # a parameter op (class_token) is itself the parameter
+        return [t for name, t in items if name == row or name.startswith(row + ".")]
+
     for row in network.analyze().rows:
-        mine = [p for name, p in named if name == row.name or name.startswith(row.name + ".")]
-        under = [p for p in mine if p.requires_grad]  # a parameter op (class_token) is the parameter
-        assert row.trainable_params == sum(p.numel() for p in under), row.name
+        trainable = sum(p.numel() for p in under(row.name, named) if p.requires_grad)
+        assert (row.trainable_params, row.buffers) == (
+            trainable,
+            sum(b.numel() for b in under(row.name, buffers)),
+        ), row.name
 
 
 def test_vit_parameters_sit_where_torchvision_has_them() -> None:
