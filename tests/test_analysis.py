@@ -184,6 +184,36 @@ def test_container_rows_say_what_they_are_by_hand() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("kernel", "after"),
+    [
+        ("4", ReceptiveField((4, 4), (1, 1), (0, 0))),  # a 1x1 map: flattening mixes no positions
+        ("(3, 4)", "global"),  # a 2x1 map: two positions, mixed by what follows
+        ("3", "global"),  # 2x2
+    ],
+)
+def test_flattening_a_map_is_global_unless_it_is_1x1(kernel: str, after: object) -> None:
+    rows = load_text(f"network f:\n  input: 1x4x4\n  layers:\n    conv(2, {kernel}) >> flat: flatten\n")
+    assert rows.analyze().row("flat").receptive_field == after
+
+
+def test_merging_vectors_gives_no_field() -> None:
+    text = "network v:\n  input: [6]\n  layers:\n    add:\n      linear(6)\n      linear(6)\n"
+    (merge,) = [row for row in load_text(text).analyze().rows if row.op == "add"]
+    assert merge.receptive_field is None
+
+
+def test_memory_figures_scale_with_batch_and_dtype_by_hand() -> None:
+    analysis = archspec.load("resnet18").analyze(dtype="bfloat16", batch=3, count="all")
+    assert (analysis.dtype, analysis.batch) == ("bfloat16", 3)
+    assert analysis.row("conv1").activation_bytes == 64 * 112 * 112 * 2 * 3  # elements x 2 bytes x batch
+    assert analysis.row("fc").activation_bytes == 1000 * 2 * 3
+    assert analysis.extra_flops == sum(row.extra_flops for row in analysis.rows if row.kind == "layer") > 0
+    with pytest.raises(ValueError) as error:
+        archspec.load("resnet18").analyze(batch=0)
+    assert error.value.args == ("batch must be positive, got 0",)
+
+
 def test_the_networks_field_is_global_after_attention_and_none_without_a_map() -> None:
     assert archspec.load("vit_b_32").analyze().receptive_field == "global"
     vectors = "network v:\n  input: [10]\n  layers:\n    linear(4) >> relu >> linear(2)\n"
