@@ -286,6 +286,31 @@ def test_trainable_parameters_and_buffers_of_every_row_are_torchs(variant: str) 
         ), row.name
 
 
+@pytest.mark.parametrize("variant", ["mobilenet_v3_large", "efficientnet_v2_s", "resnet18"])
+def test_norm_layers_train_as_torchvisions(variant: str) -> None:
+    """What eval-mode outputs cannot show: each norm layer's eps, momentum (MobileNetV3's 0.01) and
+    affine flags, module by module, are torchvision's."""
+
+    def settings(model: nn.Module) -> dict[str, tuple[Any, ...]]:
+        norms = (nn.BatchNorm2d, nn.LayerNorm)
+        return {
+            name: (type(m).__name__, m.eps, getattr(m, "momentum", None), getattr(m, "affine", None))
+            for name, m in model.named_modules()
+            if isinstance(m, norms)
+        }
+
+    ours = settings(archspec.load(variant).build(device="meta"))
+    assert len(ours) > 10
+    assert ours == settings(reference(variant, "meta"))
+
+
+def test_dilated_max_pooling_is_torchs() -> None:
+    text = "network t:\n  input: 2x9x9\n  layers:\n    maxpool(3, stride=2, dilation=2, ceil_mode=true)\n"
+    built = archspec.load("t.arch", text=text).build()
+    x = torch.randn(1, 2, 9, 9, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(built(x), F.max_pool2d(x, 3, stride=2, dilation=2, ceil_mode=True))
+
+
 def test_vit_parameters_sit_where_torchvision_has_them() -> None:
     module = archspec.load("vit_b_32").build(device="meta")
     assert module.class_token.shape == (1, 1, 768)
