@@ -311,6 +311,21 @@ def test_dilated_max_pooling_is_torchs() -> None:
     assert torch.equal(built(x), F.max_pool2d(x, 3, stride=2, dilation=2, ceil_mode=True))
 
 
+def test_unshared_bias_conv_is_a_grouped_dilated_conv_plus_a_bias_per_position() -> None:
+    text = (
+        "network t:\n  input: 4x9x9\n  layers:\n"
+        '    h: conv(6, 3, stride=2, pad=1, dilation=2, groups=2, bias="unshared")\n'
+    )
+    built = archspec.load("t.arch", text=text).build()
+    weight, bias = built.h.weight, built.h.bias
+    assert (tuple(weight.shape), tuple(bias.shape)) == ((6, 2, 3, 3), (6, 4, 4))  # in/groups; (9+2-5)//2+1
+    with torch.no_grad():
+        torch.nn.init.normal_(bias)  # not the zeros it starts with
+        x = torch.randn(1, 4, 9, 9, generator=torch.Generator().manual_seed(6))
+        expected = F.conv2d(x, weight, None, stride=2, padding=1, dilation=2, groups=2) + bias
+        assert torch.equal(built(x), expected)
+
+
 def test_vit_parameters_sit_where_torchvision_has_them() -> None:
     module = archspec.load("vit_b_32").build(device="meta")
     assert module.class_token.shape == (1, 1, 768)
