@@ -326,6 +326,61 @@ def test_unshared_bias_conv_is_a_grouped_dilated_conv_plus_a_bias_per_position()
         assert torch.equal(built(x), expected)
 
 
+def test_average_pooling_is_torchs_with_ceil_mode_and_padding_left_out() -> None:
+    pool = "avgpool(3, stride=2, pad=1, ceil_mode=true, count_include_pad=false)"
+    text = f"network t:\n  input: 2x8x8\n  layers:\n    {pool}\n"
+    built = archspec.load("t.arch", text=text).build()
+    x = torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(7))
+    expected = F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
+    assert expected.shape[-1] == 5  # ceil((8 + 2 - 3) / 2) + 1; floor gives 4
+    assert torch.equal(built(x), expected)
+
+
+@pytest.mark.parametrize(("arguments", "size", "right"), [("stride=1", 5, 0), ("ceil_mode=true", 5, 1)])
+def test_subsampling_sums_each_window_with_the_specs_stride_and_ceil_mode(
+    arguments: str, size: int, right: int
+) -> None:
+    """LeNet-5's S-layer: each 2x2 window's sum times a coefficient plus a bias, per map. The reference
+    sums with a depthwise conv of ones; a window that ceil mode lets run off the edge sums what is there
+    (zeros padded on the right and bottom)."""
+    text = f"network t:\n  input: 3x{size}x{size}\n  layers:\n    s: subsample(2, {arguments})\n"
+    built = archspec.load("t.arch", text=text).build()
+    with torch.no_grad():
+        torch.nn.init.normal_(built.s.weight)
+        torch.nn.init.normal_(built.s.bias)
+        x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(8))
+        stride = 1 if arguments == "stride=1" else 2
+        sums = F.conv2d(F.pad(x, (0, right, 0, right)), torch.ones(3, 1, 2, 2), stride=stride, groups=3)
+        expected = sums * built.s.weight.view(-1, 1, 1) + built.s.bias.view(-1, 1, 1)
+        assert torch.allclose(built(x), expected, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize(("merge", "combine"), [("add", torch.add), ("mul", torch.mul)])
+def test_three_way_merges_combine_every_branch(merge: str, combine: Any) -> None:
+    branches = "".join(f"      {name}: linear(3)\n" for name in "abc")
+    text = f"network t:\n  input: [4]\n  layers:\n    {merge}:\n{branches}"
+    built = archspec.load("t.arch", text=text).build()
+    x = torch.randn(2, 4, generator=torch.Generator().manual_seed(9))
+    with torch.no_grad():
+        assert torch.equal(built(x), combine(combine(built.a(x), built.b(x)), built.c(x)))
+
+
+@pytest.mark.parametrize("variant", ["vit_b_32", "mobilenet_v2", "googlenet"])
+def test_dropout_rates_are_torchvisions_module_by_module(variant: str) -> None:
+    """What eval-mode outputs cannot show: every dropout (and attention's own dropout) with its rate,
+    under torchvision's name."""
+
+    def rates(model: nn.Module) -> dict[str, float]:
+        found = {name: m.p for name, m in model.named_modules() if isinstance(m, nn.Dropout)}
+        found |= {
+            name: m.dropout for name, m in model.named_modules() if isinstance(m, nn.MultiheadAttention)
+        }
+        return found
+
+    ours = rates(archspec.load(variant).build(device="meta"))
+    assert ours and ours == rates(reference(variant, "meta"))
+
+
 def test_vit_parameters_sit_where_torchvision_has_them() -> None:
     module = archspec.load("vit_b_32").build(device="meta")
     assert module.class_token.shape == (1, 1, 768)
