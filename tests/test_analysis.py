@@ -205,7 +205,7 @@ def test_merging_vectors_gives_no_field() -> None:
 
 def test_memory_figures_scale_with_batch_and_dtype_by_hand() -> None:
     analysis = archspec.load("resnet18").analyze(dtype="bfloat16", batch=3, count="all")
-    assert (analysis.dtype, analysis.batch) == ("bfloat16", 3)
+    assert (analysis.dtype, analysis.batch, analysis.count) == ("bfloat16", 3, "all")
     assert (analysis.training_memory["batch"], analysis.training_memory["dtype"]) == (3, "bfloat16")
     assert analysis.row("conv1").activation_bytes == 64 * 112 * 112 * 2 * 3  # elements x 2 bytes x batch
     assert analysis.row("fc").activation_bytes == 1000 * 2 * 3

@@ -381,6 +381,13 @@ def test_dropout_rates_are_torchvisions_module_by_module(variant: str) -> None:
     assert ours and ours == rates(reference(variant, "meta"))
 
 
+def test_attention_dropout_is_the_specs() -> None:
+    """torchvision's ViTs keep attention dropout at 0.0, the module's default: a spec's own rate must
+    still reach the module."""
+    text = "network t:\n  input: [5, 8]\n  layers:\n    attn: attention(2, dropout=0.25)\n"
+    assert archspec.load("t.arch", text=text).build().attn.dropout == 0.25
+
+
 def test_vit_parameters_sit_where_torchvision_has_them() -> None:
     module = archspec.load("vit_b_32").build(device="meta")
     assert module.class_token.shape == (1, 1, 768)
