@@ -55,8 +55,8 @@ _LARK_OPTIONS: dict[str, Any] = {
     "start": ["start", "expr"],
 }
 TABLES_FILE = "grammar.tables.json"
-# The grammar and its tables are files of the package folder (archspec is installed unzipped: the zoo and
-# the report templates are read the same way); a plain path skips importlib.resources' zip support.
+# The grammar and its tables are files of the package folder (archspec is installed unzipped: the zoo is
+# read from it the same way, loader.zoo_dir); a plain path skips importlib.resources' zip support.
 PACKAGE = Path(__file__).parent
 
 
