@@ -73,6 +73,15 @@ def test_resnet50_source_reads_like_torchvision() -> None:
     assert "Parameters: 25,557,032." in source and "4,089,184,256" in source
     assert "def build(num_classes: int = 1000) -> nn.Module:" in source
     assert "self.fc = nn.Linear(2048, num_classes)" in source and 'if __name__ == "__main__":' in source
+    # torchvision's `for m in self.modules(): if isinstance(m, nn.Conv2d): ...`, not a list of 106 names.
+    assert (
+        "    for module in model.modules():\n"
+        "        if isinstance(module, nn.Conv2d):\n"
+        "            init_conv(parameters_of(module))\n"
+        "        elif isinstance(module, nn.BatchNorm2d):\n"
+        "            init_batchnorm(parameters_of(module))\n\n\n"
+    ) in source
+    assert "layer_of" not in source
     imports = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Import | ast.ImportFrom)]
     assert {alias.name.split(".")[0] for n in imports for alias in n.names} | {
         n.module.split(".")[0] for n in imports if isinstance(n, ast.ImportFrom) and n.module
@@ -507,6 +516,40 @@ def test_source_and_torch_tables_cover_the_same_ops() -> None:
         assert (written.inline is not None) or written.is_module, kind
         assert (written.parameter_source is not None) == (run.parameter is not None), kind
         assert (not written.called_plainly) == (run.wrap is not None), kind
+
+
+def test_the_layers_init_weights_tests_by_class_are_torchs_leaf_modules() -> None:
+    """What the generator takes for a module without submodules (so that ``init_weights`` may find it
+    with ``isinstance``) is, in the module torch builds, a module of that class with no children; and
+    the custom layers it reads as holding submodules do hold some."""
+    from torch import nn
+
+    from archspec.backends import torch_layers
+    from archspec.backends.codegen import _leaf_class
+    from archspec.backends.torch_source import layer_bases, leaf_classes
+
+    seen = set()
+    for variant in ZOO:
+        net = archspec.load(variant)
+        model = net.build(device="meta")
+        modules = dict(model.named_modules())
+        for node in net.graph.nodes:
+            claimed = _leaf_class(node)
+            if claimed is None or node.name not in modules:
+                continue
+            module = modules[node.name]
+            owner = nn if claimed.startswith("nn.") else torch_layers
+            assert type(module) is getattr(owner, claimed.removeprefix("nn.")), (variant, node.name)
+            assert not list(module.children()), (variant, node.name)
+            seen.add(claimed)
+    assert {"nn.Conv2d", "nn.BatchNorm2d", "nn.Linear", "PatchEmbed", "RBF", "ConnectionTableConv2d"} <= seen
+    for name, bases in layer_bases("torch_layers.py").items():
+        layer = getattr(torch_layers, name)
+        assert [f"nn.{b.__name__}" for b in layer.__bases__] == list(bases)
+        if name not in leaf_classes("torch_layers.py"):
+            assert name in {"ShiftedWindowAttention", "PatchMerging"}  # each holds linear layers
+    window = torch_layers.ShiftedWindowAttention(8, 2, 1, 2)
+    assert list(window.children()) and list(torch_layers.PatchMerging(8).children())
 
 
 def test_copied_definitions_are_the_modules_own_source() -> None:

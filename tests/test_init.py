@@ -178,6 +178,49 @@ def test_each_rule_in_generated_source_equals_torch_init_called_directly(
     assert_identical(generated_build(net, tmp_path)().state_dict(), expected)
 
 
+# Op rules over layers the generated `init_weights` must not reach by class: a patch embedding is a
+# conv subclass with a rule of its own (or none), attention holds a linear layer, a batch norm without
+# affine parameters has nothing to draw; and a network where every layer is a plain torch layer.
+BY_CLASS_CASES = {
+    "plain layers": (
+        "network t:\n  input: 3x8x8\n  init:\n    conv: kaiming_uniform(a=1), bias=normal(0, 1)\n"
+        "    batchnorm: weight=uniform(0, 1), bias=normal(0, 1)\n"
+        "    linear: orthogonal, bias=uniform(-1, 1)\n"
+        "  layers:\n    conv(4, 3) >> batchnorm >> relu >> conv(4, 1) >> batchnorm(affine=false) >> flatten"
+        " >> linear(6) >> linear(5)\n",
+        True,
+    ),
+    "a patch embedding beside a conv": (
+        "network t:\n  input: 3x8x8\n  init:\n    conv: kaiming_normal, bias=normal(0, 1)\n"
+        "  layers:\n    conv(3, 3, padding=1) >> patch_embed(16, 4) >> layernorm\n",
+        False,
+    ),
+    "a patch embedding with its own rule": (
+        "network t:\n  input: 3x8x8\n  init:\n    conv: kaiming_normal, bias=normal(0, 1)\n"
+        "    patch_embed: xavier_normal, bias=normal(0, 1)\n"
+        "  layers:\n    conv(3, 3, padding=1) >> patch_embed(16, 4) >> layernorm\n",
+        False,
+    ),
+    "attention beside linear layers": (
+        "network t:\n  input: 3x8x8\n  init:\n    linear: normal(0, 1), bias=normal(0, 1)\n"
+        "  layers:\n    patch_embed(16, 4) >> attention(2) >> linear(8) >> select_token(0) >> linear(3)\n",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BY_CLASS_CASES))
+def test_generated_init_by_class_or_by_name_draws_what_build_draws(case: str, tmp_path: Path) -> None:
+    text, by_class = BY_CLASS_CASES[case]
+    net = archspec.load("t.arch", text=text)
+    source = net.to_source()
+    assert ("for module in model.modules():" in source) == by_class
+    torch.manual_seed(3)
+    expected = net.build().state_dict()
+    torch.manual_seed(3)
+    assert_identical(generated_build(net, tmp_path)().state_dict(), expected)
+
+
 def test_named_rules_run_after_the_op_rules_and_built_rules_at_construction() -> None:
     net = tiny(
         "linear: normal(0, 0.01), bias=zeros",

@@ -6,6 +6,7 @@
 # test selection per group (mutmut then runs, for each mutant, only the selected tests that reach it).
 #
 #   tools/mutate.sh [ops] [analysis] [backends]     (default: all three)
+#   tools/mutate.sh ops:pool backends:torch_layers  (GROUP:MODULE: only that module's rules)
 #   tools/mutate.sh --resume [GROUP...]             (go on with the unchecked mutants of the last run)
 #
 # A group takes an hour or more on two cores; --resume continues the last run's tree where it stopped
@@ -58,10 +59,17 @@ patterns() {
 }
 
 tests=() names=() only=()
-for g in "${GROUPS_ASKED[@]}"; do
+for asked in "${GROUPS_ASKED[@]}"; do
+  g=${asked%%:*}
   read -r -a more <<<"$(selection "$g")"
   tests+=("${more[@]}")
   mapfile -t more < <(patterns "$g" | tr ' ' '\n')
+  if [[ $asked == *:* ]]; then # GROUP:MODULE: only the patterns of archspec/GROUP/MODULE.py's functions
+    module=${asked#*:}
+    mapfile -t more < <(printf '%s\n' "${more[@]}" | sed "s/^archspec\.$g\.\*/archspec.$g.$module.*/" |
+      grep "^archspec\.$g\.$module\.")
+    ((${#more[@]})) || { echo "no rules of archspec/$g/$module.py to mutate" >&2 && exit 2; }
+  fi
   names+=("${more[@]}")
   only+=("\"archspec/$g/*\"")
 done

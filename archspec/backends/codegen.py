@@ -10,7 +10,8 @@ comprehensions; unnamed parameterless layers as functional calls in ``forward`` 
 stay modules, as in torchvision), with the output shape of each line as a comment. The custom layers are
 copied from ``torch_layers``. The spec's ``init:`` rules become one function per rule, written out as
 literal ``nn.init`` calls; ``build()`` applies them as the in-memory builder does (same seed, same
-numbers).
+numbers), through ``init_weights``: a loop over ``model.modules()`` by layer class, as torchvision
+writes it, where that meets exactly the layers the rules name (else the layers by name).
 
 Safety: spec text reaches the file only through ``repr()``/sanitised text inside docstrings and comments.
 Attribute names are the spec's layer names, which lowering validated; they are checked again here
@@ -36,12 +37,18 @@ from archspec.analysis.counts import node_counts
 from archspec.analysis.memory import inplace_nodes
 from archspec.backends.exposed import expose
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
-from archspec.backends.source_ops import NO_DEFAULT, Arg, Ctor, source_op
+from archspec.backends.source_ops import NO_DEFAULT, SOURCE_OPS, Arg, Ctor, source_op
 from archspec.backends.tidy import LINE_LENGTH, tidy
-from archspec.backends.torch_source import NN_MODULE_ATTRIBUTES, class_names, definitions
+from archspec.backends.torch_source import (
+    NN_MODULE_ATTRIBUTES,
+    class_names,
+    definitions,
+    layer_bases,
+    leaf_classes,
+)
 from archspec.errors import SpecError, UsageError, spec_repr
 from archspec.init_rules import after_order, built_rules, formula_python, rule_text
-from archspec.ir import Graph, InitRule
+from archspec.ir import Graph, InitRule, Node
 from archspec.ops import format_shape
 
 _POSITION = re.compile(r"^[0-9]+$")
@@ -60,6 +67,17 @@ _GLOBALS = {
 }
 _BUILTINS = frozenset(dir(builtins))  # `super`, `print`, `True`...: the generated code uses some of them
 _LAYER_ORDER = class_names("torch_layers.py")
+# torch's layers that a generated file constructs and that hold no submodule, so that an
+# ``isinstance(module, nn.Conv2d)`` test in ``init_weights`` meets the layers themselves and nothing
+# inside another layer (``nn.MultiheadAttention`` holds a linear subclass, ``nn.Sequential`` anything).
+_TORCH_LEAVES = frozenset(
+    {
+        *("nn.AdaptiveAvgPool2d", "nn.AvgPool2d", "nn.BatchNorm1d", "nn.BatchNorm2d", "nn.Conv2d"),
+        *("nn.Dropout", "nn.Flatten", "nn.GELU", "nn.Hardsigmoid", "nn.Hardswish", "nn.Identity"),
+        *("nn.LayerNorm", "nn.Linear", "nn.LocalResponseNorm", "nn.MaxPool2d", "nn.ReLU", "nn.ReLU6"),
+        *("nn.Sigmoid", "nn.SiLU", "nn.Softmax", "nn.Tanh"),
+    }
+)
 
 
 def emit_source(graph: Graph, relower: Callable[[dict[str, Any]], Graph] | None = None) -> str:
@@ -371,6 +389,15 @@ class _Class:
             if value is not None:
                 return value
         raise AssertionError("every parameter has a value in every instance (checked when merged)")
+
+
+def _leaf_class(node: Node) -> str | None:
+    """The class of the module a layer becomes when that module holds no submodule, else None."""
+    entry = SOURCE_OPS.get(node.op.kind)
+    if entry is None or entry.source is None:
+        return None
+    cls = entry.source(node.op, False).callee
+    return cls if cls in _TORCH_LEAVES or cls in leaf_classes("torch_layers.py") else None
 
 
 class _Emitter:
@@ -842,7 +869,7 @@ class _Emitter:
         helpers = ["matches", "parameters_of"]
         if any(call.formulas for rule in self.graph.init for call in rule.calls):
             helpers.append("fans")
-        if any(rule.when == "after" for rule in self.graph.init):
+        if self.init_by_name():
             helpers.append("layer_of")
         out: list[str] = []
         for helper in helpers:  # copied from archspec/backends/init.py, read as text (no torch import)
@@ -863,22 +890,71 @@ class _Emitter:
             out += [*_rule_function(rule, self.rule_names[id(rule)]), "", ""]
         return out
 
+    def init_by_name(self) -> list[tuple[Node, InitRule]]:
+        """The (layer, rule) pairs ``init_weights`` applies by the layer's name: the named rules, and
+        every pair when its op rules cannot go by the layer's class (``init_by_class``)."""
+        order = after_order(self.graph.init, self.graph.nodes)
+        if self.init_by_class() is None:
+            return order
+        return [(node, rule) for node, rule in order if rule.pattern is not None]
+
+    def init_by_class(self) -> dict[str, InitRule] | None:
+        """The rule of each layer class when ``init_weights`` can apply the op rules as torchvision does,
+        ``for module in model.modules(): if isinstance(module, nn.Conv2d): ...``: every layer an op rule
+        applies to is a module without submodules, each class has one rule, and no other module of the
+        network is an instance of one of those classes and has parameters (the loop would meet it too).
+        The loop then meets the same layers in the same order as the list of names it stands for
+        (``after_order`` lists them in module order). None when it cannot (a ViT's attention holds a
+        linear layer)."""
+        by_class: dict[str, InitRule] = {}
+        order = after_order(self.graph.init, self.graph.nodes)
+        op_rules = [(node, rule) for node, rule in order if rule.kind is not None]
+        for node, rule in op_rules:
+            cls = _leaf_class(node)
+            if cls is None or by_class.setdefault(cls, rule) is not rule:
+                return None
+        listed = {node.name: rule for node, rule in op_rules}
+        for node in self.graph.nodes:
+            entry = SOURCE_OPS.get(node.op.kind)
+            if entry is None or entry.source is None:
+                continue  # no module of its own: a functional op, or a parameter its owner keeps
+            cls = _leaf_class(node)
+            if cls is None:
+                return None  # a module with submodules: one of them may be of a class the loop tests
+            for instance_of in (cls, *layer_bases("torch_layers.py").get(cls, ())):
+                tested = by_class.get(instance_of)
+                if tested is not None and listed.get(node.name) is not tested and node.op.param_count() > 0:
+                    return None
+        return by_class
+
     def init_weights(self) -> list[str]:
-        """``init_weights(model)``: the rules applied once the network is built, layer by layer, in order."""
+        """``init_weights(model)``: the rules applied once the network is built: the op rules by the
+        class of each layer in a loop over the modules where it can (``init_by_class``), layer by
+        layer by name where it cannot; then the named rules, by name."""
         order = after_order(self.graph.init, self.graph.nodes)
         if not order:
             return []
-        doc = (
-            "The spec's init rules, once the network is built: each layer by its op's rule, then named rules."
-        )
-        lines = [
-            "def init_weights(model: nn.Module) -> None:",
-            *_docstring(doc, 4),
-            "    for name, rule in (",
-        ]
-        lines += [f"        ({node.name!r}, {self.rule_names[id(rule)]})," for node, rule in order]
-        lines += ["    ):", "        rule(parameters_of(layer_of(model, name)))", "", ""]
-        return lines
+        by_class = self.init_by_class()
+        by_name = self.init_by_name()
+        doc = "The spec's init rules, once the network is built: each layer by its op's rule"
+        doc += " (in module order)" if by_class else ""
+        doc += ", then named rules." if any(rule.pattern for _, rule in order) else "."
+        lines = ["def init_weights(model: nn.Module) -> None:", *_docstring(doc, 4)]
+        if by_class:
+            lines.append("    for module in model.modules():")
+            for index, (cls, rule) in enumerate(by_class.items()):
+                lines += [
+                    f"        {'elif' if index else 'if'} isinstance(module, {cls}):",
+                    f"            {self.rule_names[id(rule)]}(parameters_of(module))",
+                ]
+        if len(by_name) == 1:
+            node, rule = by_name[0]
+            lines.append(f"    {self.rule_names[id(rule)]}(parameters_of(layer_of(model, {node.name!r})))")
+        elif by_name:
+            lines.append("    for name, rule in (")
+            lines += [f"        ({node.name!r}, {self.rule_names[id(rule)]})," for node, rule in by_name]
+            lines += ["    ):", "        rule(parameters_of(layer_of(model, name)))"]
+        return [*lines, "", ""]
 
     def render(self) -> str:
         classes = [self.render_class(cls) for cls in self.classes]  # fills self.layers as a side effect

@@ -152,6 +152,45 @@ def class_names(module_file: str) -> list[str]:
     return sorted(node.name for node in _top_level(text) if isinstance(node, ast.ClassDef))
 
 
+@cache
+def layer_bases(module_file: str) -> dict[str, tuple[str, ...]]:
+    """The base classes of each class ``module_file`` defines, as written (``PatchEmbed``:
+    ``("nn.Conv2d",)``)."""
+    text = (Path(__file__).parent / module_file).read_text(encoding="utf-8")
+    return {
+        node.name: tuple(ast.unparse(base) for base in node.bases)
+        for node in _top_level(text)
+        if isinstance(node, ast.ClassDef)
+    }
+
+
+@cache
+def leaf_classes(module_file: str) -> frozenset[str]:
+    """The classes of ``module_file`` whose instances hold no submodule: no attribute of theirs is
+    assigned a module (anything but an ``nn.Parameter``, a tensor or a plain value built in place)."""
+    text = (Path(__file__).parent / module_file).read_text(encoding="utf-8")
+    leaves = set()
+    for node in _top_level(text):
+        if isinstance(node, ast.ClassDef) and not any(_assigns_module(n) for n in ast.walk(node)):
+            leaves.add(node.name)
+    return frozenset(leaves)
+
+
+def _assigns_module(node: ast.AST) -> bool:
+    """Whether ``node`` assigns ``self`` a module: ``nn.X(...)`` but a parameter, or ``Layer(...)``."""
+    if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
+        return False
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    on_self = [t for t in targets if isinstance(t, ast.Attribute) and ast.unparse(t.value) == "self"]
+    if not on_self:
+        return False
+    call = node.value
+    if not isinstance(call, ast.Call):
+        return False
+    callee = ast.unparse(call.func)
+    return (callee.startswith("nn.") and callee != "nn.Parameter") or callee[:1].isupper()
+
+
 def _top_level(text: str) -> list[ast.ClassDef | ast.FunctionDef]:
     return [node for node in ast.parse(text).body if isinstance(node, ast.ClassDef | ast.FunctionDef)]
 

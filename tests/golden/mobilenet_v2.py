@@ -34,17 +34,6 @@ def parameters_of(layer: nn.Module | nn.Parameter) -> list[tuple[str, torch.Tens
     return [("weight", layer)]
 
 
-def layer_of(model: nn.Module, name: str) -> nn.Module | nn.Parameter:
-    """The module of a layer, or the parameter a parameter op (class token, embedding) keeps in its
-    owner."""
-    try:
-        return model.get_submodule(name)
-    except AttributeError:
-        parameter = model.get_parameter(name)
-        assert isinstance(parameter, nn.Parameter)
-        return parameter
-
-
 def init_conv(parameters: list[tuple[str, torch.Tensor]]) -> None:
     """conv: kaiming_normal(mode='fan_out'), bias=zeros"""
     for key, p in parameters:
@@ -186,117 +175,16 @@ class MobileNetV2(nn.Module):
 
 
 def init_weights(model: nn.Module) -> None:
-    """The spec's init rules, once the network is built: each layer by its op's rule, then named
-    rules.
+    """The spec's init rules, once the network is built: each layer by its op's rule (in module
+    order).
     """
-    for name, rule in (
-        ("features.0.0", init_conv),
-        ("features.0.1", init_batchnorm),
-        ("features.1.conv.0.0", init_conv),
-        ("features.1.conv.0.1", init_batchnorm),
-        ("features.1.conv.1", init_conv),
-        ("features.1.conv.2", init_batchnorm),
-        ("features.2.conv.0.0", init_conv),
-        ("features.2.conv.0.1", init_batchnorm),
-        ("features.2.conv.1.0", init_conv),
-        ("features.2.conv.1.1", init_batchnorm),
-        ("features.2.conv.2", init_conv),
-        ("features.2.conv.3", init_batchnorm),
-        ("features.3.conv.0.0", init_conv),
-        ("features.3.conv.0.1", init_batchnorm),
-        ("features.3.conv.1.0", init_conv),
-        ("features.3.conv.1.1", init_batchnorm),
-        ("features.3.conv.2", init_conv),
-        ("features.3.conv.3", init_batchnorm),
-        ("features.4.conv.0.0", init_conv),
-        ("features.4.conv.0.1", init_batchnorm),
-        ("features.4.conv.1.0", init_conv),
-        ("features.4.conv.1.1", init_batchnorm),
-        ("features.4.conv.2", init_conv),
-        ("features.4.conv.3", init_batchnorm),
-        ("features.5.conv.0.0", init_conv),
-        ("features.5.conv.0.1", init_batchnorm),
-        ("features.5.conv.1.0", init_conv),
-        ("features.5.conv.1.1", init_batchnorm),
-        ("features.5.conv.2", init_conv),
-        ("features.5.conv.3", init_batchnorm),
-        ("features.6.conv.0.0", init_conv),
-        ("features.6.conv.0.1", init_batchnorm),
-        ("features.6.conv.1.0", init_conv),
-        ("features.6.conv.1.1", init_batchnorm),
-        ("features.6.conv.2", init_conv),
-        ("features.6.conv.3", init_batchnorm),
-        ("features.7.conv.0.0", init_conv),
-        ("features.7.conv.0.1", init_batchnorm),
-        ("features.7.conv.1.0", init_conv),
-        ("features.7.conv.1.1", init_batchnorm),
-        ("features.7.conv.2", init_conv),
-        ("features.7.conv.3", init_batchnorm),
-        ("features.8.conv.0.0", init_conv),
-        ("features.8.conv.0.1", init_batchnorm),
-        ("features.8.conv.1.0", init_conv),
-        ("features.8.conv.1.1", init_batchnorm),
-        ("features.8.conv.2", init_conv),
-        ("features.8.conv.3", init_batchnorm),
-        ("features.9.conv.0.0", init_conv),
-        ("features.9.conv.0.1", init_batchnorm),
-        ("features.9.conv.1.0", init_conv),
-        ("features.9.conv.1.1", init_batchnorm),
-        ("features.9.conv.2", init_conv),
-        ("features.9.conv.3", init_batchnorm),
-        ("features.10.conv.0.0", init_conv),
-        ("features.10.conv.0.1", init_batchnorm),
-        ("features.10.conv.1.0", init_conv),
-        ("features.10.conv.1.1", init_batchnorm),
-        ("features.10.conv.2", init_conv),
-        ("features.10.conv.3", init_batchnorm),
-        ("features.11.conv.0.0", init_conv),
-        ("features.11.conv.0.1", init_batchnorm),
-        ("features.11.conv.1.0", init_conv),
-        ("features.11.conv.1.1", init_batchnorm),
-        ("features.11.conv.2", init_conv),
-        ("features.11.conv.3", init_batchnorm),
-        ("features.12.conv.0.0", init_conv),
-        ("features.12.conv.0.1", init_batchnorm),
-        ("features.12.conv.1.0", init_conv),
-        ("features.12.conv.1.1", init_batchnorm),
-        ("features.12.conv.2", init_conv),
-        ("features.12.conv.3", init_batchnorm),
-        ("features.13.conv.0.0", init_conv),
-        ("features.13.conv.0.1", init_batchnorm),
-        ("features.13.conv.1.0", init_conv),
-        ("features.13.conv.1.1", init_batchnorm),
-        ("features.13.conv.2", init_conv),
-        ("features.13.conv.3", init_batchnorm),
-        ("features.14.conv.0.0", init_conv),
-        ("features.14.conv.0.1", init_batchnorm),
-        ("features.14.conv.1.0", init_conv),
-        ("features.14.conv.1.1", init_batchnorm),
-        ("features.14.conv.2", init_conv),
-        ("features.14.conv.3", init_batchnorm),
-        ("features.15.conv.0.0", init_conv),
-        ("features.15.conv.0.1", init_batchnorm),
-        ("features.15.conv.1.0", init_conv),
-        ("features.15.conv.1.1", init_batchnorm),
-        ("features.15.conv.2", init_conv),
-        ("features.15.conv.3", init_batchnorm),
-        ("features.16.conv.0.0", init_conv),
-        ("features.16.conv.0.1", init_batchnorm),
-        ("features.16.conv.1.0", init_conv),
-        ("features.16.conv.1.1", init_batchnorm),
-        ("features.16.conv.2", init_conv),
-        ("features.16.conv.3", init_batchnorm),
-        ("features.17.conv.0.0", init_conv),
-        ("features.17.conv.0.1", init_batchnorm),
-        ("features.17.conv.1.0", init_conv),
-        ("features.17.conv.1.1", init_batchnorm),
-        ("features.17.conv.2", init_conv),
-        ("features.17.conv.3", init_batchnorm),
-        ("features.18.0", init_conv),
-        ("features.18.1", init_batchnorm),
-        ("classifier.1", init_linear),
-    ):
-        rule(parameters_of(layer_of(model, name)))
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            init_conv(parameters_of(module))
+        elif isinstance(module, nn.BatchNorm2d):
+            init_batchnorm(parameters_of(module))
+        elif isinstance(module, nn.Linear):
+            init_linear(parameters_of(module))
 
 
 def build(num_classes: int = 1000, dropout: float = 0.2) -> nn.Module:

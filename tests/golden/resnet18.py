@@ -34,17 +34,6 @@ def parameters_of(layer: nn.Module | nn.Parameter) -> list[tuple[str, torch.Tens
     return [("weight", layer)]
 
 
-def layer_of(model: nn.Module, name: str) -> nn.Module | nn.Parameter:
-    """The module of a layer, or the parameter a parameter op (class token, embedding) keeps in its
-    owner."""
-    try:
-        return model.get_submodule(name)
-    except AttributeError:
-        parameter = model.get_parameter(name)
-        assert isinstance(parameter, nn.Parameter)
-        return parameter
-
-
 def init_conv(parameters: list[tuple[str, torch.Tensor]]) -> None:
     """conv: kaiming_normal(mode='fan_out', nonlinearity='relu')"""
     for key, p in parameters:
@@ -140,52 +129,14 @@ class ResNet18(nn.Module):
 
 
 def init_weights(model: nn.Module) -> None:
-    """The spec's init rules, once the network is built: each layer by its op's rule, then named
-    rules.
+    """The spec's init rules, once the network is built: each layer by its op's rule (in module
+    order).
     """
-    for name, rule in (
-        ("conv1", init_conv),
-        ("bn1", init_batchnorm),
-        ("layer1.0.conv1", init_conv),
-        ("layer1.0.bn1", init_batchnorm),
-        ("layer1.0.conv2", init_conv),
-        ("layer1.0.bn2", init_batchnorm),
-        ("layer1.1.conv1", init_conv),
-        ("layer1.1.bn1", init_batchnorm),
-        ("layer1.1.conv2", init_conv),
-        ("layer1.1.bn2", init_batchnorm),
-        ("layer2.0.conv1", init_conv),
-        ("layer2.0.bn1", init_batchnorm),
-        ("layer2.0.conv2", init_conv),
-        ("layer2.0.bn2", init_batchnorm),
-        ("layer2.0.downsample.0", init_conv),
-        ("layer2.0.downsample.1", init_batchnorm),
-        ("layer2.1.conv1", init_conv),
-        ("layer2.1.bn1", init_batchnorm),
-        ("layer2.1.conv2", init_conv),
-        ("layer2.1.bn2", init_batchnorm),
-        ("layer3.0.conv1", init_conv),
-        ("layer3.0.bn1", init_batchnorm),
-        ("layer3.0.conv2", init_conv),
-        ("layer3.0.bn2", init_batchnorm),
-        ("layer3.0.downsample.0", init_conv),
-        ("layer3.0.downsample.1", init_batchnorm),
-        ("layer3.1.conv1", init_conv),
-        ("layer3.1.bn1", init_batchnorm),
-        ("layer3.1.conv2", init_conv),
-        ("layer3.1.bn2", init_batchnorm),
-        ("layer4.0.conv1", init_conv),
-        ("layer4.0.bn1", init_batchnorm),
-        ("layer4.0.conv2", init_conv),
-        ("layer4.0.bn2", init_batchnorm),
-        ("layer4.0.downsample.0", init_conv),
-        ("layer4.0.downsample.1", init_batchnorm),
-        ("layer4.1.conv1", init_conv),
-        ("layer4.1.bn1", init_batchnorm),
-        ("layer4.1.conv2", init_conv),
-        ("layer4.1.bn2", init_batchnorm),
-    ):
-        rule(parameters_of(layer_of(model, name)))
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            init_conv(parameters_of(module))
+        elif isinstance(module, nn.BatchNorm2d):
+            init_batchnorm(parameters_of(module))
 
 
 def build(num_classes: int = 1000) -> nn.Module:
