@@ -497,3 +497,63 @@ def test_init_rules_of_the_spec_apply_when_built() -> None:
     linear = module.get_submodule("4")
     assert isinstance(linear, nn.Linear) and float(linear.bias.detach().abs().sum()) == 0.0
     assert float(linear.weight.detach().std()) < 0.02
+
+
+# Swin's and ConvNeXt's layers against torchvision's own, on small maps of every awkward geometry: sides
+# that are not window multiples (padding), a side no larger than the window (no shift along it), both,
+# and no shift at all; with and without biases; in training, with dropout, from the same seed.
+WINDOW_CASES = [
+    *((9, 13, 4, 2, True, True), (5, 3, 4, 2, True, False), (3, 2, 4, 2, False, True)),
+    *((8, 8, 4, 0, True, True), (6, 11, 3, 1, False, False)),
+]
+
+
+@pytest.mark.parametrize(("height", "width", "window", "shift", "qkv_bias", "proj_bias"), WINDOW_CASES)
+def test_window_attention_is_torchvisions(
+    height: int, width: int, window: int, shift: int, qkv_bias: bool, proj_bias: bool
+) -> None:
+    from torchvision.models.swin_transformer import ShiftedWindowAttention as Theirs
+
+    from archspec.backends.torch_layers import ShiftedWindowAttention
+
+    kwargs = {"qkv_bias": qkv_bias, "proj_bias": proj_bias, "attention_dropout": 0.25, "dropout": 0.125}
+    theirs = randomise(Theirs(12, [window, window], [shift, shift], 3, **kwargs))
+    ours = ShiftedWindowAttention(12, window, shift, 3, **kwargs)
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    x = torch.randn(2, height, width, 12, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert_same_outputs(ours.eval()(x), theirs.eval()(x), exact=True)
+        torch.manual_seed(4)
+        trained = ours.train()(x)
+        torch.manual_seed(4)
+        assert_same_outputs(trained, theirs.train()(x), exact=True)
+
+
+@pytest.mark.parametrize(("height", "width"), [(6, 4), (5, 7), (3, 2)])
+def test_patch_merging_is_torchvisions(height: int, width: int) -> None:
+    from torchvision.models.swin_transformer import PatchMerging as Theirs
+
+    from archspec.backends.torch_layers import PatchMerging
+
+    theirs = randomise(Theirs(6))
+    ours = PatchMerging(6)
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    x = torch.randn(2, height, width, 6, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert_same_outputs(ours(x), theirs(x), exact=True)
+
+
+def test_channels_first_layer_norm_is_torchvisions() -> None:
+    from torchvision.models.convnext import LayerNorm2d as Theirs
+
+    from archspec.backends.torch_layers import LayerNorm2d
+
+    theirs = randomise(Theirs(5, eps=0.5))  # an eps large enough to change the output
+    ours = LayerNorm2d(5, eps=0.5)
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    x = torch.randn(2, 5, 3, 4, generator=torch.Generator().manual_seed(1)) * 0.5
+    with torch.no_grad():
+        assert_same_outputs(ours(x), theirs(x), exact=True)
+        default_eps = LayerNorm2d(5)
+        default_eps.load_state_dict(theirs.state_dict())
+        assert not torch.equal(ours(x), default_eps(x))
