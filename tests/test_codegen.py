@@ -77,11 +77,12 @@ def test_resnet50_source_reads_like_torchvision() -> None:
     assert (
         "    for module in model.modules():\n"
         "        if isinstance(module, nn.Conv2d):\n"
-        "            init_conv(parameters_of(module))\n"
+        '            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")\n'
         "        elif isinstance(module, nn.BatchNorm2d):\n"
-        "            init_batchnorm(parameters_of(module))\n\n\n"
+        "            nn.init.ones_(module.weight)\n"
+        "            nn.init.zeros_(module.bias)\n\n\n"
     ) in source
-    assert "layer_of" not in source
+    assert "def init_" not in source.replace("def init_weights", "") and "parameters_of" not in source
     imports = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Import | ast.ImportFrom)]
     assert {alias.name.split(".")[0] for n in imports for alias in n.names} | {
         n.module.split(".")[0] for n in imports if isinstance(n, ast.ImportFrom) and n.module
@@ -520,13 +521,15 @@ def test_source_and_torch_tables_cover_the_same_ops() -> None:
 
 def test_the_layers_init_weights_tests_by_class_are_torchs_leaf_modules() -> None:
     """What the generator takes for a module without submodules (so that ``init_weights`` may find it
-    with ``isinstance``) is, in the module torch builds, a module of that class with no children; and
-    the custom layers it reads as holding submodules do hold some."""
+    with ``isinstance``) is, in the module torch builds, a module of that class with no children, with
+    the parameters the generator sets in place; and the custom layers it reads as holding submodules
+    do hold some."""
     from torch import nn
 
     from archspec.backends import torch_layers
-    from archspec.backends.codegen import _leaf_class
+    from archspec.backends.codegen import _direct_parameters, _leaf_class
     from archspec.backends.torch_source import layer_bases, leaf_classes
+    from archspec.init_rules import PARAMETERS
 
     seen = set()
     for variant in ZOO:
@@ -541,6 +544,9 @@ def test_the_layers_init_weights_tests_by_class_are_torchs_leaf_modules() -> Non
             owner = nn if claimed.startswith("nn.") else torch_layers
             assert type(module) is getattr(owner, claimed.removeprefix("nn.")), (variant, node.name)
             assert not list(module.children()), (variant, node.name)
+            if node.op.kind in PARAMETERS:  # what init_weights sets in place, in torch's order
+                held = tuple(name for name, _ in module.named_parameters(recurse=False))
+                assert _direct_parameters(node) == held, (variant, node.name)
             seen.add(claimed)
     assert {"nn.Conv2d", "nn.BatchNorm2d", "nn.Linear", "PatchEmbed", "RBF", "ConnectionTableConv2d"} <= seen
     for name, bases in layer_bases("torch_layers.py").items():

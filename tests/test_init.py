@@ -183,11 +183,11 @@ def test_each_rule_in_generated_source_equals_torch_init_called_directly(
 # affine parameters has nothing to draw; and a network where every layer is a plain torch layer.
 BY_CLASS_CASES = {
     "plain layers": (
-        "network t:\n  input: 3x8x8\n  init:\n    conv: kaiming_uniform(a=1), bias=normal(0, 1)\n"
+        "network t:\n  input: 3x8x8\n  init:\n    conv: bias=normal(0, 1), weight=kaiming_uniform(a=1)\n"
         "    batchnorm: weight=uniform(0, 1), bias=normal(0, 1)\n"
-        "    linear: orthogonal, bias=uniform(-1, 1)\n"
-        "  layers:\n    conv(4, 3) >> batchnorm >> relu >> conv(4, 1) >> batchnorm(affine=false) >> flatten"
-        " >> linear(6) >> linear(5)\n",
+        "    linear: trunc_normal(std=sqrt(1 / fan_in)), bias=uniform(-1, 1)\n"
+        "  layers:\n    conv(4, 3) >> batchnorm >> relu >> conv(4, 1, bias=false) >> batchnorm(affine=false)"
+        " >> flatten >> linear(6) >> linear(5, bias=false)\n",
         True,
     ),
     "a patch embedding beside a conv": (

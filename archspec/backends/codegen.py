@@ -10,8 +10,9 @@ comprehensions; unnamed parameterless layers as functional calls in ``forward`` 
 stay modules, as in torchvision), with the output shape of each line as a comment. The custom layers are
 copied from ``torch_layers``. The spec's ``init:`` rules become one function per rule, written out as
 literal ``nn.init`` calls; ``build()`` applies them as the in-memory builder does (same seed, same
-numbers), through ``init_weights``: a loop over ``model.modules()`` by layer class, as torchvision
-writes it, where that meets exactly the layers the rules name (else the layers by name).
+numbers), through ``init_weights``: a loop over ``model.modules()`` by layer class with the rules
+written in place, as torchvision writes it, where that meets exactly the layers the rules name (else
+the layers by name).
 
 Safety: spec text reaches the file only through ``repr()``/sanitised text inside docstrings and comments.
 Attribute names are the spec's layer names, which lowering validated; they are checked again here
@@ -47,7 +48,7 @@ from archspec.backends.torch_source import (
     leaf_classes,
 )
 from archspec.errors import SpecError, UsageError, spec_repr
-from archspec.init_rules import after_order, built_rules, formula_python, rule_text
+from archspec.init_rules import PARAMETERS, after_order, built_rules, formula_python, rule_text
 from archspec.ir import Graph, InitRule, Node
 from archspec.ops import format_shape
 
@@ -398,6 +399,22 @@ def _leaf_class(node: Node) -> str | None:
         return None
     cls = entry.source(node.op, False).callee
     return cls if cls in _TORCH_LEAVES or cls in leaf_classes("torch_layers.py") else None
+
+
+def _direct_parameters(node: Node) -> tuple[str, ...]:
+    """The parameters a layer without submodules holds, in torch's order (``weight``, ``bias``): those
+    of its op that its flags do not leave out (``bias=false``, ``affine=false``)."""
+    op = node.op
+    affine = getattr(op, "affine", True) is not False and getattr(op, "elementwise_affine", True) is not False
+    present = {"weight": affine, "bias": affine and getattr(op, "bias", True) is not False}
+    return tuple(name for name in PARAMETERS.get(op.kind, ()) if present.get(name, True))
+
+
+def _isinstance_classes(node: Node) -> tuple[str, ...]:
+    """The classes ``isinstance`` finds the node's module to be an instance of, among those written in
+    the file (its own, and a custom layer's torch base); () for a module with submodules or none."""
+    cls = _leaf_class(node)
+    return () if cls is None else (cls, *layer_bases("torch_layers.py").get(cls, ()))
 
 
 class _Emitter:
@@ -863,10 +880,14 @@ class _Emitter:
         return " (as the spec's init rules say)" if self.graph.init else ""
 
     def init_functions(self) -> list[str]:
-        """The helpers and one function per rule (the spec's `init:` section as literal nn.init calls)."""
+        """The helpers and one function per rule that ``init_weights`` or ``built()`` calls (the spec's
+        `init:` section as literal nn.init calls); an op rule written into ``init_weights``' loop needs
+        none."""
         if not self.graph.init:
             return []
-        helpers = ["matches", "parameters_of"]
+        written = self.init_inline()
+        rules = [rule for rule in self.graph.init if not any(rule is r for r in written.values())]
+        helpers = ["matches", "parameters_of"] if rules else []
         if any(call.formulas for rule in self.graph.init for call in rule.calls):
             helpers.append("fans")
         if self.init_by_name():
@@ -886,9 +907,42 @@ class _Emitter:
                 "",
                 "",
             ]
-        for rule in self.graph.init:
+        for rule in rules:
             out += [*_rule_function(rule, self.rule_names[id(rule)]), "", ""]
         return out
+
+    def init_inline(self) -> dict[str, InitRule]:
+        """The op rules ``init_weights``' loop writes out in place, by layer class: a rule that only
+        this loop applies (not also as layers are built, nor by name), to layers of its own op kind."""
+        by_class = self.init_by_class() or {}
+        by_name = {id(rule) for _, rule in self.init_by_name()}
+        inline = {}
+        for cls, rule in by_class.items():
+            met = [node for node in self.graph.nodes if cls in _isinstance_classes(node)]
+            if id(rule) not in by_name and all(node.op.kind == rule.kind for node in met):
+                inline[cls] = rule
+        return inline
+
+    def _rule_in_place(self, cls: str, rule: InitRule) -> list[str]:
+        """An op rule inside the loop over the modules, on a layer of class ``cls``: each parameter of
+        the layer in torch's order, set by the first clause naming it (as the rule's function would),
+        with a ``None`` test where some layer of that class goes without it (``bias=false``)."""
+        met = [_direct_parameters(node) for node in self.graph.nodes if cls in _isinstance_classes(node)]
+        lines = []
+        for name in PARAMETERS[rule.kind or ""]:
+            call = next((c for c in rule.calls if c.parameter == name), None)
+            if call is None or not any(name in held for held in met):
+                continue
+            tensor, indent = f"module.{name}", "            "
+            if not all(name in held for held in met):
+                lines.append(f"{indent}if {tensor} is not None:")
+                indent += "    "
+            args = [tensor, *(f"{k}={_literal(v)}" for k, v in call.args.items())]
+            if call.formulas:
+                lines.append(f"{indent}{_fan_names(call.formulas.values())} = fans({tensor})")
+                args += [f"{k}={formula_python(v)}" for k, v in call.formulas.items()]
+            lines.append(f"{indent}nn.init.{call.function}_({', '.join(args)})")
+        return lines or ["            pass"]
 
     def init_by_name(self) -> list[tuple[Node, InitRule]]:
         """The (layer, rule) pairs ``init_weights`` applies by the layer's name: the named rules, and
@@ -942,11 +996,13 @@ class _Emitter:
         lines = ["def init_weights(model: nn.Module) -> None:", *_docstring(doc, 4)]
         if by_class:
             lines.append("    for module in model.modules():")
+            inline = self.init_inline()
             for index, (cls, rule) in enumerate(by_class.items()):
-                lines += [
-                    f"        {'elif' if index else 'if'} isinstance(module, {cls}):",
-                    f"            {self.rule_names[id(rule)]}(parameters_of(module))",
-                ]
+                lines.append(f"        {'elif' if index else 'if'} isinstance(module, {cls}):")
+                if cls in inline:
+                    lines += self._rule_in_place(cls, rule)
+                else:
+                    lines.append(f"            {self.rule_names[id(rule)]}(parameters_of(module))")
         if len(by_name) == 1:
             node, rule = by_name[0]
             lines.append(f"    {self.rule_names[id(rule)]}(parameters_of(layer_of(model, {node.name!r})))")

@@ -19,37 +19,6 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def matches(key: str, name: str) -> bool:
-    """Whether the torch parameter ``key`` is one a rule calls ``name``: itself, a sublayer's
-    parameter of that name, or a parameter of the sublayer of that name (patch_merging's
-    ``reduction``)."""
-    return key == name or key.endswith("." + name) or key.startswith(name + ".")
-
-
-def parameters_of(layer: nn.Module | nn.Parameter) -> list[tuple[str, torch.Tensor]]:
-    """The (name, tensor) pairs a rule sees: a module's parameters, or a bare parameter as its
-    weight."""
-    if isinstance(layer, nn.Module):
-        return list(layer.named_parameters())
-    return [("weight", layer)]
-
-
-def init_conv(parameters: list[tuple[str, torch.Tensor]]) -> None:
-    """conv: kaiming_normal(mode='fan_out', nonlinearity='relu')"""
-    for key, p in parameters:
-        if matches(key, "weight"):
-            nn.init.kaiming_normal_(p, mode="fan_out", nonlinearity="relu")
-
-
-def init_batchnorm(parameters: list[tuple[str, torch.Tensor]]) -> None:
-    """batchnorm: ones, bias=zeros"""
-    for key, p in parameters:
-        if matches(key, "weight"):
-            nn.init.ones_(p)
-        elif matches(key, "bias"):
-            nn.init.zeros_(p)
-
-
 class BasicBlock(nn.Module):
     """The block BasicBlock at layer1.0, layer1.1, layer2.0, layer2.1, layer3.0, layer3.1 and 2
     more. Shapes in comments are those of layer2.0.
@@ -134,9 +103,10 @@ def init_weights(model: nn.Module) -> None:
     """
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
-            init_conv(parameters_of(module))
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
         elif isinstance(module, nn.BatchNorm2d):
-            init_batchnorm(parameters_of(module))
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
 
 
 def build(num_classes: int = 1000) -> nn.Module:
