@@ -313,15 +313,16 @@ def test_dilated_max_pooling_is_torchs() -> None:
 
 def test_unshared_bias_conv_is_a_grouped_dilated_conv_plus_a_bias_per_position() -> None:
     text = (
-        "network t:\n  input: 4x9x9\n  layers:\n"
+        "network t:\n  input: 4x9x13\n  layers:\n"
         '    h: conv(6, 3, stride=2, pad=1, dilation=2, groups=2, bias="unshared")\n'
     )
     built = archspec.load("t.arch", text=text).build()
     weight, bias = built.h.weight, built.h.bias
-    assert (tuple(weight.shape), tuple(bias.shape)) == ((6, 2, 3, 3), (6, 4, 4))  # in/groups; (9+2-5)//2+1
+    # in/groups = 2; (9 + 2 - 5) // 2 + 1 = 4 rows and (13 + 2 - 5) // 2 + 1 = 6 columns of biases
+    assert (tuple(weight.shape), tuple(bias.shape)) == ((6, 2, 3, 3), (6, 4, 6))
     with torch.no_grad():
         torch.nn.init.normal_(bias)  # not the zeros it starts with
-        x = torch.randn(1, 4, 9, 9, generator=torch.Generator().manual_seed(6))
+        x = torch.randn(1, 4, 9, 13, generator=torch.Generator().manual_seed(6))
         expected = F.conv2d(x, weight, None, stride=2, padding=1, dilation=2, groups=2) + bias
         assert torch.equal(built(x), expected)
 
@@ -504,7 +505,7 @@ def test_init_rules_of_the_spec_apply_when_built() -> None:
 # and no shift at all; with and without biases; in training, with dropout, from the same seed.
 WINDOW_CASES = [
     *((9, 13, 4, 2, True, True), (5, 3, 4, 2, True, False), (3, 2, 4, 2, False, True)),
-    *((8, 8, 4, 0, True, True), (6, 11, 3, 1, False, False)),
+    *((8, 8, 4, 0, True, True), (6, 11, 3, 1, False, False), (6, 2, 3, 1, True, True)),
 ]
 
 
@@ -557,3 +558,37 @@ def test_channels_first_layer_norm_is_torchvisions() -> None:
         default_eps = LayerNorm2d(5)
         default_eps.load_state_dict(theirs.state_dict())
         assert not torch.equal(ours(x), default_eps(x))
+
+
+def test_custom_layers_default_as_torch_and_torchvision() -> None:
+    """Where a custom layer stands for torchvision's or torch's, its defaults are theirs (the generated
+    source leaves default arguments out)."""
+    import inspect
+
+    from torchvision.models import swin_transformer
+
+    from archspec.backends import torch_layers
+
+    def defaults(function: Any) -> dict[str, Any]:
+        parameters = inspect.signature(function).parameters.items()
+        return {k: p.default for k, p in parameters if p.default is not inspect.Parameter.empty}
+
+    window = defaults(swin_transformer.ShiftedWindowAttention)
+    assert defaults(torch_layers.ShiftedWindowAttention) == window
+    assert defaults(torch_layers.PatchMerging) == {"eps": defaults(nn.LayerNorm)["eps"]}
+    conv = defaults(nn.Conv2d)
+    assert defaults(torch_layers.UnsharedBiasConv2d) == {
+        k: conv[k] for k in ("stride", "padding", "dilation", "groups")
+    }
+
+
+def test_unshared_bias_conv_draws_what_a_conv_without_bias_draws() -> None:
+    """Its weight is a bias-free conv's, drawn from the same seed, and nothing more is drawn (the next
+    numbers from the generator are the same), so the layers after it start as they would."""
+    from archspec.backends.torch_layers import UnsharedBiasConv2d
+
+    torch.manual_seed(0)
+    ours, after_ours = UnsharedBiasConv2d(4, 6, 3, (4, 6)), torch.rand(3)
+    torch.manual_seed(0)
+    reference, after_reference = nn.Conv2d(4, 6, 3, bias=False), torch.rand(3)
+    assert torch.equal(ours.weight, reference.weight) and torch.equal(after_ours, after_reference)
