@@ -402,7 +402,7 @@ SOURCE_OPS: dict[str, SourceOp] = {
             (
                 Arg(op.in_channels, hint="in_channels"),
                 Arg(op.hidden_dim, hint="hidden_dim"),
-                Arg(op.patch_size, hint="patch_size"),
+                Arg(op.patch_size, "patch_size"),  # by keyword: a bare 16 would not say what it is
             ),
             layers=("PatchEmbed",),
         ),
