@@ -530,14 +530,19 @@ def test_window_attention_is_torchvisions(
         assert_same_outputs(trained, theirs.train()(x), exact=True)
 
 
-@pytest.mark.parametrize(("height", "width"), [(6, 4), (5, 7), (3, 2)])
-def test_patch_merging_is_torchvisions(height: int, width: int) -> None:
+@pytest.mark.parametrize(("height", "width", "eps"), [(6, 4, None), (5, 7, None), (3, 2, 0.5)])
+def test_patch_merging_is_torchvisions(height: int, width: int, eps: float | None) -> None:
+    import functools
+
     from torchvision.models.swin_transformer import PatchMerging as Theirs
 
     from archspec.backends.torch_layers import PatchMerging
 
-    theirs = randomise(Theirs(6))
-    ours = PatchMerging(6)
+    if eps is None:  # both defaults
+        theirs, ours = randomise(Theirs(6)), PatchMerging(6)
+    else:
+        theirs = randomise(Theirs(6, norm_layer=functools.partial(nn.LayerNorm, eps=eps)))
+        ours = PatchMerging(6, eps=eps)
     ours.load_state_dict(theirs.state_dict(), strict=True)
     x = torch.randn(2, height, width, 6, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -592,3 +597,46 @@ def test_unshared_bias_conv_draws_what_a_conv_without_bias_draws() -> None:
     torch.manual_seed(0)
     reference, after_reference = nn.Conv2d(4, 6, 3, bias=False), torch.rand(3)
     assert torch.equal(ours.weight, reference.weight) and torch.equal(after_ours, after_reference)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("mode", ["row", "batch"])
+def test_stochastic_depth_is_torchvisions(p: float, mode: str) -> None:
+    """In training from the same seed, and at inference; in float64, so that noise drawn or scaled in
+    another precision shows."""
+    from torchvision.ops import StochasticDepth as Theirs
+
+    from archspec.backends.torch_layers import StochasticDepth
+
+    x = torch.randn(8, 3, 2, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    ours, theirs = StochasticDepth(p, mode), Theirs(p, mode)
+    torch.manual_seed(5)
+    trained = ours.train()(x)
+    torch.manual_seed(5)
+    assert torch.equal(trained, theirs.train()(x))
+    assert torch.equal(ours.eval()(x), x)
+    if p == 1.0:
+        assert not trained.any()
+
+
+def test_rbf_output_has_the_inputs_dtype() -> None:
+    """LeNet-5's output layer keeps float32 centres and computes in the input's precision."""
+    from archspec.backends.torch_layers import RBF
+
+    rbf = RBF(84, 10)
+    x = torch.randn(2, 84, generator=torch.Generator().manual_seed(1))
+    for dtype in (torch.bfloat16, torch.float64):
+        assert rbf(x.to(dtype)).dtype == dtype
+
+
+def test_custom_layers_describe_themselves() -> None:
+    from archspec.backends.torch_layers import ShiftedWindowAttention
+
+    lenet5 = archspec.load("lenet5").build()
+    # Table I of the paper: six C3 maps see three S2 maps, nine see four, one sees all six.
+    connections = 6 * 3 + 9 * 4 + 1 * 6
+    assert repr(lenet5.C3) == (
+        f"ConnectionTableConv2d(6, 16, kernel_size=(5, 5), stride=(1, 1), connections={connections})"
+    )
+    window = ShiftedWindowAttention(12, 4, 2, 3)
+    assert repr(window).startswith("ShiftedWindowAttention(\n  window_size=4, shift_size=2, num_heads=3\n")
