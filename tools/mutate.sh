@@ -31,8 +31,10 @@ read -r -a GROUPS_ASKED <<<"${GROUPS_ASKED[*]}"
 # The fast tests that pin each group's rules down (the slow big-network step is left out).
 selection() {
   case $1 in
-    ops) # the zoo and random specs against torch, the figures, the hand calculations
-      echo tests/test_crosscheck.py tests/test_lower.py tests/test_analysis.py tests/test_zoo.py ;;
+    ops) # the zoo and random specs against torch, the figures, the hand calculations, the whole
+      # error messages (an op names itself in its shape errors)
+      echo tests/test_crosscheck.py tests/test_lower.py tests/test_analysis.py tests/test_zoo.py \
+        tests/test_errors.py ;;
     analysis) # the same, and the reports that print the rows and the counting convention
       echo tests/test_crosscheck.py tests/test_lower.py tests/test_analysis.py tests/test_zoo.py \
         tests/test_report.py ;;
