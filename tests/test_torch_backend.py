@@ -188,22 +188,123 @@ def test_lenet5_c3_holds_only_the_connected_weights() -> None:
     assert module.get_submodule("output").centres.shape == (10, 84)  # a buffer, not trained
 
 
-def test_connection_table_conv_equals_a_masked_dense_conv() -> None:
+# (table, kernel, stride, padding, dilation, bias, input size): several widths out of order (the outputs
+# regrouped), exactly two widths, one width; square and non-square geometry; every kind of bias.
+TABLE_CASES = [
+    (((0, 1, 2), (1, 2, 3), (0, 1, 2, 3), (3,), (2, 0)), 3, 1, 1, 1, "unshared", (6, 6)),
+    (((0, 1), (2,), (1, 2), (0,)), (3, 2), (2, 1), (1, 0), (1, 2), True, (7, 9)),
+    (((0, 1), (1, 2), (2, 0)), 2, 1, 0, 1, False, (5, 8)),
+    (((2,), (0, 1, 2)), (2, 3), 1, (0, 1), 1, "unshared", (6, 4)),
+]
+
+
+@pytest.mark.parametrize(
+    ("table", "kernel", "stride", "padding", "dilation", "bias", "size"),
+    TABLE_CASES,
+    ids=["regrouped", "two-widths", "one-width", "unshared-non-square"],
+)
+def test_connection_table_conv_equals_a_masked_dense_conv(
+    table: Any, kernel: Any, stride: Any, padding: Any, dilation: Any, bias: Any, size: tuple[int, int]
+) -> None:
+    """The same as torch's dense conv whose kernels are zero where the table connects nothing."""
     from archspec.backends.torch_layers import ConnectionTableConv2d
 
-    table = ((0, 1, 2), (1, 2, 3), (0, 1, 2, 3), (3,), (2, 0))
-    layer = ConnectionTableConv2d(4, 5, 3, table, padding=1, bias="unshared", out_size=(6, 6))
+    inputs = 1 + max(c for row in table for c in row)
+    x = torch.randn(2, inputs, *size, generator=torch.Generator().manual_seed(4))
+    kernel_hw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    dense = torch.zeros(len(table), inputs, *kernel_hw)
+    out_size = tuple(F.conv2d(x, dense, stride=stride, padding=padding, dilation=dilation).shape[-2:])
+    layer = ConnectionTableConv2d(
+        inputs, len(table), kernel, table, stride, padding, dilation, bias=bias, out_size=out_size
+    )
     with torch.no_grad():
-        layer.bias.normal_()
-    dense = torch.zeros(5, 4, 3, 3)
-    start = 0
-    for j, row in enumerate(table):
-        for k, c in enumerate(row):
-            dense[j, c] = layer.weight[start + k].detach()
+        if layer.bias is not None:
+            layer.bias.normal_()
+        start = 0
+        for j, row in enumerate(table):
+            for k, c in enumerate(row):
+                dense[j, c] = layer.weight[start + k]
+            start += len(row)
+        expected = F.conv2d(x, dense, stride=stride, padding=padding, dilation=dilation)
+        if bias == "unshared":
+            assert layer.bias is not None and tuple(layer.bias.shape) == (len(table), *out_size)
+            expected = expected + layer.bias
+        elif bias:
+            assert layer.bias is not None
+            expected = expected + layer.bias.view(-1, 1, 1)
+        else:
+            assert layer.bias is None
+        assert_same_outputs(layer(x), expected, rtol=1e-5)  # a sum in another order: not bit for bit
+
+
+def test_connection_table_conv_starts_as_torchs_conv_over_the_connected_inputs() -> None:
+    """Each output channel's kernels are drawn as torch's conv draws a kernel over that many input
+    channels (kaiming_uniform with a = sqrt(5): a bound of 1/sqrt(fan-in)), channel by channel; the
+    bias starts at zero, also after ``to_empty`` (the index buffers follow the device, and are not
+    saved)."""
+    from archspec.backends.torch_layers import ConnectionTableConv2d
+
+    table = ((0, 1, 2), (3,), (1, 3))
+    torch.manual_seed(3)
+    layer = ConnectionTableConv2d(4, 3, (3, 2), table)
+    torch.manual_seed(3)
+    expected, start = torch.empty(6, 3, 2), 0
+    for row in table:
+        kernels = expected[start : start + len(row)].view(1, len(row), 3, 2)
+        torch.nn.init.kaiming_uniform_(kernels, a=5**0.5)
         start += len(row)
-    x = torch.randn(2, 4, 6, 6)
-    expected = torch.nn.functional.conv2d(x, dense, padding=1) + layer.bias.detach()
-    assert_same_outputs(layer(x), expected, rtol=1e-5)  # a sum in another order: not bit for bit
+    assert torch.equal(layer.weight.detach(), expected)
+    with torch.no_grad():
+        assert layer.bias is not None
+        layer.bias.fill_(5.0)
+    layer.reset_parameters()
+    assert layer.bias is not None and not layer.bias.any()
+    buffers = sorted(name for name, _ in layer.named_buffers())
+    assert buffers == ["input_index", "output_index", "weight_index"]
+    assert sorted(layer.state_dict()) == ["bias", "weight"]
+    layer.to_empty(device="meta")
+    layer.reset_parameters()
+    assert {tensor.device.type for tensor in layer.buffers()} == {"meta"}
+    assert layer(torch.empty(1, 4, 5, 5, device="meta")).shape == (1, 3, 3, 4)
+    with pytest.raises(ValueError) as caught:
+        ConnectionTableConv2d(4, 3, 3, table[:2])
+    assert str(caught.value) == "the table has 2 rows for 3 output channels"
+
+
+def test_scaled_tanh_is_lecuns() -> None:
+    """LeCun et al. 1998, Appendix A: f(a) = A tanh(S a) with A = 1.7159 and S = 2/3."""
+    from archspec.backends.torch_layers import ScaledTanh
+
+    x = torch.randn(3, 5, generator=torch.Generator().manual_seed(2)) * 3
+    assert_same_outputs(ScaledTanh()(x), 1.7159 * torch.tanh(x * 2 / 3), rtol=1e-6)
+    assert_same_outputs(ScaledTanh(2.0, 0.5)(x), 2.0 * torch.tanh(x * 0.5), rtol=1e-6)
+
+
+def test_rbf_centres_are_the_digit_bitmaps_or_a_fixed_code() -> None:
+    """LeNet-5's ten centres are 7x12 bitmaps, +1 for ink and -1 for paper, ten different ones, each
+    with a blank top row; other sizes get a code of +1 and -1 that depends on the sizes only: the
+    same whatever the global seed, drawn without touching the global generator."""
+    from archspec.backends.torch_layers import RBF
+
+    digits = RBF(84, 10).centres.view(10, 12, 7)
+    assert set(digits.unique().tolist()) == {-1.0, 1.0}
+    assert torch.equal(digits[:, 0], -torch.ones(10, 7))
+    assert len({tuple(digit.flatten().tolist()) for digit in digits}) == 10
+    for in_features, units in ((20, 10), (84, 3), (30, 7)):
+        torch.manual_seed(0)
+        first = RBF(in_features, units).centres
+        torch.manual_seed(1)
+        untouched = torch.rand(4)
+        torch.manual_seed(1)
+        second = RBF(in_features, units).centres
+        assert torch.equal(torch.rand(4), untouched)
+        assert torch.equal(first, second) and first.shape == (units, in_features)
+        assert set(first.unique().tolist()) == {-1.0, 1.0}
+    layer = RBF(84, 10)
+    with torch.no_grad():
+        layer.centres.zero_()
+    layer.reset_parameters()
+    assert torch.equal(layer.centres.view(10, 12, 7), digits)
 
 
 def test_lecun1989_has_9760_parameters() -> None:
@@ -585,6 +686,11 @@ def test_custom_layers_default_as_torch_and_torchvision() -> None:
     assert defaults(torch_layers.UnsharedBiasConv2d) == {
         k: conv[k] for k in ("stride", "padding", "dilation", "groups")
     }
+    table_conv = defaults(torch_layers.ConnectionTableConv2d)
+    same = ("stride", "padding", "dilation", "bias")
+    assert {k: table_conv[k] for k in same} == {k: conv[k] for k in same}
+    pool = defaults(nn.AvgPool2d)
+    assert defaults(torch_layers.Subsample) == {k: pool[k] for k in ("stride", "padding", "ceil_mode")}
 
 
 def test_unshared_bias_conv_draws_what_a_conv_without_bias_draws() -> None:
