@@ -8,6 +8,8 @@
 #   tools/mutate.sh [ops] [analysis] [backends]     (default: all three)
 #   tools/mutate.sh ops:pool backends:torch_layers  (GROUP:MODULE: only that module's rules)
 #   tools/mutate.sh --resume [GROUP...]             (go on with the unchecked mutants of the last run)
+#   tools/mutate.sh --names FILE GROUP...           (afresh, only the mutants named in FILE, one a line:
+#                                                    the survivors of a run, after tests were added)
 #
 # A group takes an hour or more on two cores; --resume continues the last run's tree where it stopped
 # (the same code and test selection: after a change to either, start afresh), checking only the mutants
@@ -20,10 +22,13 @@ set -euo pipefail -f # -f: the mutant name patterns below are not file globs
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=$ROOT/.venv/bin/python
-RESUME=false
+RESUME=false NAMES_FILE=
 if [[ ${1:-} == --resume ]]; then
   RESUME=true
   shift
+elif [[ ${1:-} == --names ]]; then
+  NAMES_FILE=$(realpath "${2:?--names needs a file of mutant names}")
+  shift 2
 fi
 GROUPS_ASKED=("${@:-ops analysis backends}")
 read -r -a GROUPS_ASKED <<<"${GROUPS_ASKED[*]}"
@@ -76,6 +81,10 @@ for asked in "${GROUPS_ASKED[@]}"; do
   only+=("\"archspec/$g/*\"")
 done
 quoted=$(printf '"%s"\n' "${tests[@]}" | sort -u | paste -sd, -)
+if [[ -n $NAMES_FILE ]]; then
+  mapfile -t names < <(grep -v '^ *$' "$NAMES_FILE" | sed 's/^ *//; s/:.*$//')
+  echo "only the ${#names[@]} mutants named in $NAMES_FILE"
+fi
 
 work=build/mutate/tree
 if $RESUME; then
