@@ -488,6 +488,9 @@ def test_count_all_rules_without_biases_over_rows_and_branches_by_hand() -> None
     assert (mlp.macs, mlp.extra_flops) == (3 * 4 * 8 * (6 + 6), 3 * 4 * (2 * 8 + 6))
     add = next(r for r in load_text(THREE_WAY_ADD).analyze(count="all").rows if r.op == "add")
     assert add.extra_flops == (3 - 1) * 2 * 3 * 3
+    convs = "network c:\n  input: 2x5x7\n  layers:\n    a: conv(3, 3, bias=false)\n    b: conv(4, 1)\n"
+    counted = {r.name: r.extra_flops for r in load_text(convs).analyze(count="all").rows}
+    assert (counted["a"], counted["b"]) == (0, 4 * 3 * 5)  # no bias: nothing added; else one per output
 
 
 TOKENS = """
@@ -601,6 +604,9 @@ def test_patch_embedding_and_layer_scale_by_hand() -> None:
     assert counted["t"].params == 7 and counted["t"].extra_flops == 7
     shapes = {node.name: node.op.shape for node in network.graph.nodes if node.op.kind == "layer_scale"}
     assert shapes == {"m": (6, 1, 1), "t": (7,)}
+    pixels = load_text("network p:\n  input: 3x2x5\n  layers:\n    pe: patch_embed(4, 1)\n")
+    assert pixels.graph.output_shape == (2 * 5, 4)  # a patch of one pixel: a token per pixel
+    assert pixels.params == 3 * 4 + 4
 
 
 def test_rbf_output_by_hand() -> None:

@@ -328,6 +328,16 @@ def test_zoo_receptive_field_is_the_input_gradient_extent(
     assert field == expected
 
 
+def test_dilated_max_pooling_field_is_the_input_gradient_extent() -> None:
+    """A dilated pool's window spans dilation x (kernel - 1) + 1 pixels each way (5 and 4 here)."""
+    text = (
+        "network dilated:\n  input: 1x12x12\n  layers:\n    c: conv(2, 3)\n"
+        "    p: maxpool([3, 2], stride=[2, 1], pad=[1, 1], dilation=[2, 3])\n"
+    )
+    field = assert_field_is_gradient_extent(lambda **kw: archspec.load("d.arch", text=text, **kw), "p")
+    assert field.size == (3 + (3 - 1) * 2, 3 + (2 - 1) * 3)
+
+
 # ---------------------------------------------------------------- random specs
 
 
