@@ -751,3 +751,27 @@ def test_custom_layers_describe_themselves() -> None:
     )
     window = ShiftedWindowAttention(12, 4, 2, 3)
     assert repr(window).startswith("ShiftedWindowAttention(\n  window_size=4, shift_size=2, num_heads=3\n")
+
+
+def test_custom_layers_built_with_their_defaults_behave_as_torchs_defaults() -> None:
+    """The same as the signature test above, by behaviour: each layer constructed without the
+    optional arguments computes what torch's or torchvision's layer does with theirs."""
+    from torchvision.models.swin_transformer import ShiftedWindowAttention as Theirs
+
+    from archspec.backends.torch_layers import ShiftedWindowAttention, Subsample, UnsharedBiasConv2d
+
+    x = torch.randn(2, 3, 7, 9, generator=torch.Generator().manual_seed(8))
+    unshared = UnsharedBiasConv2d(3, 4, 3, (5, 7))
+    reference = nn.Conv2d(3, 4, 3, bias=False)
+    reference.load_state_dict({"weight": unshared.weight.detach()})
+    with torch.no_grad():
+        assert torch.equal(unshared(x), reference(x) + unshared.bias)  # stride 1, no padding or dilation
+        assert torch.equal(Subsample(3, 2)(x), F.avg_pool2d(x, 2, divisor_override=1))  # 3x4: floor
+    theirs = randomise(Theirs(12, [4, 4], [2, 2], 3))
+    ours = ShiftedWindowAttention(12, 4, 2, 3)
+    ours.load_state_dict(theirs.state_dict(), strict=True)  # both biases
+    tokens = torch.randn(2, 9, 13, 12, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(4)
+    trained = ours.train()(tokens)  # no dropout
+    torch.manual_seed(4)
+    assert torch.equal(trained, theirs.train()(tokens))
