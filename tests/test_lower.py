@@ -733,9 +733,19 @@ def test_pool_output_size_rule_is_torchs(
 
 def test_same_padding_keeps_the_size() -> None:
     graph = net(
-        'conv(4, 5, padding="same")', 'conv(4, 3, dilation=2, padding="same")', 'conv(4, 3, padding="valid")'
+        'conv(4, 5, padding="same")',
+        'conv(4, 3, dilation=2, padding="same")',
+        'conv(4, [3, 5], dilation=[1, 2], padding="same")',
+        'conv(4, 3, padding="valid")',
     )
-    assert [node.shape for node in graph.nodes[1:]] == [(4, 8, 8), (4, 8, 8), (4, 6, 6)]
+    assert [node.shape for node in graph.nodes[1:]] == [(4, 8, 8), (4, 8, 8), (4, 8, 8), (4, 6, 6)]
+
+
+def test_mlp_takes_the_width_it_is_given_or_its_inputs() -> None:
+    given = net("m: mlp(8, out_features=3)", input="5x4")
+    assert given.output_shape == (5, 3)
+    assert sum(n.op.param_count() for n in given.nodes) == (4 * 8 + 8) + (8 * 3 + 3)
+    assert net("m: mlp(8)", input="5x4").output_shape == (5, 4)
 
 
 def test_linear_infers_in_features_and_works_on_tokens() -> None:
@@ -835,6 +845,12 @@ def test_quoted_labels_take_any_name_without_a_dot_and_template_references_find_
             "x: patch_embed(4, 0)",
             "4:23: error: x: argument 'patch_size' of patch_embed must be greater than 0, got 0",
         ),
+        (
+            "3x8x8",
+            "flatten >> x: adaptive_avgpool(2)",
+            "4:19: error: x: adaptive_avgpool expects an image CxHxW, got 192",
+        ),
+        ("5x4", "x: batchnorm", "4:8: error: x: batchnorm expects CxHxW or a vector, got 5x4"),
     ],
 )
 def test_ops_name_themselves_in_shape_errors(shape: str, layer: str, message: str) -> None:
