@@ -11,6 +11,10 @@
 #   tools/mutate.sh --names FILE GROUP...           (afresh, only the mutants named in FILE, one a line:
 #                                                    the survivors of a run, after tests were added)
 #
+# MUTATE_TESTS="tests/a.py tests/b.py" replaces the groups' test selection: a quick first pass over
+# mutants that every test reaches (the conv and linear rules: a full selection takes minutes a mutant),
+# whose survivors then get the full selection (--names).
+#
 # A group takes an hour or more on two cores; --resume continues the last run's tree where it stopped
 # (the same code and test selection: after a change to either, start afresh), checking only the mutants
 # of the groups asked for that have no verdict yet (mutmut itself reruns every mutant it is named).
@@ -80,6 +84,7 @@ for asked in "${GROUPS_ASKED[@]}"; do
   names+=("${more[@]}")
   only+=("\"archspec/$g/*\"")
 done
+[[ -z ${MUTATE_TESTS:-} ]] || read -r -a tests <<<"$MUTATE_TESTS"
 quoted=$(printf '"%s"\n' "${tests[@]}" | sort -u | paste -sd, -)
 if [[ -n $NAMES_FILE ]]; then
   mapfile -t names < <(grep -v '^ *$' "$NAMES_FILE" | sed 's/^ *//; s/:.*$//')
