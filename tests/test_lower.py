@@ -741,6 +741,16 @@ def test_same_padding_keeps_the_size() -> None:
     assert [node.shape for node in graph.nodes[1:]] == [(4, 8, 8), (4, 8, 8), (4, 8, 8), (4, 6, 6)]
 
 
+def test_per_pixel_linear_and_unshared_biases_count_by_hand() -> None:
+    """A linear layer with dim=-1 on a CxHxW map works on its last axis; an unshared bias holds one
+    value per output position (a 5x7 map here); with and without biases."""
+    per_pixel = net("a: linear(5, dim=-1)", "b: linear(4, dim=-1, bias=false)", input="2x7x9")
+    assert [node.shape for node in per_pixel.nodes[1:]] == [(2, 7, 5), (2, 7, 4)]
+    assert [node.op.param_count() for node in per_pixel.nodes[1:]] == [9 * 5 + 5, 5 * 4]
+    unshared = net('c: conv(6, 3, bias="unshared")', input="2x7x9")
+    assert unshared.nodes[1].op.param_count() == 2 * 3 * 3 * 6 + 6 * 5 * 7
+
+
 def test_mlp_takes_the_width_it_is_given_or_its_inputs() -> None:
     given = net("m: mlp(8, out_features=3)", input="5x4")
     assert given.output_shape == (5, 3)
@@ -851,6 +861,7 @@ def test_quoted_labels_take_any_name_without_a_dot_and_template_references_find_
             "4:19: error: x: adaptive_avgpool expects an image CxHxW, got 192",
         ),
         ("5x4", "x: batchnorm", "4:8: error: x: batchnorm expects CxHxW or a vector, got 5x4"),
+        ("3x8x8", 'x: conv(4, padding="same")', "4:8: error: conv needs 'kernel_size'"),
     ],
 )
 def test_ops_name_themselves_in_shape_errors(shape: str, layer: str, message: str) -> None:

@@ -247,3 +247,32 @@ def test_explain_attention(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert "4·N·D² (projections) + 2·N²·D (QKᵀ and A·V) = 4·197·768² + 2·197²·768" in out
     assert analysis.receptive_field == "global"
+
+
+COUNT_KEYS = {
+    "params", "trainable_params", "buffers", "macs", "flops", "extra_flops", "activation_bytes",
+    "peak_activation_bytes", "saved_bytes", "parameters_bytes", "gradients_bytes", "optimizer_state_bytes",
+    "total_bytes",
+}  # fmt: skip
+
+
+def _counts(value: object, key: str = "") -> list[tuple[str, object]]:
+    """Every (key, value) of the document whose key names a count, at any depth."""
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in _counts(v, k)]
+    if isinstance(value, list):
+        return [pair for v in value for pair in _counts(v, key)]
+    return [(key, value)] if key in COUNT_KEYS else []
+
+
+def test_every_count_in_the_json_report_is_an_integer() -> None:
+    """Parameters, MACs, FLOPs and bytes are whole numbers in every zoo network's JSON (a grouped
+    conv's ``in_channels / groups`` would make them floats: 3504872.0)."""
+    from archspec.catalog import catalog
+    from archspec.report import render_analysis
+
+    for variant in (v for entry in catalog() for v in entry.variants):
+        counts = _counts(json.loads(render_analysis(archspec.load(variant).analyze(count="all"), "json")))
+        assert {key for key, _ in counts} >= {"params", "macs", "saved_bytes", "total_bytes"}, variant
+        wrong = [(k, v) for k, v in counts if type(v) is not int]
+        assert not wrong, (variant, wrong[:3])
