@@ -41,9 +41,9 @@ read -r -a GROUPS_ASKED <<<"${GROUPS_ASKED[*]}"
 selection() {
   case $1 in
     ops) # the zoo and random specs against torch, the figures, the hand calculations, the whole
-      # error messages (an op names itself in its shape errors)
+      # error messages (an op names itself in its shape errors), the reports (counts are integers)
       echo tests/test_crosscheck.py tests/test_lower.py tests/test_analysis.py tests/test_zoo.py \
-        tests/test_errors.py ;;
+        tests/test_errors.py tests/test_report.py ;;
     analysis) # the same, and the reports that print the rows and the counting convention
       echo tests/test_crosscheck.py tests/test_lower.py tests/test_analysis.py tests/test_zoo.py \
         tests/test_report.py ;;
