@@ -337,3 +337,29 @@ def test_a_clause_naming_a_sublayer_sets_every_parameter_of_it() -> None:
     state = archspec.load("t.arch", text=text).build().state_dict()
     assert torch.equal(state["merge.reduction.weight"], torch.full((16, 32), 0.5))
     assert torch.equal(state["merge.norm.weight"], torch.ones(32))
+
+
+FORMULAS = [
+    *("-1 / sqrt(fan_out)", "sqrt(1 / fan_in)", "2 ** -1", "-2 ** 2", "(1 - 2) ** 2", "1 - (2 - fan_in)"),
+    *("(1 - 2) - fan_in", "2 ** 3 ** 2", "(2 ** 3) ** 2", "-(fan_in + 1) * 2", "fan_in // 2 * 3"),
+    *("fan_in // (2 * 3)", "-(-fan_in)", "sqrt(6 / (fan_in + fan_out)) * 2 % 5", "-(2 ** 2)", "(-2) ** 2"),
+]
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+def test_formulas_are_written_as_python_reads_them(formula: str) -> None:
+    """The generated file's formula, run by Python, gives what archspec's own evaluator gives for the
+    spec text; the parentheses are only those Python needs."""
+    from archspec.init_rules import evaluate_formula, formula_python
+
+    written = formula_python(formula)
+    # Python runs the formula as the generated file would (the text is generated from this test's own).
+    value = eval(written, {"math": math, "fan_in": 3, "fan_out": 5})
+    assert value == evaluate_formula(formula, 3, 5), written
+
+
+def test_formulas_carry_no_needless_parentheses() -> None:
+    from archspec.init_rules import formula_python
+
+    written = [formula_python(f) for f in ("-1 / sqrt(fan_out)", "(1 - 2) - fan_in", "-(-fan_in)")]
+    assert written == ["-1 / math.sqrt(fan_out)", "1 - 2 - fan_in", "-(-fan_in)"]
