@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import functools
 import keyword
 import math
 import re
@@ -49,7 +50,7 @@ from archspec.backends.torch_source import (
 )
 from archspec.errors import SpecError, UsageError, spec_repr
 from archspec.init_rules import PARAMETERS, after_order, built_rules, formula_python, rule_text
-from archspec.ir import Graph, InitRule, Node
+from archspec.ir import Graph, InitCall, InitRule, Node
 from archspec.ops import format_shape
 
 _POSITION = re.compile(r"^[0-9]+$")
@@ -200,14 +201,20 @@ def _rule_function(rule: InitRule, name: str) -> list[str]:
     ]
     for index, call in enumerate(rule.calls):
         lines.append(f"        {'if' if index == 0 else 'elif'} matches(key, {call.parameter!r}):")
-        args = ["p", *(f"{k}={_literal(v)}" for k, v in call.args.items())]
-        if call.formulas:
-            lines.append(f"            {_fan_names(call.formulas.values())} = fans(p)")
-            args += [f"{k}={formula_python(v)}" for k, v in call.formulas.items()]
-        lines.append(f"            nn.init.{call.function}_({', '.join(args)})")
+        lines += _init_call(call, "p", "            ")
     if not rule.calls:
         lines.append("        pass")
     return lines
+
+
+def _init_call(call: InitCall, tensor: str, indent: str) -> list[str]:
+    """One clause of a rule on ``tensor``: its ``nn.init`` call, after the fans its formulas use."""
+    args = [tensor, *(f"{k}={_literal(v)}" for k, v in call.args.items())]
+    lines = []
+    if call.formulas:
+        lines.append(f"{indent}{_fan_names(call.formulas.values())} = fans({tensor})")
+        args += [f"{k}={formula_python(v)}" for k, v in call.formulas.items()]
+    return [*lines, f"{indent}nn.init.{call.function}_({', '.join(args)})"]
 
 
 def _fan_names(formulas: Iterable[str]) -> str:
@@ -392,12 +399,16 @@ class _Class:
         raise AssertionError("every parameter has a value in every instance (checked when merged)")
 
 
+def _module_class(node: Node) -> str | None:
+    """The class (constructor) of the module a layer becomes; None for a functional op or a parameter
+    its owner keeps."""
+    entry = SOURCE_OPS.get(node.op.kind)
+    return None if entry is None or entry.source is None else entry.source(node.op, False).callee
+
+
 def _leaf_class(node: Node) -> str | None:
     """The class of the module a layer becomes when that module holds no submodule, else None."""
-    entry = SOURCE_OPS.get(node.op.kind)
-    if entry is None or entry.source is None:
-        return None
-    cls = entry.source(node.op, False).callee
+    cls = _module_class(node)
     return cls if cls in _TORCH_LEAVES or cls in leaf_classes("torch_layers.py") else None
 
 
@@ -885,12 +896,12 @@ class _Emitter:
         none."""
         if not self.graph.init:
             return []
-        written = self.init_inline()
-        rules = [rule for rule in self.graph.init if not any(rule is r for r in written.values())]
+        written = self.init_inline.values()
+        rules = [rule for rule in self.graph.init if not any(rule is r for r in written)]
         helpers = ["matches", "parameters_of"] if rules else []
         if any(call.formulas for rule in self.graph.init for call in rule.calls):
             helpers.append("fans")
-        if self.init_by_name():
+        if self.init_by_name:
             helpers.append("layer_of")
         out: list[str] = []
         for helper in helpers:  # copied from archspec/backends/init.py, read as text (no torch import)
@@ -911,47 +922,14 @@ class _Emitter:
             out += [*_rule_function(rule, self.rule_names[id(rule)]), "", ""]
         return out
 
-    def init_inline(self) -> dict[str, InitRule]:
-        """The op rules ``init_weights``' loop writes out in place, by layer class: a rule that only
-        this loop applies (not also as layers are built, nor by name), to layers of its own op kind."""
-        by_class = self.init_by_class() or {}
-        by_name = {id(rule) for _, rule in self.init_by_name()}
-        inline = {}
-        for cls, rule in by_class.items():
-            met = [node for node in self.graph.nodes if cls in _isinstance_classes(node)]
-            if id(rule) not in by_name and all(node.op.kind == rule.kind for node in met):
-                inline[cls] = rule
-        return inline
+    # The init plan: worked out once from the graph (the emitter reads it for the helpers, the rule
+    # functions and init_weights).
+    @functools.cached_property
+    def init_order(self) -> list[tuple[Node, InitRule]]:
+        """The (layer, rule) pairs applied once the network is built, in order (``after_order``)."""
+        return after_order(self.graph.init, self.graph.nodes)
 
-    def _rule_in_place(self, cls: str, rule: InitRule) -> list[str]:
-        """An op rule inside the loop over the modules, on a layer of class ``cls``: each parameter of
-        the layer in torch's order, set by the first clause naming it (as the rule's function would),
-        with a ``None`` test where some layer of that class goes without it (``bias=false``)."""
-        met = [_direct_parameters(node) for node in self.graph.nodes if cls in _isinstance_classes(node)]
-        lines = []
-        for name in PARAMETERS[rule.kind or ""]:
-            call = next((c for c in rule.calls if c.parameter == name), None)
-            if call is None or not any(name in held for held in met):
-                continue
-            tensor, indent = f"module.{name}", "            "
-            if not all(name in held for held in met):
-                lines.append(f"{indent}if {tensor} is not None:")
-                indent += "    "
-            args = [tensor, *(f"{k}={_literal(v)}" for k, v in call.args.items())]
-            if call.formulas:
-                lines.append(f"{indent}{_fan_names(call.formulas.values())} = fans({tensor})")
-                args += [f"{k}={formula_python(v)}" for k, v in call.formulas.items()]
-            lines.append(f"{indent}nn.init.{call.function}_({', '.join(args)})")
-        return lines or ["            pass"]
-
-    def init_by_name(self) -> list[tuple[Node, InitRule]]:
-        """The (layer, rule) pairs ``init_weights`` applies by the layer's name: the named rules, and
-        every pair when its op rules cannot go by the layer's class (``init_by_class``)."""
-        order = after_order(self.graph.init, self.graph.nodes)
-        if self.init_by_class() is None:
-            return order
-        return [(node, rule) for node, rule in order if rule.pattern is not None]
-
+    @functools.cached_property
     def init_by_class(self) -> dict[str, InitRule] | None:
         """The rule of each layer class when ``init_weights`` can apply the op rules as torchvision does,
         ``for module in model.modules(): if isinstance(module, nn.Conv2d): ...``: every layer an op rule
@@ -961,45 +939,80 @@ class _Emitter:
         (``after_order`` lists them in module order). None when it cannot (a ViT's attention holds a
         linear layer)."""
         by_class: dict[str, InitRule] = {}
-        order = after_order(self.graph.init, self.graph.nodes)
-        op_rules = [(node, rule) for node, rule in order if rule.kind is not None]
+        op_rules = [(node, rule) for node, rule in self.init_order if rule.kind is not None]
         for node, rule in op_rules:
             cls = _leaf_class(node)
             if cls is None or by_class.setdefault(cls, rule) is not rule:
                 return None
         listed = {node.name: rule for node, rule in op_rules}
         for node in self.graph.nodes:
-            entry = SOURCE_OPS.get(node.op.kind)
-            if entry is None or entry.source is None:
+            if _module_class(node) is None:
                 continue  # no module of its own: a functional op, or a parameter its owner keeps
-            cls = _leaf_class(node)
-            if cls is None:
+            classes = _isinstance_classes(node)
+            if not classes:
                 return None  # a module with submodules: one of them may be of a class the loop tests
-            for instance_of in (cls, *layer_bases("torch_layers.py").get(cls, ())):
+            for instance_of in classes:
                 tested = by_class.get(instance_of)
                 if tested is not None and listed.get(node.name) is not tested and node.op.param_count() > 0:
                     return None
         return by_class
 
+    @functools.cached_property
+    def init_by_name(self) -> list[tuple[Node, InitRule]]:
+        """The (layer, rule) pairs ``init_weights`` applies by the layer's name: the named rules, and
+        every pair when its op rules cannot go by the layer's class (``init_by_class``)."""
+        if self.init_by_class is None:
+            return self.init_order
+        return [(node, rule) for node, rule in self.init_order if rule.pattern is not None]
+
+    @functools.cached_property
+    def init_inline(self) -> dict[str, InitRule]:
+        """The op rules ``init_weights``' loop writes out in place, by layer class: a rule that only
+        this loop applies (not also as layers are built, nor by name), to layers of its own op kind."""
+        by_name = {id(rule) for _, rule in self.init_by_name}
+        return {
+            cls: rule
+            for cls, rule in (self.init_by_class or {}).items()
+            if id(rule) not in by_name and all(node.op.kind == rule.kind for node in self._met_by(cls))
+        }
+
+    def _met_by(self, cls: str) -> list[Node]:
+        """The layers an ``isinstance(module, cls)`` test meets."""
+        return [node for node in self.graph.nodes if cls in _isinstance_classes(node)]
+
+    def _rule_in_place(self, cls: str, rule: InitRule) -> list[str]:
+        """An op rule inside the loop over the modules, on a layer of class ``cls``: each parameter of
+        the layer in torch's order, set by the first clause naming it (as the rule's function would),
+        with a ``None`` test where some layer of that class goes without it (``bias=false``)."""
+        held = [_direct_parameters(node) for node in self._met_by(cls)]
+        lines = []
+        for name in PARAMETERS[rule.kind or ""]:
+            call = next((c for c in rule.calls if c.parameter == name), None)
+            if call is None or not any(name in names for names in held):
+                continue
+            tensor, indent = f"module.{name}", "            "
+            if not all(name in names for names in held):
+                lines.append(f"{indent}if {tensor} is not None:")
+                indent += "    "
+            lines += _init_call(call, tensor, indent)
+        return lines or ["            pass"]
+
     def init_weights(self) -> list[str]:
         """``init_weights(model)``: the rules applied once the network is built: the op rules by the
         class of each layer in a loop over the modules where it can (``init_by_class``), layer by
         layer by name where it cannot; then the named rules, by name."""
-        order = after_order(self.graph.init, self.graph.nodes)
-        if not order:
+        if not self.init_order:
             return []
-        by_class = self.init_by_class()
-        by_name = self.init_by_name()
+        by_class, by_name = self.init_by_class, self.init_by_name
         doc = "The spec's init rules, once the network is built: each layer by its op's rule"
         doc += " (in module order)" if by_class else ""
-        doc += ", then named rules." if any(rule.pattern for _, rule in order) else "."
+        doc += ", then named rules." if any(rule.pattern for _, rule in self.init_order) else "."
         lines = ["def init_weights(model: nn.Module) -> None:", *_docstring(doc, 4)]
         if by_class:
             lines.append("    for module in model.modules():")
-            inline = self.init_inline()
             for index, (cls, rule) in enumerate(by_class.items()):
                 lines.append(f"        {'elif' if index else 'if'} isinstance(module, {cls}):")
-                if cls in inline:
+                if cls in self.init_inline:
                     lines += self._rule_in_place(cls, rule)
                 else:
                     lines.append(f"            {self.rule_names[id(rule)]}(parameters_of(module))")
@@ -1040,7 +1053,7 @@ class _Emitter:
             f'    """A freshly initialised {root}{self.init_note()}."""',
             f"    model = {root}()",
         ]
-        if after_order(self.graph.init, self.graph.nodes):
+        if self.init_order:
             out.append("    init_weights(model)")
         out += ["    return model", "", ""]
         shape = ", ".join(str(d) for d in (1, *self.graph.input_shape))

@@ -148,19 +148,15 @@ def definitions(module_file: str) -> dict[str, str]:
 @cache
 def class_names(module_file: str) -> list[str]:
     """The names of the classes ``module_file`` defines, sorted."""
-    text = (Path(__file__).parent / module_file).read_text(encoding="utf-8")
-    return sorted(node.name for node in _top_level(text) if isinstance(node, ast.ClassDef))
+    return sorted(node.name for node in _class_definitions(module_file))
 
 
 @cache
 def layer_bases(module_file: str) -> dict[str, tuple[str, ...]]:
     """The base classes of each class ``module_file`` defines, as written (``PatchEmbed``:
     ``("nn.Conv2d",)``)."""
-    text = (Path(__file__).parent / module_file).read_text(encoding="utf-8")
     return {
-        node.name: tuple(ast.unparse(base) for base in node.bases)
-        for node in _top_level(text)
-        if isinstance(node, ast.ClassDef)
+        node.name: tuple(ast.unparse(base) for base in node.bases) for node in _class_definitions(module_file)
     }
 
 
@@ -168,12 +164,18 @@ def layer_bases(module_file: str) -> dict[str, tuple[str, ...]]:
 def leaf_classes(module_file: str) -> frozenset[str]:
     """The classes of ``module_file`` whose instances hold no submodule: no attribute of theirs is
     assigned a module (anything but an ``nn.Parameter``, a tensor or a plain value built in place)."""
+    return frozenset(
+        node.name
+        for node in _class_definitions(module_file)
+        if not any(_assigns_module(n) for n in ast.walk(node))
+    )
+
+
+@cache
+def _class_definitions(module_file: str) -> tuple[ast.ClassDef, ...]:
+    """The top-level classes of ``module_file`` (a file of this folder), parsed once."""
     text = (Path(__file__).parent / module_file).read_text(encoding="utf-8")
-    leaves = set()
-    for node in _top_level(text):
-        if isinstance(node, ast.ClassDef) and not any(_assigns_module(n) for n in ast.walk(node)):
-            leaves.add(node.name)
-    return frozenset(leaves)
+    return tuple(node for node in _top_level(text) if isinstance(node, ast.ClassDef))
 
 
 def _assigns_module(node: ast.AST) -> bool:
