@@ -24,6 +24,7 @@ class Network:
 
     graph: Graph
     program: Program = field(repr=False)
+    input_override: Shape | None = field(default=None, repr=False)  # ``--input``: else the spec's
 
     @property
     def name(self) -> str:
@@ -79,7 +80,7 @@ class Network:
 
         def relower(params: dict[str, Any]) -> Graph:
             overrides = overrides_from_mapping(params)
-            return lower(self.program, self.graph.variant, overrides, self.graph.input_shape)
+            return lower(self.program, self.graph.variant, overrides, self.input_override)
 
         return emit_source(self.graph, relower)
 
@@ -114,7 +115,7 @@ def load(
     )
     chosen = variant if variant is not None else implied
     graph = lower(program, chosen, overrides_from_mapping(params), input_shape)
-    return Network(graph, program)
+    return Network(graph, program, input_shape)
 
 
 def variants_of(name_or_path: str | Path) -> list[str]:

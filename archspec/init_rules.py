@@ -19,6 +19,7 @@ from archspec.errors import Collector, SpecError, did_you_mean, quoted_list, spe
 from archspec.expr import Value, evaluate, show
 from archspec.ir import InitCall, InitRule, Node
 from archspec.ops import OPS_BY_NAME
+from archspec.python_text import python_expression
 from archspec.source import Span
 
 REQUIRED = object()
@@ -346,40 +347,21 @@ def evaluate_formula(text: str, fan_in: int, fan_out: int) -> float:
     return float(value)
 
 
-# How tightly Python binds each operator of a formula (an atom: a name, a number or a call, binds tightest).
-_BINDING = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2, "%": 2, "**": 4}
-_UNARY, _ATOM = 3, 5
-
-
 def formula_python(text: str) -> str:
     """A formula as Python source over ``fan_in``/``fan_out`` (generated files), rebuilt from its parse
     with the parentheses Python needs to read it as parsed, and no others: ``-1 / math.sqrt(fan_out)``."""
     from archspec.syntax import parse_expression
 
-    def python(expr: ast.Expr) -> tuple[str, int]:  # the text, and how tightly it binds
-        if isinstance(expr, ast.Name) and expr.id in FANS:
-            return expr.id, _ATOM
-        if isinstance(expr, ast.Literal) and isinstance(expr.value, int | float):
-            return repr(expr.value), (_UNARY if expr.value < 0 else _ATOM)
-        if isinstance(expr, ast.BinaryOp) and expr.op in _BINDING:
-            binding = _BINDING[expr.op]
-            left, left_binding = python(expr.left)
-            right, right_binding = python(expr.right)
-            if expr.op == "**":  # right-associative, and `-x ** y` is `-(x ** y)`: `2 ** -1` is fine
-                left = left if left_binding == _ATOM else f"({left})"
-                right = right if right_binding >= _UNARY else f"({right})"
-            else:  # left-associative: `a - (b - c)` keeps its parentheses
-                left = left if left_binding >= binding else f"({left})"
-                right = right if right_binding > binding else f"({right})"
-            return f"{left} {expr.op} {right}", binding
-        if isinstance(expr, ast.UnaryOp) and expr.op == "-":
-            operand, operand_binding = python(expr.operand)
-            return "-" + (operand if operand_binding > _UNARY else f"({operand})"), _UNARY
-        if isinstance(expr, ast.FuncCall) and expr.func in FORMULA_FUNCTIONS and not expr.kwargs:
-            return f"math.{expr.func}({', '.join(python(a)[0] for a in expr.args)})", _ATOM
+    written = python_expression(
+        parse_expression(text, "<init formula>"),
+        name=lambda expr: expr.id if expr.id in FANS else None,
+        call=lambda expr, args: (
+            f"math.{expr.func}({', '.join(args)})" if expr.func in FORMULA_FUNCTIONS else None
+        ),
+    )
+    if written is None:
         raise ValueError(f"not an init formula: {text!r}")
-
-    return python(parse_expression(text, "<init formula>"))[0]
+    return written
 
 
 # ---------------------------------------------------------------- the order the backends apply them in

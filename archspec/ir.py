@@ -57,6 +57,14 @@ class Node(BaseModel):
     shape: Shape = Field(description="Output shape of one sample (batch dimension excluded).")
     repeat: Repeat | None = None
     span: Span | None = None
+    formulas: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "Op arguments the spec computes from the network's parameters by arithmetic, as Python "
+            "text over their names ({'length': '(image_size // patch_size) ** 2 + 1'}): the compiled "
+            "source writes the formula, so that those parameters can be arguments of the network's class."
+        ),
+    )
 
     @property
     def local_name(self) -> str:

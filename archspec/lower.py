@@ -26,6 +26,7 @@ from archspec.limits import MAX_BLOCK_DEPTH, MAX_INT, MAX_NESTING, MAX_NODES, bu
 from archspec.loader import FileScope, Program
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape, format_shape
 from archspec.ops.structure import Input
+from archspec.python_text import python_expression
 from archspec.source import Span
 from archspec.syntax import parse_expression
 
@@ -72,11 +73,12 @@ def unknown_op(call: ast.Call, candidates: Sequence[str]) -> Diagnostic:
 
 
 class _Lowerer:
-    def __init__(self, program: Program, network_params: frozenset[str] = frozenset()) -> None:
+    def __init__(self, program: Program, network_params: Mapping[str, Value] | None = None) -> None:
         self.program = program
         # Blocks see only their own parameters and the file's top-level names; these names are kept to
-        # explain an "unknown name" inside a block that the network does define.
-        self.network_params = network_params
+        # explain an "unknown name" inside a block that the network does define, and to find the layer
+        # arguments computed from them (`formulas`).
+        self.network_params: Mapping[str, Value] = network_params or {}
         self.nodes: list[Node] = []
         self.scopes: list[Scope] = []
         self.stack: list[_Call] = []
@@ -93,6 +95,7 @@ class _Lowerer:
         inputs: Sequence[int],
         span: Span | None,
         repeat: Repeat | None = None,
+        formulas: dict[str, str] | None = None,
     ) -> int:
         if len(self.nodes) > MAX_NODES:  # the input node is not a layer
             raise SpecError.at(span, f"the network has more than {MAX_NODES} layers")
@@ -107,6 +110,7 @@ class _Lowerer:
             shape=shape,
             repeat=repeat,
             span=span,
+            formulas=formulas or None,
         )
         self.nodes.append(node)
         return node.id
@@ -440,7 +444,8 @@ class _Lowerer:
         else:
             self._pending_name = container.child_name(local)
             op = self.op_from_call(atom, env, inputs)
-            out = self.add_node(container, local, op, inputs, item.span if item.label else atom.span, repeat)
+            span = item.span if item.label else atom.span
+            out = self.add_node(container, local, op, inputs, span, repeat, self.formulas(atom, op, env))
         if item.label is not None or item.repeat is not None:
             container.labels[local] = (out, item.span)
         return out
@@ -572,6 +577,45 @@ class _Lowerer:
                 call.span, f"{call.name} needs {quoted_list(missing)}", f"{call.name}({', '.join(names)})"
             )
         return self.make_op(call.name, args, inputs, call.span, spans)
+
+    def formulas(self, call: ast.Call, op: Op, env: Mapping[str, Value]) -> dict[str, str]:
+        """The op's arguments that the spec computes from the network's parameters by arithmetic
+        (ViT's ``length=(image_size // patch_size) ** 2 + 1``), as Python text over the parameters'
+        names: the compiled source writes the formula, so that those parameters can be arguments of the
+        network's class. Only outside blocks (a block sees its own parameters, not the network's)."""
+        if self.stack:
+            return {}
+        op_class = type(op)
+        given = [*zip(op_class.spec_arguments(), call.args, strict=False)]
+        given += [(op_class.aliases.get(kw.name, kw.name), kw.value) for kw in call.kwargs]
+        found = {}
+        for field_name, expr in given:
+            if isinstance(expr, ast.Name | ast.Literal):
+                continue  # a bare parameter is its value in the generated file; a number is a number
+            value = getattr(op, field_name, None)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            text = self._network_formula(expr, env)
+            if text is not None and evaluate(expr, env) == value:
+                found[field_name] = text
+        return found
+
+    def _network_formula(self, expr: ast.Expr, env: Mapping[str, Value]) -> str | None:
+        """``expr`` as Python text when it is arithmetic over numbers and at least one numeric parameter
+        of the network (not a loop variable or a binding that shadows one); else None."""
+        names: list[str] = []
+
+        def parameter(name: ast.Name) -> str | None:
+            value = env.get(name.id)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return None
+            if name.id not in self.network_params or self.network_params[name.id] != value:
+                return None
+            names.append(name.id)
+            return name.id
+
+        text = python_expression(expr, parameter)
+        return text if names else None  # `-1` is a number
 
     def make_op(
         self,
@@ -1006,7 +1050,7 @@ def _lower(
     shape = input_shape(network, env, input_override)
     if network.layers is None:
         raise SpecError.at(network.span, f"network '{network.name}' has no `layers:` section")
-    lowerer = _Lowerer(program, frozenset(params))
+    lowerer = _Lowerer(program, params)
     root = _Container("", 0, None, is_block=True)
     lowerer.scopes.append(Scope(name="", kind="network", span=network.span))
     root.children.add("input")

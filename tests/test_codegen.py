@@ -638,6 +638,24 @@ def test_exposed_parameters_compute_what_the_spec_computes(tmp_path: Path) -> No
     assert_same_outputs(outputs[0], outputs[1], exact=True)
 
 
+def test_vit_takes_image_and_patch_size_like_torchvision(tmp_path: Path) -> None:
+    """ViT's token count is the spec's formula over `image_size` and `patch_size`, so both are
+    arguments, as they are of torchvision's `VisionTransformer`: a small ViT for 64x64 images and 8x8
+    patches loads torchvision's weights strictly and computes its outputs."""
+    from torchvision.models.vision_transformer import VisionTransformer
+
+    module = load_source(archspec.load("vit_b_16").to_source(), tmp_path)
+    sizes = {"image_size": 64, "patch_size": 8, "num_layers": 2, "num_heads": 4, "hidden_dim": 96}
+    torch.manual_seed(0)
+    reference = randomise(VisionTransformer(**sizes, mlp_dim=192, num_classes=7)).eval()
+    generated = module.ViTB16(**sizes, mlp_dim=192, num_classes=7).eval()
+    assert generated.encoder.pos_embedding.shape == (1, (64 // 8) ** 2 + 1, 96)
+    generated.load_state_dict(reference.state_dict())  # strict: the same names and shapes
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert_same_outputs(generated(x), reference(x), exact=True)  # the same kernels
+
+
 def test_vit_parameters_pass_down_to_the_block_classes(tmp_path: Path) -> None:
     """ViT's width, MLP size, heads, depth and dropout are used inside the encoder's block classes: they
     are arguments of every class down to `EncoderBlock`, as in torchvision, with no 768 or 3072 left in
@@ -647,6 +665,8 @@ def test_vit_parameters_pass_down_to_the_block_classes(tmp_path: Path) -> None:
     module = load_source(source, tmp_path)
     assert list(inspect.signature(module.build).parameters) == [
         "num_classes",
+        "image_size",
+        "patch_size",
         "num_layers",
         "hidden_dim",
         "mlp_dim",
@@ -657,11 +677,13 @@ def test_vit_parameters_pass_down_to_the_block_classes(tmp_path: Path) -> None:
         "    def __init__(self, hidden_dim: int, mlp_dim: int, num_heads: int, dropout: float) -> None:"
         in source
     )
+    assert "torch.empty(1, (image_size // patch_size) ** 2 + 1, hidden_dim)" in source
     assert 'f"encoder_layer_{i}",' in source and "for i in range(num_layers)" in source
     code = [
         t.string for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type == tokenize.NUMBER
     ]
     assert code.count("768") == code.count("3072") == 2  # the defaults of the class and of build()
+    assert "197" not in code and code.count("16") == 2  # the token count is the spec's formula
     small = {"num_classes": 7, "num_layers": 2, "hidden_dim": 96, "mlp_dim": 192, "num_heads": 4}
     generated = module.ViTB16(**small, dropout=0.25)
     reference = archspec.load("vit_b_16", **small, dropout=0.25).build()

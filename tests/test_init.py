@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +241,40 @@ def test_named_rules_run_after_the_op_rules_and_built_rules_at_construction() ->
     }
     torch.manual_seed(9)
     assert_identical(net.build().state_dict(), expected)
+
+
+def test_rule_functions_are_named_after_their_targets(tmp_path: Path) -> None:
+    """Each rule's function in the generated file is named after what it targets; rules that would share
+    a name say how they differ, and none takes the file's own `init_weights`. The file still draws what
+    `build()` draws."""
+    rules = [
+        "conv: normal(0, 0.1)",
+        "linear: normal(0, 0.01), bias=zeros",
+        '"conv": normal(0, 0.2)',  # a pattern whose name is the op rule's
+        '"*d": uniform(-3, 3)',  # a pattern that is not an identifier
+        '"weights": ones',  # would be `init_weights`, the file's own function
+        "when built:",
+        "  conv: xavier_uniform",
+    ]
+    text = (
+        "network t:\n  init:\n" + "".join(f"    {r}\n" for r in rules) + "  input: 3x8x8\n  layers:\n"
+        "    conv: conv(4, 3)\n    weights: batchnorm\n    relu\n    flatten\n    head: linear(10)\n"
+    )
+    net = archspec.load("t.arch", text=text)
+    source = net.to_source()
+    defined = re.findall(r"^def (init_\w+)\(", source, flags=re.MULTILINE)
+    # The op rules are written inside init_weights's loop; the others are functions.
+    assert defined == [
+        "init_conv_by_name",
+        "init_d",
+        "init_weights_by_name",
+        "init_conv_when_built",
+        "init_weights",
+    ]
+    torch.manual_seed(5)
+    expected = net.build().state_dict()
+    torch.manual_seed(5)
+    assert_identical(generated_build(net, tmp_path)().state_dict(), expected)
 
 
 def test_the_rules_are_in_the_ir_json_and_its_schema() -> None:

@@ -870,3 +870,39 @@ def test_ops_name_themselves_in_shape_errors(shape: str, layer: str, message: st
     with pytest.raises(SpecError) as error:
         net(layer, input=shape)
     assert str(error.value).splitlines()[0] == f"t.arch:{message}"
+
+
+def test_arguments_computed_from_network_parameters_keep_their_formula() -> None:
+    """An op argument the spec computes by arithmetic from the network's parameters keeps its formula in
+    the IR (the compiled source writes it, so that those parameters can be arguments): outside blocks,
+    over parameters not shadowed, and only where a parameter appears."""
+    graph = build(
+        textwrap.dedent(
+            """\
+                block B(c):
+                  conv(c * 2, 1)
+
+                network t:
+                  input: [3, size, size]
+                  params:
+                    size = 32
+                    patch = 8
+                    width = 16
+                  layers:
+                    conv(width * 2, patch, stride=patch)
+                    B(width + 0)
+                    for width in [4]:
+                      conv(width * 2, 1)
+                    conv(2 * 5, 1)
+                    flatten
+                    linear(out_features=size // patch + -(width - 17) * 3)
+                """
+        )
+    )
+    formulas = {node.name: node.formulas for node in graph.nodes if node.formulas}
+    assert formulas == {
+        "0": {"out_channels": "width * 2"},
+        "5": {"out_features": "size // patch + -(width - 17) * 3"},
+    }
+    assert graph.node("5").op.out_features == 32 // 8 + 1 * 3  # type: ignore[attr-defined]
+    assert '"formulas": {\n        "out_channels": "width * 2"\n      }' in graph.to_json()

@@ -39,7 +39,7 @@ from archspec.analysis.counts import node_counts
 from archspec.analysis.memory import inplace_nodes
 from archspec.backends.exposed import expose
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
-from archspec.backends.source_ops import NO_DEFAULT, SOURCE_OPS, Arg, Ctor, source_op
+from archspec.backends.source_ops import NO_DEFAULT, SOURCE_OPS, Arg, Ctor, Formula, source_op
 from archspec.backends.tidy import LINE_LENGTH, tidy
 from archspec.backends.torch_source import (
     NN_MODULE_ATTRIBUTES,
@@ -52,6 +52,8 @@ from archspec.errors import SpecError, UsageError, spec_repr
 from archspec.init_rules import PARAMETERS, after_order, built_rules, formula_python, rule_text
 from archspec.ir import Graph, InitCall, InitRule, Node
 from archspec.ops import format_shape
+from archspec.python_text import python_expression
+from archspec.syntax import parse_expression
 
 _POSITION = re.compile(r"^[0-9]+$")
 _RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations"}
@@ -147,6 +149,8 @@ def _numbered(steps: Sequence[Step]) -> str | None:
 
 
 def _literal(value: Any) -> str:
+    if isinstance(value, Formula):
+        return value.text
     if isinstance(value, float) and not math.isfinite(value):
         return f"float({str(value)!r})"
     if isinstance(value, bool | int | float | str) or value is None:
@@ -163,7 +167,7 @@ def _type_name(value: Any) -> str:
         return "None"
     if isinstance(value, tuple | list):
         return f"tuple[{', '.join(_type_name(v) for v in value)}]" if value else "tuple[()]"
-    return type(value).__name__
+    return type(value.value if isinstance(value, Formula) else value).__name__
 
 
 def _annotation(values: Sequence[Any]) -> str:
@@ -173,17 +177,20 @@ def _annotation(values: Sequence[Any]) -> str:
 
 
 def _rule_names(rules: Sequence[InitRule]) -> dict[int, str]:
-    """A function name for each rule: ``init_conv``, ``init_mlp_built``, ``init_named_1``."""
+    """A function name for each rule, after what it targets: ``init_conv`` (an op), ``init_heads_head``
+    (the name pattern ``heads.head``), ``init_mlp`` (``when built: mlp``); where two rules would share
+    a name, each says how it differs (``init_mlp_when_built``, ``init_conv_by_name``), then counts."""
+    bases = []
+    for number, rule in enumerate(rules, 1):
+        target = re.sub(r"\W+", "_", rule.target).strip("_")
+        bases.append(
+            f"init_{target}" if target and f"init_{target}".isidentifier() else f"init_rule_{number}"
+        )
     names: dict[int, str] = {}
-    taken: set[str] = set()
-    named = 0
-    for rule in rules:
-        if rule.pattern is not None:
-            named += 1
-            base = f"init_named_{named}"
-        else:
-            base = "init_" + re.sub(r"\W", "_", rule.target)
-        base += "_built" if rule.when == "built" else ""
+    taken = {"init_weights"}  # the file's own function (a rule for layers named `weights`)
+    for rule, base in zip(rules, bases, strict=True):
+        if bases.count(base) > 1 or base in taken:
+            base += "_when_built" if rule.when == "built" else "_by_name" if rule.pattern is not None else ""
         name, n = base, 2
         while name in taken:
             name, n = f"{base}_{n}", n + 1
@@ -611,12 +618,33 @@ class _Emitter:
         return f"{ctor.callee}({', '.join(parts)}){ctor.close}"
 
     def built(self, ctor: Ctor, step: Step) -> Ctor:
-        """A layer's constructor, wrapped in ``built(init_rule, ...)`` for each `when built:` rule of it."""
+        """A layer's constructor, its formulas written out (``with_formulas``) and wrapped in
+        ``built(init_rule, ...)`` for each `when built:` rule of it."""
         assert step.node is not None
+        ctor = self.with_formulas(ctor, step.node)
         for rule in built_rules(self.graph.init, step.node):
             name = self.rule_names[id(rule)]
             ctor = dataclasses.replace(ctor, callee=f"built({name}, {ctor.callee}", close=f"{ctor.close})")
         return ctor
+
+    def with_formulas(self, ctor: Ctor, node: Node) -> Ctor:
+        """``ctor`` with each argument the spec computes from the network's parameters (``node.formulas``)
+        written as its formula over their values, ``(224 // 16) ** 2 + 1`` rather than 197."""
+        if not node.formulas:
+            return ctor
+        args = []
+        for arg in ctor.args:
+            field = arg.hint or arg.keyword
+            formula = node.formulas.get(field) if field is not None else None
+            if formula is not None and arg.value == getattr(node.op, field or "", None):
+                text = python_expression(
+                    parse_expression(formula, f"{node.name}: {field}"),
+                    lambda name: repr(self.graph.params[name.id]),
+                )
+                assert text is not None  # lowering wrote it from the same arithmetic
+                arg = dataclasses.replace(arg, value=Formula(arg.value, text))
+            args.append(arg)
+        return dataclasses.replace(ctor, args=tuple(args))
 
     def inlined(self, step: Step) -> bool:
         """Whether a step is written as an expression in ``forward`` rather than held as a module.

@@ -8,7 +8,8 @@ the two generated files token by token. A parameter is exposed when
 - the two files have the same tokens except comments, strings (docstrings and shape comments describe
   the defaults) and numbers that went exactly from the parameter's value to the changed value;
 - every such number is inside the ``__init__`` of a class (a number in a ``forward`` would need the
-  value kept on the module; such a parameter stays a literal).
+  value kept on the module; such a parameter stays a literal), or in the example run under
+  ``if __name__ == "__main__":``, which keeps the default (ViT's input size).
 
 Two changed values that the spec accepts must agree (multiples of an integer first, so that ViT's width
 stays a multiple of its head count), so a number that only happens to equal the parameter's value is not
@@ -66,6 +67,7 @@ def expose(
     if root not in classes:
         return source
     taken = _module_names(tokens) | _BUILTINS
+    example = next((t.start[0] for t in tokens if t.start[1] == 0 and t.string == "if"), len(tokens) + 1)
     numbers = {t.string for t in tokens if t.type == tokenize.NUMBER}
     exposed = []
     for name, value in params.items():
@@ -73,7 +75,8 @@ def expose(
             continue
         if repr(value) not in numbers:
             continue  # nowhere in the code (a default left out, a value only derived): nothing to expose
-        found = _places(tokens, name, value, emit_with)
+        # The example run under `if __name__ == "__main__":` keeps the default (what `build()` makes).
+        found = tuple(p for p in _places(tokens, name, value, emit_with) if p[0] < example)
         users = _users(found, classes, root) if found else None
         if users is not None and not _clashes(name, users, classes, tokens):
             exposed.append(Exposed(name, value, found, users))

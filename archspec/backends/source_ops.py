@@ -42,6 +42,15 @@ class Arg:
 
 
 @dataclass(frozen=True)
+class Formula:
+    """An argument the spec computes from the network's parameters, written as its formula over their
+    values (``(224 // 16) ** 2 + 1``): ``backends.exposed`` then finds each parameter's value there."""
+
+    value: int | float
+    text: str
+
+
+@dataclass(frozen=True)
 class Ctor:
     """A constructor call ``callee(args...)close`` in generated source."""
 
