@@ -574,9 +574,18 @@ class _Lowerer:
         missing = [n for n in op_class.required_arguments() if n not in args]
         if missing:
             raise SpecError.at(
-                call.span, f"{call.name} needs {quoted_list(missing)}", f"{call.name}({', '.join(names)})"
+                call.span,
+                self._of_layer(f"{call.name} needs {quoted_list(missing)}"),
+                f"{call.name}({', '.join(names)})",
             )
         return self.make_op(call.name, args, inputs, call.span, spans)
+
+    def _of_layer(self, message: str) -> str:
+        """``message`` about the layer being made, prefixed with its dotted name as every error of its
+        values is (``features.0: conv needs 'kernel_size'``). Errors in how the call is written (an
+        unknown argument, too many) are not: ``archspec check`` finds those in block definitions, where
+        a layer has no name yet, and reports them the same way."""
+        return f"{self._pending_name}: {message}" if self._pending_name else message
 
     def formulas(self, call: ast.Call, op: Op, env: Mapping[str, Value]) -> dict[str, str]:
         """The op's arguments that the spec computes from the network's parameters by arithmetic
@@ -640,9 +649,7 @@ class _Lowerer:
             return op_class.create(args, shapes)
         except OpError as error:
             where = (spans or {}).get(error.argument or "", span)
-            layer = self._pending_name
-            message = f"{layer}: {error.message}" if layer else error.message
-            raise SpecError.at(where, message, error.hint) from None
+            raise SpecError.at(where, self._of_layer(error.message), error.hint) from None
 
     _pending_name: str = ""
 

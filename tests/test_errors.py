@@ -659,7 +659,7 @@ CASES = [
             conv(4)
         """,
         """
-        t.arch:4:5: error: conv needs 'kernel_size'
+        t.arch:4:5: error: 0: conv needs 'kernel_size'
            4 |     conv(4)
                    ^^^^^^^
           hint: conv(out_channels, kernel_size, stride, padding, dilation, groups, bias, table)

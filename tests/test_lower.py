@@ -861,7 +861,7 @@ def test_quoted_labels_take_any_name_without_a_dot_and_template_references_find_
             "4:19: error: x: adaptive_avgpool expects an image CxHxW, got 192",
         ),
         ("5x4", "x: batchnorm", "4:8: error: x: batchnorm expects CxHxW or a vector, got 5x4"),
-        ("3x8x8", 'x: conv(4, padding="same")', "4:8: error: conv needs 'kernel_size'"),
+        ("3x8x8", 'x: conv(4, padding="same")', "4:8: error: x: conv needs 'kernel_size'"),
     ],
 )
 def test_ops_name_themselves_in_shape_errors(shape: str, layer: str, message: str) -> None:
