@@ -16,7 +16,7 @@ from pathlib import Path
 from archspec import ast
 from archspec.errors import SpecError, did_you_mean, printable
 from archspec.limits import MAX_SPEC_BYTES
-from archspec.syntax import parse
+from archspec.parsed import lookup
 
 
 @dataclass
@@ -113,6 +113,16 @@ def read_spec(path: Path, key: str) -> str:
         raise SpecError.at(None, f"cannot read {key}: not UTF-8 text") from None
 
 
+def _parse(text: str, key: str) -> ast.Module:
+    """The AST of a file's text: the shipped one of a zoo spec (``archspec.parsed``), else the parser's."""
+    module = lookup(text, key)
+    if module is None:
+        from archspec.syntax import parse  # Lark and its tables load only when a text needs parsing
+
+        module = parse(text, key)
+    return module
+
+
 def _load(
     path: Path, text: str | None, files: dict[str, FileScope], stack: list[str], policy: ImportPolicy
 ) -> FileScope:
@@ -123,7 +133,7 @@ def _load(
         text = read_spec(path, key)
     elif len(text) > MAX_SPEC_BYTES:
         raise SpecError.at(None, f"{key} is larger than the limit of {MAX_SPEC_BYTES:,} bytes")
-    module = parse(text, key)
+    module = _parse(text, key)
     scope = FileScope(module, text)
     stack = [*stack, key]
     try:

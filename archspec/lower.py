@@ -28,7 +28,6 @@ from archspec.ops import OPS_BY_NAME, Op, OpError, Shape, format_shape
 from archspec.ops.structure import Input
 from archspec.python_text import python_expression
 from archspec.source import Span
-from archspec.syntax import parse_expression
 
 MAX_RANK = 8  # sizes of the input shape
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -144,6 +143,8 @@ class _Lowerer:
                         )
                     value = env[field]
                 else:  # an expression: `"denselayer{j - 1}"`
+                    from archspec.syntax import parse_expression  # Lark loads only when needed
+
                     try:
                         value = evaluate(parse_expression(field), env)
                     except SpecError as error:

@@ -53,7 +53,6 @@ from archspec.init_rules import PARAMETERS, after_order, built_rules, formula_py
 from archspec.ir import Graph, InitCall, InitRule, Node
 from archspec.ops import format_shape
 from archspec.python_text import python_expression
-from archspec.syntax import parse_expression
 
 _POSITION = re.compile(r"^[0-9]+$")
 _RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations"}
@@ -637,6 +636,8 @@ class _Emitter:
             field = arg.hint or arg.keyword
             formula = node.formulas.get(field) if field is not None else None
             if formula is not None and arg.value == getattr(node.op, field or "", None):
+                from archspec.syntax import parse_expression  # Lark loads only for such a network
+
                 text = python_expression(
                     parse_expression(formula, f"{node.name}: {field}"),
                     lambda name: repr(self.graph.params[name.id]),
