@@ -111,17 +111,3 @@ def test_a_copy_of_a_zoo_spec_reports_its_own_path(tmp_path: Path, monkeypatch: 
     with pytest.raises(archspec.SpecError) as error:
         archspec.load(copy, "vgg16", num_classes=0)
     assert str(error.value).splitlines()[0].startswith("mine.arch:")
-
-
-def test_analysing_a_zoo_network_loads_no_parser() -> None:
-    """The point of the entries: `archspec analyze vgg16` imports neither Lark nor the parser."""
-    script = (
-        "import sys, io, contextlib\nfrom archspec.cli import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    assert main(['analyze', 'vgg16', '--format', 'json']) == 0\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'lark' or m == 'archspec.syntax'))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"

@@ -60,3 +60,19 @@ def test_building_the_command_line_reads_no_experiment() -> None:
     assert not {
         m for m in loaded if m.startswith("archspec.experiments.") and m != "archspec.experiments.commands"
     }
+
+
+def test_analysing_a_zoo_network_loads_no_parser(tmp_path: Path) -> None:
+    """The zoo's specs are shipped parsed (archspec.parsed): `archspec analyze vgg16` imports neither
+    Lark nor the parser; a spec of one's own still parses."""
+    analyze = (
+        "import io, contextlib\nfrom archspec.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main([{args}]) == 0"
+    )
+    zoo = loaded_after(analyze.format(args="'analyze', 'vgg16', '--format', 'json'"))
+    assert {m for m in zoo if m.split(".")[0] == "lark" or m == "archspec.syntax"} == set()
+    own_spec = tmp_path / "own.arch"
+    own_spec.write_text("network own:\n  input: 3x8x8\n  layers:\n    conv(4, 3)\n", encoding="utf-8")
+    own = loaded_after(analyze.format(args=f"'analyze', {str(own_spec)!r}"))
+    assert {"lark", "archspec.syntax"} <= own
