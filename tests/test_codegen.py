@@ -56,19 +56,25 @@ def test_generated_source_matches_the_in_memory_module(variant: str, tmp_path: P
 
 def test_resnet50_source_reads_like_torchvision() -> None:
     source = archspec.load("resnet50").to_source()
-    # One class for every Bottleneck, with torchvision's optional downsample and its argument names.
+    # One class for every Bottleneck, with torchvision's optional downsample and its arguments
+    # (inplanes, planes, stride, downsample): the output width is four times the inner one in every
+    # instance, so it is computed (torchvision's `planes * self.expansion`), not passed.
     assert "class Bottleneck(nn.Module):" in source and "class Bottleneck_2" not in source
     assert (
-        "    def __init__(\n        self,\n        in_channels: int,\n        width: int,\n"
-        "        out_channels: int,\n        stride: int = 1,\n        downsample: bool = False,\n"
+        "    def __init__(\n"
+        "        self, in_channels: int, width: int, stride: int = 1, downsample: bool = False\n"
         "    ) -> None:\n"
+        "        super().__init__()\n"
+        "        out_channels = width * 4\n"
+        "        self.conv1 = nn.Conv2d(in_channels, width, kernel_size=1, bias=False)\n"
     ) in source
+    assert "        self.conv3 = nn.Conv2d(width, out_channels, kernel_size=1, bias=False)\n" in source
     assert "        self.downsample = (\n            nn.Sequential(\n" in source
     assert "            if downsample\n            else None\n        )\n" in source
     assert "h1 = self.downsample(inp) if self.downsample is not None else inp  # 256x56x56" in source
-    assert "Bottleneck(in_channels=64, width=64, out_channels=256, downsample=True)," in source
-    assert "Bottleneck(in_channels=256, width=128, out_channels=512, stride=2, downsample=True)," in source
-    assert "*[Bottleneck(in_channels=1024, width=256, out_channels=1024) for _ in range(5)]," in source
+    assert "Bottleneck(in_channels=64, width=64, downsample=True)," in source
+    assert "Bottleneck(in_channels=256, width=128, stride=2, downsample=True)," in source
+    assert "*[Bottleneck(in_channels=1024, width=256) for _ in range(5)]," in source
     assert "x = self.layer1(x)  # 256x56x56" in source
     assert "Parameters: 25,557,032." in source and "4,089,184,256" in source
     assert "def build(num_classes: int = 1000) -> nn.Module:" in source
@@ -93,11 +99,59 @@ def test_mobilenet_v2_residual_is_a_flag_of_one_class() -> None:
     source = archspec.load("mobilenet_v2").to_source()
     # features.1 has no expansion layer (another structure); every other unit is one class.
     assert "class InvertedResidual(nn.Module):" in source and "class InvertedResidual_3" not in source
-    assert "        stride: int = 1,\n        residual: bool = False,\n    ) -> None:\n" in source
+    assert "out_channels: int, stride: int = 1, residual: bool = False\n    ) -> None:\n" in source
     assert "        self.residual = residual\n" in source
     assert "        x = x + inp if self.residual else x  # 24x56x56\n" in source
-    assert "InvertedResidual_2(in_channels=16, width=96, out_channels=24, stride=2)," in source
-    assert "InvertedResidual_2(in_channels=24, width=144, out_channels=24, residual=True)," in source
+    # Every unit of this class expands by 6 (Table 2's t): the hidden width is computed, not passed.
+    assert "        width = in_channels * 6\n" in source
+    assert "InvertedResidual_2(in_channels=16, out_channels=24, stride=2)," in source
+    assert "InvertedResidual_2(in_channels=24, out_channels=24, residual=True)," in source
+
+
+DERIVED = """
+block CNBlock(dim):
+  block:
+    conv(dim, 7, pad=3, groups=dim)
+    permute([1, 2, 0])
+    layernorm(dim=-1, eps=1e-6)
+    linear(4 * dim, dim=-1)
+    gelu
+    linear(dim, dim=-1)
+    permute([2, 0, 1])
+  layer_scale: layer_scale(1e-6)
+  add from input, layer_scale
+
+network stages:
+  input: 3x32x32
+  layers:
+    conv(8, 4, stride=4)
+    for width in [{widths}]:
+      conv(width, 1) >> CNBlock(width)
+"""
+
+
+@pytest.mark.parametrize(
+    ("widths", "signature"),
+    [
+        ("8, 16, 32", "def __init__(self, width: int) -> None:"),
+        # Two widths could agree on `* 4` by chance: too little to take the relation for the class's.
+        ("8, 16, 16", "def __init__(self, width: int, out_features: int, shape: tuple[int, int, int])"),
+    ],
+)
+def test_a_parameter_that_follows_from_another_is_computed(
+    widths: str, signature: str, tmp_path: Path
+) -> None:
+    """A block's value that is a fixed multiple of another in every instance (the MLP's `4 * dim`, the
+    layer scale's `dim x 1 x 1`) is computed in `__init__` once three distinct values show it, as
+    torchvision's ConvNeXt writes `4 * dim`; the file builds what the spec builds."""
+    net = archspec.load("t.arch", text=DERIVED.format(widths=widths))
+    source = net.to_source()
+    assert signature in source
+    if widths == "8, 16, 32":
+        assert "        out_features = width * 4\n" in source  # in the class of the block's `block:`
+        assert "        shape = (width, 1, 1)\n" in source
+        assert "CNBlock(width=16)" in source
+    assert_same_as_in_memory(net, tmp_path)
 
 
 OPTIONAL = """

@@ -222,6 +222,28 @@ def test_generated_init_by_class_or_by_name_draws_what_build_draws(case: str, tm
     assert_identical(generated_build(net, tmp_path)().state_dict(), expected)
 
 
+def test_classes_with_the_same_rule_share_one_isinstance_test(tmp_path: Path) -> None:
+    """Op rules that initialise alike are one branch, as torchvision's ConvNeXt writes
+    `isinstance(m, (nn.Conv2d, nn.Linear))`; the draws are still those of `build()`."""
+    net = archspec.load(
+        "t.arch",
+        text="network t:\n  input: 3x8x8\n  init:\n"
+        "    conv: trunc_normal(std=0.02), bias=zeros\n    linear: trunc_normal(std=0.02), bias=zeros\n"
+        "  layers:\n    conv(4, 3) >> batchnorm >> relu >> flatten >> linear(10)\n",
+    )
+    source = net.to_source()
+    assert (
+        "    for module in model.modules():\n"
+        "        if isinstance(module, (nn.Conv2d, nn.Linear)):\n"
+        "            nn.init.trunc_normal_(module.weight, std=0.02)\n"
+        "            nn.init.zeros_(module.bias)\n"
+    ) in source
+    torch.manual_seed(4)
+    expected = net.build().state_dict()
+    torch.manual_seed(4)
+    assert_identical(generated_build(net, tmp_path)().state_dict(), expected)
+
+
 def test_named_rules_run_after_the_op_rules_and_built_rules_at_construction() -> None:
     net = tiny(
         "linear: normal(0, 0.01), bias=zeros",

@@ -321,6 +321,75 @@ def _parameter_vectors(slots: list[list[Arg | None]]) -> tuple[list[list[str | N
     return vectors, param_of_slot
 
 
+# A parameter that is a fixed multiple of an earlier one in every instance (ResNet's `out_channels` is
+# `width * 4`) is written as that multiple; at least this many distinct values of the earlier one must
+# show the relation, so that two instances that happen to agree do not make one.
+_DERIVED_EVIDENCE = 3
+_DERIVED_FACTORS = range(1, 9)
+
+
+def _derived_parameters(values: list[list[Any]]) -> dict[int, tuple[int, str]]:
+    """The parameters that follow from an earlier one in every instance (``values``: per parameter, its
+    value in each instance): parameter -> (the earlier parameter, a template with ``{}`` for its name:
+    ``{} * 4``, ``({}, 1, 1)``)."""
+    derived: dict[int, tuple[int, str]] = {}
+    for param, vector in enumerate(values):
+        for base in range(param):
+            template = None if base in derived else _template(vector, values[base])
+            if template is not None:
+                derived[param] = (base, template)
+                break
+    return derived
+
+
+def _template(values: list[Any], bases: list[Any]) -> str | None:
+    """How ``values`` is written from ``bases`` in every instance (an integer multiple of it, or a tuple
+    of such multiples and constants), or None."""
+    if not all(type(b) is int and b > 0 for b in bases) or len(set(bases)) < _DERIVED_EVIDENCE:
+        return None
+    if all(type(v) is int for v in values):
+        return _multiple(values, bases)
+    size = len(values[0]) if type(values[0]) is tuple else -1
+    if not all(type(v) is tuple and len(v) == size and all(type(e) is int for e in v) for v in values):
+        return None
+    parts = []
+    for position in range(size):
+        column = [v[position] for v in values]
+        part = str(column[0]) if len(set(column)) == 1 else _multiple(column, bases)
+        if part is None:
+            return None
+        parts.append(part)
+    return f"({', '.join(parts)}{',' if size == 1 else ''})"
+
+
+def _multiple(values: list[int], bases: list[int]) -> str | None:
+    """``{}`` or ``{} * k`` when every value is the same small multiple ``k`` of its base, else None."""
+    factor = values[0] // bases[0]
+    if factor not in _DERIVED_FACTORS or any(v != factor * b for v, b in zip(values, bases, strict=True)):
+        return None
+    return "{}" if factor == 1 else f"{{}} * {factor}"
+
+
+def _value(arg: Arg | None) -> Any:
+    """An argument's value (None where the instance lacks the step)."""
+    return None if arg is None else arg.value
+
+
+def _parameter_name(uses: list[Arg], taken: set[str]) -> str:
+    """A name for a constructor parameter (or a derived local) not in ``taken``: ``width`` when it is
+    both a layer's ``out_channels`` and a later layer's ``in_channels`` (a block's inner width), else
+    its first use's."""
+    names = {arg.name for arg in uses}
+    name = "width" if {"in_channels", "out_channels"} <= names else uses[0].name
+    name = re.sub(r"\W", "_", name)
+    if not _attribute_ok(name):
+        name = "value"
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name}_{n}", n + 1
+    return candidate
+
+
 def _shared_default(uses: list[Arg]) -> Any:
     """The default of a parameter whose every use has the same default (``stride`` -> 1), else
     NO_DEFAULT."""
@@ -390,6 +459,9 @@ class _Class:
     slots: list[list[Arg | None]] = field(default_factory=list)
     params: list[str] = field(default_factory=list)
     param_of_slot: dict[int, int] = field(default_factory=dict)
+    # Parameters that follow from another in every instance, as locals of __init__: (name, expression).
+    derived: list[tuple[str, str]] = field(default_factory=list)
+    derived_of_slot: dict[int, str] = field(default_factory=dict)  # slot -> the local it reads
     optional: int | None = None  # the step of the first instance that some instances lack
     flag: str = ""  # the constructor parameter that says whether an instance has it
     present: list[bool] = field(default_factory=list)  # per instance: whether it has the optional step
@@ -579,32 +651,41 @@ class _Emitter:
     def parametrise(self, cls: _Class) -> None:
         """Literals that differ between instances become constructor parameters (equal ones share one).
 
-        A parameter is named after what it holds: ``width`` when it is both a layer's ``out_channels``
-        and a later layer's ``in_channels`` (a block's inner width), else after its first use. It gets a
-        default when every use has the same one (``stride=1``); those come last, as Python requires.
+        A parameter is named after what it holds (``_parameter_name``). It gets a default when every use
+        has the same one (``stride=1``); those come last, as Python requires. One that is a fixed
+        multiple of an earlier one in every instance (at least three of its values showing it) is not a
+        parameter but a local computed from it, ``out_channels = width * 4``, as torchvision writes
+        ``planes * self.expansion``.
         """
         if not cls.slots or not cls.slots[0]:
             return
         vectors, param_of_slot = _parameter_vectors(cls.slots)
+        first_slot = {
+            p: min(slot for slot, q in param_of_slot.items() if q == p) for p in range(len(vectors))
+        }
+        derived = _derived_parameters(
+            [[_value(inst[first_slot[p]]) for inst in cls.slots] for p in range(len(vectors))]
+        )
         uses: list[list[Arg]] = [[] for _ in vectors]
         for slot, param in sorted(param_of_slot.items()):
             arg = cls.slots[0][slot]
             assert arg is not None  # the first instance has every step
             uses[param].append(arg)
         defaults = [_shared_default(args) for args in uses]
-        order = sorted(range(len(vectors)), key=lambda p: defaults[p] is not NO_DEFAULT)
-        cls.param_of_slot = {slot: order.index(param) for slot, param in param_of_slot.items()}
+        kept = [p for p in range(len(vectors)) if p not in derived]
+        order = sorted(kept, key=lambda p: defaults[p] is not NO_DEFAULT)
+        cls.param_of_slot = {slot: order.index(p) for slot, p in param_of_slot.items() if p not in derived}
+        taken = {cls.flag}
+        names: dict[int, str] = {}
+        for param in [*order, *sorted(derived)]:
+            names[param] = _parameter_name(uses[param], taken)
+            taken.add(names[param])
         for param in order:
-            names = {arg.name for arg in uses[param]}
-            name = "width" if {"in_channels", "out_channels"} <= names else uses[param][0].name
-            name = re.sub(r"\W", "_", name)
-            if not _attribute_ok(name):
-                name = "value"
-            candidate, n = name, 2
-            while candidate in cls.params or candidate == cls.flag:
-                candidate, n = f"{name}_{n}", n + 1
-            cls.params.append(candidate)
+            cls.params.append(names[param])
             cls.defaults.append(defaults[param])
+        # A derived parameter is a local of __init__ under its own name: `out_channels = width * 4`.
+        cls.derived = [(names[p], derived[p][1].format(names[derived[p][0]])) for p in sorted(derived)]
+        cls.derived_of_slot = {slot: names[p] for slot, p in param_of_slot.items() if p in derived}
 
     # ------------------------------------------------------------ class text
     def attr(self, name: str, where: str) -> str:
@@ -838,6 +919,9 @@ class _Emitter:
             if slot in cls.param_of_slot:
                 name = cls.params[cls.param_of_slot[slot]]
                 return f"{arg.keyword}={name}" if arg.keyword else name
+            if slot in cls.derived_of_slot:
+                name = cls.derived_of_slot[slot]
+                return f"{arg.keyword}={name}" if arg.keyword else name
             first_value = cls.slots[0][slot]
             assert first_value is not None  # the first instance has every step
             value = first_value.value
@@ -878,6 +962,7 @@ class _Emitter:
             f"    def __init__(self{params}) -> None:",
         ]
         lines.append("        super().__init__()")
+        lines += [f"        {name} = {expression}" for name, expression in cls.derived]
         lines.extend(f"        {line}" for line in init)
         lines.append("")
         lines.extend(f"    {line}" for line in forward)
@@ -1039,12 +1124,20 @@ class _Emitter:
         lines = ["def init_weights(model: nn.Module) -> None:", *_docstring(doc, 4)]
         if by_class:
             lines.append("    for module in model.modules():")
-            for index, (cls, rule) in enumerate(by_class.items()):
-                lines.append(f"        {'elif' if index else 'if'} isinstance(module, {cls}):")
+            branches: list[tuple[list[str], list[str]]] = []  # (classes, body), adjacent bodies merged
+            for cls, rule in by_class.items():
                 if cls in self.init_inline:
-                    lines += self._rule_in_place(cls, rule)
+                    body = self._rule_in_place(cls, rule)
                 else:
-                    lines.append(f"            {self.rule_names[id(rule)]}(parameters_of(module))")
+                    body = [f"            {self.rule_names[id(rule)]}(parameters_of(module))"]
+                if branches and branches[-1][1] == body:
+                    branches[-1][0].append(cls)  # torchvision's `isinstance(m, (nn.Conv2d, nn.Linear))`
+                else:
+                    branches.append(([cls], body))
+            for index, (classes, body) in enumerate(branches):
+                tested = classes[0] if len(classes) == 1 else f"({', '.join(classes)})"
+                lines.append(f"        {'elif' if index else 'if'} isinstance(module, {tested}):")
+                lines += body
         if len(by_name) == 1:
             node, rule = by_name[0]
             lines.append(f"    {self.rule_names[id(rule)]}(parameters_of(layer_of(model, {node.name!r})))")

@@ -45,14 +45,10 @@ class InvertedResidual_2(nn.Module):
     """
 
     def __init__(
-        self,
-        in_channels: int,
-        width: int,
-        out_channels: int,
-        stride: int = 1,
-        residual: bool = False,
+        self, in_channels: int, out_channels: int, stride: int = 1, residual: bool = False
     ) -> None:
         super().__init__()
+        width = in_channels * 6
         self.conv = nn.Sequential(
             nn.Sequential(
                 nn.Conv2d(in_channels, width, kernel_size=1, bias=False),
@@ -89,29 +85,20 @@ class MobileNetV2(nn.Module):
                 nn.ReLU6(inplace=True),
             ),
             InvertedResidual(),
-            InvertedResidual_2(in_channels=16, width=96, out_channels=24, stride=2),
-            InvertedResidual_2(in_channels=24, width=144, out_channels=24, residual=True),
-            InvertedResidual_2(in_channels=24, width=144, out_channels=32, stride=2),
+            InvertedResidual_2(in_channels=16, out_channels=24, stride=2),
+            InvertedResidual_2(in_channels=24, out_channels=24, residual=True),
+            InvertedResidual_2(in_channels=24, out_channels=32, stride=2),
+            *[InvertedResidual_2(in_channels=32, out_channels=32, residual=True) for _ in range(2)],
+            InvertedResidual_2(in_channels=32, out_channels=64, stride=2),
+            *[InvertedResidual_2(in_channels=64, out_channels=64, residual=True) for _ in range(3)],
+            InvertedResidual_2(in_channels=64, out_channels=96),
+            *[InvertedResidual_2(in_channels=96, out_channels=96, residual=True) for _ in range(2)],
+            InvertedResidual_2(in_channels=96, out_channels=160, stride=2),
             *[
-                InvertedResidual_2(in_channels=32, width=192, out_channels=32, residual=True)
+                InvertedResidual_2(in_channels=160, out_channels=160, residual=True)
                 for _ in range(2)
             ],
-            InvertedResidual_2(in_channels=32, width=192, out_channels=64, stride=2),
-            *[
-                InvertedResidual_2(in_channels=64, width=384, out_channels=64, residual=True)
-                for _ in range(3)
-            ],
-            InvertedResidual_2(in_channels=64, width=384, out_channels=96),
-            *[
-                InvertedResidual_2(in_channels=96, width=576, out_channels=96, residual=True)
-                for _ in range(2)
-            ],
-            InvertedResidual_2(in_channels=96, width=576, out_channels=160, stride=2),
-            *[
-                InvertedResidual_2(in_channels=160, width=960, out_channels=160, residual=True)
-                for _ in range(2)
-            ],
-            InvertedResidual_2(in_channels=160, width=960, out_channels=320),
+            InvertedResidual_2(in_channels=160, out_channels=320),
             nn.Sequential(
                 nn.Conv2d(320, 1280, kernel_size=1, bias=False),
                 nn.BatchNorm2d(1280),
