@@ -618,6 +618,73 @@ def test_channels_last_ops_equal_torchvision_convnext() -> None:
     assert_counts_match(network, network.analyze(), "cpu")
 
 
+CONVNEXT_TINY = """
+block CNBlock(dim, drop):
+  block:
+    conv(dim, 7, pad=3, groups=dim)
+    permute([1, 2, 0])
+    layernorm(dim=-1, eps=1e-6)
+    linear(4 * dim, dim=-1)
+    gelu
+    linear(dim, dim=-1)
+    permute([2, 0, 1])
+  layer_scale: layer_scale(1e-6)
+  stochastic_depth: stochastic_depth(drop)
+  add from input, stochastic_depth
+
+network convnext_tiny:
+  init:
+    conv: trunc_normal(std=0.02), bias=zeros
+    linear: trunc_normal(std=0.02), bias=zeros
+  input: 3x224x224
+  params:
+    depths = [3, 3, 9, 3]
+    dims = [96, 192, 384, 768]
+  layers:
+    features:
+      "0": (conv(dims[0], 4, stride=4) >> layernorm(dim=0, eps=1e-6))
+      for s in range(4):
+        "{2 * s + 1}":
+          for j in range(depths[s]):
+            CNBlock(dims[s], 0.1 * (sum([depths[i] for i in range(s)]) + j) / (sum(depths) - 1))
+        if s < 3:
+          "{2 * s + 2}": (layernorm(dim=0, eps=1e-6) >> conv(dims[s + 1], 2, stride=2))
+    avgpool: adaptive_avgpool(1)
+    classifier: (layernorm(dim=0, eps=1e-6) >> flatten >> linear(1000))
+"""
+
+
+@pytest.mark.slow
+def test_a_convnext_written_from_the_paper_is_torchvisions(tmp_path: Any) -> None:
+    """A network outside the zoo, written as a user would from the paper's Table (stem, four stages of
+    CNBlocks with the stochastic-depth rate rising linearly, downsampling between them): torchvision's
+    `convnext_tiny` exactly: its parameter count, its state_dict (strictly), its outputs, its initial
+    weights from the same seed, and the same from the compiled file."""
+    from oracles import load_source
+    from torchvision.models import convnext_tiny
+
+    network = archspec.load("convnext.arch", text=CONVNEXT_TINY, input_shape=(3, 64, 64))
+    torch.manual_seed(0)
+    theirs = convnext_tiny()
+    assert network.analyze().params == sum(p.numel() for p in theirs.parameters())
+    torch.manual_seed(0)
+    ours = network.build()
+    assert ours.state_dict().keys() == theirs.state_dict().keys()
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(ours.state_dict().values(), theirs.state_dict().values(), strict=True)
+    )
+    randomise(theirs)
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    compiled = load_source(network.to_source(), tmp_path).build()
+    compiled.load_state_dict(theirs.state_dict(), strict=True)
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = theirs.eval()(x)
+        assert_same_outputs(ours.eval()(x), expected, exact=True)
+        assert_same_outputs(compiled.eval()(x), expected, exact=True)
+
+
 SHUFFLE_UNIT = """
 block InvertedResidual():
   half = in_channels // 2
