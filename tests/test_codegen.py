@@ -110,14 +110,8 @@ def test_mobilenet_v2_residual_is_a_flag_of_one_class() -> None:
 
 DERIVED = """
 block CNBlock(dim):
-  block:
-    conv(dim, 7, pad=3, groups=dim)
-    permute([1, 2, 0])
-    layernorm(dim=-1, eps=1e-6)
-    linear(4 * dim, dim=-1)
-    gelu
-    linear(dim, dim=-1)
-    permute([2, 0, 1])
+  block: (conv(dim, 3, pad=1, groups=dim) >> permute([1, 2, 0])
+          >> linear(4 * dim, dim=-1) >> relu >> linear(dim, dim=-1) >> permute([2, 0, 1]))
   layer_scale: layer_scale(1e-6)
   add from input, layer_scale
 
