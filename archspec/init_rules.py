@@ -380,6 +380,17 @@ def after_order(rules: Sequence[InitRule], nodes: Sequence[Node]) -> list[tuple[
     return order
 
 
+def clause_for(rule: InitRule, key: str) -> InitCall | None:
+    """The clause of ``rule`` that sets the torch parameter ``key`` of the layer it applies to (the
+    first that names it, as ``backends.init.matches`` reads a name: the parameter itself, a sublayer's
+    parameter of that name, or any parameter of the sublayer of that name), or None."""
+    for call in rule.calls:
+        name = call.parameter
+        if key == name or key.endswith("." + name) or key.startswith(name + "."):
+            return call
+    return None
+
+
 def built_rules(rules: Sequence[InitRule], node: Node) -> list[InitRule]:
     """The rules applied to a layer as soon as it is constructed: its op's, then the named ones in order."""
     if node.op.kind not in PARAMETERS or node.op.param_count() == 0:

@@ -606,6 +606,39 @@ def test_the_layers_init_weights_tests_by_class_are_torchs_leaf_modules() -> Non
     assert list(window.children()) and list(torch_layers.PatchMerging(8).children())
 
 
+def test_the_modules_inside_compound_layers_are_torchs() -> None:
+    """What the generator takes to be inside window attention, an MLP, patch merging and multi-head
+    attention (so that `init_weights`' loop may meet them) is what torch builds: every module without
+    submodules that holds parameters, in module order, with its class and its parameters; and the
+    parameters the compound module holds itself."""
+    from torch import nn
+
+    from archspec.backends.codegen import _INNER_LEAVES, _OWN_PARAMETERS
+
+    seen = set()
+    for variant in ZOO:
+        net = archspec.load(variant)
+        modules = dict(net.build(device="meta").named_modules())
+        for node in net.graph.nodes:
+            if node.op.kind not in _INNER_LEAVES or node.name not in modules:
+                continue
+            module = modules[node.name]
+            holding = [
+                (path, sub)
+                for path, sub in module.named_modules()
+                if path and not list(sub.children()) and list(sub.parameters(recurse=False))
+            ]
+            leaves = _INNER_LEAVES[node.op.kind](node.op)
+            assert [leaf.path for leaf in leaves] == [path for path, _ in holding], (variant, node.name)
+            for leaf, (_, sub) in zip(leaves, holding, strict=True):
+                assert all(isinstance(sub, getattr(nn, c.removeprefix("nn."))) for c in leaf.classes)
+                assert leaf.parameters == tuple(n for n, _ in sub.named_parameters(recurse=False))
+            own = tuple(n for n, _ in module.named_parameters(recurse=False))
+            assert own == _OWN_PARAMETERS.get(node.op.kind, lambda op: ())(node.op), (variant, node.name)
+            seen.add(node.op.kind)
+    assert seen == set(_INNER_LEAVES)
+
+
 def test_copied_definitions_are_the_modules_own_source() -> None:
     """The text read without importing equals what ``inspect`` finds in the imported modules, and the
     names a layer may not take are those of the installed torch's ``nn.Module``."""

@@ -95,8 +95,10 @@ def test_a_different_seed_gives_different_weights() -> None:
     assert not torch.equal(other["conv1.weight"], ours("resnet18")["conv1.weight"])
 
 
-@pytest.mark.parametrize("name", FAST)
+@pytest.mark.parametrize("name", [*FAST, pytest.param("swin_t", marks=pytest.mark.slow)])
 def test_generated_source_initialises_as_torchvision(name: str, tmp_path: Path) -> None:
+    """The generated file's `build()` draws torchvision's initial weights from the same seed (Swin's
+    through one `isinstance(module, nn.Linear)` test standing for four op rules, as torchvision's)."""
     build = generated_build(archspec.load(name), tmp_path)
     torch.manual_seed(0)
     generated = build().state_dict()
@@ -206,6 +208,33 @@ BY_CLASS_CASES = {
         "network t:\n  input: 3x8x8\n  init:\n    linear: normal(0, 1), bias=normal(0, 1)\n"
         "  layers:\n    patch_embed(16, 4) >> attention(2) >> linear(8) >> select_token(0) >> linear(3)\n",
         False,
+    ),
+    # The linear layers inside an MLP are met by the loop's `nn.Linear` test: one test when the MLP's
+    # rule sets them as the linear rule does (Swin), none when it does otherwise.
+    "an MLP set as the linear layers": (
+        "network t:\n  input: 3x8x8\n  init:\n    linear: trunc_normal(std=0.5), bias=normal(0, 1)\n"
+        "    mlp: trunc_normal(std=0.5), bias=normal(0, 1)\n"
+        "  layers:\n    patch_embed(16, 4) >> mlp(32) >> select_token(0) >> linear(3)\n",
+        True,
+    ),
+    "an MLP set otherwise than the linear layers": (
+        "network t:\n  input: 3x8x8\n  init:\n    linear: trunc_normal(std=0.5), bias=normal(0, 1)\n"
+        "    mlp: xavier_uniform, bias=normal(0, 1)\n"
+        "  layers:\n    patch_embed(16, 4) >> mlp(32) >> select_token(0) >> linear(3)\n",
+        False,
+    ),
+    # Patch merging's rule sets its projection only; a layer-norm test would meet its norm too.
+    "patch merging beside a layer norm rule": (
+        "network t:\n  input: 8x8x16\n  init:\n    patch_merging: reduction=trunc_normal(std=0.5)\n"
+        "    layernorm: weight=normal(1, 0.5), bias=normal(0, 1)\n"
+        "  layers:\n    patch_merging >> layernorm(dim=-1)\n",
+        False,
+    ),
+    "patch merging and linear layers": (
+        "network t:\n  input: 8x8x16\n  init:\n    patch_merging: reduction=trunc_normal(std=0.5)\n"
+        "    linear: trunc_normal(std=0.5), bias=normal(0, 1)\n"
+        "  layers:\n    patch_merging >> linear(4, dim=-1)\n",
+        True,
     ),
 }
 

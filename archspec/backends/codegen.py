@@ -26,6 +26,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import functools
+import json
 import keyword
 import math
 import re
@@ -49,7 +50,14 @@ from archspec.backends.torch_source import (
     leaf_classes,
 )
 from archspec.errors import SpecError, UsageError, spec_repr
-from archspec.init_rules import PARAMETERS, after_order, built_rules, formula_python, rule_text
+from archspec.init_rules import (
+    PARAMETERS,
+    after_order,
+    built_rules,
+    clause_for,
+    formula_python,
+    rule_text,
+)
 from archspec.ir import Graph, InitCall, InitRule, Node
 from archspec.ops import format_shape
 from archspec.python_text import python_expression
@@ -504,6 +512,65 @@ def _isinstance_classes(node: Node) -> tuple[str, ...]:
     the file (its own, and a custom layer's torch base); () for a module with submodules or none."""
     cls = _leaf_class(node)
     return () if cls is None else (cls, *layer_bases("torch_layers.py").get(cls, ()))
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """A module without submodules that a layer's module is or holds: where (``qkv`` inside window
+    attention, '' for the layer's own module), the classes ``isinstance`` finds it to be among those
+    the file can test, and its parameters in torch's order."""
+
+    path: str
+    classes: tuple[str, ...]
+    parameters: tuple[str, ...]
+
+    def key(self, parameter: str) -> str:
+        """The parameter's name in the layer's module (what an init rule's clauses are matched on)."""
+        return f"{self.path}.{parameter}" if self.path else parameter
+
+
+def _weight_and(bias: bool) -> tuple[str, ...]:
+    return ("weight", "bias") if bias else ("weight",)
+
+
+# The leaves inside the modules written for compound ops, in the order the modules register them
+# (tests/test_codegen.py checks them against the modules torch builds).
+_INNER_LEAVES: dict[str, Callable[[Any], tuple[_Leaf, ...]]] = {
+    "attention": lambda op: (_Leaf("out_proj", ("nn.Linear",), _weight_and(op.bias)),),
+    "mlp": lambda op: (
+        _Leaf("0", ("nn.Linear",), ("weight", "bias")),
+        _Leaf("3", ("nn.Linear",), ("weight", "bias")),
+    ),
+    "shifted_window_attention": lambda op: (
+        _Leaf("qkv", ("nn.Linear",), _weight_and(op.qkv_bias)),
+        _Leaf("proj", ("nn.Linear",), _weight_and(op.proj_bias)),
+    ),
+    "patch_merging": lambda op: (
+        _Leaf("reduction", ("nn.Linear",), ("weight",)),
+        _Leaf("norm", ("nn.LayerNorm",), ("weight", "bias")),
+    ),
+}
+# The parameters those modules hold themselves: a loop over leaf classes never meets them.
+_OWN_PARAMETERS: dict[str, Callable[[Any], tuple[str, ...]]] = {
+    "attention": lambda op: ("in_proj_weight", "in_proj_bias") if op.bias else ("in_proj_weight",),
+    "shifted_window_attention": lambda op: ("relative_position_bias_table",),
+}
+
+
+def _leaves(node: Node) -> tuple[_Leaf, ...] | None:
+    """The leaves of a layer's module: the module itself when it has no submodule, those of a compound
+    op's module (``_INNER_LEAVES``); None for a module whose submodules the generator does not know."""
+    classes = _isinstance_classes(node)
+    if classes:
+        return (_Leaf("", classes, _direct_parameters(node)),)
+    inner = _INNER_LEAVES.get(node.op.kind)
+    return None if inner is None else inner(node.op)
+
+
+def _clause_key(rule: InitRule | None, key: str) -> str | None:
+    """What ``rule`` does to the parameter ``key``, comparable between rules (None: nothing)."""
+    call = None if rule is None else clause_for(rule, key)
+    return None if call is None else json.dumps([call.function, call.args, call.formulas], sort_keys=True)
 
 
 class _Emitter:
@@ -1010,8 +1077,12 @@ class _Emitter:
         none."""
         if not self.graph.init:
             return []
-        written = self.init_inline.values()
-        rules = [rule for rule in self.graph.init if not any(rule is r for r in written)]
+        # A function for each rule something calls: built(), the list by name, or the loop for a class
+        # whose rule it does not write in place; none for the rules the loop stands for.
+        called = {id(rule) for _, rule in self.init_by_name}
+        called |= {id(r) for cls, r in (self.init_by_class or {}).items() if cls not in self.init_inline}
+        called |= {id(rule) for rule in self.graph.init if rule.when == "built"}
+        rules = [rule for rule in self.graph.init if id(rule) in called]
         helpers = ["matches", "parameters_of"] if rules else []
         if any(call.formulas for rule in self.graph.init for call in rule.calls):
             helpers.append("fans")
@@ -1046,29 +1117,63 @@ class _Emitter:
     @functools.cached_property
     def init_by_class(self) -> dict[str, InitRule] | None:
         """The rule of each layer class when ``init_weights`` can apply the op rules as torchvision does,
-        ``for module in model.modules(): if isinstance(module, nn.Conv2d): ...``: every layer an op rule
-        applies to is a module without submodules, each class has one rule, and no other module of the
-        network is an instance of one of those classes and has parameters (the loop would meet it too).
-        The loop then meets the same layers in the same order as the list of names it stands for
-        (``after_order`` lists them in module order). None when it cannot (a ViT's attention holds a
-        linear layer)."""
-        by_class: dict[str, InitRule] = {}
-        op_rules = [(node, rule) for node, rule in self.init_order if rule.kind is not None]
-        for node, rule in op_rules:
-            cls = _leaf_class(node)
-            if cls is None or by_class.setdefault(cls, rule) is not rule:
-                return None
-        listed = {node.name: rule for node, rule in op_rules}
+        ``for module in model.modules(): if isinstance(module, nn.Conv2d): ...``; None when it cannot.
+
+        It can when, for every module without submodules in the network (each layer's own, and those
+        inside window attention, an MLP, patch merging: ``_leaves``), the first class the loop tests
+        that the module is an instance of sets each of its parameters exactly as the op rule of its
+        layer does (or, where no rule sets it, the loop sets nothing), and no rule sets a parameter a
+        compound module holds itself. The loop then draws the same numbers in the same order as the
+        list of names it stands for (``after_order`` lists the layers in module order, and within a
+        layer its leaves come in module order). Each class's rule is the first op rule setting a
+        module of that class that sets every module the test meets as that module's own rule does
+        (Swin's `linear`, `mlp`, window attention and patch merging rules are one `nn.Linear` test).
+        """
+        rule_of = {node.name: rule for node, rule in self.init_order if rule.kind is not None}
+        leaves_with_rules: list[tuple[_Leaf, InitRule | None]] = []
+        candidates: dict[str, list[InitRule]] = {}  # per tested class, in order: the rules setting one
         for node in self.graph.nodes:
             if _module_class(node) is None:
                 continue  # no module of its own: a functional op, or a parameter its owner keeps
-            classes = _isinstance_classes(node)
-            if not classes:
-                return None  # a module with submodules: one of them may be of a class the loop tests
-            for instance_of in classes:
-                tested = by_class.get(instance_of)
-                if tested is not None and listed.get(node.name) is not tested and node.op.param_count() > 0:
+            leaves = _leaves(node)
+            if leaves is None:
+                return None  # submodules the generator does not know: one may be of a tested class
+            rule = rule_of.get(node.name)
+            own = _OWN_PARAMETERS.get(node.op.kind, lambda op: ())(node.op)
+            if any(_clause_key(rule, p) is not None for p in own):
+                return None  # the loop never meets a compound module's own parameters
+            for leaf in leaves:
+                leaves_with_rules.append((leaf, rule))
+                if rule is None or not any(clause_for(rule, leaf.key(p)) for p in leaf.parameters):
+                    continue
+                if not leaf.classes:
                     return None
+                rules = candidates.setdefault(leaf.classes[0], [])
+                if all(rule is not r for r in rules):
+                    rules.append(rule)
+        by_class: dict[str, InitRule] = {}
+        for cls, rules in candidates.items():
+            # The modules this test meets: those of the class that no earlier test meets.
+            met = [
+                (leaf, rule)
+                for leaf, rule in leaves_with_rules
+                if next((c for c in candidates if c in leaf.classes), None) == cls
+            ]
+            chosen = next(
+                (
+                    rule
+                    for rule in rules
+                    if all(
+                        _clause_key(rule, p) == _clause_key(own_rule, leaf.key(p))
+                        for leaf, own_rule in met
+                        for p in leaf.parameters
+                    )
+                ),
+                None,
+            )
+            if chosen is None:
+                return None
+            by_class[cls] = chosen
         return by_class
 
     @functools.cached_property
@@ -1082,27 +1187,31 @@ class _Emitter:
     @functools.cached_property
     def init_inline(self) -> dict[str, InitRule]:
         """The op rules ``init_weights``' loop writes out in place, by layer class: a rule that only
-        this loop applies (not also as layers are built, nor by name), to layers of its own op kind."""
+        this loop applies (not also by name). What it does to every module the test meets was proven
+        equal to what the layers' own rules do (``init_by_class``)."""
         by_name = {id(rule) for _, rule in self.init_by_name}
-        return {
-            cls: rule
-            for cls, rule in (self.init_by_class or {}).items()
-            if id(rule) not in by_name and all(node.op.kind == rule.kind for node in self._met_by(cls))
-        }
+        return {cls: rule for cls, rule in (self.init_by_class or {}).items() if id(rule) not in by_name}
 
-    def _met_by(self, cls: str) -> list[Node]:
-        """The layers an ``isinstance(module, cls)`` test meets."""
-        return [node for node in self.graph.nodes if cls in _isinstance_classes(node)]
+    def _met_by(self, cls: str) -> list[_Leaf]:
+        """The modules the loop's ``isinstance(module, cls)`` branch meets (the first branch of a class
+        each is an instance of)."""
+        tested = list(self.init_by_class or {})
+        met = []
+        for node in self.graph.nodes:
+            for leaf in (_leaves(node) or ()) if _module_class(node) is not None else ():
+                if next((c for c in tested if c in leaf.classes), None) == cls:
+                    met.append(leaf)
+        return met
 
     def _rule_in_place(self, cls: str, rule: InitRule) -> list[str]:
-        """An op rule inside the loop over the modules, on a layer of class ``cls``: each parameter of
-        the layer in torch's order, set by the first clause naming it (as the rule's function would),
-        with a ``None`` test where some layer of that class goes without it (``bias=false``)."""
-        held = [_direct_parameters(node) for node in self._met_by(cls)]
+        """An op rule inside the loop over the modules, on a module of class ``cls``: each parameter
+        in torch's order, set by the first clause naming it (as the rule's function would), with a
+        ``None`` test where some module of that class goes without it (``bias=false``)."""
+        held = [leaf.parameters for leaf in self._met_by(cls)]
         lines = []
-        for name in PARAMETERS[rule.kind or ""]:
-            call = next((c for c in rule.calls if c.parameter == name), None)
-            if call is None or not any(name in names for names in held):
+        for name in dict.fromkeys(p for names in held for p in names):
+            call = clause_for(rule, name)
+            if call is None:
                 continue
             tensor, indent = f"module.{name}", "            "
             if not all(name in names for names in held):
