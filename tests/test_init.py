@@ -230,6 +230,22 @@ BY_CLASS_CASES = {
         "  layers:\n    patch_merging >> layernorm(dim=-1)\n",
         False,
     ),
+    # A compound module's own parameter (window attention's table) is no module the loop meets.
+    "window attention whose rule sets its own table": (
+        "network t:\n  input: 8x8x16\n  init:\n"
+        "    shifted_window_attention: relative_position_bias_table=normal(0, 1),"
+        " weight=trunc_normal(std=0.5)\n"
+        "    linear: trunc_normal(std=0.5)\n"
+        "  layers:\n    shifted_window_attention(2, 4) >> linear(4, dim=-1)\n",
+        False,
+    ),
+    "window attention beside linear layers, set alike": (
+        "network t:\n  input: 8x8x16\n  init:\n"
+        "    shifted_window_attention: weight=trunc_normal(std=0.5), bias=normal(0, 1)\n"
+        "    linear: trunc_normal(std=0.5), bias=normal(0, 1)\n"
+        "  layers:\n    shifted_window_attention(2, 4) >> linear(4, dim=-1)\n",
+        True,
+    ),
     "patch merging and linear layers": (
         "network t:\n  input: 8x8x16\n  init:\n    patch_merging: reduction=trunc_normal(std=0.5)\n"
         "    linear: trunc_normal(std=0.5), bias=normal(0, 1)\n"
