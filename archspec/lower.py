@@ -606,7 +606,9 @@ class _Lowerer:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 continue
             text = self._network_formula(expr, env)
-            if text is not None and evaluate(expr, env) == value:
+            result = evaluate(expr, env) if text is not None else None
+            # The same value of the same type: `size / 2` is 16.0, which the op took as its 16.
+            if text is not None and type(result) is type(value) and result == value:
                 found[field_name] = text
         return found
 

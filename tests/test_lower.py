@@ -895,6 +895,7 @@ def test_arguments_computed_from_network_parameters_keep_their_formula() -> None
                       conv(width * 2, 1)
                     conv(2 * 5, 1)
                     flatten
+                    linear(size / patch)
                     linear(out_features=size // patch + -(width - 17) * 3)
                 """
         )
@@ -902,7 +903,7 @@ def test_arguments_computed_from_network_parameters_keep_their_formula() -> None
     formulas = {node.name: node.formulas for node in graph.nodes if node.formulas}
     assert formulas == {
         "0": {"out_channels": "width * 2"},
-        "5": {"out_features": "size // patch + -(width - 17) * 3"},
+        "6": {"out_features": "size // patch + -(width - 17) * 3"},  # not "5": 4.0 is no integer
     }
-    assert graph.node("5").op.out_features == 32 // 8 + 1 * 3  # type: ignore[attr-defined]
+    assert graph.node("6").op.out_features == 32 // 8 + 1 * 3  # type: ignore[attr-defined]
     assert '"formulas": {\n        "out_channels": "width * 2"\n      }' in graph.to_json()
