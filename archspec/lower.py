@@ -444,9 +444,9 @@ class _Lowerer:
             out = self.instantiate(block, atom, local, container, env, inputs[0], repeat, tuple(inputs))
         else:
             self._pending_name = container.child_name(local)
-            op = self.op_from_call(atom, env, inputs)
+            op, formulas = self.op_from_call(atom, env, inputs)
             span = item.span if item.label else atom.span
-            out = self.add_node(container, local, op, inputs, span, repeat, self.formulas(atom, op, env))
+            out = self.add_node(container, local, op, inputs, span, repeat, formulas)
         if item.label is not None or item.repeat is not None:
             container.labels[local] = (out, item.span)
         return out
@@ -536,7 +536,10 @@ class _Lowerer:
         return inputs[ref.index]
 
     # ------------------------------------------------------------ ops and blocks
-    def op_from_call(self, call: ast.Call, env: Mapping[str, Value], inputs: list[int]) -> Op:
+    def op_from_call(
+        self, call: ast.Call, env: Mapping[str, Value], inputs: list[int]
+    ) -> tuple[Op, dict[str, str]]:
+        """The op a call makes, and the formulas of its arguments (``formulas``)."""
         if call.name == "auto":
             raise SpecError.at(
                 call.span, "'auto' is only meaningful as a residual shortcut (`shortcut: auto`)"
@@ -547,6 +550,7 @@ class _Lowerer:
         names = op_class.spec_arguments()
         args: dict[str, Any] = {}
         spans: dict[str, Span] = {}
+        written: dict[str, ast.Expr] = {}  # each argument's expression, by field
         if len(call.args) > len(names):
             allowed = (
                 f"at most {len(names)} positional argument{'s' if len(names) > 1 else ''} "
@@ -559,6 +563,7 @@ class _Lowerer:
         for name, expr in zip(names, call.args, strict=False):
             args[name] = evaluate(expr, env)
             spans[name] = expr.span
+            written[name] = expr
         for kw in call.kwargs:
             name = op_class.aliases.get(kw.name, kw.name)
             if name not in names:
@@ -572,6 +577,7 @@ class _Lowerer:
                 raise SpecError.at(kw.span, f"{call.name} got argument '{kw.name}' twice")
             args[name] = evaluate(kw.value, env)
             spans[name] = kw.span
+            written[name] = kw.value
         missing = [n for n in op_class.required_arguments() if n not in args]
         if missing:
             raise SpecError.at(
@@ -579,7 +585,8 @@ class _Lowerer:
                 self._of_layer(f"{call.name} needs {quoted_list(missing)}"),
                 f"{call.name}({', '.join(names)})",
             )
-        return self.make_op(call.name, args, inputs, call.span, spans)
+        op = self.make_op(call.name, args, inputs, call.span, spans)
+        return op, self.formulas(op, written, args, env)
 
     def _of_layer(self, message: str) -> str:
         """``message`` about the layer being made, prefixed with its dotted name as every error of its
@@ -588,27 +595,26 @@ class _Lowerer:
         a layer has no name yet, and reports them the same way."""
         return f"{self._pending_name}: {message}" if self._pending_name else message
 
-    def formulas(self, call: ast.Call, op: Op, env: Mapping[str, Value]) -> dict[str, str]:
+    def formulas(
+        self, op: Op, written: Mapping[str, ast.Expr], values: Mapping[str, Any], env: Mapping[str, Value]
+    ) -> dict[str, str]:
         """The op's arguments that the spec computes from the network's parameters by arithmetic
         (ViT's ``length=(image_size // patch_size) ** 2 + 1``), as Python text over the parameters'
         names: the compiled source writes the formula, so that those parameters can be arguments of the
-        network's class. Only outside blocks (a block sees its own parameters, not the network's)."""
+        network's class. Only outside blocks (a block sees its own parameters, not the network's).
+        ``written`` and ``values``: each argument's expression and its value, by field."""
         if self.stack:
             return {}
-        op_class = type(op)
-        given = [*zip(op_class.spec_arguments(), call.args, strict=False)]
-        given += [(op_class.aliases.get(kw.name, kw.name), kw.value) for kw in call.kwargs]
         found = {}
-        for field_name, expr in given:
+        for field_name, expr in written.items():
             if isinstance(expr, ast.Name | ast.Literal):
                 continue  # a bare parameter is its value in the generated file; a number is a number
             value = getattr(op, field_name, None)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 continue
             text = self._network_formula(expr, env)
-            result = evaluate(expr, env) if text is not None else None
             # The same value of the same type: `size / 2` is 16.0, which the op took as its 16.
-            if text is not None and type(result) is type(value) and result == value:
+            if text is not None and type(values[field_name]) is type(value) and values[field_name] == value:
                 found[field_name] = text
         return found
 

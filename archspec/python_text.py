@@ -14,7 +14,6 @@ from archspec import ast
 # How tightly Python binds each operator (an atom: a name, a number or a call, binds tightest).
 _BINDING = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2, "%": 2, "**": 4}
 _UNARY, _ATOM = 3, 5
-ARITHMETIC = frozenset(_BINDING)
 
 
 def python_expression(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast as pyast
 import dataclasses
-import hashlib
 import json
 import warnings
 from functools import cache
@@ -33,6 +32,7 @@ from lark.visitors import Transformer_NonRecursive
 from archspec import ast
 from archspec.errors import Diagnostic, SpecError
 from archspec.limits import MAX_INT, MAX_LINE, MAX_NESTING, MAX_SPEC_BYTES, check_nesting
+from archspec.parsed import text_digest
 from archspec.source import Span, point
 
 
@@ -70,16 +70,12 @@ def build_parser(grammar: str) -> Lark:
     return Lark(grammar, postlex=_ArchIndenter(), **_LARK_OPTIONS)
 
 
-def _digest(grammar: str) -> str:
-    return hashlib.sha256(grammar.encode("utf-8")).hexdigest()
-
-
 def serialize_tables(parser: Lark, grammar: str) -> str:
     """The JSON text ``tools/gen_parser.py`` writes into the package: the grammar's SHA-256, the Lark
     release and the parser as Lark's ``memo_serialize`` data (what its standalone generator embeds)."""
     data, memo = parser.memo_serialize([TerminalDef, Rule])
     data["options"] = {k: v for k, v in data["options"].items() if k != "postlex"}  # an object: given at load
-    document = {"grammar_sha256": _digest(grammar), "lark": lark.__version__, "data": data, "memo": memo}
+    document = {"grammar_sha256": text_digest(grammar), "lark": lark.__version__, "data": data, "memo": memo}
     return json.dumps(document, separators=(",", ":")) + "\n"
 
 
@@ -92,7 +88,7 @@ def load_tables(grammar: str) -> Lark | None:
         document = json.loads(text)
     except (OSError, ValueError):
         return None
-    if document.get("grammar_sha256") != _digest(grammar) or document.get("lark") != lark.__version__:
+    if document.get("grammar_sha256") != text_digest(grammar) or document.get("lark") != lark.__version__:
         return None
     data, memo = document["data"], document["memo"]
     # JSON keys are strings; Lark's tables are keyed by integers (token, state and memo numbers).

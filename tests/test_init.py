@@ -344,6 +344,33 @@ def test_rule_functions_are_named_after_their_targets(tmp_path: Path) -> None:
     assert_identical(generated_build(net, tmp_path)().state_dict(), expected)
 
 
+@pytest.mark.parametrize(
+    ("key", "name"),
+    [
+        ("weight", "weight"),
+        ("qkv.weight", "weight"),
+        ("reduction.weight", "reduction"),
+        ("reduction", "reduction"),
+        ("in_proj_weight", "weight"),
+        ("weight", "bias"),
+        ("norm.weight", "reduction"),
+        ("reductions.weight", "reduction"),
+    ],
+)
+def test_the_generator_reads_a_clause_name_as_the_generated_file_does(key: str, name: str) -> None:
+    """`init_rules.clause_for` (what the build applies and the generator reasons with) and the
+    `matches` copied into generated files take the same parameters for a clause, and the first clause
+    that names one wins."""
+    from archspec.backends.init import matches
+    from archspec.init_rules import clause_for
+    from archspec.ir import InitCall, InitRule
+
+    first, second = InitCall(parameter=name, function="zeros"), InitCall(parameter=name, function="ones")
+    rule = InitRule(target="t", kind="linear", when="after", calls=(first, second))
+    assert (clause_for(rule, key) is first) == matches(key, name)
+    assert clause_for(rule, key) in (first, None)
+
+
 def test_the_rules_are_in_the_ir_json_and_its_schema() -> None:
     text = archspec.load("vit_b_32").graph.to_json()
     assert '"formulas": {\n            "std": "sqrt((1 / fan_in))"' in text

@@ -559,12 +559,21 @@ _OWN_PARAMETERS: dict[str, Callable[[Any], tuple[str, ...]]] = {
 
 def _leaves(node: Node) -> tuple[_Leaf, ...] | None:
     """The leaves of a layer's module: the module itself when it has no submodule, those of a compound
-    op's module (``_INNER_LEAVES``); None for a module whose submodules the generator does not know."""
+    op's module (``_INNER_LEAVES``), led by the parameters it holds itself as a leaf of no class the
+    loop can test; None for a module whose submodules the generator does not know."""
     classes = _isinstance_classes(node)
     if classes:
         return (_Leaf("", classes, _direct_parameters(node)),)
     inner = _INNER_LEAVES.get(node.op.kind)
-    return None if inner is None else inner(node.op)
+    if inner is None:
+        return None
+    own = _OWN_PARAMETERS.get(node.op.kind, lambda op: ())(node.op)
+    return ((_Leaf("", (), own),) if own else ()) + inner(node.op)
+
+
+def _first_tested(leaf: _Leaf, tested: Iterable[str]) -> str | None:
+    """The first of the loop's tested classes that ``leaf`` is an instance of: the branch it takes."""
+    return next((cls for cls in tested if cls in leaf.classes), None)
 
 
 def _clause_key(rule: InitRule | None, key: str) -> str | None:
@@ -983,11 +992,10 @@ class _Emitter:
         def lit(arg: Arg) -> str | None:
             nonlocal counter
             slot, counter = counter, counter + 1
-            if slot in cls.param_of_slot:
-                name = cls.params[cls.param_of_slot[slot]]
-                return f"{arg.keyword}={name}" if arg.keyword else name
-            if slot in cls.derived_of_slot:
-                name = cls.derived_of_slot[slot]
+            # A parameter of the class, or a local derived from one (`out_channels = width * 4`).
+            name = cls.params[cls.param_of_slot[slot]] if slot in cls.param_of_slot else None
+            name = cls.derived_of_slot.get(slot, name)
+            if name is not None:
                 return f"{arg.keyword}={name}" if arg.keyword else name
             first_value = cls.slots[0][slot]
             assert first_value is not None  # the first instance has every step
@@ -1077,10 +1085,10 @@ class _Emitter:
         none."""
         if not self.graph.init:
             return []
-        # A function for each rule something calls: built(), the list by name, or the loop for a class
-        # whose rule it does not write in place; none for the rules the loop stands for.
+        # A function for each rule something calls: built(), or the list by name (which also has every
+        # rule the loop calls rather than writes in place, ``init_inline``); none for the rules the loop
+        # stands for.
         called = {id(rule) for _, rule in self.init_by_name}
-        called |= {id(r) for cls, r in (self.init_by_class or {}).items() if cls not in self.init_inline}
         called |= {id(rule) for rule in self.graph.init if rule.when == "built"}
         rules = [rule for rule in self.graph.init if id(rule) in called]
         helpers = ["matches", "parameters_of"] if rules else []
@@ -1129,36 +1137,21 @@ class _Emitter:
         module of that class that sets every module the test meets as that module's own rule does
         (Swin's `linear`, `mlp`, window attention and patch merging rules are one `nn.Linear` test).
         """
-        rule_of = {node.name: rule for node, rule in self.init_order if rule.kind is not None}
-        leaves_with_rules: list[tuple[_Leaf, InitRule | None]] = []
+        walked = self.leaves_with_rules
+        if walked is None:
+            return None  # submodules the generator does not know: one may be of a tested class
         candidates: dict[str, list[InitRule]] = {}  # per tested class, in order: the rules setting one
-        for node in self.graph.nodes:
-            if _module_class(node) is None:
-                continue  # no module of its own: a functional op, or a parameter its owner keeps
-            leaves = _leaves(node)
-            if leaves is None:
-                return None  # submodules the generator does not know: one may be of a tested class
-            rule = rule_of.get(node.name)
-            own = _OWN_PARAMETERS.get(node.op.kind, lambda op: ())(node.op)
-            if any(_clause_key(rule, p) is not None for p in own):
+        for leaf, rule in walked:
+            if rule is None or not any(clause_for(rule, leaf.key(p)) for p in leaf.parameters):
+                continue
+            if not leaf.classes:
                 return None  # the loop never meets a compound module's own parameters
-            for leaf in leaves:
-                leaves_with_rules.append((leaf, rule))
-                if rule is None or not any(clause_for(rule, leaf.key(p)) for p in leaf.parameters):
-                    continue
-                if not leaf.classes:
-                    return None
-                rules = candidates.setdefault(leaf.classes[0], [])
-                if all(rule is not r for r in rules):
-                    rules.append(rule)
+            rules = candidates.setdefault(leaf.classes[0], [])
+            if all(rule is not r for r in rules):
+                rules.append(rule)
         by_class: dict[str, InitRule] = {}
         for cls, rules in candidates.items():
-            # The modules this test meets: those of the class that no earlier test meets.
-            met = [
-                (leaf, rule)
-                for leaf, rule in leaves_with_rules
-                if next((c for c in candidates if c in leaf.classes), None) == cls
-            ]
+            met = [(leaf, rule) for leaf, rule in walked if _first_tested(leaf, candidates) == cls]
             chosen = next(
                 (
                     rule
@@ -1177,6 +1170,22 @@ class _Emitter:
         return by_class
 
     @functools.cached_property
+    def leaves_with_rules(self) -> list[tuple[_Leaf, InitRule | None]] | None:
+        """Every module without submodules in the network (``_leaves``), with the op rule of its layer
+        (None where it has none); None when a layer's module holds submodules the generator does not
+        know."""
+        rule_of = {node.name: rule for node, rule in self.init_order if rule.kind is not None}
+        walked: list[tuple[_Leaf, InitRule | None]] = []
+        for node in self.graph.nodes:
+            if _module_class(node) is None:
+                continue  # no module of its own: a functional op, or a parameter its owner keeps
+            leaves = _leaves(node)
+            if leaves is None:
+                return None
+            walked += [(leaf, rule_of.get(node.name)) for leaf in leaves]
+        return walked
+
+    @functools.cached_property
     def init_by_name(self) -> list[tuple[Node, InitRule]]:
         """The (layer, rule) pairs ``init_weights`` applies by the layer's name: the named rules, and
         every pair when its op rules cannot go by the layer's class (``init_by_class``)."""
@@ -1193,15 +1202,9 @@ class _Emitter:
         return {cls: rule for cls, rule in (self.init_by_class or {}).items() if id(rule) not in by_name}
 
     def _met_by(self, cls: str) -> list[_Leaf]:
-        """The modules the loop's ``isinstance(module, cls)`` branch meets (the first branch of a class
-        each is an instance of)."""
-        tested = list(self.init_by_class or {})
-        met = []
-        for node in self.graph.nodes:
-            for leaf in (_leaves(node) or ()) if _module_class(node) is not None else ():
-                if next((c for c in tested if c in leaf.classes), None) == cls:
-                    met.append(leaf)
-        return met
+        """The modules the loop's ``isinstance(module, cls)`` branch meets (``_first_tested``)."""
+        tested = self.init_by_class or {}
+        return [leaf for leaf, _ in self.leaves_with_rules or () if _first_tested(leaf, tested) == cls]
 
     def _rule_in_place(self, cls: str, rule: InitRule) -> list[str]:
         """An op rule inside the loop over the modules, on a module of class ``cls``: each parameter

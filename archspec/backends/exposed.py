@@ -25,6 +25,7 @@ import builtins
 import io
 import itertools
 import keyword
+import math
 import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,7 +68,14 @@ def expose(
     if root not in classes:
         return source
     taken = _module_names(tokens) | _BUILTINS
-    example = next((t.start[0] for t in tokens if t.start[1] == 0 and t.string == "if"), len(tokens) + 1)
+    example = next(  # the row of `if __name__ == "__main__":`, which the generator writes last
+        (
+            a.start[0]
+            for a, b in itertools.pairwise(tokens)
+            if a.start[1] == 0 and (a.string, b.string) == ("if", "__name__")
+        ),
+        math.inf,
+    )
     numbers = {t.string for t in tokens if t.type == tokenize.NUMBER}
     exposed = []
     for name, value in params.items():

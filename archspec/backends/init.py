@@ -9,7 +9,9 @@ MLP's first linear, then its second), each by the first clause that names it, so
 drawn in torchvision's order.
 
 ``matches`` and ``fans`` use only ``torch`` and ``nn``: the code generator copies their source into
-standalone files, which apply the same rules as literal code.
+standalone files, which apply the same rules as literal code. ``matches`` reads a clause's name as
+``init_rules.clause_for`` does (which this module applies rules with, and the generator reasons
+with); a test holds the two to each other.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from archspec.init_rules import evaluate_formula
+from archspec.init_rules import clause_for, evaluate_formula
 from archspec.ir import InitRule
 
 
@@ -48,17 +50,16 @@ def parameters_of(layer: nn.Module | nn.Parameter) -> list[tuple[str, torch.Tens
 def apply_rule(rule: InitRule, parameters: Iterable[tuple[str, torch.Tensor]]) -> None:
     """Set each parameter by the first clause of ``rule`` naming it (others keep their values)."""
     for key, tensor in parameters:
-        for call in rule.calls:
-            if not matches(key, call.parameter):
-                continue
-            kwargs = dict(call.args)
-            if call.formulas:
-                fan_in, fan_out = fans(tensor)
-                kwargs.update(
-                    {k: evaluate_formula(v, fan_in, fan_out) for k, v in call.formulas.items()}
-                )
-            getattr(nn.init, call.function + "_")(tensor, **kwargs)
-            break
+        call = clause_for(rule, key)
+        if call is None:
+            continue
+        kwargs = dict(call.args)
+        if call.formulas:
+            fan_in, fan_out = fans(tensor)
+            kwargs.update(
+                {k: evaluate_formula(v, fan_in, fan_out) for k, v in call.formulas.items()}
+            )
+        getattr(nn.init, call.function + "_")(tensor, **kwargs)
 
 
 def layer_of(model: nn.Module, name: str) -> nn.Module | nn.Parameter:
