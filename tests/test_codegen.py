@@ -737,6 +737,18 @@ def test_vit_takes_image_and_patch_size_like_torchvision(tmp_path: Path) -> None
         assert_same_outputs(generated(x), reference(x), exact=True)  # the same kernels
 
 
+def test_a_formula_over_a_negative_parameter_computes_the_specs_value(tmp_path: Path) -> None:
+    """A formula is written over the parameters' values, a negative one in parentheses: `(-3) ** 2` is
+    9, where `-3 ** 2` would be -9 in Python. The file builds what the spec builds."""
+    net = archspec.load(
+        "t.arch",
+        text="network t:\n  input: [4]\n  params:\n    shift = -3\n"
+        "  layers:\n    linear(shift ** 2 + 1) >> dropout(1 / (2 - shift))\n    linear(-shift * 2)\n",
+    )
+    assert net.graph.node("0").op.out_features == 10  # type: ignore[attr-defined]
+    assert_same_as_in_memory(net, tmp_path)
+
+
 def test_vit_parameters_pass_down_to_the_block_classes(tmp_path: Path) -> None:
     """ViT's width, MLP size, heads, depth and dropout are used inside the encoder's block classes: they
     are arguments of every class down to `EncoderBlock`, as in torchvision, with no 768 or 3072 left in

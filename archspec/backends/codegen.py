@@ -168,6 +168,13 @@ def _literal(value: Any) -> str:
     raise UsageError(f"cannot write {value!r} as source")
 
 
+def _atom(value: Any) -> str:
+    """A number as an operand Python reads as one: a negative one in parentheses (`(-3) ** 2` is 9,
+    `-3 ** 2` is -9)."""
+    text = _literal(value)
+    return f"({text})" if value < 0 else text
+
+
 def _type_name(value: Any) -> str:
     """The annotation of one literal: ``int``, ``tuple[int, int]``, ``None``."""
     if value is None:
@@ -797,7 +804,7 @@ class _Emitter:
 
                 text = python_expression(
                     parse_expression(formula, f"{node.name}: {field}"),
-                    lambda name: repr(self.graph.params[name.id]),
+                    lambda name: _atom(self.graph.params[name.id]),
                 )
                 assert text is not None  # lowering wrote it from the same arithmetic
                 arg = dataclasses.replace(arg, value=Formula(arg.value, text))
