@@ -209,6 +209,119 @@ def test_a_network_name_selects_every_variant_and_a_variant_one() -> None:
     assert published <= {variant for _, variant in choose([])}
 
 
+class _History(HTMLParser):
+    """The history table as a reader sees it: a cell spanning rows (``rowspan``) repeated in each."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[str]] = []
+        self._pending: dict[int, tuple[str, int]] = {}  # column -> (text, rows still to fill)
+        self._cell: list[str] | None = None
+        self._span = 1
+        self._table = self._inside = False  # in the history table; in its body
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "table":
+            self._table = values.get("class") == "history"
+        elif tag == "tbody":
+            self._inside = self._table
+        elif tag == "tr" and self._inside:
+            self.rows.append([])
+            self._fill()
+        elif tag == "td" and self._inside:
+            self._cell, self._span = [], int(values.get("rowspan") or 1)
+
+    def _fill(self) -> None:
+        row = self.rows[-1]
+        while len(row) in self._pending:
+            text, left = self._pending.pop(len(row))
+            row.append(text)
+            if left > 1:
+                self._pending[len(row) - 1] = (text, left - 1)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None:
+            text = " ".join("".join(self._cell).split())
+            row = self.rows[-1]
+            if self._span > 1:
+                self._pending[len(row)] = (text, self._span - 1)
+            row.append(text)
+            self._cell = None
+            self._fill()
+        elif tag in ("tbody", "table"):
+            self._inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def history_rows(html: str) -> list[tuple[str, str, str]]:
+    """(year, network, paper) of each row of the history table, spanned cells repeated."""
+    parser = _History()
+    parser.feed(html)
+    parser.close()
+    return [(row[0], row[1], row[2]) for row in parser.rows]
+
+
+def _family(name: str, year: int, variants: list[str]) -> str:
+    rows = "".join(f"    {v}: width={4 + i}\n" for i, v in enumerate(variants))
+    return (
+        f'network {name}:\n  title: "The {name} paper"\n  year: {year}\n  input: 1x8x8\n'
+        f"  params:\n    width = 4\n"
+        + (f"  variants:\n{rows}" if variants else "")
+        + "  layers:\n    conv(width, 3) >> relu\n    flatten\n    linear(10)\n"
+    )
+
+
+def test_the_zoo_table_credits_each_variant_with_its_own_familys_year_and_paper(tmp_path: Path) -> None:
+    # Families of several variants sharing a year with other families: every row, whichever cell spans
+    # it, shows its own network's year and paper (the specs' own metadata is the oracle).
+    families = {
+        "alpha": (2014, ["alpha_s", "alpha_m", "alpha_l"]),
+        "beta": (2014, ["beta_s", "beta_l"]),
+        "gamma": (2012, []),
+        "delta": (2014, ["delta_x"]),
+        "eps": (2016, ["eps_a", "eps_b"]),
+    }
+    paths = []
+    for name, (year, variants) in families.items():
+        (tmp_path / f"{name}.arch").write_text(_family(name, year, variants), encoding="utf-8")
+        paths.append(str(tmp_path / f"{name}.arch"))
+    out = tmp_path / "site"
+    build_site(paths, out)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    parse(out / "index.html")
+    family_of = {v: n for n, (_, vs) in families.items() for v in (vs or [n])}
+    rows = history_rows(html)
+    assert [network for _, network, _ in rows] == [
+        "gamma", "alpha_s", "alpha_m", "alpha_l", "beta_s", "beta_l", "delta_x", "eps_a", "eps_b"
+    ]  # fmt: skip
+    for year, network, paper in rows:
+        family = family_of[network]
+        assert (year, paper) == (str(families[family][0]), f"The {family} paper"), network
+    assert html.count('rowspan="3"') == 2 and html.count('rowspan="2"') == 4  # alpha, beta, eps
+
+
+def test_the_zoo_table_of_interleaved_zoo_variants() -> None:
+    from archspec.site.entries import choose, collect
+    from archspec.site.pages import environment, index_page
+
+    # VGG's variants named apart, with GoogLeNet and AlexNet (all 2014) between them.
+    entries = collect(choose(["vgg11", "googlenet", "vgg13_bn", "vgg16", "alexnet", "lenet5"]))
+    rows = history_rows(index_page(environment(), entries, {"size": "s.svg", "field": "f.svg"}))
+    vgg = "Very Deep Convolutional Networks for Large-Scale Image Recognition"
+    assert rows == [
+        ("1998", "lenet5", "Gradient-Based Learning Applied to Document Recognition"),
+        ("2014", "vgg11", vgg),
+        ("2014", "googlenet", "Going Deeper with Convolutions"),
+        ("2014", "vgg13_bn", vgg),
+        ("2014", "vgg16", vgg),
+        ("2014", "alexnet", "One weird trick for parallelizing convolutional neural networks"),
+    ]
+
+
 # ---------------------------------------------------------------- hostile specs
 
 HOSTILE = """\

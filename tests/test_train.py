@@ -548,3 +548,215 @@ def test_lenet5_reaches_98_percent_with_the_defaults(
     code, _, _ = cli(capsys, "train", "lenet5", "--out", str(tmp_path / "run"), "--quiet")
     assert code == 0
     assert max(r["test_acc"] for r in metrics(tmp_path / "run")) >= 0.98
+
+
+# ---------------------------------------------------------------- the mutation audit's holes (issue 28)
+# Each test below fails on a mutant that survived the suite: label smoothing dropped, the digits
+# transposed, the warm-up starting at rate 0, a best checkpoint written on the last epoch.
+
+
+def test_cross_entropy_is_torch_functional_with_the_smoothing_given() -> None:
+    import torch.nn.functional as F
+
+    from archspec.train.losses import make_loss
+
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(16, 10, generator=generator) * 3
+    targets = torch.randint(0, 10, (16,), generator=generator)
+    for smoothing in (0.0, 0.1, 0.3):
+        ours = make_loss("cross_entropy", smoothing)(logits, targets)
+        oracle = F.cross_entropy(logits, targets, label_smoothing=smoothing)
+        assert ours.item() == pytest.approx(oracle.item(), rel=1e-6)
+    smoothed = F.cross_entropy(logits, targets, label_smoothing=0.3).item()
+    assert smoothed != pytest.approx(F.cross_entropy(logits, targets).item(), rel=1e-3)  # it matters here
+
+
+def _digits_test_set(shape: tuple[int, int, int]) -> Any:
+    from archspec.train.data import digits
+
+    return digits(shape).test
+
+
+def test_a_run_with_label_smoothing_measures_its_loss_with_it(
+    capsys: pytest.CaptureFixture[str], specs: Path
+) -> None:
+    import torch.nn.functional as F
+
+    from archspec.train.inference import restore
+
+    out = specs / "run"
+    assert train_tiny(capsys, specs, out, "--epochs", "1", "--label-smoothing", "0.2")[0] == 0
+    [row] = metrics(out)
+    model = restore(out / "last.pt", torch.device("cpu")).model
+    test = _digits_test_set((1, 8, 8))
+    with torch.no_grad():
+        logits = model(test.images)
+    smoothed = F.cross_entropy(logits, test.labels, label_smoothing=0.2).item()
+    plain = F.cross_entropy(logits, test.labels).item()
+    assert row["test_loss"] == pytest.approx(smoothed, rel=1e-6)
+    assert abs(smoothed - plain) > 0.05 * plain  # far apart: a run that ignored the option would fail
+    code, stdout, _ = cli(capsys, "eval", str(out / "last.pt"), "--format", "json")
+    assert code == 0 and json.loads(stdout)["loss"] == pytest.approx(smoothed, rel=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (3, 16, 16)])
+def test_digits_are_scikit_learns_images_upright(shape: tuple[int, int, int]) -> None:
+    from collections import Counter
+
+    import torch.nn.functional as F
+    from sklearn.datasets import load_digits
+
+    from archspec.train.data import digits
+
+    bunch = load_digits()
+    # The oracle: scikit-learn's (N, 8, 8) array (rows top to bottom), grey levels 0..16 to [-1, 1],
+    # resized by torch's bilinear interpolation, channels repeated.
+    images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    if shape[1:] != (8, 8):
+        images = F.interpolate(images, size=shape[1:], mode="bilinear", align_corners=False)
+    expected = (images * 2 - 1).repeat(1, shape[0], 1, 1)
+
+    def pairs(x: torch.Tensor, y: torch.Tensor) -> Counter[tuple[bytes, int]]:
+        return Counter((image.numpy().tobytes(), int(label)) for image, label in zip(x, y, strict=True))
+
+    data = digits(shape)
+    train, test = data.train, data.test
+    assert train.images.shape[1:] == test.images.shape[1:] == shape
+    assert len(test) == DIGITS_TEST and len(train) + len(test) == len(bunch.images)
+    # Every image with its own label, each exactly once over the two sets.
+    assert pairs(train.images, train.labels) + pairs(test.images, test.labels) == pairs(
+        expected, torch.tensor(bunch.target)
+    )
+
+
+def test_predict_prepares_an_image_as_the_data_set_did(
+    capsys: pytest.CaptureFixture[str], specs: Path
+) -> None:
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    from archspec.train.data import predict_input
+    from archspec.train.inference import restore
+
+    out = specs / "run"
+    assert train_tiny(capsys, specs, out, "--epochs", "2")[0] == 0
+    test = _digits_test_set((1, 8, 8))
+    bunch = load_digits()
+    sources = torch.tensor(bunch.images, dtype=torch.float32) / 16 * 2 - 1
+    paths, rows = [], []
+    for row in range(6):
+        # The test image's own scikit-learn array, written as an 8-bit PNG (the quantisation is at most
+        # half a grey level of 255: 1/255 on the [-1, 1] scale).
+        [index] = [i for i in range(len(sources)) if torch.equal(sources[i], test.images[row, 0])][:1]
+        pixels = (bunch.images[index] * 255 / 16).round().astype("uint8")
+        path = specs / f"test{row}.png"
+        Image.fromarray(pixels, mode="L").save(path)
+        paths.append(str(path))
+        rows.append(row)
+        prepared = predict_input(path, {"kind": "digits", "shape": [1, 8, 8]})
+        assert (prepared - test.images[row]).abs().max().item() <= 1 / 255 + 1e-6
+    code, stdout, _ = cli(
+        capsys, "predict", str(out / "last.pt"), *paths, "--top-k", "10", "--format", "json"
+    )
+    assert code == 0
+    model = restore(out / "last.pt", torch.device("cpu")).model
+    with torch.no_grad():
+        expected = torch.softmax(model(test.images[rows]), dim=1)
+    for result, probabilities in zip(json.loads(stdout), expected, strict=True):
+        given = torch.zeros(10)
+        for top in result["top"]:
+            given[top["index"]] = top["probability"]
+        assert (given - probabilities).abs().max().item() < 0.02  # the quantisation moves little
+        assert result["top"][0]["index"] == int(probabilities.argmax())
+
+
+def _torch_schedule(
+    kind: str, warmup: int, total: int, steps_per_epoch: int, step_epochs: int
+) -> list[float]:
+    """The multipliers torch's own schedulers give, step by step (the oracle of schedule_factor)."""
+    from torch.optim import lr_scheduler
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    after: Any
+    if kind == "cosine":
+        after = lr_scheduler.CosineAnnealingLR(optimizer, T_max=total - warmup)
+    elif kind == "step":
+        after = lr_scheduler.StepLR(optimizer, step_size=steps_per_epoch * step_epochs, gamma=0.1)
+    else:
+        after = lr_scheduler.ConstantLR(optimizer, factor=1.0)
+    scheduler: Any = after
+    if warmup:
+        ramp = lr_scheduler.LinearLR(optimizer, start_factor=1 / warmup, total_iters=warmup - 1)
+        scheduler = lr_scheduler.SequentialLR(optimizer, [ramp, after], milestones=[warmup])
+    rates = []
+    for _ in range(total):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+@pytest.mark.parametrize(
+    ("kind", "warmup_epochs"),
+    [("cosine", 1.0), ("cosine", 0.5), ("cosine", 0.0), ("none", 2.0), ("step", 0.0)],
+)
+def test_schedules_by_value_against_torchs_schedulers(kind: str, warmup_epochs: float) -> None:
+    from archspec.train.config import TrainConfig
+    from archspec.train.loop import schedule_factor
+
+    steps, epochs = 10, 6
+    config = TrainConfig(epochs=epochs, schedule=kind, warmup_epochs=warmup_epochs, step_epochs=2)
+    factor = schedule_factor(config, steps)
+    warmup = round(warmup_epochs * steps)
+    ours = [factor(step) for step in range(epochs * steps)]
+    assert ours == pytest.approx(_torch_schedule(kind, warmup, epochs * steps, steps, 2), abs=1e-12)
+    if warmup:
+        assert ours[0] == pytest.approx(1 / warmup)  # the first step already learns: never at rate 0
+        assert ours[warmup - 1] == pytest.approx(1.0)
+
+
+def test_the_rate_of_every_step_of_a_run(
+    capsys: pytest.CaptureFixture[str], specs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from archspec.train.loop import EpochSums
+
+    rates: list[float] = []
+    add = EpochSums.add
+
+    def record(self: EpochSums, step: int, rate: float, *rest: Any) -> None:
+        rates.append(rate)
+        add(self, step, rate, *rest)
+
+    monkeypatch.setattr(EpochSums, "add", record)
+    assert train_tiny(capsys, specs, specs / "run", "--epochs", "2", "--lr", "0.02", "--warmup", "1")[0] == 0
+    steps = -(-(1797 - DIGITS_TEST) // 32)  # 45 batches of at most 32 of the 1,438 training images
+    expected = [0.02 * f for f in _torch_schedule("cosine", steps, 2 * steps, steps, 10)]
+    assert rates == pytest.approx(expected, rel=1e-9)
+    assert rates[0] == pytest.approx(0.02 / steps)
+
+
+def test_best_checkpoint_is_the_best_epochs_not_the_last(
+    capsys: pytest.CaptureFixture[str], specs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import archspec.train.loop as loop
+
+    accuracies = iter([0.5, 0.75, 0.75, 0.25])  # a tie at epoch 3 does not replace epoch 2
+    evaluate = loop.evaluate
+
+    def scripted(*args: Any, **kwargs: Any) -> dict[str, float]:
+        # The real evaluation runs (its loader draws from the global generator, as dropout does), then
+        # its accuracy is replaced by the script's.
+        return {**evaluate(*args, **kwargs), "accuracy": next(accuracies)}
+
+    monkeypatch.setattr(loop, "evaluate", scripted)
+    out, two = specs / "run", specs / "two"
+    assert train_tiny(capsys, specs, out, "--epochs", "4", "--schedule", "none")[0] == 0
+    monkeypatch.undo()
+    best = torch.load(out / "best.pt", weights_only=True)
+    last = torch.load(out / "last.pt", weights_only=True)
+    assert (best["epoch"], best["best_epoch"], best["best_acc"]) == (2, 2, 0.75)
+    assert (last["epoch"], last["best_epoch"], last["best_acc"]) == (4, 2, 0.75)
+    # best.pt holds the weights after epoch 2: those of the same run stopped after two epochs.
+    assert train_tiny(capsys, specs, two, "--epochs", "2", "--schedule", "none")[0] == 0
+    assert_same_weights(best["model"], weights(two / "last.pt"))
+    assert not torch.equal(best["model"]["fc.weight"], last["model"]["fc.weight"])
