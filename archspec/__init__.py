@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and IDEs
     from archspec.api import Network, load, variants_of
     from archspec.errors import SpecError, UsageError
+    from archspec.train.api import evaluate, predict
 
-__all__ = ["Network", "SpecError", "UsageError", "load", "variants_of"]
+# `train` is the package archspec.train, which is callable: archspec.train(spec, data="digits", ...).
+__all__ = ["Network", "SpecError", "UsageError", "evaluate", "load", "predict", "train", "variants_of"]
 __version__ = "0.1.0"
 
 # The public names load on first use (PEP 562): `import archspec.syntax` or the CLI's `check` then do not
@@ -24,11 +26,15 @@ _HOME = {
     "variants_of": "archspec.api",
     "SpecError": "archspec.errors",
     "UsageError": "archspec.errors",
+    "evaluate": "archspec.train.api",
+    "predict": "archspec.train.api",
 }
 
 
 def __getattr__(name: str) -> Any:
     """The public name ``name``, imported from its module on first use."""
+    if name == "train":  # the package itself (callable); importing it imports no torch
+        return import_module("archspec.train")
     if name not in _HOME:
         raise AttributeError(f"module 'archspec' has no attribute {name!r}")
     value = getattr(import_module(_HOME[name]), name)

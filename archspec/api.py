@@ -25,6 +25,8 @@ class Network:
     graph: Graph
     program: Program = field(repr=False)
     input_override: Shape | None = field(default=None, repr=False)  # ``--input``: else the spec's
+    # The parameter values given to ``load`` (``--set``): what, with the spec, makes this network again.
+    overrides: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -115,7 +117,7 @@ def load(
     )
     chosen = variant if variant is not None else implied
     graph = lower(program, chosen, overrides_from_mapping(params), input_shape)
-    return Network(graph, program, input_shape)
+    return Network(graph, program, input_shape, dict(params))
 
 
 def variants_of(name_or_path: str | Path) -> list[str]:

@@ -535,6 +535,7 @@ def test_parsing_and_analysis_do_not_import_torch() -> None:
         "archspec.cli.build_parser()\n"
         "archspec.load('lenet5').analyze()\n"
         "import archspec.train.config, archspec.train.commands\n"
+        "archspec.train, archspec.evaluate, archspec.predict\n"
         "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True)
@@ -760,3 +761,111 @@ def test_best_checkpoint_is_the_best_epochs_not_the_last(
     assert train_tiny(capsys, specs, two, "--epochs", "2", "--schedule", "none")[0] == 0
     assert_same_weights(best["model"], weights(two / "last.pt"))
     assert not torch.equal(best["model"]["fc.weight"], last["model"]["fc.weight"])
+
+
+# ---------------------------------------------------------------- training from Python (issue 25)
+
+
+def test_train_from_python_is_the_command(capsys: pytest.CaptureFixture[str], specs: Path) -> None:
+    import archspec
+
+    run = archspec.train(specs / "tiny.arch", epochs=2, out=specs / "python", quiet=True, lr=0.02)
+    capsys.readouterr()
+    assert train_tiny(capsys, specs, specs / "cli", "--epochs", "2", "--lr", "0.02")[0] == 0
+    assert_same_weights(weights(run.last_checkpoint), weights(specs / "cli" / "last.pt"))
+    assert run.history == metrics(specs / "python")  # the metrics of every epoch, as written
+    timeless = [{k: v for k, v in r.items() if k not in ("seconds", "images_per_s")} for r in run.history]
+    assert timeless == [
+        {k: v for k, v in r.items() if k not in ("seconds", "images_per_s")} for r in metrics(specs / "cli")
+    ]
+    best = max(r["test_acc"] for r in run.history)
+    assert (run.best_acc, run.history[run.best_epoch - 1]["test_acc"]) == (best, best)
+    assert (run.out, run.best_checkpoint, run.metrics_file) == (
+        specs / "python",
+        specs / "python" / "best.pt",
+        specs / "python" / "metrics.jsonl",
+    )
+    assert run.config.lr == 0.02 and run.config.epochs == 2
+    # evaluate and predict: what eval and predict print, from the run or from a checkpoint's path.
+    code, stdout, _ = cli(capsys, "eval", str(specs / "python" / "best.pt"), "--format", "json")
+    assert code == 0 and archspec.evaluate(run) == json.loads(stdout)
+    from PIL import Image
+
+    image = specs / "zero.png"
+    Image.new("L", (8, 8), 0).save(image)
+    code, stdout, _ = cli(capsys, "predict", str(run.best_checkpoint), str(image), "-k", "2", "-f", "json")
+    assert code == 0 and archspec.predict(run, image, top_k=2) == json.loads(stdout)
+    assert archspec.predict(str(run.last_checkpoint), [image, image], top_k=1)[1]["image"] == str(image)
+
+
+def test_train_a_loaded_network(capsys: pytest.CaptureFixture[str], specs: Path) -> None:
+    import archspec
+    from archspec.errors import UsageError
+
+    # A network loaded from text has no file: the run trains it, and its checkpoint rebuilds it.
+    network = archspec.load(specs / "nowhere" / "tiny.arch", text=TINY, num_classes=12)
+    run = archspec.train(network, "digits", epochs=1, out=specs / "text", quiet=True)
+    capsys.readouterr()
+    config = json.loads((run.out / "config.json").read_text())
+    assert (config["spec_source"], config["spec_overrides"], config["num_classes"]) == (
+        TINY,
+        {"num_classes": 12},
+        10,
+    )
+    assert weights(run.last_checkpoint)["fc.weight"].shape == (12, 96)  # the parameter given stands
+    assert archspec.evaluate(run.last_checkpoint)["accuracy"] == run.history[-1]["test_acc"]
+    # The same network from its file gives the same run.
+    same = archspec.train(
+        specs / "tiny.arch", epochs=1, out=specs / "file", params={"num_classes": 12}, quiet=True
+    )
+    assert_same_weights(weights(run.last_checkpoint), weights(same.last_checkpoint))
+    with pytest.raises(UsageError) as error:
+        archspec.train(network, variant="big")
+    assert (
+        str(error.value) == "a loaded network is one variant at one input shape: give them to archspec.load"
+    )
+    with pytest.raises(UsageError) as error:
+        archspec.predict(run, [], top_k=0)
+    assert str(error.value) == "--top-k must be at least 1, got 0"
+
+
+def test_the_bar_is_drawn_in_a_notebook_with_ipywidgets(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    import rich.console
+
+    from archspec.train import progress
+
+    assert progress.bar_console() is None  # pytest's captured output is no terminal: plain lines
+    assert progress.Reporter(quiet=False).bar is None
+    monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)  # what rich sees in a notebook kernel
+    real = importlib.util.find_spec
+    for widgets in (True, False):
+        monkeypatch.setattr(
+            importlib.util,
+            "find_spec",
+            lambda name, *a, w=widgets: (
+                (real("json") if w else None) if name == "ipywidgets" else real(name, *a)
+            ),
+        )
+        console = progress.bar_console()
+        assert (console is not None and console.is_jupyter) is widgets
+        reporter = progress.Reporter(quiet=False)
+        assert (reporter.bar is not None) is widgets
+        assert progress.Reporter(quiet=True).bar is None
+
+
+def test_no_module_imports_the_command_line() -> None:
+    # The CLI is a layer over the package: nothing under archspec/ imports archspec.cli (which imports
+    # the subcommands' modules), so no import cycle goes through it.
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "archspec"
+    importers = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module] if isinstance(node, ast.ImportFrom) else []
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if "archspec.cli" in names:
+                importers.append(path.relative_to(root).as_posix())
+    assert importers == ["__main__.py"]

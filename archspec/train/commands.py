@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from archspec.errors import UsageError
-from archspec.train.config import AMP_MODES, DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig, resolve
+from archspec.arguments import parse_assignment, parse_shape
+from archspec.train.config import AMP_MODES, DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig
 
 DEFAULTS = TrainConfig()
 
@@ -120,43 +119,24 @@ OPTION_KEYS = (
 
 
 def train(args: argparse.Namespace) -> int:
-    """The handler of ``archspec train``."""
-    from archspec.cli import parse_assignment, parse_shape
+    """The handler of ``archspec train``: :func:`archspec.train.api.train` with the options given."""
+    from archspec.train.api import train as train_network
 
-    given: dict[str, Any] = {key: getattr(args, key) for key in OPTION_KEYS}
-    given["spec"] = args.spec
-    given["variant"] = args.variant
-    given["params"] = dict(parse_assignment(a) for a in args.assignments) or None
-    given["input_shape"] = list(parse_shape(args.input_shape)) if args.input_shape else None
-    saved = None
-    resume = Path(args.resume) if args.resume else None
-    if resume is not None:
-        saved = _saved_config(resume)
-        if args.out is not None and Path(args.out) != resume:
-            raise UsageError("--resume continues the run in its own folder; drop --out")
-        given["out"] = str(resume)
-    elif not args.spec:
-        raise UsageError("train needs a SPEC (a .arch file or a zoo name), or --resume DIR")
-    config = resolve(given, saved)
-    from archspec.train.loop import run
-
-    run(config, resume, from_checkpoint=resume is not None and not args.spec)
+    options: dict[str, Any] = {key: getattr(args, key) for key in OPTION_KEYS}
+    train_network(
+        args.spec,
+        variant=args.variant,
+        params=dict(parse_assignment(a) for a in args.assignments) or None,
+        input_shape=parse_shape(args.input_shape) if args.input_shape else None,
+        resume=args.resume,
+        **options,
+    )
     return 0
 
 
-def _saved_config(folder: Path) -> dict[str, Any]:
-    if not (folder / "last.pt").is_file():
-        raise UsageError(f"--resume {folder}: no last.pt there (nothing to resume)")
-    try:
-        values: dict[str, Any] = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise UsageError(f"--resume {folder}: cannot read config.json ({error})") from None
-    return values
-
-
 def evaluate(args: argparse.Namespace) -> int:
-    """The handler of ``archspec eval``."""
-    from archspec.train.inference import evaluate_checkpoint
+    """The handler of ``archspec eval``: :func:`archspec.train.api.evaluate`, printed."""
+    from archspec.train.api import evaluate as evaluate_checkpoint
 
     result = evaluate_checkpoint(args.checkpoint, args.data, args.device)
     if args.format == "json":
@@ -167,11 +147,9 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def predict(args: argparse.Namespace) -> int:
-    """The handler of ``archspec predict``."""
-    from archspec.train.inference import predict_images
+    """The handler of ``archspec predict``: :func:`archspec.train.api.predict`, printed."""
+    from archspec.train.api import predict as predict_images
 
-    if args.top_k < 1:
-        raise UsageError(f"--top-k must be at least 1, got {args.top_k}")
     results = predict_images(args.checkpoint, args.images, args.top_k, args.device)
     if args.format == "json":
         print(json.dumps(results, indent=2))

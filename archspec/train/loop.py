@@ -40,7 +40,7 @@ from archspec.train.checkpoint import (
 from archspec.train.config import TrainConfig
 from archspec.train.data import DataSets, TensorData, batch_as_is, load_data
 from archspec.train.losses import Loss, loss_name, make_loss
-from archspec.train.model import rebuild, spec_record
+from archspec.train.model import rebuild, spec_record, with_params
 from archspec.train.progress import REFRESH_STEPS, Reporter
 
 EVAL_BATCH = 256
@@ -48,14 +48,30 @@ AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
-class Summary:
-    """How a run ended."""
+class Run:
+    """A finished run: its folder, its metrics per epoch (``metrics.jsonl``'s rows) and its best epoch."""
 
     out: Path
     best_acc: float
     best_epoch: int
     seconds: float
     history: list[dict[str, Any]]
+    config: TrainConfig
+
+    @property
+    def best_checkpoint(self) -> Path:
+        """``best.pt``: the weights of the epoch with the best test accuracy (the earliest of a tie)."""
+        return self.out / "best.pt"
+
+    @property
+    def last_checkpoint(self) -> Path:
+        """``last.pt``: the last epoch's weights and everything ``--resume`` continues from."""
+        return self.out / "last.pt"
+
+    @property
+    def metrics_file(self) -> Path:
+        """``metrics.jsonl``: one JSON line per epoch."""
+        return self.out / "metrics.jsonl"
 
 
 # ---------------------------------------------------------------- set-up
@@ -79,8 +95,7 @@ def fit_classes(network: Network, config: TrainConfig, data: DataSets) -> tuple[
     settable = "num_classes" in graph.params and "num_classes" not in overrides
     if settable and graph.params["num_classes"] != data.num_classes:
         overrides["num_classes"] = data.num_classes
-        shape = tuple(config.input_shape) if config.input_shape else None
-        network = load(config.spec, config.variant, input_shape=shape, **overrides)
+        network = with_params(network, overrides)
     outputs = network.graph.output_shape
     if len(outputs) != 1 or outputs[0] < data.num_classes:
         given = "x".join(str(d) for d in outputs)
@@ -349,26 +364,39 @@ def train_epoch(
 # ---------------------------------------------------------------- the run
 
 
-def run(config: TrainConfig, resume: Path | None = None, from_checkpoint: bool = False) -> Summary:
-    """Train as ``config`` says; returns the summary.
+def run(
+    config: TrainConfig,
+    resume: Path | None = None,
+    from_checkpoint: bool = False,
+    network: Network | None = None,
+) -> Run:
+    """Train as ``config`` says; returns the run.
 
     ``resume``: continue the run in that folder from its ``last.pt``; ``from_checkpoint``: with the network
     recorded there (else the spec of ``config``, which must then match the checkpoint key by key).
+    ``network``: the network to train, already loaded (``config`` then only records its spec).
     """
     context = distributed.setup(config.device)
     try:
-        return _run(config, resume, from_checkpoint, context)
+        return _run(config, resume, from_checkpoint, context, network)
     finally:
         distributed.teardown(context)
 
 
 def _run(
-    config: TrainConfig, resume: Path | None, from_checkpoint: bool, context: distributed.Context
-) -> Summary:
+    config: TrainConfig,
+    resume: Path | None,
+    from_checkpoint: bool,
+    context: distributed.Context,
+    given: Network | None,
+) -> Run:
     wall = time.perf_counter()
     reporter = Reporter(config.quiet, enabled=context.main)
     checkpoint = load_checkpoint(resume / "last.pt") if resume is not None else None
-    network = load_network(config, checkpoint["spec"] if checkpoint and from_checkpoint else None)
+    if given is not None and not from_checkpoint:
+        network = given
+    else:
+        network = load_network(config, checkpoint["spec"] if checkpoint and from_checkpoint else None)
     data = load_data(config.data, network.graph.input_shape, network.name, _output_units(network))
     if from_checkpoint:  # rebuilt from the checkpoint: it already has the run's classes
         assert checkpoint is not None
@@ -476,7 +504,7 @@ def _run(
         f"best test accuracy {best_acc:.2%} (epoch {best_epoch}/{config.epochs}); wall time {seconds:.1f} s; "
         f"run folder {out}"
     )
-    return Summary(out, best_acc, best_epoch, seconds, history)
+    return Run(out, best_acc, best_epoch, seconds, history, config)
 
 
 def _output_units(network: Network) -> int | None:
@@ -507,4 +535,4 @@ def _config_json(
     return json.dumps(resolved, indent=2) + "\n"
 
 
-__all__ = ["Summary", "evaluate", "run", "schedule_factor"]
+__all__ = ["Run", "evaluate", "run", "schedule_factor"]

@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from archspec.api import Network, load
+from archspec.api import Network, load, overrides_from_mapping
+from archspec.lower import lower
 
 
 def spec_record(network: Network, overrides: dict[str, Any], input_shape: list[int] | None) -> dict[str, Any]:
@@ -47,3 +48,12 @@ def rebuild(record: dict[str, Any]) -> Network:
             target.write_text(text, encoding="utf-8")
         rebuilt = Path(directory, os.path.relpath(root, base))
         return load(rebuilt, record["variant"], input_shape=shape, **record["overrides"])
+
+
+def with_params(network: Network, overrides: dict[str, Any]) -> Network:
+    """``network``'s spec with these parameter overrides, lowered from the program already read (no file
+    is read again: a network loaded from text, or from a file changed since, gets its own spec)."""
+    graph = lower(
+        network.program, network.graph.variant, overrides_from_mapping(overrides), network.input_override
+    )
+    return Network(graph, network.program, network.input_override, dict(overrides))

@@ -1,4 +1,5 @@
-"""What a run prints: a rich progress bar on a terminal, one plain line per epoch otherwise, or nothing.
+"""What a run prints: a rich progress bar on a terminal or in a Jupyter notebook, one plain line per epoch
+otherwise, or nothing.
 
 The bar shows the running loss, accuracy and images/s; it is refreshed every few steps, so drawing it costs
 the loop nothing measurable.
@@ -6,10 +7,22 @@ the loop nothing measurable.
 
 from __future__ import annotations
 
-import sys
+import importlib.util
 from typing import Any
 
 REFRESH_STEPS = 8  # update the bar's numbers every this many steps
+
+
+def bar_console() -> Any:
+    """A rich console to draw the bar on, or None: a terminal, or a Jupyter notebook where ipywidgets is
+    installed (rich draws a notebook's live display in a widget, and without ipywidgets it would warn at
+    every refresh instead). Elsewhere (a file, a pipe, a dumb terminal) a run prints plain lines."""
+    from rich.console import Console
+
+    console = Console()
+    if console.is_jupyter:
+        return console if importlib.util.find_spec("ipywidgets") is not None else None
+    return console if console.is_terminal and not console.is_dumb_terminal else None
 
 
 class Reporter:
@@ -20,7 +33,8 @@ class Reporter:
         self.enabled = enabled  # False on ranks other than 0: they print nothing at all
         self.bar: Any = None
         self.task: Any = None
-        if not self.quiet and sys.stdout.isatty():
+        console = None if self.quiet else bar_console()
+        if console is not None:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self.bar = Progress(
@@ -29,6 +43,7 @@ class Reporter:
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[stats]}"),
                 TimeElapsedColumn(),
+                console=console,
                 transient=True,
             )
 
