@@ -189,6 +189,7 @@ def test_claims_page_escapes_results_and_names_missing_ones(tmp_path: Path) -> N
         "commit": "abc1234",
         "machine": {"cpus": 2, "load_average": [1.0, 2.0, 3.0]},
         "finished": "2026-01-01T00:00:00+00:00",
+        "details": {"settings": {"columns": ["setting", "<i>seeds</i>"], "rows": [["He <u>init</u>", 8]]}},
     }
     (results / "dropout" / "result.json").write_text(json.dumps(result))
     (results / "dropout" / "plot.svg").write_text("<svg/>")
@@ -198,8 +199,81 @@ def test_claims_page_escapes_results_and_names_missing_ones(tmp_path: Path) -> N
     html = (site / "claims.html").read_text()
     assert "not reproduced &lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>" not in html and "&lt;b&gt;gap&lt;/b&gt;" in html
+    # The verdict per setting, as a second table (escaped too).
+    assert "<th>&lt;i&gt;seeds&lt;/i&gt;</th>" in html
+    assert "<td>He &lt;u&gt;init&lt;/u&gt;</td><td>8</td>" in html
     assert (
         '<img src="claims/dropout.svg"' in html and (site / "claims" / "dropout.svg").read_text() == "<svg/>"
     )
     assert f"{results / 'stacked_3x3' / 'result.json'} could not be read" in html
     assert "Not measured yet: run <code>archspec experiment relu_vs_tanh</code>" in html
+
+
+def test_settings_are_every_combination_of_the_axes() -> None:
+    from archspec.experiments.settings import ranges_overlap, settings_of, summary
+
+    config = {
+        "settings": {"spec": {"He": "he.arch", "default": "a.arch"}, "lr": [0.1, 0.3], "more_seeds": [5]}
+    }
+    settings, more = settings_of(config, {})
+    assert [(s.label, s.values) for s in settings] == [
+        ("He, lr 0.1", {"spec": "he.arch", "lr": 0.1}),
+        ("He, lr 0.3", {"spec": "he.arch", "lr": 0.3}),
+        ("default, lr 0.1", {"spec": "a.arch", "lr": 0.1}),
+        ("default, lr 0.3", {"spec": "a.arch", "lr": 0.3}),
+    ]
+    assert more == [5]
+    smoke, _ = settings_of(config, {"settings": {"lr": [1.0]}})
+    assert [s.label for s in smoke] == ["lr 1.0"]
+    assert settings_of({}, {}) == ([], [])
+    assert (
+        ranges_overlap([1, 3], [3, 4]) and ranges_overlap([1, 5], [2, 3]) and not ranges_overlap([1, 2], [3])
+    )
+    results = [
+        {"setting": "a", "reproduced": True, "overlap": False},
+        {"setting": "b", "reproduced": False, "overlap": True},
+    ]
+    assert summary(("x", "y"), results) == (
+        False,
+        "x beats y under 1 of 2 settings; not under: b; within the seeds' spread under: b",
+    )
+
+
+def test_relu_against_tanh_is_judged_under_each_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The smoke version: one setting (He init, rate 0.01), one epoch, seed 0 and one more seed when the
+    two series' ranges overlap. Each verdict is recomputed from the run folders' own metrics."""
+    assert main(["experiment", "--smoke", "-q", "--out", str(tmp_path), "relu_vs_tanh"]) == 0
+    out = capsys.readouterr().out
+    result = json.loads((tmp_path / "relu_vs_tanh" / "result.json").read_text())
+    [judged] = result["details"]["settings"]["results"]
+    assert judged["setting"] == "He init, lr 0.01"
+    runs = tmp_path / "relu_vs_tanh" / "runs"
+
+    def epochs_to_error(folder: Path) -> int:  # the metric by its definition, from metrics.jsonl
+        rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+        reached = [row["epoch"] for row in rows if 1 - row["train_acc"] <= 0.1]
+        return reached[0] if reached else len(rows) + 1
+
+    values = {}
+    for series in ("relu", "tanh"):
+        folders = [runs / f"He_init_lr_0.01-{series}-seed{seed}" for seed in judged["seeds"]]
+        for folder in folders:
+            config = json.loads((folder / "config.json").read_text())
+            assert config["spec_path"].endswith("experiments/relu_vs_tanh/act_he.arch")
+            assert (config["lr"], config["optimizer"], config["epochs"]) == (0.01, "sgd", 1)
+        values[series] = [epochs_to_error(folder) for folder in folders]
+    assert judged["values"] == values
+    first = values["relu"][:1], values["tanh"][:1]
+    overlap = max(min(first[0]), min(first[1])) <= min(max(first[0]), max(first[1]))
+    assert judged["seeds"] == ([0, 1] if overlap else [0])  # more seeds only where the ranges overlap
+    mean = {series: sum(v) / len(v) for series, v in values.items()}
+    assert judged["reproduced"] is (mean["relu"] < mean["tanh"])  # fewer epochs is better
+    # The claim holds only if it holds under the main setting and under every other one.
+    main_holds = epochs_to_error(runs / "relu-seed0") < epochs_to_error(runs / "tanh-seed0")
+    assert result["reproduced"] is (main_holds and judged["reproduced"])
+    [row] = result["details"]["settings"]["rows"]
+    assert row[:2] == ["He init, lr 0.01", len(judged["seeds"])]
+    assert "under each setting:" in out and "He init, lr 0.01" in out
+    assert "Under the settings a reader would question: relu beats tanh under" in result["verdict"]

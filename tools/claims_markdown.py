@@ -37,6 +37,13 @@ def main() -> None:
         print("|" + "---|" * len(r["columns"]))
         for row in r["rows"]:
             print("| " + " | ".join(cell(v) for v in row) + " |")
+        settings = r.get("details", {}).get("settings")
+        if settings:  # the verdict under each setting a reader would question
+            print("\nUnder each setting:\n")
+            print("| " + " | ".join(settings["columns"]) + " |")
+            print("|" + "---|" * len(settings["columns"]))
+            for row in settings["rows"]:
+                print("| " + " | ".join(cell(v) for v in row) + " |")
         print(f"\n**Result.** {r['verdict']}\n")
         print(f"![{name}](images/claims/{name}.svg)\n")
         print(

@@ -112,16 +112,27 @@ def machine() -> dict[str, Any]:
 
 
 def format_table(result: dict[str, Any]) -> str:
-    """The result as a plain-text table, its verdict and where it was written."""
-    columns = [str(c) for c in result["columns"]]
-    rows = [[cell(v) for v in row] for row in result["rows"]]
-    widths = [max([len(c)] + [len(r[i]) for r in rows if i < len(r)]) for i, c in enumerate(columns)]
+    """The result as a plain-text table, its verdict and where it was written; with a trained claim's
+    ``[settings]``, the verdict under each setting too."""
     lines = [f"{result['experiment']}: {result['title']}" + ("  (smoke run)" if result["smoke"] else "")]
-    lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-    for row in rows:
-        lines.append("  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=False)))
+    lines += _aligned(result["columns"], result["rows"])
+    settings = result.get("details", {}).get("settings")
+    if settings:
+        lines.append("  under each setting:")
+        lines += _aligned(settings["columns"], settings["rows"])
     lines.append(f"  {result['verdict']}")
     return "\n".join(lines)
+
+
+def _aligned(header: list[Any], body: list[list[Any]]) -> list[str]:
+    """A header line and one line per row, each column as wide as its widest cell."""
+    columns = [str(c) for c in header]
+    rows = [[cell(v) for v in row] for row in body]
+    widths = [max([len(c)] + [len(r[i]) for r in rows if i < len(r)]) for i, c in enumerate(columns)]
+    lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    for row in rows:
+        lines.append("  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=False)))
+    return lines
 
 
 def cell(value: Any) -> str:

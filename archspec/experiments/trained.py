@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import json
+import re
 import shutil
 import statistics
 from collections.abc import Callable
@@ -22,6 +24,7 @@ import torch
 from archspec.api import load
 from archspec.errors import UsageError
 from archspec.experiments.config import Experiment
+from archspec.experiments.settings import Setting, ranges_overlap, settings_of, summary, table
 from archspec.experiments.static import Outcome
 from archspec.train import distributed
 from archspec.train.config import TrainConfig
@@ -54,38 +57,102 @@ def run_trained(experiment: Experiment, folder: Path, smoke: bool, log: Callable
     series: dict[str, dict[str, Any]] = config["series"]
     runs_dir = folder / "runs"
     shutil.rmtree(runs_dir, ignore_errors=True)
+    grid = Grid(experiment, series, x_points, train, runs_dir, log)
+    settings, more_seeds = settings_of(config, smoke_table)
     # One thread: on a shared, loaded machine torch's default (a thread per core) runs ten times slower.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        records = _train_all(experiment, series, x_points, seeds, train, runs_dir, log)
+        records = grid.measure(seeds)
+        judged = [_judge_setting(grid, setting, seeds, more_seeds) for setting in settings]
     finally:
         torch.set_num_threads(threads)
-    return _outcome(experiment, records, list(series), [label for label, _ in x_points], x_title, seeds)
+    outcome = _outcome(experiment, records, list(series), grid.x_labels, x_title, seeds)
+    if judged:
+        first, second = list(series)[:2]
+        names = (first, second)
+        held, text = summary(names, judged)
+        columns, rows = table(names, judged)
+        outcome.details["settings"] = {"columns": columns, "rows": rows, "summary": text, "results": judged}
+        outcome.reproduced = outcome.reproduced and held
+        outcome.verdict += f". Under the settings a reader would question: {text}"
+    return outcome
 
 
-def _train_all(
-    experiment: Experiment,
-    series: dict[str, dict[str, Any]],
-    x_points: list[tuple[str, dict[str, Any]]],
-    seeds: list[int],
-    train: dict[str, Any],
-    runs_dir: Path,
-    log: Callable[[str], None],
-) -> list[dict[str, Any]]:
-    metric = experiment.config["metric"]
-    records = []
-    total = len(series) * len(x_points) * len(seeds)
-    for count, (name, (label, point), seed) in enumerate(itertools.product(series, x_points, seeds), start=1):
-        settings = {**series[name], **point}
-        key = "-".join(part for part in (name, label.replace("/", "_"), f"seed{seed}") if part)
-        log(f"[{count}/{total}] {experiment.name}: {key}")
-        spec = experiment.folder / str(settings.get("spec", experiment.config["spec"]))
-        record = train_one(spec, settings, train, seed, runs_dir / key, needs_train_eval=metric == "gap")
-        record.update(series=name, x=label, seed=seed)
-        record["value"] = metric_value(metric, record, experiment.config)
-        records.append(record)
-    return records
+class Grid:
+    """Every series at every x point, for given seeds and an optional setting; each distinct run once."""
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        series: dict[str, dict[str, Any]],
+        x_points: list[tuple[str, dict[str, Any]]],
+        train: dict[str, Any],
+        runs_dir: Path,
+        log: Callable[[str], None],
+    ) -> None:
+        self.experiment, self.series, self.x_points = experiment, series, x_points
+        self.train, self.runs_dir, self.log = train, runs_dir, log
+        self.x_labels = [label for label, _ in x_points]
+        self.done: dict[str, dict[str, Any]] = {}  # a setting that repeats the main one reuses its runs
+
+    def measure(self, seeds: list[int], setting: Setting | None = None) -> list[dict[str, Any]]:
+        """One record per series, x point and seed (``setting``'s values over the series' own)."""
+        config = self.experiment.config
+        metric = config["metric"]
+        tag = re.sub(r"[^A-Za-z0-9.]+", "_", setting.label).strip("_") if setting else ""
+        records = []
+        runs = list(itertools.product(self.series, self.x_points, seeds))
+        for count, (name, (label, point), seed) in enumerate(runs, start=1):
+            settings = {**self.series[name], **point, **(setting.values if setting else {})}
+            # What the run depends on, defaults resolved: the memo key of a run already made.
+            effective: dict[str, Any] = {"spec": config["spec"]}
+            effective.update({k: self.train[k] for k in ("lr", "epochs") if k in self.train}, **settings)
+            memo = json.dumps([name, label, seed, effective], sort_keys=True, default=str)
+            if memo not in self.done:
+                key = "-".join(part for part in (tag, name, label.replace("/", "_"), f"seed{seed}") if part)
+                self.log(f"[{count}/{len(runs)}] {self.experiment.name}: {key}")
+                spec = self.experiment.folder / str(effective["spec"])
+                gap = metric == "gap"
+                record = train_one(
+                    spec, settings, self.train, seed, self.runs_dir / key, needs_train_eval=gap
+                )
+                record.update(series=name, x=label, seed=seed)
+                record["value"] = metric_value(metric, record, config)
+                self.done[memo] = record
+            records.append(self.done[memo])
+        return records
+
+
+def _judge_setting(grid: Grid, setting: Setting, seeds: list[int], more_seeds: list[int]) -> dict[str, Any]:
+    """The claim's verdict under one setting; ``more_seeds`` are added when the series' ranges overlap."""
+    config = grid.experiment.config
+    names = list(grid.series)
+    records, used = grid.measure(seeds, setting), list(seeds)
+
+    def per_seed(name: str) -> list[float]:  # each seed's metric, averaged over the x points
+        return [
+            statistics.fmean(r["value"] for r in records if r["series"] == name and r["seed"] == seed)
+            for seed in used
+        ]
+
+    if more_seeds and ranges_overlap(per_seed(names[0]), per_seed(names[1])):
+        extra = [seed for seed in more_seeds if seed not in used]
+        records, used = records + grid.measure(extra, setting), used + extra
+    title, better = METRICS[config["metric"]]
+    title = title.format(target=float(config.get("target_error", 0)))
+    stats = _stats(records, names, grid.x_labels)
+    ok, verdict = judge(config.get("verdict", {}), stats, names, grid.x_labels, better, title)
+    values = {name: per_seed(name) for name in names[:2]}
+    return {
+        "setting": setting.label,
+        "values_set": setting.values,
+        "seeds": used,
+        "values": values,
+        "reproduced": ok,
+        "overlap": ranges_overlap(values[names[0]], values[names[1]]),
+        "verdict": verdict,
+    }
 
 
 def _x_axis(config: dict[str, Any], smoke: dict[str, Any]) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
@@ -188,23 +255,11 @@ def _outcome(
     metric = config["metric"]
     title, better = METRICS[metric]
     title = title.format(target=float(config.get("target_error", 0)))
-    stats: dict[str, dict[str, dict[str, float]]] = {}
+    stats = _stats(records, series, x_labels)
     rows = []
     for name in series:
-        stats[name] = {}
         for label in x_labels:
-            chosen = [r for r in records if r["series"] == name and r["x"] == label]
-            values = [r["value"] for r in chosen]
-            cell = {
-                "mean": statistics.fmean(values),
-                "min": min(values),
-                "max": max(values),
-                "std": statistics.pstdev(values),
-                "train_acc": statistics.fmean(r.get("train_eval_acc", r["train_acc"]) for r in chosen),
-                "test_acc": statistics.fmean(r["test_acc"] for r in chosen),
-                "diverged": sum(r["diverged"] for r in chosen),
-            }
-            stats[name][label] = cell
+            cell = stats[name][label]
             row: list[Any] = [name] + ([label] if x_title else [])
             row += [round(cell["mean"], 4), round(cell["min"], 4), round(cell["max"], 4)]
             row += [round(cell["train_acc"], 4), round(cell["test_acc"], 4), cell["diverged"]]
@@ -229,6 +284,28 @@ def _outcome(
     }
     details = {"metric": metric, "better": better, "seeds": seeds, "stats": stats, "runs": records}
     return Outcome(columns, rows, reproduced, verdict, plot, details)
+
+
+def _stats(
+    records: list[dict[str, Any]], series: list[str], x_labels: list[str]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per series and x point: the metric's mean, min, max and spread over the seeds, and accuracies."""
+    stats: dict[str, dict[str, dict[str, float]]] = {}
+    for name in series:
+        stats[name] = {}
+        for label in x_labels:
+            chosen = [r for r in records if r["series"] == name and r["x"] == label]
+            values = [r["value"] for r in chosen]
+            stats[name][label] = {
+                "mean": statistics.fmean(values),
+                "min": min(values),
+                "max": max(values),
+                "std": statistics.pstdev(values),
+                "train_acc": statistics.fmean(r.get("train_eval_acc", r["train_acc"]) for r in chosen),
+                "test_acc": statistics.fmean(r["test_acc"] for r in chosen),
+                "diverged": sum(r["diverged"] for r in chosen),
+            }
+    return stats
 
 
 def judge(

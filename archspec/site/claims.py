@@ -30,6 +30,7 @@ class Claim:
     plot: str | None = None  # the plot's path relative to the site
     problem: str | None = None  # why a result that exists could not be read
     cells: list[list[str]] = field(default_factory=list)
+    settings: dict[str, Any] | None = None  # a trained claim's verdict per setting: columns, cells, summary
 
 
 def collect_claims(results: Path) -> list[Claim]:
@@ -46,6 +47,10 @@ def collect_claims(results: Path) -> list[Claim]:
             try:
                 result = json.loads(path.read_text(encoding="utf-8"))
                 claim.cells = [[cell(v) for v in row] for row in result["rows"]]
+                settings = result.get("details", {}).get("settings")
+                if settings:
+                    cells = [[cell(v) for v in row] for row in settings["rows"]]
+                    claim.settings = {"columns": settings["columns"], "cells": cells}
                 claim.result = result
             except (OSError, ValueError, KeyError, TypeError) as error:
                 claim.problem = f"{path} could not be read ({error})"
