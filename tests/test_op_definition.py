@@ -4,15 +4,20 @@ take it, with no registry edited. The oracles are torch's own ``F.conv2d`` and a
 
 from __future__ import annotations
 
+import importlib
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
 import torch.nn.functional as F
-import toy_op
 from oracles import load_source
 
 import archspec
+from archspec.backends.source_ops import SOURCE_OPS
+from archspec.backends.torch_ops import TORCH_OPS
 from archspec.errors import SpecError
 from archspec.ops import OP_CLASSES, OPS_BY_KIND, OPS_BY_NAME
 
@@ -26,11 +31,24 @@ SPEC = (
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def toy_op() -> Iterator[ModuleType]:
+    """The op's module, imported for this file's tests only: the registries are live, and other tests
+    compare whole messages whose hints list the ops (`did you mean`, the ops with parameters)."""
+    module = importlib.import_module("toy_op")
+    yield module
+    for table in (OPS_BY_KIND, TORCH_OPS, SOURCE_OPS):
+        del table["pointwise"]
+    for name in module.Pointwise.spec_names:
+        del OPS_BY_NAME[name]
+    del sys.modules["toy_op"]
+
+
 def network() -> archspec.Network:
     return archspec.load("toy.arch", text=SPEC)
 
 
-def test_the_op_registers_itself_and_is_not_a_library_op() -> None:
+def test_the_op_registers_itself_and_is_not_a_library_op(toy_op: ModuleType) -> None:
     assert OPS_BY_KIND["pointwise"] is toy_op.Pointwise
     assert OPS_BY_NAME["pointwise"] is OPS_BY_NAME["conv1x1"] is toy_op.Pointwise
     assert toy_op.Pointwise not in OP_CLASSES  # the library's list (docs, IR schema) stays the library's
