@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and ID
 
 # `train` is the package archspec.train, which is callable: archspec.train(spec, data="digits", ...).
 __all__ = ["Network", "SpecError", "UsageError", "evaluate", "load", "predict", "train", "variants_of"]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version string: pyproject.toml's is held to it by tests/test_cli.py
 
 # The public names load on first use (PEP 562): `import archspec.syntax` or the CLI's `check` then do not
 # pay for the IR, the op library and the lowering pass they do not need.

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from archspec import __version__
+from archspec.dtypes import ACTIVATION_DTYPES
 from archspec.arguments import parse_assignment, parse_shape
 from archspec.errors import SpecError, UsageError, printable, truncate
 from archspec.terminal import escaping_output
@@ -426,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A declarative architecture-spec compiler for vision networks.",
         epilog="SPEC is a .arch file or a network/variant name from the bundled zoo (see `archspec list`).",
     )
-    parser.add_argument("--version", action="version", version="archspec 0.1.0")
+    parser.add_argument("--version", action="version", version=f"archspec {__version__}")
     parser.add_argument(
         "--debug",
         action="store_true",
@@ -478,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", "-d", type=int, default=None, help="show rows down to this nesting depth")
     p.add_argument(
         "--dtype",
-        choices=["float32", "bfloat16", "float16"],
+        choices=ACTIVATION_DTYPES,
         default="float32",
         help="activation dtype for memory figures (default: float32)",
     )

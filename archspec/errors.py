@@ -114,6 +114,11 @@ class UsageError(Exception):
     """A bad command-line argument or API argument that is not about spec text (exit 2)."""
 
 
+class InternalError(Exception):
+    """A broken invariant inside archspec: a bug, never the user's doing. It is no UsageError, so that the
+    command line reports it as an internal error (exit 3, with the hint to report it), not as a misuse."""
+
+
 class Collector:
     """Collects diagnostics during a pass; ``raise_if_any`` raises them together."""
 

@@ -18,7 +18,7 @@ from archspec import ast
 from archspec.errors import Collector, SpecError, did_you_mean, quoted_list, spec_repr
 from archspec.expr import Value, evaluate, show
 from archspec.ir import InitCall, InitRule, Node
-from archspec.ops import OPS_BY_NAME
+from archspec.ops import OPS_BY_KIND, OPS_BY_NAME
 from archspec.python_text import python_expression
 from archspec.source import Span
 
@@ -75,34 +75,13 @@ INIT_FUNCTIONS: dict[str, InitFunction] = {
     )
 }
 
-# The parameters of each op's torch module, as a clause names them (a name matches a torch parameter
-# name equal to it or ending in "." and it: `weight` names both linear layers' weights of an `mlp`).
-# An op with parameters that is missing here cannot be the target of a rule: add it when adding the op
-# (tests/test_init.py checks that every op whose param_rule is not "none" is here).
-PARAMETERS: dict[str, tuple[str, ...]] = {
-    "conv2d": ("weight", "bias"),
-    "linear": ("weight", "bias"),
-    "batchnorm": ("weight", "bias"),
-    "layernorm": ("weight", "bias"),
-    "patch_embed": ("weight", "bias"),
-    "class_token": ("weight",),  # the parameter itself
-    "position_embedding": ("weight",),  # the parameter itself
-    "attention": ("in_proj_weight", "in_proj_bias", "weight", "bias"),  # weight, bias: out_proj's
-    "mlp": ("weight", "bias"),
-    "subsample": ("weight", "bias"),  # LeNet-5's coefficient and bias per map
-    "layer_scale": ("weight",),  # the parameter itself (ConvNeXt, Swin)
-    # weight, bias: the q/k/v and output projections' (qkv.weight, proj.weight, ...)
-    "shifted_window_attention": ("relative_position_bias_table", "weight", "bias"),
-    # reduction, norm: every parameter of that sublayer (torchvision initialises only the projection)
-    "patch_merging": ("reduction", "norm", "weight", "bias"),
-}
-# Ops whose weight has a fan-in and a fan-out (a matrix or a conv kernel), for formulas.
-FAN_KINDS = frozenset({"conv2d", "linear", "patch_embed"})
+# The parameters a rule may name are each op's ``Op.init_parameters``; the ops whose weight has a fan-in
+# and a fan-out, for formulas, are those with ``Op.fan_weight``.
 
 
 def _op_names(aliases: bool = False) -> list[str]:
     """The spec names of the ops with parameters (and their aliases, for "did you mean")."""
-    classes = {cls for cls in OPS_BY_NAME.values() if cls.model_fields["kind"].default in PARAMETERS}
+    classes = {cls for cls in OPS_BY_NAME.values() if cls.init_parameters}
     return sorted(n for cls in classes for n in (cls.spec_names if aliases else cls.spec_names[:1]))
 
 
@@ -113,7 +92,7 @@ def lower_init(
     errors = Collector()
     lowered: list[InitRule] = []
     seen: dict[tuple[str, bool], Span] = {}
-    with_parameters = [n for n in nodes if n.op.kind in PARAMETERS and n.op.param_count() > 0]
+    with_parameters = _initialisable(nodes)
     for rule in rules:
         try:
             record = _lower_rule(rule, env, with_parameters, errors)
@@ -154,7 +133,7 @@ def _lower_rule(
             )
             return None
         kinds = sorted({n.op.kind for n in matched})
-        allowed = tuple(dict.fromkeys(p for k in kinds for p in PARAMETERS[k]))
+        allowed = tuple(dict.fromkeys(p for k in kinds for p in OPS_BY_KIND[k].init_parameters))
         kind = None
     else:
         op_class = OPS_BY_NAME.get(rule.target)
@@ -167,7 +146,7 @@ def _lower_rule(
             errors.add(rule.target_span, message, hint)
             return None
         kind = op_class.model_fields["kind"].default
-        if kind not in PARAMETERS:
+        if not op_class.init_parameters:
             errors.add(
                 rule.target_span,
                 f"init rule for '{rule.target}': {rule.target} has no parameters to initialise",
@@ -175,7 +154,7 @@ def _lower_rule(
             )
             return None
         kinds = [kind]
-        allowed = PARAMETERS[kind]
+        allowed = op_class.init_parameters
     calls: list[InitCall] = []
     named: set[str] = set()
     for index, clause in enumerate(rule.clauses):
@@ -260,7 +239,7 @@ def _lower_clause(
     formulas: dict[str, str] = {}
     for name, expr in given.items():
         if _uses_fans(expr):
-            if parameter != "weight" or any(k not in FAN_KINDS for k in kinds):
+            if parameter != "weight" or any(not OPS_BY_KIND[k].fan_weight for k in kinds):
                 raise SpecError.at(
                     expr.span,
                     "fan_in and fan_out are known only for the weight of conv, linear and patch_embed",
@@ -393,7 +372,7 @@ def clause_for(rule: InitRule, key: str) -> InitCall | None:
 
 def built_rules(rules: Sequence[InitRule], node: Node) -> list[InitRule]:
     """The rules applied to a layer as soon as it is constructed: its op's, then the named ones in order."""
-    if node.op.kind not in PARAMETERS or node.op.param_count() == 0:
+    if not node.op.init_parameters or node.op.param_count() == 0:
         return []
     built = [r for r in rules if r.when == "built"]
     return [r for r in built if r.kind == node.op.kind] + [
@@ -402,7 +381,7 @@ def built_rules(rules: Sequence[InitRule], node: Node) -> list[InitRule]:
 
 
 def _initialisable(nodes: Sequence[Node]) -> list[Node]:
-    return [n for n in nodes if n.op.kind in PARAMETERS and n.op.param_count() > 0]
+    return [n for n in nodes if n.op.init_parameters and n.op.param_count() > 0]
 
 
 def rule_text(rule: InitRule) -> str:

@@ -103,7 +103,7 @@ class _Lowerer:
         node = Node.model_construct(
             id=len(self.nodes),
             name=container.child_name(local),
-            op=op,  # type: ignore[arg-type]  # every Op subclass is a member of the AnyOp union
+            op=op,
             inputs=tuple(inputs),
             scope=container.path,
             shape=shape,

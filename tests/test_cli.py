@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import archspec
 from archspec.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,3 +145,43 @@ def test_history_of_every_variant_counts_each_network_by_its_name(capsys: pytest
     for name in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg11", "vgg16", "vgg19_bn"):
         assert depth[name] == int("".join(c for c in name.split("_")[0] if c.isdigit()))
     assert len(rows) == 27
+
+
+def test_the_version_is_the_packages(capsys: pytest.CaptureFixture[str]) -> None:
+    import tomllib
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert capsys.readouterr().out == f"archspec {project['version']}\n"
+    assert archspec.__version__ == project["version"]
+
+
+def test_every_dtype_the_analysis_knows_is_a_dtype_choice(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "analyze", "lenet5", "--dtype", "float64", "--format", "json")
+    half = json.loads(run(capsys, "analyze", "lenet5", "--dtype", "float16", "--format", "json")[1])
+    assert code == 0
+    assert json.loads(out)["activation_bytes"] == 4 * half["activation_bytes"]  # 8 bytes against 2
+
+
+def test_a_broken_invariant_is_an_internal_error_not_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug exits with code 3 and the hint to report it, not with a usage error's code 2."""
+    from archspec.api import Network
+    from archspec.backends import codegen
+    from archspec.errors import InternalError, UsageError
+
+    with pytest.raises(InternalError, match="cannot write"):
+        codegen._literal(object())  # no op field holds such a value: writing one is a bug
+    assert not issubclass(InternalError, UsageError)
+
+    def broken(self: Network) -> str:
+        return codegen._literal(object())
+
+    monkeypatch.setattr(Network, "to_source", broken)
+    code, _, err = run(capsys, "compile", "lenet5")
+    assert code == 3
+    assert err.startswith("archspec: internal error: InternalError: cannot write <object object at ")
+    assert "this is a bug in archspec" in err

@@ -554,12 +554,19 @@ def test_compile_never_imports_torch(tmp_path: Path) -> None:
 def test_source_and_torch_tables_cover_the_same_ops() -> None:
     """Every op has both halves, and they agree on its kind: a module with its constructor source, a
     functional op with its inline expression, a parameter with its source, a special call both ways."""
+    from archspec.backends import source_ops, torch_ops
     from archspec.backends.source_ops import SOURCE_OPS
     from archspec.backends.torch_ops import TORCH_OPS
-    from archspec.ops import OPS_BY_KIND
+    from archspec.ops import OP_CLASSES, OPS_BY_KIND
 
-    assert set(SOURCE_OPS) == set(TORCH_OPS) == set(OPS_BY_KIND) - {"input"}
+    assert source_ops.missing() == torch_ops.missing() == []
+    compound = {kind for kind, op in OPS_BY_KIND.items() if op.is_compound()}
+    assert "mlp" in compound and not compound & set(TORCH_OPS)  # torch builds it from its parts
+    assert set(SOURCE_OPS) == set(TORCH_OPS) | compound == set(OPS_BY_KIND) - {"input"}
+    assert {op.op_kind() for op in OP_CLASSES} <= set(OPS_BY_KIND)
     for kind, written in SOURCE_OPS.items():
+        if kind in compound:
+            continue
         run = TORCH_OPS[kind]
         assert written.is_module == (run.module is not None), kind
         assert (written.inline is not None) or written.is_module, kind
@@ -575,9 +582,12 @@ def test_the_layers_init_weights_tests_by_class_are_torchs_leaf_modules() -> Non
     from torch import nn
 
     from archspec.backends import torch_layers
-    from archspec.backends.codegen import _direct_parameters, _leaf_class
+    from archspec.backends.codegen import _TORCH_LEAVES, _direct_parameters, _leaf_class
+    from archspec.backends.torch_ops import TORCH_OPS, build_module
     from archspec.backends.torch_source import layer_bases, leaf_classes
-    from archspec.init_rules import PARAMETERS
+    from archspec.ops.activation import GELU, Identity, Softmax, Tanh
+    from archspec.ops.norm import BatchNorm
+    from archspec.ops.pool import AvgPool2d
 
     seen = set()
     for variant in ZOO:
@@ -585,18 +595,37 @@ def test_the_layers_init_weights_tests_by_class_are_torchs_leaf_modules() -> Non
         model = net.build(device="meta")
         modules = dict(model.named_modules())
         for node in net.graph.nodes:
-            claimed = _leaf_class(node)
+            claimed = _leaf_class(node.op)
             if claimed is None or node.name not in modules:
                 continue
             module = modules[node.name]
             owner = nn if claimed.startswith("nn.") else torch_layers
             assert type(module) is getattr(owner, claimed.removeprefix("nn.")), (variant, node.name)
             assert not list(module.children()), (variant, node.name)
-            if node.op.kind in PARAMETERS:  # what init_weights sets in place, in torch's order
+            if node.op.init_parameters:  # what init_weights sets in place, in torch's order
                 held = tuple(name for name, _ in module.named_parameters(recurse=False))
-                assert _direct_parameters(node) == held, (variant, node.name)
+                assert _direct_parameters(node.op) == held, (variant, node.name)
             seen.add(claimed)
+        for node in net.graph.nodes:  # each torch module an op builds (inlined or not) is a leaf or not
+            if node.op.kind in TORCH_OPS and TORCH_OPS[node.op.kind].module is not None:
+                module = build_module(node.op)
+                leaf = type(module).__module__.startswith("torch.nn") and not list(module.children())
+                assert (_leaf_class(node.op) == f"nn.{type(module).__name__}") == leaf, (variant, node.name)
+                seen.add(f"nn.{type(module).__name__}")
     assert {"nn.Conv2d", "nn.BatchNorm2d", "nn.Linear", "PatchEmbed", "RBF", "ConnectionTableConv2d"} <= seen
+    others = [
+        GELU(),
+        Tanh(),
+        Identity(),
+        Softmax(),
+        AvgPool2d(kernel_size=2),
+        BatchNorm(num_features=3, spatial=False),
+    ]
+    for op in others:  # the ops of torch leaf classes no zoo network builds as a module
+        module = build_module(op)
+        assert not list(module.children()) and _leaf_class(op) == f"nn.{type(module).__name__}"
+        seen.add(f"nn.{type(module).__name__}")
+    assert seen >= _TORCH_LEAVES
     for name, bases in layer_bases("torch_layers.py").items():
         layer = getattr(torch_layers, name)
         assert [f"nn.{b.__name__}" for b in layer.__bases__] == list(bases)
@@ -613,14 +642,15 @@ def test_the_modules_inside_compound_layers_are_torchs() -> None:
     parameters the compound module holds itself."""
     from torch import nn
 
-    from archspec.backends.codegen import _INNER_LEAVES, _OWN_PARAMETERS
+    from archspec.backends.codegen import _leaf_class, inner_leaves, own_parameters
 
     seen = set()
     for variant in ZOO:
         net = archspec.load(variant)
         modules = dict(net.build(device="meta").named_modules())
         for node in net.graph.nodes:
-            if node.op.kind not in _INNER_LEAVES or node.name not in modules:
+            leaves = inner_leaves(node.op)
+            if leaves is None or _leaf_class(node.op) is not None or node.name not in modules:
                 continue
             module = modules[node.name]
             holding = [
@@ -628,15 +658,14 @@ def test_the_modules_inside_compound_layers_are_torchs() -> None:
                 for path, sub in module.named_modules()
                 if path and not list(sub.children()) and list(sub.parameters(recurse=False))
             ]
-            leaves = _INNER_LEAVES[node.op.kind](node.op)
             assert [leaf.path for leaf in leaves] == [path for path, _ in holding], (variant, node.name)
             for leaf, (_, sub) in zip(leaves, holding, strict=True):
                 assert all(isinstance(sub, getattr(nn, c.removeprefix("nn."))) for c in leaf.classes)
                 assert leaf.parameters == tuple(n for n, _ in sub.named_parameters(recurse=False))
             own = tuple(n for n, _ in module.named_parameters(recurse=False))
-            assert own == _OWN_PARAMETERS.get(node.op.kind, lambda op: ())(node.op), (variant, node.name)
+            assert own == own_parameters(node.op), (variant, node.name)
             seen.add(node.op.kind)
-    assert seen == set(_INNER_LEAVES)
+    assert seen == {"attention", "mlp", "shifted_window_attention", "patch_merging"}
 
 
 def test_copied_definitions_are_the_modules_own_source() -> None:

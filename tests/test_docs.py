@@ -152,6 +152,17 @@ def test_the_op_reference_is_generated_from_the_code() -> None:
     )
 
 
+def test_the_memory_table_is_generated_from_the_ops() -> None:
+    gen = generator()
+    text = (ROOT / "docs" / "memory.md").read_text(encoding="utf-8")
+    table = gen.between(text, gen.SAVED_START, gen.SAVED_END)
+    assert table == gen.saved_table(), (
+        "docs/memory.md is out of date: run `.venv/bin/python tools/gen_op_table.py --write`"
+    )
+    for op in OP_CLASSES:  # every op has its row, in the words its `saved` rule is documented with
+        assert f"`{op.spec_names[0]}`" in table and op.saved_rule in table, op.__name__
+
+
 def test_the_grammar_in_the_document_is_the_grammar() -> None:
     gen = generator()
     text = DOC.read_text(encoding="utf-8")

@@ -1,14 +1,16 @@
-"""Generate the parts of docs/language.md that are read from the code: the op reference and the grammar.
+"""Generate the parts of the docs that are read from the code: docs/language.md's op reference and
+grammar, and docs/memory.md's table of what each op saves for backward.
 
 Each op's entry comes from its class in ``archspec.ops``: the spec names, the positional order and
 defaults of its arguments (``spec_arguments()`` and the model fields), its keyword aliases, the fields
 inferred from the input, how many inputs it takes, and its ``summary``, ``shape_rule``, ``param_rule``
-and ``flop_rule``. The grammar is ``archspec/grammar.lark`` verbatim.
+and ``flop_rule``. The grammar is ``archspec/grammar.lark`` verbatim. The memory table is each op's
+``saved_rule`` (ops in a row that save alike share a line).
 
     .venv/bin/python tools/gen_op_table.py            # print the op reference
-    .venv/bin/python tools/gen_op_table.py --write    # refresh both sections of docs/language.md
+    .venv/bin/python tools/gen_op_table.py --write    # refresh the generated sections of both documents
 
-tests/test_docs.py fails when the document and this script's output differ.
+tests/test_docs.py fails when a document and this script's output differ.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ DOC = ROOT / "docs" / "language.md"
 GRAMMAR = ROOT / "archspec" / "grammar.lark"
 OPS_START, OPS_END = "<!-- op-table:start -->", "<!-- op-table:end -->"
 GRAMMAR_START, GRAMMAR_END = "<!-- grammar:start -->", "<!-- grammar:end -->"
+MEMORY_DOC = ROOT / "docs" / "memory.md"
+SAVED_START, SAVED_END = "<!-- saved-table:start -->", "<!-- saved-table:end -->"
 
 
 def spec_value(value: Any) -> str:
@@ -84,6 +88,19 @@ def op_table() -> str:
     return "\n".join(index) + "\n\n" + "\n\n".join(entry(op) for op in ops) + "\n"
 
 
+def saved_table() -> str:
+    """docs/memory.md's table: what each op keeps for backward (``Op.saved_rule``, which ``saved`` is)."""
+    rows: list[tuple[list[str], str]] = []
+    for op in OP_CLASSES:
+        if rows and rows[-1][1] == op.saved_rule:
+            rows[-1][0].append(op.spec_names[0])
+        else:
+            rows.append(([op.spec_names[0]], op.saved_rule))
+    lines = ["| op | saved for backward |", "| --- | --- |"]
+    lines.extend(f"| {', '.join(f'`{n}`' for n in names)} | {rule} |" for names, rule in rows)
+    return "\n".join(lines) + "\n"
+
+
 def grammar_block() -> str:
     """``archspec/grammar.lark`` verbatim, fenced."""
     return "```lark\n" + GRAMMAR.read_text(encoding="utf-8") + "```\n"
@@ -113,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     text = replace_between(text, OPS_START, OPS_END, op_table())
     text = replace_between(text, GRAMMAR_START, GRAMMAR_END, grammar_block())
     DOC.write_text(text, encoding="utf-8")
+    memory = MEMORY_DOC.read_text(encoding="utf-8")
+    MEMORY_DOC.write_text(replace_between(memory, SAVED_START, SAVED_END, saved_table()), encoding="utf-8")
     return 0
 
 

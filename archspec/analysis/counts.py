@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from archspec.ir import Graph
 
 COUNT_CONVENTIONS = ("torchvision", "all")
-# Ops that count as a layer for "depth": conv, linear, attention (and the ops made of them).
-DEPTH_WEIGHT = {"conv2d": 1, "linear": 1, "attention": 1, "patch_embed": 1, "mlp": 2, "rbf": 1}
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ def node_depths(graph: Graph) -> dict[int, int]:
     longest: dict[int, int] = {}
     for node in graph.nodes:
         before = max((longest[i] for i in node.inputs), default=0)
-        longest[node.id] = before + DEPTH_WEIGHT.get(node.op.kind, 0)
+        longest[node.id] = before + node.op.depth()  # conv, linear, attention: 1 (Op.depth_weight)
     return longest
 
 

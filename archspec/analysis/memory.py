@@ -26,17 +26,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from archspec.dtypes import ACTIVATION_DTYPES, DTYPE_BYTES
 from archspec.ir import Graph
 from archspec.ops import Saved, numel
 
-DTYPE_BYTES: Mapping[str, int] = {"float32": 4, "bfloat16": 2, "float16": 2, "float64": 8, "int64": 8}
-ACTIVATION_DTYPES = ("float32", "bfloat16", "float16", "float64")
 OPTIMISER_STATES: Mapping[str, int] = {"sgd_momentum": 1, "adamw": 2}
 
-# A ReLU may overwrite its input when that input is a fresh tensor nobody else reads (as torchvision's
-# `nn.ReLU(inplace=True)` after conv/bn does); these producers' backward passes do not need their output.
-INPLACE_PRODUCERS = frozenset({"conv2d", "batchnorm", "linear", "add", "concat"})
-INPLACE_OPS = frozenset({"relu", "relu6"})
+# A ReLU (``Op.inplace``) may overwrite its input when that input is a fresh tensor nobody else reads (as
+# torchvision's `nn.ReLU(inplace=True)` after conv/bn does), made by an op whose backward does not need its
+# output (``Op.inplace_producer``: conv, batch norm, linear, add, concat).
 
 
 def dtype_size(dtype: str) -> int:
@@ -60,9 +58,9 @@ def inplace_nodes(graph: Graph) -> set[int]:
     read = readers(graph)
     chosen = set()
     for node in graph.nodes:
-        if node.op.kind in INPLACE_OPS and len(node.inputs) == 1:
+        if node.op.inplace and len(node.inputs) == 1:
             source = graph.nodes[node.inputs[0]]
-            if source.op.kind in INPLACE_PRODUCERS and read[source.id] == [node.id]:
+            if source.op.inplace_producer and read[source.id] == [node.id]:
                 chosen.add(node.id)
     return chosen
 

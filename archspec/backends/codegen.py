@@ -40,7 +40,7 @@ from archspec.analysis.counts import node_counts
 from archspec.analysis.memory import inplace_nodes
 from archspec.backends.exposed import expose
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
-from archspec.backends.source_ops import NO_DEFAULT, SOURCE_OPS, Arg, Ctor, Formula, source_op
+from archspec.backends.source_ops import NO_DEFAULT, SOURCE_OPS, Arg, Ctor, Formula, Leaf, source_op
 from archspec.backends.tidy import LINE_LENGTH, tidy
 from archspec.backends.torch_source import (
     NN_MODULE_ATTRIBUTES,
@@ -49,9 +49,8 @@ from archspec.backends.torch_source import (
     layer_bases,
     leaf_classes,
 )
-from archspec.errors import SpecError, UsageError, spec_repr
+from archspec.errors import InternalError, SpecError, UsageError, spec_repr
 from archspec.init_rules import (
-    PARAMETERS,
     after_order,
     built_rules,
     clause_for,
@@ -59,7 +58,7 @@ from archspec.init_rules import (
     rule_text,
 )
 from archspec.ir import Graph, InitCall, InitRule, Node
-from archspec.ops import format_shape
+from archspec.ops import Op, format_shape
 from archspec.python_text import python_expression
 
 _POSITION = re.compile(r"^[0-9]+$")
@@ -165,7 +164,7 @@ def _literal(value: Any) -> str:
     if isinstance(value, tuple | list):
         inner = ", ".join(_literal(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
-    raise UsageError(f"cannot write {value!r} as source")
+    raise InternalError(f"cannot write {value!r} as source")  # an op field of a type it cannot hold
 
 
 def _atom(value: Any) -> str:
@@ -492,93 +491,77 @@ class _Class:
         raise AssertionError("every parameter has a value in every instance (checked when merged)")
 
 
-def _module_class(node: Node) -> str | None:
+def _module_class(op: Op) -> str | None:
     """The class (constructor) of the module a layer becomes; None for a functional op or a parameter
     its owner keeps."""
-    entry = SOURCE_OPS.get(node.op.kind)
-    return None if entry is None or entry.source is None else entry.source(node.op, False).callee
+    entry = SOURCE_OPS.get(op.kind)
+    return None if entry is None or entry.source is None else entry.source(op, False).callee
 
 
-def _leaf_class(node: Node) -> str | None:
+def _leaf_class(op: Op) -> str | None:
     """The class of the module a layer becomes when that module holds no submodule, else None."""
-    cls = _module_class(node)
+    cls = _module_class(op)
     return cls if cls in _TORCH_LEAVES or cls in leaf_classes("torch_layers.py") else None
 
 
-def _direct_parameters(node: Node) -> tuple[str, ...]:
+def _direct_parameters(op: Op) -> tuple[str, ...]:
     """The parameters a layer without submodules holds, in torch's order (``weight``, ``bias``): those
     of its op that its flags do not leave out (``bias=false``, ``affine=false``)."""
-    op = node.op
     affine = getattr(op, "affine", True) is not False and getattr(op, "elementwise_affine", True) is not False
     present = {"weight": affine, "bias": affine and getattr(op, "bias", True) is not False}
-    return tuple(name for name in PARAMETERS.get(op.kind, ()) if present.get(name, True))
+    return tuple(name for name in op.init_parameters if present.get(name, True))
 
 
-def _isinstance_classes(node: Node) -> tuple[str, ...]:
-    """The classes ``isinstance`` finds the node's module to be an instance of, among those written in
+def _isinstance_classes(op: Op) -> tuple[str, ...]:
+    """The classes ``isinstance`` finds the op's module to be an instance of, among those written in
     the file (its own, and a custom layer's torch base); () for a module with submodules or none."""
-    cls = _leaf_class(node)
+    cls = _leaf_class(op)
     return () if cls is None else (cls, *layer_bases("torch_layers.py").get(cls, ()))
 
 
-@dataclass(frozen=True)
-class _Leaf:
-    """A module without submodules that a layer's module is or holds: where (``qkv`` inside window
-    attention, '' for the layer's own module), the classes ``isinstance`` finds it to be among those
-    the file can test, and its parameters in torch's order."""
-
-    path: str
-    classes: tuple[str, ...]
-    parameters: tuple[str, ...]
-
-    def key(self, parameter: str) -> str:
-        """The parameter's name in the layer's module (what an init rule's clauses are matched on)."""
-        return f"{self.path}.{parameter}" if self.path else parameter
-
-
-def _weight_and(bias: bool) -> tuple[str, ...]:
-    return ("weight", "bias") if bias else ("weight",)
-
-
-# The leaves inside the modules written for compound ops, in the order the modules register them
-# (tests/test_codegen.py checks them against the modules torch builds).
-_INNER_LEAVES: dict[str, Callable[[Any], tuple[_Leaf, ...]]] = {
-    "attention": lambda op: (_Leaf("out_proj", ("nn.Linear",), _weight_and(op.bias)),),
-    "mlp": lambda op: (
-        _Leaf("0", ("nn.Linear",), ("weight", "bias")),
-        _Leaf("3", ("nn.Linear",), ("weight", "bias")),
-    ),
-    "shifted_window_attention": lambda op: (
-        _Leaf("qkv", ("nn.Linear",), _weight_and(op.qkv_bias)),
-        _Leaf("proj", ("nn.Linear",), _weight_and(op.proj_bias)),
-    ),
-    "patch_merging": lambda op: (
-        _Leaf("reduction", ("nn.Linear",), ("weight",)),
-        _Leaf("norm", ("nn.LayerNorm",), ("weight", "bias")),
-    ),
-}
-# The parameters those modules hold themselves: a loop over leaf classes never meets them.
-_OWN_PARAMETERS: dict[str, Callable[[Any], tuple[str, ...]]] = {
-    "attention": lambda op: ("in_proj_weight", "in_proj_bias") if op.bias else ("in_proj_weight",),
-    "shifted_window_attention": lambda op: ("relative_position_bias_table",),
-}
+def inner_leaves(op: Op) -> tuple[Leaf, ...] | None:
+    """The modules without submodules that hold parameters inside a compound layer's module, in the
+    order torch registers them: its source entry's ``inner``, or its parts' (``Op.parts``: the part at
+    index 3 of the ``nn.Sequential`` is ``3``); None where the generator does not know them."""
+    entry = SOURCE_OPS.get(op.kind)
+    if entry is not None and entry.inner is not None:
+        return entry.inner(op)
+    if not op.parts():
+        return None
+    found: list[Leaf] = []
+    for index, part in enumerate(op.parts()):
+        leaves = _leaves(part)
+        if leaves is None:
+            return None
+        found.extend(
+            dataclasses.replace(leaf, path=f"{index}.{leaf.path}" if leaf.path else str(index))
+            for leaf in leaves
+            if leaf.parameters
+        )
+    return tuple(found)
 
 
-def _leaves(node: Node) -> tuple[_Leaf, ...] | None:
+def own_parameters(op: Op) -> tuple[str, ...]:
+    """The parameters a compound layer's module holds itself: a loop over leaf classes never meets them."""
+    entry = SOURCE_OPS.get(op.kind)
+    return entry.own(op) if entry is not None and entry.own is not None else ()
+
+
+def _leaves(op: Op) -> tuple[Leaf, ...] | None:
     """The leaves of a layer's module: the module itself when it has no submodule, those of a compound
-    op's module (``_INNER_LEAVES``), led by the parameters it holds itself as a leaf of no class the
+    op's module (``inner_leaves``), led by the parameters it holds itself as a leaf of no class the
     loop can test; None for a module whose submodules the generator does not know."""
-    classes = _isinstance_classes(node)
+    classes = _isinstance_classes(op)
     if classes:
-        return (_Leaf("", classes, _direct_parameters(node)),)
-    inner = _INNER_LEAVES.get(node.op.kind)
+        return (Leaf("", classes, _direct_parameters(op)),)
+    inner = inner_leaves(op)
     if inner is None:
         return None
-    own = _OWN_PARAMETERS.get(node.op.kind, lambda op: ())(node.op)
-    return ((_Leaf("", (), own),) if own else ()) + inner(node.op)
+    own = own_parameters(op)
+    return ((Leaf("", (), own),) if own else ()) + inner
 
 
-def _first_tested(leaf: _Leaf, tested: Iterable[str]) -> str | None:
+def _first_tested(leaf: Leaf, tested: Iterable[str]) -> str | None:
     """The first of the loop's tested classes that ``leaf`` is an instance of: the branch it takes."""
     return next((cls for cls in tested if cls in leaf.classes), None)
 
@@ -1177,16 +1160,16 @@ class _Emitter:
         return by_class
 
     @functools.cached_property
-    def leaves_with_rules(self) -> list[tuple[_Leaf, InitRule | None]] | None:
+    def leaves_with_rules(self) -> list[tuple[Leaf, InitRule | None]] | None:
         """Every module without submodules in the network (``_leaves``), with the op rule of its layer
         (None where it has none); None when a layer's module holds submodules the generator does not
         know."""
         rule_of = {node.name: rule for node, rule in self.init_order if rule.kind is not None}
-        walked: list[tuple[_Leaf, InitRule | None]] = []
+        walked: list[tuple[Leaf, InitRule | None]] = []
         for node in self.graph.nodes:
-            if _module_class(node) is None:
+            if _module_class(node.op) is None:
                 continue  # no module of its own: a functional op, or a parameter its owner keeps
-            leaves = _leaves(node)
+            leaves = _leaves(node.op)
             if leaves is None:
                 return None
             walked += [(leaf, rule_of.get(node.name)) for leaf in leaves]
@@ -1208,7 +1191,7 @@ class _Emitter:
         by_name = {id(rule) for _, rule in self.init_by_name}
         return {cls: rule for cls, rule in (self.init_by_class or {}).items() if id(rule) not in by_name}
 
-    def _met_by(self, cls: str) -> list[_Leaf]:
+    def _met_by(self, cls: str) -> list[Leaf]:
         """The modules the loop's ``isinstance(module, cls)`` branch meets (``_first_tested``)."""
         tested = self.init_by_class or {}
         return [leaf for leaf, _ in self.leaves_with_rules or () if _first_tested(leaf, tested) == cls]

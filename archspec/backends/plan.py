@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from archspec.errors import UsageError
+from archspec.errors import InternalError
 from archspec.ir import Graph, Node, Scope
 
 
@@ -111,7 +111,7 @@ def plan_graph(graph: Graph) -> ContainerPlan:
         inside = members[name]
         local = name[len(parent[name]) + 1 :] if parent.get(name) else name
         if "." in local:
-            raise UsageError(f"container '{name}' has no container for its prefix")
+            raise InternalError(f"container '{name}' has no container for its prefix")
         plan = ContainerPlan(scopes[name], local)
         items: list[tuple[int, Step]] = []
         for node in direct[name]:
@@ -130,14 +130,14 @@ def plan_graph(graph: Graph) -> ContainerPlan:
             i for i in inside if i == graph.output or any(r not in inside for r in readers.get(i, ()))
         )
         if len(outputs) > 1:
-            raise UsageError(f"container '{name}' is read from outside at several layers; not supported")
+            raise InternalError(f"container '{name}' is read from outside at several layers; not supported")
         plan.inputs = tuple(external) if name else (0,)
         plan.output = outputs[0] if outputs else max(inside)
         available = set(plan.inputs)
         for step in plan.steps:
             missing = [i for i in step.inputs if i not in available]
             if missing:
-                raise UsageError(f"container '{name}': layer {missing[0]} is used before it is computed")
+                raise InternalError(f"container '{name}': layer {missing[0]} is used before it is computed")
             available.add(step.output)
         return plan
 

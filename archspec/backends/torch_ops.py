@@ -1,8 +1,10 @@
 """Each op kind in torch: the module it builds, or the function the in-memory plan calls.
 
-``TORCH_OPS`` is the one place per op for torch at run time; ``source_ops.SOURCE_OPS`` holds the same
-op written as source text (kept apart so that ``archspec compile`` needs no torch). Adding an op means
-adding its entry in both (a test checks that they cover the same ops) and its custom layer in
+Each op's entry is registered against its class (``register(Linear, module=...)``), typed by it, so that
+mypy sees the fields a realisation reads. ``TORCH_OPS`` (by kind) is built from those registrations;
+``source_ops.SOURCE_OPS`` holds the same op written as source text (kept apart so that ``archspec compile``
+needs no torch). Adding an op means registering it in both (tests/test_codegen.py checks that every op
+class has both, and tests/test_op_definition.py adds an op in one file) and adding its custom layer in
 ``torch_layers`` if torch lacks one. An entry gives
 
 - ``module(op, inplace)``: the ``nn.Module`` (registered under the node's name, so its parameters get
@@ -12,6 +14,7 @@ adding its entry in both (a test checks that they cover the same ops) and its cu
 - ``wrap(module)``: how a module is called when not plainly (attention unpacks its tuple);
 - ``parameter(op)``: the initial value of the parameter an op keeps in its owner.
 
+A compound op (``Op.parts``) needs no entry: it is the ``nn.Sequential`` of its parts' modules.
 A batch dimension is prepended at run time, so per-sample dims (``concat``'s, ``softmax``'s) shift by one.
 """
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -28,10 +31,45 @@ from torch import nn
 
 from archspec.backends import torch_layers as layers
 from archspec.backends.source_ops import torch_dim
-from archspec.ops import Op
+from archspec.errors import InternalError
+from archspec.ops import OPS_BY_KIND, Op
+from archspec.ops.activation import (
+    GELU,
+    Hardsigmoid,
+    Hardswish,
+    Identity,
+    ReLU,
+    ReLU6,
+    ScaledTanh,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
+from archspec.ops.conv import Conv2d
+from archspec.ops.dense import RBF, Linear
+from archspec.ops.norm import BatchNorm, LayerNorm, LayerScale, LocalResponseNorm
+from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
+from archspec.ops.structure import (
+    Add,
+    ChannelShuffle,
+    Chunk,
+    Concat,
+    Dropout,
+    Flatten,
+    Mul,
+    Pad,
+    Permute,
+    Split,
+    StochasticDepth,
+)
+from archspec.ops.swin import PatchMerging, ShiftedWindowAttention
+from archspec.ops.vit import ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
 
+# In the table, an entry takes any op (each is registered with its own op class's type, checked there).
 ModuleFn = Callable[[Any, bool], nn.Module]
 FunctionFn = Callable[[Any, nn.Module, str], Callable[..., torch.Tensor]]
+OpT = TypeVar("OpT", bound=Op)
 
 
 @dataclass(frozen=True)
@@ -47,7 +85,7 @@ class TorchOp:
 # ---------------------------------------------------------------- convolution and dense
 
 
-def _conv(op: Any, inplace: bool) -> nn.Module:
+def _conv(op: Conv2d, inplace: bool) -> nn.Module:
     if op.table is not None:
         return layers.ConnectionTableConv2d(
             op.in_channels, op.out_channels, op.kernel_size, op.table, op.stride, op.padding, op.dilation,
@@ -70,52 +108,52 @@ def _conv(op: Any, inplace: bool) -> nn.Module:
     )
 
 
-def _linear(op: Any, inplace: bool) -> nn.Module:
+def _linear(op: Linear, inplace: bool) -> nn.Module:
     return nn.Linear(op.in_features, op.out_features, op.bias)
 
 
-def _rbf(op: Any, inplace: bool) -> nn.Module:
+def _rbf(op: RBF, inplace: bool) -> nn.Module:
     return layers.RBF(op.in_features, op.units)
 
 
 # ---------------------------------------------------------------- normalisation
 
 
-def _batchnorm(op: Any, inplace: bool) -> nn.Module:
+def _batchnorm(op: BatchNorm, inplace: bool) -> nn.Module:
     cls = nn.BatchNorm2d if op.spatial else nn.BatchNorm1d
     return cls(op.num_features, eps=op.eps, momentum=op.momentum, affine=op.affine)
 
 
-def _layernorm(op: Any, inplace: bool) -> nn.Module:
+def _layernorm(op: LayerNorm, inplace: bool) -> nn.Module:
     cls = layers.LayerNorm2d if op.channels_first else nn.LayerNorm
     return cls(op.normalized_shape, eps=op.eps, elementwise_affine=op.elementwise_affine)
 
 
-def _lrn(op: Any, inplace: bool) -> nn.Module:
+def _lrn(op: LocalResponseNorm, inplace: bool) -> nn.Module:
     return nn.LocalResponseNorm(op.size, op.alpha, op.beta, op.k)
 
 
 # ---------------------------------------------------------------- pooling
 
 
-def _maxpool(op: Any, inplace: bool) -> nn.Module:
+def _maxpool(op: MaxPool2d, inplace: bool) -> nn.Module:
     return nn.MaxPool2d(op.kernel_size, op.step, op.padding, op.dilation, ceil_mode=op.ceil_mode)
 
 
-def _avgpool(op: Any, inplace: bool) -> nn.Module:
+def _avgpool(op: AvgPool2d, inplace: bool) -> nn.Module:
     return nn.AvgPool2d(op.kernel_size, op.step, op.padding, op.ceil_mode, op.count_include_pad)
 
 
-def _subsample(op: Any, inplace: bool) -> nn.Module:
+def _subsample(op: Subsample, inplace: bool) -> nn.Module:
     return layers.Subsample(op.channels, op.kernel_size, op.step, op.padding, op.ceil_mode)
 
 
 # ---------------------------------------------------------------- activations
 
 
-def _simple(make: Callable[[], nn.Module]) -> TorchOp:
+def _simple(make: Callable[[], nn.Module]) -> Callable[[Op, bool], nn.Module]:
     """A parameterless module without arguments."""
-    return TorchOp(module=lambda op, inplace: make())
+    return lambda op, inplace: make()
 
 
 # ---------------------------------------------------------------- structure
@@ -166,7 +204,7 @@ def _scale(owner: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
     return x * scale
 
 
-def _pad(op: Any, owner: nn.Module, name: str) -> Callable[..., torch.Tensor]:
+def _pad(op: Pad, owner: nn.Module, name: str) -> Callable[..., torch.Tensor]:
     amount = op.amount
     return partial(F.pad, pad=(amount, amount, amount, amount), mode="constant", value=op.value)
 
@@ -184,28 +222,24 @@ def _add_embedding(owner: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor
     return x + embedding
 
 
+def _position_table(op: PositionEmbedding) -> torch.Tensor:
+    if op.length is None:  # the lowering fills it from the input when the spec leaves it out
+        raise InternalError("position_embedding without a length")
+    return torch.empty(1, op.length, op.hidden_dim).normal_(std=0.02)
+
+
 def _self_attention(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     out: torch.Tensor = module(x, x, x, need_weights=False)[0]
     return out
 
 
-def _mlp(op: Any, inplace: bool) -> nn.Module:
-    return nn.Sequential(
-        nn.Linear(op.in_features, op.hidden_features),
-        nn.GELU(),
-        nn.Dropout(op.dropout),
-        nn.Linear(op.hidden_features, op.outputs),
-        nn.Dropout(op.dropout),
-    )
-
-
-def _attention(op: Any, inplace: bool) -> nn.Module:
+def _attention(op: MultiheadAttention, inplace: bool) -> nn.Module:
     return nn.MultiheadAttention(
         op.embed_dim, op.num_heads, dropout=op.dropout, bias=op.bias, batch_first=True
     )
 
 
-def _window_attention(op: Any, inplace: bool) -> nn.Module:
+def _window_attention(op: ShiftedWindowAttention, inplace: bool) -> nn.Module:
     return layers.ShiftedWindowAttention(
         op.dim,
         op.window_size,
@@ -218,65 +252,108 @@ def _window_attention(op: Any, inplace: bool) -> nn.Module:
     )
 
 
-TORCH_OPS: dict[str, TorchOp] = {
-    "conv2d": TorchOp(module=_conv),
-    "linear": TorchOp(module=_linear),
-    "rbf": TorchOp(module=_rbf),
-    "batchnorm": TorchOp(module=_batchnorm),
-    "layernorm": TorchOp(module=_layernorm),
-    "lrn": TorchOp(module=_lrn),
-    "maxpool2d": TorchOp(module=_maxpool),
-    "avgpool2d": TorchOp(module=_avgpool),
-    "adaptive_avgpool2d": TorchOp(module=lambda op, inplace: nn.AdaptiveAvgPool2d(op.output_size)),
-    "global_avgpool": TorchOp(module=lambda op, inplace: nn.AdaptiveAvgPool2d(1)),
-    "subsample": TorchOp(module=_subsample),
-    "relu": TorchOp(module=lambda op, inplace: nn.ReLU(inplace=inplace)),
-    "relu6": TorchOp(module=lambda op, inplace: nn.ReLU6(inplace=inplace)),
-    "tanh": _simple(nn.Tanh),
-    "sigmoid": _simple(nn.Sigmoid),
-    "scaled_tanh": TorchOp(module=lambda op, inplace: layers.ScaledTanh(op.amplitude, op.slope)),
-    "gelu": TorchOp(module=lambda op, inplace: nn.GELU(approximate=op.approximate)),
-    "silu": _simple(nn.SiLU),
-    "hardswish": _simple(nn.Hardswish),
-    "hardsigmoid": _simple(nn.Hardsigmoid),
-    "softmax": TorchOp(module=lambda op, inplace: nn.Softmax(dim=torch_dim(op.dim))),
-    "identity": _simple(nn.Identity),
-    "flatten": _simple(nn.Flatten),
-    "dropout": TorchOp(module=lambda op, inplace: nn.Dropout(op.p)),
-    "stochastic_depth": TorchOp(module=lambda op, inplace: layers.StochasticDepth(op.p, op.mode)),
-    "pad": TorchOp(function=_pad),
-    "chunk": TorchOp(
-        function=lambda op, owner, name: partial(_chunk, op.chunks, op.index, torch_dim(op.dim))
-    ),
-    "split": TorchOp(function=lambda op, owner, name: partial(_split, op.sizes, op.index, torch_dim(op.dim))),
-    "channel_shuffle": TorchOp(function=lambda op, owner, name: partial(_channel_shuffle, op.groups)),
-    "permute": TorchOp(function=lambda op, owner, name: partial(_permute, (0, *(d + 1 for d in op.dims)))),
-    "layer_scale": TorchOp(
-        function=lambda op, owner, name: partial(_scale, owner, name),
-        parameter=lambda op: torch.full(op.shape, op.value),
-    ),
-    "add": TorchOp(function=lambda op, owner, name: _add),
-    "mul": TorchOp(function=lambda op, owner, name: _mul),
-    "concat": TorchOp(function=lambda op, owner, name: partial(_concat, torch_dim(op.dim))),
-    "select_token": TorchOp(function=lambda op, owner, name: partial(_select_token, op.index)),
-    "patch_embed": TorchOp(
-        module=lambda op, inplace: layers.PatchEmbed(op.in_channels, op.hidden_dim, op.patch_size)
-    ),
-    "class_token": TorchOp(
-        function=lambda op, owner, name: partial(_prepend_token, owner, name),
-        parameter=lambda op: torch.zeros(1, 1, op.hidden_dim),
-    ),
-    "position_embedding": TorchOp(
-        function=lambda op, owner, name: partial(_add_embedding, owner, name),
-        parameter=lambda op: torch.empty(1, op.length, op.hidden_dim).normal_(std=0.02),
-    ),
-    "attention": TorchOp(module=_attention, wrap=lambda module: partial(_self_attention, module)),
-    "mlp": TorchOp(module=_mlp),
-    "shifted_window_attention": TorchOp(module=_window_attention),
-    "patch_merging": TorchOp(module=lambda op, inplace: layers.PatchMerging(op.dim, eps=op.eps)),
-}
+TORCH_OPS: dict[str, TorchOp] = {}
+
+
+def register(
+    cls: type[OpT],
+    *,
+    module: Callable[[OpT, bool], nn.Module] | None = None,
+    function: Callable[[OpT, nn.Module, str], Callable[..., torch.Tensor]] | None = None,
+    wrap: Callable[[nn.Module], Callable[..., torch.Tensor]] | None = None,
+    parameter: Callable[[OpT], torch.Tensor] | None = None,
+) -> None:
+    """Record how ops of class ``cls`` become torch (see the module docstring)."""
+    kind = cls.op_kind()
+    if kind in TORCH_OPS or (module is None) == (function is None):
+        raise InternalError(f"torch realisation of {kind}: registered twice, or not one module or function")
+    TORCH_OPS[kind] = TorchOp(module=module, function=function, wrap=wrap, parameter=parameter)
+
+
+register(Conv2d, module=_conv)
+register(Linear, module=_linear)
+register(RBF, module=_rbf)
+register(BatchNorm, module=_batchnorm)
+register(LayerNorm, module=_layernorm)
+register(LocalResponseNorm, module=_lrn)
+register(MaxPool2d, module=_maxpool)
+register(AvgPool2d, module=_avgpool)
+register(AdaptiveAvgPool2d, module=lambda op, inplace: nn.AdaptiveAvgPool2d(op.output_size))
+register(GlobalAvgPool, module=lambda op, inplace: nn.AdaptiveAvgPool2d(1))
+register(Subsample, module=_subsample)
+register(ReLU, module=lambda op, inplace: nn.ReLU(inplace=inplace))
+register(ReLU6, module=lambda op, inplace: nn.ReLU6(inplace=inplace))
+register(Tanh, module=_simple(nn.Tanh))
+register(Sigmoid, module=_simple(nn.Sigmoid))
+register(ScaledTanh, module=lambda op, inplace: layers.ScaledTanh(op.amplitude, op.slope))
+register(GELU, module=lambda op, inplace: nn.GELU(approximate=op.approximate))
+register(SiLU, module=_simple(nn.SiLU))
+register(Hardswish, module=_simple(nn.Hardswish))
+register(Hardsigmoid, module=_simple(nn.Hardsigmoid))
+register(Softmax, module=lambda op, inplace: nn.Softmax(dim=torch_dim(op.dim)))
+register(Identity, module=_simple(nn.Identity))
+register(Flatten, module=_simple(nn.Flatten))
+register(Dropout, module=lambda op, inplace: nn.Dropout(op.p))
+register(StochasticDepth, module=lambda op, inplace: layers.StochasticDepth(op.p, op.mode))
+register(Pad, function=_pad)
+register(Chunk, function=lambda op, owner, name: partial(_chunk, op.chunks, op.index, torch_dim(op.dim)))
+register(Split, function=lambda op, owner, name: partial(_split, op.sizes, op.index, torch_dim(op.dim)))
+register(ChannelShuffle, function=lambda op, owner, name: partial(_channel_shuffle, op.groups))
+register(Permute, function=lambda op, owner, name: partial(_permute, (0, *(d + 1 for d in op.dims))))
+register(
+    LayerScale,
+    function=lambda op, owner, name: partial(_scale, owner, name),
+    parameter=lambda op: torch.full(op.shape, op.value),
+)
+register(Add, function=lambda op, owner, name: _add)
+register(Mul, function=lambda op, owner, name: _mul)
+register(Concat, function=lambda op, owner, name: partial(_concat, torch_dim(op.dim)))
+register(SelectToken, function=lambda op, owner, name: partial(_select_token, op.index))
+register(
+    PatchEmbed, module=lambda op, inplace: layers.PatchEmbed(op.in_channels, op.hidden_dim, op.patch_size)
+)
+register(
+    ClassToken,
+    function=lambda op, owner, name: partial(_prepend_token, owner, name),
+    parameter=lambda op: torch.zeros(1, 1, op.hidden_dim),
+)
+register(
+    PositionEmbedding,
+    function=lambda op, owner, name: partial(_add_embedding, owner, name),
+    parameter=_position_table,
+)
+register(MultiheadAttention, module=_attention, wrap=lambda module: partial(_self_attention, module))
+register(ShiftedWindowAttention, module=_window_attention)
+register(PatchMerging, module=lambda op, inplace: layers.PatchMerging(op.dim, eps=op.eps))
+
+
+def _sequential(op: Op, inplace: bool) -> nn.Module:
+    """A compound op's module: its parts' modules in order (``Op.parts``)."""
+    return nn.Sequential(*(build_module(part) for part in op.parts()))
 
 
 def torch_op(op: Op) -> TorchOp:
-    """The torch entry of an op (a KeyError names the kind when an op has no torch realisation yet)."""
-    return TORCH_OPS[op.kind]
+    """The torch entry of an op: its class's, or for a compound op the ``nn.Sequential`` of its parts."""
+    entry = TORCH_OPS.get(op.kind)
+    if entry is not None:
+        return entry
+    if op.parts():
+        return TorchOp(module=_sequential)
+    raise InternalError(f"op {op.kind} has no torch realisation (register it in backends.torch_ops)")
+
+
+def build_module(op: Op, inplace: bool = False) -> nn.Module:
+    """The module of an op that has one (an op of a compound op's parts)."""
+    make = torch_op(op).module
+    if make is None:
+        raise InternalError(f"op {op.kind} is a function, not a module, so it cannot be a part")
+    return make(op, inplace)
+
+
+def missing() -> list[str]:
+    """The kinds of the registered op classes that no torch entry covers (tests keep this empty)."""
+    return [
+        kind
+        for kind, cls in OPS_BY_KIND.items()
+        if kind not in TORCH_OPS and cls.called_by_specs and not cls.is_compound()
+    ]

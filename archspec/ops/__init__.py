@@ -1,142 +1,46 @@
-"""The op library: one class per op (see ``archspec.ops.base.Op``), and the registry of spec names."""
+"""The op library: one class per op (see ``archspec.ops.base.Op``), and the registries built from them.
 
-from typing import Annotated
+Each op module defines its classes; defining a class with a ``kind`` registers it (``OPS_BY_KIND``,
+``OPS_BY_NAME``). This package imports the op modules (every module of it, so that a new module needs no
+import added) and derives from the registry the tuple of library ops and the IR's union of op types.
+"""
+
+import importlib
+import pkgutil
+from typing import TYPE_CHECKING, Annotated, Union
 
 from pydantic import Field
 
-from archspec.ops.activation import (
-    GELU,
-    Hardsigmoid,
-    Hardswish,
-    Identity,
-    ReLU,
-    ReLU6,
-    ScaledTanh,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Tanh,
-)
-from archspec.ops.base import Op, OpError, RFEffect, RFStep, Saved, Shape, format_shape, numel
-from archspec.ops.conv import Conv2d
-from archspec.ops.dense import RBF, Linear
-from archspec.ops.norm import BatchNorm, LayerNorm, LayerScale, LocalResponseNorm
-from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
-from archspec.ops.structure import (
-    Add,
-    ChannelShuffle,
-    Chunk,
-    Concat,
-    Dropout,
-    Flatten,
-    Input,
-    Mul,
-    Pad,
-    Permute,
-    Split,
-    StochasticDepth,
-)
-from archspec.ops.swin import PatchMerging, ShiftedWindowAttention
-from archspec.ops.vit import MLP, ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
-
-OP_CLASSES: tuple[type[Op], ...] = (
-    Input,
-    Conv2d,
-    Linear,
-    MaxPool2d,
-    AvgPool2d,
-    AdaptiveAvgPool2d,
-    GlobalAvgPool,
-    Subsample,
-    BatchNorm,
-    LayerNorm,
-    LayerScale,
-    LocalResponseNorm,
-    ReLU,
-    ReLU6,
-    Tanh,
-    ScaledTanh,
-    Sigmoid,
-    GELU,
-    SiLU,
-    Hardswish,
-    Hardsigmoid,
-    Softmax,
-    Identity,
-    Flatten,
-    Permute,
-    Chunk,
-    Split,
-    ChannelShuffle,
-    Dropout,
-    StochasticDepth,
-    Pad,
-    Concat,
-    Add,
-    Mul,
-    RBF,
-    PatchEmbed,
-    ClassToken,
-    PositionEmbedding,
-    MultiheadAttention,
-    MLP,
-    SelectToken,
-    ShiftedWindowAttention,
-    PatchMerging,
+from archspec.ops.base import (
+    OPS_BY_KIND,
+    OPS_BY_NAME,
+    Op,
+    OpError,
+    RFEffect,
+    RFStep,
+    Saved,
+    Shape,
+    format_shape,
+    numel,
 )
 
-AnyOp = Annotated[
-    Input
-    | Conv2d
-    | Linear
-    | MaxPool2d
-    | AvgPool2d
-    | AdaptiveAvgPool2d
-    | GlobalAvgPool
-    | Subsample
-    | BatchNorm
-    | LayerNorm
-    | LayerScale
-    | LocalResponseNorm
-    | ReLU
-    | ReLU6
-    | Tanh
-    | ScaledTanh
-    | Sigmoid
-    | GELU
-    | SiLU
-    | Hardswish
-    | Hardsigmoid
-    | Softmax
-    | Identity
-    | Flatten
-    | Permute
-    | Chunk
-    | Split
-    | ChannelShuffle
-    | Dropout
-    | StochasticDepth
-    | Pad
-    | Concat
-    | Add
-    | Mul
-    | RBF
-    | PatchEmbed
-    | ClassToken
-    | PositionEmbedding
-    | MultiheadAttention
-    | MLP
-    | SelectToken
-    | ShiftedWindowAttention
-    | PatchMerging,
-    Field(discriminator="kind"),
-]
+# The order the library's ops are listed in (docs, schema): by module, then as each module defines them.
+_MODULE_ORDER = ("conv", "dense", "pool", "norm", "activation", "structure", "vit", "swin")
+_modules = sorted(
+    (m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"),
+    key=lambda name: (_MODULE_ORDER.index(name) if name in _MODULE_ORDER else len(_MODULE_ORDER), name),
+)
+for _name in _modules:
+    importlib.import_module(f"{__name__}.{_name}")
 
-# Spec name (and alias) -> op class. `input` is not callable from a spec.
-OPS_BY_NAME: dict[str, type[Op]] = {
-    name: cls for cls in OP_CLASSES if cls is not Input for name in cls.spec_names
-}
-OPS_BY_KIND: dict[str, type[Op]] = {cls.model_fields["kind"].default: cls for cls in OP_CLASSES}
+# The library's ops, the network input first (an op a test defines later is in the registries, not here).
+OP_CLASSES: tuple[type[Op], ...] = tuple(sorted(OPS_BY_KIND.values(), key=lambda op: op.called_by_specs))
+
+if TYPE_CHECKING:
+    AnyOp = Op
+else:
+    # The IR's field type: one of the library's ops, told apart by `kind` (the JSON schema lists them).
+    AnyOp = Annotated[Union[OP_CLASSES], Field(discriminator="kind")]  # noqa: UP007 - built from a tuple
 
 __all__ = [
     "OPS_BY_KIND",

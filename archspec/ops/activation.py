@@ -20,6 +20,7 @@ class ReLU(_Pointwise):
 
     kind: Literal["relu"] = "relu"
     spec_names: ClassVar[tuple[str, ...]] = ("relu",)
+    inplace: ClassVar[bool] = True
     summary: ClassVar[str] = "max(x, 0)"
     flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element"
     saved_rule: ClassVar[str] = "its output (in place: its input's storage, shared with the op before)"
@@ -33,6 +34,7 @@ class ReLU6(_Pointwise):
 
     kind: Literal["relu6"] = "relu6"
     spec_names: ClassVar[tuple[str, ...]] = ("relu6",)
+    inplace: ClassVar[bool] = True
     per_element: ClassVar[int] = 2
     summary: ClassVar[str] = "min(max(x, 0), 6)"
     flop_rule: ClassVar[str] = "`--count all`: 2 FLOPs per element"

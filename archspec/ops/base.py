@@ -2,11 +2,16 @@
 
 One class per op holds everything archspec knows about it apart from torch itself: the spec-facing
 signature (positional order, defaults, aliases), the fields inferred from the input shape, the shape rule,
-parameter and buffer counts, MACs, the extra per-element FLOPs counted under ``--count all``, and the
-receptive-field step. The torch realisation of each op lives in ``archspec.backends.torch_ops``, keyed by
-``kind``, so that importing an op never imports torch.
+parameter and buffer counts, MACs, the extra per-element FLOPs counted under ``--count all``, the
+receptive-field step, what it saves for backward, its drawing family, its depth weight, the parameters an
+init rule may name, its in-place flags and, for a compound op, its parts. Defining a class with a
+``kind`` registers it (``OPS_BY_KIND``, ``OPS_BY_NAME``): no list is kept by hand. The torch realisation
+of each op is registered against its class in ``archspec.backends.torch_ops`` and ``source_ops`` (a test
+checks that every op has one), so that importing an op never imports torch. ``docs/design.md`` says how
+an op is added.
 """
 
+import inspect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +23,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from archspec.errors import spec_repr
 
 Shape = tuple[int, ...]
+
+# Every op class, by IR kind and by spec name (and alias), filled as the classes are defined (see
+# ``Op.__pydantic_init_subclass__``). Live dicts: an op defined later (a test's) is found as well.
+OPS_BY_KIND: dict[str, type["Op"]] = {}
+OPS_BY_NAME: dict[str, type["Op"]] = {}
 
 
 class OpError(Exception):
@@ -127,8 +137,51 @@ class Op(BaseModel):
     saved_rule: ClassVar[str] = "nothing"
     # The output is a view of input 0 (flatten, select_token): it shares that storage.
     view: ClassVar[bool] = False
+    # Whether a spec may call the op (`input` is made by the network, never called).
+    called_by_specs: ClassVar[bool] = True
+
+    # --- facts the passes and backends read (each has its default here; an op overrides what differs)
+    # The drawing's family (a key of ``backends.diagram.labels.FAMILIES``: its colour and legend entry).
+    family: ClassVar[str] = "activation"
+    # How many layers the op counts as for "depth" (conv, linear, attention: 1); see ``depth()``.
+    depth_weight: ClassVar[int] = 0
+    # The parameters of the op's torch module, as an init rule's clause names them (a name matches a torch
+    # parameter name equal to it or ending in "." and it). An op with parameters must name them (a test
+    # checks it), else no init rule can set them.
+    init_parameters: ClassVar[tuple[str, ...]] = ()
+    # The op's weight has a fan-in and a fan-out (a matrix or a conv kernel): init formulas may use them.
+    fan_weight: ClassVar[bool] = False
+    # The op may overwrite its input (torch's `inplace=True`), when that input is a fresh tensor that
+    # nobody else reads, made by an ``inplace_producer`` (whose backward does not need its output).
+    inplace: ClassVar[bool] = False
+    inplace_producer: ClassVar[bool] = False
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Register a class that declares its own ``kind`` (bases such as ``_Pool`` declare none)."""
+        super().__pydantic_init_subclass__(**kwargs)
+        if "kind" not in inspect.get_annotations(cls):
+            return
+        kind = cls.model_fields["kind"].default
+        names = cls.spec_names if cls.called_by_specs else ()
+        clash = [n for n in names if n in OPS_BY_NAME] + ([kind] if kind in OPS_BY_KIND else [])
+        if not isinstance(kind, str) or not cls.spec_names or clash:
+            raise TypeError(f"op class {cls.__name__}: kind and spec names must be new strings, {clash}")
+        OPS_BY_KIND[kind] = cls
+        OPS_BY_NAME.update(dict.fromkeys(names, cls))
 
     # ------------------------------------------------------------ construction
+    @classmethod
+    def op_kind(cls) -> str:
+        """The class's IR kind (``conv2d``)."""
+        kind: str = cls.model_fields["kind"].default
+        return kind
+
+    @classmethod
+    def is_compound(cls) -> bool:
+        """Whether the op is made of parts (``parts``): the backends build and write it from them."""
+        return cls.parts is not Op.parts
+
     @classmethod
     def spec_arguments(cls) -> list[str]:
         """The arguments a spec may pass, in positional order (``positional_order`` when declared)."""
@@ -189,20 +242,42 @@ class Op(BaseModel):
         return inputs[0]
 
     def param_count(self) -> int:
-        """Number of trainable parameters (torch ``p.numel()`` summed)."""
-        return 0
+        """Number of trainable parameters (torch ``p.numel()`` summed). Default: its parts' (none)."""
+        return sum(part.param_count() for part in self.parts())
 
     def buffer_count(self) -> int:
         """Number of elements of non-trainable state (BN running statistics, fixed RBF centres)."""
         return 0
 
     def macs(self, inputs: Sequence[Shape], output: Shape) -> int:
-        """Multiply-accumulates under torchvision's convention: convolutions, linear layers, matmuls."""
-        return 0
+        """Multiply-accumulates under torchvision's convention: convolutions, linear layers, matmuls.
+        Default: its parts' (none)."""
+        return sum(part.macs(shapes, out) for part, shapes, out in self._part_shapes(inputs))
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
-        """FLOPs not in MACs (bias adds, norms, activations, pooling, adds, softmax) for ``--count all``."""
-        return 0
+        """FLOPs not in MACs (bias adds, norms, activations, pooling, adds, softmax) for ``--count all``.
+        Default: its parts' (none)."""
+        return sum(part.extra_flops(shapes, out) for part, shapes, out in self._part_shapes(inputs))
+
+    def _part_shapes(self, inputs: Sequence[Shape]) -> list[tuple["Op", Sequence[Shape], Shape]]:
+        """Each part with its input shapes and output shape, the parts applied one after the other."""
+        found: list[tuple[Op, Sequence[Shape], Shape]] = []
+        for part in self.parts():
+            output = part.output_shape(inputs)
+            found.append((part, inputs, output))
+            inputs = (output,)
+        return found
+
+    def parts(self) -> tuple["Op", ...]:
+        """A compound op's layers, in the order its torch module holds them (an ``nn.Sequential``):
+        its structure, written once; the backends build and write it, and init rules reach the parts'
+        parameters, from this. Default: none (the op is one layer)."""
+        return ()
+
+    def depth(self) -> int:
+        """Layers the op counts as for "depth": its parts' when it has some, else ``depth_weight``."""
+        parts = self.parts()
+        return sum(part.depth() for part in parts) if parts else self.depth_weight
 
     def receptive_field(self) -> RFEffect:
         """How the op moves the receptive field (see RFEffect)."""
@@ -221,6 +296,11 @@ class Op(BaseModel):
         (a no-grad forward of ``batch`` samples; ``itemsize``: bytes per activation element); they count
         towards the peak. Default: none."""
         return 0
+
+    def label(self) -> str:
+        """The op's text in a drawing, in the papers' terms (``backends.diagram.labels.summary`` words the
+        library's ops; an op of its own says it here). Default: its spec name."""
+        return self.spec_names[0]
 
     def describe(self) -> str:
         """The op as spec text, e.g. ``conv(64, 7, stride=2, padding=3, bias=false)``: required arguments

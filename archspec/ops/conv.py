@@ -89,6 +89,11 @@ class Conv2d(Op):
     out_size: tuple[int, int] = (0, 0)
 
     spec_names: ClassVar[tuple[str, ...]] = ("conv", "conv2d")
+    family: ClassVar[str] = "conv"
+    depth_weight: ClassVar[int] = 1
+    init_parameters: ClassVar[tuple[str, ...]] = ("weight", "bias")
+    fan_weight: ClassVar[bool] = True
+    inplace_producer: ClassVar[bool] = True
     inferred: ClassVar[frozenset[str]] = frozenset({"in_channels", "out_size"})
     aliases: ClassVar[dict[str, str]] = {"pad": "padding"}
     summary: ClassVar[str] = "2-D convolution (groups, dilation, 'same' padding, connection tables)"

@@ -33,6 +33,11 @@ class Linear(Op):
     dim: Literal[-1] | None = None
 
     spec_names: ClassVar[tuple[str, ...]] = ("linear", "fc")
+    family: ClassVar[str] = "dense"
+    depth_weight: ClassVar[int] = 1
+    init_parameters: ClassVar[tuple[str, ...]] = ("weight", "bias")
+    fan_weight: ClassVar[bool] = True
+    inplace_producer: ClassVar[bool] = True
     inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
     summary: ClassVar[str] = "fully connected layer over the last dimension"
     shape_rule: ClassVar[str] = (
@@ -78,6 +83,8 @@ class RBF(Op):
     units: PosInt
 
     spec_names: ClassVar[tuple[str, ...]] = ("rbf",)
+    family: ClassVar[str] = "dense"
+    depth_weight: ClassVar[int] = 1
     inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
     summary: ClassVar[str] = "LeNet-5 Euclidean RBF output units with fixed centres"
     shape_rule: ClassVar[str] = "a vector F to units"

@@ -19,6 +19,9 @@ class BatchNorm(Op):
     spatial: bool = True
 
     spec_names: ClassVar[tuple[str, ...]] = ("batchnorm", "bn")
+    family: ClassVar[str] = "norm"
+    init_parameters: ClassVar[tuple[str, ...]] = ("weight", "bias")
+    inplace_producer: ClassVar[bool] = True
     inferred: ClassVar[frozenset[str]] = frozenset({"num_features", "spatial"})
     summary: ClassVar[str] = "batch normalisation over channels"
     shape_rule: ClassVar[str] = "same as the input (CxHxW, or a vector C)"
@@ -93,6 +96,8 @@ class LayerNorm(Op):
     channels_first: bool = False
 
     spec_names: ClassVar[tuple[str, ...]] = ("layernorm", "ln")
+    family: ClassVar[str] = "norm"
+    init_parameters: ClassVar[tuple[str, ...]] = ("weight", "bias")
     inferred: ClassVar[frozenset[str]] = frozenset({"normalized_shape", "channels_first"})
     aliases: ClassVar[dict[str, str]] = {"affine": "elementwise_affine"}
     summary: ClassVar[str] = "layer normalisation over the last dimension, or the channels of a map (dim=0)"
@@ -139,6 +144,7 @@ class LocalResponseNorm(Op):
     k: float = 1.0
 
     spec_names: ClassVar[tuple[str, ...]] = ("lrn", "local_response_norm")
+    family: ClassVar[str] = "norm"
     summary: ClassVar[str] = "local response normalisation across channels"
     shape_rule: ClassVar[str] = "same as the input (CxHxW)"
     flop_rule: ClassVar[str] = (
@@ -186,6 +192,9 @@ class LayerScale(Op):
     shape: tuple[PosInt, ...]
 
     spec_names: ClassVar[tuple[str, ...]] = ("layer_scale",)
+    family: ClassVar[str] = "norm"
+    # the parameter itself (ConvNeXt, Swin)
+    init_parameters: ClassVar[tuple[str, ...]] = ("weight",)
     inferred: ClassVar[frozenset[str]] = frozenset({"shape"})
     summary: ClassVar[str] = "learned per-channel scale, initialised to value (a bare nn.Parameter)"
     param_rule: ClassVar[str] = "C (the channels of CxHxW; the last dimension otherwise)"

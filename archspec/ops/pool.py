@@ -87,6 +87,7 @@ class MaxPool2d(_Pool):
     kind: Literal["maxpool2d"] = "maxpool2d"
     dilation: PosPair = (1, 1)
     spec_names: ClassVar[tuple[str, ...]] = ("maxpool", "maxpool2d")
+    family: ClassVar[str] = "pool"
     # torch's order: dilation before ceil_mode.
     positional_order: ClassVar[tuple[str, ...]] = (
         "kernel_size",
@@ -115,6 +116,7 @@ class AvgPool2d(_Pool):
     kind: Literal["avgpool2d"] = "avgpool2d"
     count_include_pad: bool = True
     spec_names: ClassVar[tuple[str, ...]] = ("avgpool", "avgpool2d")
+    family: ClassVar[str] = "pool"
     summary: ClassVar[str] = "2-D average pooling"
     saved_rule: ClassVar[str] = "its input"
 
@@ -129,6 +131,9 @@ class Subsample(_Pool):
     kind: Literal["subsample"] = "subsample"
     channels: int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("subsample",)
+    family: ClassVar[str] = "pool"
+    # LeNet-5's coefficient and bias per map
+    init_parameters: ClassVar[tuple[str, ...]] = ("weight", "bias")
     inferred: ClassVar[frozenset[str]] = frozenset({"channels"})
     summary: ClassVar[str] = "LeNet-5 subsampling: window sum x trainable coefficient + bias per map"
     param_rule: ClassVar[str] = "2 * C (a coefficient and a bias per feature map)"
@@ -175,6 +180,7 @@ class AdaptiveAvgPool2d(Op):
     in_size: tuple[int, int] = (0, 0)
 
     spec_names: ClassVar[tuple[str, ...]] = ("adaptive_avgpool", "adaptive_avgpool2d")
+    family: ClassVar[str] = "pool"
     inferred: ClassVar[frozenset[str]] = frozenset({"in_size"})
     summary: ClassVar[str] = "adaptive average pooling to a fixed size"
     shape_rule: ClassVar[str] = "CxHxW to C x output_size"
@@ -220,6 +226,7 @@ class GlobalAvgPool(Op):
 
     kind: Literal["global_avgpool"] = "global_avgpool"
     spec_names: ClassVar[tuple[str, ...]] = ("global_avgpool", "gap")
+    family: ClassVar[str] = "pool"
     summary: ClassVar[str] = "global average pooling (Cx1x1)"
     saved_rule: ClassVar[str] = "nothing (a mean: its backward needs only the input's shape)"
     shape_rule: ClassVar[str] = "CxHxW to Cx1x1"

@@ -25,6 +25,8 @@ class Input(Op):
     kind: Literal["input"] = "input"
     shape: tuple[int, ...]
     spec_names: ClassVar[tuple[str, ...]] = ("input",)
+    family: ClassVar[str] = "input"
+    called_by_specs: ClassVar[bool] = False
     min_inputs: ClassVar[int] = 0
     max_inputs: ClassVar[int | None] = 0
     summary: ClassVar[str] = "the network input"
@@ -42,6 +44,7 @@ class Flatten(Op):
 
     kind: Literal["flatten"] = "flatten"
     spec_names: ClassVar[tuple[str, ...]] = ("flatten",)
+    family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "flattens a sample to a vector"
     shape_rule: ClassVar[str] = "any shape to a vector of all its elements"
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
@@ -62,6 +65,7 @@ class Dropout(Op):
     kind: Literal["dropout"] = "dropout"
     p: Probability = 0.5
     spec_names: ClassVar[tuple[str, ...]] = ("dropout",)
+    family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "dropout (identity at inference)"
     flop_rule: ClassVar[str] = "0 FLOPs (identity at inference)"
     # On the CPU torch draws the mask as a tensor of the input's dtype (scaled by 1 / (1 - p)).
@@ -81,6 +85,7 @@ class StochasticDepth(Op):
     p: Probability
     mode: Literal["row", "batch"] = "row"
     spec_names: ClassVar[tuple[str, ...]] = ("stochastic_depth",)
+    family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = (
         "stochastic depth: in training zeroes each sample's branch (row) or the batch's (batch) with "
         "probability p, scaling the rest by 1/(1-p); identity at inference"
@@ -107,6 +112,7 @@ class Permute(Op):
     kind: Literal["permute"] = "permute"
     dims: tuple[Int, ...]
     spec_names: ClassVar[tuple[str, ...]] = ("permute",)
+    family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "reorders a sample's dimensions ([1, 2, 0]: CxHxW to channels-last HxWxC)"
     shape_rule: ClassVar[str] = "the input's sizes in the order dims gives"
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
@@ -144,6 +150,7 @@ class Chunk(Op):
     index: NonNegInt
     dim: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("chunk",)
+    family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "one of `chunks` parts along the channels (torch.chunk)"
     shape_rule: ClassVar[str] = (
         "parts of ceil(C / chunks) channels, the last one what remains (torch.chunk); index counts from 0"
@@ -182,6 +189,7 @@ class Split(Op):
     index: NonNegInt
     dim: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("split",)
+    family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "one part of a split along the channels into the given sizes (torch.split)"
     shape_rule: ClassVar[str] = "sizes[index] channels; the sizes must add up to the input's channels"
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
@@ -213,6 +221,8 @@ class ChannelShuffle(Op):
     kind: Literal["channel_shuffle"] = "channel_shuffle"
     groups: PosInt
     spec_names: ClassVar[tuple[str, ...]] = ("channel_shuffle",)
+    saved_rule: ClassVar[str] = "nothing (a copy)"
+    family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "ShuffleNet's channel shuffle: channels as groups x n, transposed"
     shape_rule: ClassVar[str] = "same as the input (CxHxW, C divisible by groups)"
     flop_rule: ClassVar[str] = "0 FLOPs (a copy)"
@@ -234,6 +244,7 @@ class Pad(Op):
     amount: NonNegInt
     value: float = 0.0
     spec_names: ClassVar[tuple[str, ...]] = ("pad",)
+    family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "constant padding on each spatial side"
     shape_rule: ClassVar[str] = "CxHxW to C x (H + 2*amount) x (W + 2*amount)"
     flop_rule: ClassVar[str] = "0 FLOPs (a copy)"
@@ -256,6 +267,8 @@ class Concat(Op):
     kind: Literal["concat"] = "concat"
     dim: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("concat",)
+    family: ClassVar[str] = "merge"
+    inplace_producer: ClassVar[bool] = True
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = "concatenation along channels"
@@ -335,6 +348,9 @@ class Add(_Elementwise):
 
     kind: Literal["add"] = "add"
     spec_names: ClassVar[tuple[str, ...]] = ("add",)
+    saved_rule: ClassVar[str] = "nothing (with broadcasting too)"
+    family: ClassVar[str] = "merge"
+    inplace_producer: ClassVar[bool] = True
     summary: ClassVar[str] = "elementwise sum (broadcasting)"
 
 
@@ -343,9 +359,10 @@ class Mul(_Elementwise):
 
     kind: Literal["mul"] = "mul"
     spec_names: ClassVar[tuple[str, ...]] = ("mul",)
+    family: ClassVar[str] = "merge"
     summary: ClassVar[str] = "elementwise product (broadcasting: a Cx1x1 gate scales a CxHxW map)"
     # Each factor's gradient is the other factor: torch keeps both inputs (measured with two inputs).
-    saved_rule: ClassVar[str] = "each of its inputs"
+    saved_rule: ClassVar[str] = "each of its inputs (measured with two: a gate and the map it scales)"
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         return tuple(Saved("input", f"input {i}", index=i) for i in range(len(inputs)))

@@ -56,6 +56,9 @@ class ShiftedWindowAttention(Op):
     proj_bias: bool = True
 
     spec_names: ClassVar[tuple[str, ...]] = ("shifted_window_attention", "window_attention")
+    family: ClassVar[str] = "attention"
+    # weight, bias: the q/k/v and output projections' (qkv.weight, proj.weight, ...)
+    init_parameters: ClassVar[tuple[str, ...]] = ("relative_position_bias_table", "weight", "bias")
     inferred: ClassVar[frozenset[str]] = frozenset({"dim"})
     aliases: ClassVar[dict[str, str]] = {"heads": "num_heads", "window": "window_size", "shift": "shift_size"}
     summary: ClassVar[str] = "multi-head self-attention in (shifted) windows with relative position bias"
@@ -179,6 +182,9 @@ class PatchMerging(Op):
     eps: float = Field(default=1e-5, gt=0)
 
     spec_names: ClassVar[tuple[str, ...]] = ("patch_merging",)
+    family: ClassVar[str] = "dense"
+    # reduction, norm: every parameter of that sublayer (torchvision initialises only the projection)
+    init_parameters: ClassVar[tuple[str, ...]] = ("reduction", "norm", "weight", "bias")
     inferred: ClassVar[frozenset[str]] = frozenset({"dim"})
     summary: ClassVar[str] = "2x2 neighbourhoods concatenated, layer-normalised, projected to 2C"
     shape_rule: ClassVar[str] = "HxWxC to ceil(H/2) x ceil(W/2) x 2C (an odd side is zero-padded)"

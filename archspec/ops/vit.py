@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
+from archspec.ops.activation import GELU
 from archspec.ops.base import (
     Int,
     Op,
@@ -17,6 +18,8 @@ from archspec.ops.base import (
     numel,
 )
 from archspec.ops.conv import spatial_input
+from archspec.ops.dense import Linear
+from archspec.ops.structure import Dropout
 
 
 def token_input(op_name: str, inputs: Sequence[Shape]) -> tuple[int, int]:
@@ -40,6 +43,10 @@ class PatchEmbed(Op):
     grid: tuple[int, int] = (0, 0)
 
     spec_names: ClassVar[tuple[str, ...]] = ("patch_embed",)
+    family: ClassVar[str] = "conv"
+    depth_weight: ClassVar[int] = 1
+    init_parameters: ClassVar[tuple[str, ...]] = ("weight", "bias")
+    fan_weight: ClassVar[bool] = True
     inferred: ClassVar[frozenset[str]] = frozenset({"in_channels", "grid"})
     summary: ClassVar[str] = "non-overlapping patches projected to tokens (conv, then flatten)"
     shape_rule: ClassVar[str] = (
@@ -91,6 +98,8 @@ class ClassToken(Op):
     kind: Literal["class_token"] = "class_token"
     hidden_dim: PosInt
     spec_names: ClassVar[tuple[str, ...]] = ("class_token",)
+    family: ClassVar[str] = "token"
+    init_parameters: ClassVar[tuple[str, ...]] = ("weight",)  # the parameter itself
     inferred: ClassVar[frozenset[str]] = frozenset({"hidden_dim"})
     summary: ClassVar[str] = "prepends a learned class token"
     shape_rule: ClassVar[str] = "NxD to (N+1)xD"
@@ -119,6 +128,8 @@ class PositionEmbedding(Op):
     length: PosInt | None = None
     hidden_dim: PosInt
     spec_names: ClassVar[tuple[str, ...]] = ("position_embedding", "pos_embedding")
+    family: ClassVar[str] = "token"
+    init_parameters: ClassVar[tuple[str, ...]] = ("weight",)  # the parameter itself
     inferred: ClassVar[frozenset[str]] = frozenset({"hidden_dim"})
     summary: ClassVar[str] = "adds a learned position embedding"
     shape_rule: ClassVar[str] = "NxD to NxD; N must equal length when length is given"
@@ -159,6 +170,10 @@ class MultiheadAttention(Op):
     bias: bool = True
 
     spec_names: ClassVar[tuple[str, ...]] = ("attention", "self_attention")
+    family: ClassVar[str] = "attention"
+    depth_weight: ClassVar[int] = 1
+    # weight, bias: out_proj's
+    init_parameters: ClassVar[tuple[str, ...]] = ("in_proj_weight", "in_proj_bias", "weight", "bias")
     inferred: ClassVar[frozenset[str]] = frozenset({"embed_dim"})
     aliases: ClassVar[dict[str, str]] = {"heads": "num_heads"}
     summary: ClassVar[str] = "multi-head self-attention"
@@ -251,6 +266,9 @@ class MLP(Op):
     dropout: Probability = 0.0
 
     spec_names: ClassVar[tuple[str, ...]] = ("mlp",)
+    family: ClassVar[str] = "dense"
+    # Its two linear layers' (a rule's `weight` names both); a test holds this to ``parts()``.
+    init_parameters: ClassVar[tuple[str, ...]] = ("weight", "bias")
     inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
     summary: ClassVar[str] = "transformer MLP: linear, GELU, dropout, linear, dropout"
     shape_rule: ClassVar[str] = "(..., D) to (..., out_features), out_features = D by default"
@@ -273,20 +291,16 @@ class MLP(Op):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (*inputs[0][:-1], self.outputs)
 
-    def param_count(self) -> int:
-        return (self.in_features + 1) * self.hidden_features + (self.hidden_features + 1) * self.outputs
-
-    def macs(self, inputs: Sequence[Shape], output: Shape) -> int:
-        rows = 1
-        for d in inputs[0][:-1]:
-            rows *= d
-        return rows * self.hidden_features * (self.in_features + self.outputs)
-
-    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
-        rows = 1
-        for d in inputs[0][:-1]:
-            rows *= d
-        return rows * (2 * self.hidden_features + self.outputs)
+    def parts(self) -> tuple[Op, ...]:
+        # torchvision's MLPBlock. Parameters, MACs, FLOPs, depth, the modules torch builds, the source
+        # written and the parameters init rules reach all follow from this one list.
+        return (
+            Linear(in_features=self.in_features, out_features=self.hidden_features),
+            GELU(),
+            Dropout(p=self.dropout),
+            Linear(in_features=self.hidden_features, out_features=self.outputs),
+            Dropout(p=self.dropout),
+        )
 
     saved_rule: ClassVar[str] = (
         "its input, the first linear's output and the GELU's output (hidden each); with dropout the "
@@ -318,6 +332,7 @@ class SelectToken(Op):
     kind: Literal["select_token"] = "select_token"
     index: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("select_token", "token")
+    family: ClassVar[str] = "token"
     summary: ClassVar[str] = "selects one token"
     shape_rule: ClassVar[str] = "NxD to a vector D"
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"

@@ -3,59 +3,29 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 
 from archspec.ops import Op, Shape
+from archspec.ops.activation import ScaledTanh
+from archspec.ops.conv import Conv2d
+from archspec.ops.dense import RBF, Linear
+from archspec.ops.norm import LayerScale, LocalResponseNorm
+from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
+from archspec.ops.structure import (
+    Add,
+    ChannelShuffle,
+    Chunk,
+    Dropout,
+    Mul,
+    Pad,
+    Permute,
+    Split,
+    StochasticDepth,
+)
+from archspec.ops.swin import PatchMerging, ShiftedWindowAttention
+from archspec.ops.vit import MLP, ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
 
-# Op kind -> family. The map must cover the library's kinds (a test checks it); an unknown kind draws as
-# an activation. Each family has a fill colour (light, so that black text stays readable) and a name for
-# the legend.
-FAMILY_OF_KIND = {
-    "input": "input",
-    "conv2d": "conv",
-    "patch_embed": "conv",
-    "linear": "dense",
-    "rbf": "dense",
-    "mlp": "dense",
-    "maxpool2d": "pool",
-    "avgpool2d": "pool",
-    "subsample": "pool",
-    "adaptive_avgpool2d": "pool",
-    "global_avgpool": "pool",
-    "batchnorm": "norm",
-    "layernorm": "norm",
-    "lrn": "norm",
-    "relu": "activation",
-    "relu6": "activation",
-    "tanh": "activation",
-    "scaled_tanh": "activation",
-    "sigmoid": "activation",
-    "gelu": "activation",
-    "softmax": "activation",
-    "identity": "activation",
-    "silu": "activation",
-    "hardswish": "activation",
-    "hardsigmoid": "activation",
-    "attention": "attention",
-    "shifted_window_attention": "attention",
-    "patch_merging": "dense",
-    "class_token": "token",
-    "position_embedding": "token",
-    "select_token": "token",
-    "add": "merge",
-    "concat": "merge",
-    "mul": "merge",
-    "layer_scale": "norm",
-    "flatten": "reshape",
-    "dropout": "reshape",
-    "stochastic_depth": "reshape",
-    "pad": "reshape",
-    "permute": "reshape",
-    "chunk": "reshape",
-    "split": "reshape",
-    "channel_shuffle": "reshape",
-}
-
+# Each op's family is its ``Op.family``. Each family has a fill colour (light, so that black text stays
+# readable) and a name for the legend.
 FAMILIES: dict[str, tuple[str, str]] = {  # family -> (fill colour, legend text)
     "input": ("#e0e0e0", "input"),
     "conv": ("#bcd8f0", "convolution"),
@@ -73,7 +43,7 @@ FAMILIES: dict[str, tuple[str, str]] = {  # family -> (fill colour, legend text)
 
 def family(op: Op) -> str:
     """The op's family (see FAMILIES)."""
-    return FAMILY_OF_KIND.get(op.kind, "activation")
+    return op.family
 
 
 def esc(text: object) -> str:
@@ -99,59 +69,76 @@ def _window(kernel: tuple[int, int], stride: tuple[int, int] | None) -> str:
 
 
 def summary(op: Op) -> str:
-    """A short op summary in the papers' terms: ``conv 3×3/2, 128``, ``maxpool 3×3/2``, ``linear 1000``."""
-    fields = op.__dict__
-    kind = op.kind
-    if kind == "conv2d":
-        text = f"conv {_window(fields['kernel_size'], fields['stride'])}, {fields['out_channels']}"
-        groups = fields["groups"]
-        if groups > 1 and groups == fields["in_channels"] == fields["out_channels"]:
-            text += ", depthwise"
-        elif groups > 1:
-            text += f", {groups} groups"
-        if fields["dilation"] != (1, 1):
-            text += f", dilation {_pair(fields['dilation'])}"
-        if fields["table"] is not None:
-            text += ", connection table"
-        return text
-    if kind in ("maxpool2d", "avgpool2d", "subsample"):
-        stride = fields["stride"] if fields["stride"] is not None else fields["kernel_size"]
-        name = {"maxpool2d": "maxpool", "avgpool2d": "avgpool", "subsample": "subsample"}[kind]
-        return f"{name} {_window(fields['kernel_size'], stride)}"
-    simple: dict[str, Callable[[], str]] = {
-        "linear": lambda: f"linear {fields['out_features']}",
-        "rbf": lambda: f"RBF {fields['units']}",
-        "adaptive_avgpool2d": lambda: f"adaptive avgpool {_window(fields['output_size'], None)}",
-        "global_avgpool": lambda: "global avgpool",
-        "lrn": lambda: f"LRN {fields['size']}",
-        "dropout": lambda: f"dropout {fields['p']:g}",
-        "pad": lambda: f"pad {fields['amount']}",
-        "patch_embed": lambda: (
-            f"patches {fields['patch_size']}×{fields['patch_size']}, {fields['hidden_dim']}"
-        ),
-        "class_token": lambda: "+ class token",
-        "position_embedding": lambda: "+ position embedding",
-        "attention": lambda: f"self-attention, {fields['num_heads']} heads",
-        "mlp": lambda: f"MLP {fields['hidden_features']}",
-        "shifted_window_attention": lambda: (
-            f"window attention {fields['window_size']}×{fields['window_size']}, {fields['num_heads']} heads"
-            + (f", shift {fields['shift_size']}" if fields["shift_size"] else "")
-        ),
-        "patch_merging": lambda: "patch merging 2×2",
-        "select_token": lambda: "class token" if fields["index"] == 0 else f"token {fields['index']}",
-        "add": lambda: "add",
-        "mul": lambda: "multiply",
-        "stochastic_depth": lambda: f"stochastic depth {fields['p']:g}",
-        "permute": lambda: f"permute {list(fields['dims'])}",
-        "chunk": lambda: f"chunk {fields['index'] + 1} of {fields['chunks']}",
-        "split": lambda: f"split {list(fields['sizes'])}, part {fields['index'] + 1}",
-        "channel_shuffle": lambda: f"channel shuffle, {fields['groups']} groups",
-        "layer_scale": lambda: "layer scale",
-        "scaled_tanh": lambda: "scaled tanh",
-    }
-    if kind in simple:
-        return simple[kind]()
-    return op.spec_names[0] if op.spec_names else kind
+    """A short op summary in the papers' terms: ``conv 3×3/2, 128``, ``maxpool 3×3/2``, ``linear 1000``.
+    An op without a case here is drawn with its own ``Op.label()``."""
+    match op:
+        case Conv2d():
+            text = f"conv {_window(op.kernel_size, op.stride)}, {op.out_channels}"
+            groups = op.groups
+            if groups > 1 and groups == op.in_channels == op.out_channels:
+                text += ", depthwise"
+            elif groups > 1:
+                text += f", {groups} groups"
+            if op.dilation != (1, 1):
+                text += f", dilation {_pair(op.dilation)}"
+            if op.table is not None:
+                text += ", connection table"
+            return text
+        case MaxPool2d() | AvgPool2d() | Subsample():
+            stride = op.stride if op.stride is not None else op.kernel_size
+            name = {"maxpool2d": "maxpool", "avgpool2d": "avgpool", "subsample": "subsample"}[op.kind]
+            return f"{name} {_window(op.kernel_size, stride)}"
+        case Linear():
+            return f"linear {op.out_features}"
+        case RBF():
+            return f"RBF {op.units}"
+        case AdaptiveAvgPool2d():
+            return f"adaptive avgpool {_window(op.output_size, None)}"
+        case GlobalAvgPool():
+            return "global avgpool"
+        case LocalResponseNorm():
+            return f"LRN {op.size}"
+        case Dropout():
+            return f"dropout {op.p:g}"
+        case Pad():
+            return f"pad {op.amount}"
+        case PatchEmbed():
+            return f"patches {op.patch_size}×{op.patch_size}, {op.hidden_dim}"
+        case ClassToken():
+            return "+ class token"
+        case PositionEmbedding():
+            return "+ position embedding"
+        case MultiheadAttention():
+            return f"self-attention, {op.num_heads} heads"
+        case MLP():
+            return f"MLP {op.hidden_features}"
+        case ShiftedWindowAttention():
+            return f"window attention {op.window_size}×{op.window_size}, {op.num_heads} heads" + (
+                f", shift {op.shift_size}" if op.shift_size else ""
+            )
+        case PatchMerging():
+            return "patch merging 2×2"
+        case SelectToken():
+            return "class token" if op.index == 0 else f"token {op.index}"
+        case Add():
+            return "add"
+        case Mul():
+            return "multiply"
+        case StochasticDepth():
+            return f"stochastic depth {op.p:g}"
+        case Permute():
+            return f"permute {list(op.dims)}"
+        case Chunk():
+            return f"chunk {op.index + 1} of {op.chunks}"
+        case Split():
+            return f"split {list(op.sizes)}, part {op.index + 1}"
+        case ChannelShuffle():
+            return f"channel shuffle, {op.groups} groups"
+        case LayerScale():
+            return "layer scale"
+        case ScaledTanh():
+            return "scaled tanh"
+    return op.label()
 
 
 def human(value: float) -> str:
