@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from archspec import __version__
-from archspec.dtypes import ACTIVATION_DTYPES
 from archspec.arguments import parse_assignment, parse_shape
+from archspec.dtypes import ACTIVATION_DTYPES
 from archspec.errors import SpecError, UsageError, printable, truncate
 from archspec.terminal import escaping_output
 
