@@ -206,5 +206,5 @@ def check_config(values: dict[str, Any], path: str) -> None:
 def describe(error: ValidationError) -> str:
     """The first problem pydantic found, as ``key.key: message`` (the value is never shown whole)."""
     first = error.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(part)[:80] for part in first["loc"])
+    where = ".".join(str(part)[:300] for part in first["loc"])
     return f"{where}: {first['msg'][:200]}" if where else first["msg"][:200]

@@ -10,6 +10,7 @@ order (a chain), straight lines and a short crossing-minimisation; a note in the
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 
@@ -47,19 +48,28 @@ def render_bounded(source: str, fmt: Format) -> bytes:
 
 
 def simplify(source: str, note: str) -> str:
-    """``source`` with only the edges from each node to the one declared after it, straight lines, a
-    short layout search, and ``note`` as a box at the top."""
-    order = {name: index for index, name in enumerate(_NODE.findall(source))}
-    kept = []
+    """``source`` with only the edges from each node to the one declared after it (invisible ones where
+    there is none, so the nodes stand in order), straight lines, a short layout search, and ``note`` as a
+    box at the top."""
+    names = _NODE.findall(source)
+    order = {name: index for index, name in enumerate(names)}
+    kept, chained = [], set()
     for line in source.splitlines():
         edge = _EDGE.match(line)
-        if edge and order.get(edge.group(2), -1) != order.get(edge.group(1), -2) + 1:
-            continue
+        if edge:
+            if order.get(edge.group(2), -1) != order.get(edge.group(1), -2) + 1:
+                continue
+            chained.add(edge.group(1))
         kept.append(line)
+    if kept and kept[-1].strip() == "}":
+        # Nodes that no kept edge joins to the next still stand in order, one under the other.
+        pairs = itertools.pairwise(names)
+        invisible = [f"  {a} -> {b} [style=invis];" for a, b in pairs if a not in chained]
+        kept[-1:] = [*invisible, kept[-1]]
     head, rest = kept[0], kept[1:]
-    text = note.replace("\\", "\\\\").replace('"', '\\"')
+    text = note.replace("\\", "\\\\").replace('"', '\\"').replace(": ", ":\\n", 1)
     extra = [
         "  graph [splines=line, mclimit=0.01, nslimit=1, nslimit1=1, remincross=false, searchsize=10];",
-        f'  archspec_note [shape=plaintext, style="", label="{text}"];',
+        f'  archspec_note [shape=plaintext, style="", fontsize=10, label="{text}"];',
     ]
     return "\n".join([head, *extra, *rest]) + "\n"
