@@ -233,9 +233,10 @@ def image_file(path: str | Path) -> Iterator[Any]:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens without waiting
     except OSError as error:
         raise UsageError(f"{path}: cannot read this image ({error.strerror or error})") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # a folder opens too, but cannot be read
+        os.close(descriptor)
+        raise UsageError(f"{path}: cannot read this image (not a regular file)")
     with os.fdopen(descriptor, "rb") as stream:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise UsageError(f"{path}: cannot read this image (not a regular file)")
         try:
             image = Image.open(stream)
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
