@@ -4,7 +4,8 @@
   a fixed seed (the same test set whatever ``--seed``), resized bilinearly to the spec's height and width,
   repeated to its channels and scaled to [-1, 1] (-1 the paper, +1 the ink: LeCun's 1989 net pads with -1).
 - ``synthetic``: random images of the spec's input shape with random labels, for throughput only.
-- ``folder:PATH``: an image-folder tree, one sub-folder per class (torchvision's ``ImageFolder``); with
+- ``folder:PATH``: an image-folder tree, one sub-folder per class (as torchvision's ``ImageFolder`` reads it,
+  within bounds: ``ImageFiles``); with
   ``train/`` and ``val/`` (or ``test/``) sub-trees when PATH has them, else an 80/20 split with a fixed seed.
 
 In-memory data sets hand out whole batches (``__getitems__``), so the loader does no per-sample work.
