@@ -51,6 +51,8 @@ def workspace(root: Path) -> Workspace:
     from archspec.train.config import TrainConfig
     from archspec.train.model import spec_record
 
+    import torchvision.transforms  # noqa: F401 - imported once here, not in the first image case
+
     load_digits()  # imported once here: the first `train` case would otherwise spend seconds on it
     (root / "spec").mkdir()
     (root / "spec" / "lib.arch").write_text(LIB, encoding="utf-8")

@@ -75,7 +75,7 @@ class TrainConfig:
         and counts within ``MAX_COUNT``, so that nothing overflows or allocates by a value's size."""
         from archspec.train.schema import check_config  # pydantic: loaded only when a run is set up
 
-        check_config(self.to_dict(), "the run's configuration")  # types first: the checks compare
+        check_config(self.to_dict(), "TrainConfig")  # types first: the checks compare
         numbers = ("lr", "momentum", "weight_decay", "warmup_epochs", "step_gamma", "label_smoothing")
         for name in numbers:
             if not math.isfinite(getattr(self, name)):

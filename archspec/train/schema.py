@@ -59,6 +59,8 @@ Tensor = Annotated[Any, AfterValidator(_tensor)]
 Size = Annotated[int, Field(ge=1, le=MAX_INT)]
 Finite = Annotated[float, AfterValidator(_finite)]
 Text = Annotated[str, Field(max_length=MAX_NAME)]
+# An input shape: a list, or a tuple where a configuration is made in Python.
+Shape = Annotated[list[Size] | tuple[Size, ...], Field(min_length=1, max_length=MAX_RANK)]
 SpecPath = Annotated[str, Field(max_length=MAX_NAME), AfterValidator(_spec_path)]
 Source = Annotated[str, Field(max_length=MAX_SPEC_BYTES)]
 
@@ -102,7 +104,7 @@ class SpecRecord(_Strict):
     sources: Annotated[dict[SpecPath, Source], Field(min_length=1, max_length=MAX_FILES)]
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     overrides: Annotated[dict[ParamName, Override], Field(max_length=1_000)]
-    input_shape: Annotated[list[Size], Field(min_length=1, max_length=MAX_RANK)] | None
+    input_shape: Shape | None
 
     @field_validator("sources")
     @classmethod
@@ -134,7 +136,7 @@ class Config(_Strict):
     spec: Text
     variant: Text | None
     params: Annotated[dict[ParamName, Override], Field(max_length=1_000)]
-    input_shape: Annotated[list[Size], Field(max_length=MAX_RANK)] | None
+    input_shape: Shape | None
     data: Text
     epochs: int
     batch_size: int
