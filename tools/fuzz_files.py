@@ -44,14 +44,13 @@ class Workspace:
 def workspace(root: Path) -> Workspace:
     """A workspace under ``root``: the two-file spec's checkpoint, and the victim folder."""
     import torch
+    import torchvision.transforms  # noqa: F401 - imported once here, not in the first image case
     from sklearn.datasets import load_digits
 
     import archspec
     from archspec.train.checkpoint import FORMAT, VERSION, rng_state
     from archspec.train.config import TrainConfig
     from archspec.train.model import spec_record
-
-    import torchvision.transforms  # noqa: F401 - imported once here, not in the first image case
 
     load_digits()  # imported once here: the first `train` case would otherwise spend seconds on it
     (root / "spec").mkdir()

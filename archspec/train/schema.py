@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -60,7 +61,11 @@ Size = Annotated[int, Field(ge=1, le=MAX_INT)]
 Finite = Annotated[float, AfterValidator(_finite)]
 Text = Annotated[str, Field(max_length=MAX_NAME)]
 # An input shape: a list, or a tuple where a configuration is made in Python.
-Shape = Annotated[list[Size] | tuple[Size, ...], Field(min_length=1, max_length=MAX_RANK)]
+Shape = Annotated[
+    list[Size],
+    BeforeValidator(lambda value: list(value) if isinstance(value, tuple) else value),
+    Field(min_length=1, max_length=MAX_RANK),
+]
 SpecPath = Annotated[str, Field(max_length=MAX_NAME), AfterValidator(_spec_path)]
 Source = Annotated[str, Field(max_length=MAX_SPEC_BYTES)]
 
