@@ -8,8 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -576,9 +580,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in arguments or os.environ.get("ARCHSPEC_DEBUG", "") not in ("", "0")
     arguments = [a for a in arguments if a != "--debug"]
-    with escaping_output():
+    with escaping_output(), warnings.catch_warnings(), _terminations():
+        warnings.showwarning = _show_warning
         try:
             return _run(arguments)
+        except Terminated as signal_received:
+            return 128 + signal_received.signum
         except Exception as error:  # the last line of defence: a bug, told as one
             if debug:
                 raise
@@ -586,6 +593,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"archspec: internal error: {type(error).__name__}: {detail}", file=sys.stderr)
             print(f"  hint: {BUG_HINT}", file=sys.stderr)
             return EXIT_INTERNAL
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: raised where the program is, so that every ``finally`` and cleanup runs (a
+    staging folder, a temporary file, a `dot` process) before it exits with 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _terminations() -> Iterator[None]:
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated(signum)
+
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    previous = {number: signal.signal(number, terminate) for number in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *rest: object, **options: object) -> None:
+    """A Python warning (a zoo name that a file shadows) as one line, like every other message."""
+    print(f"archspec: warning: {message}", file=sys.stderr)
 
 
 def _run(argv: Sequence[str]) -> int:

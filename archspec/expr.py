@@ -302,6 +302,9 @@ def _check_size(value: Value, span: Span) -> Value:
         raise SpecError.at(span, f"integer {shown} is too large (the limit is 10**15)")
     if isinstance(value, float) and not math.isfinite(value):
         raise SpecError.at(span, "the result is not a finite number")
+    if isinstance(value, float) and abs(value) > MAX_INT:
+        # A float becomes a size where it is whole (`linear(1e308)`): it is held to the integers' bound.
+        raise SpecError.at(span, f"number {value!r} is too large (the limit is 10**15)")
     if isinstance(value, str) and len(value) > MAX_LIST:
         raise SpecError.at(span, f"a string of {len(value)} characters is over the limit of {MAX_LIST}")
     if isinstance(value, tuple):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -66,6 +67,8 @@ class ImportPolicy:
     roots: tuple[Path, ...]
     search_path: tuple[Path, ...] = ()
     allow_absolute: bool = False
+    # A checkpoint's recorded files by absolute path: read from here, never from disk (the zoo excepted).
+    memory: Mapping[str, str] | None = None
 
     def inside(self, target: Path) -> bool:
         """Whether a resolved path lies inside one of the allowed folders."""
@@ -78,6 +81,7 @@ def load_program(
     *,
     search_path: Sequence[Path] = (),
     allow_absolute_imports: bool = False,
+    memory: Mapping[str, str] | None = None,
 ) -> Program:
     """Parse ``path`` and, recursively, the files it imports.
 
@@ -85,8 +89,15 @@ def load_program(
     or else to the bundled zoo (``from "resnet.arch" import BasicBlock`` works from any folder); it may
     read only regular files inside the root file's folder, ``search_path`` and the zoo (links resolved).
     Absolute import paths need ``allow_absolute_imports``.
+
+    ``memory``: the texts of the root and of the files it imports, by plain absolute path (a checkpoint's
+    record): nothing but the zoo is read from disk, and ``path`` is one of its keys.
     """
     files: dict[str, FileScope] = {}
+    if memory is not None:
+        zoo = zoo_dir().resolve()
+        policy = ImportPolicy((zoo,), (zoo,), False, memory)
+        return Program(_load(path, memory[str(path)], files, [], policy), files)
     # The zoo is archspec's own files: always readable, searched last so a user's file of the same name wins.
     folders = (*(Path(folder).resolve() for folder in search_path), zoo_dir().resolve())
     policy = ImportPolicy((path.resolve().parent, *folders), folders, allow_absolute_imports)
@@ -154,7 +165,8 @@ def _load(
                 raise SpecError.at(imported.span, f"imports nest more than {MAX_IMPORT_DEPTH} files deep")
             if target_key not in files and len(files) >= MAX_FILES:
                 raise SpecError.at(imported.span, f"a spec may import at most {MAX_FILES} files")
-            other = _load(target, None, files, stack, policy)
+            recorded = policy.memory.get(str(target)) if policy.memory is not None else None
+            other = _load(target, recorded, files, stack, policy)
             wanted = imported.names or tuple((name, imported.span) for name in other.blocks)
             for name, span in wanted:
                 if name not in other.blocks:
@@ -179,9 +191,15 @@ def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) 
     def refuse(reason: str, hint: str | None = None) -> SpecError:
         return SpecError.at(imported.span, f"cannot import '{shown}': {reason}", hint)
 
+    if "\x00" in written:  # the operating system refuses such a name (Python raises ValueError)
+        raise refuse("a file name cannot contain a NUL character")
     if not written.endswith(".arch"):
         raise refuse("a spec file's name ends in .arch")
     relative = Path(written)
+    if policy.memory is not None and not relative.is_absolute():
+        recorded = os.path.normpath(importer.parent / relative)
+        if recorded in policy.memory:
+            return Path(recorded)
     if relative.is_absolute():
         if not policy.allow_absolute:
             raise refuse(
@@ -190,10 +208,14 @@ def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) 
                 "or pass --allow-absolute-imports",
             )
         candidates = [relative]
+    elif policy.memory is not None:  # a file the record lacks: only the zoo may have it
+        candidates = [folder / relative for folder in policy.search_path]
     else:
         candidates = [importer.parent / relative, *(folder / relative for folder in policy.search_path)]
     existing = next((c for c in candidates if os.path.lexists(c)), None)
     if existing is None:
+        if policy.memory is not None:
+            raise refuse("the checkpoint records no such file")
         raise refuse(f"no such file {display_path(candidates[0].resolve())}")
     target = existing.resolve()
     if not policy.inside(target):
@@ -211,14 +233,51 @@ def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) 
 # ---------------------------------------------------------------- the zoo
 
 
+class ZooNameWarning(UserWarning):
+    """A bare name given names a zoo network and a file in the working folder: the zoo's is taken."""
+
+
 def zoo_dir() -> Path:
     """The directory of the bundled network specs (installed with the package)."""
     return Path(__file__).parent / "zoo"
 
 
+# Bounds on a folder `list DIR` walks: `list /` would otherwise walk the whole file system.
+MAX_WALK_FOLDERS = 2_000
+MAX_WALK_DEPTH = 32
+
+
 def spec_files(directory: Path) -> list[Path]:
-    """Every ``.arch`` file under a directory, sorted."""
-    return sorted(p for p in directory.rglob("*.arch") if p.is_file())
+    """Every ``.arch`` file under a directory, sorted; links to folders are not followed, folders that
+    cannot be read (or vanish while walked, as in /proc) are skipped, and a tree of more than
+    ``MAX_WALK_FOLDERS`` folders or ``MAX_WALK_DEPTH`` levels is refused with a SpecError."""
+    found: list[Path] = []
+    folders = 0
+    base_depth = len(directory.parts)
+    for folder, subfolders, names in os.walk(directory, followlinks=False):
+        folders += 1
+        here = Path(folder)
+        if folders > MAX_WALK_FOLDERS or len(here.parts) - base_depth > MAX_WALK_DEPTH:
+            limit = (
+                f"more than {MAX_WALK_FOLDERS:,} folders"
+                if folders > MAX_WALK_FOLDERS
+                else f"folders more than {MAX_WALK_DEPTH} levels deep"
+            )
+            raise SpecError.at(
+                None,
+                f"cannot list {printable(str(directory))}: it holds {limit}",
+                "give the folder that holds the specs",
+            )
+        subfolders.sort()
+        for name in names:
+            if name.endswith(".arch"):
+                path = here / name
+                try:
+                    if stat.S_ISREG(os.stat(path).st_mode):  # a link to a regular file counts
+                        found.append(path)
+                except OSError:  # vanished, a dangling or looping link, no permission
+                    continue
+    return sorted(found)
 
 
 _VARIANT_LINE = re.compile(r"^\s+([A-Za-z_][A-Za-z0-9_]*)\s*:", re.MULTILINE)
@@ -244,16 +303,26 @@ def zoo_index() -> dict[str, Path]:
 def resolve_spec(name_or_path: str) -> tuple[Path, str | None]:
     """A spec file path and the variant a name selects (None: the file's default).
 
-    ``name_or_path`` is a path to a ``.arch`` file, or a network or variant name from the zoo.
+    ``name_or_path`` is a path to a ``.arch`` file, or a network or variant name from the zoo. A zoo name
+    is the zoo's even where a file of that name exists (a ZooNameWarning says so); ``./name`` is the file.
     """
     path = Path(name_or_path)
-    if path.suffix == ".arch" or path.exists():
+    index = zoo_index()
+    if name_or_path in index and path.exists():
+        # A bare name is the zoo's: a file `resnet50` in the working folder must not replace a network
+        # silently. Written `./resnet50` (or with .arch) it is the file.
+        warnings.warn(
+            f"'{printable(name_or_path)}' is the zoo's network; to read the file of that name, "
+            f"write ./{printable(name_or_path)}",
+            ZooNameWarning,
+            stacklevel=2,
+        )
+    elif path.suffix == ".arch" or path.exists():
         if not path.exists():
             raise SpecError.at(None, f"no such spec file: {printable(name_or_path)}")
         if not path.is_file():
             raise SpecError.at(None, f"cannot read {printable(name_or_path)}: not a regular file")
         return path, None
-    index = zoo_index()
     if name_or_path in index:
         file = index[name_or_path]
         is_network = _NETWORK_LINE.search(file.read_text(encoding="utf-8"))

@@ -317,7 +317,10 @@ def test_make_divisible_matches_the_installed_torchvision() -> None:
         ("(-8) ** 0.5", "a negative number to a fractional power is not a real number"),
         ("2 ** 65", "exponent too large"),
         ("10 ** 16", "integer 10000000000000000 is too large (the limit is 10**15)"),
-        ("1e308 * 10", "the result is not a finite number"),
+        ("1e15 ** 64", "the result is not a finite number"),
+        # Floats are held to the integers' bound: a whole float becomes a size (`linear(1e308)`).
+        ("1e308 * 10", "number 1e+308 is too large (the limit is 10**15)"),
+        ("1e15 * 1e15", "number 1e+30 is too large (the limit is 10**15)"),
         ("1e400", "the result is not a finite number"),
         ("[0] * 100001", "a list of 100001 elements is over the limit of 100000"),
         ("[1] + 2", "unsupported operand types for +: list [1] and integer 2"),

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -153,12 +154,16 @@ def _draw(root: Path, entry: Entry) -> list[Diagram]:
     if shutil.which("dot") is None:
         reason = "Graphviz's `dot` is not installed, so this site has no drawings (apt-get install graphviz)."
         return [Diagram(style, title, caption, None, reason) for style, _, title, caption in _DRAWINGS]
-    from archspec.backends.diagram import DrawOptions, render, to_dot
+    from archspec.backends.diagram import DrawOptions, to_dot
+    from archspec.backends.diagram.bounded import render_bounded
 
     diagrams = []
     for style, rankdir, title, caption in _DRAWINGS:
         dot = to_dot(entry.network.graph, DrawOptions(style=style, rankdir=rankdir))
         file = f"diagrams/{entry.slug}.{style}.svg"
-        (root / file).write_bytes(render(dot, "svg"))
-        diagrams.append(Diagram(style, title, caption, file))
+        with warnings.catch_warnings(record=True) as notes:  # a simplified drawing says so in its caption
+            warnings.simplefilter("always")
+            (root / file).write_bytes(render_bounded(dot, "svg"))
+        said = " ".join(str(note.message).capitalize() + "." for note in notes)
+        diagrams.append(Diagram(style, title, f"{caption} {said}" if said else caption, file))
     return diagrams

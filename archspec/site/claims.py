@@ -7,11 +7,12 @@ reaches the page through the template, escaped.
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -33,6 +34,40 @@ class Claim:
     settings: dict[str, Any] | None = None  # a trained claim's verdict per setting: columns, cells, summary
 
 
+MAX_RESULT_BYTES = 4 * 2**20  # a result.json is a few KB; a larger file is not one
+
+
+class _Machine(BaseModel):
+    cpus: int | None = None
+    load_average: list[float] = []
+
+
+Cell = bool | int | float | str | None
+
+
+class ResultFile(BaseModel):
+    """What ``claims.html`` shows of a ``result.json`` (other keys are ignored): anything else is
+    reported on the page as a file that could not be read, never a template error."""
+
+    command: str
+    columns: list[Cell]
+    rows: list[list[Cell]]
+    reproduced: bool
+    verdict: str
+    seconds: float
+    commit: str | None = None
+    machine: _Machine
+    finished: str
+
+
+def _read_bounded(path: Path) -> bytes:
+    with path.open("rb") as stream:
+        data = stream.read(MAX_RESULT_BYTES + 1)
+    if len(data) > MAX_RESULT_BYTES:
+        raise ValueError(f"larger than {MAX_RESULT_BYTES:,} bytes")
+    return data
+
+
 def collect_claims(results: Path) -> list[Claim]:
     """Every experiment, in claim order, with the result under ``results`` when there is one."""
     from archspec.experiments.config import experiment_names, load_experiment
@@ -45,14 +80,18 @@ def collect_claims(results: Path) -> list[Claim]:
         path = results / name / "result.json"
         if path.is_file():
             try:
-                result = json.loads(path.read_text(encoding="utf-8"))
+                result = ResultFile.model_validate_json(_read_bounded(path)).model_dump()
                 claim.cells = [[cell(v) for v in row] for row in result["rows"]]
                 settings = result.get("details", {}).get("settings")
                 if settings:
                     cells = [[cell(v) for v in row] for row in settings["rows"]]
                     claim.settings = {"columns": settings["columns"], "cells": cells}
                 claim.result = result
-            except (OSError, ValueError, KeyError, TypeError) as error:
+            except ValidationError as error:
+                first = error.errors()[0]
+                where = ".".join(str(part) for part in first["loc"]) or "the file"
+                claim.problem = f"{path} could not be read ({where}: {first['msg']})"
+            except (OSError, ValueError) as error:
                 claim.problem = f"{path} could not be read ({error})"
         claims.append(claim)
     return claims

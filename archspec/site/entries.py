@@ -91,9 +91,13 @@ def slugify(name: str) -> str:
     return slug or "network"
 
 
+# The site's own pages: a network named like one (`claims`) must not take its file.
+RESERVED_SLUGS = frozenset({"index", "claims"})
+
+
 def _unique(slug: str, taken: set[str]) -> str:
     candidate, n = slug, 2
-    while candidate in taken or candidate == "index":
+    while candidate in taken or candidate in RESERVED_SLUGS:
         candidate, n = f"{slug}-{n}", n + 1
     taken.add(candidate)
     return candidate

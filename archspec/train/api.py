@@ -127,6 +127,11 @@ def saved_config(folder: Path) -> dict[str, Any]:
         values: dict[str, Any] = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise UsageError(f"--resume {folder}: cannot read config.json ({error})") from None
+    from archspec.train.schema import check_config
+
+    if not isinstance(values, dict):
+        raise UsageError(f"--resume {folder}: config.json is not a run configuration (not an object)")
+    check_config(values, f"--resume {folder}: config.json")
     return values
 
 

@@ -65,11 +65,51 @@ def _save_error(path: Path, error: OSError) -> UsageError:
     return UsageError(f"cannot save {path}: {why}{kept}")
 
 
+RUN_FILES = frozenset({"config.json", "metrics.jsonl"})  # what a run writes before its first checkpoint
+
+
+def check_new_run_folder(out: Path) -> None:
+    """UsageError unless ``out`` may receive a new run: absent, empty, or a run that stopped before its
+    first checkpoint (only archspec's config.json and metrics.jsonl). A user's files are never replaced."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder; pick another --out")
+    if (out / "last.pt").exists():
+        raise UsageError(f"{out} already holds a run; continue it with --resume {out}, or pick another --out")
+    try:
+        names = {entry.name for entry in os.scandir(out)}
+    except OSError as error:
+        raise UsageError(f"--out {out}: cannot read it ({error.strerror or error})") from None
+    if names and not (names <= RUN_FILES and "config.json" in names and _is_run_config(out / "config.json")):
+        raise UsageError(
+            f"--out {out}: the folder holds files archspec did not write; they are not replaced. "
+            "Pick a new or empty folder"
+        )
+
+
+def _is_run_config(path: Path) -> bool:
+    """Whether ``path`` is a config.json archspec wrote (it records the spec's digest)."""
+    import json
+
+    if not path.is_file():  # a FIFO named config.json would block the read
+        return False
+    try:
+        with path.open("rb") as stream:
+            values = json.loads(stream.read(2**20))
+    except (OSError, ValueError):
+        return False
+    return isinstance(values, dict) and "spec_sha256" in values and "epochs" in values
+
+
 def load_checkpoint(path: Path | str) -> dict[str, Any]:
     """A checkpoint written by ``save_checkpoint`` (UsageError when absent or not one)."""
     payload = _load(Path(path))
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UsageError(f"{path}: not an archspec checkpoint (a state_dict file loads with --init-from)")
+    from archspec.train.schema import check_checkpoint
+
+    check_checkpoint(payload, str(path))  # a shared file: every key, type and size, before any is used
     return payload
 
 

@@ -7,6 +7,8 @@ before anything heavy is imported.
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -16,6 +18,10 @@ OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step", "none")
 DEVICES = ("auto", "cpu", "cuda")
 AMP_MODES = ("off", "bf16", "fp16")
+
+# Counts (epochs, batch size, seed...) are held to this: a seed must fit torch's 64 bits, and no count
+# larger is a run anyone means.
+MAX_COUNT = 10**15
 
 # What a resumed run may change: how long it runs and where, not what it computes.
 RESUMABLE = frozenset({"epochs", "device", "workers", "quiet"})
@@ -65,18 +71,38 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
     def validate(self) -> None:
-        """UsageError for values out of range (the CLI's choices catch the rest)."""
+        """UsageError for values out of range (the CLI's choices catch the rest); numbers must be finite
+        and counts within ``MAX_COUNT``, so that nothing overflows or allocates by a value's size."""
+        from archspec.train.schema import check_config  # pydantic: loaded only when a run is set up
+
+        check_config(self.to_dict(), "TrainConfig")  # types first: the checks compare
+        numbers = ("lr", "momentum", "weight_decay", "warmup_epochs", "step_gamma", "label_smoothing")
+        for name in numbers:
+            if not math.isfinite(getattr(self, name)):
+                raise UsageError(f"{_option(name)} must be a finite number, got {getattr(self, name)}")
+        for name in ("epochs", "batch_size", "step_epochs", "workers", "seed"):
+            if abs(getattr(self, name)) > MAX_COUNT:
+                raise UsageError(f"{_option(name)} must be at most {MAX_COUNT:,}, got {getattr(self, name)}")
+        workers = max_workers()
         checks = [
             (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
             (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}"),
             (self.lr > 0, f"--lr must be positive, got {self.lr}"),
+            (0 <= self.momentum <= 1, f"--momentum must be in [0, 1], got {self.momentum}"),
             (self.weight_decay >= 0, f"--weight-decay must be non-negative, got {self.weight_decay}"),
             (
                 0 <= self.label_smoothing < 1,
                 f"--label-smoothing must be in [0, 1), got {self.label_smoothing}",
             ),
             (self.warmup_epochs >= 0, f"--warmup must be non-negative, got {self.warmup_epochs}"),
+            (self.step_epochs >= 1, f"--step-epochs must be at least 1, got {self.step_epochs}"),
+            (self.step_gamma > 0, f"--step-gamma must be positive, got {self.step_gamma}"),
+            (self.seed >= 0, f"--seed must be non-negative, got {self.seed}"),
             (self.workers >= 0, f"--workers must be non-negative, got {self.workers}"),
+            (
+                self.workers <= workers,
+                f"--workers must be at most {workers} (twice the CPUs, at least 8), got {self.workers}",
+            ),
             (self.optimizer in OPTIMIZERS, f"unknown optimiser {self.optimizer!r}"),
             (self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}"),
             (self.device in DEVICES, f"unknown device {self.device!r}"),
@@ -85,6 +111,15 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
+
+
+def max_workers() -> int:
+    """The most data-loader processes a run may start: twice the CPUs, at least 8."""
+    return max(8, 2 * (os.cpu_count() or 1))
+
+
+def _option(name: str) -> str:
+    return "--" + {"warmup_epochs": "warmup"}.get(name, name).replace("_", "-")
 
 
 def resolve(given: dict[str, Any], saved: dict[str, Any] | None = None) -> TrainConfig:

@@ -4,7 +4,8 @@
   a fixed seed (the same test set whatever ``--seed``), resized bilinearly to the spec's height and width,
   repeated to its channels and scaled to [-1, 1] (-1 the paper, +1 the ink: LeCun's 1989 net pads with -1).
 - ``synthetic``: random images of the spec's input shape with random labels, for throughput only.
-- ``folder:PATH``: an image-folder tree, one sub-folder per class (torchvision's ``ImageFolder``); with
+- ``folder:PATH``: an image-folder tree, one sub-folder per class (as torchvision's ``ImageFolder`` reads it,
+  within bounds: ``ImageFiles``); with
   ``train/`` and ``val/`` (or ``test/``) sub-trees when PATH has them, else an 80/20 split with a fixed seed.
 
 In-memory data sets hand out whole batches (``__getitems__``), so the loader does no per-sample work.
@@ -12,7 +13,11 @@ In-memory data sets hand out whole batches (``__getitems__``), so the loader doe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import os
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,12 @@ from torch.utils.data import Dataset, Subset
 
 from archspec.errors import UsageError
 
+DIGITS = 1_797
+DIGITS_COPIES = 4  # resized, scaled, channels repeated, then split: four copies at the peak
+FOLDER_COPIES = 4  # a batch being loaded, the one training and the loader's prefetched ones
+MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo: 150 MB in RGB (PIL's own warning is at 89 M)
+MAX_DATA_FOLDERS = 10_000  # folders of a --data folder: tree (ImageNet's has 1,000 classes, 2,000 in all)
+MAX_DATA_FILES = 10_000_000  # files of it (ImageNet's training set has 1.28 million)
 SPLIT_SEED = 0  # the train/test split never depends on --seed: every run is measured on the same images
 TEST_FRACTION = 0.2
 SYNTHETIC_TRAIN, SYNTHETIC_TEST, SYNTHETIC_POOL = 1024, 256, 64
@@ -97,14 +108,37 @@ def image_shape(input_shape: tuple[int, ...] | list[int], what: str, network: st
     return channels, height, width
 
 
-def load_data(data: str, input_shape: tuple[int, ...], network: str, num_classes: int | None) -> DataSets:
-    """The data sets ``--data`` names, adapted to ``input_shape`` (UsageError for anything unusable)."""
+def check_memory(images: int, shape: tuple[int, ...] | list[int], what: str) -> None:
+    """UsageError when ``images`` float32 images of ``shape`` would not fit the memory available now
+    (the budget ``build()`` checks the weights against), before anything is allocated."""
+    from archspec.backends.torch_build import default_budget
+
+    size = images * math.prod(shape) * 4
+    budget = default_budget()
+    if size > budget:
+        dims = "x".join(str(d) for d in shape)
+        raise UsageError(
+            f"{what}: {images:,} image(s) of {dims} need {size / 1e9:,.2f} GB, more than the "
+            f"{budget / 1e9:.2f} GB of memory available; give the network a smaller input (--input)"
+        )
+
+
+def load_data(
+    data: str, input_shape: tuple[int, ...], network: str, num_classes: int | None, batch_size: int = 1
+) -> DataSets:
+    """The data sets ``--data`` names, adapted to ``input_shape`` (UsageError for anything unusable,
+    and for data that would not fit in memory: ``batch_size`` images of a folder are held at a time)."""
     if data == "digits":
-        return digits(image_shape(input_shape, "the digits", network))
+        shape = image_shape(input_shape, "the digits", network)
+        check_memory(DIGITS * DIGITS_COPIES, shape, "the digits")
+        return digits(shape)
     if data == "synthetic":
+        check_memory(SYNTHETIC_POOL, tuple(input_shape), "synthetic data")
         return synthetic(tuple(input_shape), num_classes or 10)
     if data.startswith("folder:"):
-        return folder(Path(data.removeprefix("folder:")), image_shape(input_shape, "folder images", network))
+        shape = image_shape(input_shape, "folder images", network)
+        check_memory(batch_size * FOLDER_COPIES, shape, f"--{data}")
+        return folder(Path(data.removeprefix("folder:")), shape)
     raise UsageError(f"unknown --data {data!r}: use digits, synthetic or folder:PATH")
 
 
@@ -175,20 +209,47 @@ def folder_transform(preprocess: dict[str, Any], train: bool) -> Callable[[Any],
 
 def open_image(path: str | Path, channels: int) -> Any:
     """A PIL image in ``L`` (1 channel) or ``RGB`` (3), or a UsageError naming the file and its mode."""
+    with image_file(path) as image:
+        try:
+            image.load()
+        except OSError as error:
+            raise UsageError(f"{path}: cannot read this image ({error})") from None
+        if image.mode not in CONVERTIBLE_MODES:
+            raise UsageError(
+                f"{path}: image mode {image.mode!r} has no defined conversion to "
+                f"{'grey levels (L)' if channels == 1 else 'RGB'} (16-bit or floating-point data); "
+                "convert it to an 8-bit image first"
+            )
+        return image.convert("L" if channels == 1 else "RGB")  # a new image: the file may close
+
+
+@contextmanager
+def image_file(path: str | Path) -> Iterator[Any]:
+    """The image at ``path`` with only its header read, while the file is open: a regular file (a FIFO
+    or a device would block or never end) of at most ``MAX_IMAGE_PIXELS`` pixels (a tiny file can
+    announce billions: PIL's DecompressionBombError)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        image = Image.open(path)
-        image.load()
-    except (UnidentifiedImageError, OSError) as error:
-        raise UsageError(f"{path}: cannot read this image ({error})") from None
-    if image.mode not in CONVERTIBLE_MODES:
-        raise UsageError(
-            f"{path}: image mode {image.mode!r} has no defined conversion to "
-            f"{'grey levels (L)' if channels == 1 else 'RGB'} (16-bit or floating-point data); "
-            "convert it to an 8-bit image first"
-        )
-    return image.convert("L" if channels == 1 else "RGB")
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens without waiting
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read this image ({error.strerror or error})") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # a folder opens too, but cannot be read
+        os.close(descriptor)
+        raise UsageError(f"{path}: cannot read this image (not a regular file)")
+    with os.fdopen(descriptor, "rb") as stream:
+        try:
+            image = Image.open(stream)
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+            raise UsageError(f"{path}: cannot read this image ({error})") from None
+        with image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise UsageError(
+                    f"{path}: {width:,}x{height:,} pixels is over the limit of {MAX_IMAGE_PIXELS:,}; "
+                    "reduce the image first"
+                )
+            yield image
 
 
 class _Loader:
@@ -203,7 +264,6 @@ class _Loader:
 
 def folder(root: Path, shape: tuple[int, int, int]) -> DataSets:
     """An image-folder tree (see the module docstring); every file's mode is checked before training."""
-    datasets = _torchvision().datasets
     if not root.is_dir():
         raise UsageError(f"--data folder:{root}: no such directory")
     channels = shape[0]
@@ -213,11 +273,9 @@ def folder(root: Path, shape: tuple[int, int, int]) -> DataSets:
     test_root = next((root / name for name in ("val", "test") if (root / name).is_dir()), None)
     split = not (train_root.is_dir() and test_root is not None)
 
-    def tree(path: Path, train: bool) -> Any:
+    def tree(path: Path, train: bool) -> ImageFiles:
         try:
-            return datasets.ImageFolder(
-                str(path), transform=folder_transform(preprocess, train), loader=_Loader(channels)
-            )
+            return ImageFiles(path, folder_transform(preprocess, train), _Loader(channels))
         except FileNotFoundError:
             raise UsageError(
                 f"--data folder:{root}: no images in {path} (expected one sub-folder of images per class, "
@@ -249,21 +307,74 @@ def folder(root: Path, shape: tuple[int, int, int]) -> DataSets:
 
 def _check_modes(samples: list[tuple[str, int]], channels: int) -> None:
     """Fail before training, not in the middle of an epoch (PIL reads only each file's header here)."""
-    from PIL import Image, UnidentifiedImageError
-
     for path, _ in samples:
-        try:
-            with Image.open(path) as image:
-                mode = image.mode
-        except (UnidentifiedImageError, OSError) as error:
-            raise UsageError(f"{path}: cannot read this image ({error})") from None
+        with image_file(path) as image:
+            mode = image.mode
         if mode not in CONVERTIBLE_MODES:
             open_image(path, channels)  # raises the message about the mode
+
+
+class ImageFiles(Dataset[tuple[torch.Tensor, int]]):
+    """An image-folder tree, one sub-folder per class, as torchvision's ``ImageFolder`` reads it, but
+    walked within bounds: links to folders are not followed (a link loop), only regular files with an
+    image extension are taken (not a FIFO), and a tree of more than ``MAX_DATA_FOLDERS`` folders or
+    ``MAX_DATA_FILES`` files is refused (``folder:/``). FileNotFoundError when a class has no image."""
+
+    def __init__(self, root: Path, transform: Callable[[Any], torch.Tensor], loader: _Loader) -> None:
+        self.transform, self.loader = transform, loader
+        try:
+            with os.scandir(root) as entries:
+                self.classes = sorted(entry.name for entry in entries if _is_dir(entry))
+        except OSError as error:
+            raise UsageError(f"{root}: cannot read this folder ({error.strerror or error})") from None
+        if not self.classes:
+            raise FileNotFoundError(root)
+        self.samples: list[tuple[str, int]] = []
+        folders = 0
+        for label, name in enumerate(self.classes):
+            found = 0
+            for folder, subfolders, files in os.walk(root / name, followlinks=False):
+                folders += 1
+                if folders > MAX_DATA_FOLDERS or len(self.samples) + len(files) > MAX_DATA_FILES:
+                    raise UsageError(
+                        f"{root}: more than {MAX_DATA_FOLDERS:,} folders or {MAX_DATA_FILES:,} files; "
+                        "give the folder of the data set"
+                    )
+                subfolders.sort()
+                for file in sorted(files):
+                    path = os.path.join(folder, file)
+                    if file.lower().endswith(IMAGE_EXTENSIONS) and _is_regular(path):
+                        self.samples.append((path, label))
+                        found += 1
+            if not found:
+                raise FileNotFoundError(root / name)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        path, label = self.samples[index]
+        return self.transform(self.loader(path)), label
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)  # a link to a regular file counts
+    except OSError:  # vanished, a dangling or looping link
+        return False
 
 
 def predict_input(path: str | Path, preprocess: dict[str, Any]) -> torch.Tensor:
     """One image file prepared as the run's test images were: a (C, H, W) tensor."""
     channels, height, width = preprocess["shape"]
+    check_memory(FOLDER_COPIES, preprocess["shape"], str(path))
     if preprocess["kind"] == "digits":
         from PIL import Image
 

@@ -32,6 +32,9 @@ def restore(path: Path | str, device: torch.device) -> Restored:
     """Rebuild the network recorded in a checkpoint and load its weights (strictly)."""
     checkpoint = load_checkpoint(path)
     network = rebuild(checkpoint["spec"])
+    preprocess = checkpoint["preprocess"]
+    if preprocess["kind"] != "synthetic" and preprocess["shape"] != list(network.graph.input_shape):
+        raise UsageError(f"{path}: its images are prepared for another input than its network's")
     model = network.build()
     load_weights(model, checkpoint["model"], str(path), network.name)
     model.to(device).eval()

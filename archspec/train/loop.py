@@ -29,6 +29,7 @@ from archspec.train import distributed
 from archspec.train.checkpoint import (
     FORMAT,
     VERSION,
+    check_new_run_folder,
     load_checkpoint,
     load_weights,
     read_state_dict,
@@ -397,7 +398,9 @@ def _run(
         network = given
     else:
         network = load_network(config, checkpoint["spec"] if checkpoint and from_checkpoint else None)
-    data = load_data(config.data, network.graph.input_shape, network.name, _output_units(network))
+    data = load_data(
+        config.data, network.graph.input_shape, network.name, _output_units(network), config.batch_size
+    )
     if from_checkpoint:  # rebuilt from the checkpoint: it already has the run's classes
         assert checkpoint is not None
         overrides = checkpoint["spec"]["overrides"]
@@ -443,10 +446,7 @@ def _run(
         best_acc, best_epoch = checkpoint["best_acc"], checkpoint["best_epoch"]
         reporter.message(f"resuming {out} after epoch {start_epoch}")
     elif context.main:
-        if (out / "last.pt").exists():
-            raise UsageError(
-                f"{out} already holds a run; continue it with --resume {out}, or pick another --out"
-            )
+        check_new_run_folder(out)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:

@@ -8,12 +8,11 @@ when the spec file has changed or moved since.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from archspec.api import Network, load, overrides_from_mapping
+from archspec.api import Network, overrides_from_mapping
+from archspec.loader import load_program
 from archspec.lower import lower
 
 
@@ -33,21 +32,19 @@ def spec_record(network: Network, overrides: dict[str, Any], input_shape: list[i
 
 
 def rebuild(record: dict[str, Any]) -> Network:
-    """The network a ``spec_record`` describes, from the recorded text (files on disk are not read)."""
+    """The network a ``spec_record`` describes, from the recorded text alone: nothing is written and no
+    file is read but the zoo's (imports are looked up among the recorded sources, in memory).
+
+    ``record`` comes from a checkpoint that ``archspec.train.schema`` has checked: every path in it is
+    absolute and plain, every text and value within the limits of a spec.
+    """
     shape = tuple(record["input_shape"]) if record["input_shape"] else None
     sources: dict[str, str] = record["sources"]
-    root: str = record["root"]
-    if len(sources) == 1:
-        return load(root, record["variant"], input_shape=shape, text=sources[root], **record["overrides"])
-    # Imports are read from disk relative to the importing file: lay the recorded files out again.
-    base = os.path.commonpath([str(Path(p).parent) for p in sources])
-    with tempfile.TemporaryDirectory(prefix="archspec-spec-") as directory:
-        for path, text in sources.items():
-            target = Path(directory, os.path.relpath(path, base))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        rebuilt = Path(directory, os.path.relpath(root, base))
-        return load(rebuilt, record["variant"], input_shape=shape, **record["overrides"])
+    root = Path(record["root"])
+    program = load_program(root, memory=sources)
+    overrides = overrides_from_mapping(record["overrides"])
+    graph = lower(program, record["variant"], overrides, shape)
+    return Network(graph, program, shape, dict(record["overrides"]))
 
 
 def with_params(network: Network, overrides: dict[str, Any]) -> Network:

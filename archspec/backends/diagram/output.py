@@ -6,8 +6,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from archspec.backends.diagram.bounded import render_bounded
 from archspec.backends.diagram.options import DrawOptions
-from archspec.backends.diagram.render import FORMATS, Format, render
+from archspec.backends.diagram.render import FORMATS, Format
 from archspec.backends.diagram.writer import to_dot
 from archspec.errors import UsageError, did_you_mean
 from archspec.files import write_atomically
@@ -39,7 +40,7 @@ def draw_to(graph: Graph, path: Path, **options: Any) -> Path:
             )
     chosen = DrawOptions(**options)
     source = to_dot(graph, chosen)
-    data: str | bytes = source if fmt == "dot" else render(source, _as_format(fmt))
+    data: str | bytes = source if fmt == "dot" else render_bounded(source, _as_format(fmt))
     write_atomically(path, data)
     return path
 
