@@ -80,8 +80,16 @@ def _diff(before: str, after: str, name: str) -> list[str]:
     return [line if line.endswith("\n") else line + "\n" for line in lines]
 
 
+def cmd_lsp(args: argparse.Namespace) -> int:
+    """Serve the language server over standard input and output until the editor closes it."""
+    from archspec.lsp.server import serve
+
+    serve()
+    return EXIT_OK
+
+
 def add_parsers(sub: Any) -> None:
-    """The `fmt` subcommand, added to the command line's subparsers."""
+    """The `fmt` and `lsp` subcommands, added to the command line's subparsers."""
 
     def command(name: str, help: str, example: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = sub.add_parser(
@@ -107,3 +115,10 @@ def add_parsers(sub: Any) -> None:
         help="change nothing: print a diff of each file that would change and exit 1 if any would",
     )
     p.set_defaults(handler=cmd_fmt)
+
+    p = command(
+        "lsp",
+        "run the language server over standard input/output (diagnostics, hover, completion, ...)",
+        "archspec lsp   (started by an editor; see docs/editors.md)",
+    )
+    p.set_defaults(handler=cmd_lsp)
