@@ -88,8 +88,18 @@ def cmd_lsp(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Run a subcommand, then again each time its spec or a file it imports changes."""
+    from archspec.watch import watch
+
+    command = list(args.command[1:] if args.command[:1] == ["--"] else args.command)
+    if not command or command[0] in ("watch", "lsp"):
+        raise UsageError("watch needs a command to run: `archspec watch draw resnet.arch -o resnet.svg`")
+    return watch(command)
+
+
 def add_parsers(sub: Any) -> None:
-    """The `fmt` and `lsp` subcommands, added to the command line's subparsers."""
+    """The `fmt`, `lsp` and `watch` subcommands, added to the command line's subparsers."""
 
     def command(name: str, help: str, example: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = sub.add_parser(
@@ -122,3 +132,13 @@ def add_parsers(sub: Any) -> None:
         "archspec lsp   (started by an editor; see docs/editors.md)",
     )
     p.set_defaults(handler=cmd_lsp)
+
+    p = command(
+        "watch",
+        "run a command again whenever its spec or an imported file changes (errors do not stop it)",
+        "archspec watch draw specs/resnet.arch -o resnet.svg",
+    )
+    p.add_argument(
+        "command", nargs=argparse.REMAINDER, metavar="COMMAND", help="an archspec command and its arguments"
+    )
+    p.set_defaults(handler=cmd_watch)
