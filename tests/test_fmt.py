@@ -4,6 +4,8 @@ docs/language.md and on files written carelessly by hand."""
 
 from __future__ import annotations
 
+import dataclasses
+import random
 import re
 import subprocess
 import sys
@@ -11,11 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archspec.errors import SpecError
 from archspec.fmt import LINE_LENGTH, format_text
 from archspec.loader import load_program
 from archspec.lower import lower
+from archspec.source import Span
+from archspec.syntax import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOO = sorted((ROOT / "specs").glob("*.arch"))
@@ -209,3 +215,40 @@ def test_a_file_with_an_error_is_left_as_it_was(tmp_path: Path) -> None:
         "0 file(s) reformatted, 0 file(s) already formatted, 1 file(s) with errors\n"
     )
     assert path.read_text("utf-8") == "network n:\n  layers:\n    relu >>\n"
+
+
+def tree(node: Any) -> Any:
+    """A syntax tree as nested tuples, without its spans."""
+    if isinstance(node, Span):
+        return None
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return (type(node).__name__, *(tree(getattr(node, f.name)) for f in dataclasses.fields(node)))
+    if isinstance(node, tuple | list):
+        return tuple(tree(item) for item in node)
+    return node
+
+
+def scrambled(text: str, rng: random.Random) -> str:
+    """``text`` with spaces added after some tokens and some lines padded or doubled: the same spec."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        indent = len(line) - len(line.lstrip(" "))
+        body = line[indent:]
+        if not body.lstrip().startswith("#") and '"' not in body:
+            body = re.sub(r"([,=+*]|>>) ", lambda m: m.group(0) + " " * rng.randint(0, 3), body)
+        out.append(line[:indent] + body.replace("\n", " " * rng.randint(0, 2) + "\n"))
+        if line.strip() and rng.random() < 0.1:
+            out.append("\n")
+    return "".join(out)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.sampled_from(ZOO), st.randoms(use_true_random=False))
+def test_a_scrambled_zoo_spec_formats_to_a_fixed_point_with_the_same_tree(
+    path: Path, rng: random.Random
+) -> None:
+    text = scrambled(path.read_text("utf-8"), rng)
+    formatted = format_text(text, str(path))
+    assert format_text(formatted, str(path)) == formatted
+    assert tree(parse(formatted, str(path))) == tree(parse(text, str(path)))
+    assert COMMENT.findall(formatted) == [c.rstrip() for c in COMMENT.findall(text)]
