@@ -252,3 +252,20 @@ def test_a_scrambled_zoo_spec_formats_to_a_fixed_point_with_the_same_tree(
     assert format_text(formatted, str(path)) == formatted
     assert tree(parse(formatted, str(path))) == tree(parse(text, str(path)))
     assert COMMENT.findall(formatted) == [c.rstrip() for c in COMMENT.findall(text)]
+
+
+def test_formatting_highlighting_and_the_servers_analysis_import_no_torch() -> None:
+    """The editing tools parse and analyse: like `check`, they never import torch (nor pygls, but the
+    server's own module)."""
+    script = (
+        "import sys\nfrom pathlib import Path\n"
+        "from archspec.fmt import format_text\nfrom archspec.highlight import ArchspecLexer\n"
+        "from archspec.lsp.document import analyse\nfrom archspec.lsp import features\n"
+        "path = Path('specs/resnet.arch')\ntext = path.read_text()\nformat_text(text)\n"
+        "list(ArchspecLexer().get_tokens(text))\nfeatures.hover(analyse(path, text), 86, 6)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'torchvision', 'pygls'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "[]\n"
