@@ -92,14 +92,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
     """Run a subcommand, then again each time its spec or a file it imports changes."""
     from archspec.watch import watch
 
-    command = list(args.command[1:] if args.command[:1] == ["--"] else args.command)
+    command = list(args.watched[1:] if args.watched[:1] == ["--"] else args.watched)
     if not command or command[0] in ("watch", "lsp"):
         raise UsageError("watch needs a command to run: `archspec watch draw resnet.arch -o resnet.svg`")
     return watch(command)
 
 
 def add_parsers(sub: Any) -> None:
-    """The `fmt`, `lsp` and `watch` subcommands, added to the command line's subparsers."""
+    """The `fmt`, `lsp` and `watch` subcommands, and `--watch` on `draw` and `report`, added to the
+    command line's subparsers (after `draw`'s and `report`'s)."""
 
     def command(name: str, help: str, example: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = sub.add_parser(
@@ -139,6 +140,11 @@ def add_parsers(sub: Any) -> None:
         "archspec watch draw specs/resnet.arch -o resnet.svg",
     )
     p.add_argument(
-        "command", nargs=argparse.REMAINDER, metavar="COMMAND", help="an archspec command and its arguments"
+        "watched", nargs=argparse.REMAINDER, metavar="COMMAND", help="an archspec command and its arguments"
     )
     p.set_defaults(handler=cmd_watch)
+
+    from archspec.watch import add_watch_option
+
+    for name in ("draw", "report"):  # `archspec draw --watch`: the two commands that write what one looks at
+        add_watch_option(sub.choices[name])

@@ -23,16 +23,18 @@ SPEC = 'from "blocks.arch" import Unit\n\nnetwork small:\n  input: 1x8x8\n  laye
 
 
 class Watched:
-    """A `watch` process and the lines it prints (standard output and error together)."""
+    """A watching archspec process and the lines it prints (standard output and error together)."""
 
     def __init__(self, folder: Path, *command: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "archspec", "watch", *command],
+            [sys.executable, "-m", "archspec", *command],
             cwd=folder,
             env=ENV,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Ctrl-C as at a terminal: a job started in the background of a script inherits SIGINT ignored.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -69,7 +71,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_draw_again_on_a_change_of_an_import_and_report_errors_without_exiting(folder: Path) -> None:
-    watched = Watched(folder, "draw", "small.arch", "-o", "small.dot")
+    watched = Watched(folder, "watch", "draw", "small.arch", "-o", "small.dot")
     try:
         assert watched.until("wrote small.dot")[-1] == "wrote small.dot"
         watched.ready()
@@ -101,6 +103,27 @@ def test_draw_again_on_a_change_of_an_import_and_report_errors_without_exiting(f
     while not watched.lines.empty():
         rest.append(watched.lines.get())
     assert not any("Traceback" in line for line in rest)
+
+
+def test_draw_watch_redraws_on_a_change_of_the_spec(folder: Path) -> None:
+    watched = Watched(folder, "draw", "small.arch", "-o", "small.dot", "--watch")
+    try:
+        watched.until("wrote small.dot")
+        watched.ready()
+        (folder / "small.arch").write_text(SPEC.replace("Unit(4)", "Unit(4)\n    linea(3)"), "utf-8")
+        lines = watched.until("hint:")
+        assert "archspec watch: small.arch changed: running `archspec draw` again" in lines
+        assert "small.arch:7:5: error: unknown op or block 'linea'" in lines
+        watched.ready()
+        (folder / "small.arch").write_text(
+            SPEC.replace("Unit(4)", "Unit(4)\n    flatten >> linear(3)"), "utf-8"
+        )
+        watched.until("wrote small.dot")
+        assert "linear" in (folder / "small.dot").read_text("utf-8")
+        assert watched.process.poll() is None
+    finally:
+        watched.process.send_signal(signal.SIGINT)
+        watched.process.wait(WAIT_S)
 
 
 def test_a_command_without_a_spec_file_to_watch_is_told(folder: Path) -> None:
