@@ -269,3 +269,30 @@ def test_formatting_highlighting_and_the_servers_analysis_import_no_torch() -> N
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout == "[]\n"
+
+
+def specs_in_the_tests() -> list[str]:
+    """The spec texts the test files hold (written by hand, each for a case): a corpus of user specs."""
+    import ast as pyast
+
+    texts = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for node in pyast.walk(pyast.parse(path.read_text("utf-8"))):
+            text = node.value if isinstance(node, pyast.Constant) else None
+            if isinstance(text, str) and re.search(r"^(network|block) .*\n", text, re.MULTILINE):
+                texts.append(text)
+    return texts
+
+
+def test_the_specs_the_tests_hold_format_idempotently_keeping_their_tree() -> None:
+    formatted = 0
+    for text in specs_in_the_tests():
+        try:
+            before = tree(parse(text))
+        except SpecError:
+            continue  # an error case
+        result = format_text(text)
+        assert format_text(result) == result, text
+        assert tree(parse(result)) == before, text
+        formatted += 1
+    assert formatted > 100
