@@ -258,8 +258,8 @@ class _Layout:
                 gap = 0 if not physical.tokens else max(2, target - len(text))
                 text += " " * gap + physical.comment.text.rstrip()
             out.append(text.rstrip())
-        if len(lines) == 1 and len(out[0]) > LINE_LENGTH:
-            code_end = placed[-1][1] + len(placed[-1][0].text)
+        code_end = placed[-1][1] + len(placed[-1][0].text)  # a trailing comment may run past the limit
+        if len(lines) == 1 and code_end > LINE_LENGTH:
             broken = _break(out[0][:code_end], placed, base)
             if broken is not None:
                 broken[-1] += out[0][code_end:]

@@ -158,6 +158,11 @@ def test_a_long_argument_list_breaks_after_its_commas() -> None:
     assert format_text(formatted) == formatted
 
 
+def test_a_long_comment_breaks_no_line() -> None:
+    text = "network n:\n  layers:\n    conv(8, 3) >> relu  # " + "a long comment" * 8 + "\n"
+    assert format_text(text) == text
+
+
 def test_a_syntax_error_is_reported_not_formatted() -> None:
     with pytest.raises(SpecError) as error:
         format_text("network n:\n  layers:\n    relu >>\n", "bad.arch")
