@@ -88,6 +88,8 @@ class ArchspecLexer(Lexer):  # type: ignore[misc]  # Pygments ships no type hint
             return Keyword
         if word in _MERGES and next_text == ":":
             return Keyword
+        if (word, next_text) in (("init", ":"), ("when", "built"), ("built", ":")):
+            return Keyword  # `init:` and `when built:`; names elsewhere
         starts_item = before is None or before.line != token.line or before.text in (">>", "(", "shortcut")
         if next_text == ":" and starts_item:
             return Name.Label

@@ -12,13 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Words the grammar reserves ("true", "false" and "none" are values and listed apart).
+# Words the grammar reserves ("true", "false" and "none" are values and listed apart). `init`, `when`
+# and `built` are keywords only where the grammar expects them (`init:`, `when built:`): names elsewhere.
 KEYWORDS = frozenset(
     {
-        "and", "block", "built", "elif", "else", "for", "from", "if", "import", "in", "init", "input",
-        "layers", "network", "not", "or", "params", "residual", "shortcut", "variants", "when",
+        "and", "block", "elif", "else", "for", "from", "if", "import", "in", "input", "layers", "network",
+        "not", "or", "params", "residual", "shortcut", "variants",
     }
 )  # fmt: skip
+CONTEXTUAL_KEYWORDS = frozenset({"init", "when", "built"})
 CONSTANTS = frozenset({"true", "false", "none"})
 # Keywords after which an operand follows (so `-` is unary and `(` opens a group, not a call).
 OPERAND_KEYWORDS = frozenset({"and", "elif", "else", "for", "from", "if", "import", "in", "not", "or"})

@@ -58,6 +58,9 @@ def test_the_kinds_of_words() -> None:
     assert found["true"] is Keyword.Constant and found["none"] is Keyword.Constant
     assert found["3x32x32"] is Number and found["2.5"] is Number.Float and found['"x"'] is String
     assert found["0"] is Number.Integer  # in a dotted reference, not the float "0."
+    words = kinds("network n:\n  init:\n    when built:\n      conv: zeros\n  params:\n    when = 1\n")
+    assert words["init"] is Keyword and words["built"] is Keyword
+    assert kinds("x = when + built\n")["when"] is Name  # names outside `init:`
 
 
 def test_the_lexer_is_registered_with_pygments_as_archspec() -> None:
