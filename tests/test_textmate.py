@@ -94,3 +94,8 @@ def test_the_scopes_of_a_line() -> None:
     ]
     assert ("3x224x224", "constant.numeric.shape.archspec") in scopes("  input: 3x224x224")
     assert ("$", "invalid.illegal.archspec") in scopes("  x = $")
+    assert scopes("    when built:")[:2] == [
+        ("when", "keyword.other.archspec"),
+        ("built", "keyword.other.archspec"),
+    ]
+    assert ("when", "variable.other.archspec") in scopes("    x = when + 1")
