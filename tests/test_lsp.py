@@ -184,6 +184,7 @@ async def test_completion_offers_an_ops_arguments_ops_blocks_and_parameters(clie
     labels = {item.label for item in result.items}
     assert {"stride=", "pad=", "ceil_mode=", "conv", "batchnorm", "Bottleneck", "Stage", "depths"} <= labels
     assert "out_channels=" not in labels  # conv's argument, not maxpool's
+    assert "conv1" in labels and "layer1" not in labels  # layers named above the line (for `from`)
 
 
 async def test_definition_of_a_block_also_across_an_import_and_of_a_parameter(

@@ -213,7 +213,25 @@ def _names_in_scope(snapshot: Snapshot, line: int) -> dict[str, str]:
         if block.span.line <= line <= block.span.end_line:
             names.update({p.name: f"parameter of {block.name}" for p in block.params})
             names.update({"in_channels": "input channels", "in_shape": "input shape"})
+            names.update({label: "layer (for `from`)" for label in _labels(block.body, line)})
+    for network in module.networks:
+        names.update({label: "layer (for `from`)" for label in _labels(network.layers or (), line)})
     return names
+
+
+def _labels(body: tuple[ast.Stmt, ...], line: int) -> list[str]:
+    """The names of the layers and groups a body defines above ``line`` (what `from` can name)."""
+    found: list[str] = []
+    for stmt in body:
+        if stmt.span.line >= line:
+            break
+        if isinstance(stmt, ast.ChainStmt):
+            found += [
+                item.label.text for item in stmt.items if item.label is not None and not item.label.template
+            ]
+        elif isinstance(stmt, ast.GroupStmt) and not stmt.label.template:
+            found.append(stmt.label.text)
+    return found
 
 
 # ---------------------------------------------------------------- definitions and symbols
