@@ -21,6 +21,7 @@ COPIED := archspec/backends/torch_layers.py archspec/backends/init.py
 lint: setup
 	@$(PY) -m ruff check archspec tests tools
 	@$(PY) -m ruff format --check archspec tests tools
+	@$(PY) -m archspec fmt --check specs/
 	@$(PY) -m ruff check --line-length 100 $(COPIED)
 	@$(PY) -m ruff format --check --line-length 100 $(COPIED)
 

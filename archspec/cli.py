@@ -564,6 +564,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_schema)
     _add_train_parsers(sub)
     _add_experiment_parser(sub)
+    from archspec.cli_editing import add_parsers as add_editing_parsers  # fmt, lsp, watch
+
+    add_editing_parsers(sub)
     return parser
 
 
