@@ -21,8 +21,12 @@ class Reporter:
         self.bar: Any = None
         self.task: Any = None
         if not self.quiet and sys.stdout.isatty():
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+            from archspec.terminal import styled_stdout
+
+            # The bar's cursor and colour codes are its own: past the CLI's escaping of spec text.
             self.bar = Progress(
                 TextColumn("epoch {task.fields[epoch]}"),
                 BarColumn(),
@@ -30,6 +34,7 @@ class Reporter:
                 TextColumn("{task.fields[stats]}"),
                 TimeElapsedColumn(),
                 transient=True,
+                console=Console(file=styled_stdout(), highlight=False),
             )
 
     def start_epoch(self, epoch: int, epochs: int, steps: int) -> None:
@@ -57,7 +62,7 @@ class Reporter:
             f"acc {metrics['test_acc']:.2%}  {metrics['images_per_s']:,.0f} img/s  {metrics['seconds']:.1f} s"
         )
         if self.bar is not None:
-            self.bar.console.print(line)
+            self.bar.console.print(line, markup=False)
         else:
             print(line, flush=True)
 
