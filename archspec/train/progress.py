@@ -66,6 +66,15 @@ class Reporter:
         else:
             print(line, flush=True)
 
+    def warn(self, text: str) -> None:
+        """A warning about the run: said even when quiet (only rank 0); above the bar on a terminal."""
+        if not self.enabled:
+            return
+        if self.bar is not None and self.task is not None:
+            self.bar.console.print(f"warning: {text}", markup=False, highlight=False)
+        else:
+            print(f"warning: {text}", file=sys.stderr, flush=True)
+
     def message(self, text: str) -> None:
         """A line of information (the run folder, resuming), unless quiet."""
         if not self.quiet:
