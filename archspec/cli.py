@@ -308,7 +308,11 @@ def cmd_ir(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     """Standalone PyTorch source of a network, to stdout or written atomically to -o."""
+    from archspec.division import division_warnings
+
     network = load_from_args(args.spec, args)
+    for warning in division_warnings(network.program):  # the file would hard-code such a value
+        print(warning.render(network.program.sources), file=sys.stderr)
     source = network.to_source()
     if args.output is None or args.output == "-":
         print(source, end="")
