@@ -11,8 +11,8 @@ and a spec's own control characters still shown escaped.
 from __future__ import annotations
 
 import errno
-import json
 import fcntl
+import json
 import os
 import re
 import select
