@@ -215,6 +215,37 @@ CASES = [
         t.arch:4:18: error: '>>' must be followed by a layer
            4 |     conv(4, 3) >>
                                 ^
+          hint: a line break ends a chain; to go on on the next line, put the chain in parentheses: `(conv(4, 3) >>` and the rest of it, then `)`
+        """,
+    ),
+    Case(
+        "every_syntax_error_of_a_file",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            conv(8 3) >> relu
+            flatten
+            relu relu
+            stem:
+              conv(8, 3 3)
+              relu
+            conv(8, 3) >>
+        """,
+        """
+        t.arch:4:12: error: an argument list is missing a ',' between arguments
+           4 |     conv(8 3) >> relu
+                          ^
+        t.arch:6:10: error: a layer name must be followed by ':'
+           6 |     relu relu
+                        ^^^^
+        t.arch:8:17: error: an argument list is missing a ',' between arguments
+           8 |       conv(8, 3 3)
+                               ^
+        t.arch:10:18: error: '>>' must be followed by a layer
+          10 |     conv(8, 3) >>
+                                ^
+          hint: a line break ends a chain; to go on on the next line, put the chain in parentheses: `(conv(8, 3) >>` and the rest of it, then `)`
         """,
     ),
     Case(
