@@ -15,7 +15,7 @@ from typing import Any
 
 STUCK_EPOCHS = 2  # epochs in a row at chance before saying so (the first may be warming up)
 CHANCE_LOSS_MARGIN = 0.02  # a train loss within 2% of ln(classes) is a uniform guess
-RISING_EPOCHS = 3  # epochs in a row of rising train loss that count as diverging
+RISING_EPOCHS = 3  # epochs in a row of rising train loss (to twice its best) that count as diverging
 
 
 def run_warning(history: Sequence[dict[str, Any]], classes: int, loss: str, lr: float) -> str | None:
@@ -30,13 +30,22 @@ def run_warning(history: Sequence[dict[str, Any]], classes: int, loss: str, lr: 
             "The likely cause is too high a learning rate (the first steps killed the ReLUs); try --lr "
             f"{lr / 10:g} (or, if the loss never moved, a higher one)"
         )
-    if _rising_for(history) == RISING_EPOCHS:
+    if _diverging(history) and not _diverging(history[:-1]):
         losses = ", ".join(f"{row['train_loss']:.4f}" for row in history[-RISING_EPOCHS - 1 :])
         return (
             f"training is diverging: the train loss rose for {RISING_EPOCHS} epochs in a row ({losses}). "
             f"The likely cause is too high a learning rate; try --lr {lr / 10:g}"
         )
     return None
+
+
+def _diverging(history: Sequence[dict[str, Any]]) -> bool:
+    """The train loss rose for ``RISING_EPOCHS`` epochs in a row or more, to more than twice its best
+    and by more than 0.1: a converged run's loss that wobbles up at 0.0007 is not diverging."""
+    if _rising_for(history) < RISING_EPOCHS:
+        return False
+    last, best = float(history[-1]["train_loss"]), min(float(row["train_loss"]) for row in history)
+    return last > 2 * best and last - best > 0.1
 
 
 def _at_chance(row: dict[str, Any], classes: int) -> bool:
