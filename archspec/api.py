@@ -75,6 +75,18 @@ class Network:
         target = Path(path) if path is not None else Path(f"{self.name}.svg")
         return draw_to(self.graph, target, **options)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the analysis summary and layer table (and the diagram, folded)."""
+        from archspec.notebook import network_html
+
+        return network_html(self.graph)
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter's view as an image: the diagram (None without Graphviz)."""
+        from archspec.notebook import network_svg
+
+        return network_svg(self.graph)
+
     def to_source(self) -> str:
         """Standalone, readable PyTorch source for this network (imports only torch); the spec's numeric
         parameters (``num_classes``, ``dropout``...) are arguments of its class and of ``build()``."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archspec import ast
+from archspec.division import division_warnings
 from archspec.errors import Diagnostic, SpecError, did_you_mean
 from archspec.expr import FUNCTIONS
 from archspec.ir import Graph
@@ -52,7 +53,7 @@ def check_specs(specs: Sequence[str], only_variant: str | None = None, **load_op
             result.errors.append(error)
             continue
         errors = static_errors(program)
-        warnings = chain_label_warnings(program)
+        warnings = chain_label_warnings(program) + division_warnings(program)
         for name in names:
             try:
                 graph = lower(program, name)

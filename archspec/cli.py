@@ -21,7 +21,7 @@ from archspec import __version__
 from archspec.arguments import parse_assignment, parse_shape
 from archspec.dtypes import ACTIVATION_DTYPES
 from archspec.errors import SpecError, UsageError, printable, truncate
-from archspec.terminal import escaping_output
+from archspec.terminal import escape_controls, escaping_output, write_styled
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 BUG_HINT = (
@@ -173,11 +173,39 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     network = load_from_args(args.spec, args)
     analysis = network.analyze(dtype=args.dtype, count=args.count, batch=args.batch)
-    print(render_analysis(analysis, args.format, depth=args.depth, comments=args.comments), end="")
+    to_file = args.output is not None and args.output != "-"
+    text = render_analysis(
+        analysis, args.format, depth=args.depth, comments=args.comments, terminal=not to_file
+    )
+    if to_file:
+        from archspec.files import write_atomically
+
+        write_atomically(Path(args.output), escape_controls(text))
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        _print_report(text, args.format)
     return EXIT_OK
 
 
-COMPARE_COLUMNS = ("network", "params", "macs", "flops", "depth", "receptive_field", "peak_activation_bytes")
+def _print_report(text: str, fmt: str) -> None:
+    """A table keeps its colour codes (its spec text is escaped already); other formats go through the
+    escaping stream."""
+    if fmt == "table":
+        write_styled(text)
+    else:
+        print(text, end="")
+
+
+COMPARE_COLUMNS = (
+    "network",
+    "input",
+    "params",
+    "macs",
+    "flops",
+    "depth",
+    "receptive_field",
+    "peak_activation_bytes",
+)
 HISTORY_COLUMNS = (
     "year",
     "network",
@@ -205,7 +233,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "MACs: torchvision convention; FLOPs = 2 × MACs; "
         "depth = conv/linear/attention layers on the longest path"
     )
-    print(render_summary(rows, COMPARE_COLUMNS, args.format, title, args.comments), end="")
+    _print_report(render_summary(rows, COMPARE_COLUMNS, args.format, title, args.comments), args.format)
     return EXIT_OK
 
 
@@ -229,7 +257,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         rows = [summary_row(load(entry.path).analyze()) for entry in entries]
         which = "default variant of each network"
     title = f"The zoo by year ({which}; MACs: torchvision convention)"
-    print(render_summary(rows, HISTORY_COLUMNS, args.format, title, args.comments), end="")
+    _print_report(render_summary(rows, HISTORY_COLUMNS, args.format, title, args.comments), args.format)
     return EXIT_OK
 
 
@@ -256,7 +284,11 @@ def cmd_ir(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     """Standalone PyTorch source of a network, to stdout or written atomically to -o."""
+    from archspec.division import division_warnings
+
     network = load_from_args(args.spec, args)
+    for warning in division_warnings(network.program):  # the file would hard-code such a value
+        print(warning.render(network.program.sources), file=sys.stderr)
     source = network.to_source()
     if args.output is None or args.output == "-":
         print(source, end="")
@@ -496,6 +528,13 @@ def build_parser() -> argparse.ArgumentParser:
         "pooling, adds, softmax",
     )
     p.add_argument("--batch", type=positive_int, default=1, help="batch size for memory figures (default: 1)")
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write to FILE (atomically) instead of stdout (- is stdout); a table as a pipe gets it "
+        "(no colour, the full width)",
+    )
     p.set_defaults(handler=cmd_analyze)
 
     p = command(

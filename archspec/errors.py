@@ -23,9 +23,17 @@ class Diagnostic:
     span: Span | None = None
     hint: str | None = None
     severity: str = "error"
+    # Secondary places, each shown after the message with its own line and caret (``note:``): the
+    # definition of the block whose use the caret marks.
+    notes: tuple[Diagnostic, ...] = ()
 
     def render(self, sources: dict[str, str] | None = None) -> str:
-        """Format as the compiler-style text a user sees (location, message, source line, caret, hint)."""
+        """Format as the compiler-style text a user sees (location, message, source line, caret, hint),
+        then each note."""
+        text = self._render_one(sources)
+        return "\n".join([text, *(note.render(sources) for note in self.notes)])
+
+    def _render_one(self, sources: dict[str, str] | None) -> str:
         # Everything from a spec is shown with its control characters escaped: a spec cannot send
         # escape sequences to the terminal, and what is shown is what the file holds.
         message = truncate(printable(self.message, keep="\n"), MAX_MESSAGE)
@@ -108,6 +116,36 @@ class SpecError(Exception):
 
     def __str__(self) -> str:
         return self.render()
+
+
+def used_at(error: SpecError, call: Span, block: str, definition: Span, instance: str) -> SpecError:
+    """``error`` raised inside a block's body, as seen from the line that uses the block.
+
+    A diagnostic about a layer of this use (its message begins with the layer's name, under the
+    instance's path ``instance``: ``1.2: maxpool: kernel 2x2 does not fit ...``) depends on the
+    arguments and the input of this use: it points at ``call`` instead of the line of the definition
+    (``definition``: the block's span), says which line of which block the layer is (the innermost
+    block, once), and keeps that line as a note; blocks nested deeper have added their notes already,
+    which follow. A diagnostic about the definition itself (an unknown name) stays where it is."""
+    moved = []
+    for diagnostic in error.diagnostics:
+        span = diagnostic.span
+        if (
+            span is None
+            or not diagnostic.message.startswith(f"{instance}.")
+            or span.path != definition.path
+            or not definition.line <= span.line <= definition.end_line
+        ):
+            moved.append(diagnostic)
+            continue
+        message = diagnostic.message
+        if not diagnostic.notes:
+            message += f" (line {span.line} of block {block})"
+        note = Diagnostic(f"in block {block}, line {span.line}", span, severity="note")
+        moved.append(
+            Diagnostic(message, call, diagnostic.hint, diagnostic.severity, (note, *diagnostic.notes))
+        )
+    return SpecError(moved, error.sources)
 
 
 class UsageError(Exception):

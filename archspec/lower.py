@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archspec import ast
-from archspec.errors import Diagnostic, SpecError, did_you_mean, quoted_list, spec_repr
+from archspec.errors import Diagnostic, SpecError, did_you_mean, quoted_list, spec_repr, used_at
 from archspec.expr import BlockRef, Value, a_type, evaluate, show, type_name
 from archspec.init_rules import lower_init
 from archspec.ir import Graph, Metadata, Node, Repeat, ReportedResult, Scope
@@ -695,7 +695,8 @@ class _Lowerer:
         try:
             out = self.body(block.body, child, block_env, x)
         except SpecError as error:
-            raise self._explain_network_names(error, block) from None
+            error = self._explain_network_names(error, block)
+            raise used_at(error, call.span, block.name, block.span, path) from None  # caret on the use
         finally:
             self._current_block_path = saved
             self.stack.pop()

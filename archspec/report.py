@@ -23,15 +23,22 @@ from archspec.fast_table import Justify, render_table
 from archspec.folding import Instance, fold_runs, run_name, signature
 from archspec.ir import ReportedResult
 from archspec.ops import format_shape
+from archspec.terminal import escape_controls
 
 FORMATS = ("table", "markdown", "csv", "json")
 # The version of the analysis JSON document (`archspec schema --analysis`); raised when a field changes.
 SCHEMA_VERSION = 2
 
 
-def render_analysis(analysis: Analysis, fmt: str, depth: int | None = None, comments: bool = False) -> str:
+def render_analysis(
+    analysis: Analysis, fmt: str, depth: int | None = None, comments: bool = False, terminal: bool = True
+) -> str:
     """The analysis in one of ``FORMATS``; ``depth`` limits the rows by nesting depth; ``comments`` puts
-    the header lines into a CSV as ``#`` lines (which plain CSV readers do not expect)."""
+    the header lines into a CSV as ``#`` lines (which plain CSV readers do not expect). A table for a
+    file (``terminal`` false) has no colour and the width of a pipe's.
+
+    The table's spec text has its control characters escaped already (its colour codes are its own):
+    print it with :func:`archspec.terminal.write_styled`."""
     if fmt == "json":
         return readable_json(analysis_json(analysis, depth)) + "\n"
     if fmt == "csv":
@@ -39,7 +46,7 @@ def render_analysis(analysis: Analysis, fmt: str, depth: int | None = None, comm
     if fmt == "markdown":
         return _markdown(analysis, depth)
     if fmt == "table":
-        return _table(analysis, depth)
+        return _table(analysis, depth, terminal)
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
@@ -275,13 +282,17 @@ def table_columns(width: int) -> list[int]:
     return [i for i, name in enumerate(COLUMNS) if name not in dropped]
 
 
-def _table(analysis: Analysis, depth: int | None) -> str:
-    shown = table_columns(output_width())
+def _table(analysis: Analysis, depth: int | None, terminal: bool = True) -> str:
+    shown = table_columns(output_width() if terminal else PIPE_WIDTH)
     body = [[cells[i] for i in shown] for cells in map(_cells, display_rows(analysis, depth))]
     total = _total_cells(analysis)
     justify: list[Justify] = ["right" if 3 <= i <= 7 else "left" for i in shown]
     return _text_and_table(
-        header_lines(analysis), [COLUMNS[i] for i in shown], [body, [[total[i] for i in shown]]], justify
+        header_lines(analysis),
+        [COLUMNS[i] for i in shown],
+        [body, [[total[i] for i in shown]]],
+        justify,
+        terminal,
     )
 
 
@@ -308,14 +319,19 @@ def _text_and_table(
     header: Sequence[str],
     sections: Sequence[Sequence[Sequence[str]]],
     justify: Sequence[Justify],
+    terminal: bool = True,
 ) -> str:
     """Plain lines (wrapped by rich), then a table in rich's look (``fast_table``), as text that fits
-    ``output_width()``; colour only on a terminal."""
+    ``output_width()``; colour only on a terminal. Control characters in the lines and cells (spec text)
+    are escaped here, before rich adds its own escape sequences."""
     from rich.console import Console
 
+    lines = [escape_controls(line) for line in lines]
+    header = [escape_controls(name) for name in header]
+    sections = [[[escape_controls(cell) for cell in row] for row in section] for section in sections]
     buffer = io.StringIO()
-    colour = use_colour()
-    width = output_width()
+    colour = terminal and use_colour()
+    width = output_width() if terminal else PIPE_WIDTH
     console = Console(
         file=buffer,
         width=width,
@@ -402,6 +418,7 @@ def summary_row(analysis: Analysis) -> dict[str, Any]:
     meta = analysis.graph.metadata
     return {
         "network": analysis.network,
+        "input": list(analysis.graph.input_shape),
         "year": meta.year,
         "params": analysis.params,
         "macs": analysis.macs,
@@ -432,6 +449,12 @@ def reported_text(results: Sequence[ReportedResult], origin: str) -> str | None:
     return text + (" (family)" if chosen[0].scope == "network" else "")
 
 
+def _csv_cell(column: str, value: Any) -> Any:
+    if column == "receptive_field":
+        return _plain_rf(value)
+    return format_shape(tuple(value)) if column == "input" else value
+
+
 def _plain_rf(value: Any) -> str:
     if isinstance(value, dict):
         return f"{value['size'][0]} /{value['stride'][0]}"
@@ -445,7 +468,7 @@ def render_summary(
     ``comments``)."""
     if fmt == "json":
         return json.dumps([{c: r[c] for c in columns} for r in rows], indent=2, ensure_ascii=False) + "\n"
-    header = [c.replace("_", " ") for c in columns]
+    header = [SUMMARY_HEADERS.get(c, c.replace("_", " ")) for c in columns]
     cells = [[_summary_cell(c, r[c]) for c in columns] for r in rows]
     if fmt == "csv":
         buffer = io.StringIO()
@@ -453,9 +476,7 @@ def render_summary(
             buffer.write(f"# {title}\n")
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(
-            [[_plain_rf(r[c]) if c == "receptive_field" else r[c] for c in columns] for r in rows]
-        )
+        writer.writerows([[_csv_cell(c, r[c]) for c in columns] for r in rows])
         return buffer.getvalue()
     if fmt == "markdown":
         lines = [f"{title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -468,9 +489,15 @@ def render_summary(
     return _text_and_table([title], header, [cells], justify)
 
 
+# What the table and Markdown headers say (analyze's words); JSON and CSV keep the field names.
+SUMMARY_HEADERS = {"macs": "MACs", "flops": "FLOPs"}
+
+
 def _summary_cell(column: str, value: Any) -> str:
     if value is None:
         return "-"
+    if column == "input":
+        return format_shape(tuple(value))
     if column == "receptive_field":
         return _plain_rf(value)
     if column == "peak_activation_bytes":

@@ -26,6 +26,7 @@ from lark.exceptions import (
 from lark.grammar import Rule
 from lark.indenter import DedentError, Indenter
 from lark.lexer import TerminalDef
+from lark.parsers.lalr_interactive_parser import InteractiveParser
 from lark.tree import Meta
 from lark.visitors import Transformer_NonRecursive
 
@@ -576,7 +577,15 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
     try:
         tree = parser.parse(text, start="start")
     except UnexpectedInput as error:
-        raise _syntax_error(error, text, path) from None
+        first = _syntax_error(error, text, path)
+        message = first.diagnostics[0].message
+        if message.endswith("was never closed") or message.startswith("unmatched"):
+            raise first from None  # what follows a bracket error is read wrongly: the first one says it
+        try:
+            later = [_syntax_error(e, text, path) for e in _later_errors(parser, text, error)]
+        except Exception:  # the search is a best effort: it never stands in the way of the first error
+            later = []
+        raise SpecError([d for e in [first, *later] for d in e.diagnostics], {path: text}) from None
     except DedentError as error:
         line = _dedent_line(text, error)
         raise SpecError(
@@ -818,6 +827,85 @@ def _friendly(error: UnexpectedInput) -> str | None:
     return None
 
 
+MAX_SYNTAX_ERRORS = 20  # a file's syntax errors reported at once; beyond, the first of them suffice
+
+
+def _later_errors(parser: Lark, text: str, first: UnexpectedInput) -> list[UnexpectedInput]:
+    """The syntax errors on the lines after ``first``'s, found by Lark's interactive parser with a
+    recovery of our own: at an error, the parser goes back to where the line began and the line is
+    skipped (with the indented body after it, when it opens one), as if it were not there; parsing
+    goes on with the next line. Each error is on a later line than the one before it; an error in
+    the characters themselves (which the lexer cannot get past) ends the search."""
+    found: list[UnexpectedInput] = []
+    interactive = parser.parse_interactive(text, start="start")
+    state = interactive.parser_state
+    saved = (list(state.state_stack), list(state.value_stack))  # where the current line began
+    mode, depth = "feed", 0  # feed; skip the "line"; "after" the skipped line; skip its "body"
+    last_line = getattr(first, "line", None) or 0
+
+    def recover(error: UnexpectedToken, token: Token) -> str:
+        nonlocal last_line
+        line = token.line or last_line + 1
+        if line > last_line:
+            error.state = state.copy()  # as it was at the error: `state` itself goes back
+            error.interactive_parser = InteractiveParser(
+                interactive.parser, state.copy(), interactive.lexer_thread
+            )
+            found.append(error)
+            last_line = line
+        state.state_stack[:], state.value_stack[:] = list(saved[0]), list(saved[1])
+        return {"_NL": "after", "_INDENT": "body"}.get(token.type, "line")
+
+    thread = interactive.lexer_thread
+    connector: Any = thread.lexer  # lark's PostLexConnector: the contextual lexer, then the indenter
+
+    def raw_tokens() -> Any:
+        # The contextual lexer raises on a token the parser cannot take here (`conv(8 3)`): that token
+        # goes to the parser like any other, which finds the error, and lexing goes on after it.
+        while True:
+            try:
+                yield from connector.lexer.lex(thread.state, state)
+                return
+            except UnexpectedToken as error:
+                yield error.token
+
+    connector.postlexer.process(iter(()))  # a fresh indentation state
+    try:
+        for token in connector.postlexer._process(raw_tokens()):
+            if mode == "line":
+                mode = "after" if token.type == "_NL" else "line"
+                continue
+            if mode == "after" and token.type == "_INDENT":
+                mode, depth = "body", 0
+            if mode == "body":
+                depth += {"_INDENT": 1, "_DEDENT": -1}.get(token.type, 0)
+                mode = "body" if depth > 0 else "feed"
+                continue
+            just_skipped, mode = mode == "after", "feed"
+            try:
+                state.feed_token(token)
+            except UnexpectedToken as error:
+                if just_skipped and token.type == "_DEDENT":
+                    break  # the skipped line was its body's only one: what follows would be noise
+                mode = recover(error, token)
+                depth = 1 if mode == "body" else 0
+                if len(found) >= MAX_SYNTAX_ERRORS:
+                    break
+                continue
+            if token.type in ("_NL", "_INDENT", "_DEDENT"):  # a statement begins after them
+                saved = (list(state.state_stack), list(state.value_stack))
+        else:
+            end = Token("$END", "", line=_end_position(text)[0])
+            try:
+                state.feed_token(end, True)
+            except UnexpectedToken as error:
+                if mode == "feed":
+                    recover(error, end)
+    except (UnexpectedCharacters, DedentError):
+        pass
+    return [error for error in found if (getattr(error, "line", None) or 0) > (first.line or 0)]
+
+
 def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
     line = max(1, getattr(error, "line", 1) or 1)
     column = max(1, getattr(error, "column", 1) or 1)
@@ -848,7 +936,16 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
     else:  # pragma: no cover - Lark has no other UnexpectedInput subclasses
         message = friendly or "syntax error"
     span = Span(path=path, line=line, column=column, end_line=line, end_column=column + width)
-    return SpecError([Diagnostic(message, span)], {path: text})
+    hint = None
+    token = getattr(error, "token", None)
+    at_end = token is not None and token.type in ("_NL", "_DEDENT", "$END")
+    if message == "'>>' must be followed by a layer" and at_end:  # the chain was meant to go on below
+        written = (text.splitlines()[line - 1 : line] or [""])[0].strip()
+        hint = (
+            "a line break ends a chain; to go on on the next line, put the chain in parentheses: "
+            f"`({written}` and the rest of it, then `)`"
+        )
+    return SpecError([Diagnostic(message, span, hint)], {path: text})
 
 
 def _bracket_error(error: UnexpectedInput, text: str, path: str) -> SpecError | None:

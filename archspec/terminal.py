@@ -5,6 +5,11 @@ line breaks and tabs (escape sequences, carriage returns, bidi overrides) with a
 terminal shows what the spec holds and obeys none of it, and JSON output stays valid JSON. Messages
 already escape such characters where they quote a spec (``archspec.errors.printable``); this is the
 last line, for everything else (titles, names in tables).
+
+Styled output (rich's bold table headers, the training progress bar) cannot go through that stream: its
+own escape sequences would be shown as text. Such output escapes the spec text it holds *before* styling
+it (:func:`escape_controls`) and is written with :func:`write_styled`, or drawn by a console on
+:func:`styled_stdout`, both of which reach the terminal unescaped.
 """
 
 from __future__ import annotations
@@ -43,6 +48,20 @@ class EscapingStream:
 
     def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding...
         return getattr(self.target, name)
+
+
+def styled_stdout() -> TextIO:
+    """The stream under the CLI's escaping one: for output whose spec text is already escaped and whose
+    escape sequences are the program's own (a rich console's colour and cursor codes)."""
+    stream = sys.stdout
+    return stream.target if isinstance(stream, EscapingStream) else stream
+
+
+def write_styled(text: str) -> None:
+    """Write ``text``, whose spec-derived parts are already escaped, with its styling intact."""
+    stream = styled_stdout()
+    stream.write(text)
+    stream.flush()
 
 
 @contextmanager

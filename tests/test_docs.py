@@ -4,8 +4,10 @@ sections (the op reference, the grammar) match the code.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -192,3 +194,112 @@ def test_the_generator_prints_the_op_table(capsys: pytest.CaptureFixture[str]) -
     gen = generator()
     assert gen.main([]) == 0
     assert capsys.readouterr().out == gen.op_table()
+
+
+# ---------------------------------------------------------------- every example of README.md and docs/
+
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def examples(info: str) -> list[tuple[str, Block]]:
+    """Every fenced block with this info string in the README and docs/, with its document's name."""
+    found = []
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        for m in FENCE.finditer(text):
+            if m.group(1).strip() == info:
+                line = text.count("\n", 0, m.start()) + 1
+                found.append((document.relative_to(ROOT).as_posix(), Block(info, m.group(2), line)))
+    return found
+
+
+def example_id(found: tuple[str, Block]) -> str:
+    return f"{found[0]}:{found[1].line}"
+
+
+SPEC_EXAMPLES = [e for e in examples("arch") if e[0] != "docs/language.md"]  # that one's are above
+PYTHON_EXAMPLES = examples("python")
+SHELL_EXAMPLES = examples("sh")
+
+
+def test_the_documents_have_examples_of_each_kind() -> None:
+    assert SPEC_EXAMPLES and len(PYTHON_EXAMPLES) >= 2 and len(SHELL_EXAMPLES) >= 5
+
+
+@pytest.mark.parametrize("found", SPEC_EXAMPLES, ids=map(example_id, SPEC_EXAMPLES))
+def test_every_spec_example_of_the_documents_is_valid(found: tuple[str, Block], tmp_path: Path) -> None:
+    text = found[1].text
+    if not defines_network(text):  # a block on its own: used once by a network, with its defaults
+        module = parse(text, "example.arch")
+        assert module.blocks, f"{found[0]}:{found[1].line}: an example without a network defines no block"
+        block = module.blocks[0]
+        needed = [p for p in block.params if p.default is None]
+        call = f"{block.name}({', '.join('64' for _ in needed)})"
+        text += f"\nnetwork example:\n  input: 256x16x16\n  layers:\n    {call}\n"
+    (tmp_path / "example.arch").write_text(text, encoding="utf-8")
+    result = check_specs([str(tmp_path / "example.arch")])
+    assert not result.errors + result.warnings, "\n".join(e.render() for e in result.errors + result.warnings)
+
+
+@pytest.mark.parametrize("found", PYTHON_EXAMPLES, ids=map(example_id, PYTHON_EXAMPLES))
+def test_every_python_example_of_the_documents_runs(
+    found: tuple[str, Block], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = found[1].text
+    for weights in re.findall(r'weights="(resnet50-[0-9a-f]+\.pth)"', text):
+        # The file the example loads: torchvision's resnet50 state_dict, as downloaded from torchvision.
+        torch = pytest.importorskip("torch")
+        torchvision = pytest.importorskip("torchvision")
+        torch.save(torchvision.models.resnet50().state_dict(), tmp_path / weights)
+    exec(compile(text, f"{found[0]}:{found[1].line}", "exec"), {"__name__": "__docs__"})
+
+
+def shell_commands(text: str) -> list[str]:
+    """The command lines of a shell block: a line indented under a command continues it (the README's
+    synopsis), a comment ends at the line's end."""
+    commands: list[str] = []
+    for line in text.splitlines():
+        code = line.split("  #", 1)[0].split(" # ", 1)[0].rstrip()
+        if not code.strip():
+            continue
+        if line[:1].isspace() and commands:
+            commands[-1] += " " + code.strip()
+        else:
+            commands.append(code)
+    return commands
+
+
+SYNOPSIS = re.compile(r"[\[\]|]|\.\.\.|\b[A-Z][A-Z_]+\b")  # [--opt], a|b, FILE...: a synopsis, not a call
+
+
+def check_archspec_command(words: list[str]) -> None:
+    """An ``archspec ...`` command line: parsed by the CLI's own argparse (a synopsis: its subcommand and
+    every option it names exist)."""
+    from archspec.cli import build_parser
+
+    parser = build_parser()
+    line = " ".join(words)
+    if SYNOPSIS.search(" ".join(w for w in words if not w.startswith(("folder:", "--data")))):
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        command = subparsers.choices[words[0]]  # KeyError: no such subcommand
+        for option in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", line):
+            assert option in command._option_string_actions, f"archspec {words[0]} has no option {option}"
+        return
+    parser.parse_args(words)  # UsageError when the documented command line is not one the CLI takes
+
+
+@pytest.mark.parametrize("found", SHELL_EXAMPLES, ids=map(example_id, SHELL_EXAMPLES))
+def test_every_shell_example_of_the_documents_is_a_command_the_cli_takes(found: tuple[str, Block]) -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    for command in shell_commands(found[1].text):
+        words = shlex.split(command)
+        if words[0] == "make":
+            assert all(re.search(rf"^{re.escape(t)}:", makefile, re.MULTILINE) for t in words[1:]), command
+            continue
+        if words[0] == "torchrun":
+            words = words[words.index("archspec") + 1 :]
+        else:
+            assert words[0] == "archspec", command
+            words = words[1:]
+        check_archspec_command(words)

@@ -215,6 +215,37 @@ CASES = [
         t.arch:4:18: error: '>>' must be followed by a layer
            4 |     conv(4, 3) >>
                                 ^
+          hint: a line break ends a chain; to go on on the next line, put the chain in parentheses: `(conv(4, 3) >>` and the rest of it, then `)`
+        """,
+    ),
+    Case(
+        "every_syntax_error_of_a_file",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            conv(8 3) >> relu
+            flatten
+            relu relu
+            stem:
+              conv(8, 3 3)
+              relu
+            conv(8, 3) >>
+        """,
+        """
+        t.arch:4:12: error: an argument list is missing a ',' between arguments
+           4 |     conv(8 3) >> relu
+                          ^
+        t.arch:6:10: error: a layer name must be followed by ':'
+           6 |     relu relu
+                        ^^^^
+        t.arch:8:17: error: an argument list is missing a ',' between arguments
+           8 |       conv(8, 3 3)
+                               ^
+        t.arch:10:18: error: '>>' must be followed by a layer
+          10 |     conv(8, 3) >>
+                                ^
+          hint: a line break ends a chain; to go on on the next line, put the chain in parentheses: `(conv(8, 3) >>` and the rest of it, then `)`
         """,
     ),
     Case(
@@ -1275,10 +1306,13 @@ CASES = [
             u: Unit(4)
         """,
         """
-        blocks.arch:2:17: error: u.1: linear expects a vector or a token sequence, got 4x6x6
+        main.arch:5:8: error: u.1: linear expects a vector or a token sequence, got 4x6x6 (line 2 of block Unit)
+           5 |     u: Unit(4)
+                      ^^^^^^^
+          hint: add `flatten` (or a global pooling) before it; on a channels-last HxWxC map, linear(..., dim=-1) works per pixel
+        blocks.arch:2:17: note: in block Unit, line 2
            2 |   conv(w, 3) >> linear(10)
                                ^^^^^^^^^^
-          hint: add `flatten` (or a global pooling) before it; on a channels-last HxWxC map, linear(..., dim=-1) works per pixel
         """,
         files={
             "blocks.arch": """
@@ -1694,10 +1728,13 @@ CASES = [
             layer1: Unit(8)
         """,
         """
-        t.arch:2:3: error: layer1.1: residual: the body's output 8x4x4 does not match the shortcut's 4x8x8
+        t.arch:8:13: error: layer1.1: residual: the body's output 8x4x4 does not match the shortcut's 4x8x8 (line 2 of block Unit)
+           8 |     layer1: Unit(8)
+                           ^^^^^^^
+          hint: add `shortcut: auto` for a 1x1 projection, or write the projection
+        t.arch:2:3: note: in block Unit, line 2
            2 |   residual:
                  ^
-          hint: add `shortcut: auto` for a 1x1 projection, or write the projection
         """,
     ),
     Case(
@@ -1968,7 +2005,13 @@ CASES = [
             layer2: Stage(8, 2)
         """,
         """
-        t.arch:3:10: error: layer2.0.conv2: conv: kernel 3x3 does not fit the input 8x2x2 (output would be 0x0)
+        t.arch:10:13: error: layer2.0.conv2: conv: kernel 3x3 does not fit the input 8x2x2 (output would be 0x0) (line 3 of block Unit)
+          10 |     layer2: Stage(8, 2)
+                           ^^^^^^^^^^^
+        t.arch:5:3: note: in block Stage, line 5
+           5 |   Unit(w) * n
+                 ^^^^^^^
+        t.arch:3:10: note: in block Unit, line 3
            3 |   conv2: conv(w, 3)
                         ^^^^^^^^^^
         """,

@@ -263,22 +263,45 @@ def _check_local(name: str, where: str) -> None:
 def root_class_name(identifier: str, written: str | None) -> str:
     """The network's class in PEP 8's CapWords, from its spec name and the name its paper writes
     (metadata ``name``): ``resnet50`` and ``ResNet`` give ``ResNet50``; ``vgg16_bn`` and ``VGG`` give
-    ``VGG16Bn``; without a written name, or one that does not begin the spec name, ``vit_b_16`` gives
-    ``VitB16``. (Not yet checked to be an identifier: the caller does that.)"""
-    prefix, rest = "", identifier
-    letters = re.sub(r"[^0-9a-z]", "", (written or "").lower())
-    if letters:
-        # Walk the spec name while it spells the written name (skipping `_`), then keep the rest.
-        matched = 0
-        for end, char in enumerate(identifier, 1):
-            if char.lower() == letters[matched]:
-                matched += 1
-            elif char != "_":
-                break
-            if matched == len(letters):
-                prefix, rest = re.sub(r"[^0-9A-Za-z]", "", written or ""), identifier[end:]
-                break
-    return prefix + "".join(part[:1].upper() + part[1:] for part in re.split(r"\W|_", rest))
+    ``VGG16Bn``; a written name that names one variant (``ResNet-20``) lends its longest leading words
+    that begin the spec name, so every variant is spelt alike (``resnet56`` gives ``ResNet56``); without
+    a written name, or one whose first word does not begin the spec name, ``vit_b_16`` gives ``VitB16``.
+    (Not yet checked to be an identifier: the caller does that.)"""
+    for words in _leading_words(written or ""):
+        end = _spelt(identifier, words)
+        if end is not None:
+            return re.sub(r"[^0-9A-Za-z]", "", words) + _cap_words(identifier[end:])
+    return _cap_words(identifier)
+
+
+def _cap_words(text: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"\W|_", text))
+
+
+def _leading_words(written: str) -> list[str]:
+    """``ResNet-20``, then ``ResNet``: the written name cut at each word boundary (punctuation, a change
+    between letters and digits; not inside a word: `LeNet` does not lend `Le` to `lecun1989`), longest
+    first."""
+    cuts = [
+        k
+        for k in range(1, len(written) + 1)
+        if k == len(written) or not written[k].isalnum() or written[k - 1].isdigit() != written[k].isdigit()
+    ]
+    return [written[:k] for k in reversed(cuts) if written[k - 1].isalnum()]
+
+
+def _spelt(identifier: str, words: str) -> int | None:
+    """Where ``identifier`` ends spelling ``words`` (case and `_` aside), or None when it does not."""
+    letters = re.sub(r"[^0-9a-z]", "", words.lower())
+    matched = 0
+    for end, char in enumerate(identifier, 1):
+        if char.lower() == letters[matched]:
+            matched += 1
+        elif char != "_":
+            return None
+        if matched == len(letters):
+            return end
+    return None
 
 
 def _class_base(plan: ContainerPlan, graph: Graph, root: bool) -> str:
@@ -623,11 +646,21 @@ class _Emitter:
             for cls in self.merge_optional(list(groups.values())):
                 self.parametrise(cls)
         text = self.render()
-        # Classes are named once all are known: in order of first appearance, `_2` for a second structure.
+        # Classes are named once all are known: in order of first appearance, `_2` for a second structure;
+        # the network's class first, then the blocks' (names the spec wrote), then the groups' (names
+        # made from an attribute): a group `encoder:` around blocks `Encoder` is `EncoderGroup`.
         final: dict[str, str] = {}
         taken: set[str] = set()
-        for cls in sorted(self.classes, key=lambda c: min(s.output for s in c.instances[0].steps)):
+
+        def rank(cls: _Class) -> tuple[int, int]:
+            first = cls.instances[0]
+            kind = 0 if first is self.plan else 1 if first.scope.block else 2
+            return kind, min(s.output for s in first.steps)
+
+        for cls in sorted(self.classes, key=rank):
             name, n = cls.base, 2
+            if name in taken and rank(cls)[0] == 2 and f"{cls.base}Group" not in taken:
+                name = f"{cls.base}Group"
             while name in taken:
                 name, n = f"{cls.base}_{n}", n + 1
             taken.add(name)

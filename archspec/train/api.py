@@ -150,18 +150,22 @@ def predict(
     images: str | Path | Sequence[str | Path],
     top_k: int = 3,
     device: str = "auto",
+    invert: bool = False,
 ) -> list[dict[str, Any]]:
     """The ``top_k`` classes a checkpoint (a run: its ``best.pt``) gives each image file, as ``archspec
     predict``: per image ``{"image": path, "top": [{"class", "index", "probability"}, ...]}``.
 
-    Each image is prepared as the run's test images were (the digits: brought to 8x8, then resized).
+    Each image is prepared as the run's test images were (the digits: brought to 8x8, then resized);
+    ``invert`` turns dark ink on light paper into the digits' white ink on black. For a network trained on
+    the digits, an image that looks like dark ink on light paper is marked ``dark_on_light`` unless
+    ``invert``.
     """
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1, got {top_k}")
     from archspec.train.inference import predict_images
 
     paths = [str(images)] if isinstance(images, str | Path) else [str(image) for image in images]
-    return predict_images(_checkpoint(checkpoint), paths, top_k, device)
+    return predict_images(_checkpoint(checkpoint), paths, top_k, device, invert)
 
 
 def _checkpoint(source: str | Path | Run) -> Path:

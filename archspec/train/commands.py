@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -97,11 +98,21 @@ def add_predict_parser(sub: Any) -> Any:
     p = sub.add_parser(
         "predict",
         help="the top-k classes a checkpoint gives images",
+        description="The top-k classes a checkpoint gives images, prepared as its test images were. "
+        "A network trained on the digits (the default data) saw white ink on a black background: "
+        "give it such images, or pass --invert for dark ink on light paper (a warning says when an "
+        "image looks like that).",
         epilog="example: archspec predict runs/lenet5-1/best.pt digit.png --top-k 3",
     )
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a last.pt or best.pt of a run")
     p.add_argument("images", metavar="IMAGE", nargs="+", help="image files (any mode PIL reads; converted)")
     p.add_argument("--top-k", "-k", type=int, default=3, help="classes shown per image (default: 3)")
+    p.add_argument(
+        "--invert",
+        action="store_true",
+        help="digits: the images are dark ink on light paper; invert them to the training data's white "
+        "ink on black",
+    )
     p.add_argument(
         "--device", choices=DEVICES, default="auto", help="auto (a GPU when there is one), cpu or cuda"
     )
@@ -150,7 +161,14 @@ def predict(args: argparse.Namespace) -> int:
     """The handler of ``archspec predict``: :func:`archspec.train.api.predict`, printed."""
     from archspec.train.api import predict as predict_images
 
-    results = predict_images(args.checkpoint, args.images, args.top_k, args.device)
+    results = predict_images(args.checkpoint, args.images, args.top_k, args.device, args.invert)
+    for result in results:  # the answer is then likely wrong, and nothing else would say so
+        if result.get("dark_on_light"):
+            print(
+                f"warning: {result['image']} looks like dark ink on light paper (its border is brighter "
+                "than its centre); the network learnt the digits' white ink on black: pass --invert",
+                file=sys.stderr,
+            )
     if args.format == "json":
         print(json.dumps(results, indent=2))
         return 0

@@ -371,8 +371,9 @@ def _is_regular(path: str) -> bool:
         return False
 
 
-def predict_input(path: str | Path, preprocess: dict[str, Any]) -> torch.Tensor:
-    """One image file prepared as the run's test images were: a (C, H, W) tensor."""
+def predict_input(path: str | Path, preprocess: dict[str, Any], invert: bool = False) -> torch.Tensor:
+    """One image file prepared as the run's test images were: a (C, H, W) tensor. ``invert``: the
+    digits' white ink on black from an image of dark ink on light paper."""
     channels, height, width = preprocess["shape"]
     check_memory(FOLDER_COPIES, preprocess["shape"], str(path))
     if preprocess["kind"] == "digits":
@@ -384,7 +385,25 @@ def predict_input(path: str | Path, preprocess: dict[str, Any]) -> torch.Tensor:
         import numpy as np
 
         grey = torch.from_numpy(np.asarray(image, dtype=np.float32)).reshape(1, 8, 8) / 255.0
+        if invert:
+            grey = 1.0 - grey
         return adapt_digits(grey, (channels, height, width))[0]
     if preprocess["kind"] == "folder":
         return folder_transform(preprocess, train=False)(open_image(path, channels))
     raise UsageError("this checkpoint was trained on synthetic data; it has no image pre-processing")
+
+
+def dark_on_light(path: str | Path) -> bool:
+    """Whether a digit image looks like dark ink on light paper, the reverse of the digits' white ink
+    on black: its border (the outer ring of pixels, where a centred digit has no ink) is brighter on
+    average than its centre."""
+    import numpy as np
+
+    grey = np.asarray(open_image(path, 1), dtype=np.float32)
+    height, width = grey.shape
+    ring = max(1, min(height, width) // 8)
+    inner = grey[ring : height - ring, ring : width - ring]
+    if inner.size == 0:
+        return False
+    border_mean = (grey.sum() - inner.sum()) / (grey.size - inner.size)
+    return bool(border_mean > inner.mean() + 8.0)  # 8 of 255 levels: noise on a blank image is not ink

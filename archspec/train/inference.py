@@ -13,7 +13,7 @@ from archspec.api import Network
 from archspec.errors import UsageError
 from archspec.train import distributed
 from archspec.train.checkpoint import load_checkpoint, load_weights
-from archspec.train.data import load_data, predict_input
+from archspec.train.data import dark_on_light, load_data, predict_input
 from archspec.train.loop import eval_loader, evaluate
 from archspec.train.losses import loss_name, make_loss
 from archspec.train.model import rebuild
@@ -60,14 +60,16 @@ def evaluate_checkpoint(path: Path | str, data: str | None, device_choice: str) 
 
 
 def predict_images(
-    path: Path | str, images: list[str], top_k: int, device_choice: str
+    path: Path | str, images: list[str], top_k: int, device_choice: str, invert: bool = False
 ) -> list[dict[str, Any]]:
-    """For each image, its ``top_k`` classes with their softmax probabilities."""
+    """For each image, its ``top_k`` classes with their softmax probabilities (``invert``: digit images
+    of dark ink on light paper); for a network trained on the digits, whether the image looks like dark
+    ink on light paper (``dark_on_light``) unless ``invert``."""
     device = distributed.pick_device(device_choice)
     restored = restore(path, device)
     classes: list[str] = restored.checkpoint["classes"]
     preprocess: dict[str, Any] = restored.checkpoint["preprocess"]
-    batch = torch.stack([predict_input(image, preprocess) for image in images]).to(device)
+    batch = torch.stack([predict_input(image, preprocess, invert) for image in images]).to(device)
     with torch.no_grad():
         probabilities = torch.softmax(restored.model(batch).float(), dim=1)
     k = max(1, min(top_k, probabilities.shape[1]))
@@ -78,5 +80,8 @@ def predict_images(
             {"class": classes[i] if i < len(classes) else str(i), "index": i, "probability": p}
             for p, i in zip(row_values, row_indices, strict=True)
         ]
-        results.append({"image": image, "top": top})
+        result: dict[str, Any] = {"image": image, "top": top}
+        if preprocess["kind"] == "digits" and not invert:
+            result["dark_on_light"] = dark_on_light(image)
+        results.append(result)
     return results

@@ -40,6 +40,7 @@ from archspec.train.checkpoint import (
 )
 from archspec.train.config import TrainConfig
 from archspec.train.data import DataSets, TensorData, batch_as_is, load_data
+from archspec.train.health import run_warning
 from archspec.train.losses import Loss, loss_name, make_loss
 from archspec.train.model import rebuild, spec_record, with_params
 from archspec.train.progress import REFRESH_STEPS, Reporter
@@ -498,6 +499,9 @@ def _run(
             save_checkpoint(out / "last.pt", payload)
             write_text_atomically(out / "metrics.jsonl", "".join(json.dumps(row) + "\n" for row in history))
         reporter.end_epoch(metrics, config.epochs)
+        warning = run_warning(history, data.num_classes, loss_name(network.graph), config.lr)
+        if warning is not None:
+            reporter.warn(warning)
         distributed.barrier(context)
     seconds = time.perf_counter() - wall
     reporter.final(

@@ -19,7 +19,10 @@ def bar_console() -> Any:
     every refresh instead). Elsewhere (a file, a pipe, a dumb terminal) a run prints plain lines."""
     from rich.console import Console
 
-    console = Console()
+    from archspec.terminal import styled_stdout
+
+    # The bar's cursor and colour codes are its own: past the CLI's escaping of spec text.
+    console = Console(file=styled_stdout(), highlight=False)
     if console.is_jupyter:
         return console if importlib.util.find_spec("ipywidgets") is not None else None
     return console if console.is_terminal and not console.is_dumb_terminal else None
@@ -72,9 +75,18 @@ class Reporter:
             f"acc {metrics['test_acc']:.2%}  {metrics['images_per_s']:,.0f} img/s  {metrics['seconds']:.1f} s"
         )
         if self.bar is not None:
-            self.bar.console.print(line)
+            self.bar.console.print(line, markup=False)
         else:
             print(line, flush=True)
+
+    def warn(self, text: str) -> None:
+        """A warning about the run: said even when quiet (only rank 0); above the bar on a terminal."""
+        if not self.enabled:
+            return
+        if self.bar is not None and self.task is not None:
+            self.bar.console.print(f"warning: {text}", markup=False, highlight=False)
+        else:
+            print(f"warning: {text}", file=sys.stderr, flush=True)
 
     def message(self, text: str) -> None:
         """A line of information (the run folder, resuming), unless quiet."""
