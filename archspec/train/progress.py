@@ -8,6 +8,7 @@ the loop nothing measurable.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from typing import Any
 
 REFRESH_STEPS = 8  # update the bar's numbers every this many steps
