@@ -252,6 +252,12 @@ def test_every_python_example_of_the_documents_runs(
         torch = pytest.importorskip("torch")
         torchvision = pytest.importorskip("torchvision")
         torch.save(torchvision.models.resnet50().state_dict(), tmp_path / weights)
+    if '"digit.png"' in text:  # the image the example predicts: a digit of scikit-learn's, white on black
+        from PIL import Image
+        from sklearn.datasets import load_digits
+
+        pixels = (load_digits().images[0] * 255 / 16).astype("uint8")
+        Image.fromarray(pixels, mode="L").resize((64, 64)).save(tmp_path / "digit.png")
     exec(compile(text, f"{found[0]}:{found[1].line}", "exec"), {"__name__": "__docs__"})
 
 
