@@ -21,6 +21,7 @@ from typing import Any
 
 from archspec import ast
 from archspec.elab.binding import Signature, bind, block_signature, op_signature, unknown_op
+from archspec.elab.blocks import INPUT_NAMES
 from archspec.elab.walk import StmtVisitor, expr_children, is_auto, statements
 from archspec.errors import Diagnostic, SpecError, did_you_mean
 from archspec.expr import FUNCTIONS
@@ -92,7 +93,7 @@ def static_errors(program: Program) -> list[Diagnostic]:
     for file in program.files.values():
         top = _file_names(file)
         for block in file.module.blocks:
-            names = top | {p.name for p in block.params} | {"in_channels", "in_shape"}
+            names = top | {p.name for p in block.params} | set(INPUT_NAMES)
             for param in block.params:
                 if param.default is not None:
                     _expr(param.default, top | {p.name for p in block.params}, found)
@@ -133,10 +134,17 @@ class _Walker(StmtVisitor[set[str], None]):
         self.expr(stmt.value, names)
         names.add(stmt.name)
 
+    def unpack(self, stmt: ast.Unpack, names: set[str]) -> None:
+        """The value, then the names are bound."""
+        self.expr(stmt.value, names)
+        names.update(stmt.targets)
+
     def chain(self, stmt: ast.ChainStmt, names: set[str]) -> None:
-        """Each item."""
+        """Each item, and the merge the chain ends in."""
         for item in stmt.items:
             self.item(item, names)
+        if stmt.merge is not None:
+            self.merge(stmt.merge, names)
 
     def group(self, stmt: ast.GroupStmt, names: set[str]) -> None:
         """The body, whose bindings stay inside it."""

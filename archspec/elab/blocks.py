@@ -16,6 +16,9 @@ from archspec.loader import FileScope, Program
 from archspec.ops import OPS_BY_NAME, Shape
 from archspec.source import Span
 
+# The names every block instance sees besides its parameters (its inputs' shapes), for `check` too.
+INPUT_NAMES = ("in_channels", "in_shape", "in_shapes")
+
 
 @dataclass(frozen=True)
 class _Frame:

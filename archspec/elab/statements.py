@@ -24,6 +24,15 @@ from archspec.ops import format_shape
 from archspec.source import Span
 
 
+def unpacked(targets: Sequence[str], value: Value, span: Span) -> dict[str, Value]:
+    """``targets`` bound to the elements of ``value``, which must be a list of as many."""
+    if not isinstance(value, tuple) or len(value) != len(targets):
+        raise SpecError.at(
+            span, f"cannot unpack {show(value)} into {len(targets)} names ({', '.join(targets)})"
+        )
+    return dict(zip(targets, value, strict=True))
+
+
 @dataclass(frozen=True)
 class Flow:
     """Where a statement is lowered: the container filled, the names seen (a binding adds to them), the
@@ -90,11 +99,19 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
         flow.env[stmt.name] = evaluate(stmt.value, flow.env)
         return flow.x
 
+    def unpack(self, stmt: ast.Unpack, flow: Flow) -> int:
+        """``a, b = value``: one name per element of the list."""
+        value = evaluate(stmt.value, flow.env)
+        flow.env.update(unpacked(stmt.targets, value, stmt.value.span))
+        return flow.x
+
     def chain(self, stmt: ast.ChainStmt, flow: Flow) -> int:
-        """Each item reads the previous one's output."""
+        """Each item reads the previous one's output; a merge at the end, the last item's."""
         x = flow.x
         for item in stmt.items:
             x = self.item(item, flow.container, flow.env, x, flow.repeat)
+        if stmt.merge is not None:
+            return self.merge(stmt.merge, Flow(flow.container, flow.env, x, flow.repeat))
         return x
 
     def group(self, stmt: ast.GroupStmt, flow: Flow) -> int:
@@ -131,13 +148,7 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
             if len(stmt.targets) == 1:
                 inner[stmt.targets[0]] = value
             else:
-                if not isinstance(value, tuple) or len(value) != len(stmt.targets):
-                    raise SpecError.at(
-                        stmt.iterable.span,
-                        f"cannot unpack {show(value)} into {len(stmt.targets)} names "
-                        f"({', '.join(stmt.targets)})",
-                    )
-                inner.update(zip(stmt.targets, value, strict=True))
+                inner.update(unpacked(stmt.targets, value, stmt.iterable.span))
             copy = Repeat(group=group, index=index, count=len(values))
             x = self.body(stmt.body, flow.container, inner, x, copy)
         return x
@@ -147,8 +158,12 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
         container, env, x, repeat = flow.container, flow.env, flow.x, flow.repeat
         if stmt.condition is not None and not self.truth(stmt.condition, env):
             return self.body(stmt.body, container, env, x, repeat)
-        body_out = self.body(stmt.body, container, env, x, repeat)
-        skip = self.shortcut(stmt.shortcut, flow, body_out)
+        if stmt.shortcut_first:  # module order is the order a seed draws the weights in
+            skip = self.shortcut_first(stmt.shortcut, flow)
+            body_out = self.body(stmt.body, container, env, x, repeat)
+        else:
+            body_out = self.body(stmt.body, container, env, x, repeat)
+            skip = self.shortcut(stmt.shortcut, flow, body_out)
         local = claim(container, None, env)
         layer = container.child_name(local)
         shape, skip_shape = self.graph.shape(body_out), self.graph.shape(skip)
@@ -175,6 +190,20 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
             return self.body(shortcut.body, container, env, x, repeat)
         local = claim(container, shortcut.label, env)
         return self.sequence(local, shortcut.body, container, env, x, shortcut.span, repeat)
+
+    def shortcut_first(self, shortcut: ast.Shortcut | None, flow: Flow) -> int:
+        """A shortcut written first in the residual's body, made before the body."""
+        assert shortcut is not None
+        if is_auto(shortcut.body):
+            auto = shortcut.body[0]
+            raise SpecError.at(
+                auto.items[0].span if isinstance(auto, ast.ChainStmt) else shortcut.span,
+                "`shortcut: auto` cannot come first in a residual: the projection follows from the "
+                "body's output, which is not made yet",
+                "write the projection (`shortcut: conv(out, 1, stride=s, bias=false) >> batchnorm`), "
+                "or move `shortcut: auto` after the body",
+            )
+        return self.shortcut(shortcut, flow, flow.x)
 
     def projection(self, shortcut: ast.Shortcut, flow: Flow, body_out: int) -> int:
         """`shortcut: auto` when the shapes differ: a 1x1 conv (with the body's stride) and batchnorm."""
@@ -213,8 +242,8 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
         """``concat:``/``add:``: each statement of the body a branch from the same input."""
         outputs = []
         for branch in stmt.body:
-            if isinstance(branch, ast.Let):
-                self.let(branch, flow)
+            if isinstance(branch, ast.Let | ast.Unpack):
+                self.stmt(branch, flow)
                 continue
             outputs.append(self.stmt(branch, flow))
         if len(outputs) < 2:

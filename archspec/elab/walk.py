@@ -24,6 +24,8 @@ class StmtVisitor(ABC, Generic[Context, Result]):
         """Visit one statement with ``context`` (what the walk knows at this point)."""
         if isinstance(stmt, ast.Let):
             return self.let(stmt, context)
+        if isinstance(stmt, ast.Unpack):
+            return self.unpack(stmt, context)
         if isinstance(stmt, ast.ChainStmt):
             return self.chain(stmt, context)
         if isinstance(stmt, ast.GroupStmt):
@@ -43,8 +45,12 @@ class StmtVisitor(ABC, Generic[Context, Result]):
         """``name = value``."""
 
     @abstractmethod
+    def unpack(self, stmt: ast.Unpack, context: Context) -> Result:
+        """``a, b = value``."""
+
+    @abstractmethod
     def chain(self, stmt: ast.ChainStmt, context: Context) -> Result:
-        """Items joined by ``>>``."""
+        """Items joined by ``>>``, and the merge the chain may end in."""
 
     @abstractmethod
     def group(self, stmt: ast.GroupStmt, context: Context) -> Result:
@@ -71,6 +77,8 @@ def nested_bodies(stmt: ast.Stmt) -> list[tuple[ast.Stmt, ...]]:
     """The bodies written inside a statement (every branch, a residual's shortcut too)."""
     if isinstance(stmt, ast.GroupStmt | ast.ForStmt | ast.MergeStmt):
         return [stmt.body]
+    if isinstance(stmt, ast.ChainStmt):
+        return [stmt.merge.body] if stmt.merge is not None else []
     if isinstance(stmt, ast.IfStmt):
         return [*(branch for _, branch in stmt.branches), stmt.otherwise or ()]
     if isinstance(stmt, ast.ResidualStmt):
@@ -100,6 +108,8 @@ def expr_children(expr: ast.Expr) -> list[ast.Expr]:
         return [expr.condition, expr.then, expr.otherwise]
     if isinstance(expr, ast.Subscript):
         return [expr.value, expr.index]
+    if isinstance(expr, ast.Slice):
+        return [e for e in (expr.value, expr.start, expr.stop, expr.step) if e is not None]
     if isinstance(expr, ast.FuncCall):
         return [*expr.args, *(k.value for k in expr.kwargs)]
     return []
