@@ -546,6 +546,22 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
                 "a residual has one shortcut, and this one has a shortcut in its body already",
                 "keep the shortcut first in the body (made before the body) or after it (made after)",
             )
+        for stmt in body:  # `shortcut:` among the layers is lexed as a label: say where it goes
+            label = (
+                stmt.label
+                if isinstance(stmt, ast.GroupStmt)
+                else stmt.items[0].label
+                if isinstance(stmt, ast.ChainStmt)
+                else None
+            )
+            if label is not None and not label.template and label.text == "shortcut":
+                raise SpecError.at(
+                    label.span,
+                    "a shortcut is written first in a residual's body or after the body, "
+                    "not among its layers",
+                    "move it to the top of the body (made first) or after the body, at the indentation of "
+                    "`residual:` (made last)",
+                )
         shortcut = first or after
         return ast.ResidualStmt(condition, body, shortcut, self.span(meta), first is not None)
 

@@ -327,6 +327,13 @@ SYNTAX_ERRORS = [
         "`residual:` / `shortcut: conv(64, 1)` / `conv(64, 3, pad=1)`",
     ),
     (
+        "    residual:\n      relu\n      shortcut: relu\n",
+        "6:7",
+        "a shortcut is written first in a residual's body or after the body, not among its layers",
+        "move it to the top of the body (made first) or after the body, at the indentation of "
+        "`residual:` (made last)",
+    ),
+    (
         "    residual:\n      shortcut: relu\n      relu\n    shortcut: relu\n",
         "7:5",
         "a residual has one shortcut, and this one has a shortcut in its body already",
