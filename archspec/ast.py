@@ -131,6 +131,17 @@ class Subscript(_Node):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
+class Slice(_Node):
+    """``value[start:stop:step]``, each bound optional (None), as Python's slices."""
+
+    value: Expr
+    start: Expr | None
+    stop: Expr | None
+    step: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class Keyword(_Node):
     """``name=value`` in a call or a variant row."""
 
@@ -160,6 +171,7 @@ Expr = (
     | BoolOp
     | Conditional
     | Subscript
+    | Slice
     | FuncCall
 )
 
@@ -225,11 +237,22 @@ class Let(_Node):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
+class Unpack(_Node):
+    """``a, b, c = value``: one local binding per element of a list."""
+
+    targets: tuple[str, ...]
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class ChainStmt(_Node):
-    """A line of items joined by ``>>``; the same as writing them on consecutive lines."""
+    """A line of items joined by ``>>``; the same as writing them on consecutive lines. ``merge``: a
+    ``concat:``/``add:``/``mul:`` the chain ends in, whose branches start from the chain's output."""
 
     items: tuple[Item, ...]
     span: Span
+    merge: MergeStmt | None = None
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -277,6 +300,7 @@ class ResidualStmt(_Node):
     body: tuple[Stmt, ...]
     shortcut: Shortcut | None
     span: Span
+    shortcut_first: bool = False  # written first in the body: its modules come before the body's
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -288,7 +312,7 @@ class MergeStmt(_Node):
     span: Span
 
 
-Stmt = Let | ChainStmt | GroupStmt | ForStmt | IfStmt | ResidualStmt | MergeStmt
+Stmt = Let | Unpack | ChainStmt | GroupStmt | ForStmt | IfStmt | ResidualStmt | MergeStmt
 
 # ---------------------------------------------------------------- files
 

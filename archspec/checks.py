@@ -21,11 +21,14 @@ from typing import Any
 
 from archspec import ast
 from archspec.division import division_warnings
+from archspec.elab.binding import Signature, bind, block_signature, op_signature, unknown_op
+from archspec.elab.blocks import INPUT_NAMES
+from archspec.elab.walk import StmtVisitor, expr_children, is_auto, statements
 from archspec.errors import Diagnostic, SpecError, did_you_mean
 from archspec.expr import FUNCTIONS
 from archspec.ir import Graph
 from archspec.loader import FileScope, Program, load_program, resolve_spec
-from archspec.lower import lower, network_of, unknown_op, variant_names
+from archspec.lower import lower, network_of, variant_names
 from archspec.ops import OPS_BY_NAME
 from archspec.source import Span
 
@@ -91,7 +94,7 @@ def static_errors(program: Program) -> list[Diagnostic]:
     for file in program.files.values():
         top = _file_names(file)
         for block in file.module.blocks:
-            names = top | {p.name for p in block.params} | {"in_channels", "in_shape"}
+            names = top | {p.name for p in block.params} | set(INPUT_NAMES)
             for param in block.params:
                 if param.default is not None:
                     _expr(param.default, top | {p.name for p in block.params}, found)
@@ -112,45 +115,68 @@ def _network_params(program: Program) -> frozenset[str]:
     return frozenset(let.name for let in networks[0].params) if networks else frozenset()
 
 
-@dataclass
-class _Walker:
+class _Walker(StmtVisitor[set[str], None]):
     """Walks a body with the names visible at each point, as lowering would see them."""
 
-    file: FileScope
-    found: list[Diagnostic]
-    network_params: frozenset[str] = frozenset()
+    def __init__(
+        self, file: FileScope, found: list[Diagnostic], network_params: frozenset[str] = frozenset()
+    ) -> None:
+        self.file = file
+        self.found = found
+        self.network_params = network_params
 
     def body(self, stmts: Sequence[ast.Stmt], names: set[str]) -> None:
+        """Each statement, with the names bound before it."""
         for stmt in stmts:
             self.stmt(stmt, names)
 
-    def stmt(self, stmt: ast.Stmt, names: set[str]) -> None:
-        if isinstance(stmt, ast.Let):
-            self.expr(stmt.value, names)
-            names.add(stmt.name)
-        elif isinstance(stmt, ast.ChainStmt):
-            for item in stmt.items:
-                self.item(item, names)
-        elif isinstance(stmt, ast.GroupStmt):
-            self.body(stmt.body, set(names))
-        elif isinstance(stmt, ast.ForStmt):
-            self.expr(stmt.iterable, names)
-            self.body(stmt.body, names | set(stmt.targets))
-        elif isinstance(stmt, ast.IfStmt):
-            for condition, branch in stmt.branches:
-                self.expr(condition, names)
-                self.body(branch, names)
-            self.body(stmt.otherwise or (), names)
-        elif isinstance(stmt, ast.ResidualStmt):
-            if stmt.condition is not None:
-                self.expr(stmt.condition, names)
-            self.body(stmt.body, names)
-            if stmt.shortcut is not None and not _is_auto(stmt.shortcut.body):
-                self.body(stmt.shortcut.body, names)
-        elif isinstance(stmt, ast.MergeStmt):
-            self.body(stmt.body, names)
+    def let(self, stmt: ast.Let, names: set[str]) -> None:
+        """The value, then the name is bound."""
+        self.expr(stmt.value, names)
+        names.add(stmt.name)
+
+    def unpack(self, stmt: ast.Unpack, names: set[str]) -> None:
+        """The value, then the names are bound."""
+        self.expr(stmt.value, names)
+        names.update(stmt.targets)
+
+    def chain(self, stmt: ast.ChainStmt, names: set[str]) -> None:
+        """Each item, and the merge the chain ends in."""
+        for item in stmt.items:
+            self.item(item, names)
+        if stmt.merge is not None:
+            self.merge(stmt.merge, names)
+
+    def group(self, stmt: ast.GroupStmt, names: set[str]) -> None:
+        """The body, whose bindings stay inside it."""
+        self.body(stmt.body, set(names))
+
+    def for_loop(self, stmt: ast.ForStmt, names: set[str]) -> None:
+        """The values, then the body with the loop's names."""
+        self.expr(stmt.iterable, names)
+        self.body(stmt.body, names | set(stmt.targets))
+
+    def if_stmt(self, stmt: ast.IfStmt, names: set[str]) -> None:
+        """Every condition and every branch."""
+        for condition, branch in stmt.branches:
+            self.expr(condition, names)
+            self.body(branch, names)
+        self.body(stmt.otherwise or (), names)
+
+    def residual(self, stmt: ast.ResidualStmt, names: set[str]) -> None:
+        """The condition, the body and a written shortcut."""
+        if stmt.condition is not None:
+            self.expr(stmt.condition, names)
+        self.body(stmt.body, names)
+        if stmt.shortcut is not None and not is_auto(stmt.shortcut.body):
+            self.body(stmt.shortcut.body, names)
+
+    def merge(self, stmt: ast.MergeStmt, names: set[str]) -> None:
+        """Every branch."""
+        self.body(stmt.body, names)
 
     def item(self, item: ast.Item, names: set[str]) -> None:
+        """An item's count, arguments and callee."""
         if item.repeat is not None:
             self.expr(item.repeat, names)
         if isinstance(item.atom, ast.InlineGroup):
@@ -161,48 +187,24 @@ class _Walker:
         for expr in (*call.args, *(kw.value for kw in call.kwargs)):
             self.expr(expr, names)
         if call.name in self.file.blocks:
-            self.block_call(call, self.file.blocks[call.name])
+            self.arguments(block_signature(self.file.blocks[call.name]), call)
         elif call.name in names:
             return  # a value: a block-valued parameter, checked where it is called with a known block
         elif call.name in OPS_BY_NAME:
-            self.op_call(call)
+            self.arguments(op_signature(call.name, OPS_BY_NAME[call.name]), call)
         elif call.name != "auto":
             self.found.append(unknown_op(call, [*OPS_BY_NAME, *self.file.blocks]))
 
-    def op_call(self, call: ast.Call) -> None:
-        op_class = OPS_BY_NAME[call.name]
-        arguments = op_class.spec_arguments()
-        if len(call.args) > len(arguments):
-            allowed = (
-                f"at most {len(arguments)} positional argument{'s' if len(arguments) > 1 else ''} "
-                f"({', '.join(arguments)})"
-                if arguments
-                else "no arguments"
-            )
-            message = f"{call.name} takes {allowed}, got {len(call.args)}"
-            self.found.append(Diagnostic(message, call.args[len(arguments)].span))
-        for kw in call.kwargs:
-            if op_class.aliases.get(kw.name, kw.name) not in arguments:
-                hint = did_you_mean(kw.name, [*arguments, *op_class.aliases])
-                message = f"{call.name} has no argument '{kw.name}'"
-                self.found.append(
-                    Diagnostic(message, kw.span, hint or f"its arguments: {', '.join(arguments)}")
-                )
+    def arguments(self, signature: Signature, call: ast.Call) -> None:
+        """How the call's arguments are written: every mistake lowering would stop at."""
 
-    def block_call(self, call: ast.Call, block: ast.BlockDef) -> None:
-        params = [p.name for p in block.params]
-        if len(call.args) > len(params):
-            message = (
-                f"block {block.name} takes {len(params)} argument{'' if len(params) == 1 else 's'} "
-                f"({', '.join(params)}), got {len(call.args)}"
-            )
-            self.found.append(Diagnostic(message, call.span))
-        for kw in call.kwargs:
-            if kw.name not in params:
-                message = f"block {block.name} has no parameter '{kw.name}'"
-                self.found.append(Diagnostic(message, kw.span, did_you_mean(kw.name, params)))
+        def written(expr: ast.Expr) -> ast.Expr:
+            return expr
+
+        bind(signature, call, written, self.found.append)
 
     def expr(self, expr: ast.Expr, names: set[str]) -> None:
+        """Unknown names and functions in ``expr``."""
         _expr(expr, names, self.found, self.network_params)
 
 
@@ -224,20 +226,8 @@ def _expr(
         found.append(
             Diagnostic(f"unknown function '{expr.func}'", expr.span, did_you_mean(expr.func, FUNCTIONS))
         )
-    for child in _children(expr):
+    for child in expr_children(expr):
         _expr(child, names, found, network_params)
-
-
-def _children(expr: ast.Expr) -> list[ast.Expr]:
-    from archspec.init_rules import _children as children
-
-    return children(expr)
-
-
-def _is_auto(stmts: Sequence[ast.Stmt]) -> bool:
-    from archspec.lower import _is_auto as is_auto
-
-    return is_auto(stmts)
 
 
 # ---------------------------------------------------------------- warnings
@@ -255,22 +245,12 @@ def chain_label_warnings(program: Program) -> list[Diagnostic]:
 
 
 def _chains(stmts: Sequence[ast.Stmt], file: FileScope, found: list[Diagnostic]) -> None:
-    for stmt in stmts:
+    for stmt in statements(stmts):
         if isinstance(stmt, ast.ChainStmt):
             _chain(stmt.items, file, found)
             for item in stmt.items:
                 if isinstance(item.atom, ast.InlineGroup):
                     _chain(item.atom.items, file, found)
-        elif isinstance(stmt, ast.GroupStmt | ast.ForStmt | ast.MergeStmt):
-            _chains(stmt.body, file, found)
-        elif isinstance(stmt, ast.IfStmt):
-            for _, branch in stmt.branches:
-                _chains(branch, file, found)
-            _chains(stmt.otherwise or (), file, found)
-        elif isinstance(stmt, ast.ResidualStmt):
-            _chains(stmt.body, file, found)
-            if stmt.shortcut is not None:
-                _chains(stmt.shortcut.body, file, found)
 
 
 def _chain(items: Sequence[ast.Item], file: FileScope, found: list[Diagnostic]) -> None:
@@ -306,17 +286,10 @@ def _holds_parameters(item: ast.Item, file: FileScope, seen: set[str]) -> bool:
 
 
 def _body_holds_parameters(stmts: Sequence[ast.Stmt], file: FileScope, seen: set[str]) -> bool:
-    for stmt in stmts:
-        if isinstance(stmt, ast.ChainStmt) and any(_holds_parameters(i, file, seen) for i in stmt.items):
-            return True
-        bodies: list[Sequence[ast.Stmt]] = []
-        if isinstance(stmt, ast.GroupStmt | ast.ForStmt | ast.MergeStmt | ast.ResidualStmt):
-            bodies.append(stmt.body)
-        if isinstance(stmt, ast.IfStmt):
-            bodies += [branch for _, branch in stmt.branches] + [stmt.otherwise or ()]
-        if any(_body_holds_parameters(body, file, seen) for body in bodies):
-            return True
-    return False
+    return any(
+        isinstance(stmt, ast.ChainStmt) and any(_holds_parameters(i, file, seen) for i in stmt.items)
+        for stmt in statements(stmts)
+    )
 
 
 def _text(source: str, start: Span, end: Span | None = None) -> str:

@@ -140,6 +140,23 @@ def _range(*args: Value) -> tuple[int, ...]:
     return tuple(values)
 
 
+def _enumerate(values: Value, start: Value = 0) -> tuple[tuple[Value, ...], ...]:
+    if not isinstance(values, tuple):
+        raise ValueError(f"takes a list, got {a_type(values)}")
+    if not isinstance(start, int) or isinstance(start, bool):
+        raise ValueError(f"takes an integer start, got {a_type(start)}")
+    return tuple((start + index, value) for index, value in enumerate(values))
+
+
+def _zip(*lists: Value) -> tuple[tuple[Value, ...], ...]:
+    if not lists or not all(isinstance(values, tuple) for values in lists):
+        raise ValueError("takes one or more lists")
+    lengths = [len(values) for values in lists]
+    if len(set(lengths)) > 1:  # Python stops at the shortest; a spec that drops rows is a mistake
+        raise ValueError(f"takes lists of one length, got lengths {', '.join(map(str, lengths))}")
+    return tuple(zip(*lists, strict=True))
+
+
 def _numbers(name: str, args: tuple[Value, ...]) -> tuple[Value, ...]:
     items = args[0] if len(args) == 1 and isinstance(args[0], tuple) else args
     if not items or not all(_is_number(v) for v in items):
@@ -240,6 +257,7 @@ def _max(*args: Value) -> Value:
 FUNCTIONS: Mapping[str, Callable[..., Value]] = {
     "abs": _abs,
     "ceil": _ceil,
+    "enumerate": _enumerate,
     "float": _to_float,
     "floor": _floor,
     "int": _to_int,
@@ -253,12 +271,14 @@ FUNCTIONS: Mapping[str, Callable[..., Value]] = {
     "round": _round,
     "sqrt": _sqrt,
     "sum": _sum,
+    "zip": _zip,
 }
 
 # How each function is called, for docs and for messages about a wrong call.
 SIGNATURES: Mapping[str, str] = {
     "abs": "abs(value)",
     "ceil": "ceil(value)",
+    "enumerate": "enumerate(list, start=0)",
     "float": "float(value)",
     "floor": "floor(value)",
     "int": "int(value)",
@@ -272,6 +292,7 @@ SIGNATURES: Mapping[str, str] = {
     "round": "round(value, digits=none)",
     "sqrt": "sqrt(value)",
     "sum": "sum(list)",
+    "zip": "zip(list, list, ...)",
 }
 
 _ARITHMETIC: Mapping[str, Callable[[Any, Any], Any]] = {
@@ -359,6 +380,8 @@ def evaluate(expr: ast.Expr, env: Mapping[str, Value]) -> Value:
         return evaluate(chosen, env)
     if isinstance(expr, ast.Subscript):
         return _subscript(expr, evaluate(expr.value, env), evaluate(expr.index, env))
+    if isinstance(expr, ast.Slice):
+        return _slice(expr, env)
     if isinstance(expr, ast.FuncCall):
         return _call(expr, env)
     raise TypeError(f"unknown expression node {expr!r}")  # pragma: no cover - the parser makes no others
@@ -473,6 +496,22 @@ def _subscript(expr: ast.Subscript, value: Value, index: Value) -> Value:
     if not -len(value) <= index < len(value):
         raise SpecError.at(expr.index.span, f"index {index} is out of range for a list of {len(value)}")
     return value[index]
+
+
+def _slice(expr: ast.Slice, env: Mapping[str, Value]) -> Value:
+    """``value[start:stop:step]`` as Python slices a list or a string (bounds clipped to its length)."""
+    value = evaluate(expr.value, env)
+    if not isinstance(value, tuple | str):
+        raise SpecError.at(expr.span, f"cannot slice {a_type(value)} ({show(value)})")
+    bounds = []
+    for bound in (expr.start, expr.stop, expr.step):
+        number = None if bound is None else evaluate(bound, env)
+        if bound is not None and (not isinstance(number, int) or isinstance(number, bool)):
+            raise SpecError.at(bound.span, f"a slice bound must be an integer, got {show(number)}")
+        bounds.append(number)
+    if bounds[2] == 0 and expr.step is not None:
+        raise SpecError.at(expr.step.span, "a slice step cannot be 0")
+    return value[slice(*bounds)]
 
 
 def _call(expr: ast.FuncCall, env: Mapping[str, Value]) -> Value:

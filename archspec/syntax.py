@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast as pyast
 import dataclasses
 import json
+import re
 import warnings
 from functools import cache
 from pathlib import Path
@@ -148,6 +149,88 @@ _EXAMPLES: dict[str, list[str]] = {
         f"network n:\n  layers:\n    if {c} relu\n"
         for c in ("true", "x", "x > 0", "x == 1", "f(x)", "x[0]", "not x")
     ],
+    # Unpacking, slices, loops over enumerate/zip, merges at the end of a chain, a shortcut written first.
+    "missing the value after '=' of an unpacking": ["network n:\n  layers:\n    t, k =\n"],
+    "after the names 'a, b' comes '=' (an unpacking) or 'in' (a loop)": [
+        f"network n:\n  layers:\n    t, k {rest}\n" for rest in ("[1, 2]", "row", ": relu", "(1, 2)", "3")
+    ],
+    "an unpacking binds names: `t, k = row`": [
+        f"network n:\n  layers:\n    t, {bad} = row\n" for bad in ("3", "k[0]", '"k"')
+    ]
+    + ["network n:\n  layers:\n    t, = row\n"],
+    "a loop unpacks into plain names: `for i, row in enumerate(rows):`": [
+        "network n:\n  layers:\n    for i, (a, b) in rows:\n      relu\n",
+        "network n:\n  layers:\n    for (a, b) in rows:\n      relu\n",
+    ],
+    "unpacking (`a, b = row`) is written in a layer body": [
+        "network n:\n  params:\n    a, b = row\n",
+        "a, b = row\n",
+    ],
+    "items inside '( )' are joined by '>>', not ','": ["network n:\n  layers:\n    (t, k) = row\n"],
+    "a slice has at most three parts: `row[start:stop:step]`": ["x = r[1:2:3:4]\n", "x = r[::2:1]\n"],
+    "an index is one integer, or a slice: `row[1:3]`": ["x = r[1, 2]\n", "x = r[a, b]\n"],
+    "a list or tuple is written in brackets: `[1, 2]` or `(1, 2)`": [
+        "x = 1, 2\n",
+        "network n:\n  layers:\n    x = 1, 2\n",
+    ],
+    "the branches of a merge at the end of a chain go on the lines below it, indented": [
+        "network n:\n  layers:\n    relu >> concat: relu\n",
+        "network n:\n  layers:\n    relu >> add: relu\n",
+    ],
+    "a line cannot start with '>>'": [
+        "network n:\n  layers:\n    relu\n    >> relu\n",
+        "network n:\n  layers:\n    relu >> concat:\n      relu\n      relu\n    >> relu\n",
+        "network n:\n  layers:\n    concat:\n      relu\n      relu\n    >> relu\n",
+    ],
+    "a residual needs a body after its shortcut": [
+        "network n:\n  layers:\n    residual:\n      shortcut: relu\n    relu\n",
+        "network n:\n  layers:\n    residual:\n      shortcut:\n        relu\n    relu\n",
+    ],
+}
+
+# An indented body under a chain that ends in a merge op without ':' (the parser state is that of any
+# item followed by an indented line, so the line itself tells this case apart).
+_MERGE_AT_END = re.compile(r">>\s*(concat|add|mul)\s*(#.*)?$")
+_MISSING_MERGE_COLON = "unexpected indentation: missing ':' after the merge at the end of the chain"
+
+# The hint under a friendly message: how the construct is written.
+_HINTS: dict[str, str] = {
+    "missing the value after '=' of an unpacking": "one name per element: `t, k, s = row`",
+    "after the names 'a, b' comes '=' (an unpacking) or 'in' (a loop)": (
+        "`t, k, s = row` binds the elements of a list; `for t, k in rows:` binds those of each row"
+    ),
+    "an unpacking binds names: `t, k = row`": (
+        "one name per element, at least two (for one element write `t = row[0]`)"
+    ),
+    "a loop unpacks into plain names: `for i, row in enumerate(rows):`": (
+        "unpack the row in the body: `a, b = row`"
+    ),
+    "unpacking (`a, b = row`) is written in a layer body": (
+        "in `params:` and at the top of a file, bind one name at a time: `a = row[0]`"
+    ),
+    "items inside '( )' are joined by '>>', not ','": (
+        "an unpacking is written without parentheses: `t, k = row`"
+    ),
+    "a slice has at most three parts: `row[start:stop:step]`": (
+        "each part may be left out: `row[:4]`, `row[::2]`"
+    ),
+    "an index is one integer, or a slice: `row[1:3]`": "index twice for a nested list: `rows[1][2]`",
+    "a list or tuple is written in brackets: `[1, 2]` or `(1, 2)`": (
+        "to bind several names at once, put them left of '=': `a, b = row`"
+    ),
+    "the branches of a merge at the end of a chain go on the lines below it, indented": (
+        "`conv(48, 1) >> concat:`, then one branch a line, each starting from the chain's output"
+    ),
+    _MISSING_MERGE_COLON: (
+        "`conv(48, 1) >> concat:` opens the branches; `concat from a, b` merges named layers instead"
+    ),
+    "a line cannot start with '>>'": (
+        "a chain goes on within its line; the next line already reads the previous one's output"
+    ),
+    "a residual needs a body after its shortcut": (
+        "a shortcut written first is followed by the body, at the same indentation: "
+        "`residual:` / `shortcut: conv(64, 1)` / `conv(64, 3, pad=1)`"
+    ),
 }
 
 
@@ -304,6 +387,14 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
     def subscript(self, meta: Meta, children: list[Any]) -> ast.Subscript:
         return ast.Subscript(children[0], children[1], self.span(meta))
 
+    @v_args(meta=True)
+    def slice(self, meta: Meta, children: list[Any]) -> ast.Slice:
+        value, start, stop, step = children
+        return ast.Slice(value, start, stop, None if step is None else step[0], self.span(meta))
+
+    def slice_step(self, children: list[Any]) -> tuple[ast.Expr | None]:
+        return (children[0],)
+
     def _split_arguments(self, arguments: Any) -> tuple[tuple[ast.Expr, ...], tuple[ast.Keyword, ...]]:
         if arguments is None:
             return (), ()
@@ -390,6 +481,11 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
         return ast.ChainStmt(children[0], self.span(meta))
 
     @v_args(meta=True)
+    def chain_merge_stmt(self, meta: Meta, children: list[Any]) -> ast.ChainStmt:
+        *items, merge = children
+        return ast.ChainStmt(tuple(items), self.span(meta), merge)
+
+    @v_args(meta=True)
     def inline_body(self, meta: Meta, children: list[Any]) -> tuple[ast.Stmt, ...]:
         return (ast.ChainStmt(children[0], self.span(meta)),)
 
@@ -399,6 +495,19 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
     @v_args(meta=True)
     def let_stmt(self, meta: Meta, children: list[Any]) -> ast.Let:
         return ast.Let(str(children[0]), children[1], self.span(meta))
+
+    @v_args(meta=True)
+    def unpack_stmt(self, meta: Meta, children: list[Any]) -> ast.Unpack:
+        *targets, value = children
+        names = tuple(str(t) for t in targets)
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise SpecError.at(
+                    _token_span(targets[index], self.path),
+                    f"'{name}' is bound twice in one unpacking",
+                    "each name takes one element: use another name, or `_` and `__` for unused ones",
+                )
+        return ast.Unpack(names, value, self.span(meta))
 
     @v_args(meta=True)
     def group_stmt(self, meta: Meta, children: list[Any]) -> ast.GroupStmt:
@@ -431,8 +540,31 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
 
     @v_args(meta=True)
     def residual_stmt(self, meta: Meta, children: list[Any]) -> ast.ResidualStmt:
-        condition, body, shortcut = children
-        return ast.ResidualStmt(condition, body, shortcut, self.span(meta))
+        condition, first, body, after = children
+        if first is not None and after is not None:
+            raise SpecError.at(
+                after.span,
+                "a residual has one shortcut, and this one has a shortcut in its body already",
+                "keep the shortcut first in the body (made before the body) or after it (made after)",
+            )
+        for stmt in body:  # `shortcut:` among the layers is lexed as a label: say where it goes
+            label = (
+                stmt.label
+                if isinstance(stmt, ast.GroupStmt)
+                else stmt.items[0].label
+                if isinstance(stmt, ast.ChainStmt)
+                else None
+            )
+            if label is not None and not label.template and label.text == "shortcut":
+                raise SpecError.at(
+                    label.span,
+                    "a shortcut is written first in a residual's body or after the body, "
+                    "not among its layers",
+                    "move it to the top of the body (made first) or after the body, at the indentation of "
+                    "`residual:` (made last)",
+                )
+        shortcut = first or after
+        return ast.ResidualStmt(condition, body, shortcut, self.span(meta), first is not None)
 
     @v_args(meta=True)
     def merge_stmt(self, meta: Meta, children: list[Any]) -> ast.MergeStmt:
@@ -924,6 +1056,8 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
             # The indent token carries the line break before it; point at the indented line itself.
             line, column = token.end_line or line, token.end_column or column
             message = "unexpected indentation (only a line that ends with ':' opens an indented body)"
+            if line >= 2 and _MERGE_AT_END.search(text.splitlines()[line - 2]):
+                message = _MISSING_MERGE_COLON
     elif isinstance(error, UnexpectedCharacters):
         position = error.pos_in_stream or 0
         char = text[position] if position < len(text) else "?"
@@ -936,7 +1070,7 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
     else:  # pragma: no cover - Lark has no other UnexpectedInput subclasses
         message = friendly or "syntax error"
     span = Span(path=path, line=line, column=column, end_line=line, end_column=column + width)
-    hint = None
+    hint = _HINTS.get(message)
     token = getattr(error, "token", None)
     at_end = token is not None and token.type in ("_NL", "_DEDENT", "$END")
     if message == "'>>' must be followed by a layer" and at_end:  # the chain was meant to go on below

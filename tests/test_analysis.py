@@ -595,7 +595,7 @@ def test_patch_embedding_and_layer_scale_by_hand() -> None:
     rows = {row.name: row for row in load_text(TOKENS).analyze().rows}
     assert rows["pe"].receptive_field == ReceptiveField((2, 2), (2, 2), (0, 0))  # 2x2 patches
     text = (
-        "network scaled:\n  input: 6x4x5\n  layers:\n    m: layer_scale(0.1)\n"
+        "network scaled:\n  input: 6x4x5\n  layers:\n    m: layer_scale(0.1, dim=0)\n"
         "    flatten\n    l: linear(7)\n    t: layer_scale(1e-6)\n"
     )
     network = load_text(text)

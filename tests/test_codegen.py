@@ -112,7 +112,7 @@ DERIVED = """
 block CNBlock(dim):
   block: (conv(dim, 3, pad=1, groups=dim) >> permute([1, 2, 0])
           >> linear(4 * dim, dim=-1) >> relu >> linear(dim, dim=-1) >> permute([2, 0, 1]))
-  layer_scale: layer_scale(1e-6)
+  layer_scale: layer_scale(1e-6, dim=0)
   add from input, layer_scale
 
 network stages:
@@ -370,7 +370,7 @@ network modern:
         silu
     shuffle: Shuffle()
     permute([1, 2, 0]) >> layernorm(dim=-1) >> linear(8, dim=-1) >> permute([2, 0, 1])
-    norm: layernorm(dim=0) >> scale: layer_scale(0.5)
+    norm: layernorm(dim=0) >> scale: layer_scale(0.5, dim=0)
     global_avgpool >> flatten
 """
 

@@ -497,7 +497,7 @@ def specs(draw: Any, every_op: bool = False) -> str:
             new_width = draw(st.integers(1, 6))
             lines.append(
                 f"    {label}permute([1, 2, 0]) >> layernorm(dim=-1) >> linear({new_width}, dim=-1) "
-                ">> permute([2, 0, 1]) >> layernorm(dim=0) >> layer_scale(0.5)"
+                ">> permute([2, 0, 1]) >> layernorm(dim=0) >> layer_scale(0.5, dim=0)"
             )
             width = new_width
         elif kind == "shuffle" and width >= 2:  # torch.chunk's parts: ceil(w / 2), then the rest
@@ -586,7 +586,7 @@ block CNBlock(dim, scale, drop):
     gelu
     linear(dim, dim=-1)
     permute([2, 0, 1])
-  layer_scale: layer_scale(scale)
+  layer_scale: layer_scale(scale, dim=0)
   stochastic_depth: stochastic_depth(drop)
   add from input, stochastic_depth
 
@@ -628,7 +628,7 @@ block CNBlock(dim, drop):
     gelu
     linear(dim, dim=-1)
     permute([2, 0, 1])
-  layer_scale: layer_scale(1e-6)
+  layer_scale: layer_scale(1e-6, dim=0)
   stochastic_depth: stochastic_depth(drop)
   add from input, stochastic_depth
 

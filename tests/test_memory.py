@@ -126,7 +126,7 @@ OP_RULES = {
     "stochastic_depth_batch": (
         'conv(4, 3, pad=1) >> stochastic_depth(0.2, mode="batch") >> flatten >> linear(2)'
     ),
-    "layer_scale": "conv(4, 3, pad=1) >> layer_scale >> flatten >> linear(2)",
+    "layer_scale": "conv(4, 3, pad=1) >> layer_scale(dim=0) >> flatten >> linear(2)",
     "layernorm_dim0": "conv(4, 3, pad=1) >> layernorm(dim=0) >> flatten >> linear(2)",
     "permute_layernorm": (
         "conv(4, 3, pad=1) >> permute([1, 2, 0]) >> layernorm(dim=-1) >> flatten >> linear(2)"

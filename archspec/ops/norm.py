@@ -184,12 +184,14 @@ class LocalResponseNorm(Op):
 
 
 class LayerScale(Op):
-    """``layer_scale(value=1e-6)``: a learned per-channel scale (ConvNeXt, Swin), a bare parameter held under
-    the layer's name: Cx1x1 on a CxHxW map, D on vectors and tokens (its last dimension)."""
+    """``layer_scale(value=1e-6, dim=none)``: a learned per-channel scale (ConvNeXt, Swin), a bare parameter
+    held under the layer's name: Cx1x1 on a CxHxW map (``dim=0``), C on a channels-last HxWxC map
+    (``dim=-1``), D on vectors and tokens (their last dimension)."""
 
     kind: Literal["layer_scale"] = "layer_scale"
     value: float = 1e-6
     shape: tuple[PosInt, ...]
+    dim: Literal[0, -1] | None = None
 
     spec_names: ClassVar[tuple[str, ...]] = ("layer_scale",)
     family: ClassVar[str] = "norm"
@@ -197,7 +199,10 @@ class LayerScale(Op):
     init_parameters: ClassVar[tuple[str, ...]] = ("weight",)
     inferred: ClassVar[frozenset[str]] = frozenset({"shape"})
     summary: ClassVar[str] = "learned per-channel scale, initialised to value (a bare nn.Parameter)"
-    param_rule: ClassVar[str] = "C (the channels of CxHxW; the last dimension otherwise)"
+    shape_rule: ClassVar[str] = (
+        "same as the input; a 3-d map needs dim=0 (channels of CxHxW) or dim=-1 (last of HxWxC)"
+    )
+    param_rule: ClassVar[str] = "C (the channels of CxHxW with dim=0; the last dimension otherwise)"
     flop_rule: ClassVar[str] = "`--count all`: 1 FLOP per element (the multiply)"
     # The scale is a parameter: its gradient needs the input, which the multiply keeps.
     saved_rule: ClassVar[str] = "its input"
@@ -207,8 +212,11 @@ class LayerScale(Op):
 
     @classmethod
     def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        # A CxHxW and an HxWxC map look alike: on a 3-d map the spec says which axis holds the channels
+        # (without it, a permuted 64x8x8 map was scaled along H, with 8 parameters).
+        dim = map_dim("layer_scale", args.get("dim"), inputs, (0, -1))
         shape = inputs[0]
-        return {"shape": (shape[0], 1, 1) if len(shape) == 3 else (shape[-1],)}
+        return {"shape": (shape[0], 1, 1) if len(shape) == 3 and dim == 0 else (shape[dim],)}
 
     def param_count(self) -> int:
         return numel(self.shape)

@@ -199,9 +199,11 @@ class Split(Op):
     def check(self, inputs: Sequence[Shape]) -> None:
         dim = _channel_dim("split", self.dim, inputs[0])
         if sum(self.sizes) != inputs[0][dim]:
+            # dim 0 is a map's channels; another dimension is named by its number, not as channels
+            size = f"{inputs[0][dim]} channels" if dim == 0 else f"size {inputs[0][dim]} of dimension {dim}"
             raise OpError(
-                f"split: sizes {list(self.sizes)} add up to {sum(self.sizes)}, not the {inputs[0][dim]} "
-                f"channels of {format_shape(inputs[0])}",
+                f"split: sizes {list(self.sizes)} add up to {sum(self.sizes)}, not the {size} "
+                f"of {format_shape(inputs[0])}",
                 argument="sizes",
             )
         if self.index >= len(self.sizes):

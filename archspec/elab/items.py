@@ -1,0 +1,197 @@
+"""Lowering of items: a call of an op or a block, an inline group, a repeat (``* n``), with sources.
+
+``ItemLowerer`` holds the state of one lowering (the graph being built and the blocks being elaborated);
+``elab.statements`` adds the statements around the items.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from archspec import ast
+from archspec.elab.binding import bind, op_signature, unknown_op
+from archspec.elab.blocks import BlockStack, bind_block_arguments, call_text, explain_network_names, raise_it
+from archspec.elab.formulas import formulas
+from archspec.elab.graph import GraphBuilder, of_layer
+from archspec.elab.names import Container, claim, resolve_ref
+from archspec.errors import SpecError, quoted_list, used_at
+from archspec.expr import Value, evaluate, show
+from archspec.ir import Repeat, Scope
+from archspec.limits import MAX_NODES, charge
+from archspec.loader import Program
+from archspec.ops import OPS_BY_NAME, Op
+from archspec.source import Span
+
+
+class ItemLowerer(ABC):
+    """Items into nodes; the bodies they hold (groups, blocks) go to ``body`` and ``sequence``."""
+
+    def __init__(self, program: Program, network_params: Mapping[str, Value]) -> None:
+        self.program = program
+        # Blocks see only their own parameters and the file's top-level names; these names are kept to
+        # explain an "unknown name" inside a block that the network does define, and to find the layer
+        # arguments computed from them (`formulas`).
+        self.network_params = network_params
+        self.graph = GraphBuilder()
+        self.blocks = BlockStack(program)
+
+    @abstractmethod
+    def body(
+        self,
+        stmts: Sequence[ast.Stmt],
+        container: Container,
+        env: dict[str, Value],
+        x: int,
+        repeat: Repeat | None = None,
+    ) -> int:
+        """Lower statements in order from ``x``; the last output."""
+
+    @abstractmethod
+    def sequence(
+        self,
+        local: str,
+        stmts: Sequence[ast.Stmt],
+        container: Container,
+        env: dict[str, Value],
+        x: int,
+        span: Span,
+        repeat: Repeat | None,
+    ) -> int:
+        """Lower statements into a new named sequence ``local`` of ``container``."""
+
+    def item(
+        self, item: ast.Item, container: Container, env: dict[str, Value], x: int, repeat: Repeat | None
+    ) -> int:
+        """One item of a chain, from ``x`` or from its sources; its output."""
+        inputs = [resolve_ref(ref, container, env) for ref in item.sources] if item.sources else [x]
+        if item.repeat is None:
+            makes_node = not isinstance(item.atom, ast.InlineGroup)
+            local = claim(container, item.label, env) if makes_node or item.label else None
+            return self.atom(item.atom, local, container, env, inputs, repeat, item)
+        count = evaluate(item.repeat, env)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise SpecError.at(
+                item.repeat.span, f"a repeat count must be a non-negative integer, got {show(count)}"
+            )
+        nodes = self.graph.nodes
+        if count > MAX_NODES or (
+            isinstance(item.atom, ast.Call) and len(nodes) - 1 + count > MAX_NODES
+        ):  # each copy of a layer or block is at least one layer: fail before making any
+            message = f"a repeat count of {count} is over the limit of {MAX_NODES} layers"
+            if count <= MAX_NODES:
+                message += f" ({len(nodes) - 1} already made)"
+            raise SpecError.at(item.repeat.span, message)
+        group = self.graph.new_repeat_group()
+        target = container
+        if item.label is not None:
+            local = claim(container, item.label, env)
+            target = self.graph.open_sequence(local, container, inputs[0], item.span, repeat)
+        out = inputs[0]
+        for index in range(count):
+            charge(1, item.span)  # a copy that makes no layer still takes time
+            copy_repeat = Repeat(group=group, index=index, count=count)
+            before = len(nodes)
+            out = self.atom(item.atom, claim(target, None, env), target, env, [out], copy_repeat, item)
+            made = len(nodes) - before
+            if index == 0 and made and len(nodes) - 1 + made * (count - 1) > MAX_NODES:
+                # the copies are alike: fail now rather than after making thousands of layers
+                raise SpecError.at(
+                    item.repeat.span,
+                    f"{count} copies of {made} layers are over the limit of {MAX_NODES} layers",
+                )
+        if item.label is not None:
+            container.labels[target.path.rsplit(".", 1)[-1]] = (out, item.span)
+        return out
+
+    def atom(
+        self,
+        atom: ast.Call | ast.InlineGroup,
+        local: str | None,
+        container: Container,
+        env: dict[str, Value],
+        inputs: list[int],
+        repeat: Repeat | None,
+        item: ast.Item,
+    ) -> int:
+        """A call or an inline group named ``local`` (None: an unnamed group); its output."""
+        if isinstance(atom, ast.InlineGroup):
+            stmts = (ast.ChainStmt(atom.items, atom.span),)
+            if local is None:
+                return self.body(stmts, container, env, inputs[0], repeat)
+            return self.sequence(local, stmts, container, env, inputs[0], atom.span, repeat)
+        assert local is not None
+        block = self.blocks.find_block(atom, env)
+        if block is not None:
+            out = self.instantiate(block, atom, local, container, env, inputs[0], repeat, tuple(inputs))
+        else:
+            layer = container.child_name(local)
+            op, found = self.op_from_call(atom, env, inputs, layer)
+            span = item.span if item.label else atom.span
+            out = self.graph.add_node(container, local, op, inputs, span, repeat, found)
+        if item.label is not None or item.repeat is not None:
+            container.labels[local] = (out, item.span)
+        return out
+
+    def op_from_call(
+        self, call: ast.Call, env: Mapping[str, Value], inputs: list[int], layer: str
+    ) -> tuple[Op, dict[str, str]]:
+        """The op a call makes as the layer ``layer``, and the formulas of its arguments."""
+        if call.name == "auto":
+            raise SpecError.at(
+                call.span, "'auto' is only meaningful as a residual shortcut (`shortcut: auto`)"
+            )
+        op_class = OPS_BY_NAME.get(call.name)
+        if op_class is None:
+            raise SpecError([unknown_op(call, [*OPS_BY_NAME, *self.blocks.current_file().blocks])])
+        signature = op_signature(call.name, op_class)
+
+        def value(expr: ast.Expr) -> Value:
+            return evaluate(expr, env)
+
+        bound = bind(signature, call, value, raise_it)
+        args: dict[str, Any] = {name: arg.value for name, arg in bound.items()}
+        missing = [n for n in op_class.required_arguments() if n not in args]
+        if missing:
+            raise SpecError.at(
+                call.span,
+                of_layer(layer, f"{call.name} needs {quoted_list(missing)}"),
+                f"{call.name}({', '.join(signature.params)})",
+            )
+        spans = {name: arg.span for name, arg in bound.items()}
+        op = self.graph.make_op(call.name, args, inputs, call.span, layer, spans)
+        if self.blocks:  # a block sees its own parameters, not the network's
+            return op, {}
+        written = {name: arg.expr for name, arg in bound.items()}
+        return op, formulas(op, written, args, env, self.network_params)
+
+    def instantiate(
+        self,
+        block: ast.BlockDef,
+        call: ast.Call,
+        local: str,
+        container: Container,
+        env: Mapping[str, Value],
+        x: int,
+        repeat: Repeat | None,
+        inputs: tuple[int, ...] = (),
+    ) -> int:
+        """An instance of ``block`` named ``local``, from ``x`` (and its other ``inputs``); its output."""
+        self.blocks.check(block, call)
+        block_env = bind_block_arguments(self.program, block, call, env, self.graph.shape(x))
+        block_env["in_shapes"] = tuple(self.graph.shape(i) for i in inputs or (x,))
+        path = container.child_name(local)
+        child = Container(path, x, container, is_block=True, inputs=inputs or (x,))
+        text = call_text(block, call, block_env)
+        self.graph.scopes.append(
+            Scope(name=path, kind="block", block=block.name, call=text, repeat=repeat, span=call.span)
+        )
+        self.blocks.enter(block, call)
+        try:
+            return self.body(block.body, child, block_env, x)
+        except SpecError as error:
+            error = explain_network_names(error, block, self.network_params)
+            raise used_at(error, call.span, block.name, block.span, path) from None  # caret on the use
+        finally:
+            self.blocks.leave()
