@@ -972,7 +972,8 @@ def _later_errors(parser: Lark, text: str, first: UnexpectedInput) -> list[Unexp
     interactive = parser.parse_interactive(text, start="start")
     state = interactive.parser_state
     saved = (list(state.state_stack), list(state.value_stack))  # where the current line began
-    mode, depth = "feed", 0  # feed; skip the "line"; "after" the skipped line; skip its "body"
+    # feed; skip the "line"; "after" the skipped line; skip its "body"; the body has "ended"
+    mode, depth = "feed", 0
     last_line = getattr(first, "line", None) or 0
 
     def recover(error: UnexpectedToken, token: Token) -> str:
@@ -1011,14 +1012,14 @@ def _later_errors(parser: Lark, text: str, first: UnexpectedInput) -> list[Unexp
                 mode, depth = "body", 0
             if mode == "body":
                 depth += {"_INDENT": 1, "_DEDENT": -1}.get(token.type, 0)
-                mode = "body" if depth > 0 else "feed"
+                mode = "body" if depth > 0 else "ended"
                 continue
-            just_skipped, mode = mode == "after", "feed"
+            just_skipped, mode = mode in ("after", "ended"), "feed"
             try:
                 state.feed_token(token)
             except UnexpectedToken as error:
                 if just_skipped and token.type == "_DEDENT":
-                    break  # the skipped line was its body's only one: what follows would be noise
+                    break  # the skipped line (or body) was its body's only one: what follows is noise
                 mode = recover(error, token)
                 depth = 1 if mode == "body" else 0
                 if len(found) >= MAX_SYNTAX_ERRORS:
