@@ -468,6 +468,9 @@ def render_summary(
     ``comments``)."""
     if fmt == "json":
         return json.dumps([{c: r[c] for c in columns} for r in rows], indent=2, ensure_ascii=False) + "\n"
+    if fmt == "table" and "macs" in columns and output_width() < SUMMARY_FLOPS_WIDTH:
+        # A narrow terminal would fold the numbers; FLOPs are 2 x MACs, as the title says.
+        columns = [c for c in columns if c != "flops"]
     header = [SUMMARY_HEADERS.get(c, c.replace("_", " ")) for c in columns]
     cells = [[_summary_cell(c, r[c]) for c in columns] for r in rows]
     if fmt == "csv":
@@ -489,6 +492,7 @@ def render_summary(
     return _text_and_table([title], header, [cells], justify)
 
 
+SUMMARY_FLOPS_WIDTH = 120  # a summary table narrower than this leaves FLOPs out
 # What the table and Markdown headers say (analyze's words); JSON and CSV keep the field names.
 SUMMARY_HEADERS = {"macs": "MACs", "flops": "FLOPs"}
 

@@ -97,6 +97,12 @@ def test_tables_on_a_terminal(argv: list[str], columns: int, no_colour: bool) ->
     lines = visible_lines(text)
     assert any(line.startswith("┃") for line in lines)  # the table header is there
     assert all(len(line) <= columns for line in lines), max(lines, key=len)
+    if argv[0] == "compare":
+        header = " ".join(line for line in lines if line.startswith("┃"))
+        assert ("FLOPs" in header) == (columns >= 120)  # FLOPs (2 x MACs) go first on a narrow terminal
+        rows = [line for line in lines if line.startswith("│")]
+        if columns >= 100:  # no row folds onto a second line (at 60 columns, seven columns must)
+            assert len(rows) == 2 and all(row.split("│")[1].strip() for row in rows), rows
 
 
 @pytest.mark.parametrize("colour", [False, True])
