@@ -304,6 +304,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
         expand=tuple(args.expand),
         figures=args.figures,
         rankdir=args.rankdir,
+        dpi=args.dpi,
     )
     print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK
@@ -342,6 +343,12 @@ def _add_draw_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--no-figures", dest="figures", action="store_false", help="leave params and MACs out of the nodes"
+    )
+    p.add_argument(
+        "--dpi",
+        type=int,
+        metavar="N",
+        help="resolution of a .png (default 192; 300 for print); .svg and .pdf scale without it",
     )
     p.add_argument(
         "--rankdir", choices=["TB", "LR"], default="TB", help="top to bottom (default) or left to right"

@@ -22,6 +22,7 @@ from archspec.errors import Diagnostic, SpecError, did_you_mean, quoted_list, sp
 from archspec.expr import BlockRef, Value, a_type, evaluate, show, type_name
 from archspec.init_rules import lower_init
 from archspec.ir import Graph, Metadata, Node, Repeat, ReportedResult, Scope
+from archspec.label_text import block_label
 from archspec.limits import MAX_BLOCK_DEPTH, MAX_INT, MAX_NESTING, MAX_NODES, budget, charge
 from archspec.loader import FileScope, Program
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape, format_shape
@@ -687,7 +688,15 @@ class _Lowerer:
         child = _Container(path, x, container, is_block=True, inputs=inputs or (x,))
         text = call_text(block, call, block_env)
         self.scopes.append(
-            Scope(name=path, kind="block", block=block.name, call=text, repeat=repeat, span=call.span)
+            Scope(
+                name=path,
+                kind="block",
+                block=block.name,
+                call=text,
+                label=block_label(block, call, block_env),
+                repeat=repeat,
+                span=call.span,
+            )
         )
         self.stack.append(_Call(block.name, call.span))
         saved = self._current_block_path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
+from archspec.label_text import number_text
 from archspec.ops import Op, Shape
 
 # Op kind -> family. The map must cover the library's kinds (a test checks it); an unknown kind draws as
@@ -124,7 +125,7 @@ def summary(op: Op) -> str:
         "adaptive_avgpool2d": lambda: f"adaptive avgpool {_window(fields['output_size'], None)}",
         "global_avgpool": lambda: "global avgpool",
         "lrn": lambda: f"LRN {fields['size']}",
-        "dropout": lambda: f"dropout {fields['p']:g}",
+        "dropout": lambda: f"dropout {number_text(fields['p'])}",
         "pad": lambda: f"pad {fields['amount']}",
         "patch_embed": lambda: (
             f"patches {fields['patch_size']}×{fields['patch_size']}, {fields['hidden_dim']}"
@@ -141,7 +142,7 @@ def summary(op: Op) -> str:
         "select_token": lambda: "class token" if fields["index"] == 0 else f"token {fields['index']}",
         "add": lambda: "add",
         "mul": lambda: "multiply",
-        "stochastic_depth": lambda: f"stochastic depth {fields['p']:g}",
+        "stochastic_depth": lambda: f"stochastic depth {number_text(fields['p'])}",
         "permute": lambda: f"permute {list(fields['dims'])}",
         "chunk": lambda: f"chunk {fields['index'] + 1} of {fields['chunks']}",
         "split": lambda: f"split {list(fields['sizes'])}, part {fields['index'] + 1}",
