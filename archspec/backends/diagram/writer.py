@@ -46,9 +46,10 @@ def blocks_dot(drawing: Drawing) -> str:
     """The ``blocks`` style: ops and closed blocks as nodes, opened containers as clusters.
 
     A cluster that one edge enters (a stage, a sequence in a chain) gets its caption as a node of its
-    own at its top (``k3``), and the edge into it spans one more rank per such cluster: the edge runs
-    beside the caption, never through it as it would through a cluster's own label. A cluster that
-    several edges enter (an Inception block's branches) keeps Graphviz's label, which keeps its layout."""
+    own, on the rank of the first thing in it and left of it (``k3``): the edge into it runs straight
+    past the caption, never through it as it would through a cluster's own label. A cluster that
+    several edges enter (an Inception block's branches) has Graphviz's label at its bottom left, away
+    from them and from the one edge out."""
     lines = header(drawing, drawing.options.rankdir)
     used: list[tuple[str, str]] = []
     inside: dict[str, tuple[int, ...]] = {}  # node element -> the clusters around it, outermost first
@@ -83,6 +84,10 @@ def blocks_dot(drawing: Drawing) -> str:
                     f"{indent}  graph "
                     + attrs(
                         label="" if own else label,
+                        # several edges come in at the top: the caption goes bottom left, away from them
+                        # and from the one edge out, which leaves from the middle
+                        labelloc="t" if own else "b",
+                        labeljust="c" if own else "l",
                         style="rounded,filled",
                         fillcolor=fill,
                         color="#9aa5b1",
