@@ -67,8 +67,8 @@ class Network:
         The format follows the extension: ``.svg``, ``.png``, ``.pdf`` (rendered by Graphviz's ``dot``) or
         ``.dot`` (the source; needs no Graphviz). ``options`` are the fields of
         :class:`archspec.backends.diagram.DrawOptions` (``style``, ``depth``, ``expand``, ``figures``,
-        ``rankdir``). The file is written atomically. Raises UsageError for a bad extension or option, or
-        when ``dot`` is missing.
+        ``rankdir``, ``dpi``). The file is written atomically. Raises UsageError for a bad extension or
+        option, or when ``dot`` is missing.
         """
         from archspec.backends.diagram import draw_to
 

@@ -328,13 +328,14 @@ class Param(_Node):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class BlockDef(_Node):
-    """``block Name(params):`` and its body."""
+    """``block Name(params):``, its settings and its body."""
 
     name: str
     params: tuple[Param, ...]
     body: tuple[Stmt, ...]
     span: Span
     path: str
+    label: Label | None = None  # `label: "MBConv{t} k{k}×{k}"`: how drawings name an instance
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -312,6 +312,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
         expand=tuple(args.expand),
         figures=args.figures,
         rankdir=args.rankdir,
+        dpi=args.dpi,
     )
     print(f"wrote {path}", file=sys.stderr)
     return EXIT_OK
@@ -352,6 +353,12 @@ def _add_draw_parser(sub: Any) -> None:
         "--no-figures", dest="figures", action="store_false", help="leave params and MACs out of the nodes"
     )
     p.add_argument(
+        "--dpi",
+        type=int,
+        metavar="N",
+        help="resolution of a .png (default 192; 300 for print); .svg and .pdf scale without it",
+    )
+    p.add_argument(
         "--rankdir", choices=["TB", "LR"], default="TB", help="top to bottom (default) or left to right"
     )
     p.set_defaults(handler=cmd_draw)
@@ -376,14 +383,19 @@ def _add_report_parser(sub: Any) -> None:
 
     p = sub.add_parser(
         "report",
-        help="a static HTML site: the zoo by year, a page per network (diagrams, layers, spec, PyTorch)",
+        help="a static HTML site: the networks, a page per network (diagrams, layers, spec, PyTorch)",
         description="Build a static HTML site that opens from the file system (no server, no network): "
-        "an index with the networks in year order and charts, and a page per network variant. "
-        "A network or file name selects all its variants; a variant name selects one.",
-        epilog="example: archspec report lenet5 resnet -o out/site",
+        "an index with the networks and charts, and a page per network variant. "
+        "A network or file name selects all its variants; a variant name selects one; a folder every "
+        "network of its .arch files. The zoo's site tells its history and has the essay's claims page; "
+        "a site of your own specs speaks of your networks only.",
+        epilog="examples: archspec report lenet5 resnet -o out/site; archspec report specs/ -o out/mine",
     )
     p.add_argument(
-        "specs", nargs="*", metavar="SPEC", help="networks, variants or .arch files (default: the zoo)"
+        "specs",
+        nargs="*",
+        metavar="SPEC",
+        help="networks, variants, .arch files or folders of them (default: the zoo)",
     )
     p.add_argument(
         "--output",

@@ -1,7 +1,8 @@
 """Folding repeated block instances into one ``×N`` item: the rule reports and drawings share.
 
 A run is a sequence of consecutive instances of one block in one container that a repeat made (a
-``* n`` or a ``for``), all with the same structure, optionally led by one more instance of the same
+``* n`` or a ``for``), all with the same structure (a per-block rate such as stochastic depth's aside),
+optionally led by one more instance of the same
 block that may differ: the unit that strides or projects (``unit(width, stride=2) >> unit(width) * 5``).
 """
 
@@ -11,6 +12,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from archspec.ir import Graph, Repeat
+from archspec.ops import Op
 
 
 @dataclass(frozen=True)
@@ -83,5 +85,17 @@ def signature(graph: Graph, node_ids: Sequence[int], prefix: str) -> Hashable:
             ("in", position[i]) if i in position else ("out", outside.setdefault(i, len(outside)))
             for i in node.inputs
         )
-        parts.append((node.name[cut:], node.op, node.shape, wiring))
+        parts.append((node.name[cut:], _without_rates(node.op), node.shape, wiring))
     return tuple(parts)
+
+
+# Per-block rates: torchvision's networks raise the stochastic depth rate block by block, so blocks that
+# differ only there are still one design, folded as one (the drawing shows the rates as a range).
+RATE_FIELDS: dict[str, tuple[str, ...]] = {"stochastic_depth": ("p",)}
+
+
+def _without_rates(op: Op) -> Hashable:
+    fields = RATE_FIELDS.get(op.kind)
+    if not fields:
+        return op
+    return op.model_copy(update=dict.fromkeys(fields, 0.0))

@@ -40,6 +40,11 @@ class Scope(BaseModel):
         default=None,
         description="The block call with its evaluated arguments, e.g. 'Inception(64, 96, 128, 16, 32, 32)'.",
     )
+    label: str | None = Field(
+        default=None,
+        description="How drawings name a block instance: its definition's label template filled in, or "
+        "the call with numbers as people write them, e.g. 'MBConv6 k3×3, 160'.",
+    )
     repeat: Repeat | None = None
     span: Span | None = None
 

@@ -32,7 +32,7 @@ from lark.tree import Meta
 from lark.visitors import Transformer_NonRecursive
 
 from archspec import ast
-from archspec.errors import Diagnostic, SpecError
+from archspec.errors import Diagnostic, SpecError, printable
 from archspec.limits import MAX_INT, MAX_LINE, MAX_NESTING, MAX_SPEC_BYTES, check_nesting
 from archspec.parsed import text_digest
 from archspec.source import Span, point
@@ -576,11 +576,26 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
         return ast.Param(str(children[0]), children[1], self.span(meta))
 
     @v_args(meta=True)
+    def block_setting(self, meta: Meta, children: list[Any]) -> tuple[ast.Label, ast.Label]:
+        key, value = children
+        if key.template or key.text != "label":
+            raise SpecError.at(
+                key.span,
+                f"unknown block setting '{printable(key.text)}'",
+                'a block\'s first lines may set only `label: "..."` (how drawings name it); '
+                "a layer is a call such as conv(64, 3)",
+            )
+        return key, ast.Label(_unquote(value, self.path), True, _token_span(value, self.path))
+
+    @v_args(meta=True)
     def block_def(self, meta: Meta, children: list[Any]) -> ast.BlockDef:
         name, *params, body = children
-        return ast.BlockDef(
-            str(name), tuple(p for p in params if p is not None), body, self.span(meta), self.path
-        )
+        settings = [p for p in params if isinstance(p, tuple)]
+        params = [p for p in params if p is not None and not isinstance(p, tuple)]
+        if len(settings) > 1:
+            raise SpecError.at(settings[1][0].span, f"block {name} sets its label twice")
+        label = settings[0][1] if settings else None
+        return ast.BlockDef(str(name), tuple(params), body, self.span(meta), self.path, label)
 
     @v_args(meta=True)
     def meta_entry(self, meta: Meta, children: list[Any]) -> ast.MetaEntry:

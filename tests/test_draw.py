@@ -28,7 +28,7 @@ from archspec.ir import Graph
 
 ROOT = Path(__file__).resolve().parents[1]
 SVG = "{http://www.w3.org/2000/svg}"
-NODE_LINE = re.compile(r"^\s+([nbm]\d+) \[", re.MULTILINE)
+NODE_LINE = re.compile(r"^\s+([nbmk]\d+) \[", re.MULTILINE)
 
 
 @cache
@@ -50,6 +50,11 @@ def texts(root: ET.Element, kind: str) -> dict[str, str]:
             title = group.find(f"{SVG}title")
             assert title is not None and title.text is not None
             out[title.text] = " ".join(" ".join(t.itertext()).strip() for t in group.iter(f"{SVG}text"))
+    if kind == "cluster":  # a cluster that one edge enters has its caption as a node of its own, k<N>
+        for key, text in texts(root, "node").items():
+            if re.fullmatch(r"k\d+", key):
+                assert out[f"cluster_{key[1:]}"] == ""
+                out[f"cluster_{key[1:]}"] = text
     return out
 
 
@@ -163,7 +168,8 @@ def test_residual_shortcuts_are_dashed_and_the_projection_is_drawn() -> None:
 def test_depth_all_draws_every_op_once() -> None:
     g = graph("resnet18")
     source = to_dot(g, DrawOptions(depth=None))
-    assert sorted(NODE_LINE.findall(source)) == sorted(f"n{node.id}" for node in g.nodes)
+    ops = [name for name in NODE_LINE.findall(source) if not name.startswith("k")]  # not the captions
+    assert sorted(ops) == sorted(f"n{node.id}" for node in g.nodes)
 
 
 def test_expand_opens_one_stage_and_unfolds_its_run() -> None:
@@ -180,12 +186,12 @@ def test_expand_opens_one_stage_and_unfolds_its_run() -> None:
 def test_expand_of_one_instance_unfolds_only_its_own_run() -> None:
     mobilenet = graph("mobilenet_v2")
     source = to_dot(mobilenet, DrawOptions(expand=("features.5",)))
-    closed = re.findall(r"<B>([^<]*)</B><BR/>InvertedResidual", source)
-    opened = re.findall(r"<B>([^<]*)</B>: InvertedResidual", source)
+    closed = re.findall(r"<B>([^<]*)</B><BR/>bottleneck t=", source)
+    opened = re.findall(r"<B>([^<]*)</B>: bottleneck t=", source)
     # Table 2's rows c=32 (n=3) and c=64 (n=4): features.4-6 and features.7-10
     assert opened == ["5"] and "6" in closed and "8–10" in closed and "5–6" not in closed
     every = re.findall(
-        r"<B>([^<]*)</B><BR/>InvertedResidual", to_dot(mobilenet, DrawOptions(expand=("features",)))
+        r"<B>([^<]*)</B><BR/>bottleneck t=", to_dot(mobilenet, DrawOptions(expand=("features",)))
     )
     assert every == [str(i) for i in range(1, 18)]  # the 17 bottlenecks of Table 2 (1+2+3+4+3+3+1)
 
@@ -478,7 +484,7 @@ def test_options_are_validated() -> None:
         archspec.load("lenet5").draw("x.dot", colour="red")
     assert (
         str(error.value)
-        == "draw: unknown option 'colour'; the options: style, depth, expand, figures, rankdir"
+        == "draw: unknown option 'colour'; the options: style, depth, expand, figures, rankdir, dpi"
     )
     with pytest.raises(UsageError) as error:
         archspec.load("lenet5").draw("x.dot", dept=2)

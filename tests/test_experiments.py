@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from archspec.catalog import catalog
 from archspec.cli import main
 from archspec.experiments.config import experiment_names, load_experiment
+from archspec.experiments.runner import cell
 from archspec.experiments.static import run_static
 
 NAMES = [
@@ -277,3 +279,29 @@ def test_relu_against_tanh_is_judged_under_each_setting(
     assert row[:2] == ["He init, lr 0.01", len(judged["seeds"])]
     assert "under each setting:" in out and "He init, lr 0.01" in out
     assert "Under the settings a reader would question: relu beats tanh under" in result["verdict"]
+
+
+def test_a_fresh_site_computes_the_static_claims_and_names_the_trained_ones(tmp_path: Path) -> None:
+    """No run folder: the four static claims are computed while the site is built (the same table and
+    verdict as `archspec experiment NAME` writes), the trained ones say how to measure them."""
+    from archspec.experiments.runner import run_experiment
+    from archspec.site.claims import write_claims
+    from archspec.site.pages import environment
+
+    site = tmp_path / "site"
+    site.mkdir()
+    write_claims(site, environment(), [], tmp_path / "nothing")
+    html = (site / "claims.html").read_text()
+    static = [n for n in experiment_names() if load_experiment(n).kind == "static"]
+    trained = [n for n in experiment_names() if load_experiment(n).kind == "trained"]
+    assert len(static) == 4 and len(trained) == 6
+    assert html.count("Computed when this site was built") == 4
+    for name in trained:
+        assert f"Not measured yet: run <code>archspec experiment {name}</code>" in html
+    result = run_experiment("stacked_3x3", out=tmp_path / "runs")
+    assert f">{html_escape(result['verdict'])}</p>" in html
+    for row in result["rows"]:
+        assert "".join(f"<td>{html_escape(str(cell(v)))}</td>" for v in row) in html
+    svg = (site / "claims" / "stacked_3x3.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+    assert sorted(p.name for p in site.iterdir()) == ["claims", "claims.html"]  # no work folder left

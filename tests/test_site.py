@@ -564,3 +564,74 @@ def test_the_text_of_the_index_is_what_a_reader_sees(site: Path, browser: Any) -
     browser.get((site / "index.html").as_uri())
     text = browser.find_element("tag name", "main").text
     assert re.search(r"2015\s+resnet50\s+Deep Residual Learning for Image Recognition\s+25,557,032", text)
+
+
+# ---------------------------------------------------------------- a site of one's own specs
+
+OWN = {
+    "cifar.arch": """\
+block Basic(width, stride=1):
+  residual:
+    conv(width, 3, stride=stride, pad=1, bias=false) >> batchnorm >> relu
+    conv(width, 3, pad=1, bias=false) >> batchnorm
+  shortcut: auto
+  relu
+
+network resnet8:
+  input: 3x32x32
+  layers:
+    stem: (conv(16, 3, pad=1, bias=false) >> batchnorm >> relu)
+    stage1: Basic(16)
+    stage2: Basic(32, stride=2)
+    stage3: Basic(64, stride=2)
+    pool: (global_avgpool >> flatten)
+    fc: linear(10)
+""",
+    "digits.arch": """\
+network allconv:
+  input: 1x8x8
+  layers:
+    conv(8, 3, pad=1) >> relu >> conv(16, 3, stride=2, pad=1) >> relu >> conv(10, 1)
+    global_avgpool >> flatten
+""",
+    "blocks.arch": "block Unused(width):\n  conv(width, 3)\n",  # a library of blocks: no page
+}
+
+
+def test_a_folder_of_ones_own_specs_makes_a_site_about_them(tmp_path: Path) -> None:
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    for name, text in OWN.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    out = tmp_path / "site"
+    assert main(["report", str(folder), "-o", str(out)]) == 0
+    assert sorted(p.name for p in out.glob("*.html")) == ["allconv.html", "index.html", "resnet8.html"]
+    assert not (out / "claims").exists()
+    for page in out.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        for zoo_only in ("zoo", "history of CNNs", "1989", "Vision Transformer", "claims.html", "3×3"):
+            assert zoo_only not in text, (page.name, zoo_only)
+        test_pages_are_well_formed_and_link_only_to_files_of_the_site(out, page.stem)
+    rows = parse(out / "index.html").tables["history"]
+    # network, input, params, MACs, depth, receptive field; no year, paper or reported result to show
+    # allconv by hand: conv 8·9 + 8, conv 16·8·9 + 16, conv 10·16 + 10; MACs 64·72 + 16·1152 + 16·160
+    assert rows[0][:4] == ["allconv", "1x8x8", f"{80 + 1168 + 170:,}", f"{64 * 72 + 16 * 1152 + 16 * 160:,}"]
+    assert [row[0] for row in rows] == ["allconv", "resnet8"] and len(rows[0]) == 6
+    chart = (out / "charts" / "field-by-depth.svg").read_text(encoding="utf-8")
+    assert "two 3×3 convs" not in chart  # the essay's panel is the zoo's
+    assert sorted(p.name for p in (out / "charts").iterdir()) == ["field-by-depth.svg", "size.svg"]
+
+
+def test_chart_ticks_are_numbers_people_write(tmp_path: Path) -> None:
+    from archspec.site import charts
+    from archspec.site.entries import choose, collect
+
+    entries = collect(choose(["lenet5", "alexnet", "resnet18"]))
+    for svg in (charts.field_by_depth(entries), charts.size_by_year(entries)):
+        labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+        assert labels
+        for label in labels:
+            assert "10^" not in label and "×10" not in label and "mathdefault" not in label, label
+            assert not re.fullmatch(r"\d+\.\d+", label), label  # no depth 2.5, no year 2012.5
+    field = re.findall(r"<text[^>]*>([^<]*)</text>", charts.field_by_depth(entries))
+    assert "10" in field and "100" in field  # decades, written out

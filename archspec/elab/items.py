@@ -19,6 +19,7 @@ from archspec.elab.names import Container, claim, resolve_ref
 from archspec.errors import SpecError, quoted_list, used_at
 from archspec.expr import Value, evaluate, show
 from archspec.ir import Repeat, Scope
+from archspec.label_text import block_label
 from archspec.limits import MAX_NODES, charge
 from archspec.loader import Program
 from archspec.ops import OPS_BY_NAME, Op
@@ -185,7 +186,15 @@ class ItemLowerer(ABC):
         child = Container(path, x, container, is_block=True, inputs=inputs or (x,))
         text = call_text(block, call, block_env)
         self.graph.scopes.append(
-            Scope(name=path, kind="block", block=block.name, call=text, repeat=repeat, span=call.span)
+            Scope(
+                name=path,
+                kind="block",
+                block=block.name,
+                call=text,
+                label=block_label(block, call, block_env),
+                repeat=repeat,
+                span=call.span,
+            )
         )
         self.blocks.enter(block, call)
         try:

@@ -48,7 +48,22 @@ def _bars(axes: Any, plot: dict[str, Any]) -> None:
     axes.bar([p + width / 2 for p in positions], [b["macs"] for b in bars], width, label="MACs")
     axes.set_xticks(list(positions), [b["label"] for b in bars])
     axes.set_yscale("log")
+    _readable_log(axes.yaxis)
     axes.legend()
+
+
+def _readable_log(axis: Any) -> None:
+    """Log ticks written as numbers (``100``, ``1M``), never as ``10⁸``."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    def text(value: float, _position: int) -> str:
+        for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+            if value >= factor:
+                return f"{value / factor:g}{suffix}"
+        return f"{value:g}"
+
+    axis.set_major_formatter(FuncFormatter(text))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _fields(axes: Any, plot: dict[str, Any]) -> None:
@@ -65,6 +80,7 @@ def _fields(axes: Any, plot: dict[str, Any]) -> None:
         if curve.get("global_while_spatial"):
             axes.plot(curve["depths"][-1], curve["sizes"][-1], marker="^", markersize=8, color=colour)
     axes.set_yscale("log")
+    _readable_log(axes.yaxis)
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_xlabel("spatial layers from the input (layers that grow the field)")
     marker = "global from the next layer on (SE, attention)"

@@ -3,9 +3,9 @@ moved into place, so that a failure never leaves a half-written site.
 
 Layout of the site (everything relative, so it opens from the file system with no server)::
 
-    index.html                 the zoo by year: table and charts
+    index.html                 the networks: table and charts (the zoo by year, for the zoo's site)
     <variant>.html             one page per network variant
-    claims.html                the essay's claims with the latest results of `archspec experiment`
+    claims.html                the essay's claims with their results (the zoo's site only)
     claims/<experiment>.svg    their plots
     style.css
     charts/*.svg               matplotlib charts
@@ -30,7 +30,7 @@ from archspec.errors import UsageError
 from archspec.report import analysis_json
 from archspec.site import DEFAULT_OUTPUT, DEFAULT_RESULTS, charts
 from archspec.site.claims import write_claims
-from archspec.site.entries import Entry, choose, collect
+from archspec.site.entries import Entry, choose, collect, is_zoo
 from archspec.site.pages import Diagram, environment, index_page, nav_items, network_page
 
 MARKER = ".archspec-site"
@@ -62,6 +62,8 @@ def build_site(
 ) -> Path:
     """Build the report site of the named specs (every zoo variant when none) into ``output``.
 
+    A site of the zoo's networks tells their history and has the claims page; a site of one's own specs
+    (a folder, files) speaks of those networks only.
     ``results``: the run folder of ``archspec experiment``, whose latest results make ``claims.html``.
 
     Returns the path of ``index.html``. Raises :class:`archspec.errors.SpecError` for an unknown or broken
@@ -70,10 +72,11 @@ def build_site(
     """
     output = Path(output)
     _check_target(output)
-    entries = collect(choose(specs))
+    chosen = choose(specs)
+    entries = collect(chosen)
     staging = _staging_dir(output)
     try:
-        _write_site(staging, entries, log or (lambda _message: None), Path(results))
+        _write_site(staging, entries, log or (lambda _message: None), Path(results), is_zoo(chosen))
         _replace(staging, output)
     except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
@@ -118,16 +121,25 @@ def _replace(staging: Path, output: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_site(root: Path, entries: Sequence[Entry], log: Callable[[str], None], results: Path) -> None:
-    env = environment()
+def _write_site(
+    root: Path, entries: Sequence[Entry], log: Callable[[str], None], results: Path, zoo: bool
+) -> None:
+    env = environment(zoo)
     for folder in ("charts", "diagrams", "files"):
         (root / folder).mkdir()
     templates = resources.files("archspec.site").joinpath("templates")
     (root / "style.css").write_text(templates.joinpath("style.css").read_text("utf-8"), "utf-8")
     log("charts")
-    chart_files = {"size": "charts/size-by-year.svg", "field": "charts/field-by-depth.svg"}
-    (root / chart_files["size"]).write_text(charts.size_by_year(entries), "utf-8")
-    (root / chart_files["field"]).write_text(charts.field_by_depth(entries), "utf-8")
+    chart_files = {}
+    if zoo or sum(e.year is not None for e in entries) >= 2:
+        chart_files["size"] = "charts/size-by-year.svg"
+        (root / chart_files["size"]).write_text(charts.size_by_year(entries), "utf-8")
+    else:  # the user's networks, mostly undated: side by side
+        chart_files["size"] = "charts/size.svg"
+        (root / chart_files["size"]).write_text(charts.size_by_network(entries), "utf-8")
+    if charts.field_lines(entries):
+        chart_files["field"] = "charts/field-by-depth.svg"
+        (root / chart_files["field"]).write_text(charts.field_by_depth(entries, essay=zoo), "utf-8")
     for entry in entries:
         log(entry.name)
         source = entry.network.to_source()
@@ -144,8 +156,9 @@ def _write_site(root: Path, entries: Sequence[Entry], log: Callable[[str], None]
         html = network_page(env, entry, entries, diagrams, source, files)
         (root / f"{entry.slug}.html").write_text(html, "utf-8")
     (root / "index.html").write_text(index_page(env, entries, chart_files), "utf-8")
-    log("claims")
-    write_claims(root, env, nav_items(entries), results)
+    if zoo:
+        log("claims")
+        write_claims(root, env, nav_items(entries), results)
     (root / MARKER).write_text("written by `archspec report`; the next report may replace this folder\n")
 
 

@@ -1,8 +1,9 @@
 """The site's ``claims.html``: each claim of the essay with its latest measured result.
 
 Results come from the run folder of ``archspec experiment`` (``RESULTS/NAME/result.json`` and
-``plot.svg``); an experiment without a readable result gets the command that produces it. Every text
-reaches the page through the template, escaped.
+``plot.svg``). A static claim without a result there is computed while the site is built: its figures
+are exact analyses of specs and take about a second. A trained experiment without a readable result gets
+the command that produces it. Every text reaches the page through the template, escaped.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Claim:
     essay: str
     result: dict[str, Any] | None = None
     plot: str | None = None  # the plot's path relative to the site
+    built: bool = False  # computed while the site was built (a static claim with no run of its own)
     problem: str | None = None  # why a result that exists could not be read
     cells: list[list[str]] = field(default_factory=list)
     settings: dict[str, Any] | None = None  # a trained claim's verdict per setting: columns, cells, summary
@@ -68,17 +70,34 @@ def _read_bounded(path: Path) -> bytes:
     return data
 
 
-def collect_claims(results: Path) -> list[Claim]:
-    """Every experiment, in claim order, with the result under ``results`` when there is one."""
+def collect_claims(results: Path, compute_static: bool = False) -> list[Claim]:
+    """Every experiment, in claim order, with the result under ``results`` when there is one; with
+    ``compute_static``, a static experiment without one is run now (its result is not written there)."""
     from archspec.experiments.config import experiment_names, load_experiment
     from archspec.experiments.runner import cell
 
     claims = []
     for name in experiment_names():
-        config = load_experiment(name).config
+        experiment = load_experiment(name)
+        config = experiment.config
         claim = Claim(name, int(config.get("number", 0)), config["title"], config["claim"], config["essay"])
         path = results / name / "result.json"
-        if path.is_file():
+        if not path.is_file() and compute_static and experiment.kind == "static":
+            from archspec.experiments.static import run_static
+
+            outcome = run_static(experiment)
+            claim.result = {
+                "title": experiment.title,
+                "columns": outcome.columns,
+                "rows": outcome.rows,
+                "reproduced": outcome.reproduced,
+                "verdict": outcome.verdict,
+                "plot": outcome.plot,
+                "command": f"archspec experiment {name}",
+            }
+            claim.cells = [[cell(v) for v in row] for row in outcome.rows]
+            claim.built = True
+        elif path.is_file():
             try:
                 result = ResultFile.model_validate_json(_read_bounded(path)).model_dump()
                 claim.cells = [[cell(v) for v in row] for row in result["rows"]]
@@ -98,13 +117,31 @@ def collect_claims(results: Path) -> list[Claim]:
 
 
 def write_claims(root: Path, env: jinja2.Environment, nav: list[dict[str, Any]], results: Path) -> None:
-    """Write ``claims.html`` and copy each result's plot to ``claims/NAME.svg``."""
-    claims = collect_claims(results)
+    """Write ``claims.html`` and copy each result's plot to ``claims/NAME.svg`` (a static claim with no
+    result under ``results`` is computed and drawn now)."""
+    claims = collect_claims(results, compute_static=True)
     (root / "claims").mkdir(exist_ok=True)
     for claim in claims:
         plot = results / claim.name / "plot.svg"
-        if claim.result is not None and plot.is_file():
+        if claim.built and claim.result is not None:
+            claim.plot = _draw_now(claim.result, root / "claims", claim.name)
+        elif claim.result is not None and plot.is_file():
             shutil.copyfile(plot, root / "claims" / f"{claim.name}.svg")
             claim.plot = f"claims/{claim.name}.svg"
     html = env.get_template("claims.html").render(claims=claims, nav=nav, results=str(results))
     (root / "claims.html").write_text(html, "utf-8")
+
+
+def _draw_now(result: dict[str, Any], folder: Path, name: str) -> str:
+    """Draw a result computed while building into ``folder/NAME.svg``; the same result gives the same
+    bytes (fixed SVG ids, no date), as every file of the site."""
+    import tempfile
+
+    import matplotlib
+
+    from archspec.experiments.plots import draw
+
+    with tempfile.TemporaryDirectory(dir=folder) as work, matplotlib.rc_context({"svg.hashsalt": "archspec"}):
+        draw(result, Path(work))
+        shutil.copyfile(Path(work) / "plot.svg", folder / f"{name}.svg")
+    return f"claims/{name}.svg"

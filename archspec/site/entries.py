@@ -14,8 +14,9 @@ from pathlib import Path
 from archspec.analysis import Analysis, ReceptiveField, node_depths
 from archspec.api import Network, load
 from archspec.catalog import catalog
+from archspec.errors import UsageError, printable
 from archspec.ir import Metadata
-from archspec.loader import display_path, load_program, resolve_spec
+from archspec.loader import display_path, load_program, resolve_spec, zoo_dir
 from archspec.lower import network_of, variant_names
 
 
@@ -49,17 +50,32 @@ class Entry:
 def choose(specs: Sequence[str]) -> list[tuple[Path, str]]:
     """The (spec file, variant) pairs the arguments name; every variant of the zoo when there are none.
 
-    A variant name selects that variant; a network name or a spec file selects all its variants.
-    Raises :class:`archspec.errors.SpecError` for an unknown name or a broken file.
+    A variant name selects that variant; a network name or a spec file selects all its variants; a
+    folder every network of its ``.arch`` files (as ``archspec list FOLDER`` shows them).
+    Raises :class:`archspec.errors.SpecError` for an unknown name or a broken file, and
+    :class:`archspec.errors.UsageError` for a folder without a network.
     """
     if not specs:
         return [(entry.path, variant) for entry in catalog() for variant in entry.variants]
     chosen: list[tuple[Path, str]] = []
     for spec in specs:
+        if Path(spec).is_dir():
+            found = [(entry.path, variant) for entry in catalog(Path(spec)) for variant in entry.variants]
+            if not found:
+                raise UsageError(f"{printable(spec)} holds no .arch file that defines a network")
+            chosen.extend(found)
+            continue
         path, implied = resolve_spec(spec)
         names = [implied] if implied else variant_names(network_of(load_program(path)))
         chosen.extend((path, name) for name in names)
     return list(dict.fromkeys(chosen))  # `resnet resnet50` names resnet50 twice: one page
+
+
+def is_zoo(chosen: Sequence[tuple[Path, str]]) -> bool:
+    """Whether every chosen spec is one of the zoo's: then the site tells the zoo's history, else it
+    speaks only of the user's networks."""
+    zoo = zoo_dir().resolve()
+    return all(path.resolve().is_relative_to(zoo) for path, _ in chosen)
 
 
 def collect(chosen: Sequence[tuple[Path, str]]) -> list[Entry]:

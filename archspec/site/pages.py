@@ -37,8 +37,10 @@ def link_url(text: str | None) -> str | None:
     return None
 
 
-def environment() -> jinja2.Environment:
-    """The Jinja2 environment of the site's templates (package data), autoescaping every variable."""
+def environment(zoo: bool = True) -> jinja2.Environment:
+    """The Jinja2 environment of the site's templates (package data), autoescaping every variable.
+
+    ``zoo``: the site is the zoo's (its history, the essay's claims), not one of the user's own specs."""
     import jinja2  # imported only when a site is built
 
     env = jinja2.Environment(
@@ -56,6 +58,7 @@ def environment() -> jinja2.Environment:
     env.filters["rf"] = rf_text
     env.filters["link_url"] = link_url
     env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False)
+    env.globals["zoo"] = zoo
     return env
 
 
@@ -81,9 +84,16 @@ def index_page(env: jinja2.Environment, entries: Sequence[Entry], charts: dict[s
             spans[first.slug] += 1
         else:
             spans[entry.slug] = 1
+    zoo = env.globals["zoo"]
+    columns = {  # the zoo's table always has them; one's own specs only where some network says it
+        "year": zoo or any(e.year is not None for e in entries),
+        "paper": zoo or any(e.metadata.title or e.metadata.paper for e in entries),
+        "reported": zoo or any(_reported(e.metadata) for e in entries),
+    }
     return env.get_template("index.html").render(
         entries=entries,
         spans=spans,
+        columns=columns,
         charts=charts,
         reported=lambda e: _reported(e.metadata),
         nav=_nav(entries, None),

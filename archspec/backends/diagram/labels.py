@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+from archspec.label_text import number_text
 from archspec.ops import Op, Shape
 from archspec.ops.activation import ScaledTanh
 from archspec.ops.conv import Conv2d
@@ -99,7 +100,7 @@ def summary(op: Op) -> str:
         case LocalResponseNorm():
             return f"LRN {op.size}"
         case Dropout():
-            return f"dropout {op.p:g}"
+            return f"dropout {number_text(op.p)}"
         case Pad():
             return f"pad {op.amount}"
         case PatchEmbed():
@@ -125,7 +126,7 @@ def summary(op: Op) -> str:
         case Mul():
             return "multiply"
         case StochasticDepth():
-            return f"stochastic depth {op.p:g}"
+            return f"stochastic depth {number_text(op.p)}"
         case Permute():
             return f"permute {list(op.dims)}"
         case Chunk():

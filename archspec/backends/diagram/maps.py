@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from archspec.backends.diagram.drawing import (
+    Drawing,
+    attrs,
+    block_call,
+    drawn_kind,
+    header,
+    is_shortcut,
+    legend,
+    node_family,
+)
 from archspec.backends.diagram.labels import FAMILIES, dims, esc, summary
 from archspec.backends.diagram.plan import Part
 from archspec.ops import Shape
-
-if TYPE_CHECKING:
-    from archspec.backends.diagram.writer import Drawing
 
 
 @dataclass
@@ -55,8 +61,6 @@ def leaves(parts: list[Part]) -> list[Part]:
 
 def maps_dot(drawing: Drawing) -> str:
     """The maps drawing of a planned graph."""
-    from archspec.backends.diagram.writer import attrs, header, is_shortcut, legend, node_family
-
     edges = drawing.edges()
     into: dict[str, list[str]] = {}
     out_of: dict[str, list[str]] = {}
@@ -86,12 +90,12 @@ def maps_dot(drawing: Drawing) -> str:
 
     lines = header(drawing, "LR")
     lines[1] = lines[1].replace("ranksep=0.3", "ranksep=0.35")
-    used: list[str] = []
+    used: list[tuple[str, str]] = []
     ids = {id(m): f"m{i}" for i, m in enumerate(maps)}
     for m in maps:
         first = m.parts[0]
         kind = node_family(drawing, first)
-        used.append(kind)
+        used.append((kind, drawn_kind(first)))
         shape = drawing.graph.nodes[m.last.ids[-1]].shape
         width, height = box_size(shape)
         names = esc(_map_name(m))
@@ -139,8 +143,6 @@ def _map_name(m: Map) -> str:
 
 def _made_by(drawing: Drawing, m: Map) -> str:
     """What made a map: its first part (``conv 5×5, 6``, ``Bottleneck(128, stride=2)``, ``… ×5``)."""
-    from archspec.backends.diagram.writer import block_call
-
     first = m.parts[0]
     if first.kind == "op" and first.container.node is not None:
         return summary(first.container.node.op)

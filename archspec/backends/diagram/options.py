@@ -11,6 +11,7 @@ Style = Literal["blocks", "maps"]
 RankDir = Literal["TB", "LR"]
 STYLES: tuple[Style, ...] = ("blocks", "maps")
 RANKDIRS: tuple[RankDir, ...] = ("TB", "LR")
+PNG_DPI = 192  # twice Graphviz's 96: a PNG that stays sharp on a slide or a high-density screen
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,8 @@ class DrawOptions:
     ``depth``: blocks nested this deep are drawn as one box each, shallower ones are opened (None: every
     block opens and every op is drawn). ``expand``: names of blocks, stages or block definitions to open
     whatever the depth. ``figures``: params and MACs in the nodes. ``rankdir``: top to bottom or left
-    to right (``maps`` always runs left to right).
+    to right (``maps`` always runs left to right). ``dpi``: the resolution of a PNG (None: ``PNG_DPI``;
+    SVG, PDF and DOT keep their points).
     """
 
     style: Style = "blocks"
@@ -28,8 +30,13 @@ class DrawOptions:
     expand: tuple[str, ...] = ()
     figures: bool = True
     rankdir: RankDir = "TB"
+    dpi: int | None = None
 
     def __post_init__(self) -> None:
+        if self.dpi is not None and (
+            isinstance(self.dpi, bool) or not isinstance(self.dpi, int) or not 10 <= self.dpi <= 1200
+        ):
+            raise UsageError(f"dpi must be a whole number from 10 to 1200, got {self.dpi!r}")
         if self.style not in STYLES:
             raise UsageError(f"unknown drawing style {self.style!r}; expected one of {', '.join(STYLES)}")
         if self.rankdir not in RANKDIRS:

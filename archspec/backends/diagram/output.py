@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from archspec.backends.diagram.bounded import render_bounded
-from archspec.backends.diagram.options import DrawOptions
+from archspec.backends.diagram.options import PNG_DPI, DrawOptions
 from archspec.backends.diagram.render import FORMATS, Format
 from archspec.backends.diagram.writer import to_dot
 from archspec.errors import UsageError, did_you_mean
@@ -40,9 +40,17 @@ def draw_to(graph: Graph, path: Path, **options: Any) -> Path:
             )
     chosen = DrawOptions(**options)
     source = to_dot(graph, chosen)
+    if fmt == "png":  # the resolution is the PNG's only: SVG and PDF scale, the DOT source stays the same
+        source = with_dpi(source, chosen.dpi or PNG_DPI)
     data: str | bytes = source if fmt == "dot" else render_bounded(source, _as_format(fmt))
     write_atomically(path, data)
     return path
+
+
+def with_dpi(source: str, dpi: int) -> str:
+    """The DOT source with the graph's resolution set (``to_dot`` writes ``digraph archspec {`` first)."""
+    head, _, rest = source.partition("\n")
+    return f"{head}\n  graph [dpi={dpi}];\n{rest}"
 
 
 def _as_format(fmt: str) -> Format:

@@ -51,6 +51,7 @@ class Part:
     shown: int = 1  # instances drawn (1 when a folded run is opened: one instance stands for all)
     stage: str | None = None  # for a stage's cluster: the block it repeats
     children: list[Part] = field(default_factory=list)
+    members: list[Container] = field(default_factory=list)  # every instance of a folded run
 
 
 @dataclass
@@ -225,7 +226,7 @@ class _Planner:
         ids = tuple(i for m in members for i in m.ids)
         local = _relative(name, prefix)
         if not self.opens(first, level + 1):
-            return self.box(Part("box", name, local, ids, first, count=len(members)))
+            return self.box(Part("box", name, local, ids, first, count=len(members), members=members))
         # Open one instance; the others are drawn by it.
         self.runs += 1
         shown = self.parts(first, level + 1, first.name)
@@ -234,7 +235,7 @@ class _Planner:
                 self.folded[mine] = (self.runs, number)
                 if number:
                     self.drawn[mine] = self.drawn[theirs]
-        return Part("cluster", name, local, ids, first, count=len(members), children=shown)
+        return Part("cluster", name, local, ids, first, count=len(members), children=shown, members=members)
 
 
 def _relative(name: str, prefix: str) -> str:
