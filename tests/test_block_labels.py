@@ -117,7 +117,7 @@ block CNBlock(dim, scale, drop):
     gelu
     linear(dim, dim=-1)
     permute([2, 0, 1])
-  layer_scale: layer_scale(scale)
+  layer_scale: layer_scale(scale, dim=0)
   stochastic_depth: stochastic_depth(drop)
   add from input, stochastic_depth
 

@@ -167,7 +167,9 @@ def test_a_syntax_error_is_reported_not_formatted() -> None:
     with pytest.raises(SpecError) as error:
         format_text("network n:\n  layers:\n    relu >>\n", "bad.arch")
     assert error.value.render() == (
-        "bad.arch:3:12: error: '>>' must be followed by a layer\n   3 |     relu >>\n                  ^"
+        "bad.arch:3:12: error: '>>' must be followed by a layer\n   3 |     relu >>\n                  ^\n"
+        "  hint: a line break ends a chain; to go on on the next line, put the chain in parentheses: "
+        "`(relu >>` and the rest of it, then `)`"
     )
 
 
