@@ -419,13 +419,13 @@ def _add_train_parsers(sub: Any) -> None:
     add_predict_parser(sub).set_defaults(handler=cmd_predict)
 
 
-# ---------------------------------------------------------------- sweep (design spaces; archspec/sweep.py)
+# ---------------------------------------------------------------- sweep (design spaces; archspec/sweeps.py)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Every combination (or a sample) of --vary values, analysed, filtered and its Pareto front marked."""
-    from archspec.sweep import parse_vary, sweep
     from archspec.sweep_output import render_sweep
+    from archspec.sweeps import parse_vary, sweep
 
     axes = dict(parse_vary(text) for text in args.vary)
     result = sweep(

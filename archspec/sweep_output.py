@@ -10,7 +10,7 @@ from typing import Any
 from archspec.expr import show
 from archspec.ops import format_shape
 from archspec.report import human, human_bytes
-from archspec.sweep import METRICS, Row, SweepResult
+from archspec.sweeps import METRICS, Row, SweepResult
 
 TABLE_FIGURES = (
     ("params", "params", human),

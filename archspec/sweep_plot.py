@@ -11,7 +11,7 @@ from pathlib import Path
 from archspec.errors import UsageError
 from archspec.expr import show
 from archspec.files import write_atomically
-from archspec.sweep import METRICS, SweepResult
+from archspec.sweeps import METRICS, SweepResult
 
 FORMATS = (".png", ".svg", ".pdf")
 
@@ -43,12 +43,19 @@ def plot_sweep(result: SweepResult, path: Path) -> None:
         label="Pareto front",
     )
     if len(front) <= 12:  # labels beyond a dozen would cover one another
+        number = {id(row): i for i, row in enumerate(result.rows, 1)}
         for row in front:
-            label = ", ".join(f"{k}={show(v)}" for k, v in row.values.items())
-            axes.annotate(
+            # Two swept values fit beside a point; more are named by the row's number in the table.
+            label = (
+                ", ".join(f"{k}={show(v)}" for k, v in row.values.items())
+                if len(row.values) <= 2
+                else f"row {number[id(row)]}"
+            )
+            note = axes.annotate(
                 label, (row.figures[x_name], row.figures[y_name]), fontsize=7, xytext=(4, 4),
                 textcoords="offset points",
             )  # fmt: skip
+            note.set_in_layout(False)  # a long label must not squeeze the axes
     axes.set_xlabel(f"{x_name}: {METRICS[x_name]}", fontsize=8)
     axes.set_ylabel(f"{y_name}: {METRICS[y_name]}", fontsize=8)
     axes.set_title(f"{len(ok)} variants, {len(front)} on the front", fontsize=9)

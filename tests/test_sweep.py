@@ -8,6 +8,8 @@ import io
 import itertools
 import json
 import random
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from archspec.cli import main
-from archspec.sweep import Objective, Row, combinations, mark_front, parse_vary, sweep
+from archspec.sweeps import Objective, Row, combinations, mark_front, parse_vary, sweep
 
 # MobileNet v1 (Howard et al. 2017), figures.md: Table 6, width multiplier at 224, and Table 7,
 # resolution at width 1.0, in millions of mult-adds as the paper prints them.
@@ -122,6 +124,12 @@ def test_vary_values_and_ranges() -> None:
     assert parse_vary("unit=Bottleneck,BasicBlock") == ("unit", ("Bottleneck", "BasicBlock"))
 
 
+def test_the_python_api_is_archspec_sweep() -> None:
+    import archspec
+
+    assert archspec.sweep is sweep and "sweep" in archspec.__all__
+
+
 def test_jobs_give_the_same_rows() -> None:
     axes = {"num_classes": (10, 0, 100)}
     assert sweep("lenet5", axes, jobs=2).rows == sweep("lenet5", axes).rows
@@ -188,3 +196,27 @@ def test_json_output_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path
 def test_bad_options_whole_message(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
     code, out, err = run(capsys, "sweep", "mobilenet_v1", *argv)
     assert (code, out, err) == (2 if err.startswith("archspec:") else 1, "", message)
+
+
+def test_the_documented_sweeps_print_what_the_document_shows(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each console example of docs/sweeps.md, run as written (its plot into a temporary folder)."""
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    text = (root / "docs" / "sweeps.md").read_text()
+    examples = re.findall(r"```console\n\$ (.*?)\n```", text, re.S)
+    assert len(examples) == 2
+    for example in examples:
+        lines = example.split("\n")
+        command = [lines.pop(0)]
+        while command[-1].endswith("\\"):
+            command[-1] = command[-1][:-1]
+            command.append(lines.pop(0))
+        argv = shlex.split(" ".join(command))
+        assert argv[:2] == ["archspec", "sweep"]
+        if "--plot" in argv:
+            argv[argv.index("--plot") + 1] = str(tmp_path / "plot.png")
+        code, out, err = run(capsys, *argv[1:])
+        assert (code, err) == (0, "")
+        assert out == "\n".join(lines) + "\n"

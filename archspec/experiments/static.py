@@ -216,8 +216,8 @@ def sweep(experiment: Experiment) -> Outcome:
     must round to the paper's 0.1M.
     """
     from archspec.expr import show
-    from archspec.sweep import parse_vary
-    from archspec.sweep import sweep as run_sweep
+    from archspec.sweeps import parse_vary
+    from archspec.sweeps import sweep as run_sweep
 
     config = experiment.config
     axes = dict(parse_vary(text) for text in config["vary"])
