@@ -220,3 +220,15 @@ def test_the_documented_sweeps_print_what_the_document_shows(
         code, out, err = run(capsys, *argv[1:])
         assert (code, err) == (0, "")
         assert out == "\n".join(lines) + "\n"
+
+
+def test_a_spec_edited_between_loads_is_read_again(tmp_path: Path) -> None:
+    """The loader keeps parsed ASTs (a search loop loads one spec many times), keyed by the text."""
+    import archspec
+
+    spec = tmp_path / "net.arch"
+    layers = "network net:\n  input: 1x8x8\n  layers:\n    fc: flatten >> linear({})\n"
+    spec.write_text(layers.format(3))
+    assert archspec.load(spec).params == 64 * 3 + 3
+    spec.write_text(layers.format(5))
+    assert archspec.load(spec).params == 64 * 5 + 5
