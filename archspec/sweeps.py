@@ -21,6 +21,7 @@ from typing import Any
 from archspec import ast
 from archspec.errors import SpecError, UsageError, did_you_mean, quoted_list
 from archspec.expr import Value, evaluate
+from archspec.ir import Graph
 from archspec.loader import Program, load_program, resolve_spec
 from archspec.lower import network_of
 from archspec.ops import Shape
@@ -251,28 +252,40 @@ def _check_axes(program: Program, axes: Mapping[str, Sequence[Value]], params: M
 def _row(
     program: Program, variant: str | None, values: Mapping[str, Value], input_shape: Shape | None
 ) -> tuple[dict[str, int], Shape | None, str | None]:
-    from archspec.analysis import analyze
     from archspec.api import overrides_from_mapping
     from archspec.lower import lower
 
     try:
         graph = lower(program, variant, overrides_from_mapping(values), input_shape)
-        analysis = analyze(graph)
     except SpecError as error:
         return {}, None, error.diagnostics[0].message
-    field_ = analysis.receptive_field
-    adamw = analysis.training_memory["adamw"]
-    figures = {
-        "params": analysis.params,
-        "macs": analysis.macs,
-        "flops": analysis.flops,
-        "activation_bytes": analysis.activation_bytes,
-        "peak_activation_bytes": analysis.peak_activation_bytes,
-        "training_bytes": int(adamw["total_bytes"]),
+    return figures_of(graph), graph.output_shape, None
+
+
+def figures_of(graph: Graph) -> dict[str, int]:
+    """The figures of :data:`METRICS`, as ``analyze`` computes them (float32, batch 1, torchvision's
+    convention), without the per-layer rows a sweep does not show (most of ``analyze``'s time)."""
+    from archspec.analysis import feature_field, layer_depth, node_counts, receptive_fields
+    from archspec.analysis.counts import flops
+    from archspec.analysis.memory import peak_activation, saved_activations, training_memory
+
+    counts = node_counts(graph).values()
+    params = sum(c.params for c in counts)
+    trainable = sum(c.trainable_params for c in counts)
+    macs = sum(c.macs for c in counts)
+    saved = saved_activations(graph, "float32", 1).total
+    memory = training_memory(params, trainable, sum(c.buffers for c in counts), saved, "float32", 1)
+    field_ = feature_field(graph, receptive_fields(graph).fields)
+    return {
+        "params": params,
+        "macs": macs,
+        "flops": flops(macs, sum(c.extra_flops for c in counts), "torchvision"),
+        "activation_bytes": saved,
+        "peak_activation_bytes": peak_activation(graph, "float32", 1).bytes,
+        "training_bytes": int(memory["adamw"]["total_bytes"]),  # type: ignore[index]
         "rf": field_.size[0] if field_ is not None and field_ != "global" else 0,
-        "depth": analysis.depth,
+        "depth": layer_depth(graph),
     }
-    return figures, graph.output_shape, None
 
 
 _WORKER: dict[str, Any] = {}

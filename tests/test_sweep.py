@@ -232,3 +232,25 @@ def test_a_spec_edited_between_loads_is_read_again(tmp_path: Path) -> None:
     assert archspec.load(spec).params == 64 * 3 + 3
     spec.write_text(layers.format(5))
     assert archspec.load(spec).params == 64 * 5 + 5
+
+
+@pytest.mark.parametrize("name", ["resnet50", "vit_b_16", "googlenet", "mobilenet_v3_large"])
+def test_sweep_figures_are_the_analysis_figures(name: str) -> None:
+    """A sweep computes its figures without the per-layer rows: they must be what `analyze` reports
+    (whose own figures the analysis tests check against torch and figures.md)."""
+    import archspec
+    from archspec.sweeps import figures_of
+
+    network = archspec.load(name)
+    analysis = network.analyze()
+    field = analysis.receptive_field
+    assert figures_of(network.graph) == {
+        "params": analysis.params,
+        "macs": analysis.macs,
+        "flops": analysis.flops,
+        "activation_bytes": analysis.activation_bytes,
+        "peak_activation_bytes": analysis.peak_activation_bytes,
+        "training_bytes": analysis.training_memory["adamw"]["total_bytes"],
+        "rf": field.size[0] if not isinstance(field, str) and field is not None else 0,
+        "depth": analysis.depth,
+    }

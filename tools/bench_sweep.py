@@ -50,6 +50,7 @@ def main() -> None:
     from archspec.analysis import analyze
     from archspec.loader import load_program, resolve_spec
     from archspec.lower import lower
+    from archspec.sweeps import figures_of
 
     def load_analyze(i: int) -> object:
         return archspec.load("resnet50", num_classes=10 + i % 5).analyze()
@@ -69,6 +70,9 @@ def main() -> None:
         "  load_program without the cache (as before it)": median_ms(lambda i: _uncached(path), args.runs),
         "  of which lower": median_ms(lambda i: lower(program, variant, {"num_classes": 10 + i}), args.runs),
         "  of which analyze": median_ms(lambda i: analyze(graph), args.runs),
+        "a sweep's figures (figures_of: analyze without its rows)": median_ms(
+            lambda i: figures_of(graph), args.runs
+        ),
     }
     grid = {"num_classes": list(range(10, 10 + args.runs))}
     began = time.perf_counter()
