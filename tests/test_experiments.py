@@ -20,7 +20,7 @@ NAMES = [
     "stacked_3x3",
     "inception_1x1",
     "mobilenet_separable",
-    "mobilenet_width_resolution",
+    "mobilenet_width_res",
     "receptive_field",
     "relu_vs_tanh",
     "dropout",
@@ -79,7 +79,7 @@ def test_mobilenet_against_full_convolutions_matches_table_4() -> None:
 
 
 def test_mobilenet_width_and_resolution_multipliers_match_tables_6_and_7() -> None:
-    rows = _rows("mobilenet_width_resolution")
+    rows = _rows("mobilenet_width_res")
     # MobileNet paper, Tables 6 and 7 (figures.md): mult-adds in millions, as printed (whole millions)
     paper = {"1.0-224": 569, "0.75-224": 325, "0.5-224": 149, "0.25-224": 41}
     paper |= {"1.0-192": 418, "1.0-160": 290, "1.0-128": 186}
