@@ -425,9 +425,9 @@ def _add_train_parsers(sub: Any) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Every combination (or a sample) of --vary values, analysed, filtered and its Pareto front marked."""
     from archspec.sweep_output import render_sweep
-    from archspec.sweeps import parse_vary, sweep
+    from archspec.sweeps import parse_axes, sweep
 
-    axes = dict(parse_vary(text) for text in args.vary)
+    axes = parse_axes(args.vary)
     result = sweep(
         args.spec,
         axes,

@@ -94,6 +94,17 @@ def parse_vary(text: str) -> tuple[str, tuple[Value, ...]]:
     return name, tuple(_value(name, part) for part in _split_top_level(rest))
 
 
+def parse_axes(texts: Sequence[str]) -> dict[str, tuple[Value, ...]]:
+    """Every ``--vary`` option, one axis each, in order; a name given twice is an error."""
+    axes: dict[str, tuple[Value, ...]] = {}
+    for text in texts:
+        name, values = parse_vary(text)
+        if name in axes:
+            raise UsageError(f"--vary {name} is given twice; give its values in one --vary")
+        axes[name] = values
+    return axes
+
+
 def _range_values(name: str, text: str) -> tuple[Value, ...]:
     parts = [part.strip() for part in text.split(":")]
     if len(parts) != 3:
@@ -247,6 +258,8 @@ def _check_axes(program: Program, axes: Mapping[str, Sequence[Value]], params: M
             )
         if name in axes and not axes[name]:
             raise UsageError(f"--vary {name}: no values")
+        if name in axes and name in params:
+            raise UsageError(f"{name} is both swept (--vary) and fixed (--set)")
 
 
 def _row(

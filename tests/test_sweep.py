@@ -188,6 +188,14 @@ def test_json_output_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path
             "   1 | macs + 1\n       ^^^^^^^^\n",
         ),
         (
+            ["--vary", "alpha=1.0", "--vary", "alpha=0.5"],
+            "archspec: error: --vary alpha is given twice; give its values in one --vary\n",
+        ),
+        (
+            ["--vary", "alpha=1.0", "--set", "alpha=0.5"],
+            "archspec: error: alpha is both swept (--vary) and fixed (--set)\n",
+        ),
+        (
             ["--vary", "alpha=1.0", "--plot", "x.jpg"],
             "archspec: error: --plot x.jpg: the file must end in .png, .svg, .pdf\n",
         ),

@@ -216,11 +216,11 @@ def sweep(experiment: Experiment) -> Outcome:
     must round to the paper's 0.1M.
     """
     from archspec.expr import show
-    from archspec.sweeps import parse_vary
+    from archspec.sweeps import parse_axes
     from archspec.sweeps import sweep as run_sweep
 
     config = experiment.config
-    axes = dict(parse_vary(text) for text in config["vary"])
+    axes = parse_axes(config["vary"])
     result = run_sweep(config["network"], axes, where=config.get("where"))
     paper: dict[str, dict[str, float]] = config["paper"]
     rows, checks, bars = [], [], []
