@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and IDEs
     from archspec.api import Network, load, variants_of
     from archspec.errors import SpecError, UsageError
+    from archspec.sweeps import sweep
     from archspec.train.api import evaluate, predict
 
 # `train` is the package archspec.train, which is callable: archspec.train(spec, data="digits", ...).
 __all__ = ["Network", "SpecError", "UsageError", "evaluate", "load", "predict", "train", "variants_of"]
+__all__ += ["sweep"]  # archspec.sweeps.sweep: the module has its own name, so the function keeps this one
 __version__ = "0.1.0"  # the one version string: pyproject.toml's is held to it by tests/test_cli.py
 
 # The public names load on first use (PEP 562): `import archspec.syntax` or the CLI's `check` then do not
@@ -28,6 +30,7 @@ _HOME = {
     "UsageError": "archspec.errors",
     "evaluate": "archspec.train.api",
     "predict": "archspec.train.api",
+    "sweep": "archspec.sweeps",
 }
 
 

@@ -469,6 +469,85 @@ def _add_train_parsers(sub: Any) -> None:
     add_predict_parser(sub).set_defaults(handler=cmd_predict)
 
 
+# ---------------------------------------------------------------- sweep (design spaces; archspec/sweeps.py)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Every combination (or a sample) of --vary values, analysed, filtered and its Pareto front marked."""
+    from archspec.sweep_output import render_sweep
+    from archspec.sweeps import parse_axes, sweep
+
+    axes = parse_axes(args.vary)
+    result = sweep(
+        args.spec,
+        axes,
+        variant=args.variant,
+        where=args.where,
+        objectives=args.objectives,
+        sample=args.sample,
+        seed=args.seed,
+        jobs=args.jobs,
+        params=dict(parse_assignment(text) for text in args.assignments),
+    )
+    if args.plot is not None:
+        from archspec.sweep_plot import plot_sweep
+
+        plot_sweep(result, Path(args.plot))
+    print(render_sweep(result, args.format), end="")
+    return EXIT_OK
+
+
+def _add_sweep_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="analyse every combination of parameter values; filter; mark the Pareto front",
+        description="Analyse every combination (or --sample N) of --vary values statically (no torch), "
+        "keep those satisfying --where, mark the Pareto front of --objectives. A combination that does "
+        "not build is a row with its error.",
+        epilog="example: archspec sweep mobilenet_v1 --vary alpha=1.0,0.75,0.5,0.25 "
+        "--vary resolution=224:128:-32 --where 'alpha == 1.0 or resolution == 224'",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("spec", metavar="SPEC", help="a .arch file or a zoo name")
+    p.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="NAME=VALUES",
+        help="a parameter's values: V1,V2,... (spec expressions) or START:STOP:STEP (STOP included); "
+        "repeatable, one axis each",
+    )
+    p.add_argument("--variant", "-v", help="variant of the network family (default: the name given)")
+    p.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fix another parameter for every combination (repeatable)",
+    )
+    p.add_argument(
+        "--where",
+        metavar="EXPR",
+        help="keep rows satisfying a spec expression over params, macs, flops, activation_bytes, "
+        "peak_activation_bytes, training_bytes, rf, depth and the swept names, e.g. 'macs <= 600e6'",
+    )
+    p.add_argument(
+        "--objectives",
+        default="macs,params",
+        metavar="A,B",
+        help="figures the Pareto front minimises (NAME:max maximises; default: macs,params)",
+    )
+    p.add_argument("--sample", type=positive_int, metavar="N", help="N random combinations, not all")
+    p.add_argument("--seed", type=int, default=0, help="seed of --sample (default: 0)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
+    p.add_argument(
+        "--plot", metavar="FILE", help="plot the first two objectives and the front (.png/.svg/.pdf)"
+    )
+    p.add_argument("--jobs", "-j", type=positive_int, default=1, help="processes to analyse in (default: 1)")
+    p.set_defaults(handler=cmd_sweep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every subcommand (also used to document --help in the README)."""
     parser = _Parser(
@@ -615,6 +694,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_schema)
     _add_train_parsers(sub)
     _add_experiment_parser(sub)
+    _add_sweep_parser(sub)
     from archspec.cli_editing import add_parsers as add_editing_parsers  # fmt, lsp, watch
 
     add_editing_parsers(sub)

@@ -11,7 +11,7 @@ import stat
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from archspec import ast
@@ -124,6 +124,9 @@ def read_spec(path: Path, key: str) -> str:
         raise SpecError.at(None, f"cannot read {key}: not UTF-8 text") from None
 
 
+# A search loop loads the same spec many times (`archspec.load(spec, **params)`, a sweep): the AST of a
+# text is kept, keyed by the text itself, so an edited file is parsed again. ASTs are immutable.
+@lru_cache(maxsize=64)
 def _parse(text: str, key: str) -> ast.Module:
     """The AST of a file's text: the shipped one of a zoo spec (``archspec.parsed``), else the parser's."""
     module = lookup(text, key)

@@ -22,6 +22,7 @@ NAMES = [
     "stacked_3x3",
     "inception_1x1",
     "mobilenet_separable",
+    "mobilenet_width_res",
     "receptive_field",
     "relu_vs_tanh",
     "dropout",
@@ -30,7 +31,7 @@ NAMES = [
     "linear_bottleneck",
     "cnn_vs_vit",
 ]
-TRAINED = NAMES[4:]
+TRAINED = NAMES[5:]
 
 
 def _rows(name: str) -> dict[str, list[Any]]:
@@ -77,6 +78,16 @@ def test_mobilenet_against_full_convolutions_matches_table_4() -> None:
     for variant, (params, mult_adds) in paper.items():
         assert round(rows[variant][2] / 1e6, 1) == params
         assert rows[variant][3] / 1e6 == pytest.approx(mult_adds, rel=1e-3)  # the paper rounds to 1M
+
+
+def test_mobilenet_width_and_resolution_multipliers_match_tables_6_and_7() -> None:
+    rows = _rows("mobilenet_width_res")
+    # MobileNet paper, Tables 6 and 7 (figures.md): mult-adds in millions, as printed (whole millions)
+    paper = {"1.0-224": 569, "0.75-224": 325, "0.5-224": 149, "0.25-224": 41}
+    paper |= {"1.0-192": 418, "1.0-160": 290, "1.0-128": 186}
+    assert rows.keys() == paper.keys()
+    for key, mult_adds in paper.items():
+        assert abs(rows[key][2] / 1e6 - mult_adds) < 1, key  # the paper's last digit
 
 
 def _field(layers: list[tuple[int, int]]) -> int:

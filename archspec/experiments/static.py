@@ -207,10 +207,53 @@ def receptive_field(experiment: Experiment) -> Outcome:
     return Outcome(columns, rows, grows, verdict, {"type": "fields", "curves": curves})
 
 
+def sweep(experiment: Experiment) -> Outcome:
+    """One ``archspec sweep`` of a zoo network (``network``, ``vary``, ``where``) against a paper's table.
+
+    ``[paper]`` holds the paper's figures in millions keyed ``"V1-V2"`` by the swept values in order. The
+    paper prints whole millions of mult-adds and does not round one way throughout (568.7M is its 569,
+    290.7M its 290), so a measured figure agrees when it is within one million of the printed one; params
+    must round to the paper's 0.1M.
+    """
+    from archspec.expr import show
+    from archspec.sweeps import parse_axes
+    from archspec.sweeps import sweep as run_sweep
+
+    config = experiment.config
+    axes = parse_axes(config["vary"])
+    result = run_sweep(config["network"], axes, where=config.get("where"))
+    paper: dict[str, dict[str, float]] = config["paper"]
+    rows, checks, bars = [], [], []
+    for row in result.rows:
+        key = "-".join(show(value) for value in row.values.values())
+        reported = paper.get(key, {})
+        macs, params = row.figures.get("macs", 0), row.figures.get("params", 0)
+        if reported:
+            checks.append(
+                row.ok
+                and abs(macs / 1e6 - reported["macs"]) < 1
+                and round(params / 1e6, 1) == reported["params"]
+            )
+        rows.append([key, params, macs, reported.get("params", ""), reported.get("macs", "")])
+        bars.append({"label": key, "params": params, "macs": macs})
+    reproduced = bool(checks) and all(checks) and len(checks) == len(paper)
+    command = f"archspec sweep {config['network']} " + " ".join(f"--vary {v}" for v in config["vary"])
+    if config.get("where"):
+        command += f" --where '{config['where']}'"
+    verdict = (
+        f"reproduced: all {len(checks)} figures within the paper's last digit (`{command}`)"
+        if reproduced
+        else "not reproduced: see the table"
+    )
+    columns = ["-".join(axes), "params", "MACs", "paper params (M)", "paper MACs (M)"]
+    return Outcome(columns, rows, reproduced, verdict, {"type": "bars", "bars": bars})
+
+
 ANALYSES: dict[str, Callable[[Experiment], Outcome]] = {
     "stacked": stacked,
     "pairs": pairs,
     "receptive_field": receptive_field,
+    "sweep": sweep,
 }
 
 
