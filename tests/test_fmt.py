@@ -219,6 +219,8 @@ def test_a_file_with_an_error_is_left_as_it_was(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr == (
         f"{path}:3:12: error: '>>' must be followed by a layer\n   3 |     relu >>\n                  ^\n"
+        "  hint: a line break ends a chain; to go on on the next line, put the chain in parentheses: "
+        "`(relu >>` and the rest of it, then `)`\n"
         "0 file(s) reformatted, 0 file(s) already formatted, 1 file(s) with errors\n"
     )
     assert path.read_text("utf-8") == "network n:\n  layers:\n    relu >>\n"
@@ -243,6 +245,9 @@ def scrambled(text: str, rng: random.Random) -> str:
         body = line[indent:]
         if not body.lstrip().startswith("#") and '"' not in body:
             body = re.sub(r"([,=+*]|>>) ", lambda m: m.group(0) + " " * rng.randint(0, 3), body)
+        if line.rstrip("\n").endswith("\\"):  # a continued line: nothing may follow the backslash
+            out.append(line[:indent] + body)
+            continue
         out.append(line[:indent] + body.replace("\n", " " * rng.randint(0, 2) + "\n"))
         if line.strip() and rng.random() < 0.1:
             out.append("\n")
