@@ -512,9 +512,16 @@ def test_a_data_folder_with_a_fifo_and_a_link_loop(
         (["--momentum", "-5"], "--momentum must be in [0, 1], got -5.0"),
         (
             ["--seed", "99999999999999999999999"],
-            "--seed must be at most 1,000,000,000,000,000, got 99999999999999999999999",
+            "--seed must be at most 1,000,000,000,000,000 in magnitude, got 99999999999999999999999",
         ),
-        (["--seed", "-1"], "--seed must be non-negative, got -1"),
+        (
+            ["--seed", "-99999999999999999999999"],
+            "--seed must be at most 1,000,000,000,000,000 in magnitude, got -99999999999999999999999",
+        ),
+        (
+            ["--epochs", "99999999999999999999999"],
+            "--epochs must be at most 1,000,000,000,000,000, got 99999999999999999999999",
+        ),
         (
             ["--workers", "100000"],
             f"--workers must be at most {max(8, 2 * (os.cpu_count() or 1))} (twice the CPUs, at least 8), got 100000",

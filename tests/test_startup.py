@@ -11,7 +11,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # The modules that define pydantic models: pydantic evaluates every string annotation of a model class
 # when the class is created (compiling each), so these write real annotations.
-MODEL_MODULES = sorted([*(ROOT / "archspec" / "ops").glob("*.py"), ROOT / "archspec" / "ir.py"])
+MODEL_MODULES = sorted(
+    [
+        *(ROOT / "archspec" / "ops").glob("*.py"),
+        *(ROOT / "archspec" / name for name in ("ir.py", "train/schema.py", "site/result_file.py")),
+    ]
+)
 
 
 def postpones_annotations(path: Path) -> bool:

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
+
+from archspec.site.result_file import MAX_RESULT_BYTES, ResultFile
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -34,32 +36,6 @@ class Claim:
     problem: str | None = None  # why a result that exists could not be read
     cells: list[list[str]] = field(default_factory=list)
     settings: dict[str, Any] | None = None  # a trained claim's verdict per setting: columns, cells, summary
-
-
-MAX_RESULT_BYTES = 4 * 2**20  # a result.json is a few KB; a larger file is not one
-
-
-class _Machine(BaseModel):
-    cpus: int | None = None
-    load_average: list[float] = []
-
-
-Cell = bool | int | float | str | None
-
-
-class ResultFile(BaseModel):
-    """What ``claims.html`` shows of a ``result.json`` (other keys are ignored): anything else is
-    reported on the page as a file that could not be read, never a template error."""
-
-    command: str
-    columns: list[Cell]
-    rows: list[list[Cell]]
-    reproduced: bool
-    verdict: str
-    seconds: float
-    commit: str | None = None
-    machine: _Machine
-    finished: str
 
 
 def _read_bounded(path: Path) -> bytes:

@@ -19,7 +19,7 @@ SCHEDULES = ("cosine", "step", "none")
 DEVICES = ("auto", "cpu", "cuda")
 AMP_MODES = ("off", "bf16", "fp16")
 
-# Counts (epochs, batch size, seed...) are held to this: a seed must fit torch's 64 bits, and no count
+# Counts (epochs, batch size, |seed|...) are held to this: a seed must fit torch's 64 bits, and no count
 # larger is a run anyone means.
 MAX_COUNT = 10**15
 
@@ -80,9 +80,11 @@ class TrainConfig:
         for name in numbers:
             if not math.isfinite(getattr(self, name)):
                 raise UsageError(f"{_option(name)} must be a finite number, got {getattr(self, name)}")
-        for name in ("epochs", "batch_size", "step_epochs", "workers", "seed"):
-            if abs(getattr(self, name)) > MAX_COUNT:
+        for name in ("epochs", "batch_size", "step_epochs", "workers"):
+            if getattr(self, name) > MAX_COUNT:
                 raise UsageError(f"{_option(name)} must be at most {MAX_COUNT:,}, got {getattr(self, name)}")
+        if abs(self.seed) > MAX_COUNT:
+            raise UsageError(f"--seed must be at most {MAX_COUNT:,} in magnitude, got {self.seed}")
         workers = max_workers()
         checks = [
             (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
@@ -97,7 +99,6 @@ class TrainConfig:
             (self.warmup_epochs >= 0, f"--warmup must be non-negative, got {self.warmup_epochs}"),
             (self.step_epochs >= 1, f"--step-epochs must be at least 1, got {self.step_epochs}"),
             (self.step_gamma > 0, f"--step-gamma must be positive, got {self.step_gamma}"),
-            (self.seed >= 0, f"--seed must be non-negative, got {self.seed}"),
             (self.workers >= 0, f"--workers must be non-negative, got {self.workers}"),
             (
                 self.workers <= workers,

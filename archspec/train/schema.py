@@ -6,12 +6,12 @@ must be a plain absolute path (no ``..``, no control characters) before ``rebuil
 what torch's ``weights_only`` unpickler made; their sizes are the file's own, so they are not bounded here.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: pydantic would compile every string annotation (see
+# tests/test_startup.py).
 import math
 import os
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -119,7 +119,7 @@ class SpecRecord(_Strict):
         return sources
 
     @model_validator(mode="after")
-    def _root_is_a_source(self) -> SpecRecord:
+    def _root_is_a_source(self) -> Self:
         if self.root not in self.sources:
             raise ValueError("the root spec is not among the recorded sources")
         return self
