@@ -201,14 +201,23 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMPARE_COLUMNS = ("network", "params", "macs", "flops", "depth", "receptive_field", "peak_activation_bytes")
+COMPARE_COLUMNS = (
+    "network",
+    "params",
+    "macs",
+    "flops",
+    "depth",
+    "receptive_field",
+    "spatial_receptive_field",
+    "peak_activation_bytes",
+)
 HISTORY_COLUMNS = (
     "year",
     "network",
     "depth",
     "params",
     "macs",
-    "receptive_field",
+    "spatial_receptive_field",  # the whole field is global after a gate fed by global pooling
     "reported_paper",
     "reported_torchvision",
 )
@@ -252,7 +261,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     else:
         rows = [summary_row(load(entry.path).analyze()) for entry in entries]
         which = "default variant of each network"
-    title = f"The zoo by year ({which}; MACs: torchvision convention)"
+    title = (
+        f"The zoo by year ({which}; MACs: torchvision convention; receptive field of the spatial path: "
+        "the global inputs of squeeze-and-excitation gates and global pooling left out)"
+    )
     print(render_summary(rows, HISTORY_COLUMNS, args.format, title, args.comments), end="")
     return EXIT_OK
 

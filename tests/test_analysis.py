@@ -137,12 +137,46 @@ def test_misaligned_non_square_fields_are_described_per_axis() -> None:
     )
 
 
-def test_a_merge_keeps_the_field_of_largest_area() -> None:
+def test_a_merge_takes_the_union_of_its_inputs_fields_per_axis() -> None:
     text = MISALIGNED.replace("a: conv(2, 1, stride=2)", "a: conv(2, (5, 1), pad=(2, 0))")
     text = text.replace("b: conv(2, 2, stride=2)", "b: conv(2, (1, 3), pad=(0, 1))")
     analysis = load_text(text).analyze()
     assert analysis.warnings == ()  # both centred on the output pixel
-    assert analysis.row("merged.2").receptive_field == ReceptiveField((5, 1), (1, 1), (2, 0))  # 5 > 3
+    # a sees 5 rows by 1 column, b 1 row by 3 columns: the concat sees 5 rows by 3 columns (by hand;
+    # test_crosscheck.py checks merges against the input gradient)
+    assert analysis.row("merged.2").receptive_field == ReceptiveField((5, 3), (1, 1), (2, 1))
+
+
+ORDERED = """
+block SE(squeeze):
+  avgpool: global_avgpool
+  fc1: conv(squeeze, 1) >> relu
+  fc2: conv(in_channels, 1) >> sigmoid
+  mul from input, fc2
+
+network order:
+  input: 3x16x16
+  layers:
+    stem: conv(4, 3, stride=2, pad=1)
+    proj: conv(4, 3, stride=2, pad=1) from stem
+    gated: (conv(4, 1, stride=2) >> SE(2)) from stem
+    sum: add from proj, gated
+    head: global_avgpool >> flatten >> linear(2)
+"""
+
+
+def test_the_field_does_not_depend_on_the_order_of_independent_lines() -> None:
+    proj = "    proj: conv(4, 3, stride=2, pad=1) from stem\n"
+    swapped = ORDERED.replace(proj, "").replace("    sum:", proj + "    sum:")
+    assert swapped != ORDERED
+    # by hand: stem r 3, j 2, P 1; proj r 3 + 2·2 = 7, j 4, P 1 + 1·2 = 3; the gated branch r 3, j 4, P 1
+    # (its SE gate's pooled input left out); the add sees rows -3..3 of the first unit: r 7, P 3
+    for text in (ORDERED, swapped):
+        analysis = load_text(text).analyze()
+        assert analysis.receptive_field == "global"  # the gate's pooling sees the whole input
+        assert analysis.spatial_receptive_field == rf(7, 4, 3)
+        assert analysis.row("sum").spatial_receptive_field == rf(7, 4, 3)
+        assert analysis.row("sum").receptive_field == "global"
 
 
 def test_rows_describe_their_op_and_name_their_parent() -> None:

@@ -104,7 +104,8 @@ def _year_ticks(axes: Axes, entries: Sequence[Entry]) -> None:
 
 
 def field_by_depth(entries: Sequence[Entry]) -> str:
-    """The receptive field against depth, one line per network (its first variant); on the right the
+    """The receptive field of the spatial path (squeeze-and-excitation gates' global inputs left out)
+    against depth, one line per network (its first variant); on the right the
     first layers, beside the field of stacked 3×3 convolutions and of one 5×5 or 7×7 convolution."""
     from matplotlib.figure import Figure
 
@@ -125,9 +126,9 @@ def field_by_depth(entries: Sequence[Entry]) -> str:
             if first:
                 start.plot(*zip(*first, strict=True), **style)
         whole.set_yscale("log")
-        whole.set_title("Receptive field along each network")
+        whole.set_title("Receptive field along each network (spatial path)")
         whole.set_xlabel("depth (conv / linear / attention layers so far)")
-        whole.set_ylabel("receptive field (input pixels, log scale)")
+        whole.set_ylabel("receptive field, spatial path (input pixels, log scale)")
         if lines:
             whole.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         stacked = range(1, 8)
