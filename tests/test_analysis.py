@@ -649,3 +649,27 @@ def test_rbf_output_by_hand() -> None:
     text = "network rbfnet:\n  input: [12]\n  layers:\n    out: rbf(5)\n"
     row = {r.name: r for r in load_text(text).analyze(count="all").rows}["out"]
     assert (row.params, row.macs, row.extra_flops) == (0, 5 * 12, 2 * 12 + 2 * 5)
+
+
+def test_explain_gives_every_axis_of_a_non_square_field() -> None:
+    text = (
+        "network axes:\n  input: 1x16x16\n  layers:\n    body:\n"
+        "      a: conv(1, [3, 5], pad=[1, 2])\n      b: conv(1, [1, 3], stride=[1, 2], pad=[0, 1])\n"
+    )
+    analysis = load_text(text).analyze()
+    # by hand: a sees 3 rows and 5 columns (P 1 and 2); b adds 0 rows and 2 columns, and stride 2 across
+    assert "receptive field at its output: size 3x7, stride 1x2, padding 1x3" in explain(analysis, "body")
+    lines = explain(analysis, "body.b").splitlines()
+    assert "  height: r = r_in + (k-1)·d·j_in = 3 + 0·1·1 = 3" in lines
+    assert "  width: r = r_in + (k-1)·d·j_in = 5 + 2·1·1 = 7" in lines
+    assert "  width: P = P_in + p·j_in = 2 + 1·1 = 3" in lines
+
+
+def test_explain_labels_the_whole_and_the_spatial_field_after_a_gate() -> None:
+    analysis = load_text(ORDERED).analyze()
+    text = explain(analysis, "sum")
+    assert "receptive field: global (whole: a gate fed by global pooling sees every pixel)" in text
+    assert (
+        "receptive field of the spatial path (gates' global inputs left out): size 7, stride 4, padding 3"
+        in text
+    )
