@@ -1,5 +1,6 @@
 # The two commands of the README. Both do all set-up first (idempotent; see tools/setup.sh).
-.PHONY: setup demo test lint typecheck bench train-demo bench-train bench-train-instructions mutate experiments
+.PHONY: setup demo test lint typecheck bench train-demo bench-train bench-train-instructions mutate experiments \
+	difftest
 
 PY := .venv/bin/python
 
@@ -55,3 +56,9 @@ mutate: setup
 # The essay's claims as experiments, in full (docs/claims.md); results and plots in runs/experiments/.
 experiments: setup
 	@time $(PY) -m archspec experiment --all
+
+# Differential testing against torch at length (docs/testing.md): N random networks (default 1000, about a
+# second each); each failing spec, shrunk, is kept in tests/difftest_regressions/, which the suite replays.
+N ?= 1000
+difftest: setup
+	@$(PY) tools/difftest.py --examples $(N)

@@ -21,6 +21,11 @@ _RF = {
         {"type": "null"},
     ],
 }
+_RF_SPATIAL = {
+    **_RF,
+    "description": "The receptive field of the spatial path: the same, with the global inputs of gates "
+    "(squeeze-and-excitation) and global pooling left out; equal to receptive_field where no gate is.",
+}
 _ROW = {
     "type": "object",
     "required": [
@@ -34,6 +39,7 @@ _ROW = {
         "flops",
         "activation_bytes",
         "saved_bytes",
+        "receptive_field_spatial",
     ],
     "properties": {
         "name": {
@@ -53,6 +59,7 @@ _ROW = {
         "activation_bytes": {**_INT, "description": "Bytes of the output (summed over a container)."},
         "saved_bytes": {**_INT, "description": "Bytes autograd keeps for backward (docs/memory.md)."},
         "receptive_field": _RF,
+        "receptive_field_spatial": _RF_SPATIAL,
     },
 }
 _OPTIMISER = {
@@ -81,6 +88,7 @@ def analysis_schema(version: int) -> dict[str, Any]:
             "activation_bytes",
             "peak_activation_bytes",
             "training_memory",
+            "receptive_field_spatial",
             "convention",
             "layers",
         ],
@@ -116,7 +124,12 @@ def analysis_schema(version: int) -> dict[str, Any]:
                     "adamw": _OPTIMISER,
                 },
             },
-            "receptive_field": _RF,
+            "receptive_field": {
+                **_RF,
+                "description": "The network's field at its last feature map: size, stride, padding "
+                "and centre per axis; 'global' (attention, or a gate fed by global pooling); or null.",
+            },
+            "receptive_field_spatial": _RF_SPATIAL,
             "depth": _INT,
             "convention": {"type": "object", "required": ["count", "text"]},
             "warnings": {"type": "array", "items": {"type": "string"}},

@@ -204,6 +204,7 @@ COMPARE_COLUMNS = (
     "flops",
     "depth",
     "receptive_field",
+    "spatial_receptive_field",
     "peak_activation_bytes",
 )
 HISTORY_COLUMNS = (
@@ -212,7 +213,7 @@ HISTORY_COLUMNS = (
     "depth",
     "params",
     "macs",
-    "receptive_field",
+    "spatial_receptive_field",  # the whole field is global after a gate fed by global pooling
     "reported_paper",
     "reported_torchvision",
 )
@@ -256,7 +257,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     else:
         rows = [summary_row(load(entry.path).analyze()) for entry in entries]
         which = "default variant of each network"
-    title = f"The zoo by year ({which}; MACs: torchvision convention)"
+    title = (
+        f"The zoo by year ({which}; MACs: torchvision convention; receptive field of the spatial path: "
+        "the global inputs of squeeze-and-excitation gates and global pooling left out)"
+    )
     _print_report(render_summary(rows, HISTORY_COLUMNS, args.format, title, args.comments), args.format)
     return EXIT_OK
 

@@ -27,7 +27,7 @@ from archspec.terminal import escape_controls
 
 FORMATS = ("table", "markdown", "csv", "json")
 # The version of the analysis JSON document (`archspec schema --analysis`); raised when a field changes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def render_analysis(
@@ -99,6 +99,7 @@ def analysis_json(analysis: Analysis, depth: int | None = None) -> dict[str, Any
         "peak_activation_bytes": analysis.peak_activation_bytes,
         "training_memory": dict(analysis.training_memory),
         "receptive_field": rf_json(analysis.receptive_field),
+        "receptive_field_spatial": rf_json(analysis.spatial_receptive_field),
         "depth": analysis.depth,
         "convention": analysis.convention(),
         "warnings": list(analysis.warnings),
@@ -122,6 +123,7 @@ def _row_json(row: Row) -> dict[str, Any]:
         "activation_bytes": row.activation_bytes,
         "saved_bytes": row.saved_bytes,
         "receptive_field": rf_json(row.receptive_field),
+        "receptive_field_spatial": rf_json(row.spatial_receptive_field),
         "repeat": row.repeat.model_dump() if row.repeat is not None else None,
     }
 
@@ -196,6 +198,15 @@ def rf_text(field: RF) -> str:
     return f"{field.short()} /{stride} p{pad}"
 
 
+def network_rf_text(analysis: Analysis) -> str:
+    """The network's field: one figure, or, where a gate fed by global pooling makes the whole field
+    global, both, labelled: ``global (whole); 595 /32 p297 (spatial path)``."""
+    if not analysis.gated:
+        return rf_text(analysis.receptive_field)
+    whole, spatial = rf_text(analysis.receptive_field), rf_text(analysis.spatial_receptive_field)
+    return f"{whole} (whole); {spatial} (spatial path)"
+
+
 def human(value: float, unit: str = "") -> str:
     """``25.56M``, ``4.09G``: three significant digits."""
     for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
@@ -226,13 +237,19 @@ def header_lines(analysis: Analysis) -> list[str]:
         f"buffers {analysis.buffers:,}); MACs {analysis.macs:,} ({human(analysis.macs)}); "
         f"FLOPs {analysis.flops:,} ({human(analysis.flops)})",
         f"depth {analysis.depth} (conv/linear/attention layers on the longest path); "
-        f"receptive field {rf_text(analysis.receptive_field)}",
+        f"receptive field {network_rf_text(analysis)}",
         f"memory ({conv['memory']}): saved for backward {human_bytes(analysis.activation_bytes)}, "
         f"peak at inference {human_bytes(analysis.peak_activation_bytes)} (at {analysis.peak_at}); "
         f"training: SGD-momentum {human_bytes(tm['sgd_momentum']['total_bytes'])}, "
         f"AdamW {human_bytes(tm['adamw']['total_bytes'])}",
         conv["text"],
     ]
+    if analysis.gated:
+        lines.insert(
+            3,
+            "  (the whole field: a gate fed by global pooling sees every pixel; the spatial path's: "
+            "the gates' global inputs and global pooling left out)",
+        )
     for op, rule in conv.get("rules", {}).items():
         lines.append(f"  {op}: {rule}")
     lines.extend(f"warning: {w}" for w in analysis.warnings)
@@ -268,7 +285,7 @@ def _total_cells(analysis: Analysis) -> list[str]:
         f"{analysis.flops:,}",
         "",
         human_bytes(analysis.activation_bytes),
-        rf_text(analysis.receptive_field),
+        network_rf_text(analysis),
     ]
 
 
@@ -425,6 +442,7 @@ def summary_row(analysis: Analysis) -> dict[str, Any]:
         "flops": analysis.flops,
         "depth": analysis.depth,
         "receptive_field": rf_json(analysis.receptive_field),
+        "spatial_receptive_field": rf_json(analysis.spatial_receptive_field),
         "peak_activation_bytes": analysis.peak_activation_bytes,
         "reported_paper": reported_text(meta.results, "paper"),
         "reported_torchvision": reported_text(meta.results, "torchvision"),
@@ -449,8 +467,12 @@ def reported_text(results: Sequence[ReportedResult], origin: str) -> str | None:
     return text + (" (family)" if chosen[0].scope == "network" else "")
 
 
+# The summary's receptive-field columns: the whole field and the spatial path's (see network_rf_text).
+RF_COLUMNS = ("receptive_field", "spatial_receptive_field")
+
+
 def _csv_cell(column: str, value: Any) -> Any:
-    if column == "receptive_field":
+    if column in RF_COLUMNS:
         return _plain_rf(value)
     return format_shape(tuple(value)) if column == "input" else value
 
@@ -502,7 +524,7 @@ def _summary_cell(column: str, value: Any) -> str:
         return "-"
     if column == "input":
         return format_shape(tuple(value))
-    if column == "receptive_field":
+    if column in RF_COLUMNS:
         return _plain_rf(value)
     if column == "peak_activation_bytes":
         return human_bytes(value)

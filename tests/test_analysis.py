@@ -137,12 +137,46 @@ def test_misaligned_non_square_fields_are_described_per_axis() -> None:
     )
 
 
-def test_a_merge_keeps_the_field_of_largest_area() -> None:
+def test_a_merge_takes_the_union_of_its_inputs_fields_per_axis() -> None:
     text = MISALIGNED.replace("a: conv(2, 1, stride=2)", "a: conv(2, (5, 1), pad=(2, 0))")
     text = text.replace("b: conv(2, 2, stride=2)", "b: conv(2, (1, 3), pad=(0, 1))")
     analysis = load_text(text).analyze()
     assert analysis.warnings == ()  # both centred on the output pixel
-    assert analysis.row("merged.2").receptive_field == ReceptiveField((5, 1), (1, 1), (2, 0))  # 5 > 3
+    # a sees 5 rows by 1 column, b 1 row by 3 columns: the concat sees 5 rows by 3 columns (by hand;
+    # test_crosscheck.py checks merges against the input gradient)
+    assert analysis.row("merged.2").receptive_field == ReceptiveField((5, 3), (1, 1), (2, 1))
+
+
+ORDERED = """
+block SE(squeeze):
+  avgpool: global_avgpool
+  fc1: conv(squeeze, 1) >> relu
+  fc2: conv(in_channels, 1) >> sigmoid
+  mul from input, fc2
+
+network order:
+  input: 3x16x16
+  layers:
+    stem: conv(4, 3, stride=2, pad=1)
+    proj: conv(4, 3, stride=2, pad=1) from stem
+    gated: (conv(4, 1, stride=2) >> SE(2)) from stem
+    sum: add from proj, gated
+    head: global_avgpool >> flatten >> linear(2)
+"""
+
+
+def test_the_field_does_not_depend_on_the_order_of_independent_lines() -> None:
+    proj = "    proj: conv(4, 3, stride=2, pad=1) from stem\n"
+    swapped = ORDERED.replace(proj, "").replace("    sum:", proj + "    sum:")
+    assert swapped != ORDERED
+    # by hand: stem r 3, j 2, P 1; proj r 3 + 2·2 = 7, j 4, P 1 + 1·2 = 3; the gated branch r 3, j 4, P 1
+    # (its SE gate's pooled input left out); the add sees rows -3..3 of the first unit: r 7, P 3
+    for text in (ORDERED, swapped):
+        analysis = load_text(text).analyze()
+        assert analysis.receptive_field == "global"  # the gate's pooling sees the whole input
+        assert analysis.spatial_receptive_field == rf(7, 4, 3)
+        assert analysis.row("sum").spatial_receptive_field == rf(7, 4, 3)
+        assert analysis.row("sum").receptive_field == "global"
 
 
 def test_rows_describe_their_op_and_name_their_parent() -> None:
@@ -615,3 +649,27 @@ def test_rbf_output_by_hand() -> None:
     text = "network rbfnet:\n  input: [12]\n  layers:\n    out: rbf(5)\n"
     row = {r.name: r for r in load_text(text).analyze(count="all").rows}["out"]
     assert (row.params, row.macs, row.extra_flops) == (0, 5 * 12, 2 * 12 + 2 * 5)
+
+
+def test_explain_gives_every_axis_of_a_non_square_field() -> None:
+    text = (
+        "network axes:\n  input: 1x16x16\n  layers:\n    body:\n"
+        "      a: conv(1, [3, 5], pad=[1, 2])\n      b: conv(1, [1, 3], stride=[1, 2], pad=[0, 1])\n"
+    )
+    analysis = load_text(text).analyze()
+    # by hand: a sees 3 rows and 5 columns (P 1 and 2); b adds 0 rows and 2 columns, and stride 2 across
+    assert "receptive field at its output: size 3x7, stride 1x2, padding 1x3" in explain(analysis, "body")
+    lines = explain(analysis, "body.b").splitlines()
+    assert "  height: r = r_in + (k-1)·d·j_in = 3 + 0·1·1 = 3" in lines
+    assert "  width: r = r_in + (k-1)·d·j_in = 5 + 2·1·1 = 7" in lines
+    assert "  width: P = P_in + p·j_in = 2 + 1·1 = 3" in lines
+
+
+def test_explain_labels_the_whole_and_the_spatial_field_after_a_gate() -> None:
+    analysis = load_text(ORDERED).analyze()
+    text = explain(analysis, "sum")
+    assert "receptive field: global (whole: a gate fed by global pooling sees every pixel)" in text
+    assert (
+        "receptive field of the spatial path (gates' global inputs left out): size 7, stride 4, padding 3"
+        in text
+    )

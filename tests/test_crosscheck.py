@@ -247,12 +247,26 @@ def gradient_window(out: torch.Tensor, x: torch.Tensor, i: int) -> tuple[list[in
     return rows, cols
 
 
-def assert_field_is_gradient_extent(load: Callable[..., archspec.Network], node: str) -> ReceptiveField:
+def detach_global_pooling(module: nn.Module, graph: Graph) -> None:
+    """Global pooling's output as a constant: no gradient reaches the input through a gate's squeeze
+    (the spatial path's field, ``analysis.spatial_fields``)."""
+    modules = node_modules(module, graph)
+    for node in graph.nodes:
+        if node.op.kind == "global_avgpool":
+            assert node.id in modules, node.name
+            pool = modules[node.id]
+            pool.register_forward_hook(lambda _m, _i, out: out.detach())
+
+
+def assert_field_is_gradient_extent(
+    load: Callable[..., archspec.Network], node: str, spatial: bool = False
+) -> ReceptiveField:
     """Enlarge the input until two neighbouring units of ``node`` see only real pixels, then compare
-    their gradient windows with the analysis. Returns the field. ``load(input_shape=...)``."""
+    their gradient windows with the analysis. Returns the field. ``load(input_shape=...)``. With
+    ``spatial``, the spatial path's field, against the gradient with global pooling's output detached."""
     network = load()
     channels = network.graph.input_shape[0]
-    field = _field(network.analyze(), network.graph, node)
+    field = _field(network.analyze(), network.graph, node, spatial)
     first = [math.ceil(p / j) for p, j in zip(field.padding, field.stride, strict=True)]
     i = max(first)  # the same index on both axes; the window of unit i starts at i·j - P >= 0
     height = max((i + 1) * j - p + r for r, j, p in zip(field.size, field.stride, field.padding, strict=True))
@@ -266,9 +280,12 @@ def assert_field_is_gradient_extent(load: Callable[..., archspec.Network], node:
         height += max(field.stride)
     else:  # pragma: no cover - the output grows with the input
         raise AssertionError(f"no input size gives {node} {i + 2} outputs")
-    assert _field(analysis, network.graph, node) == field  # the field does not depend on the input size
+    # the field does not depend on the input size
+    assert _field(analysis, network.graph, node, spatial) == field
     module = network.build(dtype=torch.float64).eval()
     make_monotone(module)
+    if spatial:
+        detach_global_pooling(module, network.graph)
     x = torch.ones(1, channels, height, height, dtype=torch.float64, requires_grad=True)
     out = capture(module, network.graph, x, target)
     for unit in (i, i + 1):
@@ -290,8 +307,8 @@ def _target(graph: Graph, node: str) -> int:
     return exact[0].id if exact else inside[-1].id
 
 
-def _field(analysis: Analysis, graph: Graph, node: str) -> ReceptiveField:
-    field = analysis.fields[_target(graph, node)]
+def _field(analysis: Analysis, graph: Graph, node: str, spatial: bool = False) -> ReceptiveField:
+    field = (analysis.spatial_fields if spatial else analysis.fields)[_target(graph, node)]
     if field is None:
         return ReceptiveField((1, 1), (1, 1), (0, 0))
     assert isinstance(field, ReceptiveField), field
@@ -336,6 +353,85 @@ def test_dilated_max_pooling_field_is_the_input_gradient_extent() -> None:
     )
     field = assert_field_is_gradient_extent(lambda **kw: archspec.load("d.arch", text=text, **kw), "p")
     assert field.size == (3 + (3 - 1) * 2, 3 + (2 - 1) * 3)
+
+
+MERGED = """
+network merged:
+  input: INPUT
+  layers:
+    stem: conv(3, 3, pad=1)
+    both:
+      MERGE:
+        a: A
+        b: B
+"""
+
+
+@pytest.mark.parametrize(
+    ("merge", "a", "b", "size"),
+    [
+        # after the 3x3 stem: a 1x5 and a 5x1 branch see 3x7 and 7x3, their concat (by gradient) 7x7
+        ("concat", "conv(2, [1, 5], pad=[0, 2])", "conv(2, [5, 1], pad=[2, 0])", (7, 7)),
+        ("add", "conv(3, [1, 7], pad=[0, 3])", "conv(3, 5, pad=2)", (7, 9)),
+        ("mul", "conv(3, [3, 1], pad=[2, 0], dilation=2)", "conv(3, [1, 5], pad=[0, 2])", (7, 7)),
+        # misaligned centres (a warning): one branch reaches a pixel further up and left, the other
+        # further down and right; the union (5) is wider than either branch (4)
+        ("add", "conv(3, 2, stride=3, pad=1)", "conv(3, 2, stride=3)", (5, 5)),
+    ],
+)
+def test_a_merge_sees_the_union_of_its_branches_per_axis(merge: str, a: str, b: str, size: Any) -> None:
+    shape = "2x14x14" if "stride=3" in a else "2x13x11"  # 14 + 3n: both stride-3 branches give one size
+    text = MERGED.replace("INPUT", shape).replace("MERGE", merge)
+    text = text.replace(": A", f": {a}").replace(": B", f": {b}")
+    field = assert_field_is_gradient_extent(lambda **kw: archspec.load("m.arch", text=text, **kw), "both")
+    assert field.size == size  # the gradient's extent (the helper) equals the expected union
+
+
+ORDERED = """
+block SE(squeeze):
+  avgpool: global_avgpool
+  fc1: conv(squeeze, 1) >> relu
+  fc2: conv(in_channels, 1) >> sigmoid
+  mul from input, fc2
+
+network order:
+  input: 3x16x16
+  layers:
+    stem: conv(4, 3, stride=2, pad=1)
+    proj: conv(4, 3, stride=2, pad=1) from stem
+    gated: (conv(4, 1, stride=2) >> SE(2)) from stem
+    sum: add from proj, gated
+    head: global_avgpool >> flatten >> linear(2)
+"""
+
+
+def test_the_spatial_field_is_the_gradient_with_gates_removed_in_either_line_order() -> None:
+    proj = "    proj: conv(4, 3, stride=2, pad=1) from stem\n"
+    swapped = ORDERED.replace(proj, "").replace("    sum:", proj + "    sum:")
+    for text in (ORDERED, swapped):
+        network = archspec.load("o.arch", text=text)
+        assert network.analyze().receptive_field == "global"
+        field = assert_field_is_gradient_extent(
+            lambda text=text, **kw: archspec.load("o.arch", text=text, **kw), "sum", spatial=True
+        )
+        assert field == figure(7, 4, 3)
+        assert network.analyze().spatial_receptive_field == field
+
+
+def test_mobilenet_v3_large_spatial_field_is_figures_md() -> None:
+    analysis = archspec.load("mobilenet_v3_large").analyze()
+    assert analysis.receptive_field == "global"  # SE gates from features.4 on
+    assert analysis.spatial_receptive_field == figure(595, 32, 297)  # figures.md: 595 (SE gates removed)
+    assert analysis.row("features").spatial_receptive_field == analysis.spatial_receptive_field
+
+
+@pytest.mark.slow
+def test_mobilenet_v3_large_spatial_field_is_the_gradient_extent() -> None:
+    def load(**kw: Any) -> archspec.Network:
+        return archspec.load("mobilenet_v3_large", width_mult=0.25, **kw)
+
+    field = assert_field_is_gradient_extent(load, "features", spatial=True)
+    assert field == figure(595, 32, 297)
 
 
 # ---------------------------------------------------------------- random specs

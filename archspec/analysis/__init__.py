@@ -5,10 +5,19 @@ Nothing here imports torch. ``analyze`` runs every pass and gathers the results 
 
 from __future__ import annotations
 
-from archspec.analysis.core import Analysis, Row, analyze, convention, feature_field
+from archspec.analysis.core import Analysis, Row, analyze, convention
 from archspec.analysis.counts import NodeCounts, layer_depth, node_counts, node_depths
 from archspec.analysis.memory import PeakMemory, dtype_size, peak_activation, training_memory
-from archspec.analysis.receptive import RF, ReceptiveField, RFResult, receptive_fields
+from archspec.analysis.receptive import (
+    RF,
+    ReceptiveField,
+    RFResult,
+    feature_nodes,
+    head_nodes,
+    merge_fields,
+    network_fields,
+    receptive_fields,
+)
 
 __all__ = [
     "RF",
@@ -21,8 +30,11 @@ __all__ = [
     "analyze",
     "convention",
     "dtype_size",
-    "feature_field",
+    "feature_nodes",
+    "head_nodes",
     "layer_depth",
+    "merge_fields",
+    "network_fields",
     "node_counts",
     "node_depths",
     "peak_activation",

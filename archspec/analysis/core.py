@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from archspec.analysis.counts import COUNT_CONVENTIONS, NodeCounts, flops, layer_depth, node_counts
 from archspec.analysis.memory import dtype_size, peak_activation, saved_activations, training_memory
-from archspec.analysis.receptive import RF, ReceptiveField, receptive_fields
+from archspec.analysis.receptive import RF, RFResult, network_fields, receptive_fields
 from archspec.ir import Graph, Repeat
 from archspec.ops import OPS_BY_KIND, Shape, numel
 
@@ -34,6 +34,7 @@ class Row:
     activation_bytes: int
     saved_bytes: int
     receptive_field: RF
+    spatial_receptive_field: RF = None
     block: str | None = None
     repeat: Repeat | None = None
     node_ids: tuple[int, ...] = ()
@@ -51,6 +52,7 @@ class Analysis:
     rows: tuple[Row, ...]
     nodes: Mapping[int, NodeCounts]
     fields: Mapping[int, RF]
+    spatial_fields: Mapping[int, RF]
     params: int
     trainable_params: int
     buffers: int
@@ -62,6 +64,8 @@ class Analysis:
     peak_at: str
     training_memory: Mapping[str, Any]
     depth: int
+    receptive_field: RF
+    spatial_receptive_field: RF
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -70,9 +74,9 @@ class Analysis:
         return self.graph.variant or self.graph.network
 
     @property
-    def receptive_field(self) -> RF:
-        """The field of the last feature map before it became global (``"global"`` after attention)."""
-        return feature_field(self.graph, self.fields)
+    def gated(self) -> bool:
+        """Whether the whole field and the spatial path's differ (a gate fed by global pooling)."""
+        return self.receptive_field != self.spatial_receptive_field
 
     def row(self, name: str) -> Row:
         """The row with this dotted name (KeyError when absent)."""
@@ -121,9 +125,10 @@ def analyze(graph: Graph, dtype: str = "float32", count: str = "torchvision", ba
     size = dtype_size(dtype)
     counts = node_counts(graph)
     rf = receptive_fields(graph)
+    whole, spatial = network_fields(graph, rf)
     out_bytes = {node.id: numel(node.shape) * size * batch for node in graph.nodes}
     saved = saved_activations(graph, dtype, batch)
-    rows = _rows(graph, counts, rf.fields, out_bytes, saved.per_node, count)
+    rows = _rows(graph, counts, rf, out_bytes, saved.per_node, count)
     peak = peak_activation(graph, dtype, batch)
     params = sum(c.params for c in counts.values())
     trainable = sum(c.trainable_params for c in counts.values())
@@ -139,6 +144,7 @@ def analyze(graph: Graph, dtype: str = "float32", count: str = "torchvision", ba
         rows=rows,
         nodes=counts,
         fields=rf.fields,
+        spatial_fields=rf.spatial,
         params=params,
         trainable_params=trainable,
         buffers=buffers,
@@ -150,20 +156,10 @@ def analyze(graph: Graph, dtype: str = "float32", count: str = "torchvision", ba
         peak_at=graph.nodes[peak.at_node].name,
         training_memory=training_memory(params, trainable, buffers, activations, dtype, batch),
         depth=layer_depth(graph),
+        receptive_field=whole,
+        spatial_receptive_field=spatial,
         warnings=rf.warnings,
     )
-
-
-def feature_field(graph: Graph, fields: Mapping[int, RF]) -> RF:
-    """The field of the last finite feature map, or ``"global"`` when attention mixes all positions."""
-    last: RF = None
-    for node in graph.nodes:
-        current = fields[node.id]
-        if isinstance(current, ReceptiveField):
-            last = current
-        elif current == "global" and node.op.kind == "attention":
-            return "global"
-    return last
 
 
 def _ancestors(name: str) -> list[str]:
@@ -177,7 +173,7 @@ def _ancestors(name: str) -> list[str]:
 def _rows(
     graph: Graph,
     counts: Mapping[int, NodeCounts],
-    fields: Mapping[int, RF],
+    rf: RFResult,
     out_bytes: Mapping[int, int],
     saved: Mapping[int, int],
     count: str,
@@ -221,7 +217,8 @@ def _rows(
                     extra_flops=c.extra_flops,
                     activation_bytes=out_bytes[node.id],
                     saved_bytes=saved[node.id],
-                    receptive_field=fields[node.id],
+                    receptive_field=rf.fields[node.id],
+                    spatial_receptive_field=rf.spatial[node.id],
                     repeat=node.repeat,
                     node_ids=(node.id,),
                     parent=parent_of(node.name),
@@ -249,7 +246,8 @@ def _rows(
                 extra_flops=sum(p.extra_flops for p in parts),
                 activation_bytes=sum(out_bytes[i] for i in ids),
                 saved_bytes=sum(saved[i] for i in ids),
-                receptive_field=fields[output],
+                receptive_field=rf.fields[output],
+                spatial_receptive_field=rf.spatial[output],
                 block=scope.block,
                 repeat=scope.repeat,
                 node_ids=tuple(ids),

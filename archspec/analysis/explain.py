@@ -40,22 +40,38 @@ def _rf_lines(analysis: Analysis, node: Node) -> list[str]:
     effect = node.op.receptive_field()
     before = analysis.fields[node.inputs[0]] if node.inputs else None
     after = analysis.fields[node.id]
+    spatial = analysis.spatial_fields[node.id]
+    if len(node.inputs) > 1 and isinstance(after, ReceptiveField):
+        return [f"receptive field: {_rf(after)} (the union of its inputs' fields, per axis)"]
     if not isinstance(effect, RFStep) or not isinstance(after, ReceptiveField):
+        if spatial != after:
+            return [
+                f"receptive field: {_rf(after)} (whole: a gate fed by global pooling sees every pixel)",
+                f"receptive field of the spatial path (gates' global inputs left out): {_rf(spatial)}",
+            ]
         return [f"receptive field: {_rf(after)}"]
     prev = before if isinstance(before, ReceptiveField) else IDENTITY
-    k, s, p, d = effect.kernel[0], effect.stride[0], effect.padding[0], effect.dilation[0]
+    per_axis = [_rf_step_lines(prev, effect, after, a) for a in (0, 1)]
+    lines = ["receptive field (Araujo et al. 2019), per axis:", *(f"  height: {x}" for x in per_axis[0])]
+    if per_axis[1] == per_axis[0]:
+        return [*lines, "  width: the same"]
+    return lines + [f"  width: {x}" for x in per_axis[1]]
+
+
+def _rf_step_lines(prev: ReceptiveField, effect: RFStep, after: ReceptiveField, a: int) -> list[str]:
+    k, s, p, d = effect.kernel[a], effect.stride[a], effect.padding[a], effect.dilation[a]
     return [
-        "receptive field (height axis; Araujo et al. 2019):",
-        f"  r = r_in + (k-1)·d·j_in = {prev.size[0]} + {k - 1}·{d}·{prev.stride[0]} = {after.size[0]}",
-        f"  j = j_in·s = {prev.stride[0]}·{s} = {after.stride[0]}",
-        f"  P = P_in + p·j_in = {prev.padding[0]} + {p}·{prev.stride[0]} = {after.padding[0]}",
-        f"  centre of the first unit = (r-1)/2 - P = {after.centre[0]:g}",
+        f"r = r_in + (k-1)·d·j_in = {prev.size[a]} + {k - 1}·{d}·{prev.stride[a]} = {after.size[a]}",
+        f"j = j_in·s = {prev.stride[a]}·{s} = {after.stride[a]}",
+        f"P = P_in + p·j_in = {prev.padding[a]} + {p}·{prev.stride[a]} = {after.padding[a]}",
+        f"centre of the first unit = (r-1)/2 - P = {after.centre[a]:g}",
     ]
 
 
 def _rf(field: object) -> str:
     if isinstance(field, ReceptiveField):
-        return f"size {field.short()}, stride {field.stride[0]}, padding {field.padding[0]}"
+        stride, padding = (str(h) if h == w else f"{h}x{w}" for h, w in (field.stride, field.padding))
+        return f"size {field.short()}, stride {stride}, padding {padding}"
     return "global" if field == "global" else "none (no spatial op yet)"
 
 
@@ -189,7 +205,12 @@ def _explain_container(analysis: Analysis, row: Row) -> list[str]:
         f"params = Σ of its layers = {_n(row.params)} ({params_share:.1f}% of the network)",
         f"MACs = Σ of its layers = {_n(row.macs)} ({macs_share:.1f}% of the network); "
         f"FLOPs = {_n(row.flops)}",
-        f"receptive field at its output: {_rf(row.receptive_field)}",
+        f"receptive field at its output: {_rf(row.receptive_field)}"
+        + (
+            f"; spatial path (gates' global inputs left out): {_rf(row.spatial_receptive_field)}"
+            if row.spatial_receptive_field != row.receptive_field
+            else ""
+        ),
         "largest contributors:",
     ]
     nodes = [analysis.graph.nodes[i] for i in row.node_ids]

@@ -6,7 +6,8 @@ and in-place ReLUs (``inplace_nodes``: the ReLUs the torch backend builds with `
 share their input's storage. ``docs/memory.md`` explains the model; ``archspec.backends.measure`` holds the
 torch measurements that the tests compare it with.
 
-Training activations: each op declares the tensors its backward keeps (``Op.saved``: its input, its output,
+Training activations: each op autograd records (``tracked``: one with parameters, or reading the output
+of one) declares the tensors its backward keeps (``Op.saved``: its input, its output,
 or tensors of its own such as max-pooling indices or batch-norm statistics). A storage that several ops
 save (a ReLU's output, read again by the next conv) is counted once, at its full size (a token selected
 from a sequence keeps the whole sequence).
@@ -27,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from archspec.dtypes import ACTIVATION_DTYPES, DTYPE_BYTES
-from archspec.ir import Graph
+from archspec.ir import Graph, Node
 from archspec.ops import Saved, numel
 
 OPTIMISER_STATES: Mapping[str, int] = {"sgd_momentum": 1, "adamw": 2}
@@ -83,15 +84,41 @@ class SavedBytes:
     per_node: Mapping[int, int]
 
 
+def tracked(graph: Graph) -> dict[int, bool]:
+    """Whether autograd records each node in training: it has parameters, or an input it reads is
+    recorded. The network's input needs no gradient, so the ops before the first parameter (a pool or a
+    pad on the input) keep nothing for a backward that never runs."""
+    found: dict[int, bool] = {}
+    for node in graph.nodes:
+        found[node.id] = node.op.param_count() > 0 or any(found[i] for i in node.inputs)
+    return found
+
+
+# Ops of two inputs whose backward keeps each input for the other's gradient only (x·y keeps y for dx).
+_CROSS_SAVING = frozenset({"mul"})
+
+
+def _only_for_the_other(node: Node, index: int, recorded: Mapping[int, bool]) -> bool:
+    """Whether input ``index`` is kept only for a gradient nobody needs (a gate on the network input
+    keeps the input for the gate's gradient, not the gate for the input's)."""
+    if node.op.kind not in _CROSS_SAVING or len(node.inputs) != 2:
+        return False
+    return not recorded[node.inputs[1 - index]]
+
+
 def saved_activations(graph: Graph, dtype: str, batch: int) -> SavedBytes:
     """Bytes autograd keeps for backward in one training forward (see the module docstring)."""
     size = dtype_size(dtype)
     base = storages(graph, training=True)
     inplace = inplace_nodes(graph)
+    recorded = tracked(graph)
     counted: set[tuple[str, int, int]] = set()
     per_node: dict[int, int] = {}
     for node in graph.nodes:
         share = 0
+        if not recorded[node.id]:
+            per_node[node.id] = 0
+            continue
         for index, saved in enumerate(node.op.saved(graph.input_shapes(node), node.shape)):
             itemsize = DTYPE_BYTES[saved.dtype] if saved.dtype else size
             if saved.copied_in_place and node.id in inplace:
@@ -101,6 +128,8 @@ def saved_activations(graph: Graph, dtype: str, batch: int) -> SavedBytes:
                 count = elements * batch if saved.per_sample else elements
                 share += count * itemsize
                 counted.add(key)
+                continue
+            if saved.source == "input" and _only_for_the_other(node, saved.index, recorded):
                 continue
             owner = base[node.inputs[saved.index] if saved.source == "input" else node.id]
             if ("storage", owner, 0) in counted:

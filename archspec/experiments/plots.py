@@ -67,9 +67,10 @@ def _readable_log(axis: Any) -> None:
 
 
 def _fields(axes: Any, plot: dict[str, Any]) -> None:
-    """Receptive field (pixels) against spatial depth, one line per network; a line that ends where the
-    field becomes global while the maps are still spatial (a squeeze-and-excitation gate, attention) ends
-    in a triangle."""
+    """Receptive field of the spatial path (pixels) against spatial depth, one line per network; a line
+    that ends where the field becomes global while the maps are still spatial (attention) ends in a
+    triangle; a cross marks the first squeeze-and-excitation gate, from where the whole field is global
+    (the line goes on with the spatial path's)."""
     import matplotlib
 
     tab20 = matplotlib.colormaps["tab20"]  # 20 distinct colours: the zoo outgrew tab10's 10
@@ -79,13 +80,18 @@ def _fields(axes: Any, plot: dict[str, Any]) -> None:
         axes.plot(curve["depths"], curve["sizes"], marker=".", color=colour, label=curve["network"])
         if curve.get("global_while_spatial"):
             axes.plot(curve["depths"][-1], curve["sizes"][-1], marker="^", markersize=8, color=colour)
+        if curve.get("gated_at") is not None:
+            at = curve["depths"].index(curve["gated_at"])
+            axes.plot(curve["depths"][at], curve["sizes"][at], marker="x", markersize=8, color=colour)
     axes.set_yscale("log")
     _readable_log(axes.yaxis)
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_xlabel("spatial layers from the input (layers that grow the field)")
-    marker = "global from the next layer on (SE, attention)"
+    marker = "global from the next layer on (attention)"
     axes.plot([], [], marker="^", linestyle="", color="grey", label=marker)
-    axes.set_ylabel("receptive field (pixels)")
+    gate = "first SE gate: whole field global from here"
+    axes.plot([], [], marker="x", linestyle="", color="grey", label=gate)
+    axes.set_ylabel("receptive field, spatial path (pixels)")
     axes.legend(fontsize=7, ncol=2)
 
 

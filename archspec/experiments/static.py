@@ -117,21 +117,26 @@ def pairs(experiment: Experiment) -> Outcome:
 
 
 def field_curve(network: Network) -> dict[str, Any]:
-    """The receptive field of a network against its spatial depth.
+    """The receptive field of a network's spatial path against its spatial depth.
 
-    A node's spatial depth counts the layers that changed the field (its size or stride) on the longest
-    path from the input. ``curve[d]`` is the largest finite field at depth ``d``; ``monotone`` says that no
-    node sees less than any of its inputs; ``global_at`` is the depth where the field became global;
-    ``global_while_spatial`` says that it did so while the output still had several positions (a
-    squeeze-and-excitation gate, attention), not only at the classifier's global pooling.
+    The field is the spatial path's (``analysis/receptive.py``): a squeeze-and-excitation gate scales its
+    map without widening it, so the curve goes on to the last feature map. A node's spatial depth counts
+    the layers that changed that field (its size or stride) on the longest path from the input.
+    ``curve[d]`` is the largest finite field at depth ``d``; ``monotone`` says that no node sees less than
+    any of its inputs; ``global_at`` is the depth where the field became global (global pooling,
+    attention); ``global_while_spatial`` says that it did so while the output still had several positions
+    (attention), not only at the classifier's global pooling; ``gated_at`` is the depth of the first gate
+    fed by global pooling, from where the whole field is global (None without one).
     """
-    from archspec.analysis import receptive_fields
+    from archspec.analysis import head_nodes, receptive_fields
 
     graph = network.graph
-    fields = receptive_fields(graph).fields
+    result = receptive_fields(graph)
+    fields, whole = result.spatial, result.fields
+    gates = result.pooled - head_nodes(graph, result.pooled)  # a gate's squeeze is not the classifier
     depth: dict[int, int] = {}
     curve: dict[int, int] = {}
-    monotone, global_at, spatial_global = True, None, False
+    monotone, global_at, spatial_global, gated_at = True, None, False, None
     for node in graph.nodes:
         rf = fields[node.id]
         before = [fields[i] for i in node.inputs]
@@ -147,9 +152,11 @@ def field_curve(network: Network) -> dict[str, Any]:
                 monotone = False
         if isinstance(rf, ReceptiveField) and depth[node.id] > 0:
             curve[depth[node.id]] = max(curve.get(depth[node.id], 0), rf.size[0])
-        elif rf == "global" and global_at is None:
+            if whole[node.id] == "global" and gated_at is None:
+                gated_at = depth[node.id]
+        elif rf == "global" and global_at is None and node.id not in gates:
             global_at = depth[node.id] + 1
-        if rf == "global" and positions(node.shape) > 1:
+        if rf == "global" and positions(node.shape) > 1 and node.id not in gates:
             spatial_global = True
     points = sorted(curve.items())
     sizes = [size for _, size in points]
@@ -162,6 +169,7 @@ def field_curve(network: Network) -> dict[str, Any]:
         "monotone": monotone,
         "global_at": global_at,
         "global_while_spatial": spatial_global,
+        "gated_at": gated_at,
     }
 
 
@@ -173,7 +181,8 @@ def positions(shape: Sequence[int]) -> int:
 
 
 def receptive_field(experiment: Experiment) -> Outcome:
-    """Receptive field against spatial depth for every network of the zoo (its first variant)."""
+    """Receptive field of the spatial path against spatial depth for every network of the zoo (its first
+    variant); ``gated at`` is where a squeeze-and-excitation gate makes the whole field global."""
     from archspec.catalog import catalog
 
     curves = []
@@ -193,17 +202,19 @@ def receptive_field(experiment: Experiment) -> Outcome:
                 f"{last / c['input']:.2f}",
                 "yes" if c["monotone"] else "NO",
                 c["global_at"] if c["global_at"] is not None else "",
+                c["gated_at"] if c["gated_at"] is not None else "",
             ]
         )
     grows = all(c["monotone"] and c["sizes"][-1] >= c["sizes"][0] for c in curves)
     verdict = (
-        f"reproduced: in all {len(curves)} zoo networks the field never shrinks along a path and the "
-        "last layers see far more than the first"
+        f"reproduced: in all {len(curves)} zoo networks the field of the spatial path (squeeze-and-"
+        "excitation gates' global inputs left out) never shrinks along a path and the last layers see far "
+        "more than the first"
         if grows
         else "not reproduced: see the networks marked NO"
     )
-    columns = ["network", "input", "spatial layers", "first field", "last field", "last / input"]
-    columns += ["monotone", "global at"]
+    columns = ["network", "input", "spatial layers", "first field", "last field (spatial path)"]
+    columns += ["last / input", "monotone", "global at", "gated at (whole field global)"]
     return Outcome(columns, rows, grows, verdict, {"type": "fields", "curves": curves})
 
 

@@ -168,7 +168,8 @@ def field_lines(entries: Sequence[Entry]) -> list[tuple[Entry, list[tuple[int, i
 
 
 def field_by_depth(entries: Sequence[Entry], essay: bool = True) -> str:
-    """The receptive field against depth, one line per network (its first variant); with ``essay`` (the
+    """The receptive field of the spatial path (squeeze-and-excitation gates' global inputs left out)
+    against depth, one line per network (its first variant); with ``essay`` (the
     zoo's site), on the right the first layers, beside the field of stacked 3×3 convolutions and of one
     5×5 or 7×7 convolution."""
     from matplotlib.figure import Figure
@@ -192,9 +193,9 @@ def field_by_depth(entries: Sequence[Entry], essay: bool = True) -> str:
         whole.set_yscale("log")
         _log_ticks(whole.yaxis, [size for _, steps in lines for _, size in steps])
         whole.xaxis.set_major_locator(MaxNLocator(integer=True))  # a depth counts layers
-        whole.set_title("Receptive field along each network")
+        whole.set_title("Receptive field along each network (spatial path)")
         whole.set_xlabel("depth (conv / linear / attention layers so far)")
-        whole.set_ylabel("receptive field (input pixels, log scale)")
+        whole.set_ylabel("receptive field, spatial path (input pixels, log scale)")
         if lines:
             whole.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         if not essay:

@@ -121,11 +121,13 @@ def _unique(slug: str, taken: set[str]) -> str:
 
 def depth_field_steps(analysis: Analysis) -> list[tuple[int, int]]:
     """The receptive field's growth along the network: for each depth (conv / linear / attention layers
-    on the longest path so far), the largest finite field size of a layer at that depth."""
+    on the longest path so far), the largest finite field size of a layer at that depth. The field is
+    the spatial path's (a squeeze-and-excitation gate's global input left out): the whole field is
+    global from the first gate on, the spatial path's goes on growing to the last feature map."""
     depths = node_depths(analysis.graph)
     largest: dict[int, int] = {}
     for node in analysis.graph.nodes:
-        field = analysis.fields[node.id]
+        field = analysis.spatial_fields[node.id]
         if isinstance(field, ReceptiveField):  # not before the first spatial op, not once it is global
             depth = depths[node.id]
             largest[depth] = max(largest.get(depth, 0), *field.size)

@@ -14,7 +14,15 @@ from urllib.parse import urlsplit
 
 from archspec.ir import Metadata
 from archspec.ops import format_shape
-from archspec.report import DisplayRow, display_rows, human, human_bytes, reported_text, rf_text
+from archspec.report import (
+    DisplayRow,
+    display_rows,
+    human,
+    human_bytes,
+    network_rf_text,
+    reported_text,
+    rf_text,
+)
 from archspec.site.entries import Entry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,6 +64,7 @@ def environment(zoo: bool = True) -> jinja2.Environment:
     env.filters["bytes"] = human_bytes
     env.filters["shape"] = format_shape
     env.filters["rf"] = rf_text
+    env.filters["network_rf"] = network_rf_text  # both fields, labelled, where a gate makes it global
     env.filters["link_url"] = link_url
     env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False)
     env.globals["zoo"] = zoo
