@@ -155,7 +155,9 @@ def test_a_network_page_has_every_section_and_the_folded_table(site: Path) -> No
     text = page.read_text(encoding="utf-8")
     assert "class ResNet50(nn.Module)" in text or "(nn.Module):" in text  # the generated PyTorch source
     assert "def forward(self, x" in text
-    assert "block Bottleneck(width, stride=1, v1=false):" in text  # the spec source
+    spec = _SpecSource()  # the spec source, highlighted: its text, without the spans
+    spec.feed(text)
+    assert "block Bottleneck(width, stride=1, v1=false):" in "".join(spec.text)
     for style in ("blocks", "maps"):
         svg = (site / "diagrams" / f"resnet50.{style}.svg").read_text(encoding="utf-8")
         assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
@@ -362,6 +364,58 @@ def test_hostile_metadata_is_escaped_and_never_linked(tmp_path: Path) -> None:
     assert "&lt;/pre&gt;&lt;script&gt;alert(6)&lt;/script&gt;" in evil
     for svg in (out / "diagrams").iterdir():
         assert "<script" not in svg.read_text(encoding="utf-8")
+
+
+class _SpecSource(HTMLParser):
+    """The elements and the text inside the page's ``<pre class="code spec">``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.depth = 0  # elements open inside the <pre>, plus one for the <pre>; 0 outside it
+        self.tags: list[tuple[str, str]] = []  # (tag, class) inside the <pre>
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = str(dict(attrs).get("class") or "")
+        if self.depth:
+            self.depth += 1
+            self.tags.append((tag, classes))
+        elif tag == "pre" and "spec" in classes.split():
+            self.depth = 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.depth:
+            self.text.append(data)
+
+
+def test_the_highlighted_spec_source_is_the_file_text_and_only_spans(tmp_path: Path) -> None:
+    """The lexer's HTML injects nothing: inside the spec's <pre> there is no element but the code and the
+    highlighting spans, and the text a reader sees is the file, character for character."""
+    source = HOSTILE.replace(
+        "  layers:\n",
+        "  # </code></pre><script>alert(7)</script> & 'quotes' \"too\"\n  layers:\n",
+    )
+    spec = tmp_path / "evil.arch"
+    spec.write_text(source, encoding="utf-8")
+    out = tmp_path / "site"
+    build_site([str(spec)], out)
+    html = (out / "evil.html").read_text(encoding="utf-8")
+    assert "&lt;/code&gt;&lt;/pre&gt;&lt;script&gt;alert(7)&lt;/script&gt; &amp;" in html
+    reader = _SpecSource()
+    reader.feed(html)
+    reader.close()
+    assert "".join(reader.text) == source
+    assert reader.tags[0] == ("code", "")
+    assert {tag for tag, _ in reader.tags[1:]} == {"span"}
+    classes = {c for _, c in reader.tags[1:]}
+    assert all(c.startswith("hl-") for c in classes), classes
+    # keywords, ops, labels, strings and comments are told apart (what style.css colours)
+    assert {"hl-k", "hl-nb", "hl-nl", "hl-s", "hl-c1"} <= classes
+    assert "hl-err" not in classes  # a valid spec gives no error token
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
 """The site's HTML pages, rendered from Jinja2 templates with autoescaping on.
 
 Every text that comes from a spec reaches the page through a template variable, so Jinja2 escapes it;
-nothing here marks spec text as safe. A paper address becomes a link only when it is an http(s) URL.
+the one exception is the spec's source, which the ``highlight`` filter turns into HTML with Pygments'
+``HtmlFormatter`` (that escapes every token's text itself) before marking it safe. A paper address
+becomes a link only when it is an http(s) URL.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -27,6 +30,7 @@ from archspec.site.entries import Entry
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
+    from markupsafe import Markup
 
 # The folded table opens blocks down to this depth (`layer1`, then `layer1.1–2: Bottleneck ×2`).
 TABLE_DEPTH = 2
@@ -43,6 +47,42 @@ def link_url(text: str | None) -> str | None:
     if parts.scheme.lower() in ("http", "https") and parts.netloc:
         return text.strip()
     return None
+
+
+# The spec source's highlighting classes carry this prefix (``hl-k``, ``hl-nb``), so that Pygments' short
+# class names cannot clash with the site's own; style.css colours them.
+HIGHLIGHT_PREFIX = "hl-"
+
+
+def highlight_spec(text: str) -> Markup:
+    """``text`` (a spec's source) as HTML spans of archspec's Pygments lexer, every token escaped.
+
+    Only the inside of the ``<code>`` element: the template writes the ``<pre>`` around it."""
+    from markupsafe import Markup
+    from pygments import highlight
+
+    from archspec.highlight import ArchspecLexer
+
+    return Markup(highlight(text, ArchspecLexer(), _formatter()))  # safe: _formatter escapes every token
+
+
+@cache
+def _formatter() -> Any:
+    """Pygments' HtmlFormatter, class prefix ``hl-``, escaping quotes too.
+
+    HtmlFormatter escapes &, < and > of every token's text, which is enough for element content; it leaves
+    quotes alone. They are escaped here as well, so that no spec text ever reaches the page with a bare
+    quote, wherever it is (the same rule as Jinja2's autoescaping, which tests/test_site.py holds every
+    page to)."""
+    import html
+
+    from pygments.formatters import HtmlFormatter
+
+    class _Formatter(HtmlFormatter):  # type: ignore[misc]  # Pygments ships no type hints
+        def _translate_parts(self, value: str) -> list[str]:
+            return html.escape(value, quote=True).split("\n")
+
+    return _Formatter(nowrap=True, classprefix=HIGHLIGHT_PREFIX)
 
 
 def environment(zoo: bool = True) -> jinja2.Environment:
@@ -66,6 +106,7 @@ def environment(zoo: bool = True) -> jinja2.Environment:
     env.filters["rf"] = rf_text
     env.filters["network_rf"] = network_rf_text  # both fields, labelled, where a gate makes it global
     env.filters["link_url"] = link_url
+    env.filters["highlight"] = highlight_spec
     env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False)
     env.globals["zoo"] = zoo
     return env
