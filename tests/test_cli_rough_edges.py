@@ -139,10 +139,10 @@ def test_every_help_names_each_argument_and_shows_an_example() -> None:
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert set(subparsers.choices) >= {"list", "check", "analyze", "compare", "history", "explain", "schema"}
     for name, sub in subparsers.choices.items():
-        assert sub.epilog and sub.epilog.startswith("example: archspec "), name
+        assert sub.epilog and sub.epilog.startswith(("example: archspec ", "examples: archspec ")), name
         for action in sub._actions:
             if isinstance(action, argparse._HelpAction):
                 continue
             assert action.help, f"{name} {action.dest}"
         text = sub.format_help()
-        assert "example: archspec" in text
+        assert "example: archspec" in text or "examples: archspec" in text
