@@ -44,7 +44,7 @@ from archspec.ops.activation import (
 from archspec.ops.arith import Average, Mean, Neg, Scale, Sub, Sum
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
-from archspec.ops.norm import BatchNorm, LayerNorm, LayerScale, LocalResponseNorm
+from archspec.ops.norm import BatchNorm, GroupNorm, LayerNorm, LayerScale, LocalResponseNorm
 from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
 from archspec.ops.structure import (
     Add,
@@ -395,6 +395,18 @@ register(Linear, source=_linear_source)
 register(RBF, source=_rbf_source)
 register(BatchNorm, source=_batchnorm_source)
 register(LayerNorm, source=_layernorm_source)
+register(
+    GroupNorm,
+    source=lambda op, inplace: Ctor(
+        "nn.GroupNorm",
+        (
+            Arg(op.num_groups, hint="num_groups"),
+            Arg(op.num_channels, hint="num_channels"),
+            Arg(op.eps, "eps", 1e-5),
+            Arg(op.affine, "affine", True),
+        ),
+    ),
+)
 register(LocalResponseNorm, source=_lrn_source, inline=_lrn_inline)
 register(MaxPool2d, source=_maxpool_source, inline=_maxpool_inline)
 register(AvgPool2d, source=_avgpool_source, inline=_avgpool_inline)

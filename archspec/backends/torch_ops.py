@@ -49,7 +49,7 @@ from archspec.ops.activation import (
 from archspec.ops.arith import Average, Mean, Neg, Scale, Sub, Sum
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
-from archspec.ops.norm import BatchNorm, LayerNorm, LayerScale, LocalResponseNorm
+from archspec.ops.norm import BatchNorm, GroupNorm, LayerNorm, LayerScale, LocalResponseNorm
 from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
 from archspec.ops.structure import (
     Add,
@@ -300,6 +300,10 @@ register(Linear, module=_linear)
 register(RBF, module=_rbf)
 register(BatchNorm, module=_batchnorm)
 register(LayerNorm, module=_layernorm)
+register(
+    GroupNorm,
+    module=lambda op, inplace: nn.GroupNorm(op.num_groups, op.num_channels, eps=op.eps, affine=op.affine),
+)
 register(LocalResponseNorm, module=_lrn)
 register(MaxPool2d, module=_maxpool)
 register(AvgPool2d, module=_avgpool)
