@@ -78,3 +78,12 @@ def test_misuse_is_an_error(line: str, message: str, tmp_path: Path, monkeypatch
         f"network t:\n  input: 4x8x8\n  layers:\n    conv(12, 3)\n    {line}\n", encoding="utf-8"
     )
     assert "".join(e.render() + "\n" for e in check_specs(["t.arch"]).errors) == message
+
+
+def test_an_init_rule_sets_its_parameters(tmp_path: Path) -> None:
+    text = "network g:\n  input: 6x8x8\n  init:\n    groupnorm: weight=constant(2.0)\n  layers:\n    conv(12, 3)\n    n: groupnorm(4)\n"
+    net = archspec.load("g.arch", text=text)
+    generated = load_source(net.to_source(), tmp_path).build()
+    for model in (net.build(), generated):
+        assert torch.equal(model.state_dict()["n.weight"], torch.full((12,), 2.0))
+        assert torch.equal(model.state_dict()["n.bias"], torch.zeros(12))  # torch's own init

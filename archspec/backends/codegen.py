@@ -83,8 +83,7 @@ _LAYER_ORDER = class_names("torch_layers.py")
 _TORCH_LEAVES = frozenset(
     {
         *("nn.AdaptiveAvgPool2d", "nn.AvgPool2d", "nn.BatchNorm1d", "nn.BatchNorm2d", "nn.Conv2d"),
-        *("nn.Dropout", "nn.Flatten", "nn.GELU", "nn.GroupNorm", "nn.Hardsigmoid", "nn.Hardswish"),
-        "nn.Identity",
+        *("nn.Dropout", "nn.Flatten", "nn.GELU", "nn.Hardsigmoid", "nn.Hardswish", "nn.Identity"),
         *("nn.LayerNorm", "nn.Linear", "nn.LocalResponseNorm", "nn.MaxPool2d", "nn.ReLU", "nn.ReLU6"),
         *("nn.Sigmoid", "nn.SiLU", "nn.Softmax", "nn.Tanh"),
     }
