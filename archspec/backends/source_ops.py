@@ -41,9 +41,10 @@ from archspec.ops.activation import (
     Softmax,
     Tanh,
 )
+from archspec.ops.arith import Average, Mean, Neg, Scale, Sub, Sum
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
-from archspec.ops.norm import BatchNorm, LayerNorm, LayerScale, LocalResponseNorm
+from archspec.ops.norm import BatchNorm, GroupNorm, LayerNorm, LayerScale, LocalResponseNorm
 from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
 from archspec.ops.structure import (
     Add,
@@ -394,6 +395,18 @@ register(Linear, source=_linear_source)
 register(RBF, source=_rbf_source)
 register(BatchNorm, source=_batchnorm_source)
 register(LayerNorm, source=_layernorm_source)
+register(
+    GroupNorm,
+    source=lambda op, inplace: Ctor(
+        "nn.GroupNorm",
+        (
+            Arg(op.num_groups, hint="num_groups"),
+            Arg(op.num_channels, hint="num_channels"),
+            Arg(op.eps, "eps", 1e-5),
+            Arg(op.affine, "affine", True),
+        ),
+    ),
+)
 register(LocalResponseNorm, source=_lrn_source, inline=_lrn_inline)
 register(MaxPool2d, source=_maxpool_source, inline=_maxpool_inline)
 register(AvgPool2d, source=_avgpool_source, inline=_avgpool_inline)
@@ -489,6 +502,15 @@ register(
 )
 register(Add, inline=lambda op, inputs, attr, inplace: " + ".join(inputs))
 register(Mul, inline=lambda op, inputs, attr, inplace: " * ".join(inputs))
+register(Sub, inline=lambda op, inputs, attr, inplace: f"{inputs[0]} - {inputs[1]}")
+register(
+    Average,
+    inline=lambda op, inputs, attr, inplace: f"({' + '.join(inputs)}) / {len(inputs)}",
+)
+register(Scale, inline=lambda op, inputs, attr, inplace: f"{inputs[0]} * {op.factor!r}")
+register(Neg, inline=lambda op, inputs, attr, inplace: f"-{inputs[0]}")
+register(Mean, inline=lambda op, inputs, attr, inplace: _reduce_inline("mean", op, inputs[0]))
+register(Sum, inline=lambda op, inputs, attr, inplace: _reduce_inline("sum", op, inputs[0]))
 register(
     Concat,
     inline=lambda op, inputs, attr, inplace: f"torch.cat([{', '.join(inputs)}], dim={torch_dim(op.dim)})",
@@ -551,6 +573,13 @@ register(
         Leaf("norm", ("nn.LayerNorm",), ("weight", "bias")),
     ),
 )
+
+
+def _reduce_inline(method: str, op: Mean | Sum, x: str) -> str:
+    """``x.mean(1)``, ``x.sum((2, 3), keepdim=True)``."""
+    dims = tuple(torch_dim(axis) for axis in op.axes())
+    text = f"{x}.{method}({dims[0] if len(dims) == 1 else dims!r}"
+    return text + (", keepdim=True)" if op.keepdim else ")")
 
 
 def missing() -> list[str]:

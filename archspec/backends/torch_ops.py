@@ -46,9 +46,10 @@ from archspec.ops.activation import (
     Softmax,
     Tanh,
 )
+from archspec.ops.arith import Average, Mean, Neg, Scale, Sub, Sum
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
-from archspec.ops.norm import BatchNorm, LayerNorm, LayerScale, LocalResponseNorm
+from archspec.ops.norm import BatchNorm, GroupNorm, LayerNorm, LayerScale, LocalResponseNorm
 from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
 from archspec.ops.structure import (
     Add,
@@ -173,6 +174,30 @@ def _mul(*values: torch.Tensor) -> torch.Tensor:
     return product
 
 
+def _sub(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a - b
+
+
+def _average(*values: torch.Tensor) -> torch.Tensor:
+    return _add(*values) / len(values)
+
+
+def _times(factor: float, x: torch.Tensor) -> torch.Tensor:
+    return x * factor
+
+
+def _neg(x: torch.Tensor) -> torch.Tensor:
+    return -x
+
+
+def _mean(dims: tuple[int, ...], keepdim: bool, x: torch.Tensor) -> torch.Tensor:
+    return x.mean(dims, keepdim=keepdim)
+
+
+def _sum(dims: tuple[int, ...], keepdim: bool, x: torch.Tensor) -> torch.Tensor:
+    return x.sum(dims, keepdim=keepdim)
+
+
 def _concat(dim: int, *values: torch.Tensor) -> torch.Tensor:
     return torch.cat(values, dim)
 
@@ -275,6 +300,10 @@ register(Linear, module=_linear)
 register(RBF, module=_rbf)
 register(BatchNorm, module=_batchnorm)
 register(LayerNorm, module=_layernorm)
+register(
+    GroupNorm,
+    module=lambda op, inplace: nn.GroupNorm(op.num_groups, op.num_channels, eps=op.eps, affine=op.affine),
+)
 register(LocalResponseNorm, module=_lrn)
 register(MaxPool2d, module=_maxpool)
 register(AvgPool2d, module=_avgpool)
@@ -307,6 +336,12 @@ register(
 )
 register(Add, function=lambda op, owner, name: _add)
 register(Mul, function=lambda op, owner, name: _mul)
+register(Sub, function=lambda op, owner, name: _sub)
+register(Average, function=lambda op, owner, name: _average)
+register(Scale, function=lambda op, owner, name: partial(_times, op.factor))
+register(Neg, function=lambda op, owner, name: _neg)
+register(Mean, function=lambda op, owner, name: partial(_mean, _torch_dims(op), op.keepdim))
+register(Sum, function=lambda op, owner, name: partial(_sum, _torch_dims(op), op.keepdim))
 register(Concat, function=lambda op, owner, name: partial(_concat, torch_dim(op.dim)))
 register(SelectToken, function=lambda op, owner, name: partial(_select_token, op.index))
 register(
@@ -325,6 +360,10 @@ register(
 register(MultiheadAttention, module=_attention, wrap=lambda module: partial(_self_attention, module))
 register(ShiftedWindowAttention, module=_window_attention)
 register(PatchMerging, module=lambda op, inplace: layers.PatchMerging(op.dim, eps=op.eps))
+
+
+def _torch_dims(op: Mean | Sum) -> tuple[int, ...]:
+    return tuple(torch_dim(axis) for axis in op.axes())
 
 
 def _sequential(op: Op, inplace: bool) -> nn.Module:

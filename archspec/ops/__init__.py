@@ -25,7 +25,7 @@ from archspec.ops.base import (
 )
 
 # The order the library's ops are listed in (docs, schema): by module, then as each module defines them.
-_MODULE_ORDER = ("conv", "dense", "pool", "norm", "activation", "structure", "vit", "swin")
+_MODULE_ORDER = ("conv", "dense", "pool", "norm", "activation", "structure", "arith", "vit", "swin")
 _modules = sorted(
     (m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"),
     key=lambda name: (_MODULE_ORDER.index(name) if name in _MODULE_ORDER else len(_MODULE_ORDER), name),

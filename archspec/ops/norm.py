@@ -134,6 +134,63 @@ class LayerNorm(Op):
         return 2 * (numel(inputs[0]) // self.normalized_shape) * itemsize * batch
 
 
+class GroupNorm(Op):
+    """``groupnorm(groups, eps=1e-5, affine=true)`` on a CxHxW map (torch's ``nn.GroupNorm``): statistics
+    over each group of C / groups channels and all positions; one group normalises over C x H x W."""
+
+    kind: Literal["groupnorm"] = "groupnorm"
+    num_groups: PosInt
+    num_channels: PosInt
+    eps: float = Field(default=1e-5, gt=0)
+    affine: bool = True
+
+    spec_names: ClassVar[tuple[str, ...]] = ("groupnorm", "gn")
+    family: ClassVar[str] = "norm"
+    init_parameters: ClassVar[tuple[str, ...]] = ("weight", "bias")
+    inferred: ClassVar[frozenset[str]] = frozenset({"num_channels"})
+    aliases: ClassVar[dict[str, str]] = {"groups": "num_groups"}
+    summary: ClassVar[str] = "group normalisation: statistics over groups of channels and every position"
+    shape_rule: ClassVar[str] = "same as the input, a CxHxW map whose C the groups divide"
+    param_rule: ClassVar[str] = "2 * C when affine (weight and bias, one per channel)"
+    flop_rule: ClassVar[str] = "`--count all`: 5 FLOPs per element (mean, variance, normalise, scale, shift)"
+    saved_rule: ClassVar[str] = "its input, and the mean and inverse deviation of each group"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        shape = inputs[0]
+        if len(shape) != 3:
+            raise OpError(
+                f"groupnorm expects a CxHxW map, got {format_shape(shape)}",
+                hint="on a token sequence, layernorm normalises each token",
+            )
+        return {"num_channels": shape[0]}
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        if self.num_channels % self.num_groups:
+            raise OpError(
+                f"groupnorm: {self.num_groups} groups do not divide the {self.num_channels} channels "
+                f"of {format_shape(inputs[0])}",
+                argument="num_groups",
+                hint="the number of groups must divide the channels (1 group: statistics over C x H x W)",
+            )
+
+    def param_count(self) -> int:
+        return 2 * self.num_channels if self.affine else 0
+
+    def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
+        return 5 * numel(output)
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (
+            Saved("input", "input"),
+            Saved("new", "group means", elements=self.num_groups),
+            Saved("new", "group inverse deviations", elements=self.num_groups),
+        )
+
+    def label(self) -> str:
+        return f"group norm, {self.num_groups} group" + ("s" if self.num_groups > 1 else "")
+
+
 class LocalResponseNorm(Op):
     """``lrn(size, alpha=1e-4, beta=0.75, k=1.0)``: AlexNet's local response normalisation across channels."""
 
