@@ -548,7 +548,7 @@ def _add_sweep_parser(sub: Any) -> None:
     p.set_defaults(handler=cmd_sweep)
 
 
-# ---------------------------------------------------------------- export (ONNX, torch.export; archspec/export.py)
+# ---------------------------------------------------------------- export (ONNX, pt2; archspec/export.py)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -590,9 +590,12 @@ def _add_export_parser(sub: Any) -> None:
         help="a state_dict file (torchvision's format) or an archspec checkpoint, loaded strictly "
         "(default: a fresh initialisation with --seed)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the initialisation and check input (default: 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights and the check input (default: 0)")
     p.add_argument(
-        "--batch", default="dynamic", metavar="dynamic|N", help="batch axis: dynamic (default) or a fixed size"
+        "--batch",
+        default="dynamic",
+        metavar="dynamic|N",
+        help="batch axis: dynamic (default) or fixed",
     )
     p.set_defaults(handler=cmd_export)
 

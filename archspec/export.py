@@ -195,7 +195,8 @@ def _run_onnx(path: Path, check: torch.Tensor) -> torch.Tensor:
 def _write_pt2(module: nn.Module, example: torch.Tensor, path: Path, dynamic: bool) -> None:
     import torch
 
-    shapes = ({0: torch.export.Dim.DYNAMIC},) if dynamic else None
+    # The root module's ``forward(*inputs)`` takes its inputs as one variadic tuple: its spec is a tuple.
+    shapes = (({0: torch.export.Dim.DYNAMIC},),) if dynamic else None
     program = torch.export.export(module, (example,), dynamic_shapes=shapes)
     torch.export.save(program, str(path))
 
