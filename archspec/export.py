@@ -86,6 +86,8 @@ def export_network(
     """
     if format not in FORMATS:
         raise UsageError(f"unknown export format {format!r}; expected one of: {', '.join(FORMATS)}")
+    if format == "onnx":
+        _require_onnx()
     import torch
 
     module = _module(network, weights, seed)
@@ -161,6 +163,18 @@ def _window_sum(self: Any, x: torch.Tensor) -> torch.Tensor:
 
 def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else value
+
+
+def _require_onnx() -> None:
+    """UsageError, before anything is built, when the packages an ONNX export needs are missing."""
+    import importlib.util
+
+    missing = [name for name in ("onnx", "onnxruntime") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(
+            f"--format onnx needs {' and '.join(missing)}: pip install 'archspec[export]' "
+            "(--format pt2 needs only torch)"
+        )
 
 
 def _write_onnx(module: nn.Module, example: torch.Tensor, path: Path, dynamic: bool) -> None:
