@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - imports for annotations only; torch stay
     import torch
 
     from archspec.analysis import Analysis
+    from archspec.export import ExportResult
 
 
 @dataclass
@@ -74,6 +75,25 @@ class Network:
 
         target = Path(path) if path is not None else Path(f"{self.name}.svg")
         return draw_to(self.graph, target, **options)
+
+    def export(
+        self,
+        path: str | Path,
+        format: str = "onnx",
+        *,
+        weights: str | Path | None = None,
+        seed: int = 0,
+        batch: int | None = None,
+    ) -> ExportResult:
+        """Write the network as ONNX (opset 17) or a ``torch.export`` program (``format="pt2"``), run the
+        file on a random input and keep it only when it computes what the module computes.
+
+        ``weights``: a ``state_dict`` file or an archspec checkpoint (strict); else a fresh initialisation
+        with ``seed``. ``batch``: None for a dynamic batch axis, else a fixed size. See archspec.export.
+        """
+        from archspec.export import export_network
+
+        return export_network(self, path, format, weights=weights, seed=seed, batch=batch)
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the analysis summary and layer table (and the diagram, folded)."""

@@ -552,6 +552,58 @@ def _add_sweep_parser(sub: Any) -> None:
     p.set_defaults(handler=cmd_sweep)
 
 
+# ---------------------------------------------------------------- export (ONNX, pt2; archspec/export.py)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a network as ONNX or pt2, run the file and print its largest difference from the module."""
+    from archspec.export import export_network, parse_batch
+
+    batch = parse_batch(args.batch)
+    network = load_from_args(args.spec, args)
+    result = export_network(
+        network, args.output, args.format, weights=args.weights, seed=args.seed, batch=batch
+    )
+    checker = "onnxruntime" if result.format == "onnx" else "torch.export.load"
+    print(
+        f"wrote {result.path} ({result.format}, batch {batch or 'dynamic'}); checked with {checker}: "
+        f"largest difference {result.max_difference:.3g} (output scale {result.output_scale:.3g})",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _add_export_parser(sub: Any) -> None:
+    text = "write a network as ONNX or a torch.export program (pt2), checked by running the file"
+    p = sub.add_parser(
+        "export",
+        help=text,
+        description=text,
+        epilog="example: archspec export resnet18 --format onnx -o resnet18.onnx --weights resnet18.pth",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("spec", metavar="SPEC", help="a .arch file or a zoo network/variant name")
+    _add_spec_options(p)
+    p.add_argument("--format", "-f", choices=["onnx", "pt2"], required=True, help="onnx (opset 17) or pt2")
+    p.add_argument(
+        "--output", "-o", metavar="FILE", required=True, help="the file to write (atomically, once checked)"
+    )
+    p.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="a state_dict file (torchvision's format) or an archspec checkpoint, loaded strictly "
+        "(default: a fresh initialisation with --seed)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights and the check input (default: 0)")
+    p.add_argument(
+        "--batch",
+        default="dynamic",
+        metavar="dynamic|N",
+        help="batch axis: dynamic (default) or fixed",
+    )
+    p.set_defaults(handler=cmd_export)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every subcommand (also used to document --help in the README)."""
     parser = _Parser(
@@ -699,6 +751,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_parsers(sub)
     _add_experiment_parser(sub)
     _add_sweep_parser(sub)
+    _add_export_parser(sub)
     from archspec.cli_editing import add_parsers as add_editing_parsers  # fmt, lsp, watch
 
     add_editing_parsers(sub)
