@@ -34,7 +34,10 @@ METRICS: Mapping[str, str] = {
     "activation_bytes": "activations saved for the backward pass (one sample, float32)",
     "peak_activation_bytes": "largest set of activations alive at once in inference",
     "training_bytes": "training memory with AdamW: weights, gradients, states, activations",
-    "rf": "receptive field size (height) at the last feature map; 0 when global",
+    "rf": (
+        "receptive field size (height) of the spatial path at the last feature map (squeeze-and-excitation "
+        "gates' global inputs left out, as `history`); 0 when global"
+    ),
     "depth": "layers with weights on the longest path",
 }
 MAX_COMBINATIONS = 1_000_000  # a whole grid beyond this must be sampled (--sample)
@@ -278,7 +281,7 @@ def _row(
 def figures_of(graph: Graph) -> dict[str, int]:
     """The figures of :data:`METRICS`, as ``analyze`` computes them (float32, batch 1, torchvision's
     convention), without the per-layer rows a sweep does not show (most of ``analyze``'s time)."""
-    from archspec.analysis import feature_field, layer_depth, node_counts, receptive_fields
+    from archspec.analysis import layer_depth, network_fields, node_counts, receptive_fields
     from archspec.analysis.counts import flops
     from archspec.analysis.memory import peak_activation, saved_activations, training_memory
 
@@ -288,7 +291,7 @@ def figures_of(graph: Graph) -> dict[str, int]:
     macs = sum(c.macs for c in counts)
     saved = saved_activations(graph, "float32", 1).total
     memory = training_memory(params, trainable, sum(c.buffers for c in counts), saved, "float32", 1)
-    field_ = feature_field(graph, receptive_fields(graph).fields)
+    _whole, field_ = network_fields(graph, receptive_fields(graph))  # the spatial path's, as history's
     return {
         "params": params,
         "macs": macs,

@@ -253,13 +253,29 @@ def test_every_python_example_of_the_documents_runs(
         torch = pytest.importorskip("torch")
         torchvision = pytest.importorskip("torchvision")
         torch.save(torchvision.models.resnet50().state_dict(), tmp_path / weights)
-    if '"digit.png"' in text:  # the image the example predicts: a digit of scikit-learn's, white on black
+    for index, image in enumerate(sorted(set(re.findall(r'"([\w-]+\.png)"', text)))):
+        # The images the example predicts: digits of scikit-learn's, white on black.
         from PIL import Image
         from sklearn.datasets import load_digits
 
-        pixels = (load_digits().images[0] * 255 / 16).astype("uint8")
-        Image.fromarray(pixels, mode="L").resize((64, 64)).save(tmp_path / "digit.png")
+        pixels = (load_digits().images[index] * 255 / 16).astype("uint8")
+        Image.fromarray(pixels, mode="L").resize((64, 64)).save(tmp_path / image)
     exec(compile(text, f"{found[0]}:{found[1].line}", "exec"), {"__name__": "__docs__"})
+
+
+ABRIDGED_EXAMPLES = examples("python abridged")
+
+
+@pytest.mark.parametrize("found", ABRIDGED_EXAMPLES, ids=map(example_id, ABRIDGED_EXAMPLES))
+def test_every_abridged_python_example_names_what_its_file_defines(found: tuple[str, Block]) -> None:
+    """A block shown shortened (``python abridged``) is not run; its first line names the file it is
+    taken from, which must define every class and function the block shows."""
+    text = found[1].text
+    source = re.match(r"# abridged from (\S+)", text)
+    assert source, "an abridged example's first line says which file it is taken from"
+    defined = set(re.findall(r"^\s*(?:class|def) (\w+)", (ROOT / source.group(1)).read_text("utf-8"), re.M))
+    shown = set(re.findall(r"^\s*(?:class|def) (\w+)", text, re.M))
+    assert shown and shown <= defined, sorted(shown - defined)
 
 
 def shell_commands(text: str) -> list[str]:

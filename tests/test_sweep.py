@@ -251,7 +251,7 @@ def test_sweep_figures_are_the_analysis_figures(name: str) -> None:
 
     network = archspec.load(name)
     analysis = network.analyze()
-    field = analysis.receptive_field
+    field = analysis.spatial_receptive_field  # the spatial path's, as history shows it
     assert figures_of(network.graph) == {
         "params": analysis.params,
         "macs": analysis.macs,

@@ -294,8 +294,10 @@ def run_options(argv: list[str]) -> None:
     import archspec.train.loop as loop
     from archspec.cli import main
 
-    def set_up_only(config: Any, resume: Any = None, from_checkpoint: bool = False) -> None:
-        network = loop.load_network(config)
+    def set_up_only(
+        config: Any, resume: Any = None, from_checkpoint: bool = False, network: Any = None
+    ) -> None:
+        network = network or loop.load_network(config)
         loop.load_data(config.data, network.graph.input_shape, network.name, 10, config.batch_size)
 
     original = loop.run

@@ -77,7 +77,7 @@ def collect_claims(results: Path, compute_static: bool = False) -> list[Claim]:
             try:
                 result = ResultFile.model_validate_json(_read_bounded(path)).model_dump()
                 claim.cells = [[cell(v) for v in row] for row in result["rows"]]
-                settings = result.get("details", {}).get("settings")
+                settings = result["details"]["settings"]
                 if settings:
                     cells = [[cell(v) for v in row] for row in settings["rows"]]
                     claim.settings = {"columns": settings["columns"], "cells": cells}

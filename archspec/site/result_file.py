@@ -17,6 +17,17 @@ class _Machine(BaseModel):
 Cell = bool | int | float | str | None
 
 
+class _Settings(BaseModel):
+    """A trained claim's verdict per setting (``details.settings``): the table the page shows."""
+
+    columns: list[Cell]
+    rows: list[list[Cell]]
+
+
+class _Details(BaseModel):
+    settings: _Settings | None = None
+
+
 class ResultFile(BaseModel):
     """What ``claims.html`` shows of a ``result.json`` (other keys are ignored): anything else is
     reported on the page as a file that could not be read, never a template error."""
@@ -30,3 +41,4 @@ class ResultFile(BaseModel):
     commit: str | None = None
     machine: _Machine
     finished: str
+    details: _Details = _Details()
