@@ -754,7 +754,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_parser(sub)
     from archspec.cli_editing import add_parsers as add_editing_parsers  # fmt, lsp, watch
 
-    add_editing_parsers(sub)
+    add_editing_parsers(sub, main, lambda argv: build_parser().parse_args(argv))
     return parser
 
 

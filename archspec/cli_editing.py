@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,12 +96,17 @@ def cmd_watch(args: argparse.Namespace) -> int:
     command = list(args.watched[1:] if args.watched[:1] == ["--"] else args.watched)
     if not command or command[0] in ("watch", "lsp"):
         raise UsageError("watch needs a command to run: `archspec watch draw resnet.arch -o resnet.svg`")
-    return watch(command)
+    return watch(command, args.run_command_line, args.parse_command_line)
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(
+    sub: Any,
+    run_command_line: Callable[[list[str]], int],
+    parse_command_line: Callable[[list[str]], argparse.Namespace],
+) -> None:
     """The `fmt`, `lsp` and `watch` subcommands, and `--watch` on `draw` and `report`, added to the
-    command line's subparsers (after `draw`'s and `report`'s)."""
+    command line's subparsers (after `draw`'s and `report`'s). ``watch`` runs and parses its command
+    with the two functions given (the CLI's own ``main`` and parser)."""
 
     def command(name: str, help: str, example: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = sub.add_parser(
@@ -142,7 +148,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "watched", nargs=argparse.REMAINDER, metavar="COMMAND", help="an archspec command and its arguments"
     )
-    p.set_defaults(handler=cmd_watch)
+    p.set_defaults(
+        handler=cmd_watch, run_command_line=run_command_line, parse_command_line=parse_command_line
+    )
 
     from archspec.watch import add_watch_option
 

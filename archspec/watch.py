@@ -49,19 +49,24 @@ def _files_of_args(args: argparse.Namespace) -> set[Path]:
     return spec_files_of(names, getattr(args, "search_path", []))
 
 
-def watch(command: list[str], stop: threading.Event | None = None) -> int:
+def watch(
+    command: list[str],
+    run: Callable[[list[str]], int],
+    parse: Callable[[list[str]], argparse.Namespace],
+    stop: threading.Event | None = None,
+) -> int:
     """`archspec watch COMMAND...`: run the command line ``command`` now and on every change of the
-    files it reads."""
-    from archspec.cli import build_parser, main
+    files it reads. ``run`` and ``parse`` are the command line's own (given by it: this module does not
+    import the CLI, which imports it)."""
     from archspec.errors import UsageError
 
     def files() -> set[Path]:
         try:
-            return _files_of_args(build_parser().parse_args(command))
+            return _files_of_args(parse(command))
         except UsageError:
             return set()
 
-    return watch_loop(lambda: main(command), files, f"archspec {' '.join(command)}", stop)
+    return watch_loop(lambda: run(command), files, f"archspec {' '.join(command)}", stop)
 
 
 def watching(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
