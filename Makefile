@@ -1,5 +1,5 @@
 # The two commands of the README. Both do all set-up first (idempotent; see tools/setup.sh).
-.PHONY: setup demo test lint typecheck bench train-demo bench-train bench-train-instructions mutate experiments \
+.PHONY: setup demo test lint typecheck export-check bench train-demo bench-train bench-train-instructions mutate experiments \
 	difftest
 
 PY := .venv/bin/python
@@ -62,3 +62,8 @@ experiments: setup
 N ?= 1000
 difftest: setup
 	@$(PY) tools/difftest.py --examples $(N)
+
+# Every zoo variant exported to ONNX and pt2 and checked under onnxruntime / torch.export.load (the slow test
+# step exports each spec's default variant only; this is about 50 exports, tens of minutes on 2 cores).
+export-check: setup
+	@ARCHSPEC_EXPORT_ALL=1 $(PY) -m pytest -q -m slow tests/test_export.py
