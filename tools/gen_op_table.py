@@ -18,15 +18,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
-
-from pydantic_core import PydanticUndefined
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archspec.errors import spec_repr  # noqa: E402 - after the path set-up
-from archspec.ops import OP_CLASSES, Op  # noqa: E402 - after the path set-up, so the script runs anywhere
+from archspec.op_reference import entry  # noqa: E402 - after the path set-up, so the script runs anywhere
+from archspec.ops import OP_CLASSES  # noqa: E402
 
 DOC = ROOT / "docs" / "language.md"
 GRAMMAR = ROOT / "archspec" / "grammar.lark"
@@ -34,50 +31,6 @@ OPS_START, OPS_END = "<!-- op-table:start -->", "<!-- op-table:end -->"
 GRAMMAR_START, GRAMMAR_END = "<!-- grammar:start -->", "<!-- grammar:end -->"
 MEMORY_DOC = ROOT / "docs" / "memory.md"
 SAVED_START, SAVED_END = "<!-- saved-table:start -->", "<!-- saved-table:end -->"
-
-
-def spec_value(value: Any) -> str:
-    """A default as it is written in a spec (a pair of equal sizes as one number)."""
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
-        return spec_value(value[0])
-    if isinstance(value, float):
-        return repr(value)
-    return spec_repr(value)
-
-
-def signature(op: type[Op]) -> str:
-    """``conv(out_channels, kernel_size, stride=1, ...)``: positional order, defaults after ``=``."""
-    parts = []
-    for name in op.spec_arguments():
-        default = op.model_fields[name].default
-        parts.append(name if default is PydanticUndefined else f"{name}={spec_value(default)}")
-    return f"{op.spec_names[0]}({', '.join(parts)})" if parts else op.spec_names[0]
-
-
-def inputs(op: type[Op]) -> str:
-    if op.max_inputs is None:
-        return f"{op.min_inputs} or more"
-    if op.max_inputs == op.min_inputs:
-        return str(op.min_inputs)
-    return f"{op.min_inputs} to {op.max_inputs}"
-
-
-def entry(op: type[Op]) -> str:
-    name, *others = op.spec_names
-    title = f"### `{name}`" + (f" (also {', '.join(f'`{n}`' for n in others)})" if others else "")
-    lines = [title, "", f"{op.summary[0].upper()}{op.summary[1:]}.", "", f"    {signature(op)}", ""]
-    facts = [f"IR kind: `{op.model_fields['kind'].default}`; inputs: {inputs(op)}"]
-    if op.aliases:
-        facts.append(
-            "keyword aliases: " + ", ".join(f"`{a}` for `{f}`" for a, f in sorted(op.aliases.items()))
-        )
-    if op.inferred:
-        facts.append("inferred from the input: " + ", ".join(f"`{f}`" for f in sorted(op.inferred)))
-    facts.append(f"shape: {op.shape_rule}")
-    facts.append(f"parameters: {op.param_rule}")
-    facts.append(f"FLOPs: {op.flop_rule}")
-    lines.extend(f"- {fact}" for fact in facts)
-    return "\n".join(lines)
 
 
 def op_table() -> str:

@@ -87,7 +87,7 @@ def _figures(facts: LineFacts, variant: str) -> str:
 
 def hover(snapshot: Snapshot, line: int, character: int) -> lsp.Hover | None:
     """A block's signature and comment, an op's reference entry, and the line's figures."""
-    from archspec.lsp.reference import op_entry
+    from archspec.op_reference import op_entry
 
     token, after = _token_at(snapshot, line, character)
     parts: list[str] = []
@@ -162,7 +162,7 @@ def inlay_hints(snapshot: Snapshot, start: int, end: int) -> list[lsp.InlayHint]
 def completion(snapshot: Snapshot, line: int, character: int) -> list[lsp.CompletionItem]:
     """Op names (and an op's arguments inside its call), block names, parameters and names in scope."""
     from archspec.expr import FUNCTIONS
-    from archspec.lsp.reference import signature
+    from archspec.op_reference import signature
     from archspec.ops import OPS_BY_NAME
 
     items: list[lsp.CompletionItem] = []

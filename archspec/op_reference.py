@@ -1,5 +1,5 @@
-"""An op's reference entry, as docs/language.md shows it (tools/gen_op_table.py writes the document's
-entries from the same class attributes; tests/test_lsp.py holds the two to the same text)."""
+"""An op's reference entry, as docs/language.md shows it: tools/gen_op_table.py writes the document's
+entries with it, and the language server's hover shows it."""
 
 from __future__ import annotations
 
@@ -39,8 +39,11 @@ def _inputs(op: type[Op]) -> str:
 def op_entry(name: str) -> str | None:
     """The Markdown entry of the op called ``name`` (any of its names), or None for no op."""
     op = OPS_BY_NAME.get(name)
-    if op is None:
-        return None
+    return None if op is None else entry(op)
+
+
+def entry(op: type[Op]) -> str:
+    """The Markdown entry of the op class ``op``: title, summary, signature and its rules."""
     first, *others = op.spec_names
     title = f"### `{first}`" + (f" (also {', '.join(f'`{n}`' for n in others)})" if others else "")
     lines = [title, "", f"{op.summary[0].upper()}{op.summary[1:]}.", "", f"    {signature(op)}", ""]
