@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 
 from archspec import ast
+from archspec.elab.blocks import shown_arguments
 from archspec.errors import SpecError, did_you_mean, spec_repr
 from archspec.expr import BlockRef, Value, evaluate
 
@@ -86,19 +87,7 @@ def default_label(block: ast.BlockDef, call: ast.Call, bound: Mapping[str, Value
     """``Bottleneck(128, stride=2)``, ``CNBlock(96, 1e-6, 0.0059)``: the block and the arguments of the
     call (required ones by position, others by name where they differ from the default). A list
     argument is left out (a table row is no label) and the others are then named."""
-    given = {kw.name for kw in call.kwargs} | {p.name for p in block.params[: len(call.args)]}
-    shown: list[tuple[str, Value, bool]] = []  # (name, value, by keyword)
-    for param in block.params:
-        value = bound[param.name]
-        if param.default is None:
-            shown.append((param.name, value, False))
-        elif param.name in given:
-            try:
-                default = evaluate(param.default, bound)
-            except SpecError:  # a default that cannot be evaluated here: show the value given
-                default = _NO_VALUE
-            if value != default or type(value) is not type(default):
-                shown.append((param.name, value, True))
+    shown = shown_arguments(block, call, bound)
     if any(isinstance(value, tuple) for _, value, _ in shown):
         parts = [f"{name}={_argument(v)}" for name, v, _ in shown if not isinstance(v, tuple)]
     else:
@@ -109,6 +98,3 @@ def default_label(block: ast.BlockDef, call: ast.Call, bound: Mapping[str, Value
 def _argument(value: Value) -> str:
     """An argument as it is written in a call: strings quoted, numbers as people write them."""
     return spec_repr(value) if isinstance(value, str) else value_text(value)
-
-
-_NO_VALUE = object()

@@ -135,20 +135,32 @@ def explain_network_names(
 def call_text(block: ast.BlockDef, call: ast.Call, bound: Mapping[str, Value]) -> str:
     """``Inception(64, 96, 128, 16, 32, 32)``, ``Bottleneck(128, stride=2)``: the block call with its
     evaluated arguments, required ones by position, others by name where they differ from the default."""
+    parts = [
+        f"{name}={show(v)}" if keyword else show(v)
+        for name, v, keyword in shown_arguments(block, call, bound)
+    ]
+    return f"{block.name}({', '.join(parts)})"
+
+
+def shown_arguments(
+    block: ast.BlockDef, call: ast.Call, bound: Mapping[str, Value]
+) -> list[tuple[str, Value, bool]]:
+    """The arguments a call's text shows, as ``(name, value, by keyword)``: every required one (by
+    position), and each other one the call gives with a value other than its default (by name)."""
     given = {kw.name for kw in call.kwargs} | {p.name for p in block.params[: len(call.args)]}
-    parts = []
+    shown: list[tuple[str, Value, bool]] = []
     for param in block.params:
         value = bound[param.name]
         if param.default is None:
-            parts.append(show(value))
+            shown.append((param.name, value, False))
         elif param.name in given:
             try:
                 default = evaluate(param.default, bound)
             except SpecError:  # a default that cannot be evaluated here: show the value given
                 default = _NO_VALUE
             if value != default or type(value) is not type(default):
-                parts.append(f"{param.name}={show(value)}")
-    return f"{block.name}({', '.join(parts)})"
+                shown.append((param.name, value, True))
+    return shown
 
 
 _NO_VALUE = object()
