@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archspec import ast
+from archspec.elab.walk import expr_children
 from archspec.errors import Collector, SpecError, did_you_mean, quoted_list, spec_repr
 from archspec.expr import Value, evaluate, show
 from archspec.ir import InitCall, InitRule, Node
@@ -270,25 +271,7 @@ def _check_value(function: InitFunction, name: str, value: Value, span: Span) ->
 def _uses_fans(expr: ast.Expr) -> bool:
     if isinstance(expr, ast.Name):
         return expr.id in FANS
-    return any(_uses_fans(child) for child in _children(expr))
-
-
-def _children(expr: ast.Expr) -> list[ast.Expr]:
-    if isinstance(expr, ast.ListExpr | ast.BoolOp):
-        return list(expr.items if isinstance(expr, ast.ListExpr) else expr.values)
-    if isinstance(expr, ast.BinaryOp):
-        return [expr.left, expr.right]
-    if isinstance(expr, ast.UnaryOp):
-        return [expr.operand]
-    if isinstance(expr, ast.Compare):
-        return [expr.first, *(e for _, e in expr.rest)]
-    if isinstance(expr, ast.Conditional):
-        return [expr.condition, expr.then, expr.otherwise]
-    if isinstance(expr, ast.Subscript):
-        return [expr.value, expr.index]
-    if isinstance(expr, ast.FuncCall):
-        return [*expr.args, *(k.value for k in expr.kwargs)]
-    return []
+    return any(_uses_fans(child) for child in expr_children(expr))
 
 
 # Formulas are arithmetic over numbers, fan_in and fan_out, and these functions (Python's `math` has them).
