@@ -2234,7 +2234,7 @@ CASES = [
         t.arch:4:5: error: init rule for 'zebra': there is no op of that name; a quoted target is a name pattern (`"fc": ...`)
            4 |     zebra: zeros
                    ^^^^^
-          hint: the ops with parameters: attention, batchnorm, class_token, conv, layer_scale, layernorm, linear, mlp, patch_embed, patch_merging, position_embedding, shifted_window_attention, subsample
+          hint: the ops with parameters: attention, batchnorm, class_token, conv, groupnorm, layer_scale, layernorm, linear, mlp, patch_embed, patch_merging, position_embedding, shifted_window_attention, subsample
         """,
     ),
     Case(
@@ -2251,7 +2251,7 @@ CASES = [
         t.arch:4:5: error: init rule for 'relu': relu has no parameters to initialise
            4 |     relu: zeros
                    ^^^^
-          hint: the ops with parameters: attention, batchnorm, class_token, conv, layer_scale, layernorm, linear, mlp, patch_embed, patch_merging, position_embedding, shifted_window_attention, subsample
+          hint: the ops with parameters: attention, batchnorm, class_token, conv, groupnorm, layer_scale, layernorm, linear, mlp, patch_embed, patch_merging, position_embedding, shifted_window_attention, subsample
         """,
     ),
     Case(
