@@ -58,7 +58,6 @@ class ArchspecLexer(Lexer):  # type: ignore[misc]  # Pygments ships no type hint
     aliases = ["archspec", "arch"]  # noqa: RUF012 (Pygments reads these class attributes)
     filenames = ["*.arch"]  # noqa: RUF012
     mimetypes = ["text/x-archspec"]  # noqa: RUF012
-    url = "https://github.com/archspec/archspec"
 
     def get_tokens_unprocessed(self, text: str) -> Iterator[tuple[int, _TokenType, str]]:
         """(offset, token type, text) of every token of ``text``."""
