@@ -1,10 +1,12 @@
-"""The values of command-line options that the CLI and the training commands share (``--set``, ``--input``).
+"""The values of command-line options that the CLI and the training commands share (``--set``, ``--input``,
+the import options), and the loading of a network with them.
 
-Its own module, so that the training commands parse them without importing the CLI (which imports them).
+Its own module, so that the training commands use them without importing the CLI (which imports them).
 """
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from archspec.errors import SpecError, UsageError
@@ -39,3 +41,41 @@ def parse_shape(text: str) -> tuple[int, ...]:
     if not dims or any(d <= 0 for d in dims):
         raise UsageError(f"--input expects positive sizes, got {text!r}")
     return dims
+
+
+def load_from_args(spec: str, args: argparse.Namespace) -> Any:
+    """Load a network with the --variant/--set/--input options of a subcommand."""
+    from archspec.api import load
+
+    overrides = dict(parse_assignment(a) for a in args.assignments)
+    shape = parse_shape(args.input_shape) if args.input_shape else None
+    options: dict[str, Any] = {
+        "search_path": args.search_path,
+        "allow_absolute_imports": args.allow_absolute_imports,
+    }
+    if shape is None:
+        return load(spec, args.variant, **options, **overrides)
+    try:
+        return load(spec, args.variant, input_shape=shape, **options, **overrides)
+    except SpecError as error:
+        raise _input_error(spec, args, shape, {**options, **overrides}) or error from None
+
+
+def _input_error(
+    spec: str, args: argparse.Namespace, shape: tuple[int, ...], overrides: dict[str, Any]
+) -> UsageError | None:
+    """A usage error with a hint when ``--input`` has a batch dimension or the spec sizes its input
+    through a parameter; None when neither explains the failure."""
+    from archspec.api import load
+    from archspec.hints import batch_dimension_hint, input_parameters
+
+    expected = load(spec, args.variant, **overrides).graph.input_shape
+    hint = batch_dimension_hint(shape, len(expected))
+    if hint is None:
+        names = input_parameters(spec)
+        if not names:
+            return None
+        sets = " ".join(f"--set {name}=..." for name in names)
+        hint = f"the spec computes its input from {', '.join(names)}: change it with {sets}"
+    given = "x".join(map(str, shape))
+    return UsageError(f"--input {given} does not fit this network; {hint}")

@@ -199,10 +199,10 @@ def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) 
     if not written.endswith(".arch"):
         raise refuse("a spec file's name ends in .arch")
     relative = Path(written)
-    if policy.memory is not None and not relative.is_absolute():
-        recorded = os.path.normpath(importer.parent / relative)
-        if recorded in policy.memory:
-            return Path(recorded)
+    if policy.memory is not None:
+        recorded = _recorded_import(relative, importer, policy.memory)
+        if recorded is not None:
+            return recorded
     if relative.is_absolute():
         if not policy.allow_absolute:
             raise refuse(
@@ -336,3 +336,14 @@ def resolve_spec(name_or_path: str) -> tuple[Path, str | None]:
         f"'{name_or_path}' is neither a spec file nor a network of the zoo",
         did_you_mean(name_or_path, index) or "`archspec list` shows the zoo",
     )
+
+
+def _recorded_import(relative: Path, importer: Path, memory: Mapping[str, str]) -> Path | None:
+    """The recorded file an import found when the record was made: by its absolute path, next to the
+    importer, or else in another recorded file's folder (a ``--path`` folder of the run), in the order the
+    files were read. Only the record is searched; nothing is read from disk."""
+    if relative.is_absolute():
+        written = os.path.normpath(relative)
+        return Path(written) if written in memory else None
+    candidates = [importer.parent / relative, *(Path(path).parent / relative for path in memory)]
+    return next((Path(c) for c in map(os.path.normpath, candidates) if c in memory), None)

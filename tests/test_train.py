@@ -869,3 +869,33 @@ def test_no_module_imports_the_command_line() -> None:
             if "archspec.cli" in names:
                 importers.append(path.relative_to(root).as_posix())
     assert importers == ["__main__.py"]
+
+
+def test_train_reads_imports_through_path(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # `--path` names a folder the spec's imports are searched in; train used to accept it and ignore it.
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "parts.arch").write_text(
+        "block Head(classes):\n  flatten\n  fc: linear(classes)\n", encoding="utf-8"
+    )
+    (tmp_path / "net").mkdir()
+    spec = tmp_path / "net" / "net.arch"
+    spec.write_text(
+        'from "parts.arch" import Head\nnetwork net:\n  input: 1x8x8\n  layers:\n'
+        "    conv(4, 3, pad=1) >> relu\n    Head(10)\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    argv = ["train", str(spec), "--data", "synthetic", "--epochs", "1", "--out", str(out), "--quiet"]
+    code, _, err = cli(capsys, *argv)
+    assert (code, err) == (
+        1,
+        f"{spec}:1:1: error: cannot import 'parts.arch': no such file {spec.parent / 'parts.arch'}\n"
+        '   1 | from "parts.arch" import Head\n'
+        "       ^\n",
+    )
+    code, _, err = cli(capsys, *argv, "--path", str(tmp_path / "lib"))
+    assert (code, err) == (0, "")
+    assert sorted(weights(out / "last.pt")) == ["0.bias", "0.weight", "2.fc.bias", "2.fc.weight"]
+    # The checkpoint holds both files' text: a resume needs no --path.
+    code, _, err = cli(capsys, "train", "--resume", str(out), "--epochs", "2", "--quiet")
+    assert (code, err) == (0, "")

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from archspec.arguments import parse_assignment, parse_shape
+from archspec.arguments import load_from_args, parse_assignment, parse_shape
 from archspec.train.config import AMP_MODES, DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig
 
 DEFAULTS = TrainConfig()
@@ -134,6 +134,11 @@ def train(args: argparse.Namespace) -> int:
     from archspec.train.api import train as train_network
 
     options: dict[str, Any] = {key: getattr(args, key) for key in OPTION_KEYS}
+    if args.spec and (args.search_path or args.allow_absolute_imports):
+        # The import options shape how the spec is read: load it here with them, and train that network
+        # (its checkpoints record the text of every file read, so a resume needs neither option).
+        train_network(load_from_args(args.spec, args), resume=args.resume, **options)
+        return 0
     train_network(
         args.spec,
         variant=args.variant,
