@@ -29,6 +29,7 @@ from archspec.expr import FUNCTIONS
 from archspec.ir import Graph
 from archspec.loader import FileScope, Program, load_program, resolve_spec
 from archspec.lower import lower, network_of, variant_names
+from archspec.module_names import module_name_errors
 from archspec.ops import OPS_BY_NAME
 from archspec.source import Span
 
@@ -63,6 +64,7 @@ def check_specs(specs: Sequence[str], only_variant: str | None = None, **load_op
             except SpecError as error:
                 errors.extend(error.diagnostics)
                 continue
+            errors.extend(module_name_errors(graph))
             warnings.extend(unused_output_warnings(graph))
         sources = program.sources
         result.errors += [SpecError([d], dict(sources)) for d in _unique(errors)]

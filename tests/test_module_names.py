@@ -1,0 +1,51 @@
+"""A layer named like an attribute of torch.nn.Module (``half``) is reported by ``check``, which imports no
+torch, from a list that must equal torch's own."""
+
+from pathlib import Path
+
+import pytest
+import torch.nn as nn
+
+import archspec
+from archspec.cli import main
+from archspec.errors import UsageError
+from archspec.module_names import BUILT_BLOCK_ATTRIBUTES, TORCH_MODULE_ATTRIBUTES, clashes_with_module
+
+SPEC = """\
+network clash:
+  input: 3x8x8
+  layers:
+    half: conv(4, 3)
+    flatten
+    fc: linear(10)
+"""
+
+
+def test_the_list_is_torchs_own() -> None:
+    assert {
+        n for n in dir(nn.Module()) if not (n.startswith("__") and n.endswith("__"))
+    } == TORCH_MODULE_ATTRIBUTES
+
+
+def test_build_refuses_every_name_check_refuses() -> None:
+    # The oracle is build(): each listed name, as a layer name, makes it fail; an ordinary one does not.
+    for name in ["half", "train", "forward", "__class__", *sorted(BUILT_BLOCK_ATTRIBUTES)[:1], "conv"]:
+        network = archspec.load("clash", text=SPEC.replace("half:", f"{name}:"))
+        if clashes_with_module(name):
+            with pytest.raises(UsageError):
+                network.build()
+        else:
+            network.build()
+
+
+def test_check_reports_the_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "clash.arch"
+    spec.write_text(SPEC, encoding="utf-8")
+    assert main(["check", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"{spec}:4:5: error: layer name 'half' clashes with an attribute of torch.nn.Module\n"
+        "   4 |     half: conv(4, 3)\n"
+        "           ^^^^^^^^^^^^^^^^\n"
+        "  hint: rename it: torch has a method or field of that name, so no layer can be registered"
+        " under it\n"
+    )
