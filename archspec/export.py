@@ -128,26 +128,16 @@ def _module(network: Network, weights: str | Path | None, seed: int) -> nn.Modul
     import torch
 
     from archspec.backends.torch_layers import Subsample
-    from archspec.train.checkpoint import FORMAT, load_checkpoint, load_weights, read_state_dict
+    from archspec.train.checkpoint import load_weights, read_state_dict
 
     torch.manual_seed(seed)  # the fresh initialisation, and what weights then replace
     module = network.build()
     if weights is not None:
-        state = read_state_dict(weights)
-        if _is_checkpoint(Path(weights), FORMAT):
-            state = load_checkpoint(weights)["model"]  # every key, type and size checked first
-        load_weights(module, state, str(weights), network.name)
+        load_weights(module, read_state_dict(weights), str(weights), network.name)
     for layer in module.modules():
         if isinstance(layer, Subsample) and not layer.ceil_mode:
             layer.forward = types.MethodType(_window_sum, layer)  # type: ignore[method-assign]
     return module.eval()
-
-
-def _is_checkpoint(path: Path, format_name: str) -> bool:
-    import torch
-
-    payload = torch.load(path, map_location="cpu", weights_only=True)  # read_state_dict read it already
-    return isinstance(payload, dict) and payload.get("format") == format_name
 
 
 def _window_sum(self: Any, x: torch.Tensor) -> torch.Tensor:

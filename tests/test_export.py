@@ -258,7 +258,7 @@ def test_missing_weights_file(capsys: pytest.CaptureFixture[str], tmp_path: Path
         capsys, "export", "lenet5", "-f", "onnx", "-o", str(tmp_path / "x"), "--weights", str(missing)
     )
     assert code == 2
-    assert err == f"archspec: error: no such checkpoint file: {missing}\n"
+    assert err == f"archspec: error: no such weights file: {missing}\n"
 
 
 def zoo_variants() -> list[str]:

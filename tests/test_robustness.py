@@ -236,6 +236,31 @@ def test_a_malformed_checkpoint_is_refused_whole(
     )
 
 
+def test_weights_from_a_malformed_checkpoint_are_refused_whole(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    # `export --weights` and `train --init-from` take a checkpoint's weights: the whole checkpoint is
+    # checked first, as `eval` checks it, though only its `model` is used.
+    payload = checkpoint_of(project / "main.arch")
+    _set("config", "epochs", value="many")(payload)
+    path = project / "bad.pt"
+    torch.save(payload, path)
+    expected = (
+        f"archspec: error: {path}: not a valid archspec checkpoint (config.epochs: Input should be a valid "
+        "integer)\n"
+    )
+    spec = str(project / "main.arch")
+    out = project / "out"
+    assert (
+        error(capsys, "export", spec, "-f", "pt2", "-o", str(out / "m.pt2"), "--weights", str(path))
+        == expected
+    )
+    assert error(
+        capsys, "train", spec, "--data", "synthetic", "--init-from", str(path), "--out", str(out)
+    ) == (expected)
+    assert not out.exists()
+
+
 def test_a_recorded_input_too_large_for_memory(
     capsys: pytest.CaptureFixture[str], project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -104,18 +104,22 @@ def _is_run_config(path: Path) -> bool:
 
 def load_checkpoint(path: Path | str) -> dict[str, Any]:
     """A checkpoint written by ``save_checkpoint`` (UsageError when absent or not one)."""
-    payload = _load(Path(path))
+    payload = _load(Path(path), "checkpoint")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UsageError(f"{path}: not an archspec checkpoint (a state_dict file loads with --init-from)")
+    return _checked(payload, path)
+
+
+def _checked(payload: dict[str, Any], path: Path | str) -> dict[str, Any]:
     from archspec.train.schema import check_checkpoint
 
     check_checkpoint(payload, str(path))  # a shared file: every key, type and size, before any is used
     return payload
 
 
-def _load(path: Path) -> Any:
+def _load(path: Path, what: str) -> Any:
     if not path.is_file():
-        raise UsageError(f"no such checkpoint file: {path}")
+        raise UsageError(f"no such {what} file: {path}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError... for bad files
@@ -124,10 +128,11 @@ def _load(path: Path) -> Any:
 
 
 def read_state_dict(path: Path | str) -> dict[str, torch.Tensor]:
-    """The weights of a ``state_dict`` file (torchvision's format) or of an archspec checkpoint."""
-    payload = _load(Path(path))
+    """The weights of a ``state_dict`` file (torchvision's format) or of an archspec checkpoint (checked
+    whole, as ``load_checkpoint`` does), read once."""
+    payload = _load(Path(path), "weights")
     if isinstance(payload, dict) and payload.get("format") == FORMAT:
-        payload = payload["model"]
+        payload = _checked(payload, path)["model"]
     if not isinstance(payload, Mapping) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in payload.items()
     ):
