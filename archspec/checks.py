@@ -23,7 +23,7 @@ from archspec import ast
 from archspec.division import division_warnings
 from archspec.elab.binding import Signature, bind, block_signature, op_signature, unknown_op
 from archspec.elab.blocks import INPUT_NAMES
-from archspec.elab.walk import StmtVisitor, expr_children, is_auto, statements
+from archspec.elab.walk import StmtVisitor, free_names, is_auto, statements, subexpressions
 from archspec.errors import Diagnostic, SpecError, did_you_mean
 from archspec.expr import FUNCTIONS
 from archspec.ir import Graph
@@ -214,22 +214,20 @@ def _expr(
     expr: ast.Expr, names: set[str], found: list[Diagnostic], network_params: frozenset[str] = frozenset()
 ) -> None:
     """Unknown names and functions in an expression (the messages lowering gives)."""
-    if isinstance(expr, ast.Name):
-        if expr.id not in names:
-            hint = did_you_mean(expr.id, names)
-            if hint is None and expr.id in network_params:
+    for name in free_names(expr):
+        if name.id not in names:
+            hint = did_you_mean(name.id, names)
+            if hint is None and name.id in network_params:
                 hint = (
-                    f"'{expr.id}' is a parameter of the network; a block sees only its own parameters "
+                    f"'{name.id}' is a parameter of the network; a block sees only its own parameters "
                     "and the file's top-level names: add it to the block's parameters"
                 )
-            found.append(Diagnostic(f"unknown name '{expr.id}'", expr.span, hint))
-        return
-    if isinstance(expr, ast.FuncCall) and expr.func not in FUNCTIONS:
-        found.append(
-            Diagnostic(f"unknown function '{expr.func}'", expr.span, did_you_mean(expr.func, FUNCTIONS))
-        )
-    for child in expr_children(expr):
-        _expr(child, names, found, network_params)
+            found.append(Diagnostic(f"unknown name '{name.id}'", name.span, hint))
+    for sub in subexpressions(expr):
+        if isinstance(sub, ast.FuncCall) and sub.func not in FUNCTIONS:
+            found.append(
+                Diagnostic(f"unknown function '{sub.func}'", sub.span, did_you_mean(sub.func, FUNCTIONS))
+            )
 
 
 # ---------------------------------------------------------------- warnings

@@ -12,13 +12,14 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from archspec import ast
+from archspec.elab.walk import free_names
 from archspec.errors import SpecError, UsageError, did_you_mean, quoted_list
 from archspec.expr import Value, evaluate
 from archspec.ir import Graph
@@ -319,40 +320,16 @@ def _worker_row(
     return _row(_WORKER["program"], _WORKER["variant"], values, input_shape)
 
 
-def _names(node: Any) -> Iterator[ast.Name]:
-    """Every name an expression reads (a comprehension's own variables included)."""
-    if isinstance(node, ast.Name):
-        yield node
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _names(item)
-    elif is_dataclass(node):
-        for item in fields(node):
-            yield from _names(getattr(node, item.name))
-
-
 def _checked_where(text: str, axes: Mapping[str, Sequence[Value]]) -> ast.Expr:
     expression = parse_where(text)
     known = [*METRICS, *axes]
-    bound = {target for comp in _comprehensions(expression) for target in comp.targets}
-    for name in _names(expression):
-        if name.id not in known and name.id not in bound:
+    for name in free_names(expression):
+        if name.id not in known:
             hint = did_you_mean(name.id, known) or f"a constraint reads {quoted_list(known)}"
             error = SpecError.at(name.span, f"unknown name {name.id!r}", hint)
             error.sources["--where"] = text
             raise error
     return expression
-
-
-def _comprehensions(node: Any) -> Iterator[ast.ListComp]:
-    if isinstance(node, ast.ListComp):
-        yield node
-    if isinstance(node, tuple):
-        for item in node:
-            yield from _comprehensions(item)
-    elif is_dataclass(node):
-        for item in fields(node):
-            yield from _comprehensions(getattr(node, item.name))
 
 
 def _keep(row: Row, constraint: ast.Expr, text: str) -> bool:

@@ -221,3 +221,30 @@ def test_the_zoo_checks_cleanly_without_warnings() -> None:
 )
 def test_did_you_mean_only_for_near_misses(word: str, hint: str | None) -> None:
     assert did_you_mean(word, ["relu", "linear", "batchnorm", "conv", "flatten", "mlp", "sigmoid"]) == hint
+
+
+def test_names_inside_comprehensions_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A comprehension's own variables are bound inside it; every other name it reads must exist. The
+    # block is never used, so only the static check can see it (lowering never reads it).
+    errors, _ = rendered(
+        """
+        block Unused(w):
+          conv([c * 2 for c in [w, 8] if c > limit][0], 3)
+          conv(sum([c for c in widthz]), 3)
+
+        network n:
+          input: 3x8x8
+          layers:
+            conv(4, 3)
+        """,
+        tmp_path,
+        monkeypatch,
+    )
+    assert errors == (
+        "t.arch:2:38: error: unknown name 'limit'\n"
+        "   2 |   conv([c * 2 for c in [w, 8] if c > limit][0], 3)\n"
+        "                                            ^^^^^\n"
+        "t.arch:3:24: error: unknown name 'widthz'\n"
+        "   3 |   conv(sum([c for c in widthz]), 3)\n"
+        "                              ^^^^^^\n"
+    )

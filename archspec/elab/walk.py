@@ -112,7 +112,33 @@ def expr_children(expr: ast.Expr) -> list[ast.Expr]:
         return [e for e in (expr.value, expr.start, expr.stop, expr.step) if e is not None]
     if isinstance(expr, ast.FuncCall):
         return [*expr.args, *(k.value for k in expr.kwargs)]
+    if isinstance(expr, ast.ListComp):
+        return [expr.iterable, expr.element, *([expr.condition] if expr.condition is not None else [])]
     return []
+
+
+def subexpressions(expr: ast.Expr) -> Iterator[ast.Expr]:
+    """``expr`` and every expression inside it, depth first, comprehensions included."""
+    yield expr
+    for child in expr_children(expr):
+        yield from subexpressions(child)
+
+
+def free_names(expr: ast.Expr, bound: frozenset[str] = frozenset()) -> Iterator[ast.Name]:
+    """The names ``expr`` reads from its surroundings, in source order: a comprehension's own variables
+    (``i`` in ``[i * 2 for i in range(n)]``) are bound inside it, while its iterable reads the outside."""
+    if isinstance(expr, ast.Name):
+        if expr.id not in bound:
+            yield expr
+    elif isinstance(expr, ast.ListComp):
+        yield from free_names(expr.iterable, bound)
+        inner = bound | frozenset(expr.targets)
+        yield from free_names(expr.element, inner)
+        if expr.condition is not None:
+            yield from free_names(expr.condition, inner)
+    else:
+        for child in expr_children(expr):
+            yield from free_names(child, bound)
 
 
 def is_auto(stmts: Sequence[ast.Stmt]) -> bool:
