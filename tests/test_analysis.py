@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from shared_specs import ORDERED, ORDERED_SWAPPED
 
 import archspec
 from archspec.analysis import ReceptiveField, analyze, receptive_fields
@@ -147,31 +148,10 @@ def test_a_merge_takes_the_union_of_its_inputs_fields_per_axis() -> None:
     assert analysis.row("merged.2").receptive_field == ReceptiveField((5, 3), (1, 1), (2, 1))
 
 
-ORDERED = """
-block SE(squeeze):
-  avgpool: global_avgpool
-  fc1: conv(squeeze, 1) >> relu
-  fc2: conv(in_channels, 1) >> sigmoid
-  mul from input, fc2
-
-network order:
-  input: 3x16x16
-  layers:
-    stem: conv(4, 3, stride=2, pad=1)
-    proj: conv(4, 3, stride=2, pad=1) from stem
-    gated: (conv(4, 1, stride=2) >> SE(2)) from stem
-    sum: add from proj, gated
-    head: global_avgpool >> flatten >> linear(2)
-"""
-
-
 def test_the_field_does_not_depend_on_the_order_of_independent_lines() -> None:
-    proj = "    proj: conv(4, 3, stride=2, pad=1) from stem\n"
-    swapped = ORDERED.replace(proj, "").replace("    sum:", proj + "    sum:")
-    assert swapped != ORDERED
     # by hand: stem r 3, j 2, P 1; proj r 3 + 2·2 = 7, j 4, P 1 + 1·2 = 3; the gated branch r 3, j 4, P 1
     # (its SE gate's pooled input left out); the add sees rows -3..3 of the first unit: r 7, P 3
-    for text in (ORDERED, swapped):
+    for text in (ORDERED, ORDERED_SWAPPED):
         analysis = load_text(text).analyze()
         assert analysis.receptive_field == "global"  # the gate's pooling sees the whole input
         assert analysis.spatial_receptive_field == rf(7, 4, 3)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracles import assert_same_outputs, randomise
+from shared_specs import ORDERED, ORDERED_SWAPPED
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
@@ -387,28 +388,8 @@ def test_a_merge_sees_the_union_of_its_branches_per_axis(merge: str, a: str, b: 
     assert field.size == size  # the gradient's extent (the helper) equals the expected union
 
 
-ORDERED = """
-block SE(squeeze):
-  avgpool: global_avgpool
-  fc1: conv(squeeze, 1) >> relu
-  fc2: conv(in_channels, 1) >> sigmoid
-  mul from input, fc2
-
-network order:
-  input: 3x16x16
-  layers:
-    stem: conv(4, 3, stride=2, pad=1)
-    proj: conv(4, 3, stride=2, pad=1) from stem
-    gated: (conv(4, 1, stride=2) >> SE(2)) from stem
-    sum: add from proj, gated
-    head: global_avgpool >> flatten >> linear(2)
-"""
-
-
 def test_the_spatial_field_is_the_gradient_with_gates_removed_in_either_line_order() -> None:
-    proj = "    proj: conv(4, 3, stride=2, pad=1) from stem\n"
-    swapped = ORDERED.replace(proj, "").replace("    sum:", proj + "    sum:")
-    for text in (ORDERED, swapped):
+    for text in (ORDERED, ORDERED_SWAPPED):
         network = archspec.load("o.arch", text=text)
         assert network.analyze().receptive_field == "global"
         field = assert_field_is_gradient_extent(
