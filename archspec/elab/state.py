@@ -13,10 +13,10 @@ from keyword import iskeyword
 from typing import Any
 
 from archspec import ast
+from archspec.elab.walk import expr_children
 from archspec.errors import SpecError, did_you_mean
 from archspec.expr import Value, evaluate, show
 from archspec.init_rules import init_call
-from archspec.elab.walk import expr_children
 from archspec.limits import MAX_BUFFER, MAX_BUFFER_STEPS, MAX_PARAM, own_budget
 from archspec.ops.tensor import Buffer, Param
 
