@@ -91,6 +91,8 @@ class GraphBuilder:
                 f"{op_class.min_inputs}"
                 if op_class.max_inputs == op_class.min_inputs
                 else f"at least {op_class.min_inputs}"
+                if op_class.max_inputs is None
+                else f"{op_class.min_inputs} to {op_class.max_inputs}"
             )
             plural = "" if expected == "1" else "s"
             raise SpecError.at(span, f"{name} takes {expected} input{plural}, got {count}")
