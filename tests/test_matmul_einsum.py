@@ -137,7 +137,7 @@ def test_einsum_counts_as_flop_counter(pattern: str, left: tuple[int, ...], righ
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference)
     assert net.graph.output_shape == tuple(reference.shape[1:])
-    assert net.analyze().macs * 2 == torch_macs(model, x)  # every MAC here is per sample
+    assert net.analyze().macs * 2 == torch_macs(model, x)  # a batch of 2: every MAC here is per sample
 
 
 def test_receptive_field_of_products() -> None:
@@ -280,3 +280,114 @@ MISUSE = [
 def test_misuse_is_an_error(line: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = f"network t:\n  input: 4x8x8\n  layers:\n    a: conv(6, 3)\n    {line}\n"
     assert rendered(spec, tmp_path, monkeypatch) == dedent(message)
+
+
+# Swin's window attention for one window (torchvision's ShiftedWindowAttention without a shift), from
+# linear, split, scale, einsum, gather, add, softmax, matmul and concat, with a learned relative-position
+# table indexed by a buffer the spec computes. Two heads, written out (one `split` per head's q, k, v).
+SWIN = dedent(
+    """
+    block WindowAttention(dim, window):
+      n = window * window
+      hd = dim // 2
+      parts = [hd, hd, hd, hd, hd, hd]
+      qkv: linear(dim * 3)
+      param relative_position_bias_table: [(2 * window - 1) * (2 * window - 1), 2]
+      buffer relative_position_index: [[(i // window - j // window + window - 1) * (2 * window - 1) + i % window - j % window + window - 1 for j in range(n)] for i in range(n)]
+      bias: gather from relative_position_bias_table, relative_position_index
+      for h in [0, 1]:
+        "q{h}": split(parts, h, dim=-1) from qkv
+        "qs{h}": scale(hd ** -0.5)
+        "k{h}": split(parts, 2 + h, dim=-1) from qkv
+        "v{h}": split(parts, 4 + h, dim=-1) from qkv
+        "b{h}": split([1, 1], h, dim=-1) from bias
+        "bh{h}": einsum("n m o -> n m")
+        "a{h}": einsum("n d, m d -> n m") from "qs{h}", "k{h}"
+        "s{h}": add from "a{h}", "bh{h}"
+        "p{h}": softmax
+        "o{h}": matmul from "p{h}", "v{h}"
+      heads: concat(dim=-1) from o0, o1
+      proj: linear(dim)
+
+    network window:
+      input: 9x8
+      layers:
+        attn: WindowAttention(8, 3)
+      init:
+        "*.relative_position_bias_table": trunc_normal(std=0.02)
+    """
+)
+
+
+class TorchWindowAttention(nn.Module):
+    """SWIN's block by hand: torchvision's computation for one window, with the index kept n x n."""
+
+    def __init__(self, dim: int, heads: int, window: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij"))
+        flat = coords.flatten(1)
+        relative = (flat[:, :, None] - flat[:, None, :]).permute(1, 2, 0) + (window - 1)
+        index = relative[:, :, 0] * (2 * window - 1) + relative[:, :, 1]
+        self.register_buffer("relative_position_index", index)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, n, dim = x.shape
+        qkv = self.qkv(x).reshape(batch, n, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0] * (dim // self.heads) ** -0.5, qkv[1], qkv[2]
+        index: torch.Tensor = self.relative_position_index  # type: ignore[assignment]
+        bias = self.relative_position_bias_table[index].permute(2, 0, 1)
+        attn = torch.softmax(q @ k.transpose(-2, -1) + bias, dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(batch, n, dim))
+
+
+class TorchWindow(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attn = TorchWindowAttention(8, 2, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.attn(x)
+        return out
+
+
+def test_swin_window_attention_from_primitives(tmp_path: Path) -> None:
+    net = archspec.load("t.arch", text=SWIN)
+    torch.manual_seed(7)
+    model = net.build().eval()
+    torch.manual_seed(7)
+    reference = TorchWindow().eval()
+    ours, theirs = model.state_dict(), reference.state_dict()
+    assert sorted(ours) == sorted(theirs)
+    for key in theirs:  # same seed, same draws: torchvision's order (qkv, proj, then the table)
+        assert torch.equal(ours[key], theirs[key]), key
+    reference.load_state_dict(ours, strict=True)
+    with torch.no_grad():  # every tensor perturbed, so that no term hides behind a zero
+        for tensor in model.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.add_(torch.randn_like(tensor) * 0.5)
+        reference.load_state_dict(model.state_dict(), strict=True)
+        x = torch.randn(4, 9, 8)
+        out = model(x)
+        torch.testing.assert_close(out, reference(x), rtol=1e-5, atol=1e-6)
+        # torchvision's own module, whose index is the same table flattened
+        from torchvision.models.swin_transformer import ShiftedWindowAttention
+
+        vision = ShiftedWindowAttention(8, [3, 3], [0, 0], 2).eval()
+        state = {k.removeprefix("attn."): v for k, v in model.state_dict().items()}
+        state["relative_position_index"] = state["relative_position_index"].flatten()
+        vision.load_state_dict(state, strict=True)
+        torch.testing.assert_close(out, vision(x.view(4, 3, 3, 8)).view(4, 9, 8), rtol=1e-5, atol=1e-6)
+        generated = load_source(net.to_source(), tmp_path).build().eval()
+        generated.load_state_dict(model.state_dict(), strict=True)
+        torch.testing.assert_close(generated(x), out)
+    # torchvision counts attention's two products: n*n*dim each, as FlopCounterMode does
+    analysis = net.analyze()
+    assert analysis.params == sum(p.numel() for p in reference.parameters())
+    assert analysis.macs == torch_macs(model, torch.randn(1, 9, 8))
+    rows = {row.name: row for row in analysis.rows}
+    assert rows["attn.a0"].macs == 9 * 9 * 4 and rows["attn.o1"].macs == 9 * 9 * 4
