@@ -255,10 +255,11 @@ def token_networks(draw: Any) -> str:
 def primitive_attention(draw: Any, index: int, hidden: int, tokens: int) -> list[str]:
     """Single-head attention from linear, split, einsum or matmul, a param, add, softmax and matmul."""
     parts = f"[{hidden}, {hidden}, {hidden}]"
+    transposed = f"      kt{index}: permute([1, 0]) from k{index}\n"
     scores = (
         f'      s{index}: einsum("n d, m d -> n m") from q{index}, k{index}'
         if draw(st.booleans())
-        else f"      kt{index}: permute([1, 0]) from k{index}\n      s{index}: matmul from q{index}, kt{index}"
+        else f"{transposed}      s{index}: matmul from q{index}, kt{index}"
     )
     return [
         f"      qkv{index}: linear({3 * hidden})",
