@@ -295,6 +295,15 @@ MISUSE = [
         """,
     ),
     (
+        "param w: [3, 4]\n    s: split([1, 2], 0, dim=0) from w",
+        """
+        t.arch:6:8: error: s: split: dim=0 on a tensor without a batch axis (computed from parameters and buffers alone); count the axis from the end
+           6 |     s: split([1, 2], 0, dim=0) from w
+                      ^^^^^^^^^^^^^^^^^^^^^^^
+          hint: dim=-2 names the same axis
+        """,
+    ),
+    (
         "param w: [6, 2]\n    g: gather from w, idx",
         """
         t.arch:6:23: error: unknown layer 'idx' (a reference names an earlier named layer of this network)

@@ -296,7 +296,8 @@ def forward_shapes(module: nn.Module, graph: Graph, x: torch.Tensor) -> dict[int
 
     def record(node_id: int, value: Any) -> None:
         value = value[0] if isinstance(value, tuple) else value
-        shapes[node_id] = tuple(value.shape[1:])
+        # a tensor computed from parameters alone has no batch axis (Node.batched)
+        shapes[node_id] = tuple(value.shape[1:] if graph.nodes[node_id].batched else value.shape)
 
     handles = [
         m.register_forward_hook(lambda _m, _i, out, node_id=i: record(node_id, out))

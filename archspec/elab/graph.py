@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from archspec.elab.batch import batch_problem
 from archspec.elab.names import Container
 from archspec.errors import SpecError
 from archspec.ir import Node, Repeat, Scope
@@ -91,6 +92,8 @@ class GraphBuilder:
                 f"{op_class.min_inputs}"
                 if op_class.max_inputs == op_class.min_inputs
                 else f"at least {op_class.min_inputs}"
+                if op_class.max_inputs is None
+                else f"{op_class.min_inputs} to {op_class.max_inputs}"
             )
             plural = "" if expected == "1" else "s"
             raise SpecError.at(span, f"{name} takes {expected} input{plural}, got {count}")
@@ -100,31 +103,9 @@ class GraphBuilder:
         except OpError as error:
             where = (spans or {}).get(error.argument or "", span)
             raise SpecError.at(where, of_layer(layer, error.message), error.hint) from None
-        if op.kind == "gather" and all(self.nodes[i].batched for i in inputs):
-            raise SpecError.at(
-                span,
-                of_layer(layer, "gather: both the table and the index have a batch axis"),
-                "gather picks rows of a table computed once (a param, or from params and buffers)",
-            )
-        if op.kind == "matmul":
-            (a, b), (rank_a, rank_b) = inputs, (len(shapes[0]), len(shapes[1]))
-            lower = a if rank_a < rank_b else b if rank_b < rank_a else None
-            if lower is not None and self.nodes[lower].batched:
-                raise SpecError.at(
-                    span,
-                    of_layer(
-                        layer,
-                        f"matmul: '{self.nodes[lower].name}' has a batch axis and fewer axes than the other "
-                        "input; torch would align its batch axis with the other's leading axes",
-                    ),
-                    "give it the other's leading axes (`rearrange` with a size-1 axis)",
-                )
-        if op.kind == "gather" and not self.integer(inputs[1]):
-            raise SpecError.at(
-                span,
-                of_layer(layer, f"gather: the index '{self.nodes[inputs[1]].name}' is not an integer tensor"),
-                "the index is an integer buffer (`buffer index: [...]`), or a view of one",
-            )
+        problem = batch_problem(op, [self.nodes[i] for i in inputs], self.integer)
+        if problem is not None:
+            raise SpecError.at(span, of_layer(layer, problem[0]), problem[1])
         return op
 
     def integer(self, node_id: int) -> bool:

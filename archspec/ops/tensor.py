@@ -58,7 +58,7 @@ class Param(Op):
         return f"param [{', '.join(map(str, self.shape))}]"
 
     def label(self) -> str:
-        return f"param {format_shape(self.shape)}"
+        return f"param {'×'.join(map(str, self.shape))}"
 
 
 class Buffer(Op):
@@ -102,7 +102,7 @@ class Buffer(Op):
         return f"buffer [{', '.join(map(str, self.shape))}], dtype={self.dtype}"
 
     def label(self) -> str:
-        return f"buffer {format_shape(self.shape)}"
+        return f"buffer {'×'.join(map(str, self.shape))}"
 
 
 def _rank_error(name: str, index: int, shape: Shape, need: str) -> OpError:

@@ -10,7 +10,8 @@ archspec's. Two families:
   ``auto`` or explicit projection and stochastic depth; squeeze-and-excitation gates; a block with
   parameters, repeated (``Unit(w) * n``, labelled or spliced); the tensor primitives (rearrange,
   elementwise functions, per-side pad, div, broadcasting); a head of global pooling or flattening.
-- ``token_networks``: patch embedding, class token, position embedding, pre-norm attention and MLP
+- ``token_networks``: patch embedding, class token, position embedding, pre-norm attention (the op, or
+  one head written from ``split``, ``einsum``/``matmul``, a ``param`` bias and ``softmax``) and MLP
   residuals, a class-token or mean head; or a Swin-like stage (channels-last map, shifted window
   attention, patch merging).
 """
@@ -261,18 +262,44 @@ def token_networks(draw: Any) -> str:
     if cls:
         lines.append("    class_token")
     lines.append("    position_embedding")
-    for _ in range(draw(st.integers(1, 2))):
+    tokens = grid[0] * grid[1] + (1 if cls else 0)
+    for index in range(draw(st.integers(1, 2))):
         affine = flag(draw(st.booleans()))
+        lines += ["    residual:", f"      layernorm(affine={affine}, eps=1e-6)"]
+        if draw(st.booleans()):
+            lines += [f"      attention({heads}, bias={flag(draw(st.booleans()))})"]
+        else:  # one head written from primitives, with a learned bias over token pairs
+            lines += primitive_attention(draw, index, hidden, tokens)
         lines += [
-            "    residual:",
-            f"      layernorm(affine={affine}, eps=1e-6)",
-            f"      attention({heads}, bias={flag(draw(st.booleans()))})",
             "    residual:",
             f"      layernorm(affine={affine})",
             f"      mlp({draw(st.integers(1, 8))})",
         ]
     lines += ["    select_token" if cls else "    select_token(0)", "    head: linear(3)", ""]
     return "\n".join(lines)
+
+
+def primitive_attention(draw: Any, index: int, hidden: int, tokens: int) -> list[str]:
+    """Single-head attention from linear, split, einsum or matmul, a param, add, softmax and matmul."""
+    parts = f"[{hidden}, {hidden}, {hidden}]"
+    transposed = f"      kt{index}: permute([1, 0]) from k{index}\n"
+    scores = (
+        f'      s{index}: einsum("n d, m d -> n m") from q{index}, k{index}'
+        if draw(st.booleans())
+        else f"{transposed}      s{index}: matmul from q{index}, kt{index}"
+    )
+    return [
+        f"      qkv{index}: linear({3 * hidden})",
+        f"      q{index}: split({parts}, 0, dim=-1) from qkv{index}",
+        f"      k{index}: split({parts}, 1, dim=-1) from qkv{index}",
+        f"      v{index}: split({parts}, 2, dim=-1) from qkv{index}",
+        *scores.split("\n"),
+        f"      param bias{index}: [{tokens}, {tokens}], init=normal(std=0.5)",
+        f"      a{index}: add from s{index}, bias{index}",
+        f"      p{index}: softmax",
+        f"      o{index}: matmul from p{index}, v{index}",
+        f"      linear({hidden})",
+    ]
 
 
 @st.composite
