@@ -9,7 +9,7 @@ import os
 import re
 import stat
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -88,7 +88,9 @@ def load_program(
     An import names a ``.arch`` file relative to the importing file, or else to one of ``search_path``,
     or else to the bundled zoo (``from "resnet.arch" import BasicBlock`` works from any folder); it may
     read only regular files inside the root file's folder, ``search_path`` and the zoo (links resolved).
-    Absolute import paths need ``allow_absolute_imports``.
+    A path that starts with ``std/`` names a file of the standard library shipped in the package
+    (``archspec/std/``), never a file on the user's side. Absolute import paths need
+    ``allow_absolute_imports``.
 
     ``memory``: the texts of the root and of the files it imports, by plain absolute path (a checkpoint's
     record): nothing but the zoo is read from disk, and ``path`` is one of its keys.
@@ -96,11 +98,13 @@ def load_program(
     files: dict[str, FileScope] = {}
     if memory is not None:
         zoo = zoo_dir().resolve()
-        policy = ImportPolicy((zoo,), (zoo,), False, memory)
+        policy = ImportPolicy((zoo, std_dir().resolve()), (zoo,), False, memory)
         return Program(_load(path, memory[str(path)], files, [], policy), files)
     # The zoo is archspec's own files: always readable, searched last so a user's file of the same name wins.
     folders = (*(Path(folder).resolve() for folder in search_path), zoo_dir().resolve())
-    policy = ImportPolicy((path.resolve().parent, *folders), folders, allow_absolute_imports)
+    # The standard library is readable (a std file may import a sibling by a relative path), never searched.
+    roots = (path.resolve().parent, *folders, std_dir().resolve())
+    policy = ImportPolicy(roots, folders, allow_absolute_imports)
     root = _load(path.resolve(), text, files, [], policy)
     return Program(root, files)
 
@@ -198,6 +202,8 @@ def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) 
         raise refuse("a file name cannot contain a NUL character")
     if not written.endswith(".arch"):
         raise refuse("a spec file's name ends in .arch")
+    if written.startswith(STD_PREFIX):
+        return _resolve_std(written[len(STD_PREFIX) :], refuse)
     relative = Path(written)
     if policy.memory is not None:
         recorded = _recorded_import(relative, importer, policy.memory)
@@ -230,6 +236,37 @@ def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) 
         raise refuse("it links to a file whose name does not end in .arch")
     if not target.is_file():
         raise refuse("not a regular file")
+    return target
+
+
+# ---------------------------------------------------------------- the standard library
+
+# `from "std/attention.arch" import ...`: the prefix that names the package's own standard library.
+STD_PREFIX = "std/"
+
+
+def std_dir() -> Path:
+    """The directory of the standard library's ``.arch`` files (installed with the package)."""
+    return Path(__file__).parent / "std"
+
+
+def std_files() -> list[str]:
+    """The import paths of every file of the standard library, sorted (``std/attention.arch``...)."""
+    return [STD_PREFIX + path.relative_to(std_dir()).as_posix() for path in spec_files(std_dir())]
+
+
+def _resolve_std(name: str, refuse: Callable[[str, str | None], SpecError]) -> Path:
+    """The package's file ``std/<name>``: a plain path below ``archspec/std`` (no ``..``, no links out),
+    whatever the user's folders hold, so that a folder of theirs called ``std`` cannot replace it."""
+    parts = name.split("/")
+    if any(part in ("", ".", "..") or "\\" in part for part in parts):
+        raise refuse("a standard-library path names a file below std/, without '.', '..' or '//'", None)
+    folder = std_dir().resolve()
+    target = (folder / name).resolve()
+    if not target.is_relative_to(folder) or not target.is_file():
+        known = std_files()
+        hint = did_you_mean(STD_PREFIX + name, known) or "the standard library holds " + ", ".join(known)
+        raise refuse("the standard library has no such file", hint)
     return target
 
 

@@ -230,7 +230,7 @@ def test_every_variant_draws_in_both_styles_and_big_ones_fit_on_a_screen() -> No
                 source = to_dot(g, DrawOptions(style=style))
                 assert source.startswith("digraph archspec {") and source.endswith("}\n")
                 counts[variant, style] = node_count(source)
-    assert len(counts) == 2 * 27  # the zoo's variants, in both styles
+    assert len(counts) == 2 * 29  # the zoo's variants, in both styles
     assert counts["resnet152", "blocks"] <= 40 and counts["vit_l_16", "blocks"] <= 40
     assert counts["swin_t", "blocks"] <= 40
     # the default drawing of resnet152 holds the same nodes as resnet50's: the stages fold

@@ -1,6 +1,6 @@
-"""The zoo's specs shipped parsed (``archspec.parsed``): every entry is what the parser makes of its text,
-the folder holds exactly the zoo's entries, and anything else (another text, other parser files, a
-damaged entry) is parsed as usual."""
+"""The zoo's specs and the standard library shipped parsed (``archspec.parsed``): every entry is what the
+parser makes of its text, the folder holds exactly their entries, and anything else (another text, other
+parser files, a damaged entry) is parsed as usual."""
 
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ import pytest
 
 import archspec
 from archspec import loader, parsed
-from archspec.loader import display_path, read_spec, spec_files, zoo_dir
+from archspec.loader import display_path, read_spec, spec_files, std_dir, zoo_dir
 from archspec.syntax import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOO = spec_files(zoo_dir())
+STD = spec_files(std_dir())
 
 
-@pytest.mark.parametrize("path", ZOO, ids=[p.stem for p in ZOO])
+@pytest.mark.parametrize("path", ZOO + STD, ids=[p.stem for p in ZOO] + [f"std/{p.stem}" for p in STD])
 def test_each_entry_is_the_parse_of_its_text(path: Path) -> None:
     """The oracle is the parser: the entry, loaded with the file's path, equals a fresh parse, spans
     included (a node's class, every field, every position)."""
@@ -32,13 +33,13 @@ def test_each_entry_is_the_parse_of_its_text(path: Path) -> None:
     assert shipped != parse(text, "else/where.arch")  # the spans carry the path given
 
 
-def test_the_folder_holds_exactly_the_zoo() -> None:
+def test_the_folder_holds_exactly_the_zoo_and_the_standard_library() -> None:
     """No entry missing, stale or left over (else: tools/gen_parsed.py)."""
     result = subprocess.run(
         [sys.executable, "tools/gen_parsed.py", "--check"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    assert len(list(parsed.PARSED_DIR.glob("*.json"))) == len(ZOO)
+    assert len(list(parsed.PARSED_DIR.glob("*.json"))) == len({path.read_bytes() for path in ZOO + STD})
 
 
 def test_a_text_not_in_the_zoo_has_no_entry() -> None:

@@ -36,6 +36,8 @@ ZOO: list[tuple[str, str, tuple[int, ...]]] = [
     ("efficientnet_v2.arch", "efficientnet_v2_s", (1000,)),
     *[("vit.arch", f"vit_{size}_{patch}", (1000,)) for size in ("b", "l") for patch in (16, 32)],
     ("swin.arch", "swin_t", (1000,)),
+    ("swin_v2.arch", "swin_v2_t", (1000,)),  # its oracles: tests/test_zoo_v2.py
+    ("maxvit.arch", "maxvit_t", (1000,)),
 ]
 FILE_OF = {variant: file for file, variant, _ in ZOO}
 

@@ -1,9 +1,11 @@
-"""Regenerate ``archspec/parsed/``: the AST of every zoo spec, as ``archspec.parsed`` looks it up.
+"""Regenerate ``archspec/parsed/``: the AST of every zoo spec and standard-library file, as
+``archspec.parsed`` looks it up.
 
     PYTHONPATH=$PWD .venv/bin/python tools/gen_parsed.py [--check]
 
-One JSON file per zoo spec, named by the SHA-256 of its text; files of texts no longer in the zoo are
-removed. Run it after editing a zoo spec or the parser (the grammar, ``syntax.py``, ``ast.py``,
+One JSON file per zoo spec and per file of the standard library (``archspec/std/``), named by the SHA-256
+of its text; files of texts no longer shipped are removed. Run it after editing a zoo spec, a std file or
+the parser (the grammar, ``syntax.py``, ``ast.py``,
 ``source.py``, ``limits.py``): until then those specs are parsed at load, correctly but slower.
 ``--check`` exits 1 when the folder is out of date (``tests/test_parsed.py`` checks the same).
 """
@@ -17,15 +19,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archspec.loader import display_path, read_spec, spec_files, zoo_dir  # noqa: E402
+from archspec.loader import display_path, read_spec, spec_files, std_dir, zoo_dir  # noqa: E402
 from archspec.parsed import PARSED_DIR, entry_text, text_digest  # noqa: E402
 from archspec.syntax import parse  # noqa: E402
 
 
 def expected_entries() -> dict[str, str]:
-    """File name -> content of every entry the zoo needs."""
+    """File name -> content of every entry the zoo and the standard library need."""
     entries = {}
-    for path in spec_files(zoo_dir()):
+    for path in [*spec_files(zoo_dir()), *spec_files(std_dir())]:
         text = read_spec(path, display_path(path))
         entries[f"{text_digest(text)}.json"] = entry_text(parse(text, display_path(path)))
     return entries

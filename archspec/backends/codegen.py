@@ -41,6 +41,7 @@ from archspec.analysis.memory import inplace_nodes
 from archspec.backends.exposed import expose
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
 from archspec.backends.source_ops import NO_DEFAULT, SOURCE_OPS, Arg, Ctor, Formula, Leaf, source_op
+from archspec.backends.source_tensor import batch_aware_inline, register_buffer
 from archspec.backends.tidy import LINE_LENGTH, tidy
 from archspec.backends.torch_source import (
     NN_MODULE_ATTRIBUTES,
@@ -62,7 +63,7 @@ from archspec.ops import Op, format_shape
 from archspec.python_text import python_expression
 
 _POSITION = re.compile(r"^[0-9]+$")
-_RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations"}
+_RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations", "rearrange"}
 # Module-level names a file may also define (helpers, `init_*` rule functions): no class takes them.
 _GLOBALS = {
     "math",
@@ -924,6 +925,10 @@ class _Emitter:
                         init.append(f"self.{step.local} = {value}")
                     else:
                         init.append(f"self.register_parameter({step.local!r}, {value})")
+                elif entry.buffer_source is not None:
+                    _check_local(step.local, where)
+                    value = entry.buffer_source(node.op)
+                    init.append(register_buffer(step.local, node.op, value))
                 elif flag is not None:
                     init.append(f"self.{flag} = {flag}")
                 continue
@@ -967,6 +972,9 @@ class _Emitter:
         lines = [f"def forward(self, {typed}) -> torch.Tensor:"]
         where = plan.scope.name
         for index, step in enumerate(plan.steps):
+            if step.node is not None and step.node.op.state:  # a param or buffer: read where it is used
+                names[step.output] = self.attr(step.local, where)
+                continue
             inputs = [names[i] for i in step.inputs]
             expression = self.step_call(step, inputs, where)
             if optional is not None and optional[0] == index:
@@ -1002,8 +1010,11 @@ class _Emitter:
         inplace = node.id in self.inplace
         if self.inlined(step):
             assert entry.inline is not None
-            owner = self.attr(step.local, where) if entry.parameter_source is not None else ""
-            return entry.inline(node.op, inputs, owner, inplace)
+            holds = entry.parameter_source is not None or entry.buffer_source is not None
+            owner = self.attr(step.local, where) if holds else ""
+            batched = [self.graph.nodes[i].batched for i in node.inputs]
+            special = batch_aware_inline(node.op, inputs, batched, node.batched)
+            return special or entry.inline(node.op, inputs, owner, inplace)
         return entry.call(self.attr(step.local, where), inputs)
 
     # ------------------------------------------------------------ the file
@@ -1296,7 +1307,10 @@ class _Emitter:
         if self.uses_built:
             standard += ["from collections.abc import Callable", "from typing import TypeVar"]
         out += [*standard, ""] if standard else []
-        out += ["import torch", "import torch.nn.functional as F", "from torch import nn", "", ""]
+        out += ["import torch", "import torch.nn.functional as F"]
+        if any(node.op.kind == "rearrange" for node in self.graph.nodes):
+            out.append("from einops import rearrange")  # einops' patterns read best (issue 21)
+        out += ["from torch import nn", "", ""]
         for name in _LAYER_ORDER:
             if name in self.layers:
                 out += [*definitions("torch_layers.py")[name].splitlines(), "", ""]

@@ -11,6 +11,7 @@ builds the same module, bit for bit). Each entry is registered against its op cl
   functional ops, and for parameterless modules outside an ``nn.Sequential``);
 - ``call(attr, inputs)``: how a module is called, when not plainly (attention unpacks its tuple);
 - ``parameter_source(op)``: the ``nn.Parameter`` an op keeps in its owner (class token, embedding);
+- ``buffer_source(op)``: the value (an expression) of the buffer an op keeps in its owner;
 - ``inner(op)``: for a module with submodules, the modules without submodules it holds (``Leaf``), in the
   order torch registers them, and ``own(op)`` the parameters it holds itself: what ``init_weights``' loop
   over module classes meets (tests/test_codegen.py checks both against the modules torch builds). A
@@ -41,11 +42,13 @@ from archspec.ops.activation import (
     Softmax,
     Tanh,
 )
-from archspec.ops.arith import Average, Mean, Neg, Scale, Sub, Sum
+from archspec.ops.arith import Average, Div, Mean, Neg, Scale, Sub, Sum
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
+from archspec.ops.elementwise import Abs, Clamp, Exp, Log, Normalize, Shift, Sqrt
 from archspec.ops.norm import BatchNorm, GroupNorm, LayerNorm, LayerScale, LocalResponseNorm
 from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
+from archspec.ops.rearrange import Rearrange, Roll
 from archspec.ops.structure import (
     Add,
     ChannelShuffle,
@@ -58,6 +61,7 @@ from archspec.ops.structure import (
     Permute,
     Split,
     StochasticDepth,
+    _Elementwise,
 )
 from archspec.ops.swin import PatchMerging, ShiftedWindowAttention
 from archspec.ops.vit import MLP, ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
@@ -134,6 +138,7 @@ class SourceOp:
     inline: InlineFn | None = None
     call: CallFn = call_module
     parameter_source: Callable[[Any], Ctor] | None = None
+    buffer_source: Callable[[Any], str] | None = None
     inner: Callable[[Any], tuple[Leaf, ...]] | None = None
     own: Callable[[Any], tuple[str, ...]] | None = None
 
@@ -311,8 +316,29 @@ def _subsample_source(op: Subsample, inplace: bool) -> Ctor:
 
 
 def _pad_inline(op: Pad, inputs: Sequence[str], attr: str, inplace: bool) -> str:
-    a = op.amount
-    return f"F.pad({inputs[0]}, ({a}, {a}, {a}, {a}), value={_float(op.value)})"
+    return f"F.pad({inputs[0]}, {op.padding()!r}, value={_float(op.value)})"
+
+
+def aligned(op: _Elementwise, inputs: Sequence[str]) -> list[str]:
+    """The inputs of a broadcasting merge, each of a smaller per-sample rank given its missing leading
+    axes after the batch axis (``g[..., None, :]``; without a batch axis they lead, as torch would)."""
+    if not op.ranks:
+        return list(inputs)
+    top = max(op.ranks)
+    return [
+        x if rank == top else f"{x}[..., {', '.join(['None'] * (top - rank) + [':'] * rank)}]"
+        for x, rank in zip(inputs, op.ranks, strict=True)
+    ]
+
+
+def _rearrange_inline(op: Rearrange, inputs: Sequence[str], attr: str, inplace: bool) -> str:
+    sizes = "".join(f", {name}={value!r}" for name, value in op.sizes)
+    return f"rearrange({inputs[0]}, {op.torch_pattern()!r}{sizes})"
+
+
+def _clamp_inline(op: Clamp, inputs: Sequence[str], attr: str, inplace: bool) -> str:
+    bounds = _keywords([("min", op.min, None), ("max", op.max, None)])
+    return f"torch.clamp({inputs[0]}{bounds})"
 
 
 def _float(value: float) -> str:
@@ -378,12 +404,13 @@ def register(
     parameter_source: Callable[[OpT], Ctor] | None = None,
     inner: Callable[[OpT], tuple[Leaf, ...]] | None = None,
     own: Callable[[OpT], tuple[str, ...]] | None = None,
+    buffer_source: Callable[[OpT], str] | None = None,
 ) -> None:
     """Record how ops of class ``cls`` are written as source (see the module docstring)."""
     kind = cls.op_kind()
     if kind in SOURCE_OPS or (source is None and inline is None):
         raise InternalError(f"source of {kind}: registered twice, or neither a module nor an expression")
-    SOURCE_OPS[kind] = SourceOp(source, inline, call, parameter_source, inner, own)
+    SOURCE_OPS[kind] = SourceOp(source, inline, call, parameter_source, buffer_source, inner, own)
 
 
 def _weight_and(bias: bool) -> tuple[str, ...]:
@@ -452,8 +479,8 @@ _simple(Hardswish, "nn.Hardswish", "F.hardswish({x})")
 _simple(Hardsigmoid, "nn.Hardsigmoid", "F.hardsigmoid({x})")
 register(
     Softmax,
-    source=lambda op, inplace: Ctor("nn.Softmax", (Arg(torch_dim(op.dim), "dim"),)),
-    inline=lambda op, inputs, attr, inplace: f"torch.softmax({inputs[0]}, dim={torch_dim(op.dim)!r})",
+    source=lambda op, inplace: Ctor("nn.Softmax", (Arg(op.torch_dim(), "dim"),)),
+    inline=lambda op, inputs, attr, inplace: f"torch.softmax({inputs[0]}, dim={op.torch_dim()!r})",
 )
 _simple(Identity, "nn.Identity", "{x}")
 _simple(Flatten, "nn.Flatten", "torch.flatten({x}, 1)")
@@ -500,12 +527,35 @@ register(
         "nn.Parameter(torch.full", (Arg(op.shape, hint="shape"), Arg(op.value, hint="value")), close=")"
     ),
 )
-register(Add, inline=lambda op, inputs, attr, inplace: " + ".join(inputs))
-register(Mul, inline=lambda op, inputs, attr, inplace: " * ".join(inputs))
-register(Sub, inline=lambda op, inputs, attr, inplace: f"{inputs[0]} - {inputs[1]}")
+register(Add, inline=lambda op, inputs, attr, inplace: " + ".join(aligned(op, inputs)))
+register(Mul, inline=lambda op, inputs, attr, inplace: " * ".join(aligned(op, inputs)))
+register(Sub, inline=lambda op, inputs, attr, inplace: " - ".join(aligned(op, inputs)))
+register(Div, inline=lambda op, inputs, attr, inplace: " / ".join(aligned(op, inputs)))
 register(
     Average,
-    inline=lambda op, inputs, attr, inplace: f"({' + '.join(inputs)}) / {len(inputs)}",
+    inline=lambda op, inputs, attr, inplace: f"({' + '.join(aligned(op, inputs))}) / {len(inputs)}",
+)
+register(Exp, inline=lambda op, inputs, attr, inplace: f"torch.exp({inputs[0]})")
+register(Log, inline=lambda op, inputs, attr, inplace: f"torch.log({inputs[0]})")
+register(Sqrt, inline=lambda op, inputs, attr, inplace: f"torch.sqrt({inputs[0]})")
+register(Abs, inline=lambda op, inputs, attr, inplace: f"torch.abs({inputs[0]})")
+register(Clamp, inline=_clamp_inline)
+register(
+    Shift,
+    inline=lambda op, inputs, attr, inplace: (
+        f"{inputs[0]} - {-op.amount!r}" if op.amount < 0 else f"{inputs[0]} + {op.amount!r}"
+    ),
+)
+register(
+    Normalize,
+    inline=lambda op, inputs, attr, inplace: (
+        f"F.normalize({inputs[0]}, dim={op.torch_dim()}" + _keywords([("eps", op.eps, 1e-12)]) + ")"
+    ),
+)
+register(Rearrange, inline=_rearrange_inline)
+register(
+    Roll,
+    inline=lambda op, inputs, attr, inplace: f"torch.roll({inputs[0]}, {op.shifts!r}, {op.torch_dims()!r})",
 )
 register(Scale, inline=lambda op, inputs, attr, inplace: f"{inputs[0]} * {op.factor!r}")
 register(Neg, inline=lambda op, inputs, attr, inplace: f"-{inputs[0]}")
@@ -584,7 +634,11 @@ def _reduce_inline(method: str, op: Mean | Sum, x: str) -> str:
 
 def missing() -> list[str]:
     """The kinds of the registered op classes that no source entry covers (tests keep this empty)."""
-    return [kind for kind, cls in OPS_BY_KIND.items() if kind not in SOURCE_OPS and cls.called_by_specs]
+    return [
+        kind
+        for kind, cls in OPS_BY_KIND.items()
+        if kind not in SOURCE_OPS and (cls.called_by_specs or cls.state)
+    ]
 
 
 def source_op(op: Op) -> SourceOp:
@@ -593,3 +647,8 @@ def source_op(op: Op) -> SourceOp:
     if entry is None:
         raise InternalError(f"op {op.kind} has no source realisation (register it in backends.source_ops)")
     return entry
+
+
+# The tensor primitives register themselves from a module of their own (param, buffer, gather, matmul,
+# einsum); imported last, as it registers into the table above.
+from archspec.backends import source_tensor as _source_tensor  # noqa: E402, F401

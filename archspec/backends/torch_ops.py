@@ -12,7 +12,8 @@ class has both, and tests/test_op_definition.py adds an op in one file) and addi
 - or, for ops without a module of their own, ``function(op, owner, name)``: a callable for the
   in-memory plan (``owner`` is the container; ClassToken/PositionEmbedding keep their parameter there);
 - ``wrap(module)``: how a module is called when not plainly (attention unpacks its tuple);
-- ``parameter(op)``: the initial value of the parameter an op keeps in its owner.
+- ``parameter(op)``: the initial value of the parameter an op keeps in its owner;
+- ``buffer(op)``: the value of the buffer an op keeps in its owner (``persistent`` as the op says).
 
 A compound op (``Op.parts``) needs no entry: it is the ``nn.Sequential`` of its parts' modules.
 A batch dimension is prepended at run time, so per-sample dims (``concat``'s, ``softmax``'s) shift by one.
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+import einops
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -46,11 +48,13 @@ from archspec.ops.activation import (
     Softmax,
     Tanh,
 )
-from archspec.ops.arith import Average, Mean, Neg, Scale, Sub, Sum
+from archspec.ops.arith import Average, Div, Mean, Neg, Scale, Sub, Sum
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
+from archspec.ops.elementwise import Abs, Clamp, Exp, Log, Normalize, Shift, Sqrt
 from archspec.ops.norm import BatchNorm, GroupNorm, LayerNorm, LayerScale, LocalResponseNorm
 from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
+from archspec.ops.rearrange import Rearrange, Roll
 from archspec.ops.structure import (
     Add,
     ChannelShuffle,
@@ -81,6 +85,7 @@ class TorchOp:
     function: FunctionFn | None = None
     wrap: Callable[[nn.Module], Callable[..., torch.Tensor]] | None = None
     parameter: Callable[[Any], torch.Tensor] | None = None
+    buffer: Callable[[Any], torch.Tensor] | None = None
 
 
 # ---------------------------------------------------------------- convolution and dense
@@ -178,6 +183,34 @@ def _sub(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a - b
 
 
+def _div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a / b
+
+
+def aligned_index(rank: int, out_rank: int) -> tuple[Any, ...]:
+    """The index that gives a tensor of per-sample rank ``rank`` the missing leading axes of size 1
+    after its batch axis (``x[..., None, :]``); without a batch axis the new axes lead, as torch would."""
+    return (..., *(None,) * (out_rank - rank), *(slice(None),) * rank)
+
+
+def _broadcasting(merge: Callable[..., torch.Tensor], ranks: tuple[int, ...]) -> Callable[..., torch.Tensor]:
+    """``merge`` of inputs whose per-sample ranks differ: each shorter one aligned from its last axis."""
+    if not ranks:
+        return merge
+    top = max(ranks)
+
+    def aligned(*values: torch.Tensor) -> torch.Tensor:
+        return merge(
+            *(v if r == top else v[aligned_index(r, top)] for v, r in zip(values, ranks, strict=True))
+        )
+
+    return aligned
+
+
+def _plus(amount: float, x: torch.Tensor) -> torch.Tensor:
+    return x + amount
+
+
 def _average(*values: torch.Tensor) -> torch.Tensor:
     return _add(*values) / len(values)
 
@@ -203,7 +236,10 @@ def _concat(dim: int, *values: torch.Tensor) -> torch.Tensor:
 
 
 def _permute(dims: tuple[int, ...], x: torch.Tensor) -> torch.Tensor:
-    return x.permute(dims)
+    # Per-sample dims after the leading (batch) axis, when there is one: a tensor computed from
+    # parameters alone has none (Node.batched).
+    lead = x.dim() - len(dims)
+    return x.permute(*range(lead), *(lead + d for d in dims))
 
 
 def _chunk(chunks: int, index: int, dim: int, x: torch.Tensor) -> torch.Tensor:
@@ -230,8 +266,7 @@ def _scale(owner: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
 
 
 def _pad(op: Pad, owner: nn.Module, name: str) -> Callable[..., torch.Tensor]:
-    amount = op.amount
-    return partial(F.pad, pad=(amount, amount, amount, amount), mode="constant", value=op.value)
+    return partial(F.pad, pad=op.padding(), mode="constant", value=op.value)
 
 
 # ---------------------------------------------------------------- vision transformer
@@ -287,12 +322,13 @@ def register(
     function: Callable[[OpT, nn.Module, str], Callable[..., torch.Tensor]] | None = None,
     wrap: Callable[[nn.Module], Callable[..., torch.Tensor]] | None = None,
     parameter: Callable[[OpT], torch.Tensor] | None = None,
+    buffer: Callable[[OpT], torch.Tensor] | None = None,
 ) -> None:
     """Record how ops of class ``cls`` become torch (see the module docstring)."""
     kind = cls.op_kind()
     if kind in TORCH_OPS or (module is None) == (function is None):
         raise InternalError(f"torch realisation of {kind}: registered twice, or not one module or function")
-    TORCH_OPS[kind] = TorchOp(module=module, function=function, wrap=wrap, parameter=parameter)
+    TORCH_OPS[kind] = TorchOp(module=module, function=function, wrap=wrap, parameter=parameter, buffer=buffer)
 
 
 register(Conv2d, module=_conv)
@@ -319,7 +355,7 @@ register(GELU, module=lambda op, inplace: nn.GELU(approximate=op.approximate))
 register(SiLU, module=_simple(nn.SiLU))
 register(Hardswish, module=_simple(nn.Hardswish))
 register(Hardsigmoid, module=_simple(nn.Hardsigmoid))
-register(Softmax, module=lambda op, inplace: nn.Softmax(dim=torch_dim(op.dim)))
+register(Softmax, module=lambda op, inplace: nn.Softmax(dim=op.torch_dim()))
 register(Identity, module=_simple(nn.Identity))
 register(Flatten, module=_simple(nn.Flatten))
 register(Dropout, module=lambda op, inplace: nn.Dropout(op.p))
@@ -328,16 +364,32 @@ register(Pad, function=_pad)
 register(Chunk, function=lambda op, owner, name: partial(_chunk, op.chunks, op.index, torch_dim(op.dim)))
 register(Split, function=lambda op, owner, name: partial(_split, op.sizes, op.index, torch_dim(op.dim)))
 register(ChannelShuffle, function=lambda op, owner, name: partial(_channel_shuffle, op.groups))
-register(Permute, function=lambda op, owner, name: partial(_permute, (0, *(d + 1 for d in op.dims))))
+register(Permute, function=lambda op, owner, name: partial(_permute, op.dims))
 register(
     LayerScale,
     function=lambda op, owner, name: partial(_scale, owner, name),
     parameter=lambda op: torch.full(op.shape, op.value),
 )
-register(Add, function=lambda op, owner, name: _add)
-register(Mul, function=lambda op, owner, name: _mul)
-register(Sub, function=lambda op, owner, name: _sub)
-register(Average, function=lambda op, owner, name: _average)
+register(Add, function=lambda op, owner, name: _broadcasting(_add, op.ranks))
+register(Mul, function=lambda op, owner, name: _broadcasting(_mul, op.ranks))
+register(Sub, function=lambda op, owner, name: _broadcasting(_sub, op.ranks))
+register(Div, function=lambda op, owner, name: _broadcasting(_div, op.ranks))
+register(Average, function=lambda op, owner, name: _broadcasting(_average, op.ranks))
+register(Exp, function=lambda op, owner, name: torch.exp)
+register(Log, function=lambda op, owner, name: torch.log)
+register(Sqrt, function=lambda op, owner, name: torch.sqrt)
+register(Abs, function=lambda op, owner, name: torch.abs)
+register(Clamp, function=lambda op, owner, name: partial(torch.clamp, min=op.min, max=op.max))
+register(Shift, function=lambda op, owner, name: partial(_plus, op.amount))
+register(
+    Normalize,
+    function=lambda op, owner, name: partial(F.normalize, p=2.0, dim=op.torch_dim(), eps=op.eps),
+)
+register(
+    Rearrange,
+    function=lambda op, owner, name: partial(einops.rearrange, pattern=op.torch_pattern(), **dict(op.sizes)),
+)
+register(Roll, function=lambda op, owner, name: partial(torch.roll, shifts=op.shifts, dims=op.torch_dims()))
 register(Scale, function=lambda op, owner, name: partial(_times, op.factor))
 register(Neg, function=lambda op, owner, name: _neg)
 register(Mean, function=lambda op, owner, name: partial(_mean, _torch_dims(op), op.keepdim))
@@ -394,5 +446,10 @@ def missing() -> list[str]:
     return [
         kind
         for kind, cls in OPS_BY_KIND.items()
-        if kind not in TORCH_OPS and cls.called_by_specs and not cls.is_compound()
+        if kind not in TORCH_OPS and (cls.called_by_specs or cls.state) and not cls.is_compound()
     ]
+
+
+# The tensor primitives register themselves from a module of their own (param, buffer, gather, matmul,
+# einsum); imported last, as it registers into the table above.
+from archspec.backends import torch_tensor as _torch_tensor  # noqa: E402, F401

@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from archspec.elab.batch import batch_problem
 from archspec.elab.names import Container
 from archspec.errors import SpecError
 from archspec.ir import Node, Repeat, Scope
 from archspec.limits import MAX_NODES, charge
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape
 from archspec.source import Span
+
+# Ops that move elements without computing: their output has their inputs' dtype.
+_KEEPS_DTYPE = frozenset(
+    {"flatten", "permute", "rearrange", "split", "chunk", "concat", "select_token", "roll", "gather"}
+)
 
 
 class GraphBuilder:
@@ -52,6 +58,8 @@ class GraphBuilder:
             inputs=tuple(inputs),
             scope=container.path,
             shape=shape,
+            # Computed only from parameters and buffers: no batch axis (the network input has one).
+            batched=any(self.nodes[i].batched for i in inputs) if inputs else not op.state,
             repeat=repeat,
             span=span,
             formulas=formulas or None,
@@ -84,15 +92,32 @@ class GraphBuilder:
                 f"{op_class.min_inputs}"
                 if op_class.max_inputs == op_class.min_inputs
                 else f"at least {op_class.min_inputs}"
+                if op_class.max_inputs is None
+                else f"{op_class.min_inputs} to {op_class.max_inputs}"
             )
             plural = "" if expected == "1" else "s"
             raise SpecError.at(span, f"{name} takes {expected} input{plural}, got {count}")
         shapes = [self.shape(i) for i in inputs]
         try:
-            return op_class.create(args, shapes)
+            op = op_class.create(args, shapes)
         except OpError as error:
             where = (spans or {}).get(error.argument or "", span)
             raise SpecError.at(where, of_layer(layer, error.message), error.hint) from None
+        problem = batch_problem(op, [self.nodes[i] for i in inputs], self.integer)
+        if problem is not None:
+            raise SpecError.at(span, of_layer(layer, problem[0]), problem[1])
+        return op
+
+    def integer(self, node_id: int) -> bool:
+        """Whether a node's output holds integers: an integer buffer, or a reshaping of one."""
+        node = self.nodes[node_id]
+        if node.op.kind == "buffer":
+            return str(getattr(node.op, "dtype", "")).startswith("int")
+        if node.op.kind == "gather":  # the table's rows
+            return self.integer(node.inputs[0])
+        if node.op.kind in _KEEPS_DTYPE and node.inputs:
+            return all(self.integer(i) for i in node.inputs)
+        return False
 
 
 def of_layer(layer: str, message: str) -> str:

@@ -126,6 +126,8 @@ class Op(BaseModel):
     # The positional order when it differs from the field order (torch's order, e.g. for maxpool).
     positional_order: ClassVar[tuple[str, ...]] = ()
     aliases: ClassVar[Mapping[str, str]] = {}
+    # Keywords that name no field reach ``create`` as they are (rearrange's axis sizes), not as errors.
+    open_keywords: ClassVar[bool] = False
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     summary: ClassVar[str] = ""
@@ -137,6 +139,9 @@ class Op(BaseModel):
     saved_rule: ClassVar[str] = "nothing"
     # The output is a view of input 0 (flatten, select_token): it shares that storage.
     view: ClassVar[bool] = False
+    # The output is the op's own parameter or buffer (`param`, `buffer`): counted with the weights, never
+    # an activation (no storage of its own at run time, nothing saved for it).
+    state: ClassVar[bool] = False
     # Whether a spec may call the op (`input` is made by the network, never called).
     called_by_specs: ClassVar[bool] = True
 
