@@ -18,6 +18,7 @@ from archspec import ast
 from archspec.errors import SpecError, did_you_mean, printable
 from archspec.limits import MAX_SPEC_BYTES
 from archspec.parsed import lookup
+from archspec.yaml_form import SPEC_SUFFIXES, is_yaml
 
 
 @dataclass
@@ -85,7 +86,7 @@ def load_program(
 ) -> Program:
     """Parse ``path`` and, recursively, the files it imports.
 
-    An import names a ``.arch`` file relative to the importing file, or else to one of ``search_path``,
+    An import names a ``.arch`` (or YAML) file relative to the importing file, or else to one of ``search_path``,
     or else to the bundled zoo (``from "resnet.arch" import BasicBlock`` works from any folder); it may
     read only regular files inside the root file's folder, ``search_path`` and the zoo (links resolved).
     Absolute import paths need ``allow_absolute_imports``.
@@ -129,6 +130,10 @@ def read_spec(path: Path, key: str) -> str:
 @lru_cache(maxsize=64)
 def _parse(text: str, key: str) -> ast.Module:
     """The AST of a file's text: the shipped one of a zoo spec (``archspec.parsed``), else the parser's."""
+    if is_yaml(key):
+        from archspec.yaml_form.reader import read_yaml  # ruamel.yaml loads only for a YAML spec
+
+        return read_yaml(text, key)
     module = lookup(text, key)
     if module is None:
         from archspec.syntax import parse  # Lark and its tables load only when a text needs parsing
@@ -196,8 +201,8 @@ def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) 
 
     if "\x00" in written:  # the operating system refuses such a name (Python raises ValueError)
         raise refuse("a file name cannot contain a NUL character")
-    if not written.endswith(".arch"):
-        raise refuse("a spec file's name ends in .arch")
+    if not written.endswith(SPEC_SUFFIXES):
+        raise refuse("a spec file's name ends in .arch, .yaml or .yml")
     relative = Path(written)
     if policy.memory is not None and not relative.is_absolute():
         recorded = os.path.normpath(importer.parent / relative)
@@ -226,8 +231,8 @@ def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) 
             "it is outside the folders imports may read (the spec's folder and --path folders)",
             "add its folder with --path",
         )
-    if target.suffix != ".arch":
-        raise refuse("it links to a file whose name does not end in .arch")
+    if target.suffix not in SPEC_SUFFIXES:
+        raise refuse("it links to a file whose name does not end in .arch, .yaml or .yml")
     if not target.is_file():
         raise refuse("not a regular file")
     return target
@@ -306,7 +311,7 @@ def zoo_index() -> dict[str, Path]:
 def resolve_spec(name_or_path: str) -> tuple[Path, str | None]:
     """A spec file path and the variant a name selects (None: the file's default).
 
-    ``name_or_path`` is a path to a ``.arch`` file, or a network or variant name from the zoo. A zoo name
+    ``name_or_path`` is a path to a ``.arch`` (or ``.yaml``/``.yml``) file, or a network or variant name from the zoo. A zoo name
     is the zoo's even where a file of that name exists (a ZooNameWarning says so); ``./name`` is the file.
     """
     path = Path(name_or_path)
@@ -320,7 +325,7 @@ def resolve_spec(name_or_path: str) -> tuple[Path, str | None]:
             ZooNameWarning,
             stacklevel=2,
         )
-    elif path.suffix == ".arch" or path.exists():
+    elif path.suffix in SPEC_SUFFIXES or path.exists():
         if not path.exists():
             raise SpecError.at(None, f"no such spec file: {printable(name_or_path)}")
         if not path.is_file():
