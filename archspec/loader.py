@@ -86,7 +86,8 @@ def load_program(
 ) -> Program:
     """Parse ``path`` and, recursively, the files it imports.
 
-    An import names a ``.arch`` (or YAML) file relative to the importing file, or else to one of ``search_path``,
+    An import names a ``.arch`` (or YAML) file relative to the importing file, or else to one of
+    ``search_path``,
     or else to the bundled zoo (``from "resnet.arch" import BasicBlock`` works from any folder); it may
     read only regular files inside the root file's folder, ``search_path`` and the zoo (links resolved).
     Absolute import paths need ``allow_absolute_imports``.
@@ -311,7 +312,8 @@ def zoo_index() -> dict[str, Path]:
 def resolve_spec(name_or_path: str) -> tuple[Path, str | None]:
     """A spec file path and the variant a name selects (None: the file's default).
 
-    ``name_or_path`` is a path to a ``.arch`` (or ``.yaml``/``.yml``) file, or a network or variant name from the zoo. A zoo name
+    ``name_or_path`` is a path to a ``.arch`` (or ``.yaml``/``.yml``) file, or a network or variant name
+    from the zoo. A zoo name
     is the zoo's even where a file of that name exists (a ZooNameWarning says so); ``./name`` is the file.
     """
     path = Path(name_or_path)
