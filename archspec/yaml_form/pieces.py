@@ -185,7 +185,7 @@ class Pieces:
     def label(self, key: str, where: Pos) -> tuple[str, Where]:
         """A label or an init target: a name as it is, a quoted text-language string as it is, anything
         else (``conv{i}``, ``block1-0``, ``stage*.bn2``) as a quoted string (a template, a pattern)."""
-        if (NAME.match(key) and key not in RESERVED) or key[:1] in ("'", '"'):
+        if NAME.match(key) or key[:1] in ("'", '"'):
             return self.piece(key, where)
         return json.dumps(key, ensure_ascii=False), where
 
