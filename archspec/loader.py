@@ -144,7 +144,12 @@ def _parse(text: str, key: str) -> ast.Module:
 
 
 def _load(
-    path: Path, text: str | None, files: dict[str, FileScope], stack: list[str], policy: ImportPolicy
+    path: Path,
+    text: str | None,
+    files: dict[str, FileScope],
+    stack: list[str],
+    policy: ImportPolicy,
+    imported: ast.Import | None = None,
 ) -> FileScope:
     key = display_path(path)
     if key in files:
@@ -153,6 +158,8 @@ def _load(
         text = read_spec(path, key)
     elif len(text) > MAX_SPEC_BYTES:
         raise SpecError.at(None, f"{key} is larger than the limit of {MAX_SPEC_BYTES:,} bytes")
+    if imported is not None and is_yaml(key):
+        _refuse_other_yaml(text, key, imported)
     module = _parse(text, key)
     scope = FileScope(module, text)
     stack = [*stack, key]
@@ -175,7 +182,7 @@ def _load(
             if target_key not in files and len(files) >= MAX_FILES:
                 raise SpecError.at(imported.span, f"a spec may import at most {MAX_FILES} files")
             recorded = policy.memory.get(str(target)) if policy.memory is not None else None
-            other = _load(target, recorded, files, stack, policy)
+            other = _load(target, recorded, files, stack, policy, imported)
             wanted = imported.names or tuple((name, imported.span) for name in other.blocks)
             for name, span in wanted:
                 if name not in other.blocks:
@@ -190,6 +197,19 @@ def _load(
         raise
     files[key] = scope
     return scope
+
+
+def _refuse_other_yaml(text: str, key: str, imported: ast.Import) -> None:
+    """An imported YAML file must show that it is a spec before any of it is shown in a message: a
+    configuration file beside the spec (its secrets) is refused at the import, unseen."""
+    from archspec.yaml_form.reader import is_spec_document
+
+    if not is_spec_document(text, key):
+        raise SpecError.at(
+            imported.span,
+            f"cannot import '{printable(imported.path)}': it is not a YAML spec",
+            "a YAML spec is a mapping whose keys are imports, lets, `block Name(...)` and `network name`",
+        )
 
 
 def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) -> Path:

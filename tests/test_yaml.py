@@ -4,6 +4,7 @@ the round trip over the zoo and the documents' examples, bounds, and the JSON Sc
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -376,3 +377,80 @@ def test_reading_yaml_imports_no_torch() -> None:
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+YAML_DOC = ROOT / "docs" / "yaml.md"
+YAML_FENCE = re.compile(r"^```yaml\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+YAML_EXAMPLES = [m.group(1) for m in YAML_FENCE.finditer(YAML_DOC.read_text(encoding="utf-8"))]
+README_EXAMPLES = [m.group(1) for m in YAML_FENCE.finditer((ROOT / "README.md").read_text(encoding="utf-8"))]
+
+
+def test_the_yaml_examples_of_the_document_lower(tmp_path: Path) -> None:
+    assert (len(YAML_EXAMPLES), len(README_EXAMPLES)) == (2, 1)
+    for index, text in enumerate(YAML_EXAMPLES + README_EXAMPLES):
+        path = tmp_path / f"example{index}.yaml"
+        path.write_text(text, encoding="utf-8")
+        assert irs(path)
+
+
+def test_the_documented_resnet_is_the_zoo_resnet_metadata_aside(tmp_path: Path) -> None:
+    path = tmp_path / "resnet.yaml"
+    path.write_text(YAML_EXAMPLES[0], encoding="utf-8")
+
+    def graphs(spec: Path) -> dict[str | None, Any]:
+        return {k: {f: v for f, v in g.items() if f != "metadata"} for k, g in irs(spec).items()}
+
+    expected = graphs(ROOT / "specs" / "resnet.arch")
+    assert len(expected) == 5
+    assert graphs(path) == expected
+
+
+def test_templates_quoted_keys_and_metadata_expressions(tmp_path: Path) -> None:
+    text = (
+        "network t:\n  input: 3x8x8\n  params:\n    width: 4\n  shown: =width * 2\n  note: plain text\n"
+        "  init:\n    '\"fc\"': zeros\n  layers:\n    - for i in range(2):\n"
+        "        - conv{i}: conv(width, 1)\n"
+        "    - '\"add\"': conv(width, 1)\n    - global_avgpool >> flatten\n    - fc: linear(3)\n"
+    )
+    path = tmp_path / "t.yaml"
+    path.write_text(text, encoding="utf-8")
+    graph = lower(load_program(path))
+    assert [n.name for n in graph.nodes if n.op.kind == "conv2d"] == ["conv0", "conv1", "add"]
+    assert graph.metadata.extra["shown"] == 8
+    assert graph.metadata.extra["note"] == "plain text"
+
+
+def test_an_imported_yaml_file_that_is_not_a_spec_is_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "secrets.yaml").write_text("password: hunter2\n", encoding="utf-8")
+    (tmp_path / "broken.yml").write_text("token: [abc\n", encoding="utf-8")
+    for name in ("secrets.yaml", "broken.yml"):
+        write(tmp_path, f'import "{name}"\nnetwork m:\n  input: 3x8x8\n  layers:\n    relu\n', "main.arch")
+        code, _, err = run(["check", "main.arch"], capsys)
+        assert code == 1
+        assert err == (
+            f"main.arch:1:1: error: cannot import '{name}': it is not a YAML spec\n"
+            f'   1 | import "{name}"\n'
+            "       ^\n"
+            "  hint: a YAML spec is a mapping whose keys are imports, lets, `block Name(...)` and "
+            "`network name`\n"
+        )
+
+
+def test_convert_to_its_own_form_and_usage_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, RESNET, "resnet.yaml")
+    code, again, _ = run(["convert", "resnet.yaml", "--to", "yaml"], capsys)
+    assert code == 0
+    assert _strip(irs(Path("resnet.yaml"))) == _strip(irs(Path(write(tmp_path, again, "again.yaml"))))
+    code, _, err = run(["schema", "--yaml", "--analysis"], capsys)
+    assert (code, err) == (
+        2,
+        "archspec: error: --analysis and --yaml ask for different schemas: give one\n",
+    )
+    code, _, err = run(["convert", "resnet.yaml"], capsys)
+    assert code == 2 and "the following arguments are required: --to" in err

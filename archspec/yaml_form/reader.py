@@ -46,6 +46,19 @@ def _parsed(text: str, path: str) -> tuple[ast.Module, Generated]:
         raise generated.error(error, path, text) from None
 
 
+def is_spec_document(text: str, path: str) -> bool:
+    """Whether ``text`` is YAML whose top level is a spec's (its keys ``imports``, ``lets``, ``block ...``
+    and ``network ...``): checked before an imported YAML file is shown in any message."""
+    try:
+        document = load_document(text, path)
+    except SpecError:
+        return False
+    return isinstance(document, dict) and all(
+        isinstance(key, str) and (key in ("imports", "lets") or key.startswith(("block ", "network ")))
+        for key in document
+    )
+
+
 def load_document(text: str, path: str) -> Any:
     """The YAML document of ``text`` (ruamel's round-trip types, with positions), after bounding it: one
     document, no anchors, aliases or tags (a billion-laughs file is refused before anything is built),
