@@ -454,3 +454,34 @@ def test_convert_to_its_own_form_and_usage_errors(
     )
     code, _, err = run(["convert", "resnet.yaml"], capsys)
     assert code == 2 and "the following arguments are required: --to" in err
+
+
+def test_mangled_yaml_specs_end_in_a_spec_error_never_a_traceback() -> None:
+    """Random edits of the zoo's YAML (YAML's own punctuation among them) are read or refused cleanly."""
+    import random
+
+    rng = random.Random(7)
+    texts = [to_yaml(parse(p.read_text(encoding="utf-8"), p.name)) for p in ZOO]
+    alphabet = list(":-[]{}'\"#&*!|>%@`,?= \n\tx0\\")
+    for _ in range(600):
+        text = rng.choice(texts)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(text))
+            if rng.random() < 0.5:
+                text = text[:at] + text[at + 1 :]
+            else:
+                text = text[:at] + rng.choice(alphabet) + text[at:]
+        try:
+            read_yaml(text, "f.yaml")
+        except SpecError as error:
+            assert error.render()
+
+
+def test_a_complex_key_is_refused() -> None:
+    with pytest.raises(SpecError) as caught:
+        read_yaml("? [a, b]\n: c\n", "k.yaml")
+    assert caught.value.render() == (
+        "k.yaml:1:3: error: a key of a YAML spec is a name or a text, not a list or a mapping\n"
+        "   1 | ? [a, b]\n"
+        "         ^"
+    )

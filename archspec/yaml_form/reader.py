@@ -65,7 +65,14 @@ def load_document(text: str, path: str) -> Any:
     collections nested at most ``MAX_NESTING`` deep. Raises SpecError at the YAML position."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
-    from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, DocumentStartEvent
+    from ruamel.yaml.events import (
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        DocumentStartEvent,
+        MappingStartEvent,
+        ScalarEvent,
+    )
 
     def fail(mark: Any, message: str, hint: str | None = None) -> NoReturn:
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -73,7 +80,9 @@ def load_document(text: str, path: str) -> Any:
         raise SpecError([Diagnostic(message, span, hint)], {path: text})
 
     yaml = YAML(typ="rt")
-    depth = documents = 0
+    documents = 0
+    # Per open collection: None for a list, else whether a mapping's next node is a key.
+    frames: list[list[bool] | None] = []
     try:
         for event in yaml.parse(text):
             if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
@@ -88,16 +97,22 @@ def load_document(text: str, path: str) -> Any:
                 documents += 1
                 if documents > 1:
                     fail(event.start_mark, "a YAML spec is one document", "remove the `---` line")
-            elif isinstance(event, CollectionStartEvent):
-                depth += 1
-                if depth > MAX_NESTING:
+            if isinstance(event, ScalarEvent | CollectionStartEvent) and frames and frames[-1] is not None:
+                if frames[-1][0] and isinstance(event, CollectionStartEvent):
+                    fail(
+                        event.start_mark, "a key of a YAML spec is a name or a text, not a list or a mapping"
+                    )
+                frames[-1][0] = not frames[-1][0]
+            if isinstance(event, CollectionStartEvent):
+                frames.append([True] if isinstance(event, MappingStartEvent) else None)
+                if len(frames) > MAX_NESTING:
                     fail(
                         event.start_mark,
                         f"nested too deeply: more than {MAX_NESTING} levels of YAML lists and mappings",
                         "split the layers into blocks",
                     )
             elif isinstance(event, CollectionEndEvent):
-                depth -= 1
+                frames.pop()
         return yaml.load(text)
     except MarkedYAMLError as error:
         problem = str(error.problem or error.context or "not valid YAML").strip()
