@@ -39,7 +39,9 @@ def to_yaml(module: ast.Module) -> str:
     yaml.indent(mapping=2, sequence=4, offset=2)
     stream = io.StringIO()
     yaml.dump(root, stream)
-    return stream.getvalue()
+    # A blank line before each top-level entry (a block, the network), as the text form has.
+    lines = stream.getvalue().splitlines(keepends=True)
+    return "".join(("\n" + line) if index and line[:1].strip() else line for index, line in enumerate(lines))
 
 
 def _flow(items: list[Any]) -> Any:
@@ -87,8 +89,17 @@ def _yaml_of(node: ast.Expr) -> Any:
 
 
 def _value(node: ast.Expr) -> Any:
-    """An expression as a YAML value: plain values as YAML's, anything else as a string of the text."""
-    return _yaml_of(node) if _plain(node) else unparse.expression(node)
+    """An expression as a YAML value: plain values as YAML's, anything else as a string of the text. A
+    table (a list of rows) is written a row a line."""
+    if not _plain(node):
+        return unparse.expression(node)
+    if (
+        isinstance(node, ast.ListExpr)
+        and len(node.items) > 1
+        and all(isinstance(i, ast.ListExpr) for i in node.items)
+    ):
+        return [_yaml_of(row) for row in node.items]
+    return _yaml_of(node)
 
 
 def _folded(node: ast.Expr) -> str | None:
