@@ -485,3 +485,14 @@ def test_a_complex_key_is_refused() -> None:
         "   1 | ? [a, b]\n"
         "         ^"
     )
+
+
+def test_the_language_server_reports_a_yaml_spec_s_errors_in_place(tmp_path: Path) -> None:
+    from archspec.lsp import features
+    from archspec.lsp.document import analyse
+
+    path = tmp_path / "s.yaml"
+    snapshot = analyse(path, SMALL.replace("conv(4, 3)", "conv(4, 3) >> relux"))
+    found = [(d.range.start.line, d.range.start.character, d.message) for d in features.diagnostics(snapshot)]
+    assert found == [(3, 20, "unknown op or block 'relux'\nhint: did you mean 'relu'?")]
+    assert features.formatting(analyse(path, SMALL)) is None  # `fmt` is for the text form
