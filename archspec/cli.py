@@ -290,7 +290,9 @@ def _add_draw_parser(sub: Any) -> None:
         help="draw a network with Graphviz (SVG, PNG, PDF or DOT source)",
         epilog="example: archspec draw resnet50 --depth 2 -o resnet50.png",
     )
-    p.add_argument("spec", metavar="SPEC_OR_NAME", help="a .arch file, or a network or variant of the zoo")
+    p.add_argument(
+        "spec", metavar="SPEC_OR_NAME", help="a .arch/.yaml file, or a network or variant of the zoo"
+    )
     _add_spec_options(p)
     p.add_argument(
         "--output", "-o", metavar="FILE", help=".svg, .png, .pdf or .dot (default: NAME.svg in this folder)"
@@ -380,7 +382,14 @@ def _add_report_parser(sub: Any) -> None:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """The IR's JSON Schema, or with --analysis the analysis report's."""
+    """The IR's JSON Schema, or with --analysis the analysis report's, or with --yaml the YAML form's."""
+    if args.analysis and args.yaml:
+        raise UsageError("--analysis and --yaml ask for different schemas: give one")
+    if args.yaml:
+        from archspec.yaml_form.schema import yaml_schema
+
+        print(json.dumps(yaml_schema(), indent=2))
+        return EXIT_OK
     if args.analysis:
         from archspec.analysis_schema import analysis_schema
         from archspec.report import SCHEMA_VERSION
@@ -390,6 +399,21 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from archspec.ir import json_schema
 
     print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """A spec in the other form (text or YAML), to stdout or written atomically to -o."""
+    from archspec.yaml_form.convert import convert
+
+    converted = convert(Path(args.spec), args.to)
+    if args.output is None or args.output == "-":
+        print(converted, end="")
+        return EXIT_OK
+    from archspec.files import write_atomically
+
+    write_atomically(Path(args.output), converted)
+    print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -474,7 +498,7 @@ def _add_sweep_parser(sub: Any) -> None:
         "--vary resolution=224:128:-32 --where 'alpha == 1.0 or resolution == 224'",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("spec", metavar="SPEC", help="a .arch file or a zoo name")
+    p.add_argument("spec", metavar="SPEC", help="a .arch/.yaml file or a zoo name")
     p.add_argument(
         "--vary",
         action="append",
@@ -544,7 +568,7 @@ def _add_export_parser(sub: Any) -> None:
         epilog="example: archspec export resnet18 --format onnx -o resnet18.onnx --weights resnet18.pth",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("spec", metavar="SPEC", help="a .arch file or a zoo network/variant name")
+    p.add_argument("spec", metavar="SPEC", help="a .arch/.yaml file or a zoo network/variant name")
     _add_spec_options(p)
     p.add_argument("--format", "-f", choices=["onnx", "pt2"], required=True, help="onnx (opset 17) or pt2")
     p.add_argument(
@@ -571,7 +595,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="archspec",
         description="A declarative architecture-spec compiler for vision networks.",
-        epilog="SPEC is a .arch file or a network/variant name from the bundled zoo (see `archspec list`).",
+        epilog="SPEC is a .arch (or .yaml/.yml) spec file or a network/variant name from the bundled zoo "
+        "(see `archspec list`).",
     )
     parser.add_argument("--version", action="version", version=f"archspec {__version__}")
     parser.add_argument(
@@ -606,7 +631,9 @@ def build_parser() -> argparse.ArgumentParser:
         "validate specs (every variant, every block); errors and warnings as path:line:col",
         "archspec check specs/*.arch",
     )
-    p.add_argument("specs", nargs="+", metavar="SPEC", help="a .arch file or a zoo name (several allowed)")
+    p.add_argument(
+        "specs", nargs="+", metavar="SPEC", help="a .arch/.yaml file or a zoo name (several allowed)"
+    )
     p.add_argument("--variant", "-v", help="check only this variant")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing when valid")
     _add_import_options(p)
@@ -618,7 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
         "per-layer shapes, parameters, MACs/FLOPs, memory, receptive field",
         "archspec analyze resnet50 --depth 2 --batch 32 --dtype bfloat16",
     )
-    p.add_argument("spec", metavar="SPEC", help="a .arch file or a zoo network/variant name")
+    p.add_argument("spec", metavar="SPEC", help="a .arch/.yaml file or a zoo network/variant name")
     _add_spec_options(p)
     p.add_argument("--format", "-f", choices=formats, default="table", help=format_help)
     p.add_argument("--comments", action="store_true", help=comments_help)
@@ -670,7 +697,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "explain", "how a layer's or block's figures were computed", "archspec explain resnet50 Bottleneck"
     )
-    p.add_argument("spec", metavar="SPEC", help="a .arch file or a zoo network/variant name")
+    p.add_argument("spec", metavar="SPEC", help="a .arch/.yaml file or a zoo network/variant name")
     p.add_argument(
         "layer",
         metavar="LAYER_OR_BLOCK",
@@ -680,14 +707,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_explain)
 
     p = command("ir", "print the IR graph as JSON", "archspec ir lenet5 > lenet5.json")
-    p.add_argument("spec", metavar="SPEC", help="a .arch file or a zoo network/variant name")
+    p.add_argument("spec", metavar="SPEC", help="a .arch/.yaml file or a zoo network/variant name")
     _add_spec_options(p)
     p.set_defaults(handler=cmd_ir)
 
     p = command(
         "compile", "write standalone PyTorch source for a network", "archspec compile resnet18 -o resnet18.py"
     )
-    p.add_argument("spec", metavar="SPEC", help="a .arch file or a zoo network/variant name")
+    p.add_argument("spec", metavar="SPEC", help="a .arch/.yaml file or a zoo network/variant name")
     _add_spec_options(p)
     p.add_argument(
         "--output",
@@ -702,14 +729,41 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_parser(sub)
 
     p = command(
-        "schema", "print the JSON Schema of the IR (or of the analysis report)", "archspec schema --analysis"
+        "schema",
+        "print the JSON Schema of the IR (or of the analysis report, or of YAML specs)",
+        "archspec schema --yaml > archspec.schema.json",
     )
     p.add_argument(
         "--analysis",
         action="store_true",
         help="the schema of `archspec analyze --format json` instead of the IR's",
     )
+    p.add_argument(
+        "--yaml",
+        action="store_true",
+        help="the schema of the YAML form of a spec (docs/yaml.md), for editors that validate YAML",
+    )
     p.set_defaults(handler=cmd_schema)
+
+    p = command(
+        "convert",
+        "write a spec in the other form: text (.arch) to YAML or YAML to text (comments are not kept)",
+        "archspec convert specs/resnet.arch --to yaml -o resnet.yaml",
+    )
+    p.add_argument("spec", metavar="FILE", help="a .arch, .yaml or .yml spec file")
+    p.add_argument(
+        "--to",
+        required=True,
+        choices=["yaml", "arch"],
+        help="the form to write: yaml or arch (the text form)",
+    )
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write to FILE (atomically) instead of stdout (- is stdout)",
+    )
+    p.set_defaults(handler=cmd_convert)
     _add_train_parsers(sub)
     _add_experiment_parser(sub)
     _add_sweep_parser(sub)

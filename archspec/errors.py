@@ -83,7 +83,7 @@ def truncate(text: str, limit: int) -> str:
 def _source_line(span: Span, sources: dict[str, str] | None) -> str | None:
     text = (sources or {}).get(span.path)
     if text is None:
-        if not span.path.endswith(".arch"):  # only a spec file is ever shown in a message
+        if not span.path.endswith((".arch", ".yaml", ".yml")):  # only a spec file is ever shown in a message
             return None
         try:
             text = Path(span.path).read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ from archspec import ast
 from archspec.errors import SpecError, did_you_mean, printable
 from archspec.limits import MAX_SPEC_BYTES
 from archspec.parsed import lookup
+from archspec.yaml_form import SPEC_SUFFIXES, is_yaml
 
 
 @dataclass
@@ -85,8 +86,8 @@ def load_program(
 ) -> Program:
     """Parse ``path`` and, recursively, the files it imports.
 
-    An import names a ``.arch`` file relative to the importing file, or else to one of ``search_path``,
-    or else to the bundled zoo (``from "resnet.arch" import BasicBlock`` works from any folder); it may
+    An import names a ``.arch`` (or YAML) file relative to the importing file, or else to one of
+    ``search_path``, or else to the bundled zoo (``from "resnet.arch" import BasicBlock`` works from any folder); it may
     read only regular files inside the root file's folder, ``search_path`` and the zoo (links resolved).
     A path that starts with ``std/`` names a file of the standard library shipped in the package
     (``archspec/std/``), never a file on the user's side. Absolute import paths need
@@ -133,6 +134,10 @@ def read_spec(path: Path, key: str) -> str:
 @lru_cache(maxsize=64)
 def _parse(text: str, key: str) -> ast.Module:
     """The AST of a file's text: the shipped one of a zoo spec (``archspec.parsed``), else the parser's."""
+    if is_yaml(key):
+        from archspec.yaml_form.reader import read_yaml  # ruamel.yaml loads only for a YAML spec
+
+        return read_yaml(text, key)
     module = lookup(text, key)
     if module is None:
         from archspec.syntax import parse  # Lark and its tables load only when a text needs parsing
@@ -142,7 +147,12 @@ def _parse(text: str, key: str) -> ast.Module:
 
 
 def _load(
-    path: Path, text: str | None, files: dict[str, FileScope], stack: list[str], policy: ImportPolicy
+    path: Path,
+    text: str | None,
+    files: dict[str, FileScope],
+    stack: list[str],
+    policy: ImportPolicy,
+    imported: ast.Import | None = None,
 ) -> FileScope:
     key = display_path(path)
     if key in files:
@@ -151,6 +161,8 @@ def _load(
         text = read_spec(path, key)
     elif len(text) > MAX_SPEC_BYTES:
         raise SpecError.at(None, f"{key} is larger than the limit of {MAX_SPEC_BYTES:,} bytes")
+    if imported is not None and is_yaml(key):
+        _refuse_other_yaml(text, key, imported)
     module = _parse(text, key)
     scope = FileScope(module, text)
     stack = [*stack, key]
@@ -173,7 +185,7 @@ def _load(
             if target_key not in files and len(files) >= MAX_FILES:
                 raise SpecError.at(imported.span, f"a spec may import at most {MAX_FILES} files")
             recorded = policy.memory.get(str(target)) if policy.memory is not None else None
-            other = _load(target, recorded, files, stack, policy)
+            other = _load(target, recorded, files, stack, policy, imported)
             wanted = imported.names or tuple((name, imported.span) for name in other.blocks)
             for name, span in wanted:
                 if name not in other.blocks:
@@ -190,6 +202,19 @@ def _load(
     return scope
 
 
+def _refuse_other_yaml(text: str, key: str, imported: ast.Import) -> None:
+    """An imported YAML file must show that it is a spec before any of it is shown in a message: a
+    configuration file beside the spec (its secrets) is refused at the import, unseen."""
+    from archspec.yaml_form.reader import is_spec_document
+
+    if not is_spec_document(text, key):
+        raise SpecError.at(
+            imported.span,
+            f"cannot import '{printable(imported.path)}': it is not a YAML spec",
+            "a YAML spec is a mapping whose keys are imports, lets, `block Name(...)` and `network name`",
+        )
+
+
 def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) -> Path:
     """The file an import names, checked against the policy; a SpecError that never shows its content."""
     written = imported.path
@@ -200,8 +225,8 @@ def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) 
 
     if "\x00" in written:  # the operating system refuses such a name (Python raises ValueError)
         raise refuse("a file name cannot contain a NUL character")
-    if not written.endswith(".arch"):
-        raise refuse("a spec file's name ends in .arch")
+    if not written.endswith(SPEC_SUFFIXES):
+        raise refuse("a spec file's name ends in .arch, .yaml or .yml")
     if written.startswith(STD_PREFIX):
         return _resolve_std(written[len(STD_PREFIX) :], refuse)
     relative = Path(written)
@@ -232,8 +257,8 @@ def _resolve_import(imported: ast.Import, importer: Path, policy: ImportPolicy) 
             "it is outside the folders imports may read (the spec's folder and --path folders)",
             "add its folder with --path",
         )
-    if target.suffix != ".arch":
-        raise refuse("it links to a file whose name does not end in .arch")
+    if target.suffix not in SPEC_SUFFIXES:
+        raise refuse("it links to a file whose name does not end in .arch, .yaml or .yml")
     if not target.is_file():
         raise refuse("not a regular file")
     return target
@@ -343,7 +368,8 @@ def zoo_index() -> dict[str, Path]:
 def resolve_spec(name_or_path: str) -> tuple[Path, str | None]:
     """A spec file path and the variant a name selects (None: the file's default).
 
-    ``name_or_path`` is a path to a ``.arch`` file, or a network or variant name from the zoo. A zoo name
+    ``name_or_path`` is a path to a ``.arch`` (or ``.yaml``/``.yml``) file, or a network or variant name
+    from the zoo. A zoo name
     is the zoo's even where a file of that name exists (a ZooNameWarning says so); ``./name`` is the file.
     """
     path = Path(name_or_path)
@@ -357,7 +383,7 @@ def resolve_spec(name_or_path: str) -> tuple[Path, str | None]:
             ZooNameWarning,
             stacklevel=2,
         )
-    elif path.suffix == ".arch" or path.exists():
+    elif path.suffix in SPEC_SUFFIXES or path.exists():
         if not path.exists():
             raise SpecError.at(None, f"no such spec file: {printable(name_or_path)}")
         if not path.is_file():

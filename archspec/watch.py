@@ -32,7 +32,7 @@ def spec_files_of(names: Sequence[str], search_path: Sequence[str] = ()) -> set[
         try:
             path, _ = resolve_spec(name)
         except SpecError:
-            if name.endswith(".arch"):
+            if name.endswith((".arch", ".yaml", ".yml")):
                 found.add(Path(name).resolve())  # not there yet, or unreadable: watch for it
             continue
         found.add(path.resolve())

@@ -65,7 +65,7 @@ def spec(project: Path, first_line: str) -> Path:
         (
             'import "/etc/passwd"',
             """
-            project/main.arch:1:1: error: cannot import '/etc/passwd': a spec file's name ends in .arch
+            project/main.arch:1:1: error: cannot import '/etc/passwd': a spec file's name ends in .arch, .yaml or .yml
                1 | import "/etc/passwd"
                    ^
             """,
@@ -73,7 +73,7 @@ def spec(project: Path, first_line: str) -> Path:
         (
             'from "../../../../etc/passwd" import X',
             """
-            project/main.arch:1:1: error: cannot import '../../../../etc/passwd': a spec file's name ends in .arch
+            project/main.arch:1:1: error: cannot import '../../../../etc/passwd': a spec file's name ends in .arch, .yaml or .yml
                1 | from "../../../../etc/passwd" import X
                    ^
             """,
@@ -81,7 +81,7 @@ def spec(project: Path, first_line: str) -> Path:
         (
             'import "/proc/self/environ"',
             """
-            project/main.arch:1:1: error: cannot import '/proc/self/environ': a spec file's name ends in .arch
+            project/main.arch:1:1: error: cannot import '/proc/self/environ': a spec file's name ends in .arch, .yaml or .yml
                1 | import "/proc/self/environ"
                    ^
             """,
@@ -167,7 +167,7 @@ def test_a_link_out_of_the_tree_is_refused(project: Path) -> None:
     text = error_text(spec(project, 'import "passwd.arch"'), search_path=[project.parent / "outside"])
     assert text == dedent(
         """
-        project/main.arch:1:1: error: cannot import 'passwd.arch': it links to a file whose name does not end in .arch
+        project/main.arch:1:1: error: cannot import 'passwd.arch': it links to a file whose name does not end in .arch, .yaml or .yml
            1 | import "passwd.arch"
                ^
         """

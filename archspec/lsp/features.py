@@ -305,7 +305,10 @@ def formatting(snapshot: Snapshot) -> list[lsp.TextEdit] | None:
     """The whole document in `fmt`'s layout, as one edit (none when it is formatted; None on an error)."""
     from archspec.errors import SpecError
     from archspec.fmt import format_text
+    from archspec.yaml_form import is_yaml
 
+    if is_yaml(snapshot.key):  # `fmt` lays out the text form; a YAML file keeps its own layout
+        return None
     try:
         formatted = format_text(snapshot.text, snapshot.key)
     except SpecError:

@@ -114,8 +114,8 @@ class SpecRecord(_Strict):
     @field_validator("sources")
     @classmethod
     def _imports_are_specs(cls, sources: dict[str, str]) -> dict[str, str]:
-        if len(sources) > 1 and any(not path.endswith(".arch") for path in sources):
-            raise ValueError("an imported spec's recorded path must end in .arch")
+        if len(sources) > 1 and any(not path.endswith((".arch", ".yaml", ".yml")) for path in sources):
+            raise ValueError("an imported spec's recorded path must end in .arch, .yaml or .yml")
         return sources
 
     @model_validator(mode="after")
