@@ -87,8 +87,9 @@ def load_program(
     """Parse ``path`` and, recursively, the files it imports.
 
     An import names a ``.arch`` (or YAML) file relative to the importing file, or else to one of
-    ``search_path``, or else to the bundled zoo (``from "resnet.arch" import BasicBlock`` works from any folder); it may
-    read only regular files inside the root file's folder, ``search_path`` and the zoo (links resolved).
+    ``search_path``, or else to the bundled zoo (``from "resnet.arch" import BasicBlock`` works from any
+    folder); it may read only regular files inside the root file's folder, ``search_path`` and the zoo
+    (links resolved).
     A path that starts with ``std/`` names a file of the standard library shipped in the package
     (``archspec/std/``), never a file on the user's side. Absolute import paths need
     ``allow_absolute_imports``.
