@@ -39,6 +39,8 @@ RESERVED = frozenset(
 MERGES = ("concat", "add", "mul")
 CHAIN_MERGE = re.compile(r".*>>\s*(concat|add|mul)\s*\Z", re.DOTALL)
 KEYWORD = re.compile(r"(for|if|elif|else|residual|shortcut)(?![A-Za-z0-9_])")
+# `- param table: "[169, 3], init=trunc_normal(std=0.02)"`, `- buffer index: "..."`: a declaration.
+STATE = re.compile(r"(param|buffer)\s+[A-Za-z_][A-Za-z0-9_]*\Z")
 SECTIONS = ("input", "params", "variants", "init", "layers")
 _LIST_BREAK = 80  # characters of a written list before its elements go on lines of their own
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from archspec.errors import printable
-from archspec.yaml_form.pieces import CHAIN_MERGE, KEYWORD, MERGES, Pieces, entries, items, kind_of
+from archspec.yaml_form.pieces import CHAIN_MERGE, KEYWORD, MERGES, STATE, Pieces, entries, items, kind_of
 from archspec.yaml_form.positions import Pos
 
 
@@ -68,6 +68,8 @@ class Statements(Pieces):
                 )
             if kind == "label":
                 self.labelled(key, key_pos, item, item_pos, depth)
+            elif kind == "state":
+                self.state(key, key_pos, item, item_pos, depth)
             elif kind == "merge":
                 self.header(key, key_pos, depth)
                 self.body(item, item_pos, key_pos, depth + 1)
@@ -82,7 +84,19 @@ class Statements(Pieces):
             return match.group(1)
         if words in MERGES or CHAIN_MERGE.match(words):
             return "merge"
+        if STATE.match(words):
+            return "state"
         return "label"
+
+    def state(self, key: str, where: Pos, value: Any, value_pos: Pos, depth: int) -> None:
+        """``param name: "[d0, d1], init=..."`` or ``buffer name: "value, persistent=false"``."""
+        if not isinstance(value, str):
+            self.fail(
+                value_pos if value is not None else where,
+                f"'{printable(key)}': a declaration's value is a string, got {kind_of(value)}",
+                'write it as in a .arch file: `- param scale: "[96], init=ones"`',
+            )
+        self.header(key, where, depth, (" ", value_pos), self.fragment(value, value_pos, f"'{key}'"))
 
     def labelled(self, key: str, where: Pos, value: Any, value_pos: Pos, depth: int) -> None:
         """``name: chain`` (a named layer) or ``name:`` and a list (a named group)."""

@@ -266,6 +266,14 @@ def _statement(node: ast.Stmt) -> Any:
             shortcut = (name, _suite(node.shortcut.body))
             pairs.insert(0 if node.shortcut_first else 1, shortcut)
         return CommentedMap(pairs)
+    if isinstance(node, ast.StateStmt):
+        value = ", ".join(
+            [
+                unparse.expression(node.value),
+                *(f"{k.name}={unparse.expression(k.value)}" for k in node.kwargs),
+            ]
+        )
+        return CommentedMap([(f"{node.kind} {node.name}", value)])
     assert isinstance(node, ast.MergeStmt)
     return CommentedMap([(node.op, _body(node.body))])
 
