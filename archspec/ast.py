@@ -312,7 +312,20 @@ class MergeStmt(_Node):
     span: Span
 
 
-Stmt = Let | Unpack | ChainStmt | GroupStmt | ForStmt | IfStmt | ResidualStmt | MergeStmt
+@dataclass(frozen=True, eq=False, repr=False)
+class StateStmt(_Node):
+    """``param name: [d0, d1], init=...`` or ``buffer name: value, persistent=false, dtype=int64``: a
+    tensor of the enclosing module (``kind`` is ``"param"`` or ``"buffer"``), named ``name``."""
+
+    kind: str
+    name: str
+    value: Expr
+    kwargs: tuple[Keyword, ...]
+    span: Span
+    name_span: Span
+
+
+Stmt = Let | Unpack | ChainStmt | GroupStmt | ForStmt | IfStmt | ResidualStmt | MergeStmt | StateStmt
 
 # ---------------------------------------------------------------- files
 

@@ -175,6 +175,16 @@ class _Walker(StmtVisitor[set[str], None]):
         """Every branch."""
         self.body(stmt.body, names)
 
+    def state(self, stmt: ast.StateStmt, names: set[str]) -> None:
+        """A declaration's value and settings (``dtype=int64`` and ``init=zeros`` name no value)."""
+        self.expr(stmt.value, names)
+        for kw in stmt.kwargs:
+            if kw.name == "init" and isinstance(kw.value, ast.FuncCall):
+                for arg in (*kw.value.args, *(k.value for k in kw.value.kwargs)):
+                    self.expr(arg, names)
+            elif kw.name not in ("init", "dtype"):
+                self.expr(kw.value, names)
+
     def item(self, item: ast.Item, names: set[str]) -> None:
         """An item's count, arguments and callee."""
         if item.repeat is not None:

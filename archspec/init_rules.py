@@ -206,6 +206,14 @@ def _lower_clause(
             f"init rule for {_target(rule)}: no parameter '{parameter}'",
             did_you_mean(parameter, allowed) or f"its parameters: {', '.join(allowed)}",
         )
+    return init_call(clause, parameter, kinds, env)
+
+
+def init_call(
+    clause: ast.InitClause, parameter: str, kinds: Sequence[str], env: Mapping[str, Value]
+) -> InitCall:
+    """One init scheme (``trunc_normal(std=0.02)``) checked and evaluated, setting ``parameter`` of layers
+    of the op ``kinds``: an ``init:`` rule's clause, or a ``param`` declaration's ``init=``."""
     function = INIT_FUNCTIONS.get(clause.function)
     if function is None:
         hint = did_you_mean(clause.function, INIT_FUNCTIONS)

@@ -62,6 +62,11 @@ class Node(BaseModel):
     shape: Shape = Field(description="Output shape of one sample (batch dimension excluded).")
     repeat: Repeat | None = None
     span: Span | None = None
+    batched: bool = Field(
+        default=True,
+        description="Whether the output has a batch axis: false for a tensor computed only from "
+        "parameters and buffers (a relative-position bias), whose cost does not grow with the batch.",
+    )
     formulas: dict[str, str] | None = Field(
         default=None,
         description=(

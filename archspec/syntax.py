@@ -510,6 +510,20 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
         return ast.Unpack(names, value, self.span(meta))
 
     @v_args(meta=True)
+    def param_stmt(self, meta: Meta, children: list[Any]) -> ast.StateStmt:
+        return self._state("param", meta, children)
+
+    @v_args(meta=True)
+    def buffer_stmt(self, meta: Meta, children: list[Any]) -> ast.StateStmt:
+        return self._state("buffer", meta, children)
+
+    def _state(self, kind: str, meta: Meta, children: list[Any]) -> ast.StateStmt:
+        name, value, *kwargs = children
+        return ast.StateStmt(
+            kind, str(name), value, tuple(kwargs), self.span(meta), _token_span(name, self.path)
+        )
+
+    @v_args(meta=True)
     def group_stmt(self, meta: Meta, children: list[Any]) -> ast.GroupStmt:
         return ast.GroupStmt(children[0], children[1], self.span(meta))
 

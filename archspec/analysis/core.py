@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from archspec.analysis.counts import COUNT_CONVENTIONS, NodeCounts, flops, layer_depth, node_counts
-from archspec.analysis.memory import dtype_size, peak_activation, saved_activations, training_memory
+from archspec.analysis.memory import (
+    dtype_size,
+    peak_activation,
+    samples,
+    saved_activations,
+    training_memory,
+)
 from archspec.analysis.receptive import RF, RFResult, network_fields, receptive_fields
 from archspec.ir import Graph, Repeat
 from archspec.ops import OPS_BY_KIND, Shape, numel
@@ -126,7 +132,10 @@ def analyze(graph: Graph, dtype: str = "float32", count: str = "torchvision", ba
     counts = node_counts(graph)
     rf = receptive_fields(graph)
     whole, spatial = network_fields(graph, rf)
-    out_bytes = {node.id: numel(node.shape) * size * batch for node in graph.nodes}
+    out_bytes = {
+        node.id: 0 if node.op.state else numel(node.shape) * size * samples(node, batch)
+        for node in graph.nodes
+    }
     saved = saved_activations(graph, dtype, batch)
     rows = _rows(graph, counts, rf, out_bytes, saved.per_node, count)
     peak = peak_activation(graph, dtype, batch)

@@ -95,7 +95,7 @@ def tracked(graph: Graph) -> dict[int, bool]:
 
 
 # Ops of two inputs whose backward keeps each input for the other's gradient only (x·y keeps y for dx).
-_CROSS_SAVING = frozenset({"mul"})
+_CROSS_SAVING = frozenset({"mul", "matmul", "einsum"})
 
 
 def _only_for_the_other(node: Node, index: int, recorded: Mapping[int, bool]) -> bool:
@@ -104,6 +104,12 @@ def _only_for_the_other(node: Node, index: int, recorded: Mapping[int, bool]) ->
     if node.op.kind not in _CROSS_SAVING or len(node.inputs) != 2:
         return False
     return not recorded[node.inputs[1 - index]]
+
+
+def samples(node: Node, batch: int) -> int:
+    """How many copies of a node's per-sample output a forward of ``batch`` samples makes: ``batch``, or 1
+    for a tensor computed only from parameters and buffers (``Node.batched``)."""
+    return batch if node.batched else 1
 
 
 def saved_activations(graph: Graph, dtype: str, batch: int) -> SavedBytes:
@@ -125,17 +131,17 @@ def saved_activations(graph: Graph, dtype: str, batch: int) -> SavedBytes:
                 saved = Saved("new", saved.what, elements=numel(graph.input_shapes(node)[saved.index]))
             if saved.source == "new":
                 key, elements = ("new", node.id, index), saved.elements
-                count = elements * batch if saved.per_sample else elements
+                count = elements * samples(node, batch) if saved.per_sample else elements
                 share += count * itemsize
                 counted.add(key)
                 continue
             if saved.source == "input" and _only_for_the_other(node, saved.index, recorded):
                 continue
             owner = base[node.inputs[saved.index] if saved.source == "input" else node.id]
-            if ("storage", owner, 0) in counted:
-                continue
+            if ("storage", owner, 0) in counted or graph.nodes[owner].op.state:
+                continue  # a param or buffer is counted with the weights
             counted.add(("storage", owner, 0))
-            share += numel(graph.nodes[owner].shape) * batch * size
+            share += numel(graph.nodes[owner].shape) * samples(graph.nodes[owner], batch) * size
         per_node[node.id] = share
     return SavedBytes(sum(per_node.values()), per_node)
 
@@ -200,13 +206,14 @@ def peak_activation(graph: Graph, dtype: str, batch: int) -> PeakMemory:
         frees.setdefault(last, []).append(owner)
     live = peak = at = 0
     for node in graph.nodes:
-        if base[node.id] == node.id:
-            live += numel(node.shape) * batch * size
-        scratch = node.op.scratch(graph.input_shapes(node), node.shape, size, batch)
+        if base[node.id] == node.id and not node.op.state:  # a param or buffer: with the weights
+            live += numel(node.shape) * samples(node, batch) * size
+        scratch = node.op.scratch(graph.input_shapes(node), node.shape, size, samples(node, batch))
         if live + scratch > peak:
             peak, at = live + scratch, node.id
         for owner in frees.get(node.id, ()):
-            live -= numel(graph.nodes[owner].shape) * batch * size
+            if not graph.nodes[owner].op.state:
+                live -= numel(graph.nodes[owner].shape) * samples(graph.nodes[owner], batch) * size
     return PeakMemory(peak, at)
 
 

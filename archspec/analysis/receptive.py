@@ -116,8 +116,14 @@ def _node_field(graph: Graph, node: Node, inputs: Sequence[RF], warnings: list[s
     if effect == "global":
         if node.op.kind == "flatten" and not _mixes_positions(graph, node):
             return current
+        if node.op.kind in _PRODUCTS and not all(graph.nodes[i].batched for i in node.inputs):
+            return current  # a product with a constant (x @ W) mixes features, not positions
         return "global"
     return (current if isinstance(current, ReceptiveField) else IDENTITY).step(effect)
+
+
+# Products of two tensors: across tokens (q @ k^T) they mix every position.
+_PRODUCTS = frozenset({"matmul", "einsum"})
 
 
 def _mixes_positions(graph: Graph, node: Node) -> bool:

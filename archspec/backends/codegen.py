@@ -41,6 +41,7 @@ from archspec.analysis.memory import inplace_nodes
 from archspec.backends.exposed import expose
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
 from archspec.backends.source_ops import NO_DEFAULT, SOURCE_OPS, Arg, Ctor, Formula, Leaf, source_op
+from archspec.backends.source_tensor import register_buffer, unbatched_inline
 from archspec.backends.tidy import LINE_LENGTH, tidy
 from archspec.backends.torch_source import (
     NN_MODULE_ATTRIBUTES,
@@ -924,6 +925,10 @@ class _Emitter:
                         init.append(f"self.{step.local} = {value}")
                     else:
                         init.append(f"self.register_parameter({step.local!r}, {value})")
+                elif entry.buffer_source is not None:
+                    _check_local(step.local, where)
+                    value = entry.buffer_source(node.op)
+                    init.append(register_buffer(step.local, node.op, value))
                 elif flag is not None:
                     init.append(f"self.{flag} = {flag}")
                 continue
@@ -1002,8 +1007,10 @@ class _Emitter:
         inplace = node.id in self.inplace
         if self.inlined(step):
             assert entry.inline is not None
-            owner = self.attr(step.local, where) if entry.parameter_source is not None else ""
-            return entry.inline(node.op, inputs, owner, inplace)
+            holds = entry.parameter_source is not None or entry.buffer_source is not None
+            owner = self.attr(step.local, where) if holds else ""
+            unbatched = None if node.batched else unbatched_inline(node.op, inputs)
+            return unbatched or entry.inline(node.op, inputs, owner, inplace)
         return entry.call(self.attr(step.local, where), inputs)
 
     # ------------------------------------------------------------ the file

@@ -11,6 +11,7 @@ builds the same module, bit for bit). Each entry is registered against its op cl
   functional ops, and for parameterless modules outside an ``nn.Sequential``);
 - ``call(attr, inputs)``: how a module is called, when not plainly (attention unpacks its tuple);
 - ``parameter_source(op)``: the ``nn.Parameter`` an op keeps in its owner (class token, embedding);
+- ``buffer_source(op)``: the value (an expression) of the buffer an op keeps in its owner;
 - ``inner(op)``: for a module with submodules, the modules without submodules it holds (``Leaf``), in the
   order torch registers them, and ``own(op)`` the parameters it holds itself: what ``init_weights``' loop
   over module classes meets (tests/test_codegen.py checks both against the modules torch builds). A
@@ -134,6 +135,7 @@ class SourceOp:
     inline: InlineFn | None = None
     call: CallFn = call_module
     parameter_source: Callable[[Any], Ctor] | None = None
+    buffer_source: Callable[[Any], str] | None = None
     inner: Callable[[Any], tuple[Leaf, ...]] | None = None
     own: Callable[[Any], tuple[str, ...]] | None = None
 
@@ -378,12 +380,13 @@ def register(
     parameter_source: Callable[[OpT], Ctor] | None = None,
     inner: Callable[[OpT], tuple[Leaf, ...]] | None = None,
     own: Callable[[OpT], tuple[str, ...]] | None = None,
+    buffer_source: Callable[[OpT], str] | None = None,
 ) -> None:
     """Record how ops of class ``cls`` are written as source (see the module docstring)."""
     kind = cls.op_kind()
     if kind in SOURCE_OPS or (source is None and inline is None):
         raise InternalError(f"source of {kind}: registered twice, or neither a module nor an expression")
-    SOURCE_OPS[kind] = SourceOp(source, inline, call, parameter_source, inner, own)
+    SOURCE_OPS[kind] = SourceOp(source, inline, call, parameter_source, buffer_source, inner, own)
 
 
 def _weight_and(bias: bool) -> tuple[str, ...]:
@@ -584,7 +587,11 @@ def _reduce_inline(method: str, op: Mean | Sum, x: str) -> str:
 
 def missing() -> list[str]:
     """The kinds of the registered op classes that no source entry covers (tests keep this empty)."""
-    return [kind for kind, cls in OPS_BY_KIND.items() if kind not in SOURCE_OPS and cls.called_by_specs]
+    return [
+        kind
+        for kind, cls in OPS_BY_KIND.items()
+        if kind not in SOURCE_OPS and (cls.called_by_specs or cls.state)
+    ]
 
 
 def source_op(op: Op) -> SourceOp:
@@ -593,3 +600,8 @@ def source_op(op: Op) -> SourceOp:
     if entry is None:
         raise InternalError(f"op {op.kind} has no source realisation (register it in backends.source_ops)")
     return entry
+
+
+# The tensor primitives register themselves from a module of their own (param, buffer, gather, matmul,
+# einsum); imported last, as it registers into the table above.
+from archspec.backends import source_tensor as _source_tensor  # noqa: E402, F401

@@ -177,6 +177,7 @@ def _container(
     # construction draws must come in the spec's order; `initialise` is False on meta (nothing to set).
     children: list[tuple[str, nn.Module | None, Step]] = []
     parameters: dict[int, nn.Parameter] = {}
+    buffers: dict[int, torch.Tensor] = {}
     for index, step in enumerate(plan.steps):
         if step.child is not None:
             children.append(
@@ -188,6 +189,8 @@ def _container(
         built = entry.module(step.node.op, step.node.id in inplace) if entry.module else None
         if entry.parameter is not None:
             parameters[index] = nn.Parameter(entry.parameter(step.node.op))
+        if entry.buffer is not None:
+            buffers[index] = entry.buffer(step.node.op)
         for rule in built_rules(graph.init, step.node) if initialise else ():
             apply_rule(rule, parameters_of(built if built is not None else parameters[index]))
         # Each layer goes to the target dtype as soon as it is made (and initialised in float32 when built):
@@ -220,6 +223,8 @@ def _container(
             entry = torch_op(node.op)
             if index in parameters:
                 block.register_parameter(name, parameters[index])
+            if index in buffers:
+                block.register_buffer(name, buffers[index], persistent=getattr(node.op, "persistent", True))
             assert entry.function is not None, node.op.kind
             function = entry.function(node.op, block, name)
         sources = tuple(slots.read(i) for i in step.inputs)

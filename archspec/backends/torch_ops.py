@@ -12,7 +12,8 @@ class has both, and tests/test_op_definition.py adds an op in one file) and addi
 - or, for ops without a module of their own, ``function(op, owner, name)``: a callable for the
   in-memory plan (``owner`` is the container; ClassToken/PositionEmbedding keep their parameter there);
 - ``wrap(module)``: how a module is called when not plainly (attention unpacks its tuple);
-- ``parameter(op)``: the initial value of the parameter an op keeps in its owner.
+- ``parameter(op)``: the initial value of the parameter an op keeps in its owner;
+- ``buffer(op)``: the value of the buffer an op keeps in its owner (``persistent`` as the op says).
 
 A compound op (``Op.parts``) needs no entry: it is the ``nn.Sequential`` of its parts' modules.
 A batch dimension is prepended at run time, so per-sample dims (``concat``'s, ``softmax``'s) shift by one.
@@ -81,6 +82,7 @@ class TorchOp:
     function: FunctionFn | None = None
     wrap: Callable[[nn.Module], Callable[..., torch.Tensor]] | None = None
     parameter: Callable[[Any], torch.Tensor] | None = None
+    buffer: Callable[[Any], torch.Tensor] | None = None
 
 
 # ---------------------------------------------------------------- convolution and dense
@@ -203,7 +205,10 @@ def _concat(dim: int, *values: torch.Tensor) -> torch.Tensor:
 
 
 def _permute(dims: tuple[int, ...], x: torch.Tensor) -> torch.Tensor:
-    return x.permute(dims)
+    # Per-sample dims after the leading (batch) axis, when there is one: a tensor computed from
+    # parameters alone has none (Node.batched).
+    lead = x.dim() - len(dims)
+    return x.permute(*range(lead), *(lead + d for d in dims))
 
 
 def _chunk(chunks: int, index: int, dim: int, x: torch.Tensor) -> torch.Tensor:
@@ -287,12 +292,13 @@ def register(
     function: Callable[[OpT, nn.Module, str], Callable[..., torch.Tensor]] | None = None,
     wrap: Callable[[nn.Module], Callable[..., torch.Tensor]] | None = None,
     parameter: Callable[[OpT], torch.Tensor] | None = None,
+    buffer: Callable[[OpT], torch.Tensor] | None = None,
 ) -> None:
     """Record how ops of class ``cls`` become torch (see the module docstring)."""
     kind = cls.op_kind()
     if kind in TORCH_OPS or (module is None) == (function is None):
         raise InternalError(f"torch realisation of {kind}: registered twice, or not one module or function")
-    TORCH_OPS[kind] = TorchOp(module=module, function=function, wrap=wrap, parameter=parameter)
+    TORCH_OPS[kind] = TorchOp(module=module, function=function, wrap=wrap, parameter=parameter, buffer=buffer)
 
 
 register(Conv2d, module=_conv)
@@ -328,7 +334,7 @@ register(Pad, function=_pad)
 register(Chunk, function=lambda op, owner, name: partial(_chunk, op.chunks, op.index, torch_dim(op.dim)))
 register(Split, function=lambda op, owner, name: partial(_split, op.sizes, op.index, torch_dim(op.dim)))
 register(ChannelShuffle, function=lambda op, owner, name: partial(_channel_shuffle, op.groups))
-register(Permute, function=lambda op, owner, name: partial(_permute, (0, *(d + 1 for d in op.dims))))
+register(Permute, function=lambda op, owner, name: partial(_permute, op.dims))
 register(
     LayerScale,
     function=lambda op, owner, name: partial(_scale, owner, name),
@@ -394,5 +400,10 @@ def missing() -> list[str]:
     return [
         kind
         for kind, cls in OPS_BY_KIND.items()
-        if kind not in TORCH_OPS and cls.called_by_specs and not cls.is_compound()
+        if kind not in TORCH_OPS and (cls.called_by_specs or cls.state) and not cls.is_compound()
     ]
+
+
+# The tensor primitives register themselves from a module of their own (param, buffer, gather, matmul,
+# einsum); imported last, as it registers into the table above.
+from archspec.backends import torch_tensor as _torch_tensor  # noqa: E402, F401

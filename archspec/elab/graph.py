@@ -12,6 +12,11 @@ from archspec.limits import MAX_NODES, charge
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape
 from archspec.source import Span
 
+# Ops that move elements without computing: their output has their inputs' dtype.
+_KEEPS_DTYPE = frozenset(
+    {"flatten", "permute", "rearrange", "split", "chunk", "concat", "select_token", "roll", "gather"}
+)
+
 
 class GraphBuilder:
     """Nodes in the order they are made (a node's inputs come before it) and the scopes around them."""
@@ -52,6 +57,8 @@ class GraphBuilder:
             inputs=tuple(inputs),
             scope=container.path,
             shape=shape,
+            # Computed only from parameters and buffers: no batch axis (the network input has one).
+            batched=any(self.nodes[i].batched for i in inputs) if inputs else not op.state,
             repeat=repeat,
             span=span,
             formulas=formulas or None,
@@ -89,10 +96,47 @@ class GraphBuilder:
             raise SpecError.at(span, f"{name} takes {expected} input{plural}, got {count}")
         shapes = [self.shape(i) for i in inputs]
         try:
-            return op_class.create(args, shapes)
+            op = op_class.create(args, shapes)
         except OpError as error:
             where = (spans or {}).get(error.argument or "", span)
             raise SpecError.at(where, of_layer(layer, error.message), error.hint) from None
+        if op.kind == "gather" and all(self.nodes[i].batched for i in inputs):
+            raise SpecError.at(
+                span,
+                of_layer(layer, "gather: both the table and the index have a batch axis"),
+                "gather picks rows of a table computed once (a param, or from params and buffers)",
+            )
+        if op.kind == "matmul":
+            (a, b), (rank_a, rank_b) = inputs, (len(shapes[0]), len(shapes[1]))
+            lower = a if rank_a < rank_b else b if rank_b < rank_a else None
+            if lower is not None and self.nodes[lower].batched:
+                raise SpecError.at(
+                    span,
+                    of_layer(
+                        layer,
+                        f"matmul: '{self.nodes[lower].name}' has a batch axis and fewer axes than the other "
+                        "input; torch would align its batch axis with the other's leading axes",
+                    ),
+                    "give it the other's leading axes (`rearrange` with a size-1 axis)",
+                )
+        if op.kind == "gather" and not self.integer(inputs[1]):
+            raise SpecError.at(
+                span,
+                of_layer(layer, f"gather: the index '{self.nodes[inputs[1]].name}' is not an integer tensor"),
+                "the index is an integer buffer (`buffer index: [...]`), or a view of one",
+            )
+        return op
+
+    def integer(self, node_id: int) -> bool:
+        """Whether a node's output holds integers: an integer buffer, or a reshaping of one."""
+        node = self.nodes[node_id]
+        if node.op.kind == "buffer":
+            return str(getattr(node.op, "dtype", "")).startswith("int")
+        if node.op.kind == "gather":  # the table's rows
+            return self.integer(node.inputs[0])
+        if node.op.kind in _KEEPS_DTYPE and node.inputs:
+            return all(self.integer(i) for i in node.inputs)
+        return False
 
 
 def of_layer(layer: str, message: str) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from archspec import ast
 from archspec.elab.items import ItemLowerer
 from archspec.elab.names import Container, claim
+from archspec.elab.state import state_op
 from archspec.elab.walk import StmtVisitor, is_auto
 from archspec.errors import SpecError
 from archspec.expr import Value, evaluate, show, type_name
@@ -252,3 +253,16 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
         layer = flow.container.child_name(local)
         op = self.graph.make_op(stmt.op, {}, outputs, stmt.span, layer)
         return self.graph.add_node(flow.container, local, op, outputs, stmt.span, flow.repeat)
+
+    def state(self, stmt: ast.StateStmt, flow: Flow) -> int:
+        """``param``/``buffer``: a tensor of the enclosing module, named but taking no position (it is
+        not a module); ``from NAME`` reads it, and the flow goes on past it."""
+        container = flow.container
+        if stmt.name in container.children:
+            where = container.path or "the network"
+            raise SpecError.at(stmt.name_span, f"duplicate layer name '{stmt.name}' in {where}")
+        op = state_op(stmt, flow.env)
+        container.children.add(stmt.name)
+        node = self.graph.add_node(container, stmt.name, op, [], stmt.span, flow.repeat)
+        container.labels[stmt.name] = (node, stmt.span)
+        return flow.x

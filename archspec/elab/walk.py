@@ -38,6 +38,8 @@ class StmtVisitor(ABC, Generic[Context, Result]):
             return self.residual(stmt, context)
         if isinstance(stmt, ast.MergeStmt):
             return self.merge(stmt, context)
+        if isinstance(stmt, ast.StateStmt):
+            return self.state(stmt, context)
         raise TypeError(f"unknown statement {stmt!r}")  # pragma: no cover
 
     @abstractmethod
@@ -71,6 +73,10 @@ class StmtVisitor(ABC, Generic[Context, Result]):
     @abstractmethod
     def merge(self, stmt: ast.MergeStmt, context: Context) -> Result:
         """``concat:`` or ``add:`` over branches."""
+
+    @abstractmethod
+    def state(self, stmt: ast.StateStmt, context: Context) -> Result:
+        """``param name: [...]`` or ``buffer name: value``."""
 
 
 def nested_bodies(stmt: ast.Stmt) -> list[tuple[ast.Stmt, ...]]:

@@ -137,6 +137,9 @@ class Op(BaseModel):
     saved_rule: ClassVar[str] = "nothing"
     # The output is a view of input 0 (flatten, select_token): it shares that storage.
     view: ClassVar[bool] = False
+    # The output is the op's own parameter or buffer (`param`, `buffer`): counted with the weights, never
+    # an activation (no storage of its own at run time, nothing saved for it).
+    state: ClassVar[bool] = False
     # Whether a spec may call the op (`input` is made by the network, never called).
     called_by_specs: ClassVar[bool] = True
 
