@@ -27,6 +27,7 @@ MAX_ROUND_DIGITS = 100  # round(x, digits): |digits|
 MAX_STEPS = 50_000  # steps of one elaboration (see Budget); the whole zoo needs at most 2,000
 MAX_NODES = 5_000  # layers of one network
 MAX_BUFFER = 65_536  # elements of a `buffer` value (Swin-B's 12x12-window index has 20,736)
+MAX_BUFFER_STEPS = 2_000_000  # steps of evaluating one buffer's value, on a budget of its own
 MAX_PARAM = 2**31  # elements of one `param` (the weights budget of `build` bounds a network's total)
 MAX_BLOCK_DEPTH = 80  # blocks inside blocks (below MAX_NESTING: each block is a level of bodies too)
 MAX_LINE = 1_000  # characters of one line (parsing time grows faster than a line's length)
@@ -62,6 +63,17 @@ def budget(limit: int = MAX_STEPS) -> Iterator[Budget]:
     if current is not None:  # nested: the outer elaboration's budget goes on counting
         yield current
         return
+    token = _BUDGET.set(Budget(limit))
+    try:
+        yield _BUDGET.get()  # type: ignore[misc]
+    finally:
+        _BUDGET.reset(token)
+
+
+@contextmanager
+def own_budget(limit: int) -> Iterator[Budget]:
+    """A budget of its own for one bounded computation inside an elaboration (a buffer's value, whose
+    size ``MAX_BUFFER`` bounds): it neither spends nor is stopped by the elaboration's budget."""
     token = _BUDGET.set(Budget(limit))
     try:
         yield _BUDGET.get()  # type: ignore[misc]

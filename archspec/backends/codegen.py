@@ -41,7 +41,7 @@ from archspec.analysis.memory import inplace_nodes
 from archspec.backends.exposed import expose
 from archspec.backends.plan import ContainerPlan, Step, plan_graph
 from archspec.backends.source_ops import NO_DEFAULT, SOURCE_OPS, Arg, Ctor, Formula, Leaf, source_op
-from archspec.backends.source_tensor import register_buffer, unbatched_inline
+from archspec.backends.source_tensor import batch_aware_inline, register_buffer
 from archspec.backends.tidy import LINE_LENGTH, tidy
 from archspec.backends.torch_source import (
     NN_MODULE_ATTRIBUTES,
@@ -972,6 +972,9 @@ class _Emitter:
         lines = [f"def forward(self, {typed}) -> torch.Tensor:"]
         where = plan.scope.name
         for index, step in enumerate(plan.steps):
+            if step.node is not None and step.node.op.state:  # a param or buffer: read where it is used
+                names[step.output] = self.attr(step.local, where)
+                continue
             inputs = [names[i] for i in step.inputs]
             expression = self.step_call(step, inputs, where)
             if optional is not None and optional[0] == index:
@@ -1009,8 +1012,9 @@ class _Emitter:
             assert entry.inline is not None
             holds = entry.parameter_source is not None or entry.buffer_source is not None
             owner = self.attr(step.local, where) if holds else ""
-            unbatched = None if node.batched else unbatched_inline(node.op, inputs)
-            return unbatched or entry.inline(node.op, inputs, owner, inplace)
+            batched = [self.graph.nodes[i].batched for i in node.inputs]
+            special = batch_aware_inline(node.op, inputs, batched, node.batched)
+            return special or entry.inline(node.op, inputs, owner, inplace)
         return entry.call(self.attr(step.local, where), inputs)
 
     # ------------------------------------------------------------ the file

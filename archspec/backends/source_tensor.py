@@ -86,9 +86,12 @@ register(Matmul, inline=lambda op, inputs, attr, inplace: f"{inputs[0]} @ {input
 register(Einsum, inline=lambda op, inputs, attr, inplace: _einsum(op, inputs))
 
 
-def unbatched_inline(op: Op, inputs: Sequence[str]) -> str | None:
-    """An op written for a value without a batch axis (``Node.batched`` false), where its usual text
-    assumes one (a permutation names the batch axis first); None where the usual text is right."""
-    if isinstance(op, Permute):
+def batch_aware_inline(op: Op, inputs: Sequence[str], batched: Sequence[bool], out: bool) -> str | None:
+    """An op written as it reads best knowing which values have a batch axis (``Node.batched``: of its
+    inputs, and ``out`` of its output), where its usual text assumes one or reads worse; None where the
+    usual text is the one."""
+    if isinstance(op, Permute) and not out:  # the usual text names the batch axis first
         return f"{inputs[0]}.permute({', '.join(str(d) for d in op.dims)})"
+    if isinstance(op, Gather) and not batched[0]:  # one table: plain indexing picks its rows
+        return f"{inputs[0]}[{inputs[1]}]"
     return None

@@ -13,18 +13,27 @@ from keyword import iskeyword
 from typing import Any
 
 from archspec import ast
+from archspec.elab.walk import expr_children
 from archspec.errors import SpecError, did_you_mean
 from archspec.expr import Value, evaluate, show
 from archspec.init_rules import init_call
-from archspec.limits import MAX_BUFFER, MAX_PARAM
+from archspec.limits import MAX_BUFFER, MAX_BUFFER_STEPS, MAX_PARAM, own_budget
 from archspec.ops.tensor import Buffer, Param
 
 _DTYPES = ("int64", "int32", "float32", "float64", "bool")
 _KEYWORDS = {"param": ("init",), "buffer": ("persistent", "dtype")}
 
 
-def state_op(stmt: ast.StateStmt, env: Mapping[str, Value]) -> Param | Buffer:
-    """The op a ``param`` or ``buffer`` declaration makes."""
+# A buffer's value by (its expression, the values of the names it reads): the same block instantiated
+# again (Swin's twelve attention blocks) computes its index once.
+BufferCache = dict[tuple[int, tuple[tuple[str, Any], ...]], Buffer]
+
+
+def state_op(
+    stmt: ast.StateStmt, env: Mapping[str, Value], cache: BufferCache | None = None
+) -> Param | Buffer:
+    """The op a ``param`` or ``buffer`` declaration makes (a buffer found in ``cache`` when computed
+    before from the same names' values)."""
     seen: dict[str, ast.Keyword] = {}
     allowed = _KEYWORDS[stmt.kind]
     for kw in stmt.kwargs:
@@ -39,7 +48,31 @@ def state_op(stmt: ast.StateStmt, env: Mapping[str, Value]) -> Param | Buffer:
         seen[kw.name] = kw
     if stmt.kind == "param":
         return _param(stmt, seen, env)
-    return _buffer(stmt, seen, env)
+    names = sorted({n.id for n in _names(stmt) if n.id in env})
+    key = (id(stmt), tuple((n, env[n]) for n in names))
+    try:
+        found = cache.get(key) if cache is not None else None
+    except TypeError:  # a value that cannot be hashed: computed every time
+        return _buffer(stmt, seen, env)
+    if found is None:
+        found = _buffer(stmt, seen, env)
+        if cache is not None:
+            cache[key] = found
+    return found
+
+
+def _names(stmt: ast.StateStmt) -> list[ast.Name]:
+    found: list[ast.Name] = []
+    stack: list[ast.Expr] = [stmt.value, *(kw.value for kw in stmt.kwargs)]
+    while stack:
+        expr = stack.pop()
+        if isinstance(expr, ast.Name):
+            found.append(expr)
+        elif isinstance(expr, ast.ListComp):
+            stack.extend([expr.element, expr.iterable, *([expr.condition] if expr.condition else [])])
+        else:
+            stack.extend(expr_children(expr))
+    return found
 
 
 def _param(stmt: ast.StateStmt, kwargs: Mapping[str, ast.Keyword], env: Mapping[str, Value]) -> Param:
@@ -88,7 +121,8 @@ def _init_clause(stmt: ast.StateStmt, kw: ast.Keyword) -> ast.InitClause:
 
 
 def _buffer(stmt: ast.StateStmt, kwargs: Mapping[str, ast.Keyword], env: Mapping[str, Value]) -> Buffer:
-    value = evaluate(stmt.value, env)
+    with own_budget(MAX_BUFFER_STEPS):  # bounded by its size (MAX_BUFFER), not by the network's steps
+        value = evaluate(stmt.value, env)
     shape, flat = _flatten(stmt, value)
     persistent = True
     if "persistent" in kwargs:

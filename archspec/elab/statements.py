@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from archspec import ast
 from archspec.elab.items import ItemLowerer
 from archspec.elab.names import Container, claim
-from archspec.elab.state import state_op
+from archspec.elab.state import BufferCache, state_op
 from archspec.elab.walk import StmtVisitor, is_auto
 from archspec.errors import SpecError
 from archspec.expr import Value, evaluate, show, type_name
@@ -52,6 +52,7 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
         super().__init__(program, network_params)
         self.depth = 0  # bodies being elaborated, one inside the other
         self.last_span: Span | None = None  # the statement being elaborated, for a last-resort error
+        self.buffers: BufferCache = {}  # buffer values computed so far (elab.state)
 
     def body(
         self,
@@ -261,7 +262,7 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
         if stmt.name in container.children:
             where = container.path or "the network"
             raise SpecError.at(stmt.name_span, f"duplicate layer name '{stmt.name}' in {where}")
-        op = state_op(stmt, flow.env)
+        op = state_op(stmt, flow.env, self.buffers)
         container.children.add(stmt.name)
         node = self.graph.add_node(container, stmt.name, op, [], stmt.span, flow.repeat)
         container.labels[stmt.name] = (node, stmt.span)

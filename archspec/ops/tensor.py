@@ -294,7 +294,7 @@ class Einsum(Op):
         equation = args.get("equation")
         if not isinstance(equation, str):
             return {}
-        operands, _ = parse_equation(equation, len(inputs))
+        operands, output = parse_equation(equation, len(inputs))
         sizes: dict[str, int] = {}
         for index, (names, shape) in enumerate(zip(operands, inputs, strict=True)):
             if len(names) != len(shape):
@@ -312,6 +312,15 @@ class Einsum(Op):
                         "in another",
                         "equation",
                     )
+        for index, names in enumerate(operands):
+            others = {n for i, p in enumerate(operands) if i != index for n in p} | set(output)
+            alone = [n for n in names if n not in others]
+            if len(operands) == 2 and alone:
+                raise OpError(
+                    f'einsum: index "{alone[0]}" of "{equation}" is summed over operand {index + 1} alone',
+                    "equation",
+                    hint="sum that axis first (`sum(dim)`), or keep it in the output",
+                )
         return {"sizes": sizes}
 
     def indices(self) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
@@ -322,7 +331,10 @@ class Einsum(Op):
         """The pattern in torch's one-letter form: each operand's letters and the output's."""
         operands, out = self.indices()
         letter: dict[str, str] = {}
-        for name in [n for p in operands for n in p]:
+        names = [n for p in operands for n in p]
+        if all(len(n) == 1 and n.isascii() and n.isalpha() for n in names):
+            letter = {n: n for n in names}  # the spec's own letters: "n d, m d -> n m" is "nd,md->nm"
+        for name in names:
             letter.setdefault(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[len(letter)])
         return tuple("".join(letter[n] for n in p) for p in operands), "".join(letter[n] for n in out)
 
