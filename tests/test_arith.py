@@ -153,7 +153,7 @@ MISUSE = [
         t.arch:5:8: error: d: sub: input shapes do not broadcast: 4x8x8 vs 6x6x6
            5 |     d: sub from input, a
                       ^^^
-          hint: each size must agree or be 1, in inputs of one rank (e.g. 64x56x56 and 64x1x1)
+          hint: aligned from the last axis, each size must agree or be 1 (e.g. 64x56x56 and 64x1x1)
         """,
     ),
     (

@@ -1517,7 +1517,7 @@ CASES = [
         t.arch:6:10: error: sum: add: input shapes do not broadcast: 4x8x8 vs 8x8x8
            6 |     sum: add from a, b
                         ^^^
-          hint: each size must agree or be 1, in inputs of one rank (e.g. 64x56x56 and 64x1x1)
+          hint: aligned from the last axis, each size must agree or be 1 (e.g. 64x56x56 and 64x1x1)
         """,
     ),
     Case(
@@ -1534,7 +1534,7 @@ CASES = [
         t.arch:6:12: error: gated: mul: input shapes do not broadcast: 4x8x8 vs 4
            6 |     gated: mul from a, v
                           ^^^
-          hint: each size must agree or be 1, in inputs of one rank (e.g. 64x56x56 and 64x1x1)
+          hint: a shorter shape lines up with the last axes of the longer one; rearrange("c -> c 1 1") makes a vector of C a Cx1x1 map
         """,
     ),
     Case(

@@ -63,7 +63,7 @@ from archspec.ops import Op, format_shape
 from archspec.python_text import python_expression
 
 _POSITION = re.compile(r"^[0-9]+$")
-_RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations"}
+_RESERVED = {"torch", "nn", "F", "OrderedDict", "build", "init_weights", "self", "annotations", "rearrange"}
 # Module-level names a file may also define (helpers, `init_*` rule functions): no class takes them.
 _GLOBALS = {
     "math",
@@ -1307,7 +1307,10 @@ class _Emitter:
         if self.uses_built:
             standard += ["from collections.abc import Callable", "from typing import TypeVar"]
         out += [*standard, ""] if standard else []
-        out += ["import torch", "import torch.nn.functional as F", "from torch import nn", "", ""]
+        out += ["import torch", "import torch.nn.functional as F"]
+        if any(node.op.kind == "rearrange" for node in self.graph.nodes):
+            out.append("from einops import rearrange")  # einops' patterns read best (issue 21)
+        out += ["from torch import nn", "", ""]
         for name in _LAYER_ORDER:
             if name in self.layers:
                 out += [*definitions("torch_layers.py")[name].splitlines(), "", ""]

@@ -42,11 +42,13 @@ from archspec.ops.activation import (
     Softmax,
     Tanh,
 )
-from archspec.ops.arith import Average, Mean, Neg, Scale, Sub, Sum
+from archspec.ops.arith import Average, Div, Mean, Neg, Scale, Sub, Sum
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
+from archspec.ops.elementwise import Abs, Clamp, Exp, Log, Normalize, Shift, Sqrt
 from archspec.ops.norm import BatchNorm, GroupNorm, LayerNorm, LayerScale, LocalResponseNorm
 from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
+from archspec.ops.rearrange import Rearrange, Roll
 from archspec.ops.structure import (
     Add,
     ChannelShuffle,
@@ -59,6 +61,7 @@ from archspec.ops.structure import (
     Permute,
     Split,
     StochasticDepth,
+    _Elementwise,
 )
 from archspec.ops.swin import PatchMerging, ShiftedWindowAttention
 from archspec.ops.vit import MLP, ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
@@ -313,8 +316,29 @@ def _subsample_source(op: Subsample, inplace: bool) -> Ctor:
 
 
 def _pad_inline(op: Pad, inputs: Sequence[str], attr: str, inplace: bool) -> str:
-    a = op.amount
-    return f"F.pad({inputs[0]}, ({a}, {a}, {a}, {a}), value={_float(op.value)})"
+    return f"F.pad({inputs[0]}, {op.padding()!r}, value={_float(op.value)})"
+
+
+def aligned(op: _Elementwise, inputs: Sequence[str]) -> list[str]:
+    """The inputs of a broadcasting merge, each of a smaller per-sample rank given its missing leading
+    axes after the batch axis (``g[..., None, :]``; without a batch axis they lead, as torch would)."""
+    if not op.ranks:
+        return list(inputs)
+    top = max(op.ranks)
+    return [
+        x if rank == top else f"{x}[..., {', '.join(['None'] * (top - rank) + [':'] * rank)}]"
+        for x, rank in zip(inputs, op.ranks, strict=True)
+    ]
+
+
+def _rearrange_inline(op: Rearrange, inputs: Sequence[str], attr: str, inplace: bool) -> str:
+    sizes = "".join(f", {name}={value!r}" for name, value in op.sizes)
+    return f"rearrange({inputs[0]}, {op.torch_pattern()!r}{sizes})"
+
+
+def _clamp_inline(op: Clamp, inputs: Sequence[str], attr: str, inplace: bool) -> str:
+    bounds = _keywords([("min", op.min, None), ("max", op.max, None)])
+    return f"torch.clamp({inputs[0]}{bounds})"
 
 
 def _float(value: float) -> str:
@@ -455,8 +479,8 @@ _simple(Hardswish, "nn.Hardswish", "F.hardswish({x})")
 _simple(Hardsigmoid, "nn.Hardsigmoid", "F.hardsigmoid({x})")
 register(
     Softmax,
-    source=lambda op, inplace: Ctor("nn.Softmax", (Arg(torch_dim(op.dim), "dim"),)),
-    inline=lambda op, inputs, attr, inplace: f"torch.softmax({inputs[0]}, dim={torch_dim(op.dim)!r})",
+    source=lambda op, inplace: Ctor("nn.Softmax", (Arg(op.torch_dim(), "dim"),)),
+    inline=lambda op, inputs, attr, inplace: f"torch.softmax({inputs[0]}, dim={op.torch_dim()!r})",
 )
 _simple(Identity, "nn.Identity", "{x}")
 _simple(Flatten, "nn.Flatten", "torch.flatten({x}, 1)")
@@ -503,12 +527,35 @@ register(
         "nn.Parameter(torch.full", (Arg(op.shape, hint="shape"), Arg(op.value, hint="value")), close=")"
     ),
 )
-register(Add, inline=lambda op, inputs, attr, inplace: " + ".join(inputs))
-register(Mul, inline=lambda op, inputs, attr, inplace: " * ".join(inputs))
-register(Sub, inline=lambda op, inputs, attr, inplace: f"{inputs[0]} - {inputs[1]}")
+register(Add, inline=lambda op, inputs, attr, inplace: " + ".join(aligned(op, inputs)))
+register(Mul, inline=lambda op, inputs, attr, inplace: " * ".join(aligned(op, inputs)))
+register(Sub, inline=lambda op, inputs, attr, inplace: " - ".join(aligned(op, inputs)))
+register(Div, inline=lambda op, inputs, attr, inplace: " / ".join(aligned(op, inputs)))
 register(
     Average,
-    inline=lambda op, inputs, attr, inplace: f"({' + '.join(inputs)}) / {len(inputs)}",
+    inline=lambda op, inputs, attr, inplace: f"({' + '.join(aligned(op, inputs))}) / {len(inputs)}",
+)
+register(Exp, inline=lambda op, inputs, attr, inplace: f"torch.exp({inputs[0]})")
+register(Log, inline=lambda op, inputs, attr, inplace: f"torch.log({inputs[0]})")
+register(Sqrt, inline=lambda op, inputs, attr, inplace: f"torch.sqrt({inputs[0]})")
+register(Abs, inline=lambda op, inputs, attr, inplace: f"torch.abs({inputs[0]})")
+register(Clamp, inline=_clamp_inline)
+register(
+    Shift,
+    inline=lambda op, inputs, attr, inplace: (
+        f"{inputs[0]} - {-op.amount!r}" if op.amount < 0 else f"{inputs[0]} + {op.amount!r}"
+    ),
+)
+register(
+    Normalize,
+    inline=lambda op, inputs, attr, inplace: (
+        f"F.normalize({inputs[0]}, dim={op.torch_dim()}" + _keywords([("eps", op.eps, 1e-12)]) + ")"
+    ),
+)
+register(Rearrange, inline=_rearrange_inline)
+register(
+    Roll,
+    inline=lambda op, inputs, attr, inplace: f"torch.roll({inputs[0]}, {op.shifts!r}, {op.torch_dims()!r})",
 )
 register(Scale, inline=lambda op, inputs, attr, inplace: f"{inputs[0]} * {op.factor!r}")
 register(Neg, inline=lambda op, inputs, attr, inplace: f"-{inputs[0]}")

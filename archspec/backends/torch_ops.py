@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+import einops
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -47,11 +48,13 @@ from archspec.ops.activation import (
     Softmax,
     Tanh,
 )
-from archspec.ops.arith import Average, Mean, Neg, Scale, Sub, Sum
+from archspec.ops.arith import Average, Div, Mean, Neg, Scale, Sub, Sum
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import RBF, Linear
+from archspec.ops.elementwise import Abs, Clamp, Exp, Log, Normalize, Shift, Sqrt
 from archspec.ops.norm import BatchNorm, GroupNorm, LayerNorm, LayerScale, LocalResponseNorm
 from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
+from archspec.ops.rearrange import Rearrange, Roll
 from archspec.ops.structure import (
     Add,
     ChannelShuffle,
@@ -180,6 +183,34 @@ def _sub(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a - b
 
 
+def _div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a / b
+
+
+def aligned_index(rank: int, out_rank: int) -> tuple[Any, ...]:
+    """The index that gives a tensor of per-sample rank ``rank`` the missing leading axes of size 1
+    after its batch axis (``x[..., None, :]``); without a batch axis the new axes lead, as torch would."""
+    return (..., *(None,) * (out_rank - rank), *(slice(None),) * rank)
+
+
+def _broadcasting(merge: Callable[..., torch.Tensor], ranks: tuple[int, ...]) -> Callable[..., torch.Tensor]:
+    """``merge`` of inputs whose per-sample ranks differ: each shorter one aligned from its last axis."""
+    if not ranks:
+        return merge
+    top = max(ranks)
+
+    def aligned(*values: torch.Tensor) -> torch.Tensor:
+        return merge(
+            *(v if r == top else v[aligned_index(r, top)] for v, r in zip(values, ranks, strict=True))
+        )
+
+    return aligned
+
+
+def _plus(amount: float, x: torch.Tensor) -> torch.Tensor:
+    return x + amount
+
+
 def _average(*values: torch.Tensor) -> torch.Tensor:
     return _add(*values) / len(values)
 
@@ -235,8 +266,7 @@ def _scale(owner: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
 
 
 def _pad(op: Pad, owner: nn.Module, name: str) -> Callable[..., torch.Tensor]:
-    amount = op.amount
-    return partial(F.pad, pad=(amount, amount, amount, amount), mode="constant", value=op.value)
+    return partial(F.pad, pad=op.padding(), mode="constant", value=op.value)
 
 
 # ---------------------------------------------------------------- vision transformer
@@ -325,7 +355,7 @@ register(GELU, module=lambda op, inplace: nn.GELU(approximate=op.approximate))
 register(SiLU, module=_simple(nn.SiLU))
 register(Hardswish, module=_simple(nn.Hardswish))
 register(Hardsigmoid, module=_simple(nn.Hardsigmoid))
-register(Softmax, module=lambda op, inplace: nn.Softmax(dim=torch_dim(op.dim)))
+register(Softmax, module=lambda op, inplace: nn.Softmax(dim=op.torch_dim()))
 register(Identity, module=_simple(nn.Identity))
 register(Flatten, module=_simple(nn.Flatten))
 register(Dropout, module=lambda op, inplace: nn.Dropout(op.p))
@@ -340,10 +370,26 @@ register(
     function=lambda op, owner, name: partial(_scale, owner, name),
     parameter=lambda op: torch.full(op.shape, op.value),
 )
-register(Add, function=lambda op, owner, name: _add)
-register(Mul, function=lambda op, owner, name: _mul)
-register(Sub, function=lambda op, owner, name: _sub)
-register(Average, function=lambda op, owner, name: _average)
+register(Add, function=lambda op, owner, name: _broadcasting(_add, op.ranks))
+register(Mul, function=lambda op, owner, name: _broadcasting(_mul, op.ranks))
+register(Sub, function=lambda op, owner, name: _broadcasting(_sub, op.ranks))
+register(Div, function=lambda op, owner, name: _broadcasting(_div, op.ranks))
+register(Average, function=lambda op, owner, name: _broadcasting(_average, op.ranks))
+register(Exp, function=lambda op, owner, name: torch.exp)
+register(Log, function=lambda op, owner, name: torch.log)
+register(Sqrt, function=lambda op, owner, name: torch.sqrt)
+register(Abs, function=lambda op, owner, name: torch.abs)
+register(Clamp, function=lambda op, owner, name: partial(torch.clamp, min=op.min, max=op.max))
+register(Shift, function=lambda op, owner, name: partial(_plus, op.amount))
+register(
+    Normalize,
+    function=lambda op, owner, name: partial(F.normalize, p=2.0, dim=op.torch_dim(), eps=op.eps),
+)
+register(
+    Rearrange,
+    function=lambda op, owner, name: partial(einops.rearrange, pattern=op.torch_pattern(), **dict(op.sizes)),
+)
+register(Roll, function=lambda op, owner, name: partial(torch.roll, shifts=op.shifts, dims=op.torch_dims()))
 register(Scale, function=lambda op, owner, name: partial(_times, op.factor))
 register(Neg, function=lambda op, owner, name: _neg)
 register(Mean, function=lambda op, owner, name: partial(_mean, _torch_dims(op), op.keepdim))

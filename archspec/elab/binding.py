@@ -27,11 +27,13 @@ class Signature:
     params: tuple[str, ...]
     is_block: bool
     aliases: Mapping[str, str] = field(default_factory=dict)
+    # Keywords that name no parameter are arguments of their own (rearrange's axis sizes: `h=7`).
+    open_keywords: bool = False
 
 
 def op_signature(name: str, op_class: type[Op]) -> Signature:
     """An op's arguments, as the spec writes them."""
-    return Signature(name, tuple(op_class.spec_arguments()), False, op_class.aliases)
+    return Signature(name, tuple(op_class.spec_arguments()), False, op_class.aliases, op_class.open_keywords)
 
 
 def block_signature(block: ast.BlockDef) -> Signature:
@@ -64,7 +66,7 @@ def bind(
         bound[name] = Argument(value(expr), expr, expr.span)
     for kw in call.kwargs:
         name = signature.aliases.get(kw.name, kw.name)
-        if name not in params:
+        if name not in params and not signature.open_keywords:
             report(_unknown(signature, kw))
             continue
         if name in bound:

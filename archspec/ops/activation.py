@@ -1,7 +1,7 @@
 """Pointwise activations and softmax. None has parameters; each has a stated FLOP rule for `--count all`."""
 
 from collections.abc import Sequence
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from archspec.ops.base import Int, Op, OpError, Saved, Shape, format_shape, numel
 
@@ -150,15 +150,22 @@ class Hardsigmoid(_Pointwise):
 
 
 class Softmax(_Pointwise):
-    """``softmax(dim=0)``: over channels (dim 0 of one sample; the last for vectors and tokens)."""
+    """``softmax(dim=-1)``: along an axis of one sample (per-sample numbering: 0 is C of CxHxW, or the
+    tokens of an NxD sequence; negative from the end), by default the last."""
 
     kind: Literal["softmax"] = "softmax"
     dim: Int = -1
+    in_shape: tuple[int, ...] = ()
     spec_names: ClassVar[tuple[str, ...]] = ("softmax",)
+    inferred: ClassVar[frozenset[str]] = frozenset({"in_shape"})
     per_element: ClassVar[int] = 3
-    summary: ClassVar[str] = "softmax along a dimension of one sample"
+    summary: ClassVar[str] = "softmax along an axis of one sample (by default the last)"
     flop_rule: ClassVar[str] = "`--count all`: 3 FLOPs per element (exp, sum, divide)"
     saved_rule: ClassVar[str] = "its output"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        return {"in_shape": tuple(inputs[0])}
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         return (Saved("output", "output"),)
@@ -166,7 +173,17 @@ class Softmax(_Pointwise):
     def check(self, inputs: Sequence[Shape]) -> None:
         rank = len(inputs[0])
         if not -rank <= self.dim < rank:
-            raise OpError(f"softmax: dim {self.dim} is out of range for {format_shape(inputs[0])}", "dim")
+            raise OpError(
+                f"softmax: dim {self.dim} is out of range for {format_shape(inputs[0])} "
+                f"(a sample's axes are 0 to {rank - 1}, or -{rank} to -1)",
+                "dim",
+                hint="axes count within one sample: the batch is not one of them",
+            )
+
+    def torch_dim(self) -> int:
+        """``dim`` counted from the end (``dim - rank``): the same torch dim with or without a batch
+        axis in front, so that one realisation serves activations and tensors made from parameters."""
+        return self.dim - len(self.in_shape) if self.dim >= 0 else self.dim
 
 
 class Identity(Op):

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator
 
-from archspec.ops.base import Int, Op, OpError, RFEffect, RFStep, Shape, format_shape, numel
+from archspec.ops.base import Int, Op, OpError, RFEffect, RFStep, Saved, Shape, format_shape, numel
 from archspec.ops.structure import _Elementwise
 
 
@@ -25,13 +25,40 @@ class Sub(_Elementwise):
     family: ClassVar[str] = "merge"
     summary: ClassVar[str] = "elementwise difference of two inputs, the first minus the second (broadcasting)"
     shape_rule: ClassVar[str] = (
-        "two inputs of one rank whose sizes agree or are 1 (torch broadcasting), to the broadcast shape"
+        "two inputs whose sizes, aligned from the last axis, agree or are 1 (torch broadcasting), to the "
+        "broadcast shape"
     )
     flop_rule: ClassVar[str] = "0 MACs; `--count all`: 1 FLOP per output element"
     saved_rule: ClassVar[str] = "nothing (the gradients are 1 and -1)"
 
     def label(self) -> str:
         return "subtract"
+
+
+class Div(_Elementwise):
+    """``div from a, b``: ``a / b``, with torch's broadcasting (a norm dividing its map)."""
+
+    kind: Literal["div"] = "div"
+    spec_names: ClassVar[tuple[str, ...]] = ("div",)
+    min_inputs: ClassVar[int] = 2
+    max_inputs: ClassVar[int | None] = 2
+    family: ClassVar[str] = "merge"
+    summary: ClassVar[str] = (
+        "elementwise quotient of two inputs, the first divided by the second (broadcasting)"
+    )
+    shape_rule: ClassVar[str] = (
+        "two inputs whose sizes, aligned from the last axis, agree or are 1 (torch broadcasting), to the "
+        "broadcast shape"
+    )
+    flop_rule: ClassVar[str] = "0 MACs; `--count all`: 1 FLOP per output element"
+    # The gradient of a / b is 1 / b for a and -a / b^2 for b: torch keeps both inputs (measured).
+    saved_rule: ClassVar[str] = "both inputs"
+
+    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
+        return (Saved("input", "dividend", index=0), Saved("input", "divisor", index=1))
+
+    def label(self) -> str:
+        return "divide"
 
 
 class Average(_Elementwise):

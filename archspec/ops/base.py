@@ -126,6 +126,8 @@ class Op(BaseModel):
     # The positional order when it differs from the field order (torch's order, e.g. for maxpool).
     positional_order: ClassVar[tuple[str, ...]] = ()
     aliases: ClassVar[Mapping[str, str]] = {}
+    # Keywords that name no field reach ``create`` as they are (rearrange's axis sizes), not as errors.
+    open_keywords: ClassVar[bool] = False
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     summary: ClassVar[str] = ""

@@ -1,8 +1,11 @@
 """Ops that move data rather than compute: input, flatten, dropout, pad, and the merges concat and add."""
 
 from collections.abc import Sequence
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
+from pydantic import BeforeValidator
+
+from archspec.errors import spec_repr
 from archspec.ops.base import (
     Int,
     NonNegInt,
@@ -239,28 +242,70 @@ class ChannelShuffle(Op):
             )
 
 
+def _sides(value: Any) -> Any:
+    if not isinstance(value, list | tuple) or len(value) != 4:
+        raise ValueError(f"must be a list of 4 integers [left, right, top, bottom], got {spec_repr(value)}")
+    return value
+
+
+Sides = Annotated[tuple[NonNegInt, NonNegInt, NonNegInt, NonNegInt], BeforeValidator(_sides)]
+
+
 class Pad(Op):
-    """``pad(amount, value=0.0)``: constant padding on every spatial side (the 1989 net pads with -1)."""
+    """``pad(amount, value=0.0)``: constant padding on every spatial side of a CxHxW map (the 1989 net pads
+    with -1); ``pad(sides=[left, right, top, bottom])`` pads each side of the last two axes by its own
+    amount (F.pad's order)."""
 
     kind: Literal["pad"] = "pad"
-    amount: NonNegInt
+    amount: NonNegInt | None = None
     value: float = 0.0
+    sides: Sides | None = None
     spec_names: ClassVar[tuple[str, ...]] = ("pad",)
     family: ClassVar[str] = "reshape"
-    summary: ClassVar[str] = "constant padding on each spatial side"
-    shape_rule: ClassVar[str] = "CxHxW to C x (H + 2*amount) x (W + 2*amount)"
+    summary: ClassVar[str] = "constant padding on each spatial side, or on each side by its own amount"
+    shape_rule: ClassVar[str] = (
+        "CxHxW to C x (H + 2*amount) x (W + 2*amount); with sides=[left, right, top, bottom] the last axis "
+        "grows by left + right and the one before by top + bottom"
+    )
     flop_rule: ClassVar[str] = "0 FLOPs (a copy)"
 
     def check(self, inputs: Sequence[Shape]) -> None:
-        if len(inputs[0]) != 3:
-            raise OpError(f"pad expects CxHxW, got {format_shape(inputs[0])}")
+        if (self.amount is None) == (self.sides is None):
+            raise OpError(
+                "pad takes an amount for every side or sides=[left, right, top, bottom], one of the two",
+                "sides" if self.sides is not None else None,
+                hint="pad(1) or pad(sides=[0, 1, 0, 1])",
+            )
+        if self.sides is not None and len(inputs[0]) < 2:
+            raise OpError(f"pad: sides pads the last two axes, {format_shape(inputs[0])} has fewer", "sides")
+        if self.amount is not None and len(inputs[0]) != 3:
+            raise OpError(
+                f"pad expects CxHxW, got {format_shape(inputs[0])}",
+                hint="pad(sides=[left, right, top, bottom]) pads the last two axes of any shape",
+            )
+
+    def padding(self) -> tuple[int, int, int, int]:
+        """(left, right, top, bottom): F.pad's order."""
+        if self.sides is not None:
+            return self.sides
+        assert self.amount is not None  # check() ran when the op was made
+        return (self.amount,) * 4
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
-        channels, height, width = inputs[0]
-        return (channels, height + 2 * self.amount, width + 2 * self.amount)
+        left, right, top, bottom = self.padding()
+        *rest, height, width = inputs[0]
+        return (*rest, height + top + bottom, width + left + right)
 
     def receptive_field(self) -> RFEffect:
-        return RFStep((1, 1), (1, 1), (self.amount, self.amount))
+        # The first output unit's region starts `top` rows and `left` columns before the input's.
+        left, _, top, _ = self.padding()
+        return RFStep((1, 1), (1, 1), (top, left))
+
+    def describe(self) -> str:
+        value = "" if self.value == 0 else f", value={self.value:g}"
+        if self.sides is not None:
+            return f"pad(sides={list(self.sides)}{value})"
+        return f"pad({self.amount}{value})"
 
 
 class Concat(Op):
@@ -300,13 +345,13 @@ class Concat(Op):
 
 
 def broadcast_shape(inputs: Sequence[Shape]) -> Shape | None:
-    """torch's broadcast of per-sample shapes of one rank (each size equal, or 1), or None when they do
-    not broadcast. Ranks must agree: with the batch dimension in front, torch would align a shorter
-    shape's last dimensions with the batch's, which is never what a spec means."""
-    if any(len(shape) != len(inputs[0]) for shape in inputs):
-        return None
+    """torch's broadcast of per-sample shapes, aligned from their last axes (each size equal, or 1; a
+    shorter shape gains leading axes of size 1), or None when they do not broadcast. The realisations
+    align a shorter batched input after its batch axis (``ranks``), where torch alone would align its
+    last axes with the batch."""
+    rank = max(len(shape) for shape in inputs)
     out = []
-    for sizes in zip(*inputs, strict=True):
+    for sizes in zip(*((1,) * (rank - len(shape)) + tuple(shape) for shape in inputs), strict=True):
         wide = {size for size in sizes if size != 1}
         if len(wide) > 1:
             return None
@@ -314,23 +359,40 @@ def broadcast_shape(inputs: Sequence[Shape]) -> Shape | None:
     return tuple(out)
 
 
+_BROADCAST_HINT = "aligned from the last axis, each size must agree or be 1 (e.g. 64x56x56 and 64x1x1)"
+_RANKS_HINT = (
+    "a shorter shape lines up with the last axes of the longer one; "
+    'rearrange("c -> c 1 1") makes a vector of C a Cx1x1 map'
+)
+
+
 class _Elementwise(Op):
     """An elementwise merge of two or more inputs with torch's broadcasting (sizes equal, or 1)."""
 
+    # The inputs' ranks, when they differ (a Cx1x1 gate's and a C vector's, or a bias table without the
+    # heads axis): the realisations insert the missing axes after the batch axis. Empty when they agree.
+    ranks: tuple[int, ...] = ()
+
+    inferred: ClassVar[frozenset[str]] = frozenset({"ranks"})
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
     shape_rule: ClassVar[str] = (
-        "two or more inputs of one rank whose sizes agree or are 1 (torch broadcasting: CxHxW with Cx1x1), "
-        "to the broadcast shape"
+        "two or more inputs whose sizes, aligned from the last axis, agree or are 1 (torch broadcasting: "
+        "CxHxW with Cx1x1, NxN with HxNxN), to the broadcast shape"
     )
     flop_rule: ClassVar[str] = "`--count all`: (inputs - 1) FLOPs per output element"
+
+    @classmethod
+    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
+        ranks = tuple(len(shape) for shape in inputs)
+        return {"ranks": ranks if len(set(ranks)) > 1 else ()}
 
     def check(self, inputs: Sequence[Shape]) -> None:
         if broadcast_shape(inputs) is None:
             name = self.spec_names[0]
             raise OpError(
                 f"{name}: input shapes do not broadcast: " + " vs ".join(format_shape(s) for s in inputs),
-                hint="each size must agree or be 1, in inputs of one rank (e.g. 64x56x56 and 64x1x1)",
+                hint=_BROADCAST_HINT if len({len(s) for s in inputs}) == 1 else _RANKS_HINT,
             )
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
@@ -363,8 +425,16 @@ class Mul(_Elementwise):
     spec_names: ClassVar[tuple[str, ...]] = ("mul",)
     family: ClassVar[str] = "merge"
     summary: ClassVar[str] = "elementwise product (broadcasting: a Cx1x1 gate scales a CxHxW map)"
-    # Each factor's gradient is the other factor: torch keeps both inputs (measured with two inputs).
-    saved_rule: ClassVar[str] = "each of its inputs (measured with two: a gate and the map it scales)"
+    # Each factor's gradient is the other factor: torch keeps both inputs of each product it computes,
+    # so with more than two inputs also the running products (measured with two and with four).
+    saved_rule: ClassVar[str] = (
+        "each of its inputs, and with more than two inputs each running product but the last"
+    )
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
-        return tuple(Saved("input", f"input {i}", index=i) for i in range(len(inputs)))
+        products = []
+        for count in range(2, len(inputs)):
+            shape = broadcast_shape(inputs[:count])
+            assert shape is not None  # the prefix of shapes that broadcast together broadcasts
+            products.append(Saved("new", f"product of {count} inputs", elements=numel(shape)))
+        return (*(Saved("input", f"input {i}", index=i) for i in range(len(inputs))), *products)

@@ -8,7 +8,8 @@ archspec's. Two families:
   average pooling (ceil mode, dilation); batch norm and activations; branches merged by ``add``, ``concat``
   and ``mul``, their kernels and paddings drawn per branch (aligned or not); residuals with an identity,
   ``auto`` or explicit projection and stochastic depth; squeeze-and-excitation gates; a block with
-  parameters, repeated (``Unit(w) * n``, labelled or spliced); a head of global pooling or flattening.
+  parameters, repeated (``Unit(w) * n``, labelled or spliced); the tensor primitives (rearrange,
+  elementwise functions, per-side pad, div, broadcasting); a head of global pooling or flattening.
 - ``token_networks``: patch embedding, class token, position embedding, pre-norm attention and MLP
   residuals, a class-token or mean head; or a Swin-like stage (channels-last map, shifted window
   attention, patch merging).
@@ -93,11 +94,8 @@ def conv_networks(draw: Any) -> str:
     lines = [PREAMBLE + "network random:", '  title: "random"', f"  input: {width}x{size[0]}x{size[1]}"]
     lines.append("  layers:")
     for index in range(draw(st.integers(1, 6))):
-        kind = draw(
-            st.sampled_from(
-                ["conv", "conv", "pool", "norm", "merge", "merge", "residual", "se", "repeat", "gate"]
-            )
-        )
+        kinds = ["conv", "conv", "pool", "norm", "merge", "merge", "residual", "se", "repeat", "gate"]
+        kind = draw(st.sampled_from([*kinds, "tensor"]))
         label = f"l{index}: " if draw(st.booleans()) else ""
         if kind == "conv":
             geometry = draw(conv_geometry(size))
@@ -145,6 +143,9 @@ def conv_networks(draw: Any) -> str:
             lines.append(f"    se{index}: SE({draw(st.integers(1, 3))})")
         elif kind == "gate":  # an elementwise gate: both branches keep the shape
             lines += ["    mul:", f"      conv({width}, 1) >> sigmoid", "      identity"]
+        elif kind == "tensor":  # the tensor primitives (issue 21); roll is left out: see below
+            text, size = draw(tensor_ops(index, size))
+            lines += text
         elif kind == "repeat":
             new_width = draw(st.integers(1, 4))
             k = draw(st.sampled_from([1, 3, 5]))
@@ -158,6 +159,32 @@ def conv_networks(draw: Any) -> str:
         lines.append("    flat: flatten")  # a map larger than 1x1 flattened: every position mixed
     lines += [f"    fc: linear({draw(st.integers(1, 4))})", ""]
     return "\n".join(lines)
+
+
+@st.composite
+def tensor_ops(draw: Any, index: int, size: Size) -> tuple[list[str], Size]:
+    """One of the tensor primitives on a CxHxW map: a rearrange to channels-last and back, elementwise
+    functions (kept positive where log and sqrt need it), a per-side pad, a division and a broadcast add
+    of an HxW mean. Left out: ``roll`` keeps the field's size by convention but moves it, which the exact
+    gradient check here would see, and ``softmax``/``normalize`` along the channels, whose outputs sum to
+    a constant there (tests/test_elementwise.py checks them)."""
+    choice = draw(st.sampled_from(["rearrange", "functions", "pad", "div", "broadcast"]))
+    if choice == "rearrange":
+        return ['    rearrange("c h w -> h w c") >> shift(1) >> rearrange("h w c -> c h w")'], size
+    if choice == "functions":
+        last = draw(st.sampled_from(["exp", "clamp(min=-1)", "clamp(min=-1, max=100)", "identity"]))
+        return [f"    abs >> shift(1) >> sqrt >> log >> {last}"], size
+    if choice == "pad":
+        sides = [draw(st.integers(0, 2)) for _ in range(4)]
+        return [f"    pad(sides={sides})"], (size[0] + sides[2] + sides[3], size[1] + sides[0] + sides[1])
+    if choice == "div":
+        return [
+            f"    t{index}: identity",
+            f"    u{index}: abs from t{index}",
+            f"    v{index}: shift(1)",
+            f"    div from t{index}, v{index}",
+        ], size
+    return ["    add:", "      identity", "      mean(0)"], size
 
 
 @st.composite

@@ -102,7 +102,7 @@ def summary(op: Op) -> str:
         case Dropout():
             return f"dropout {number_text(op.p)}"
         case Pad():
-            return f"pad {op.amount}"
+            return f"pad {op.amount}" if op.sides is None else f"pad {'/'.join(map(str, op.sides))}"
         case PatchEmbed():
             return f"patches {op.patch_size}×{op.patch_size}, {op.hidden_dim}"
         case ClassToken():
