@@ -191,8 +191,11 @@ def test_a_checkpoints_record_rebuilds_a_std_import_from_its_recorded_text(tmp_p
 def test_parsing_and_analysing_a_spec_that_imports_std_imports_no_torch(tmp_path: Path) -> None:
     path = tmp_path / "net.arch"
     path.write_text(
-        'from "std/se.arch" import SqueezeExcitation\nfrom "std/mlp.arch" import MLP\n\nnetwork n:\n'
-        "  input: 8x4x4\n  layers:\n    SqueezeExcitation(2)\n    flatten\n    MLP(32)\n",
+        'from "std/se.arch" import SqueezeExcitation\nfrom "std/mlp.arch" import MLP\n'
+        'from "std/attention.arch" import MultiHeadAttention\nfrom "std/swin.arch" import WindowAttention\n\n'
+        "network n:\n  input: 8x4x4\n  layers:\n    SqueezeExcitation(2)\n    permute([1, 2, 0])\n"
+        '    WindowAttention(2, 2, 1)\n    rearrange("h w c -> (h w) c")\n    MultiHeadAttention(2)\n'
+        "    MLP(32)\n",
         "utf-8",
     )
     code = (
