@@ -5,6 +5,7 @@ torch module with the same names): strict load, outputs, ``numel``, ``FlopCounte
 from __future__ import annotations
 
 import fnmatch
+import re
 import subprocess
 import sys
 import tomllib
@@ -190,8 +191,11 @@ def test_a_checkpoints_record_rebuilds_a_std_import_from_its_recorded_text(tmp_p
 def test_parsing_and_analysing_a_spec_that_imports_std_imports_no_torch(tmp_path: Path) -> None:
     path = tmp_path / "net.arch"
     path.write_text(
-        'from "std/se.arch" import SqueezeExcitation\nfrom "std/mlp.arch" import MLP\n\nnetwork n:\n'
-        "  input: 8x4x4\n  layers:\n    SqueezeExcitation(2)\n    flatten\n    MLP(32)\n",
+        'from "std/se.arch" import SqueezeExcitation\nfrom "std/mlp.arch" import MLP\n'
+        'from "std/attention.arch" import MultiHeadAttention\nfrom "std/swin.arch" import WindowAttention\n\n'
+        "network n:\n  input: 8x4x4\n  layers:\n    SqueezeExcitation(2)\n    permute([1, 2, 0])\n"
+        '    WindowAttention(2, 2, 1)\n    rearrange("h w c -> (h w) c")\n    MultiHeadAttention(2)\n'
+        "    MLP(32)\n",
         "utf-8",
     )
     code = (
@@ -325,3 +329,182 @@ def test_squeeze_excitation_is_torchvisions(
     )
     oracle = SqueezeExcitation(16, 4, activation=activation, scale_activation=gate)
     assert_matches_oracle(net, oracle, "se", torch.randn(2, 16, 6, 5))
+
+
+# ---------------------------------------------------------------- multi-head attention
+
+
+class TimmAttention(nn.Module):
+    """timm's ``Attention`` (vision_transformer.py) as written there, with its names (``qkv``,
+    ``attn_drop``, ``proj``, ``proj_drop``); ``fused=False`` has ``q``, ``k``, ``v`` instead of ``qkv``.
+    The attention itself is torch's ``scaled_dot_product_attention``, not archspec's matmuls."""
+
+    def __init__(self, dim: int, num_heads: int, fused: bool = True, qkv_bias: bool = True) -> None:
+        super().__init__()
+        self.num_heads, self.fused = num_heads, fused
+        if fused:
+            self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        else:
+            self.q = nn.Linear(dim, dim, bias=qkv_bias)
+            self.k = nn.Linear(dim, dim, bias=qkv_bias)
+            self.v = nn.Linear(dim, dim, bias=qkv_bias)
+        self.attn_drop = nn.Dropout(0.0)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(0.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, tokens, dim = x.shape
+
+        def heads(t: torch.Tensor) -> torch.Tensor:
+            return t.reshape(batch, tokens, self.num_heads, dim // self.num_heads).transpose(1, 2)
+
+        if self.fused:
+            qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, dim // self.num_heads)
+            q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        else:
+            q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
+        x = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+        return self.proj_drop(self.proj(x.transpose(1, 2).reshape(batch, tokens, dim)))
+
+
+def attention_macs(tokens: int, dim: int) -> int:
+    """MACs of multi-head attention as torchvision counts them (its figures for ViT): the four D x D
+    projections per token and the two N x N x D products, Q·Kᵀ and A·V."""
+    return 4 * tokens * dim * dim + 2 * tokens * tokens * dim
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused_qkv_timm", "separate_q_k_v"])
+def test_multi_head_attention_is_timms_attention(tmp_path: Path, fused: bool) -> None:
+    net = network(
+        tmp_path,
+        'from "std/attention.arch" import MultiHeadAttention\n\nnetwork n:\n  input: 10x32\n  layers:\n'
+        f"    attn: MultiHeadAttention(4, fused={'true' if fused else 'false'})\n",
+    )
+    oracle = randomise(TimmAttention(32, 4, fused).eval())
+    module = net.build().eval()
+    module.load_state_dict(prefixed(oracle.state_dict(), "attn"), strict=True)
+    assert net.params == sum(p.numel() for p in oracle.parameters()) == 4 * 32 * 32 + 4 * 32
+    # torch's counter counts SDPA's math path as two batched matmuls: the oracle's MACs on meta.
+    assert net.analyze().macs == attention_macs(10, 32)
+    x = torch.randn(3, 10, 32)
+    with torch.no_grad():
+        assert_same_outputs(module(x), oracle(x), 1e-5)
+
+
+def test_multi_head_attention_counts_as_torch_counts_it(tmp_path: Path) -> None:
+    """FlopCounterMode on archspec's own module (its matmuls are torch.matmul): the static count."""
+    net = network(
+        tmp_path,
+        'from "std/attention.arch" import MultiHeadAttention\n\nnetwork n:\n  input: 12x24\n  layers:\n'
+        "    attn: MultiHeadAttention(3)\n",
+    )
+    assert net.analyze().macs == torch_macs(net.build().eval(), torch.randn(1, 12, 24))
+
+
+# ---------------------------------------------------------------- Swin V1 window attention
+
+
+def window_attention_network(tmp_path: Path, shape: str, call: str) -> archspec.Network:
+    return network(
+        tmp_path,
+        f'from "std/swin.arch" import WindowAttention\n\nnetwork n:\n  input: {shape}\n  layers:\n'
+        f"    attn: {call}\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("shape", "window", "shift"),
+    [((8, 8), 4, 0), ((8, 8), 4, 2), ((9, 10), 4, 2), ((3, 5), 4, 2)],
+    ids=["plain", "shifted", "padded_and_shifted", "one_window_no_shift"],
+)
+def test_window_attention_is_torchvisions_shifted_window_attention(
+    tmp_path: Path, shape: tuple[int, int], window: int, shift: int
+) -> None:
+    """Against torchvision's module itself: its buffer computed by the spec, strict load, numel, MACs
+    (FlopCounterMode) and outputs; padding (9x10 with 4x4 windows), the mask and the roll included, and
+    torchvision's rule that a window as large as the map is not shifted."""
+    from torchvision.models.swin_transformer import ShiftedWindowAttention
+
+    height, width = shape
+    net = window_attention_network(tmp_path, f"{height}x{width}x16", f"WindowAttention(2, {window}, {shift})")
+    oracle = ShiftedWindowAttention(16, [window, window], [shift, shift], 2).eval()
+    module = net.build().eval()
+    ours = module.state_dict()["attn.relative_position_index"]
+    assert ours.dtype == torch.int64 and torch.equal(ours, oracle.relative_position_index)
+    oracle = randomise(oracle)
+    x = torch.randn(2, height, width, 16)
+    assert_matches_oracle(net, oracle, "attn", x, rtol=1e-5)
+
+
+def swin_t_with_std_attention(tmp_path: Path) -> archspec.Network:
+    """The zoo's swin_t with `std/swin.arch`'s WindowAttention for the op (and without the op's init rule)."""
+    text = (ROOT / "archspec" / "zoo" / "swin.arch").read_text("utf-8")
+    replaced = text.replace(
+        "attn: shifted_window_attention(heads, window, shift)", "attn: WindowAttention(heads, window, shift)"
+    )
+    lines = [line for line in replaced.splitlines(keepends=True) if "shifted_window_attention:" not in line]
+    assert replaced != text and len(lines) == len(text.splitlines()) - 1
+    return network(tmp_path, 'from "std/swin.arch" import WindowAttention\n\n' + "".join(lines), "swin.arch")
+
+
+def test_swin_t_built_with_the_std_window_attention_is_torchvisions(tmp_path: Path) -> None:
+    """THE PROOF (issue 21): the primitives suffice for Swin. torchvision's swin_t, every tensor
+    perturbed, loads strictly into the zoo's swin_t built with the library's window attention and gives
+    its outputs; parameters and MACs are torchvision's (numel, FlopCounterMode on its own module)."""
+    from torchvision.models import swin_t
+
+    net = swin_t_with_std_attention(tmp_path)
+    torch.manual_seed(0)
+    oracle = randomise(swin_t().eval())
+    assert net.params == sum(p.numel() for p in oracle.parameters()) == 28_288_354
+    with torch.device("meta"):
+        counted = torch_macs(swin_t().eval(), torch.zeros(1, 3, 224, 224))
+    assert net.analyze().macs == counted == 4_490_566_656
+    module = net.build().eval()
+    expected = oracle.state_dict()
+    ours = module.state_dict()
+    for key, value in ours.items():  # the spec's computed index buffers are torchvision's
+        if key.endswith("relative_position_index"):
+            assert torch.equal(value, expected[key]), key
+    module.load_state_dict(expected, strict=True)
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert_same_outputs(module(x), oracle(x), 1e-4)
+    # the same module names as the zoo's swin_t built with the op
+    assert sorted(ours) == sorted(archspec.load("swin_t").build(device="meta").state_dict())
+
+
+# ---------------------------------------------------------------- the walkthrough's new attention variant
+
+
+class TalkingHeadAttn(nn.Module):
+    """timm's cait.TalkingHeadAttn, written out (qkv without bias; proj_l and proj_w mix the heads)."""
+
+    def __init__(self, dim: int, num_heads: int) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.scale = (dim // num_heads) ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=False)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_l = nn.Linear(num_heads, num_heads)
+        self.proj_w = nn.Linear(num_heads, num_heads)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, tokens, dim = x.shape
+        qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, dim // self.num_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        attn = (q * self.scale) @ k.transpose(-2, -1)
+        attn = self.proj_l(attn.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).softmax(dim=-1)
+        attn = self.proj_w(attn.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return self.proj((attn @ v).transpose(1, 2).reshape(batch, tokens, dim))
+
+
+def test_the_walkthroughs_talking_heads_attention_is_timms(tmp_path: Path) -> None:
+    """docs/language.md's example, as written there: its table's counts, and timm's module."""
+    fence = re.compile(r"^```arch\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+    document = (ROOT / "docs" / "language.md").read_text("utf-8")
+    examples = [m.group(1) for m in fence.finditer(document) if "TalkingHeadAttention" in m.group(1)]
+    assert len(examples) == 1
+    net = network(tmp_path, examples[0])
+    assert (net.params, net.analyze().macs) == (147_688, 8_412_800)
+    assert_matches_oracle(net, TalkingHeadAttn(192, 4), "attn", torch.randn(2, 50, 192), rtol=1e-5)
