@@ -1028,3 +1028,61 @@ def test_adaptive_pool_field_is_what_torch_reads(size: tuple[int, int], out: tup
         min((b - a for a, b in itertools.pairwise(s)), default=window[k]) for k, s in enumerate(starts)
     )
     assert field == ReceptiveField(window, (max(steps[0], 1), max(steps[1], 1)), (0, 0))
+
+
+# A constant path (a learned bias added to the map) sees no pixel and leaves the field as it is; the
+# oracle is the input gradient.
+BIASED = """
+network biased:
+  input: 2x12x12
+  layers:
+    param table: [4, 3], init=normal(std=1.0)
+    conv1: conv(3, 3, pad=1)
+    flat: rearrange("n c -> (n c)") from table
+    rows: rearrange("(n c) -> n c", c=3)
+    mean(-2)
+    shaped: rearrange("c -> c 1 1")
+    biased: add from conv1, shaped
+    conv2: conv(3, 3, pad=1)
+"""
+
+
+def test_a_parameter_path_has_no_field_and_leaves_the_map_s_field_alone() -> None:
+    network = archspec.load("b.arch", text=BIASED)
+    analysis = network.analyze()
+    assert analysis.row("table").receptive_field is None
+    assert analysis.row("flat").receptive_field is None  # a rearrange that joins axes, of a parameter
+    field = assert_field_is_gradient_extent(lambda **kw: archspec.load("b.arch", text=BIASED, **kw), "conv2")
+    assert field.size == (5, 5)
+
+
+# Attention over every token of a map, from primitives: it mixes positions and keeps them, so the spatial
+# path's field is global too (not left out as a gate's pooled input would be); the input gradient of one
+# output position reaches every pixel.
+TOKENS = """
+network tokens:
+  input: 4x6x6
+  layers:
+    stem: conv(8, 3, pad=1)
+    tokens: rearrange("c h w -> (h w) c")
+    q: linear(8)
+    k: linear(8) from tokens
+    logits: einsum("n d, m d -> n m") from q, k
+    weights: softmax(dim=-1)
+    mixed: matmul from weights, tokens
+    back: rearrange("(h w) c -> c h w", h=6)
+    out: add from back, stem
+"""
+
+
+def test_attention_from_primitives_makes_both_fields_global_as_the_gradient_shows() -> None:
+    network = archspec.load("t.arch", text=TOKENS)
+    analysis = network.analyze()
+    assert analysis.row("out").receptive_field == "global"
+    assert analysis.row("out").spatial_receptive_field == "global"
+    assert analysis.spatial_receptive_field == "global"
+    module = network.build(dtype=torch.float64).eval()
+    x = torch.randn(1, 4, 6, 6, dtype=torch.float64, requires_grad=True)
+    module(x)[0, :, 0, 0].sum().backward()
+    assert x.grad is not None
+    assert bool((x.grad.abs().sum(dim=1) > 0).all())  # every pixel reaches the corner's output

@@ -15,8 +15,10 @@ attention make the field ``"global"``; before any spatial op it is ``None``.
 
 A second pass gives the field of the spatial path: the same steps, with what global pooling produces
 (the squeeze of a squeeze-and-excitation gate, the classifier's pooled vector) left out of every merge
-with a spatial input, so that a gate scales its map without widening its field. Attention still makes
-it global. ``network_fields`` gives the network's two fields at its last feature maps.
+with a spatial input, so that a gate scales its map without widening its field. An op that mixes
+positions and keeps them (attention, a rearrange into windows or tokens, a product across tokens) makes
+it global. A parameter, a buffer and what is computed from them alone have no field (they see no pixel).
+``network_fields`` gives the network's two fields at its last feature maps.
 """
 
 from __future__ import annotations
@@ -100,8 +102,8 @@ def receptive_fields(graph: Graph) -> RFResult:
 
 
 def _node_field(graph: Graph, node: Node, inputs: Sequence[RF], warnings: list[str] | None) -> RF:
-    if not inputs:
-        return None
+    if not inputs or not node.batched:
+        return None  # a parameter, a buffer, or what is computed from them alone: it sees no pixel
     if any(field == "global" for field in inputs):
         return "global"
     if len(inputs) > 1:
@@ -136,11 +138,20 @@ def _spatial_field(graph: Graph, node: Node, inputs: Sequence[_SpatialRF]) -> _S
     kept = [f for f in inputs if _not_pooled(f)]
     if inputs and not kept:
         return _POOLED  # computed from pooled values only (a gate's excitation, a classifier)
-    effect = node.op.receptive_field()
-    pools = node.op.kind != "flatten" or _mixes_positions(graph, node)
-    if effect == "global" and node.op.kind != "attention" and pools:
+    if node.op.receptive_field() == "global" and _pools(graph, node):
         return _POOLED
     return _node_field(graph, node, kept, None)
+
+
+def _pools(graph: Graph, node: Node) -> bool:
+    """Whether an op whose output sees every position reduces the map to one position (global pooling, a
+    mean over every position, flattening a map into the classifier's vector): what the spatial pass leaves
+    out. An op that mixes positions and keeps them (attention, a rearrange into windows, q @ kᵀ) makes the
+    spatial field global instead."""
+    if node.op.kind == "flatten":
+        return _mixes_positions(graph, node)
+    shape = node.shape
+    return len(shape) <= 1 or (len(shape) == 3 and shape[1] * shape[2] == 1)
 
 
 def _not_pooled(field: _SpatialRF) -> TypeGuard[RF]:

@@ -163,6 +163,15 @@ def torch_dim(dim: int) -> int:
     return dim + 1 if dim >= 0 else dim
 
 
+def reduce_dims(op: Mean | Sum) -> tuple[int, ...]:
+    """A reduction's torch dims, each as written (a negative one counted from the end), sorted as the
+    axes they name: a tensor without a batch axis (computed from parameters) takes negative dims only,
+    which lowering checks, and they name the same axes with or without the batch."""
+    rank = len(op.in_shape)
+    written = {axis % rank: torch_dim(axis) for axis in op.dim}
+    return tuple(written[axis] for axis in sorted(written))
+
+
 def _simple(cls: type[Op], callee: str, expression: str) -> None:
     """A parameterless module without arguments: its constructor, and ``expression`` with ``{x}``."""
     register(
@@ -627,7 +636,7 @@ register(
 
 def _reduce_inline(method: str, op: Mean | Sum, x: str) -> str:
     """``x.mean(1)``, ``x.sum((2, 3), keepdim=True)``."""
-    dims = tuple(torch_dim(axis) for axis in op.axes())
+    dims = reduce_dims(op)
     text = f"{x}.{method}({dims[0] if len(dims) == 1 else dims!r}"
     return text + (", keepdim=True)" if op.keepdim else ")")
 

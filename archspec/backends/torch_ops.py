@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from archspec.backends import torch_layers as layers
-from archspec.backends.source_ops import torch_dim
+from archspec.backends.source_ops import reduce_dims, torch_dim
 from archspec.errors import InternalError
 from archspec.ops import OPS_BY_KIND, Op
 from archspec.ops.activation import (
@@ -415,7 +415,7 @@ register(PatchMerging, module=lambda op, inplace: layers.PatchMerging(op.dim, ep
 
 
 def _torch_dims(op: Mean | Sum) -> tuple[int, ...]:
-    return tuple(torch_dim(axis) for axis in op.axes())
+    return reduce_dims(op)
 
 
 def _sequential(op: Op, inplace: bool) -> nn.Module:
