@@ -1441,7 +1441,7 @@ CASES = [
         t.arch:5:7: error: layer name "scale1.5" cannot name a module (a name is non-empty and printable, without '.')
            5 |       "scale{v}": relu
                      ^^^^^^^^^^
-          hint: a dot separates the levels of a module path; write '_' or '-' instead
+          hint: a dot written in a label separates the levels of a module list (`convs.0`); a template field cannot put one in: write '_' or '-' instead
         """,
     ),
     Case(
