@@ -249,6 +249,10 @@ _MISSING_MERGE_COLON = "unexpected indentation: missing ':' after the merge at t
 
 # The hint under a friendly message: how the construct is written.
 _HINTS: dict[str, str] = {
+    "a layer name must be followed by ':'": (
+        "`conv1: conv(64, 3)` names a layer, `convs.0: conv(64, 3)` one of a module list; two layers "
+        "in a row are joined by `>>`"
+    ),
     _REF_LIST_LOOP: "layers named one by one need no brackets: `concat from d1, d2`",
     _REF_LIST_START: (
         "the template is filled in as a label's is, without an f prefix; layers named one by one need "

@@ -239,6 +239,7 @@ CASES = [
         t.arch:6:10: error: a layer name must be followed by ':'
            6 |     relu relu
                         ^^^^
+          hint: `conv1: conv(64, 3)` names a layer, `convs.0: conv(64, 3)` one of a module list; two layers in a row are joined by `>>`
         t.arch:8:17: error: an argument list is missing a ',' between arguments
            8 |       conv(8, 3 3)
                                ^
@@ -288,6 +289,7 @@ CASES = [
         t.arch:4:11: error: a layer name must be followed by ':'
            4 |     conv1 conv(4, 3)
                          ^^^^
+          hint: `conv1: conv(64, 3)` names a layer, `convs.0: conv(64, 3)` one of a module list; two layers in a row are joined by `>>`
         """,
     ),
     Case(

@@ -815,14 +815,14 @@ class _Emitter:
             made.add(prefix)
             kind = "nn.ModuleList()" if self.lists[where][prefix] else "nn.ModuleDict()"
             init.append(self.assignment(prefix, kind, where))
-        init.append(self.assignment(name, expression, where, append=bool(path)))
+        init.append(self.assignment(name, expression, where))
 
-    def assignment(self, name: str, expression: str, where: str, append: bool = False) -> str:
+    def assignment(self, name: str, expression: str, where: str) -> str:
         """``self.conv1 = expr``, ``self.add_module("block1-0", expr)``, ``self.convs.append(expr)``."""
         if "." in name:
             owner, last = name.rsplit(".", 1)
             target = self.attr(owner, where)
-            if append and self.lists[where][owner]:
+            if self.lists[where][owner]:  # its entries come in order: 0, 1, 2...
                 return f"{target}.append({expression})"
             _check_local(last, where)
             return f"{target}[{last!r}] = {expression}"

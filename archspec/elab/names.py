@@ -161,7 +161,7 @@ def resolve_ref(ref: ast.Ref, container: Container, env: Mapping[str, Value]) ->
         while scope is not None and not scope.is_block and scope.parent is not None:
             scope = scope.parent
         return scope.input if scope is not None else container.input
-    head, *rest = ref.path
+    head = ref.path[0]
     whole = ".".join(ref.path)
     scope = container
     visible: list[str] = []
@@ -174,19 +174,27 @@ def resolve_ref(ref: ast.Ref, container: Container, env: Mapping[str, Value]) ->
                 f"'{whole}' is a module list, not a layer: a reference names one of its layers",
                 f"name the layer: `from {whole}.0`",
             )
-        if head in scope.labels or head in scope.holders:
-            name = ".".join((scope.child_name(head), *rest))
+        inside = [
+            ".".join(ref.path[:depth])
+            for depth in range(1, len(ref.path))
+            if ".".join(ref.path[:depth]) in scope.labels
+        ]
+        if inside:  # `from stem.conv1`, `from convs.0.conv1`
+            name = scope.child_name(whole)
             raise SpecError.at(
                 ref.span,
-                f"'{whole}' is inside '{head}': a reference can name only earlier "
+                f"'{whole}' is inside '{inside[-1]}': a reference can name only earlier "
                 "layers of this sequence or of the sequences around it",
                 hint=f"give the layer you want a name at this level instead of '{name}'",
             )
         visible.extend(scope.labels)
-        if scope.is_block:
+        if scope.is_block or head in scope.holders:  # a module list's layers are not looked for further
             break
         scope = scope.parent
-    where = "block" if scope is not None and scope.parent is not None else "network"
+    outer: Container | None = container
+    while outer is not None and not outer.is_block:
+        outer = outer.parent
+    where = "block" if outer is not None and outer.parent is not None else "network"
     raise SpecError.at(
         ref.span,
         f"unknown layer '{whole}' (a reference names an earlier named layer of this {where})",
