@@ -186,6 +186,10 @@ def test_blocks_and_groups_in_a_module_list_and_their_positions() -> None:
         "stages.0.0.weight", "stages.0.0.bias", "stages.1.0.weight", "stages.1.0.bias",
         "heads.0.0.weight", "heads.0.0.bias", "heads.1.0.weight", "heads.1.0.bias",
     ]  # fmt: skip
+    # the analysis table: a list is no row of its own; its layers sit in the rows of their container
+    rows = {row.name: (row.depth, row.parent) for row in net.analyze().rows}
+    assert rows["stages.0"] == (1, "") and rows["stages.0.0"] == (2, "stages.0")
+    assert rows["heads.1.0"] == (2, "heads.1") and rows["3"] == (1, "")
     x = torch.randn(1, 4, 8, 8)
     rebuilt = generated(net)()
     rebuilt.load_state_dict(module.state_dict(), strict=True)
@@ -285,6 +289,21 @@ def test_densenet_concatenates_every_earlier_layer_as_torchvision() -> None:
     # the first layer of a block reads its input alone: a concat of one, as torch.cat([x]) is
     first = net.graph.node("features.denseblock1.0")
     assert first.op.kind == "concat" and first.inputs == (net.graph.node("features.pool0").id,)
+
+
+def test_a_dense_block_is_drawn_top_down_and_a_list_layer_by_its_name() -> None:
+    import re
+
+    from archspec.backends.diagram import DrawOptions, to_dot
+
+    text = DENSENET.replace(
+        "      norm5: batchnorm\n", '      for i in range(2):\n        "convs.{i}": conv(8, 1)\n'
+    )
+    source = to_dot(load_text(text).graph, DrawOptions(depth=3))
+    # the concats read layers that read one another: no rank puts them side by side (edges would go up)
+    same_rank = re.findall(r"\{ rank=same; ([^}]*)\}", source)
+    assert same_rank and all(re.match(r"k\d+;", line) for line in same_rank), same_rank  # captions only
+    assert "<B>convs.0</B>" in source and "<B>convs.1</B>" in source
 
 
 def test_a_list_of_references_loops_as_a_comprehension() -> None:

@@ -157,6 +157,18 @@ def same_rank_branches(drawing: Drawing) -> list[str]:
         node = target.container.node if target.kind == "op" else None
         if node is not None and node.op.kind == "concat" and b not in merges:
             merges.append(b)
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = {start}, [start]
+        while todo:
+            for after in out_of.get(todo.pop(), []):
+                if after == goal:
+                    return True
+                if after not in seen:
+                    seen.add(after)
+                    todo.append(after)
+        return False
+
     lines = []
     for merge in merges:
         heads = []
@@ -166,8 +178,12 @@ def same_rank_branches(drawing: Drawing) -> list[str]:
             while len(into.get(head, [])) == 1 and len(out_of.get(into[head][0], [])) == 1:
                 head = into[head][0]
             heads.append(head)
-        if len(set(heads)) > 1:
-            lines.append("  { rank=same; " + " ".join(f"{h};" for h in dict.fromkeys(heads)) + " }")
+        heads = list(dict.fromkeys(heads))
+        # only parallel branches go side by side: DenseNet's concat of every earlier layer reads layers
+        # that read one another, which one rank would draw with edges going up
+        parallel = not any(reaches(a, b) for a in heads for b in heads if a != b)
+        if len(heads) > 1 and parallel:
+            lines.append("  { rank=same; " + " ".join(f"{h};" for h in heads) + " }")
     return lines
 
 
@@ -199,7 +215,8 @@ def node_attrs(drawing: Drawing, part: Part, kind: str) -> str:
         node = part.container.node
         assert node is not None
         text = summary(node.op)
-        if not part.local.split(".")[-1].isdigit() and part.local != text:
+        listed = "." in node.local_name  # a layer of a module list (`convs.0`): its name says which
+        if (listed or not part.local.split(".")[-1].isdigit()) and part.local != text:
             rows.append(f"<B>{esc(part.local)}</B>")
         rows.append(esc(text))
         shape = node.shape
