@@ -199,6 +199,18 @@ class Ref(_Node):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
+class RefList(_Node):
+    """References made by a loop: ``from ["branch{i}" for i in range(4) if i != 2]``, one template
+    reference a value of the loop, filled in with the loop's names."""
+
+    template: Ref
+    targets: tuple[str, ...]
+    iterable: Expr
+    condition: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class Call(_Node):
     """An op or block applied in a layer body: ``conv(64, 3, pad=1)``, ``relu``, ``Bottleneck(64)``."""
 
@@ -223,7 +235,7 @@ class Item(_Node):
     label: Label | None
     atom: Call | InlineGroup
     repeat: Expr | None
-    sources: tuple[Ref, ...]
+    sources: tuple[Ref | RefList, ...]
     span: Span
 
 

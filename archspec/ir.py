@@ -78,7 +78,12 @@ class Node(BaseModel):
 
     @property
     def local_name(self) -> str:
-        """The last component of the dotted name (the attribute name in its container)."""
+        """The name in its container: the last component of the dotted name, or the path within a
+        module list of the container (``convs.0``, from a dotted label)."""
+        if not self.scope:
+            return self.name
+        if self.name.startswith(self.scope + "."):
+            return self.name[len(self.scope) + 1 :]
         return self.name.rsplit(".", 1)[-1]
 
 

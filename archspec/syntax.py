@@ -110,6 +110,16 @@ def _parser() -> Lark:
     return load_tables(grammar) or build_parser(grammar)
 
 
+_REF_LIST_LOOP = 'a list of references is a loop in brackets: `["d{k}" for k in range(n)]`'
+_REF_LIST_START = 'a list of references starts with a quoted name template: `["d{k}" for k in range(n)]`'
+_REF_LIST_BRACKETS = 'references made by a loop go in brackets: `from ["d{k}" for k in range(n)]`'
+_REF_LIST_IN = "missing 'in' in the loop of a list of references"
+_REF_LIST_NAMES = "the loop of a list of references binds plain names"
+_DOTTED_NAME = "after '.' in a name comes its next level, a name or a number: `convs.0`"
+_LIST_LABEL_INDEX = "a layer of a module list is labelled with a dot: `convs.0: conv(64, 3)`"
+_REF_INDEX = "only a block's inputs are indexed in a reference, by a number: `from inputs[1]`"
+_DOTTED_TEMPLATE = 'a name template is quoted, dots and all: `"convs.{i}": conv(64, 3)`'
+
 # Friendly messages for common mistakes, chosen by example (Lark's match_examples).
 _EXAMPLES: dict[str, list[str]] = {
     "missing ':' after the network name": ["network lenet\n"],
@@ -119,7 +129,10 @@ _EXAMPLES: dict[str, list[str]] = {
         "network n:\n  layers:\n    relu >> >> relu\n",
         "network n:\n  layers:\n    relu >> * 2\n",
     ],
-    "a layer name must be followed by ':'": ["network n:\n  layers:\n    conv1 conv(3, 3)\n"],
+    "a layer name must be followed by ':'": [
+        "network n:\n  layers:\n    conv1 conv(3, 3)\n",
+        "network n:\n  layers:\n    convs.0 conv(3, 3)\n",
+    ],
     "missing ')' to close the argument list": ["network n:\n  layers:\n    conv(3, 3\n"],
     "an argument list is missing a ',' between arguments": [
         f"network n:\n  layers:\n    conv({a} {b})\n" for a in ("3", "w", "w[0]", "f(1)") for b in ("3", "w")
@@ -186,6 +199,47 @@ _EXAMPLES: dict[str, list[str]] = {
         "network n:\n  layers:\n    residual:\n      shortcut: relu\n    relu\n",
         "network n:\n  layers:\n    residual:\n      shortcut:\n        relu\n    relu\n",
     ],
+    # Lists of references (`from ["d{k}" for k in range(i)]`) and dotted names (`convs.0: conv(...)`).
+    _REF_LIST_LOOP: [
+        f"network n:\n  layers:\n    concat from {refs}\n" for refs in ('["d{k}"]', '["a", "b"]')
+    ],
+    _REF_LIST_START: [
+        f"network n:\n  layers:\n    concat from {refs}\n"
+        for refs in ("[d1, d2]", '[f"d{k}" for k in x]', "[1, 2]", "[]", "[(a)]")
+    ],
+    _REF_LIST_BRACKETS: [
+        'network n:\n  layers:\n    concat from "d{k}" for k in x\n',
+        "network n:\n  layers:\n    concat from d for k in x\n",
+        "network n:\n  layers:\n    concat from a, input for k in x\n",
+        "network n:\n  layers:\n    concat from a.b for k in x\n",
+        "network n:\n  layers:\n    concat from inputs[0] for k in x\n",
+    ],
+    _REF_LIST_IN: [
+        f'network n:\n  layers:\n    concat from ["d{{k}}" for {loop}]\n'
+        for loop in ("k range(3)", "k of x", "k, j range(3)", "k", "k, j")
+    ],
+    _REF_LIST_NAMES: [
+        f'network n:\n  layers:\n    concat from ["d{{k}}" for {loop} in x]\n'
+        for loop in ("(a, b)", "1", "k, (a, b)", '"k"', "k, 1")
+    ],
+    _DOTTED_NAME: [
+        f"network n:\n  layers:\n    {line}\n"
+        for line in (
+            "convs.: relu",
+            "convs.0.: relu",
+            "convs..0: relu",
+            'convs."a": relu',
+            "relu from convs.",
+            'relu from convs."a"',
+            "relu from convs..0",
+            "relu from convs.:",
+        )
+    ],
+    _LIST_LABEL_INDEX: ["network n:\n  layers:\n    convs[0]: conv(8, 1)\n"],
+    _REF_INDEX: [
+        f"network n:\n  layers:\n    relu from {ref}\n"
+        for ref in ("convs[i]", "convs[-1]", "convs[i + 1]", "convs[0:2]")
+    ],
 }
 
 # An indented body under a chain that ends in a merge op without ':' (the parser state is that of any
@@ -195,6 +249,32 @@ _MISSING_MERGE_COLON = "unexpected indentation: missing ':' after the merge at t
 
 # The hint under a friendly message: how the construct is written.
 _HINTS: dict[str, str] = {
+    "a layer name must be followed by ':'": (
+        "`conv1: conv(64, 3)` names a layer, `convs.0: conv(64, 3)` one of a module list; two layers "
+        "in a row are joined by `>>`"
+    ),
+    _REF_LIST_LOOP: "layers named one by one need no brackets: `concat from d1, d2`",
+    _REF_LIST_START: (
+        "the template is filled in as a label's is, without an f prefix; layers named one by one need "
+        "no brackets: `concat from d1, d2`"
+    ),
+    _REF_LIST_BRACKETS: "the brackets hold the template and its loop, as a list comprehension does",
+    _REF_LIST_IN: (
+        '`["d{k}" for k in range(n)]`; several names unpack each value: `["b{i}_{j}" for i, j in pairs]`'
+    ),
+    _REF_LIST_NAMES: 'one name a value, or several to unpack it: `["b{i}_{j}" for i, j in pairs]`',
+    _DOTTED_NAME: (
+        "a dotted name is a layer of a module list (`convs.0: conv(64, 3)`, `from convs.0`); in a loop, "
+        'quote it as a template: `"convs.{i}"`'
+    ),
+    _LIST_LABEL_INDEX: 'in a loop, quote the label as a template: `"convs.{i}": conv(64, 3)`',
+    _REF_INDEX: (
+        'a layer of a module list is `from convs.0`; in a loop, quote it as a template, `from "convs.{i}"`, '
+        'or name several: `from ["convs.{k}" for k in range(i)]`'
+    ),
+    _DOTTED_TEMPLATE: (
+        "a dotted label is a layer of a module list; its fields are filled in as any template's"
+    ),
     "missing the value after '=' of an unpacking": "one name per element: `t, k, s = row`",
     "after the names 'a, b' comes '=' (an unpacking) or 'in' (a loop)": (
         "`t, k, s = row` binds the elements of a list; `for t, k in rows:` binds those of each row"
@@ -465,7 +545,17 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
     def input_ref(self, meta: Meta, children: list[Token]) -> ast.Ref:
         return ast.Ref(("input",), self.span(meta))
 
-    def sources(self, children: list[ast.Ref]) -> tuple[ast.Ref, ...]:
+    @v_args(meta=True)
+    def ref_list(self, meta: Meta, children: list[Any]) -> ast.RefList:
+        template, *names, iterable, condition = children
+        ref = ast.Ref((_unquote(template, self.path),), _token_span(template, self.path), template=True)
+        return ast.RefList(ref, tuple(str(n) for n in names), iterable, condition, self.span(meta))
+
+    @v_args(meta=True)
+    def dotted_label(self, meta: Meta, children: list[Token]) -> ast.Label:
+        return ast.Label(".".join(str(c) for c in children), False, self.span(meta))
+
+    def sources(self, children: list[ast.Ref | ast.RefList]) -> tuple[ast.Ref | ast.RefList, ...]:
         return tuple(children)
 
     @v_args(meta=True)
@@ -1092,6 +1182,8 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
         position = error.pos_in_stream or 0
         char = text[position] if position < len(text) else "?"
         message = friendly or f"unexpected character {char!r}"
+        if char == "{" and position > 0 and text[position - 1] == ".":
+            message = _DOTTED_TEMPLATE
         if char in "\"'":
             message = "unterminated string (a string ends on the line it starts)"
     elif isinstance(error, UnexpectedEOF):

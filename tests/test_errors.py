@@ -239,6 +239,7 @@ CASES = [
         t.arch:6:10: error: a layer name must be followed by ':'
            6 |     relu relu
                         ^^^^
+          hint: `conv1: conv(64, 3)` names a layer, `convs.0: conv(64, 3)` one of a module list; two layers in a row are joined by `>>`
         t.arch:8:17: error: an argument list is missing a ',' between arguments
            8 |       conv(8, 3 3)
                                ^
@@ -288,6 +289,7 @@ CASES = [
         t.arch:4:11: error: a layer name must be followed by ':'
            4 |     conv1 conv(4, 3)
                          ^^^^
+          hint: `conv1: conv(64, 3)` names a layer, `convs.0: conv(64, 3)` one of a module list; two layers in a row are joined by `>>`
         """,
     ),
     Case(
@@ -1441,7 +1443,7 @@ CASES = [
         t.arch:5:7: error: layer name "scale1.5" cannot name a module (a name is non-empty and printable, without '.')
            5 |       "scale{v}": relu
                      ^^^^^^^^^^
-          hint: a dot separates the levels of a module path; write '_' or '-' instead
+          hint: a dot written in a label separates the levels of a module list (`convs.0`); a template field cannot put one in: write '_' or '-' instead
         """,
     ),
     Case(

@@ -530,3 +530,17 @@ def test_the_language_server_reports_a_yaml_spec_s_errors_in_place(tmp_path: Pat
     found = [(d.range.start.line, d.range.start.character, d.message) for d in features.diagnostics(snapshot)]
     assert found == [(3, 20, "unknown op or block 'relux'\nhint: did you mean 'relu'?")]
     assert features.formatting(analyse(path, SMALL)) is None  # `fmt` is for the text form
+
+
+@pytest.mark.parametrize("name", ["INTERLEAVED", "DENSENET"])
+def test_module_lists_and_lists_of_references_go_to_yaml_and_back(name: str, tmp_path: Path) -> None:
+    # Dotted labels (`convs.0: conv(...)`) and `concat from input, ["layer{k}" for k in range(i)]`.
+    from tests import test_names_references
+
+    text = getattr(test_names_references, name)
+    source = tmp_path / "source.arch"
+    source.write_text(text, encoding="utf-8")
+    yaml_path, back = convert_both_ways(text, "spec", tmp_path)
+    expected = irs(source)
+    assert irs(yaml_path) == expected
+    assert irs(back) == expected

@@ -199,11 +199,16 @@ def _rows(
             members.setdefault(name, []).append(node.id)
         order.append(("node", node.id))
 
-    def depth_of(name: str) -> int:
-        return name.count(".") + 1
-
     def parent_of(name: str) -> str:
-        return name.rpartition(".")[0]
+        # the innermost container around it: a module list (`convs` of `convs.0`) is no row of its own
+        up = name.rpartition(".")[0]
+        while up and up not in scopes:
+            up = up.rpartition(".")[0]
+        return up
+
+    def depth_of(name: str) -> int:
+        up = parent_of(name)
+        return 1 if not up else depth_of(up) + 1
 
     rows: list[Row] = []
     for what, key in order:

@@ -39,7 +39,7 @@ from typing import Any
 from archspec.analysis.counts import node_counts
 from archspec.analysis.memory import inplace_nodes
 from archspec.backends.exposed import expose
-from archspec.backends.plan import ContainerPlan, Step, plan_graph
+from archspec.backends.plan import ContainerPlan, Step, module_lists, plan_graph
 from archspec.backends.source_ops import NO_DEFAULT, SOURCE_OPS, Arg, Ctor, Formula, Leaf, source_op
 from archspec.backends.source_tensor import batch_aware_inline, register_buffer
 from archspec.backends.tidy import LINE_LENGTH, tidy
@@ -607,6 +607,10 @@ class _Emitter:
         self.classes: list[_Class] = []
         self.needs_ordered_dict = False
         self.final_names: dict[str, str] = {}
+        # scope -> its module lists (dotted labels): True for an nn.ModuleList, False for an nn.ModuleDict
+        self.lists: dict[str, dict[str, bool]] = {
+            c.scope.name: module_lists([s.local for s in c.steps]) for c in self.plan.walk()
+        }
 
     @property
     def root_class(self) -> str:
@@ -615,7 +619,7 @@ class _Emitter:
 
     # ------------------------------------------------------------ structure
     def is_sequential(self, plan: ContainerPlan) -> bool:
-        if plan is self.plan or not plan.is_chain:
+        if plan is self.plan or not plan.is_chain or self.lists[plan.scope.name]:
             return False
         positional = [s.local for s in plan.steps] == [str(i) for i in range(len(plan.steps))]
         if plan.scope.kind == "block" and not positional:
@@ -789,8 +793,44 @@ class _Emitter:
 
     # ------------------------------------------------------------ class text
     def attr(self, name: str, where: str) -> str:
+        """The expression of the layer ``name`` of the container ``where`` inside its class:
+        ``self.conv1``, ``getattr(self, "block1-0")``, ``self.convs[0]`` in a module list."""
+        head, *rest = name.split(".")
+        _check_local(head, where)
+        text = f"self.{head}" if _attribute_ok(head) else f"getattr(self, {head!r})"
+        for depth, part in enumerate(rest, start=1):
+            _check_local(part, where)
+            is_list = self.lists[where][".".join(name.split(".")[:depth])]
+            text += f"[{part}]" if is_list else f"[{part!r}]"
+        return text
+
+    def register(self, name: str, expression: str, where: str, init: list[str], made: set[str]) -> None:
+        """Lines of ``__init__`` that hold ``expression`` as the layer ``name``; a dotted name goes into
+        module lists (``made``: those made so far), each made where its first layer is, as the
+        in-memory build registers them."""
+        path = name.split(".")[:-1]
+        for depth in range(1, len(path) + 1):
+            prefix = ".".join(path[:depth])
+            if prefix in made:
+                continue
+            made.add(prefix)
+            kind = "nn.ModuleList()" if self.lists[where][prefix] else "nn.ModuleDict()"
+            init.append(self.assignment(prefix, kind, where))
+        init.append(self.assignment(name, expression, where))
+
+    def assignment(self, name: str, expression: str, where: str) -> str:
+        """``self.conv1 = expr``, ``self.add_module("block1-0", expr)``, ``self.convs.append(expr)``."""
+        if "." in name:
+            owner, last = name.rsplit(".", 1)
+            target = self.attr(owner, where)
+            if self.lists[where][owner]:  # its entries come in order: 0, 1, 2...
+                return f"{target}.append({expression})"
+            _check_local(last, where)
+            return f"{target}[{last!r}] = {expression}"
         _check_local(name, where)
-        return f"self.{name}" if _attribute_ok(name) else f"getattr(self, {name!r})"
+        if _attribute_ok(name):
+            return f"self.{name} = {expression}"
+        return f"self.add_module({name!r}, {expression})"
 
     def ctor(self, ctor: Ctor, lit: Literal) -> str:
         self.layers.update(ctor.layers)
@@ -908,6 +948,7 @@ class _Emitter:
         writes that step as present only when the flag is true.
         """
         init: list[str] = []
+        made: set[str] = set()
         where = plan.scope.name
         for index, step in enumerate(plan.steps):
             if mark is not None:
@@ -917,6 +958,11 @@ class _Emitter:
             if node is not None and self.inlined(step):
                 entry = source_op(node.op)
                 if entry.parameter_source is not None:
+                    if "." in step.local:
+                        raise UsageError(
+                            f"'{step.local}' in {where or 'the network'} is a parameter of its own: a "
+                            "module list (a dotted label) holds modules; give it a name without a dot"
+                        )
                     _check_local(step.local, where)
                     value = self.ctor(self.built(entry.parameter_source(node.op), step), lit)
                     if flag is not None:
@@ -932,14 +978,10 @@ class _Emitter:
                 elif flag is not None:
                     init.append(f"self.{flag} = {flag}")
                 continue
-            _check_local(step.local, where)
             expression = self.child_expression(step, lit, "        ")
             if flag is not None:
                 expression = f"{expression} if {flag} else None"
-            if _attribute_ok(step.local):
-                init.append(f"self.{step.local} = {expression}")
-            else:
-                init.append(f"self.add_module({step.local!r}, {expression})")
+            self.register(step.local, expression, where, init, made)
         return [*init, "#forward", *self.forward_body(plan, comments, optional)]
 
     def forward_body(

@@ -65,6 +65,19 @@ class ContainerPlan:
         return found
 
 
+def module_lists(names: list[str]) -> dict[str, bool]:
+    """The module lists that dotted names (``convs.0``) make, each with whether its entries are 0, 1,
+    2... in order (an ``nn.ModuleList``) or not (an ``nn.ModuleDict``)."""
+    entries: dict[str, list[str]] = {}
+    for name in names:
+        parts = name.split(".")
+        for depth in range(1, len(parts)):
+            found = entries.setdefault(".".join(parts[:depth]), [])
+            if parts[depth] not in found:
+                found.append(parts[depth])
+    return {prefix: found == [str(i) for i in range(len(found))] for prefix, found in entries.items()}
+
+
 def consumers(graph: Graph) -> dict[int, list[int]]:
     """For each node id, the ids of the nodes that read it."""
     readers: dict[int, list[int]] = defaultdict(list)
@@ -109,9 +122,8 @@ def plan_graph(graph: Graph) -> ContainerPlan:
 
     def build(name: str) -> ContainerPlan:
         inside = members[name]
+        # a dotted local is an entry of a module list of the parent (`convs.0: Block()`)
         local = name[len(parent[name]) + 1 :] if parent.get(name) else name
-        if "." in local:
-            raise InternalError(f"container '{name}' has no container for its prefix")
         plan = ContainerPlan(scopes[name], local)
         items: list[tuple[int, Step]] = []
         for node in direct[name]:

@@ -26,7 +26,7 @@ from torch import nn
 
 from archspec.analysis.memory import inplace_nodes
 from archspec.backends.init import apply_rule, layer_of, parameters_of
-from archspec.backends.plan import ContainerPlan, Step, plan_graph
+from archspec.backends.plan import ContainerPlan, Step, module_lists, plan_graph
 from archspec.backends.torch_ops import torch_op
 from archspec.errors import UsageError
 from archspec.init_rules import after_order, built_rules
@@ -201,7 +201,8 @@ def _container(
             if index in parameters:
                 parameters[index] = nn.Parameter(parameters[index].detach().to(dtype=dtype))
         children.append((step.local, built, step))
-    if not root and plan.is_chain and all(m is not None for _, m, _ in children):
+    lists = module_lists([name for name, _, _ in children])
+    if not root and plan.is_chain and not lists and all(m is not None for _, m, _ in children):
         sequential = nn.Sequential()
         for name, child, _ in children:
             _check_name(sequential, name, plan)
@@ -210,10 +211,11 @@ def _container(
     block = Block(_label(plan, graph, root))
     slots = _Slots(plan)
     for index, (name, child, step) in enumerate(children):
-        _check_name(block, name, plan)
+        if "." not in name:
+            _check_name(block, name, plan)
         function: Callable[..., Any]
         if child is not None:
-            block.add_module(name, child)
+            _add_module(block, name, child, lists, plan)
             node = step.node
             wrap = torch_op(node.op).wrap if node is not None else None
             function = wrap(child) if wrap is not None else child
@@ -222,6 +224,11 @@ def _container(
             assert node is not None
             entry = torch_op(node.op)
             if index in parameters:
+                if "." in name:
+                    raise UsageError(
+                        f"'{name}' in {plan.scope.name or 'the network'} is a parameter of its own: a "
+                        "module list (a dotted label) holds modules; give it a name without a dot"
+                    )
                 block.register_parameter(name, parameters[index])
             if index in buffers:
                 block.register_buffer(name, buffers[index], persistent=getattr(node.op, "persistent", True))
@@ -235,6 +242,26 @@ def _container(
     block.archspec_chain = plan.is_chain
     block.archspec_output = slots.read(plan.output)
     return block
+
+
+def _add_module(
+    owner: nn.Module, name: str, module: nn.Module, lists: dict[str, bool], plan: ContainerPlan
+) -> None:
+    """``module`` under ``name`` in ``owner``; a dotted name goes into module lists made at its first
+    entry, so that a list is registered where its first layer is written (the ``state_dict`` order)."""
+    *path, last = name.split(".")
+    for depth, part in enumerate(path):
+        holder = owner._modules.get(part)
+        if holder is None:
+            holder = nn.ModuleList() if lists[".".join(path[: depth + 1])] else nn.ModuleDict()
+            _check_name(owner, part, plan)
+            owner.add_module(part, holder)
+        owner = holder
+    if isinstance(owner, nn.ModuleList):
+        owner.append(module)
+    else:
+        _check_name(owner, last, plan)
+        owner.add_module(last, module)
 
 
 def _check_name(module: nn.Module, name: str, plan: ContainerPlan) -> None:

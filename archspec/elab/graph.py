@@ -83,11 +83,16 @@ class GraphBuilder:
         span: Span,
         layer: str,
         spans: Mapping[str, Span] | None = None,
+        listed: bool = False,
     ) -> Op:
-        """The op ``name`` with ``args`` over ``inputs``; an error names ``layer`` (the node's path)."""
+        """The op ``name`` with ``args`` over ``inputs``; an error names ``layer`` (the node's path).
+        ``listed``: the inputs come from a list of references, which may make a concat of one input
+        (``torch.cat`` of a list of one, as DenseNet's first layer reads its block's input)."""
         op_class = OPS_BY_NAME[name]
         count = len(inputs)
-        if count < op_class.min_inputs or (op_class.max_inputs is not None and count > op_class.max_inputs):
+        if listed and name == "concat" and count == 1:
+            pass
+        elif count < op_class.min_inputs or (op_class.max_inputs is not None and count > op_class.max_inputs):
             expected = (
                 f"{op_class.min_inputs}"
                 if op_class.max_inputs == op_class.min_inputs

@@ -15,7 +15,7 @@ from archspec.elab.binding import bind, op_signature, unknown_op
 from archspec.elab.blocks import BlockStack, bind_block_arguments, call_text, explain_network_names, raise_it
 from archspec.elab.formulas import formulas
 from archspec.elab.graph import GraphBuilder, of_layer
-from archspec.elab.names import Container, claim, resolve_ref
+from archspec.elab.names import Container, claim, resolve_sources
 from archspec.errors import SpecError, quoted_list, used_at
 from archspec.expr import Value, evaluate, show
 from archspec.ir import Repeat, Scope
@@ -66,7 +66,13 @@ class ItemLowerer(ABC):
         self, item: ast.Item, container: Container, env: dict[str, Value], x: int, repeat: Repeat | None
     ) -> int:
         """One item of a chain, from ``x`` or from its sources; its output."""
-        inputs = [resolve_ref(ref, container, env) for ref in item.sources] if item.sources else [x]
+        inputs = resolve_sources(item.sources, container, env) if item.sources else [x]
+        if not inputs:
+            raise SpecError.at(
+                item.sources[0].span,
+                "the list of references names no layer: its loop has no values",
+                "a layer reads at least one input: add one before the list, `from input, [...]`",
+            )
         if item.repeat is None:
             makes_node = not isinstance(item.atom, ast.InlineGroup)
             local = claim(container, item.label, env) if makes_node or item.label else None
@@ -85,7 +91,7 @@ class ItemLowerer(ABC):
                 message += f" ({len(nodes) - 1} already made)"
             raise SpecError.at(item.repeat.span, message)
         group = self.graph.new_repeat_group()
-        target = container
+        target, local = container, None
         if item.label is not None:
             local = claim(container, item.label, env)
             target = self.graph.open_sequence(local, container, inputs[0], item.span, repeat)
@@ -102,8 +108,8 @@ class ItemLowerer(ABC):
                     item.repeat.span,
                     f"{count} copies of {made} layers are over the limit of {MAX_NODES} layers",
                 )
-        if item.label is not None:
-            container.labels[target.path.rsplit(".", 1)[-1]] = (out, item.span)
+        if local is not None:
+            container.labels[local] = (out, item.span)
         return out
 
     def atom(
@@ -128,7 +134,8 @@ class ItemLowerer(ABC):
             out = self.instantiate(block, atom, local, container, env, inputs[0], repeat, tuple(inputs))
         else:
             layer = container.child_name(local)
-            op, found = self.op_from_call(atom, env, inputs, layer)
+            listed = any(isinstance(source, ast.RefList) for source in item.sources)
+            op, found = self.op_from_call(atom, env, inputs, layer, listed)
             span = item.span if item.label else atom.span
             out = self.graph.add_node(container, local, op, inputs, span, repeat, found)
         if item.label is not None or item.repeat is not None:
@@ -136,9 +143,10 @@ class ItemLowerer(ABC):
         return out
 
     def op_from_call(
-        self, call: ast.Call, env: Mapping[str, Value], inputs: list[int], layer: str
+        self, call: ast.Call, env: Mapping[str, Value], inputs: list[int], layer: str, listed: bool = False
     ) -> tuple[Op, dict[str, str]]:
-        """The op a call makes as the layer ``layer``, and the formulas of its arguments."""
+        """The op a call makes as the layer ``layer``, and the formulas of its arguments (``listed``: its
+        inputs come from a list of references)."""
         if call.name == "auto":
             raise SpecError.at(
                 call.span, "'auto' is only meaningful as a residual shortcut (`shortcut: auto`)"
@@ -161,7 +169,7 @@ class ItemLowerer(ABC):
                 f"{call.name}({', '.join(signature.params)})",
             )
         spans = {name: arg.span for name, arg in bound.items()}
-        op = self.graph.make_op(call.name, args, inputs, call.span, layer, spans)
+        op = self.graph.make_op(call.name, args, inputs, call.span, layer, spans, listed)
         if self.blocks:  # a block sees its own parameters, not the network's
             return op, {}
         written = {name: arg.expr for name, arg in bound.items()}

@@ -93,6 +93,15 @@ def label(node: ast.Label) -> str:
     return string(node.text) if node.template else node.text
 
 
+def _source(node: ast.Ref | ast.RefList) -> str:
+    if isinstance(node, ast.RefList):
+        loop = f"{_ref(node.template)} for {', '.join(node.targets)} in {_wrap(node.iterable, _OR)}"
+        if node.condition is not None:
+            loop += f" if {_wrap(node.condition, _OR)}"
+        return f"[{loop}]"
+    return _ref(node)
+
+
 def _ref(node: ast.Ref) -> str:
     if node.template:
         return string(node.path[0])
@@ -113,7 +122,7 @@ def item(node: ast.Item, with_label: bool = True) -> str:
     if node.repeat is not None:
         text += f" * {_wrap(node.repeat, _ATOM)}"
     if node.sources:
-        text += " from " + ", ".join(_ref(source) for source in node.sources)
+        text += " from " + ", ".join(_source(source) for source in node.sources)
     if with_label and node.label is not None:
         text = f"{label(node.label)}: {text}"
     return text

@@ -45,11 +45,13 @@ def to_dot(graph: Graph, options: DrawOptions = DEFAULT_OPTIONS) -> str:
 def blocks_dot(drawing: Drawing) -> str:
     """The ``blocks`` style: ops and closed blocks as nodes, opened containers as clusters.
 
-    A cluster that one edge enters (a stage, a sequence in a chain) gets its caption as a node of its
-    own, on the rank of the first thing in it and left of it (``k3``): the edge into it runs straight
-    past the caption, never through it as it would through a cluster's own label. A cluster that
-    several edges enter (an Inception block's branches) has Graphviz's label at its bottom left, away
-    from them and from the one edge out."""
+    Every cluster's caption is a node of its own (``k3``), never Graphviz's cluster label: edges are
+    routed around nodes but straight through a cluster's label, and a node widens its cluster where a
+    label wider than a narrow cluster would run over its border. A cluster that one edge enters (a
+    stage, a sequence in a chain) has its caption on the rank of the first thing in it and left of it:
+    the edge into it runs straight past. A cluster that several edges enter (an Inception block's
+    branches, a residual block and its shortcut) has it on the rank of the layer the edges out of the
+    cluster leave from, left of it: away from the edges in, and beside the edges out, which leave below."""
     lines = header(drawing, drawing.options.rankdir)
     used: list[tuple[str, str]] = []
     inside: dict[str, tuple[int, ...]] = {}  # node element -> the clusters around it, outermost first
@@ -70,6 +72,17 @@ def blocks_dot(drawing: Drawing) -> str:
         for cluster in set(inside[drawing.element(target)]) - set(inside[drawing.element(source)]):
             entries[cluster] = entries.get(cluster, 0) + 1
     captioned = {cluster for cluster, count in entries.items() if count == 1}
+    exits: dict[int, str] = {}  # cluster -> the last element in it that an edge leaves it from
+    order = {element: index for index, element in enumerate(inside)}
+    for source, target, _, _ in edges:
+        element = drawing.element(source)
+        for cluster in set(inside[element]) - set(inside[drawing.element(target)]):
+            if cluster not in exits or order[element] > order[exits[cluster]]:
+                exits[cluster] = element
+    last: dict[int, str] = {}  # cluster -> the last element in it (a cluster no edge leaves)
+    for element, around in inside.items():
+        for cluster in around:
+            last[cluster] = element
 
     def emit(parts: list[Part], indent: str, nesting: int) -> list[str]:
         heads = []  # what this level draws first: each node, or each captioned cluster's caption
@@ -83,11 +96,7 @@ def blocks_dot(drawing: Drawing) -> str:
                 lines.append(
                     f"{indent}  graph "
                     + attrs(
-                        label="" if own else label,
-                        # several edges come in at the top: the caption goes bottom left, away from them
-                        # and from the one edge out, which leaves from the middle
-                        labelloc="t" if own else "b",
-                        labeljust="c" if own else "l",
+                        label="",
                         style="rounded,filled",
                         fillcolor=fill,
                         color="#9aa5b1",
@@ -96,13 +105,15 @@ def blocks_dot(drawing: Drawing) -> str:
                     + ";"
                 )
                 caption = f"k{cluster}"
-                if own:
-                    caption_attrs = attrs(shape="plaintext", style="", margin=0, fontsize=10, label=label)
-                    lines.append(f"{indent}  {caption} {caption_attrs};")
+                caption_attrs = attrs(shape="plaintext", style="", margin=0, fontsize=10, label=label)
+                lines.append(f"{indent}  {caption} {caption_attrs};")
                 below = emit(part.children, indent + "  ", nesting + 1)
-                if own and below:  # on the first thing's rank, left of it: the edge into it runs straight
-                    lines.append(f"{indent}  {{ rank=same; {caption}; {below[0]}; }}")
-                    lines.append(f"{indent}  {caption} -> {below[0]} " + attrs(style="invis") + ";")
+                # one edge in: on the first thing's rank, left of it, so that the edge runs straight past;
+                # several: on the rank of the layer the edges out leave from, left of it
+                beside = (below[0] if below else None) if own else exits.get(cluster, last.get(cluster))
+                if beside is not None:
+                    lines.append(f"{indent}  {{ rank=same; {caption}; {beside}; }}")
+                    lines.append(f"{indent}  {caption} -> {beside} " + attrs(style="invis") + ";")
                 lines.append(f"{indent}}}")
                 heads.append(caption if own else (below[0] if below else caption))
                 continue
@@ -146,6 +157,18 @@ def same_rank_branches(drawing: Drawing) -> list[str]:
         node = target.container.node if target.kind == "op" else None
         if node is not None and node.op.kind == "concat" and b not in merges:
             merges.append(b)
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = {start}, [start]
+        while todo:
+            for after in out_of.get(todo.pop(), []):
+                if after == goal:
+                    return True
+                if after not in seen:
+                    seen.add(after)
+                    todo.append(after)
+        return False
+
     lines = []
     for merge in merges:
         heads = []
@@ -155,8 +178,12 @@ def same_rank_branches(drawing: Drawing) -> list[str]:
             while len(into.get(head, [])) == 1 and len(out_of.get(into[head][0], [])) == 1:
                 head = into[head][0]
             heads.append(head)
-        if len(set(heads)) > 1:
-            lines.append("  { rank=same; " + " ".join(f"{h};" for h in dict.fromkeys(heads)) + " }")
+        heads = list(dict.fromkeys(heads))
+        # only parallel branches go side by side: DenseNet's concat of every earlier layer reads layers
+        # that read one another, which one rank would draw with edges going up
+        parallel = not any(reaches(a, b) for a in heads for b in heads if a != b)
+        if len(heads) > 1 and parallel:
+            lines.append("  { rank=same; " + " ".join(f"{h};" for h in heads) + " }")
     return lines
 
 
@@ -188,7 +215,8 @@ def node_attrs(drawing: Drawing, part: Part, kind: str) -> str:
         node = part.container.node
         assert node is not None
         text = summary(node.op)
-        if not part.local.split(".")[-1].isdigit() and part.local != text:
+        listed = "." in node.local_name  # a layer of a module list (`convs.0`): its name says which
+        if (listed or not part.local.split(".")[-1].isdigit()) and part.local != text:
             rows.append(f"<B>{esc(part.local)}</B>")
         rows.append(esc(text))
         shape = node.shape
