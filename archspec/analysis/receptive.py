@@ -100,7 +100,7 @@ def receptive_fields(graph: Graph) -> RFResult:
 
 
 def _node_field(graph: Graph, node: Node, inputs: Sequence[RF], warnings: list[str] | None) -> RF:
-    if not inputs:
+    if not inputs or not node.batched:  # computed from parameters and buffers alone: no input position
         return None
     if any(field == "global" for field in inputs):
         return "global"
@@ -124,6 +124,9 @@ def _node_field(graph: Graph, node: Node, inputs: Sequence[RF], warnings: list[s
 
 # Products of two tensors: across tokens (q @ k^T) they mix every position.
 _PRODUCTS = frozenset({"matmul", "einsum"})
+# Ops whose global effect mixes positions on the spatial path (the map goes on, every position seeing
+# all), unlike global pooling, whose output the spatial path leaves out.
+_MIXES_TOKENS = frozenset({"attention", "rearrange", *_PRODUCTS})
 
 
 def _mixes_positions(graph: Graph, node: Node) -> bool:
@@ -133,12 +136,14 @@ def _mixes_positions(graph: Graph, node: Node) -> bool:
 
 
 def _spatial_field(graph: Graph, node: Node, inputs: Sequence[_SpatialRF]) -> _SpatialRF:
+    if not node.batched:  # computed from parameters and buffers alone: no input position
+        return None
     kept = [f for f in inputs if _not_pooled(f)]
     if inputs and not kept:
         return _POOLED  # computed from pooled values only (a gate's excitation, a classifier)
     effect = node.op.receptive_field()
     pools = node.op.kind != "flatten" or _mixes_positions(graph, node)
-    if effect == "global" and node.op.kind != "attention" and pools:
+    if effect == "global" and node.op.kind not in _MIXES_TOKENS and pools:
         return _POOLED
     return _node_field(graph, node, kept, None)
 
