@@ -154,11 +154,18 @@ def test_receptive_field_of_products() -> None:
             mixes: matmul from c, t
         """
     )
+    text += "    param table: [4, 8, 8]\n    tt: permute([0, 2, 1]) from table\n    add from mixes, tt\n"
     net = archspec.load("t.arch", text=text)
-    fields = {row.name: row.receptive_field for row in net.analyze().rows}
+    analysis = net.analyze()
+    fields = {row.name: row.receptive_field for row in analysis.rows}
+    spatial = {row.name: row.spatial_receptive_field for row in analysis.rows}
     # a product with a parameter mixes the features at a position (like a 1x1 map), not positions
     assert str(fields["mixw"]) == str(fields["c"]) and fields["c"] != "global"
     assert fields["mixes"] == "global"
+    # on the spatial path too: a product across positions is not a pooled gate input
+    assert spatial["mixes"] == "global" and analysis.spatial_receptive_field == "global"
+    # a tensor computed from parameters alone sees no input position
+    assert fields["table"] is fields["tt"] is spatial["tt"] is None
 
 
 def rendered(spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:

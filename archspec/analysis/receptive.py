@@ -135,6 +135,8 @@ def _mixes_positions(graph: Graph, node: Node) -> bool:
 
 
 def _spatial_field(graph: Graph, node: Node, inputs: Sequence[_SpatialRF]) -> _SpatialRF:
+    if not node.batched:  # computed from parameters and buffers alone: no input position
+        return None
     kept = [f for f in inputs if _not_pooled(f)]
     if inputs and not kept:
         return _POOLED  # computed from pooled values only (a gate's excitation, a classifier)
