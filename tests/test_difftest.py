@@ -14,25 +14,42 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
-from difftest.check import check_network
+from difftest.check import check_network, check_networks, tidy_together
 from difftest.generator import networks
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-EXAMPLES = int(os.environ.get("ARCHSPEC_DIFFTEST_EXAMPLES", "60"))
+import archspec
+from archspec.backends import codegen
+
+EXAMPLES = int(os.environ.get("ARCHSPEC_DIFFTEST_EXAMPLES", "60"))  # networks
+GROUP = 5  # networks an example checks together (check_networks)
 REGRESSIONS = Path(__file__).parent / "difftest_regressions"
 ROOT = Path(__file__).parents[1]
 
 
 @settings(
-    max_examples=EXAMPLES,
+    max_examples=max(1, EXAMPLES // GROUP),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(text=networks())
-def test_random_networks_agree_with_torch(text: str, tmp_path: Path) -> None:
-    check_network(text, tmp_path)
+@given(texts=st.lists(networks(), min_size=GROUP, max_size=GROUP))
+def test_random_networks_agree_with_torch(texts: list[str], tmp_path: Path) -> None:
+    check_networks(texts, tmp_path)
+
+
+def test_sources_tidied_together_are_tidied_as_one_by_one(tmp_path: Path) -> None:
+    """The fast step's shortcut (``check.tidy_together``) gives what ``archspec compile`` writes: a zoo
+    network with exposed parameters and blocks, and the generator's kept specs."""
+    paths = [ROOT / "specs" / "mobilenet_v1.arch", *sorted(REGRESSIONS.glob("*.arch"))]
+    texts = [path.read_text(encoding="utf-8") for path in paths]
+    loaded = [archspec.load("n.arch", text=text) for text in texts]
+    with mock.patch.object(codegen, "tidy", lambda source: source):
+        untidied = [network.to_source() for network in loaded]
+    assert tidy_together(untidied) == [network.to_source() for network in loaded]
 
 
 def regressions() -> list[Any]:
