@@ -83,10 +83,13 @@ def reported_by_sdpa(counter: FlopCounterMode) -> int:
     return sum(flops for op, flops in counts.items() if "scaled_dot_product" in str(op))
 
 
-def assert_counts_match(network: archspec.Network, analysis: Analysis, device: str) -> None:
-    """Shapes, parameters, buffers and MACs of one forward pass at batch 1 against the analysis."""
+def assert_counts_match(
+    network: archspec.Network, analysis: Analysis, device: str, module: nn.Module | None = None
+) -> None:
+    """Shapes, parameters, buffers and MACs of one forward pass at batch 1 against the analysis (of
+    ``module``, the network built on ``device``, or a fresh build)."""
     graph = network.graph
-    module = network.build(device=device).eval()
+    module = (module if module is not None else network.build(device=device)).eval()
     x = torch.randn(1, *graph.input_shape, device=device)
     with counting() as counter:
         shapes = forward_shapes(module, graph, x)

@@ -99,7 +99,9 @@ def emit_source(graph: Graph, relower: Callable[[dict[str, Any]], Graph] | None 
     """
     emitter = _Emitter(graph)
     text = emitter.emit()
-    if relower is not None and _same_when_relowered(graph, relower):
+    # Without parameters there is nothing to expose (``expose`` would return the text as it is): no
+    # relowering, no tokenizing.
+    if relower is not None and graph.params and _same_when_relowered(graph, relower):
 
         def emit_with(name: str, value: int | float) -> str:
             return _Emitter(relower({**graph.params, name: value})).emit()

@@ -136,9 +136,13 @@ class ShiftedWindowAttention(Op):
     # input is the windowed copy of the map; the 4-d matmuls reshape their non-contiguous operands for bmm
     # and keep those copies (the scaled queries, the transposed keys, the values), not the q/k/v storage;
     # softmax keeps its output. Dropout is `x * mask` with a mask that needs no gradient: only the mask.
+    # With one head, merging the windows' batch dimension with a heads dimension of size 1 is a view: the
+    # matmuls keep views of the keys and values, and so the q/k/v projection's whole storage (measured:
+    # tests/difftest_regressions/one_head_window_attention_keeps_the_qkv_projection.arch).
     saved_rule: ClassVar[str] = (
         "the windowed map (T x C, the q/k/v projection's input), the scaled queries, the transposed keys "
-        "and the values as the matmuls copy them (T x C each), the probabilities (heads x T x "
+        "and the values as the matmuls copy them (T x C each; with one head no copy is made and the q/k/v "
+        "projection, 3 x T x C, is kept instead of both), the probabilities (heads x T x "
         "window_size²) and the attended values (T x C, the output projection's input); with attention "
         "dropout also its mask and the dropped probabilities (heads x T x window_size² each); with dropout "
         "also its mask (T x C). T: the tokens of the map padded to window multiples"
@@ -146,12 +150,20 @@ class ShiftedWindowAttention(Op):
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         tokens, width = self.tokens(inputs), self.dim
+        if self.num_heads == 1:
+            # One head: the matmuls fold a batch dimension of size 1 (a view, no copy), so the keys and
+            # values they keep are views of the q/k/v projection, whose whole storage (3 x T x C) stays.
+            kept = [Saved("new", "q/k/v projection (keys and values view it)", elements=3 * tokens * width)]
+        else:
+            kept = [
+                Saved("new", "keys, transposed", elements=tokens * width),
+                Saved("new", "values", elements=tokens * width),
+            ]
         saved = [
             Saved("new", "windowed map", elements=tokens * width),
             Saved("new", "scaled queries", elements=tokens * width),
-            Saved("new", "keys, transposed", elements=tokens * width),
+            *kept,
             Saved("new", "probabilities", elements=self.scores(inputs)),
-            Saved("new", "values", elements=tokens * width),
             Saved("new", "attended values", elements=tokens * width),
         ]
         if self.attention_dropout > 0:

@@ -55,17 +55,26 @@ def flag(value: bool) -> str:
     return str(value).lower()
 
 
-PREAMBLE = """block Unit(width, k=3):
+# The blocks a CNN may call; a spec defines only those it calls (parsing is a good part of a check's time).
+BLOCKS = {
+    "Unit": """block Unit(width, k=3):
   conv1: conv(width, [k, 1], pad=[(k - 1) // 2, 0], bias=false) >> bn: batchnorm >> relu
 
-block SE(squeeze):
+""",
+    "SE": """block SE(squeeze):
   avgpool: global_avgpool
   fc1: conv(squeeze, 1) >> relu
   fc2: conv(in_channels, 1)
   gate: sigmoid
   mul from input, gate
 
-"""
+""",
+}
+
+
+def with_blocks(body: str) -> str:
+    """``body`` (a network) after the definitions of the blocks it calls."""
+    return "".join(text for name, text in BLOCKS.items() if f" {name}(" in body) + body
 
 
 @st.composite
@@ -92,7 +101,7 @@ def conv_networks(draw: Any) -> str:
     """A small valid CNN spec (see the module docstring)."""
     size: Size = (draw(st.integers(8, 24)), draw(st.integers(8, 24)))
     width = draw(st.integers(1, 4))
-    lines = [PREAMBLE + "network random:", '  title: "random"', f"  input: {width}x{size[0]}x{size[1]}"]
+    lines = ["network random:", '  title: "random"', f"  input: {width}x{size[0]}x{size[1]}"]
     lines.append("  layers:")
     for index in range(draw(st.integers(1, 6))):
         kinds = ["conv", "conv", "pool", "norm", "merge", "merge", "residual", "se", "repeat", "gate"]
@@ -159,7 +168,7 @@ def conv_networks(draw: Any) -> str:
     else:
         lines.append("    flat: flatten")  # a map larger than 1x1 flattened: every position mixed
     lines += [f"    fc: linear({draw(st.integers(1, 4))})", ""]
-    return "\n".join(lines)
+    return with_blocks("\n".join(lines))
 
 
 @st.composite
