@@ -1195,6 +1195,8 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
     hint = _HINTS.get(message)
     token = getattr(error, "token", None)
     at_end = token is not None and token.type in ("_NL", "_DEDENT", "$END")
+    if hint is None:
+        hint = _declaration_hint((text.splitlines()[line - 1 : line] or [""])[0])
     if message == "'>>' must be followed by a layer" and at_end:  # the chain was meant to go on below
         written = (text.splitlines()[line - 1 : line] or [""])[0].strip()
         hint = (
@@ -1202,6 +1204,31 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
             f"`({written}` and the rest of it, then `)`"
         )
     return SpecError([Diagnostic(message, span, hint)], {path: text})
+
+
+_DECLARATION = re.compile(r"\s*(param|buffer)(?![A-Za-z0-9_])\s*(:?)")
+_DECLARATION_FORMS = {
+    "param": (
+        "a parameter is declared `param NAME: [sizes], init=SCHEME`, e.g. `param scale: [96], init=ones`"
+    ),
+    "buffer": (
+        "a buffer is declared `buffer NAME: VALUE` with optional `, persistent=false` and `, dtype=int64`; "
+        "the value is a list the spec computes, e.g. `buffer index: [i % 7 for i in range(49)]`"
+    ),
+}
+
+
+def _declaration_hint(written: str) -> str | None:
+    """The form of a `param`/`buffer` declaration, for a syntax error on a line that starts with one."""
+    match = _DECLARATION.match(written)
+    if match is None:
+        return None
+    keyword = match.group(1)
+    if match.group(2):  # `param: ...`: a layer meant to be called so
+        return (
+            f'`{keyword}` starts a declaration; a layer of that name takes a quoted label: `"{keyword}": ...`'
+        )
+    return _DECLARATION_FORMS[keyword]
 
 
 def _bracket_error(error: UnexpectedInput, text: str, path: str) -> SpecError | None:

@@ -19,6 +19,7 @@ from torch import nn
 import archspec
 from archspec.backends.measure import saved_activation_bytes
 from archspec.checks import check_specs
+from archspec.errors import SpecError
 
 
 def dedent(text: str) -> str:
@@ -325,3 +326,48 @@ def test_a_declaration_is_not_a_position_and_the_flow_goes_past_it() -> None:
     net = archspec.load("t.arch", text=text)
     assert [node.name for node in net.graph.nodes] == ["input", "0", "p", "1"]
     assert net.graph.nodes[3].inputs == (1,)
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "message", "hint"),
+    [
+        (
+            "param scale [3]",
+            17,
+            "unexpected '[' (expected ':', end of line)",
+            "a parameter is declared `param NAME: [sizes], init=SCHEME`, e.g. `param scale: [96], init=ones`",
+        ),
+        (
+            "param scale: [3] init=ones",
+            22,
+            "unexpected 'init'",
+            "a parameter is declared `param NAME: [sizes], init=SCHEME`, e.g. `param scale: [96], init=ones`",
+        ),
+        (
+            "buffer idx = [1, 2]",
+            16,
+            "unexpected '=' (expected ':', end of line)",
+            "a buffer is declared `buffer NAME: VALUE` with optional `, persistent=false` and `, dtype=int64`; "
+            "the value is a list the spec computes, e.g. `buffer index: [i % 7 for i in range(49)]`",
+        ),
+        (
+            "param: [3]",
+            10,
+            "unexpected ':' (expected a name, end of line)",
+            '`param` starts a declaration; a layer of that name takes a quoted label: `"param": ...`',
+        ),
+    ],
+)
+def test_each_syntax_error_of_a_declaration_has_a_hint(
+    line: str, column: int, message: str, hint: str
+) -> None:
+    text = f"network n:\n  input: 3x4x4\n  layers:\n    {line}\n    conv(3, 1)\n"
+    with pytest.raises(SpecError) as raised:
+        archspec.load("t.arch", text=text)
+    (diagnostic,) = raised.value.diagnostics
+    assert (diagnostic.span.line, diagnostic.span.column, diagnostic.message, diagnostic.hint) == (
+        4,
+        column,
+        message,
+        hint,
+    )
