@@ -90,6 +90,9 @@ class ArchspecLexer(Lexer):  # type: ignore[misc]  # Pygments ships no type hint
         if (word, next_text) in (("init", ":"), ("when", "built"), ("built", ":")):
             return Keyword  # `init:` and `when built:`; names elsewhere
         starts_item = before is None or before.line != token.line or before.text in (">>", "(", "shortcut")
+        if word in ("param", "buffer") and starts_item and after is not None and after.kind == "NAME":
+            return Keyword  # `param scale: ...`, `buffer index: ...`: a declaration
+
         if next_text == ":" and starts_item:
             return Name.Label
         if word in _op_names():

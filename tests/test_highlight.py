@@ -14,7 +14,7 @@ from pygments.token import Comment, Error, Keyword, Name, Number, String
 from archspec.highlight import ArchspecLexer
 
 ROOT = Path(__file__).resolve().parents[1]
-ZOO = sorted((ROOT / "specs").glob("*.arch"))
+ZOO = sorted((ROOT / "specs").glob("*.arch")) + sorted((ROOT / "archspec" / "std").glob("*.arch"))
 FENCE = re.compile(r"^```arch\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 DOCS = [ROOT / "docs" / "language.md", ROOT / "README.md", ROOT / "docs" / "editors.md"]
 EXAMPLES = [m.group(1) for doc in DOCS for m in FENCE.finditer(doc.read_text("utf-8"))]
@@ -61,6 +61,11 @@ def test_the_kinds_of_words() -> None:
     words = kinds("network n:\n  init:\n    when built:\n      conv: zeros\n  params:\n    when = 1\n")
     assert words["init"] is Keyword and words["built"] is Keyword
     assert kinds("x = when + built\n")["when"] is Name  # names outside `init:`
+    declared = kinds(
+        "block B(c):\n  param scale: [c], init=ones\n  buffer index: [1, 2]\n  mul from input, scale\n"
+    )
+    assert declared["param"] is Keyword and declared["buffer"] is Keyword
+    assert kinds("x = param + buffer\n")["param"] is Name  # names elsewhere
 
 
 def test_the_lexer_is_registered_with_pygments_as_archspec() -> None:

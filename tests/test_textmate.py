@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAMMAR = json.loads((ROOT / "editors" / "archspec.tmLanguage.json").read_text("utf-8"))
-ZOO = sorted((ROOT / "specs").glob("*.arch"))
+ZOO = sorted((ROOT / "specs").glob("*.arch")) + sorted((ROOT / "archspec" / "std").glob("*.arch"))
 FENCE = re.compile(r"^```arch\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 EXAMPLES = [m.group(1) for m in FENCE.finditer((ROOT / "docs" / "language.md").read_text("utf-8"))]
 
@@ -94,6 +94,9 @@ def test_the_scopes_of_a_line() -> None:
     ]
     assert ("3x224x224", "constant.numeric.shape.archspec") in scopes("  input: 3x224x224")
     assert ("$", "invalid.illegal.archspec") in scopes("  x = $")
+    assert scopes("  param scale: [96], init=ones")[0] == ("  param", "keyword.other.archspec")
+    assert scopes("  buffer index: [1, 2]")[0] == ("  buffer", "keyword.other.archspec")
+    assert ("param", "keyword.other.archspec") not in scopes("  x = param + 1")
     assert scopes("    when built:")[:2] == [
         ("when", "keyword.other.archspec"),
         ("built", "keyword.other.archspec"),
