@@ -118,6 +118,8 @@ EINSUMS = [
     ("n d, m e -> n m d e", (3, 4), (2, 5)),  # nothing summed: an elementwise product, no mm
     ("c h w, w k -> c h k", (3, 4, 5), (5, 2)),
     ("a b, b c -> c a", (3, 4), (4, 2)),
+    ("n d, m d -> n m", (5, 1), (6, 1)),  # summed over a size-1 index only: torch multiplies, no mm
+    ("n d e, m d e -> n m", (2, 1, 3), (4, 1, 3)),  # a size-1 index beside a real one: an mm
 ]
 
 

@@ -350,8 +350,10 @@ class Einsum(Op):
         if len(operands) != 2:
             return 0
         left, right = set(operands[0]), set(operands[1])
-        if not (left & right) - set(out):
-            return 0  # nothing summed over both: torch multiplies elementwise (no mm)
+        summed = (left & right) - set(out)
+        if all(self.sizes[n] == 1 for n in summed):
+            # nothing summed over both (torch squeezes a size-1 sum away): it multiplies elementwise, no mm
+            return 0
         return math.prod(self.sizes[n] for n in (left | right) if n in out or (n in left and n in right))
 
     def receptive_field(self) -> RFEffect:
