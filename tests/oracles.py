@@ -107,3 +107,9 @@ def build_generated_empty(source: str, directory: Path) -> nn.Module:
     with torch.device("meta"):
         model: nn.Module = load_source(source, directory).build()
     return model.to_empty(device="cpu")
+
+
+def persistent_buffers(module: nn.Module) -> int:
+    """Elements of the buffers in the state dict (not those a module recomputes: LeNet-5's tables)."""
+    parameters = {name for name, _ in module.named_parameters()}
+    return sum(t.numel() for name, t in module.state_dict().items() if name not in parameters)

@@ -84,7 +84,7 @@ class Buffer(Op):
     state: ClassVar[bool] = True
     summary: ClassVar[str] = "a constant tensor whose value the spec computes (a nested list)"
     shape_rule: ClassVar[str] = "the nesting of the value (no batch axis)"
-    param_rule: ClassVar[str] = "none; its elements count as buffers (in the state dict when persistent)"
+    param_rule: ClassVar[str] = "none; its elements count as buffers when it is persistent (the state dict's)"
     flop_rule: ClassVar[str] = "0 FLOPs (the tensor itself)"
     saved_rule: ClassVar[str] = "nothing (a buffer, counted with the weights)"
 
@@ -96,7 +96,9 @@ class Buffer(Op):
         return self.shape
 
     def buffer_count(self) -> int:
-        return numel(self.shape)
+        # The analysis' buffers are the state dict's (as batch norm's running statistics): a buffer that
+        # is not persistent is recomputed by the module, like LeNet-5's connection tables.
+        return numel(self.shape) if self.persistent else 0
 
     def describe(self) -> str:
         return f"buffer [{', '.join(map(str, self.shape))}], dtype={self.dtype}"
