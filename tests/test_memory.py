@@ -36,6 +36,11 @@ def small(variant: str) -> Network:
         return archspec.load(variant, image_size=size)
     if variant.startswith("mobilenet_v1"):
         return archspec.load(variant, resolution=size)
+    # Windows and partitions must divide the last maps (2x2 at 64 pixels): the same layers, smaller windows.
+    if variant == "swin_v2_t":
+        return archspec.load(variant, input_shape=(3, size, size), window_size=2)
+    if variant == "maxvit_t":
+        return archspec.load(variant, input_shape=(3, size, size), partition_size=2)
     return archspec.load(variant, input_shape=(3, size, size))
 
 

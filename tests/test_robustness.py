@@ -439,7 +439,10 @@ def test_a_terminated_report_leaves_no_staging_folder(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
     assert staging
-    assert (process.returncode, err) == (128 + signal.SIGTERM, b"")
+    assert process.returncode == 128 + signal.SIGTERM
+    # nothing but the progress lines it had printed when the signal came ("  charts", "  adds"): no
+    # traceback, no message (how far it got depends on the machine's load)
+    assert all(line.startswith(b"  ") and len(line.split()) == 1 for line in err.splitlines()), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adds.arch"]
 
 
