@@ -114,7 +114,7 @@ def _node_field(graph: Graph, node: Node, inputs: Sequence[RF], warnings: list[s
     if effect is None:
         return current
     if effect == "global":
-        if node.op.kind == "flatten" and not _mixes_positions(graph, node):
+        if node.op.global_only_when_mixing and not _mixes_positions(graph, node):
             return current
         return "global"
     return (current if isinstance(current, ReceptiveField) else IDENTITY).step(effect)
@@ -131,8 +131,8 @@ def _spatial_field(graph: Graph, node: Node, inputs: Sequence[_SpatialRF]) -> _S
     if inputs and not kept:
         return _POOLED  # computed from pooled values only (a gate's excitation, a classifier)
     effect = node.op.receptive_field()
-    pools = node.op.kind != "flatten" or _mixes_positions(graph, node)
-    if effect == "global" and node.op.kind != "attention" and pools:
+    pools = not node.op.global_only_when_mixing or _mixes_positions(graph, node)
+    if effect == "global" and not node.op.keeps_positions and pools:
         return _POOLED
     return _node_field(graph, node, kept, None)
 

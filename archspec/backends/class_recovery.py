@@ -91,7 +91,7 @@ def flag_name(plan: ContainerPlan, index: int) -> str:
         and step.local not in BUILTINS | GLOBALS  # `super`, `matches`: the file uses them
     ):
         return step.local  # the flag and the attribute share the name: `self.downsample = ... or None`
-    if step.node is not None and step.node.op.kind == "add":
+    if step.node is not None and step.node.op.shortcut_merge:
         base = "residual"  # an inverted residual's `x + inp`
     else:
         base = "with_" + re.sub(r"\W", "_", step.node.op.kind if step.node is not None else "block")

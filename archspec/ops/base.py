@@ -155,6 +155,28 @@ class Op(BaseModel):
     # nobody else reads, made by an ``inplace_producer`` (whose backward does not need its output).
     inplace: ClassVar[bool] = False
     inplace_producer: ClassVar[bool] = False
+    # A merge drawn as a small circle with this symbol (add's "+", mul's "×"); "" for a box.
+    merge_symbol: ClassVar[str] = ""
+    # A residual's merge: input 1 is the shortcut (drawn as one; a generated class whose instances
+    # differ by this step takes a `residual` flag).
+    shortcut_merge: ClassVar[bool] = False
+    # A merge of parallel branches whose heads the drawing lines up side by side (Inception's concat).
+    aligns_branches: ClassVar[bool] = False
+    # Of two inputs, each is kept for the other's gradient only (x·y keeps y for dx): a factor whose
+    # own gradient nobody needs need not keep the other.
+    cross_saving: ClassVar[bool] = False
+    # Receptive field: a "global" step that only regroups positions (flatten), global only where its
+    # input has more than one position; and a "global" step whose output keeps one value per position
+    # (attention: each token sees all), so that what follows is not pooled.
+    global_only_when_mixing: ClassVar[bool] = False
+    keeps_positions: ClassVar[bool] = False
+    # The training loss a network ending in this op asks for, unless its metadata names one.
+    default_loss: ClassVar[str] = "cross_entropy"
+
+    def learned_tensor(self, output: Shape) -> tuple[str, Shape] | None:
+        """The learned tensor the op brings into the data flow, drawn as a node of its own (ViT's class
+        token), as (what it is, its shape) given the op's output shape; None for most ops."""
+        return None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -50,6 +50,7 @@ class Flatten(Op):
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
     saved_rule: ClassVar[str] = "nothing (a view of its input)"
     view: ClassVar[bool] = True
+    global_only_when_mixing: ClassVar[bool] = True
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (numel(inputs[0]),)
@@ -271,6 +272,7 @@ class Concat(Op):
     spec_names: ClassVar[tuple[str, ...]] = ("concat",)
     family: ClassVar[str] = "merge"
     inplace_producer: ClassVar[bool] = True
+    aligns_branches: ClassVar[bool] = True
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = "concatenation along channels"
@@ -353,6 +355,8 @@ class Add(_Elementwise):
     saved_rule: ClassVar[str] = "nothing (with broadcasting too)"
     family: ClassVar[str] = "merge"
     inplace_producer: ClassVar[bool] = True
+    merge_symbol: ClassVar[str] = "+"
+    shortcut_merge: ClassVar[bool] = True
     summary: ClassVar[str] = "elementwise sum (broadcasting)"
 
 
@@ -362,6 +366,8 @@ class Mul(_Elementwise):
     kind: Literal["mul"] = "mul"
     spec_names: ClassVar[tuple[str, ...]] = ("mul",)
     family: ClassVar[str] = "merge"
+    merge_symbol: ClassVar[str] = "×"
+    cross_saving: ClassVar[bool] = True
     summary: ClassVar[str] = "elementwise product (broadcasting: a Cx1x1 gate scales a CxHxW map)"
     # Each factor's gradient is the other factor: torch keeps both inputs (measured with two inputs).
     saved_rule: ClassVar[str] = "each of its inputs (measured with two: a gate and the map it scales)"

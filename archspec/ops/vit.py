@@ -116,6 +116,9 @@ class ClassToken(Op):
     def param_count(self) -> int:
         return self.hidden_dim
 
+    def learned_tensor(self, output: Shape) -> tuple[str, Shape] | None:
+        return "learned class token", (1, output[-1])
+
 
 class PositionEmbedding(Op):
     """``position_embedding(length=none)``: adds a learned embedding per token position.
@@ -156,6 +159,9 @@ class PositionEmbedding(Op):
         assert self.length is not None
         return self.length * self.hidden_dim
 
+    def learned_tensor(self, output: Shape) -> tuple[str, Shape] | None:
+        return "learned position embedding", output
+
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return output[0] * output[1]
 
@@ -171,6 +177,7 @@ class MultiheadAttention(Op):
 
     spec_names: ClassVar[tuple[str, ...]] = ("attention", "self_attention")
     family: ClassVar[str] = "attention"
+    keeps_positions: ClassVar[bool] = True
     depth_weight: ClassVar[int] = 1
     # weight, bias: out_proj's
     init_parameters: ClassVar[tuple[str, ...]] = ("in_proj_weight", "in_proj_bias", "weight", "bias")

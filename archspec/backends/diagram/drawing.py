@@ -197,7 +197,7 @@ def legend(used: Iterable[tuple[str, str]]) -> list[str]:
 def is_shortcut(target: Part, index: int) -> bool:
     """Whether input ``index`` of ``target`` is a residual's shortcut (an add's second input)."""
     node = target.container.node if target.kind == "op" else None
-    return index > 0 and node is not None and node.op.kind == "add"
+    return index > 0 and node is not None and node.op.shortcut_merge
 
 
 def block_call(part: Part) -> str:
