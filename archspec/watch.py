@@ -110,8 +110,9 @@ def watch_loop(
     while True:
         _tell(f"watching {_names(files)}; Ctrl-C to stop")
         folders = sorted({str(f.parent) for f in files if f.parent.is_dir()})
-        # Ctrl-C: watchfiles ends the loop (raise_interrupt=False) and Python raises KeyboardInterrupt on
-        # its way out, which ends the command line with 130, as for any command.
+        # Ctrl-C: watchfiles ends the loop quietly (raise_interrupt=False: no warning logged). When the
+        # signal came during its wait, Python raises nothing on the way out, so an end without `stop` set
+        # is raised here as the interrupt it was: the command line ends with 130, as any command does.
         for changes in watchfiles.watch(
             *folders, watch_filter=_only(files), debounce=DEBOUNCE_MS, stop_event=stop, raise_interrupt=False
         ):
@@ -120,7 +121,9 @@ def watch_loop(
             code = run()
             break
         else:
-            return code  # stopped
+            if stop is not None and stop.is_set():
+                return code  # stopped
+            raise KeyboardInterrupt
         files = files_of() or files
 
 
