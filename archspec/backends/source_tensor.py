@@ -94,4 +94,9 @@ def batch_aware_inline(op: Op, inputs: Sequence[str], batched: Sequence[bool], o
         return f"{inputs[0]}.permute({', '.join(str(d) for d in op.dims)})"
     if isinstance(op, Gather) and not batched[0]:  # one table: plain indexing picks its rows
         return f"{inputs[0]}[{inputs[1]}]"
+    if isinstance(op, Einsum) and not all(batched):  # `...` on the operands with a batch axis only
+        letters, output = op.letters()
+        parts = ",".join(("..." if b else "") + part for part, b in zip(letters, batched, strict=True))
+        equation = parts + "->" + ("..." if out else "") + output
+        return f"torch.einsum({equation!r}, {', '.join(inputs)})"
     return None

@@ -8,7 +8,7 @@ where there is one. Imported by ``torch_ops`` (which it registers into).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import torch
@@ -55,15 +55,17 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.matmul(a, b)
 
 
-def einsum(equation: str, *operands: torch.Tensor) -> torch.Tensor:
-    """``torch.einsum`` of a per-sample pattern written with ``...`` in front of every operand: the
-    batch axis where there is one, nothing where there is none."""
-    return torch.einsum(equation, *operands)
+def einsum(letters: Sequence[str], output: str, *operands: torch.Tensor) -> torch.Tensor:
+    """``torch.einsum`` of a per-sample pattern with ``...`` in front of the operands that have a batch
+    axis only (ONNX's Einsum refuses an ellipsis standing for no axis in one operand and one in another)."""
+    batched = [tensor.dim() > len(part) for part, tensor in zip(letters, operands, strict=True)]
+    parts = ",".join(("..." if b else "") + part for part, b in zip(letters, batched, strict=True))
+    return torch.einsum(parts + "->" + ("..." if any(batched) else "") + output, *operands)
 
 
 def _einsum(op: Einsum, owner: nn.Module, name: str) -> Callable[..., torch.Tensor]:
     letters, output = op.letters()
-    return partial(einsum, ",".join("..." + part for part in letters) + "->..." + output)
+    return partial(einsum, letters, output)
 
 
 register(Param, function=_attribute, parameter=initial_param)
