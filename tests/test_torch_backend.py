@@ -45,6 +45,9 @@ def zoo_params(variants: list[str], fast: set[str] | None = None) -> list[Any]:
 # torchvision's Swin V2 attention builds `proj` before `cpb_mlp`, whose output it uses first; a spec
 # registers a layer where the data flow first uses it (tests/test_zoo_v2.py, same-seed init: xfail).
 MODULE_ORDER_DIFFERS = {"swin_v2_t"}
+# Written from primitives, these run einsum where torchvision runs matmul: their outputs agree within a
+# relative tolerance, not bit for bit, and tests/test_zoo_v2.py compares them so (full size: slow).
+NOT_BIT_EXACT = {"swin_v2_t", "maxvit_t"}
 
 
 def in_torchvision(variant: str) -> bool:
@@ -106,7 +109,9 @@ def randomised_reference(variant: str) -> nn.Module:
     return randomise(model).eval()
 
 
-@pytest.mark.parametrize("variant", zoo_params([v for v in ZOO if in_torchvision(v)], FAST_OUTPUTS))
+@pytest.mark.parametrize(
+    "variant", zoo_params([v for v in ZOO if in_torchvision(v) and v not in NOT_BIT_EXACT], FAST_OUTPUTS)
+)
 def test_outputs_equal_torchvision_with_its_randomised_weights(variant: str) -> None:
     """build(), loaded with torchvision's (randomised) weights, computes torchvision's outputs bit for bit:
     the same kernels run in the same order."""
@@ -121,7 +126,9 @@ def test_outputs_equal_torchvision_with_its_randomised_weights(variant: str) -> 
 
 # A test of its own (not a second half of the one above): mutation testing deselects the generated-source
 # tests (`-k "not generated"`), since the code generator copies the mutated layers' source.
-@pytest.mark.parametrize("variant", zoo_params([v for v in ZOO if in_torchvision(v)], FAST_OUTPUTS))
+@pytest.mark.parametrize(
+    "variant", zoo_params([v for v in ZOO if in_torchvision(v) and v not in NOT_BIT_EXACT], FAST_OUTPUTS)
+)
 def test_generated_source_outputs_equal_torchvision_with_its_randomised_weights(
     variant: str, tmp_path: Path
 ) -> None:
