@@ -95,8 +95,5 @@ def batch_aware_inline(op: Op, inputs: Sequence[str], batched: Sequence[bool], o
     if isinstance(op, Gather) and not batched[0]:  # one table: plain indexing picks its rows
         return f"{inputs[0]}[{inputs[1]}]"
     if isinstance(op, Einsum) and not all(batched):  # `...` on the operands with a batch axis only
-        letters, output = op.letters()
-        parts = ",".join(("..." if b else "") + part for part, b in zip(letters, batched, strict=True))
-        equation = parts + "->" + ("..." if out else "") + output
-        return f"torch.einsum({equation!r}, {', '.join(inputs)})"
+        return f"torch.einsum({op.torch_equation(batched)!r}, {', '.join(inputs)})"
     return None

@@ -8,7 +8,7 @@ where there is one. Imported by ``torch_ops`` (which it registers into).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 
 import torch
@@ -55,17 +55,16 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.matmul(a, b)
 
 
-def einsum(letters: Sequence[str], output: str, *operands: torch.Tensor) -> torch.Tensor:
-    """``torch.einsum`` of a per-sample pattern with ``...`` in front of the operands that have a batch
-    axis only (ONNX's Einsum refuses an ellipsis standing for no axis in one operand and one in another)."""
+def einsum(op: Einsum, *operands: torch.Tensor) -> torch.Tensor:
+    """``torch.einsum`` of a per-sample pattern, ``...`` standing for the batch axis of the operands that
+    have one (``Einsum.torch_equation``)."""
+    letters, _ = op.letters()
     batched = [tensor.dim() > len(part) for part, tensor in zip(letters, operands, strict=True)]
-    parts = ",".join(("..." if b else "") + part for part, b in zip(letters, batched, strict=True))
-    return torch.einsum(parts + "->" + ("..." if any(batched) else "") + output, *operands)
+    return torch.einsum(op.torch_equation(batched), *operands)
 
 
 def _einsum(op: Einsum, owner: nn.Module, name: str) -> Callable[..., torch.Tensor]:
-    letters, output = op.letters()
-    return partial(einsum, letters, output)
+    return partial(einsum, op)
 
 
 register(Param, function=_attribute, parameter=initial_param)

@@ -329,6 +329,14 @@ class Einsum(Op):
         """Each operand's index names and the output's."""
         return parse_equation(self.equation, self.operand_count())
 
+    def torch_equation(self, batched: Sequence[bool]) -> str:
+        """The equation for ``torch.einsum``, with ``...`` on the operands that have a batch axis only
+        (``batched``) and on the output when any has one (ONNX's Einsum refuses an ellipsis standing for no
+        axis in one operand beside one standing for an axis in another)."""
+        letters, output = self.letters()
+        parts = ",".join(("..." if b else "") + part for part, b in zip(letters, batched, strict=True))
+        return parts + "->" + ("..." if any(batched) else "") + output
+
     def letters(self) -> tuple[tuple[str, ...], str]:
         """The pattern in torch's one-letter form: each operand's letters and the output's."""
         operands, out = self.indices()
