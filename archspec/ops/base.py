@@ -81,6 +81,19 @@ class RFStep:
 # flatten, attention over all tokens), or None (pointwise: activations, norms, channel mixing).
 RFEffect = RFStep | Literal["global"] | None
 
+# For each axis of an op's output (one sample), the input axes whose elements it carries, as (input index,
+# axis) pairs: the receptive-field pass follows image rows and columns through them (analysis.receptive).
+AxisSources = tuple[tuple[tuple[int, int], ...], ...]
+
+
+def aligned_sources(inputs: Sequence[Shape], rank: int) -> AxisSources:
+    """Each of ``rank`` output axes from the input axes aligned with it from the last (an op that keeps
+    its input's axes; torch's broadcasting, which aligns a shorter input's axes with the last ones)."""
+    return tuple(
+        tuple((i, axis + len(shape) - rank) for i, shape in enumerate(inputs) if axis + len(shape) >= rank)
+        for axis in range(rank)
+    )
+
 
 @dataclass(frozen=True)
 class Saved:
@@ -285,8 +298,23 @@ class Op(BaseModel):
         return sum(part.depth() for part in parts) if parts else self.depth_weight
 
     def receptive_field(self) -> RFEffect:
-        """How the op moves the receptive field (see RFEffect)."""
+        """How the op moves the receptive field (see RFEffect): a step along ``step_axes``."""
         return None
+
+    # The axes of input 0 that the step of ``receptive_field()`` slides along, (height, width) from the end:
+    # a CxHxW map's H and W (conv, pool, pad); (-3, -2) for an op on a channels-last HxWxC map.
+    step_axes: ClassVar[tuple[int, int]] = (-2, -1)
+
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        """For each output axis, the input axes it carries (see AxisSources). Default: the inputs' axes
+        aligned from the last (an op that keeps its input's axes, a broadcasting merge)."""
+        return aligned_sources(inputs, len(output))
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        """The input axes, as (input, axis), that each output element reads whole: a linear's features, a
+        softmax's or a reduction's ``dim``, a matmul's contracted axes. Where such an axis holds image
+        positions the field spans it (analysis.receptive). Default: none (the op works per element)."""
+        return ()
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         """The tensors autograd keeps for this op's backward in training (see ``Saved``). Default: none."""

@@ -70,6 +70,14 @@ class Linear(Op):
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         return (Saved("input", "input"),)
 
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return last_axis(inputs)
+
+
+def last_axis(inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+    """Input 0's last axis, read whole by each output element (a linear layer's ``mixed_axes``)."""
+    return ((0, len(inputs[0]) - 1),)
+
 
 class RBF(Op):
     """``rbf(units)``: LeNet-5's Euclidean radial-basis output, fixed (non-trained) centres.
@@ -117,3 +125,6 @@ class RBF(Op):
 
     def receptive_field(self) -> RFEffect:
         return None
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return last_axis(inputs)

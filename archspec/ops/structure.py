@@ -7,6 +7,7 @@ from pydantic import BeforeValidator
 
 from archspec.errors import spec_repr
 from archspec.ops.base import (
+    AxisSources,
     Int,
     NonNegInt,
     Op,
@@ -60,6 +61,9 @@ class Flatten(Op):
     def receptive_field(self) -> RFEffect:
         # A flattened vector mixes every position in the next layer; spatially 1x1 inputs stay put.
         return "global"
+
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        return (tuple((0, axis) for axis in range(len(inputs[0]))),)
 
 
 class Dropout(Op):
@@ -133,6 +137,9 @@ class Permute(Op):
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return tuple(inputs[0][d] for d in self.dims)
+
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        return tuple(((0, d),) for d in self.dims)
 
 
 def _channel_dim(op_name: str, dim: int, shape: Shape) -> int:
@@ -240,6 +247,9 @@ class ChannelShuffle(Op):
                 f"{self.groups} groups",
                 argument="groups",
             )
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return ((0, 0),) if self.groups > 1 else ()  # axis 0 reordered (rows, were it to hold them)
 
 
 def _sides(value: Any) -> Any:

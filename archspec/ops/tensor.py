@@ -19,7 +19,17 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from archspec.ops.base import Op, OpError, PosInt, RFEffect, Saved, Shape, format_shape, numel
+from archspec.ops.base import (
+    AxisSources,
+    Op,
+    OpError,
+    PosInt,
+    Saved,
+    Shape,
+    aligned_sources,
+    format_shape,
+    numel,
+)
 
 # The dtypes a buffer may hold (torch's names).
 BufferDType = Literal["int64", "int32", "float32", "float64", "bool"]
@@ -143,6 +153,13 @@ class Gather(Op):
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         return (Saved("input", "index", index=1),)
 
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        index = tuple(((1, axis),) for axis in range(len(self.index_shape)))
+        return index + tuple(((0, axis),) for axis in range(1, len(self.table_shape)))
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return ((0, 0),)  # any row of the table may be picked
+
     def label(self) -> str:
         return "gather"
 
@@ -205,11 +222,16 @@ class Matmul(Op):
     def macs(self, inputs: Sequence[Shape], output: Shape) -> int:
         return numel(output) * inputs[0][-1]
 
-    def receptive_field(self) -> RFEffect:
-        # Each output element reads a whole row of one input and a whole column of the other: across
-        # tokens (q @ k^T, attn @ v) every position is mixed. A product with a constant (a parameter) mixes
-        # none: the receptive-field pass looks through it (analysis.receptive).
-        return "global"
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        # The leading axes broadcast (aligned from their last); then the first's rows, the second's columns.
+        leading = aligned_sources([shape[:-2] for shape in inputs], len(output) - 2)
+        return (*leading, ((0, len(inputs[0]) - 2),), ((1, len(inputs[1]) - 1),))
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        # Each output element reads a whole row of the first and a whole column of the second: where those
+        # hold positions (w @ x with x's tokens as rows) every position is mixed. q @ kᵀ contracts the
+        # features and keeps two axes of tokens, which the receptive-field pass makes global.
+        return ((0, len(inputs[0]) - 1), (1, len(inputs[1]) - 2))
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         return (Saved("input", "first input", index=0), Saved("input", "second input", index=1))
@@ -366,8 +388,18 @@ class Einsum(Op):
             return 0
         return math.prod(self.sizes[n] for n in (left | right) if n in out or (n in left and n in right))
 
-    def receptive_field(self) -> RFEffect:
-        return "global"  # as matmul: a contraction across tokens mixes positions
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        operands, out = self.indices()
+        return tuple(
+            tuple((i, axis) for i, names in enumerate(operands) for axis, n in enumerate(names) if n == name)
+            for name in out
+        )
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        # The summed indices: as matmul, a contraction across tokens mixes positions.
+        operands, out = self.indices()
+        summed = enumerate(operands)
+        return tuple((i, axis) for i, names in summed for axis, n in enumerate(names) if n not in out)
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         if len(inputs) != 2:

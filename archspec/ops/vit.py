@@ -5,6 +5,7 @@ from typing import Any, ClassVar, Literal
 
 from archspec.ops.activation import GELU
 from archspec.ops.base import (
+    AxisSources,
     Int,
     Op,
     OpError,
@@ -18,7 +19,7 @@ from archspec.ops.base import (
     numel,
 )
 from archspec.ops.conv import spatial_input
-from archspec.ops.dense import Linear
+from archspec.ops.dense import Linear, last_axis
 from archspec.ops.structure import Dropout
 
 
@@ -85,6 +86,12 @@ class PatchEmbed(Op):
     def receptive_field(self) -> RFEffect:
         p = self.patch_size
         return RFStep((p, p), (p, p), (0, 0))
+
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        return (((0, 1), (0, 2)), ((0, 0),))  # tokens: the map's H and W (row-major); features: its C
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return ((0, 0),)  # the conv sums every input channel
 
     saved_rule: ClassVar[str] = "its input (the convolution's)"
 
@@ -291,6 +298,9 @@ class MLP(Op):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (*inputs[0][:-1], self.outputs)
 
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return last_axis(inputs)
+
     def parts(self) -> tuple[Op, ...]:
         # torchvision's MLPBlock. Parameters, MACs, FLOPs, depth, the modules torch builds, the source
         # written and the parameters init rules reach all follow from this one list.
@@ -346,3 +356,6 @@ class SelectToken(Op):
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (inputs[0][1],)
+
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        return (((0, 1),),)  # one token's features
