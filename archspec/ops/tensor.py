@@ -229,7 +229,7 @@ class Matmul(Op):
 
     def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
         # Each output element reads a whole row of the first and a whole column of the second: where those
-        # hold positions (w @ x with x's tokens as rows) every position is mixed. q @ kᵀ contracts the
+        # hold positions (w @ x, x's rows the tokens) every position is mixed. q @ kᵀ contracts the
         # features and keeps two axes of tokens, which the receptive-field pass makes global.
         return ((0, len(inputs[0]) - 1), (1, len(inputs[1]) - 2))
 
@@ -398,8 +398,7 @@ class Einsum(Op):
     def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
         # The summed indices: as matmul, a contraction across tokens mixes positions.
         operands, out = self.indices()
-        summed = enumerate(operands)
-        return tuple((i, axis) for i, names in summed for axis, n in enumerate(names) if n not in out)
+        return tuple((i, a) for i, names in enumerate(operands) for a, n in enumerate(names) if n not in out)
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         if len(inputs) != 2:
