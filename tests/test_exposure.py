@@ -41,6 +41,11 @@ CHANGED: list[tuple[str, dict[str, Any]]] = [
         {"image_size": 64, "patch_size": 8, "num_layers": 3, "hidden_dim": 96, "mlp_dim": 160}
         | {"num_heads": 3, "num_classes": 5, "dropout": 0.125},
     ),
+    (  # 224 is no multiple of 64 or 96: the patch size is found with 16 and 8
+        "vit_b_32",
+        {"image_size": 64, "patch_size": 16, "num_layers": 1, "hidden_dim": 64, "mlp_dim": 128}
+        | {"num_heads": 2},
+    ),
     (INCEPTION, {"num_classes": 10}),
 ]
 SLOW = {"swin_t", INCEPTION}
