@@ -582,7 +582,7 @@ def test_the_layers_init_weights_tests_by_class_are_torchs_leaf_modules() -> Non
     from torch import nn
 
     from archspec.backends import torch_layers
-    from archspec.backends.codegen import _TORCH_LEAVES, _direct_parameters, _leaf_class
+    from archspec.backends.init_plan import TORCH_LEAVES, direct_parameters, leaf_class
     from archspec.backends.torch_ops import TORCH_OPS, build_module
     from archspec.backends.torch_source import layer_bases, leaf_classes
     from archspec.ops.activation import GELU, Identity, Softmax, Tanh
@@ -595,7 +595,7 @@ def test_the_layers_init_weights_tests_by_class_are_torchs_leaf_modules() -> Non
         model = net.build(device="meta")
         modules = dict(model.named_modules())
         for node in net.graph.nodes:
-            claimed = _leaf_class(node.op)
+            claimed = leaf_class(node.op)
             if claimed is None or node.name not in modules:
                 continue
             module = modules[node.name]
@@ -604,13 +604,13 @@ def test_the_layers_init_weights_tests_by_class_are_torchs_leaf_modules() -> Non
             assert not list(module.children()), (variant, node.name)
             if node.op.init_parameters:  # what init_weights sets in place, in torch's order
                 held = tuple(name for name, _ in module.named_parameters(recurse=False))
-                assert _direct_parameters(node.op) == held, (variant, node.name)
+                assert direct_parameters(node.op) == held, (variant, node.name)
             seen.add(claimed)
         for node in net.graph.nodes:  # each torch module an op builds (inlined or not) is a leaf or not
             if node.op.kind in TORCH_OPS and TORCH_OPS[node.op.kind].module is not None:
                 module = build_module(node.op)
                 leaf = type(module).__module__.startswith("torch.nn") and not list(module.children())
-                assert (_leaf_class(node.op) == f"nn.{type(module).__name__}") == leaf, (variant, node.name)
+                assert (leaf_class(node.op) == f"nn.{type(module).__name__}") == leaf, (variant, node.name)
                 seen.add(f"nn.{type(module).__name__}")
     assert {"nn.Conv2d", "nn.BatchNorm2d", "nn.Linear", "PatchEmbed", "RBF", "ConnectionTableConv2d"} <= seen
     others = [
@@ -623,9 +623,9 @@ def test_the_layers_init_weights_tests_by_class_are_torchs_leaf_modules() -> Non
     ]
     for op in others:  # the ops of torch leaf classes no zoo network builds as a module
         module = build_module(op)
-        assert not list(module.children()) and _leaf_class(op) == f"nn.{type(module).__name__}"
+        assert not list(module.children()) and leaf_class(op) == f"nn.{type(module).__name__}"
         seen.add(f"nn.{type(module).__name__}")
-    assert seen >= _TORCH_LEAVES
+    assert seen >= TORCH_LEAVES
     for name, bases in layer_bases("torch_layers.py").items():
         layer = getattr(torch_layers, name)
         assert [f"nn.{b.__name__}" for b in layer.__bases__] == list(bases)
@@ -642,7 +642,7 @@ def test_the_modules_inside_compound_layers_are_torchs() -> None:
     parameters the compound module holds itself."""
     from torch import nn
 
-    from archspec.backends.codegen import _leaf_class, inner_leaves, own_parameters
+    from archspec.backends.init_plan import inner_leaves, leaf_class, own_parameters
 
     seen = set()
     for variant in ZOO:
@@ -650,7 +650,7 @@ def test_the_modules_inside_compound_layers_are_torchs() -> None:
         modules = dict(net.build(device="meta").named_modules())
         for node in net.graph.nodes:
             leaves = inner_leaves(node.op)
-            if leaves is None or _leaf_class(node.op) is not None or node.name not in modules:
+            if leaves is None or leaf_class(node.op) is not None or node.name not in modules:
                 continue
             module = modules[node.name]
             holding = [
