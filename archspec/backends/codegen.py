@@ -120,7 +120,8 @@ class _File:
         ):
             if value:
                 lines.append(f"{label}: {doc_text(value)}")
-        lines.append("")
+        if lines[-1]:  # one blank line before the figures, also without a paper to name
+            lines.append("")
         lines.append(
             f"Input: {format_shape(graph.input_shape)} per sample; "
             f"output: {format_shape(graph.output_shape)}."
