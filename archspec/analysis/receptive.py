@@ -116,16 +116,12 @@ def _node_field(graph: Graph, node: Node, inputs: Sequence[RF], warnings: list[s
     if effect is None:
         return current
     if effect == "global":
-        if node.op.kind == "flatten" and not _mixes_positions(graph, node):
+        if node.op.global_only_when_mixing and not _mixes_positions(graph, node):
             return current
-        if node.op.kind in _PRODUCTS and not all(graph.nodes[i].batched for i in node.inputs):
+        if node.op.contracts_inputs and not all(graph.nodes[i].batched for i in node.inputs):
             return current  # a product with a constant (x @ W) mixes features, not positions
         return "global"
     return (current if isinstance(current, ReceptiveField) else IDENTITY).step(effect)
-
-
-# Products of two tensors: across tokens (q @ k^T) they mix every position.
-_PRODUCTS = frozenset({"matmul", "einsum"})
 
 
 def _mixes_positions(graph: Graph, node: Node) -> bool:
@@ -150,7 +146,7 @@ def _pools(graph: Graph, node: Node) -> bool:
     mean over every position, flattening a map into the classifier's vector): what the spatial pass leaves
     out. An op that mixes positions and keeps them (attention, a rearrange into windows, q @ kᵀ) makes the
     spatial field global instead."""
-    if node.op.kind == "flatten":
+    if node.op.global_only_when_mixing:
         return _mixes_positions(graph, node)
     shape = node.shape
     return len(shape) <= 1 or (len(shape) == 3 and shape[1] * shape[2] == 1)
