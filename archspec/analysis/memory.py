@@ -94,14 +94,10 @@ def tracked(graph: Graph) -> dict[int, bool]:
     return found
 
 
-# Ops of two inputs whose backward keeps each input for the other's gradient only (x·y keeps y for dx).
-_CROSS_SAVING = frozenset({"mul", "matmul", "einsum"})
-
-
 def _only_for_the_other(node: Node, index: int, recorded: Mapping[int, bool]) -> bool:
     """Whether input ``index`` is kept only for a gradient nobody needs (a gate on the network input
     keeps the input for the gate's gradient, not the gate for the input's)."""
-    if node.op.kind not in _CROSS_SAVING or len(node.inputs) != 2:
+    if not node.op.cross_saving or len(node.inputs) != 2:
         return False
     return not recorded[node.inputs[1 - index]]
 

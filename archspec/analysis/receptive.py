@@ -225,7 +225,7 @@ def _node_field(
     if effect is None:
         return current
     if effect == "global":
-        if node.op.kind == "flatten" and not _mixes_positions(graph, node):
+        if node.op.global_only_when_mixing and not _mixes_positions(graph, node):
             return current
         return "global"
     return (current if isinstance(current, ReceptiveField) else IDENTITY).step(effect)
@@ -253,7 +253,7 @@ def _pools(graph: Graph, node: Node) -> bool:
     mean over every position, flattening a map into the classifier's vector): what the spatial pass leaves
     out. An op that mixes positions and keeps them (attention, a rearrange into windows, q @ kᵀ, a token
     MLP) makes the spatial field global instead."""
-    if node.op.kind == "flatten":
+    if node.op.global_only_when_mixing:
         return _mixes_positions(graph, node)
     shape = node.shape
     return len(shape) <= 1 or (len(shape) == 3 and shape[1] * shape[2] == 1)

@@ -13,11 +13,6 @@ from archspec.limits import MAX_NODES, charge
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape
 from archspec.source import Span
 
-# Ops that move elements without computing: their output has their inputs' dtype.
-_KEEPS_DTYPE = frozenset(
-    {"flatten", "permute", "rearrange", "split", "chunk", "concat", "select_token", "roll", "gather"}
-)
-
 
 class GraphBuilder:
     """Nodes in the order they are made (a node's inputs come before it) and the scopes around them."""
@@ -116,13 +111,7 @@ class GraphBuilder:
     def integer(self, node_id: int) -> bool:
         """Whether a node's output holds integers: an integer buffer, or a reshaping of one."""
         node = self.nodes[node_id]
-        if node.op.kind == "buffer":
-            return str(getattr(node.op, "dtype", "")).startswith("int")
-        if node.op.kind == "gather":  # the table's rows
-            return self.integer(node.inputs[0])
-        if node.op.kind in _KEEPS_DTYPE and node.inputs:
-            return all(self.integer(i) for i in node.inputs)
-        return False
+        return node.op.holds_integers(node.inputs, self.integer)
 
 
 def of_layer(layer: str, message: str) -> str:

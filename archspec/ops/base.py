@@ -13,10 +13,10 @@ an op is added.
 
 import inspect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import UnionType
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Protocol, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -28,6 +28,26 @@ Shape = tuple[int, ...]
 # ``Op.__pydantic_init_subclass__``). Live dicts: an op defined later (a test's) is found as well.
 OPS_BY_KIND: dict[str, type["Op"]] = {}
 OPS_BY_NAME: dict[str, type["Op"]] = {}
+
+
+class Operand(Protocol):
+    """What an op's checks know of one of its input nodes (``archspec.ir.Node`` is one): no import of
+    the IR here, which imports the ops."""
+
+    @property
+    def name(self) -> str:
+        """The node's dotted name."""
+        ...
+
+    @property
+    def shape(self) -> Shape:
+        """Its per-sample shape."""
+        ...
+
+    @property
+    def batched(self) -> bool:
+        """Whether it has a batch axis (false for a tensor computed from parameters and buffers alone)."""
+        ...
 
 
 class OpError(Exception):
@@ -173,6 +193,48 @@ class Op(BaseModel):
     # nobody else reads, made by an ``inplace_producer`` (whose backward does not need its output).
     inplace: ClassVar[bool] = False
     inplace_producer: ClassVar[bool] = False
+    # A merge drawn as a small circle with this symbol (add's "+", mul's "×"); "" for a box.
+    merge_symbol: ClassVar[str] = ""
+    # A residual's merge: input 1 is the shortcut (drawn as one; a generated class whose instances
+    # differ by this step takes a `residual` flag).
+    shortcut_merge: ClassVar[bool] = False
+    # A merge of parallel branches whose heads the drawing lines up side by side (Inception's concat).
+    aligns_branches: ClassVar[bool] = False
+    # Of two inputs, each is kept for the other's gradient only (x·y keeps y for dx): a factor whose
+    # own gradient nobody needs need not keep the other.
+    cross_saving: ClassVar[bool] = False
+    # Receptive field: a "global" step that only regroups positions (flatten), global only where its
+    # input has more than one position (and a pooling only there).
+    global_only_when_mixing: ClassVar[bool] = False
+    # A product of its inputs summed over shared axes (matmul, einsum). Which positions it mixes follows
+    # from the axes it contracts (``mixed_axes``): x @ W over the features none, W @ x over the tokens all.
+    contracts_inputs: ClassVar[bool] = False
+    # Its output holds values of its inputs (a view, a regrouping, a concatenation): integer inputs give
+    # an integer output, as an index for `gather` needs (see ``holds_integers``).
+    keeps_dtype: ClassVar[bool] = False
+    # Fields holding per-block rates (stochastic depth's `p`, raised block by block): blocks that differ
+    # only there are one design, folded as one (``archspec.folding``; drawn as a range).
+    rate_fields: ClassVar[tuple[str, ...]] = ()
+    # The training loss a network ending in this op asks for, unless its metadata names one.
+    default_loss: ClassVar[str] = "cross_entropy"
+
+    def learned_tensor(self, output: Shape) -> tuple[str, Shape] | None:
+        """The learned tensor the op brings into the data flow, drawn as a node of its own (ViT's class
+        token), as (what it is, its shape) given the op's output shape; None for most ops."""
+        return None
+
+    def holds_integers(self, inputs: Sequence[int], integer: Callable[[int], bool]) -> bool:
+        """Whether the op's output holds integers, given its input node ids and ``integer`` (whether a
+        node holds integers, asked only where needed): by default, where it keeps its inputs' dtype."""
+        return self.keeps_dtype and bool(inputs) and all(integer(i) for i in inputs)
+
+    def batch_problem(
+        self, inputs: Sequence[Operand], integer: Callable[[int], bool]
+    ) -> tuple[str, str] | None:
+        """What is wrong with the op over ``inputs`` where some have no batch axis, beyond the axis
+        numbering ``archspec.elab.batch`` checks for every op: (message, hint), or None. ``integer``
+        tells whether input ``i`` holds integers."""
+        return None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -92,6 +92,7 @@ class RBF(Op):
 
     spec_names: ClassVar[tuple[str, ...]] = ("rbf",)
     family: ClassVar[str] = "dense"
+    default_loss: ClassVar[str] = "rbf_map"  # LeCun's penalty on the distance to the right centre
     depth_weight: ClassVar[int] = 1
     inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
     summary: ClassVar[str] = "LeNet-5 Euclidean RBF output units with fixed centres"

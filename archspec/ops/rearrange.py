@@ -63,6 +63,7 @@ class Rearrange(Op):
     in_shape: tuple[int, ...] = ()
 
     spec_names: ClassVar[tuple[str, ...]] = ("rearrange",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     inferred: ClassVar[frozenset[str]] = frozenset({"sizes", "in_shape"})
     open_keywords: ClassVar[bool] = True
     family: ClassVar[str] = "reshape"
@@ -222,6 +223,7 @@ class Roll(Op):
     in_shape: tuple[int, ...] = ()
 
     spec_names: ClassVar[tuple[str, ...]] = ("roll",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     inferred: ClassVar[frozenset[str]] = frozenset({"in_shape"})
     family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = (

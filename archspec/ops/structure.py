@@ -48,12 +48,14 @@ class Flatten(Op):
 
     kind: Literal["flatten"] = "flatten"
     spec_names: ClassVar[tuple[str, ...]] = ("flatten",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "flattens a sample to a vector"
     shape_rule: ClassVar[str] = "any shape to a vector of all its elements"
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
     saved_rule: ClassVar[str] = "nothing (a view of its input)"
     view: ClassVar[bool] = True
+    global_only_when_mixing: ClassVar[bool] = True
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (numel(inputs[0]),)
@@ -93,6 +95,7 @@ class StochasticDepth(Op):
     mode: Literal["row", "batch"] = "row"
     spec_names: ClassVar[tuple[str, ...]] = ("stochastic_depth",)
     family: ClassVar[str] = "reshape"
+    rate_fields: ClassVar[tuple[str, ...]] = ("p",)  # torchvision raises it block by block
     summary: ClassVar[str] = (
         "stochastic depth: in training zeroes each sample's branch (row) or the batch's (batch) with "
         "probability p, scaling the rest by 1/(1-p); identity at inference"
@@ -119,6 +122,7 @@ class Permute(Op):
     kind: Literal["permute"] = "permute"
     dims: tuple[Int, ...]
     spec_names: ClassVar[tuple[str, ...]] = ("permute",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "reorders a sample's dimensions ([1, 2, 0]: CxHxW to channels-last HxWxC)"
     shape_rule: ClassVar[str] = "the input's sizes in the order dims gives"
@@ -160,6 +164,7 @@ class Chunk(Op):
     index: NonNegInt
     dim: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("chunk",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "one of `chunks` parts along the channels (torch.chunk)"
     shape_rule: ClassVar[str] = (
@@ -199,6 +204,7 @@ class Split(Op):
     index: NonNegInt
     dim: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("split",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "one part of a split along the channels into the given sizes (torch.split)"
     shape_rule: ClassVar[str] = "sizes[index] channels; the sizes must add up to the input's channels"
@@ -324,8 +330,10 @@ class Concat(Op):
     kind: Literal["concat"] = "concat"
     dim: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("concat",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     family: ClassVar[str] = "merge"
     inplace_producer: ClassVar[bool] = True
+    aligns_branches: ClassVar[bool] = True
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = "concatenation along channels"
@@ -425,6 +433,8 @@ class Add(_Elementwise):
     saved_rule: ClassVar[str] = "nothing (with broadcasting too)"
     family: ClassVar[str] = "merge"
     inplace_producer: ClassVar[bool] = True
+    merge_symbol: ClassVar[str] = "+"
+    shortcut_merge: ClassVar[bool] = True
     summary: ClassVar[str] = "elementwise sum (broadcasting)"
 
 
@@ -434,6 +444,8 @@ class Mul(_Elementwise):
     kind: Literal["mul"] = "mul"
     spec_names: ClassVar[tuple[str, ...]] = ("mul",)
     family: ClassVar[str] = "merge"
+    merge_symbol: ClassVar[str] = "×"
+    cross_saving: ClassVar[bool] = True
     summary: ClassVar[str] = "elementwise product (broadcasting: a Cx1x1 gate scales a CxHxW map)"
     # Each factor's gradient is the other factor: torch keeps both inputs of each product it computes,
     # so with more than two inputs also the running products (measured with two and with four).

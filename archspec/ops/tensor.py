@@ -14,7 +14,7 @@ the ``bmm`` torch lowers it to; indexing counts none.
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -22,6 +22,7 @@ from pydantic import Field
 from archspec.ops.base import (
     AxisSources,
     Op,
+    Operand,
     OpError,
     PosInt,
     Saved,
@@ -105,6 +106,9 @@ class Buffer(Op):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return self.shape
 
+    def holds_integers(self, inputs: Sequence[int], integer: Callable[[int], bool]) -> bool:
+        return self.dtype.startswith("int")
+
     def buffer_count(self) -> int:
         # The analysis' buffers are the state dict's (as batch norm's running statistics): a buffer that
         # is not persistent is recomputed by the module, like LeNet-5's connection tables.
@@ -150,6 +154,24 @@ class Gather(Op):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (*self.index_shape, *self.table_shape[1:])
 
+    def holds_integers(self, inputs: Sequence[int], integer: Callable[[int], bool]) -> bool:
+        return integer(inputs[0])  # the table's rows
+
+    def batch_problem(
+        self, inputs: Sequence[Operand], integer: Callable[[int], bool]
+    ) -> tuple[str, str] | None:
+        if all(node.batched for node in inputs):
+            return (
+                "gather: both the table and the index have a batch axis",
+                "gather picks rows of a table computed once (a param, or from params and buffers)",
+            )
+        if not integer(1):
+            return (
+                f"gather: the index '{inputs[1].name}' is not an integer tensor",
+                "the index is an integer buffer (`buffer index: [...]`), or a view of one",
+            )
+        return None
+
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         return (Saved("input", "index", index=1),)
 
@@ -192,6 +214,8 @@ class Matmul(Op):
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = 2
     family: ClassVar[str] = "attention"
+    cross_saving: ClassVar[bool] = True
+    contracts_inputs: ClassVar[bool] = True
     summary: ClassVar[str] = "matrix product of two inputs, broadcast over their leading axes (torch.matmul)"
     shape_rule: ClassVar[str] = (
         "(..., n, k) and (..., k, m) to (..., n, m); the leading axes broadcast as torch's, aligned from "
@@ -213,6 +237,19 @@ class Matmul(Op):
                 f"matmul: cannot multiply {format_shape(inputs[0])} by {format_shape(inputs[1])}: {found}",
                 hint="matmul takes (..., n, k) and (..., k, m); `permute` or `rearrange` an input to match",
             )
+
+    def batch_problem(
+        self, inputs: Sequence[Operand], integer: Callable[[int], bool]
+    ) -> tuple[str, str] | None:
+        a, b = inputs
+        lower = a if len(a.shape) < len(b.shape) else b if len(b.shape) < len(a.shape) else None
+        if lower is not None and lower.batched:
+            return (
+                f"matmul: '{lower.name}' has a batch axis and fewer axes than the other input; torch "
+                "would align its batch axis with the other's leading axes",
+                "give it the other's leading axes (`rearrange` with a size-1 axis)",
+            )
+        return None
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         found = matmul_shape(inputs[0], inputs[1])
@@ -301,6 +338,8 @@ class Einsum(Op):
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 2
     family: ClassVar[str] = "attention"
+    cross_saving: ClassVar[bool] = True  # of two inputs
+    contracts_inputs: ClassVar[bool] = True
     summary: ClassVar[str] = 'sum of products over named indices (`einsum("n d, m d -> n m")`, per sample)'
     shape_rule: ClassVar[str] = (
         "each input has one index per axis; an index has one size everywhere; the output has the sizes "

@@ -123,6 +123,9 @@ class ClassToken(Op):
     def param_count(self) -> int:
         return self.hidden_dim
 
+    def learned_tensor(self, output: Shape) -> tuple[str, Shape] | None:
+        return "learned class token", (1, output[-1])
+
 
 class PositionEmbedding(Op):
     """``position_embedding(length=none)``: adds a learned embedding per token position.
@@ -162,6 +165,9 @@ class PositionEmbedding(Op):
     def param_count(self) -> int:
         assert self.length is not None
         return self.length * self.hidden_dim
+
+    def learned_tensor(self, output: Shape) -> tuple[str, Shape] | None:
+        return "learned position embedding", output
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return output[0] * output[1]
@@ -342,6 +348,7 @@ class SelectToken(Op):
     kind: Literal["select_token"] = "select_token"
     index: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("select_token", "token")
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     family: ClassVar[str] = "token"
     summary: ClassVar[str] = "selects one token"
     shape_rule: ClassVar[str] = "NxD to a vector D"
