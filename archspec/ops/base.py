@@ -21,6 +21,7 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol, Union, get_args,
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from archspec.errors import spec_repr
+from archspec.ops.index import KIND_MODULES, NAME_MODULES
 
 Shape = tuple[int, ...]
 
@@ -244,7 +245,10 @@ class Op(BaseModel):
             return
         kind = cls.model_fields["kind"].default
         names = cls.spec_names if cls.called_by_specs else ()
-        clash = [n for n in names if n in OPS_BY_NAME] + ([kind] if kind in OPS_BY_KIND else [])
+        # A library op whose module is not imported yet is known by the index (``archspec.ops.index``).
+        module = cls.__module__.removeprefix("archspec.ops.")
+        clash = [n for n in names if n in OPS_BY_NAME or NAME_MODULES.get(n, module) != module]
+        clash += [kind] if kind in OPS_BY_KIND or KIND_MODULES.get(kind, module) != module else []
         if not isinstance(kind, str) or not cls.spec_names or clash:
             raise TypeError(f"op class {cls.__name__}: kind and spec names must be new strings, {clash}")
         OPS_BY_KIND[kind] = cls
