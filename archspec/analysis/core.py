@@ -16,7 +16,7 @@ from archspec.analysis.memory import (
 )
 from archspec.analysis.receptive import RF, RFResult, network_fields, receptive_fields
 from archspec.ir import Graph, Repeat
-from archspec.ops import OPS_BY_KIND, Shape, numel
+from archspec.ops import OPS_BY_KIND, Op, Shape, numel
 
 RowKind = Literal["layer", "block", "sequence"]
 
@@ -171,6 +171,22 @@ def analyze(graph: Graph, dtype: str = "float32", count: str = "torchvision", ba
     )
 
 
+def _described(op: Op) -> str:
+    """``op.describe()``, worked out once per op object (lowering shares one between alike layers and
+    between the variants of a search loop; the op kept beside its text keeps its id from being reused)."""
+    known = _DESCRIBED.get(id(op))
+    if known is not None and known[0] is op:
+        return known[1]
+    text = op.describe()
+    if len(_DESCRIBED) >= 20_000:
+        _DESCRIBED.clear()
+    _DESCRIBED[id(op)] = (op, text)
+    return text
+
+
+_DESCRIBED: dict[int, tuple[Op, str]] = {}
+
+
 def _ancestors(name: str) -> list[str]:
     """``layer1.0.downsample`` -> ``["layer1", "layer1.0", "layer1.0.downsample"]``."""
     if not name:
@@ -233,7 +249,7 @@ def _rows(
                 Row(
                     name=node.name,
                     op=node.op.spec_names[0],
-                    description=node.op.describe(),
+                    description=_described(node.op),
                     kind="layer",
                     depth=depth_of(parent) + 1,
                     output_shape=node.shape,
