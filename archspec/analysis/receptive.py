@@ -56,10 +56,10 @@ class ReceptiveField:
 
     def step(self, op: RFStep) -> ReceptiveField:
         """The field after one more op."""
-        size = tuple(self.size[a] + (op.kernel[a] - 1) * op.dilation[a] * self.stride[a] for a in (0, 1))
-        padding = tuple(self.padding[a] + op.padding[a] * self.stride[a] for a in (0, 1))
-        stride = tuple(self.stride[a] * op.stride[a] for a in (0, 1))
-        return ReceptiveField((size[0], size[1]), (stride[0], stride[1]), (padding[0], padding[1]))
+        (r0, r1), (j0, j1), (p0, p1) = self.size, self.stride, self.padding
+        (k0, k1), (d0, d1), (s0, s1), (q0, q1) = op.kernel, op.dilation, op.stride, op.padding
+        size = (r0 + (k0 - 1) * d0 * j0, r1 + (k1 - 1) * d1 * j1)
+        return ReceptiveField(size, (j0 * s0, j1 * s1), (p0 + q0 * j0, p1 + q1 * j1))
 
     def as_dict(self) -> dict[str, list[int] | list[float]]:
         """JSON form: ``{"size": [h, w], "stride": [h, w], "padding": [h, w], "centre": [h, w]}``."""
@@ -214,7 +214,7 @@ def _node_field(
 ) -> RF:
     if not inputs or not node.batched:
         return None  # a parameter, a buffer, or what is computed from them alone: it sees no pixel
-    if any(field == "global" for field in inputs):
+    if "global" in inputs:
         return "global"
     if len(inputs) > 1:
         current = merge_fields(inputs)

@@ -11,6 +11,7 @@ checks that every op has one), so that importing an op never imports torch. ``do
 an op is added.
 """
 
+import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,7 @@ from types import UnionType
 from typing import Annotated, Any, ClassVar, Literal, Protocol, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from archspec.errors import spec_repr
 from archspec.ops.index import KIND_MODULES, NAME_MODULES
@@ -258,8 +260,7 @@ class Op(BaseModel):
     @classmethod
     def op_kind(cls) -> str:
         """The class's IR kind (``conv2d``)."""
-        kind: str = cls.model_fields["kind"].default
-        return kind
+        return _class_facts(cls).kind
 
     @classmethod
     def is_compound(cls) -> bool:
@@ -269,15 +270,12 @@ class Op(BaseModel):
     @classmethod
     def spec_arguments(cls) -> list[str]:
         """The arguments a spec may pass, in positional order (``positional_order`` when declared)."""
-        names = [n for n in cls.model_fields if n != "kind" and n not in cls.inferred]
-        if cls.positional_order:
-            return [*cls.positional_order, *(n for n in names if n not in cls.positional_order)]
-        return names
+        return list(_class_facts(cls).arguments)
 
     @classmethod
     def required_arguments(cls) -> list[str]:
         """Spec arguments without a default."""
-        return [n for n in cls.spec_arguments() if cls.model_fields[n].is_required()]
+        return list(_class_facts(cls).required_order)
 
     @classmethod
     def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
@@ -287,10 +285,10 @@ class Op(BaseModel):
     @classmethod
     def create(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> "Op":
         """Validate spec arguments (already bound to field names) and infer the rest from the inputs."""
+        facts = _class_facts(cls)
         for name, value in args.items():
-            field = cls.model_fields.get(name)
             # Pydantic would take 1, "yes" or "on" for a boolean; a spec writes true or false.
-            if field is not None and field.annotation is bool and not isinstance(value, bool):
+            if name in facts.booleans and not isinstance(value, bool):
                 raise OpError(
                     f"argument '{name}' of {cls.spec_names[0]} must be true or false, got {spec_repr(value)}",
                     argument=name,
@@ -298,10 +296,9 @@ class Op(BaseModel):
         values = dict(args)
         values.update(cls.infer_fields(values, inputs))
         for name, value in values.items():
-            field = cls.model_fields.get(name)
             # Pydantic would read "16" as 16; in a spec a string is never a number.
-            if field is not None and isinstance(value, str):
-                accepted = _accepted(field.annotation)
+            if isinstance(value, str) and name in facts.fields:
+                accepted = _accepted(facts.fields[name].annotation)
                 coercible = accepted & {"an integer", "a number", "true", "false"}
                 if coercible and "a string" not in accepted and f'"{value}"' not in accepted:
                     raise OpError(
@@ -309,9 +306,8 @@ class Op(BaseModel):
                         f"{_or_list(sorted(accepted, key=_word_order))}, got {spec_repr(value)}",
                         argument=name,
                     )
-        kind = cls.model_fields["kind"].default
         try:
-            op = cls(kind=kind, **values)
+            op = cls(kind=facts.kind, **values)
         except ValidationError as error:
             raise _translate(error, cls.spec_names[0]) from None
         op.check(inputs)
@@ -404,17 +400,46 @@ class Op(BaseModel):
     def describe(self) -> str:
         """The op as spec text, e.g. ``conv(64, 7, stride=2, padding=3, bias=false)``: required arguments
         positionally, others only where they differ from their defaults."""
-        fields = type(self).model_fields
+        facts = _class_facts(type(self))
         parts = []
-        for name in self.spec_arguments():
+        for name in facts.arguments:
             value = getattr(self, name)
             if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
                 value = value[0]
-            if fields[name].is_required():
+            if name in facts.required:
                 parts.append(_short(value))
-            elif getattr(self, name) != fields[name].default:
+            elif getattr(self, name) != facts.fields[name].default:
                 parts.append(f"{name}={_short(value)}")
         return f"{self.spec_names[0]}({', '.join(parts)})" if parts else self.spec_names[0]
+
+
+@dataclass(frozen=True)
+class _ClassFacts:
+    """What ``create`` and ``describe`` read of an op class's fields, worked out once per class (Pydantic's
+    ``model_fields`` is a descriptor call on every access, and lowering asks for each op it makes)."""
+
+    kind: str
+    fields: Mapping[str, FieldInfo]
+    arguments: tuple[str, ...]
+    required_order: tuple[str, ...]
+    required: frozenset[str]
+    booleans: frozenset[str]
+
+
+@functools.cache
+def _class_facts(cls: type[Op]) -> _ClassFacts:
+    fields = dict(cls.model_fields)
+    names = [n for n in fields if n != "kind" and n not in cls.inferred]
+    if cls.positional_order:
+        names = [*cls.positional_order, *(n for n in names if n not in cls.positional_order)]
+    return _ClassFacts(
+        kind=fields["kind"].default,
+        fields=fields,
+        arguments=tuple(names),
+        required_order=tuple(n for n in names if fields[n].is_required()),
+        required=frozenset(n for n in names if fields[n].is_required()),
+        booleans=frozenset(n for n, f in fields.items() if f.annotation is bool),
+    )
 
 
 def _accepted(annotation: Any) -> set[str]:
