@@ -15,7 +15,6 @@ from archspec.limits import MAX_NODES, charge
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape
 from archspec.source import Span
 
-
 Model = TypeVar("Model", bound=BaseModel)
 
 
