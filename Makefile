@@ -13,8 +13,8 @@ demo: setup
 # The fast suite first, then the slow step (torch.compile / torch.export of the large networks).
 # pytest exits 5 when a step selects no test; that is not a failure here.
 test: setup
-	@$(PY) -m pytest -q -n 2 -m "not slow"
-	@$(PY) -m pytest -q -n 2 -m slow || [ $$? -eq 5 ]
+	@$(PY) -m pytest -q -n 2 --dist loadgroup -m "not slow"
+	@$(PY) -m pytest -q -n 2 --dist loadgroup -m slow || [ $$? -eq 5 ]
 
 # The files `archspec compile` copies into generated source at 100 columns (pyproject.toml excludes them
 # from the 110-column checks above).

@@ -1,8 +1,8 @@
 """Differential testing: random valid specs (tests/difftest/generator.py), every figure against torch
 (tests/difftest/check.py), and the specs it once failed on (tests/difftest_regressions/), replayed.
 
-The fast step runs ``ARCHSPEC_DIFFTEST_EXAMPLES`` networks (default 120, in groups of five: about 0.1 s of
-CPU each, the cost of 60 before the checks shared their work; docs/testing.md has the measurements);
+The fast step runs ``ARCHSPEC_DIFFTEST_EXAMPLES`` networks (default 300, in groups of five: under 0.1 s of
+CPU each; the time came from tests that repeated work, docs/testing.md has the measurements);
 ``make difftest N=...`` runs as many as asked and writes each failing spec, shrunk, into the regressions
 folder (tools/difftest.py). docs/testing.md says what it covers and what it found.
 """
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import archspec
 from archspec.backends import codegen
 
-EXAMPLES = int(os.environ.get("ARCHSPEC_DIFFTEST_EXAMPLES", "120"))  # networks
+EXAMPLES = int(os.environ.get("ARCHSPEC_DIFFTEST_EXAMPLES", "300"))  # networks
 GROUP = 5  # networks an example checks together (check_networks)
 REGRESSIONS = Path(__file__).parent / "difftest_regressions"
 ROOT = Path(__file__).parents[1]

@@ -17,6 +17,7 @@ torchvision's own modules, ``numel`` of torchvision's parameters and buffers, an
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from functools import partial
@@ -28,6 +29,11 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import archspec
+from archspec.analysis import Analysis
+
+# One worker runs this file under `make test` (`--dist loadgroup`), so that the networks and counts its
+# tests share (`network_of`, `their_macs`...) are made once, not once per worker.
+pytestmark = pytest.mark.xdist_group("zoo_v2")
 
 models = pytest.importorskip("torchvision.models")
 swin = pytest.importorskip("torchvision.models.swin_transformer")
@@ -106,8 +112,33 @@ CASES = [*SMALL, *(pytest.param(name, marks=pytest.mark.slow) for name in FULL)]
 
 
 def case(name: str) -> tuple[archspec.Network, Callable[[], nn.Module], tuple[int, ...]]:
-    load, theirs, shape = {**SMALL, **FULL}[name]
-    return load(), theirs, shape
+    _, theirs, shape = {**SMALL, **FULL}[name]
+    return network_of(name), theirs, shape
+
+
+# Loading, analysing and building a full-size network, and counting torchvision's, take seconds each; several
+# tests read the same ones (none changes them), so each is made once per session (docs/testing.md, "Cost").
+@functools.cache
+def network_of(name: str) -> archspec.Network:
+    """The network of a case or a figures variant (the full-size case's name is the variant's)."""
+    return {**SMALL, **FULL}[name][0]()
+
+
+@functools.cache
+def analysis_of(name: str) -> Analysis:
+    return network_of(name).analyze()
+
+
+@functools.cache
+def theirs_on_meta(name: str) -> nn.Module:
+    return on_meta({**SMALL, **FULL}[name][1])
+
+
+@functools.cache
+def their_macs(name: str, batch: int) -> int:
+    """MACs the counter counts on torchvision's module (meta device) at ``batch``."""
+    shape = {**SMALL, **FULL}[name][2]
+    return flops(theirs_on_meta(name), torch.empty(batch, *shape, device="meta"))
 
 
 def flops(model: nn.Module, x: torch.Tensor) -> int:
@@ -154,8 +185,7 @@ def perturb_everything(model: nn.Module, seed: int = 1) -> nn.Module:
 @pytest.mark.parametrize("variant", FIGURES)
 def test_params_and_macs_equal_the_figures(variant: str) -> None:
     shape, params, macs = FIGURES[variant]
-    network = archspec.load(variant)
-    analysis = network.analyze()
+    network, analysis = network_of(variant), analysis_of(variant)
     assert network.graph.input_shape == shape
     assert network.graph.output_shape == (1000,)
     assert (analysis.params, analysis.macs) == (params, macs)
@@ -165,8 +195,7 @@ def test_params_and_macs_equal_the_figures(variant: str) -> None:
 def test_weights_metadata(variant: str) -> None:
     """Against torchvision's weights metadata: exact parameters, GMACs to its printed digits, crop size."""
     weights = models.get_model_weights(variant).IMAGENET1K_V1
-    network = archspec.load(variant)
-    analysis = network.analyze()
+    network, analysis = network_of(variant), analysis_of(variant)
     assert analysis.params == weights.meta["num_params"]
     assert round(analysis.macs / 1e9, 3) == weights.meta["_ops"]
     crop = weights.transforms().crop_size[0]
@@ -176,11 +205,11 @@ def test_weights_metadata(variant: str) -> None:
 @pytest.mark.parametrize("variant", FIGURES)
 def test_figures_are_what_the_flop_counter_counts_on_torchvision(variant: str) -> None:
     """The figures' convention, checked on torchvision's module itself (meta device, batch 1 and 2)."""
-    shape, params, macs = FIGURES[variant]
-    theirs = on_meta(partial(models.get_model, variant, weights=None))
+    _, params, macs = FIGURES[variant]
+    theirs = theirs_on_meta(variant)
     assert sum(p.numel() for p in theirs.parameters()) == params
-    assert flops(theirs, torch.empty(1, *shape, device="meta")) == macs
-    twice = flops(theirs, torch.empty(2, *shape, device="meta"))
+    assert their_macs(variant, 1) == macs
+    twice = their_macs(variant, 2)
     assert twice == 2 * macs - (SWIN_V2_T_CPB_MACS if variant == "swin_v2_t" else 0)
 
 
@@ -189,15 +218,15 @@ def test_figures_are_what_the_flop_counter_counts_on_torchvision(variant: str) -
 
 @pytest.mark.parametrize("name", [*SMALL, *FULL])
 def test_state_dict_names_shapes_and_dtypes_equal_torchvision(name: str) -> None:
-    network, theirs_fn, _ = case(name)
-    ours, theirs = network.build(device="meta"), on_meta(theirs_fn)
+    network = network_of(name)
+    ours, theirs = network.build(device="meta"), theirs_on_meta(name)
     expected = {k: (tuple(v.shape), v.dtype) for k, v in theirs.state_dict().items()}
     actual = {k: (tuple(v.shape), v.dtype) for k, v in ours.state_dict().items()}
     assert sorted(set(actual) ^ set(expected)) == []
     assert {k: v for k, v in actual.items() if expected[k] != v} == {}
     # the analysis counts every buffer held (torch's `buffers()`), the non-persistent ones too (Swin V2's
     # shift regions and key-bias mask, which torchvision computes in `forward`): not in the checkpoint
-    analysis = network.analyze()
+    analysis = analysis_of(name)
     assert analysis.params == sum(p.numel() for p in theirs.parameters())
     assert analysis.buffers == sum(t.numel() for t in persistent_buffers(ours).values())
 
@@ -205,12 +234,12 @@ def test_state_dict_names_shapes_and_dtypes_equal_torchvision(name: str) -> None
 @pytest.mark.parametrize("name", [*SMALL, *FULL])
 def test_macs_equal_the_flop_counter_on_both_modules(name: str) -> None:
     """The analysis against the counter run on torchvision's module and on ours, at batch 1 and 2."""
-    network, theirs_fn, shape = case(name)
-    ours, theirs = network.build(device="meta").eval(), on_meta(theirs_fn)
+    network, _, shape = case(name)
+    ours = network.build(device="meta").eval()
     one, two = torch.empty(1, *shape, device="meta"), torch.empty(2, *shape, device="meta")
-    assert flops(theirs, one) == network.analyze().macs
-    assert flops(ours, one) == flops(theirs, one)
-    assert flops(ours, two) == flops(theirs, two)
+    assert their_macs(name, 1) == analysis_of(name).macs
+    assert flops(ours, one) == their_macs(name, 1)
+    assert flops(ours, two) == their_macs(name, 2)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -272,7 +301,7 @@ def test_same_seed_gives_torchvision_starting_weights(name: str) -> None:
 def test_swin_v2_t_counts_the_position_bias_mlp_once() -> None:
     """Per block: the cpb MLP over the 15x15 coordinate table (225 x 2 x 512 + 225 x 512 x heads), the four
     projections (4 x tokens x C²), the cosine logits and A·V (2 x tokens x 64 x C) and the MLP."""
-    analysis = archspec.load("swin_v2_t").analyze()
+    analysis = analysis_of("swin_v2_t")
     tokens = [64 * 64, 32 * 32, 16 * 16, 8 * 8]
     dims = [96, 192, 384, 768]
     per_token = [4 * c * c + 2 * 64 * c + 8 * c * c for c in dims]

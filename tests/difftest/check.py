@@ -13,12 +13,17 @@
 - the bytes autograd saves for backward in training (storages counted once) at batch 2;
 - the generated source: the same ``state_dict`` keys and shapes, and the same outputs bit for bit with
   the in-memory module's randomised weights (as ``test_codegen.assert_same_as_in_memory``);
-- initialisation: with the same seed the generated ``build()`` draws the in-memory build's weights.
+- initialisation: with the same seed the generated ``build()`` draws the in-memory build's weights;
+- exposed parameters (a spec with ``params:``): the generated ``build()`` takes each with the spec's value
+  as its default (so the two checks above are of the class built with the defaults), and with another
+  value the spec accepts it builds the state dict (names and shapes) the spec elaborated with that value
+  builds.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import subprocess
 import tempfile
@@ -39,11 +44,12 @@ from test_init import assert_identical
 from torch import nn
 
 import archspec
-from archspec.analysis import RF, ReceptiveField, feature_nodes, receptive_fields
+from archspec.analysis import RF, Analysis, ReceptiveField, RFResult, feature_nodes, receptive_fields
 from archspec.analysis.receptive import node_effects
 from archspec.backends import codegen
 from archspec.backends.measure import saved_activation_bytes
 from archspec.backends.tidy import _SETTINGS as tidy_settings
+from archspec.errors import SpecError
 from archspec.ir import Graph, Node
 from archspec.loader import Program, load_program
 from archspec.lower import lower
@@ -102,7 +108,9 @@ def _check(text: str, network: archspec.Network, source: str, directory: Path, s
     the float32 module: the same-seed weights first (before anything trains them), then the counts (an
     eval forward), the saved tensors (a training forward), and last the generated source with that
     build's weights randomised."""
-    analysis = network.analyze()
+    # One analysis at the memory check's batch serves the counts too: parameters, buffers and MACs are
+    # per sample whatever the batch (``batch_for_counts``), so they are compared at batch 1 as ever.
+    analysis = network.analyze(batch=MEMORY_BATCH)
     generated = load_source(source, directory)
     torch.manual_seed(0)
     module = network.build()
@@ -110,9 +118,37 @@ def _check(text: str, network: archspec.Network, source: str, directory: Path, s
     twin: nn.Module = generated.build()
     assert_identical(twin.state_dict(), module.state_dict())  # same names, shapes and initial weights
     assert_counts_match(network, analysis, "cpu", module=module)
-    check_memory(network, strict=strict, module=module)
+    check_memory(network, strict=strict, module=module, analysis=analysis)
     check_fields(text, network)
     assert_generated_outputs(network, module, twin)
+    assert_exposed_parameters(text, network, generated.build)
+
+
+def assert_exposed_parameters(text: str, network: archspec.Network, build: Callable[..., nn.Module]) -> None:
+    """Each argument of the generated ``build()`` is a parameter of the spec, its default the spec's value;
+    with the first of twice the value and the value plus one (halved, for a float) that the spec accepts,
+    the generated module has the state dict (names and shapes, on the meta device) of the spec elaborated
+    with that value. Which parameters the generator exposes is its own rule (``backends/exposed.py``):
+    this checks that what it exposes means what the spec means."""
+    params = network.graph.params
+    for name, argument in inspect.signature(build).parameters.items():
+        assert name in params and argument.default == params[name], (name, argument.default, params)
+        default = argument.default
+        tries = [default * 2, default + 1] if isinstance(default, int) else [default / 2]
+        for value in tries:
+            try:
+                graph = lower(_program(text), None, {name: value}, None)
+            except SpecError:
+                continue  # the spec refuses it (a group count that no longer divides, say)
+            with torch.device("meta"):
+                expected = archspec.Network(graph, _program(text), None).build(device="meta").state_dict()
+                actual = build(**{name: value}).state_dict()
+            assert _shapes(actual) == _shapes(expected), (name, value)
+            break
+
+
+def _shapes(state: dict[str, torch.Tensor]) -> list[tuple[str, tuple[int, ...]]]:
+    return [(key, tuple(tensor.shape)) for key, tensor in state.items()]
 
 
 def assert_generated_outputs(
@@ -137,26 +173,35 @@ def assert_generated_outputs(
 OPEN: dict[str, Callable[[Node], int]] = {}
 
 
+MEMORY_BATCH = 2  # the batch of the saved-tensor check
+
+
 def check_memory(
-    network: archspec.Network, batch: int = 2, strict: bool = True, module: nn.Module | None = None
+    network: archspec.Network,
+    batch: int = MEMORY_BATCH,
+    strict: bool = True,
+    module: nn.Module | None = None,
+    analysis: Analysis | None = None,
 ) -> None:
-    """The bytes saved for backward, as analysed, against the storages autograd saves (of ``module``, or
-    a fresh build): exactly, or (not ``strict``) with the known open disagreements' excess added
-    (``OPEN``)."""
+    """The bytes saved for backward, as analysed (``analysis``, made at ``batch``, or a fresh one),
+    against the storages autograd saves (of ``module``, or a fresh build): exactly, or (not ``strict``)
+    with the known open disagreements' excess added (``OPEN``)."""
     module = module if module is not None else network.build()
     x = torch.randn(batch, *network.graph.input_shape, generator=torch.Generator().manual_seed(3))
     measured = saved_activation_bytes(module, x)
-    analysed = network.analyze(batch=batch).activation_bytes
+    analysis = analysis if analysis is not None else network.analyze(batch=batch)
+    assert analysis.batch == batch
+    analysed = analysis.activation_bytes
     nodes = [n for n in network.graph.nodes if n.op.kind in OPEN]
     excess = 0 if strict else sum(OPEN[n.op.kind](n) for n in nodes) * batch * 4  # float32
     message = f"saved for backward: {analysed:,} bytes analysed (+{excess:,} open), {measured:,} by torch"
     assert analysed + excess == measured, message
 
 
-def fields_to_check(graph: Graph) -> list[int]:
+def fields_to_check(graph: Graph, result: RFResult | None = None) -> list[int]:
     """The last feature maps and every merge of maps (not where a map may be channels-last: after a
-    permute, a 3-d shape need not be CxHxW)."""
-    result = receptive_fields(graph)
+    permute, a 3-d shape need not be CxHxW); ``result``: the graph's fields, if already computed."""
+    result = result if result is not None else receptive_fields(graph)
     chosen = set(feature_nodes(graph, result.pooled))
     if not any(n.op.kind == "permute" for n in graph.nodes):
         chosen |= {n.id for n in graph.nodes if len(n.inputs) > 1 and len(n.shape) == 3}
@@ -170,7 +215,7 @@ def check_fields(text: str, network: archspec.Network) -> None:
     result = receptive_fields(graph)
     windowed = any(n.op.kind == "shifted_window_attention" for n in graph.nodes)
     finite, whole_map = [], []
-    for node in fields_to_check(graph):
+    for node in fields_to_check(graph, result):
         name = graph.nodes[node].name
         spatial, whole = result.spatial[node], result.fields[node]
         if spatial == "global" or whole == "global":
@@ -200,10 +245,6 @@ def _node(graph: Graph, name: str) -> int:
     return next(n.id for n in graph.nodes if n.name == name)
 
 
-def _spatial(graph: Graph, name: str) -> RF:
-    return receptive_fields(graph).spatial[_node(graph, name)]
-
-
 def total_stride(graph: Graph) -> tuple[int, int]:
     """The product of every op's stride per axis: growing the input by a multiple of it keeps every
     layer's input size in the same residue modulo its stride (so branches that agree keep agreeing)."""
@@ -231,7 +272,8 @@ def assert_extents(
     grown until every node has two such units inside it, and one module serve every node. ``base``:
     ``text`` already loaded at its own input size."""
     base = base if base is not None else _load(text)
-    fields = {name: _spatial(base.graph, name) for name in names}
+    spatial = receptive_fields(base.graph).spatial  # one pass for every node (not one per name)
+    fields = {name: spatial[_node(base.graph, name)] for name in names}
     channels, height, width = base.graph.input_shape
     stride = total_stride(base.graph)
     # the pixels each axis needs for two units inside, and so the first growth step worth trying: per
@@ -250,9 +292,10 @@ def assert_extents(
         if max(shape[1:]) > MAX_SIDE:
             raise AssertionError(f"no input up to {MAX_SIDE} pixels fits two units of {fields}")
         network = _load(text, shape)
+        grown = receptive_fields(network.graph).spatial
         units = {}
         for name, field in fields.items():
-            assert _spatial(network.graph, name) == field  # the field does not depend on the input size
+            assert grown[_node(network.graph, name)] == field  # the field does not depend on the input size
             assert isinstance(field, ReceptiveField)
             out = network.graph.nodes[_node(network.graph, name)].shape
             units[name] = [_inside(field, shape[1 + a], out[1 + a], a) for a in (0, 1)]

@@ -14,6 +14,11 @@ archspec's. Two families:
   one head written from ``split``, ``einsum``/``matmul``, a ``param`` bias and ``softmax``) and MLP
   residuals, a class-token or mean head; or a Swin-like stage (channels-last map, shifted window
   attention, patch merging).
+
+Either family sometimes declares ``params:`` (network parameters) and writes some widths, the class count, a
+repeat count or a dropout rate as their names or as expressions of them (``w1 * 2``), so that the generated
+source's exposed parameters are exercised: its class built with the defaults must equal ``build()``, and
+with another value the spec accepts, the spec elaborated with it (tests/difftest/check.py).
 """
 
 from __future__ import annotations
@@ -77,6 +82,32 @@ def with_blocks(body: str) -> str:
     return "".join(text for name, text in BLOCKS.items() if f" {name}(" in body) + body
 
 
+class Params:
+    """The network parameters a spec declares: when ``on``, a number the spec writes may instead be a
+    parameter's name, or an expression of one (``w3 * 2`` for an even width)."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+        self.values: dict[str, int | float] = {}
+
+    def use(self, draw: Any, name: str, value: int | float, operand: bool = False) -> str:
+        """``value`` as the spec writes it: the number, or (sometimes) the new parameter ``name``; an
+        expression in parentheses where it is an ``operand`` (a repeat count: ``Unit(4) * (n3 * 2)``)."""
+        if not self.on or name in self.values or not draw(st.booleans()):
+            return str(value)
+        if isinstance(value, int) and value % 2 == 0 and draw(st.booleans()):
+            self.values[name] = value // 2
+            return f"({name} * 2)" if operand else f"{name} * 2"
+        self.values[name] = value
+        return name
+
+    def section(self) -> list[str]:
+        """The ``params:`` lines (none without a parameter)."""
+        if not self.values:
+            return []
+        return ["  params:", *(f"    {name} = {value}" for name, value in self.values.items())]
+
+
 @st.composite
 def conv_geometry(draw: Any, size: Size, stride: Size | None = None) -> tuple[str, Size] | None:
     """A conv's geometry (kernel, stride, padding, dilation) as spec arguments, and its output size."""
@@ -102,6 +133,7 @@ def conv_networks(draw: Any) -> str:
     size: Size = (draw(st.integers(8, 24)), draw(st.integers(8, 24)))
     width = draw(st.integers(1, 4))
     lines = ["network random:", '  title: "random"', f"  input: {width}x{size[0]}x{size[1]}"]
+    params = Params(draw(st.integers(0, 2)) == 0)  # a third of the networks declare parameters
     lines.append("  layers:")
     for index in range(draw(st.integers(1, 6))):
         kinds = ["conv", "conv", "pool", "norm", "merge", "merge", "residual", "se", "repeat", "gate"]
@@ -115,7 +147,8 @@ def conv_networks(draw: Any) -> str:
             groups = draw(st.sampled_from(divisors))
             new_width = groups * draw(st.integers(1, 3))
             bias = flag(draw(st.booleans()))
-            lines.append(f"    {label}conv({new_width}, {geometry[0]}, groups={groups}, bias={bias})")
+            written = params.use(draw, f"width{index}", new_width)
+            lines.append(f"    {label}conv({written}, {geometry[0]}, groups={groups}, bias={bias})")
             size, width = geometry[1], new_width
         elif kind == "pool":
             pool = draw(st.sampled_from(["maxpool", "avgpool"]))
@@ -161,14 +194,24 @@ def conv_networks(draw: Any) -> str:
             k = draw(st.sampled_from([1, 3, 5]))
             count = draw(st.integers(1, 3))
             name = f"blocks{index}: " if draw(st.booleans()) else ""
-            lines.append(f"    {name}Unit({new_width}, k={k}) * {count}")
+            written = params.use(draw, f"width{index}", new_width)
+            times = params.use(draw, f"n{index}", count, operand=True)
+            lines.append(f"    {name}Unit({written}, k={k}) * {times}")
             width = new_width
     if draw(st.booleans()) or size[0] * size[1] > 64:
         lines.append("    gap: global_avgpool >> flatten")
     else:
         lines.append("    flat: flatten")  # a map larger than 1x1 flattened: every position mixed
-    lines += [f"    fc: linear({draw(st.integers(1, 4))})", ""]
-    return with_blocks("\n".join(lines))
+    if params.on and draw(st.booleans()):
+        lines.append(f"    dropout({params.use(draw, 'drop', draw(st.sampled_from([0.1, 0.25])))})")
+    lines += [f"    fc: linear({params.use(draw, 'num_classes', draw(st.integers(1, 4)))})", ""]
+    return with_blocks("\n".join(_with_params(lines, params)))
+
+
+def _with_params(lines: list[str], params: Params) -> list[str]:
+    """``lines`` with the ``params:`` section before ``  layers:``."""
+    at = lines.index("  layers:")
+    return [*lines[:at], *params.section(), *lines[at:]]
 
 
 @st.composite
@@ -269,6 +312,7 @@ def token_networks(draw: Any) -> str:
     grid = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     heads = draw(st.sampled_from([1, 2]))
     hidden = heads * draw(st.integers(1, 4))
+    params = Params(draw(st.integers(0, 2)) == 0)
     lines = [
         "network tokens:",
         '  title: "tokens"',
@@ -291,10 +335,11 @@ def token_networks(draw: Any) -> str:
         lines += [
             "    residual:",
             f"      layernorm(affine={affine})",
-            f"      mlp({draw(st.integers(1, 8))})",
+            f"      mlp({params.use(draw, 'mlp_dim', draw(st.integers(1, 8)))})",
         ]
-    lines += ["    select_token" if cls else "    select_token(0)", "    head: linear(3)", ""]
-    return "\n".join(lines)
+    head = f"    head: linear({params.use(draw, 'num_classes', 3)})"
+    lines += ["    select_token" if cls else "    select_token(0)", head, ""]
+    return "\n".join(_with_params(lines, params))
 
 
 def primitive_attention(draw: Any, index: int, hidden: int, tokens: int) -> list[str]:
