@@ -44,7 +44,7 @@ from test_init import assert_identical
 from torch import nn
 
 import archspec
-from archspec.analysis import RF, Analysis, ReceptiveField, RFResult, feature_nodes, receptive_fields
+from archspec.analysis import Analysis, ReceptiveField, RFResult, feature_nodes, receptive_fields
 from archspec.analysis.receptive import node_effects
 from archspec.backends import codegen
 from archspec.backends.measure import saved_activation_bytes
