@@ -39,7 +39,7 @@ from typing import Any
 from archspec.analysis.counts import node_counts
 from archspec.analysis.memory import inplace_nodes
 from archspec.backends.exposed import expose
-from archspec.backends.plan import ContainerPlan, Step, module_lists, plan_graph
+from archspec.backends.plan import ContainerPlan, Step, module_lists, module_order, plan_graph
 from archspec.backends.source_ops import NO_DEFAULT, SOURCE_OPS, Arg, Ctor, Formula, Leaf, source_op
 from archspec.backends.source_tensor import batch_aware_inline, register_buffer
 from archspec.backends.tidy import LINE_LENGTH, tidy
@@ -741,7 +741,8 @@ class _Emitter:
             skeleton, _, _ = self.skeleton_of(_without(first, index))
             if skeleton != lacking.skeleton:
                 continue
-            start, end = full.marks[index], full.marks[index + 1]
+            place = first.registration.index(index)  # marks come in __init__'s (registration) order
+            start, end = full.marks[place], full.marks[place + 1]
             slots = [[*inst[:start], *([None] * (end - start)), *inst[start:]] for inst in lacking.slots]
             if not _fillable(full.slots + slots):
                 continue  # a value used only in the optional step would be unknown for the others
@@ -952,7 +953,8 @@ class _Emitter:
         init: list[str] = []
         made: set[str] = set()
         where = plan.scope.name
-        for index, step in enumerate(plan.steps):
+        for index in plan.registration:  # __init__ in registration order (`order:`), forward in data flow
+            step = plan.steps[index]
             if mark is not None:
                 mark()
             node = step.node
@@ -1198,7 +1200,7 @@ class _Emitter:
     @functools.cached_property
     def init_order(self) -> list[tuple[Node, InitRule]]:
         """The (layer, rule) pairs applied once the network is built, in order (``after_order``)."""
-        return after_order(self.graph.init, self.graph.nodes)
+        return after_order(self.graph.init, module_order(self.plan))
 
     @functools.cached_property
     def init_by_class(self) -> dict[str, InitRule] | None:
@@ -1254,7 +1256,7 @@ class _Emitter:
         know."""
         rule_of = {node.name: rule for node, rule in self.init_order if rule.kind is not None}
         walked: list[tuple[Leaf, InitRule | None]] = []
-        for node in self.graph.nodes:
+        for node in module_order(self.plan):
             if _module_class(node.op) is None:
                 continue  # no module of its own: a functional op, or a parameter its owner keeps
             leaves = _leaves(node.op)
