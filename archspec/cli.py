@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -590,8 +590,53 @@ def _add_export_parser(sub: Any) -> None:
     p.set_defaults(handler=cmd_export)
 
 
+class _OneCommand:
+    """The subparsers of a parser built for one command. argparse builds each subcommand's parser in
+    full (the largest part of the command line's start, measured in docs/benchmarks.md), and a command
+    needs its own alone: every other gets a stand-in that takes what is added to it and keeps nothing."""
+
+    def __init__(self, subparsers: Any, name: str) -> None:
+        self.subparsers = subparsers
+        self.name = name
+
+    def add_parser(self, name: str, **options: Any) -> Any:
+        """The command's parser, or a stand-in for any other command."""
+        return self.subparsers.add_parser(name, **options) if name == self.name else _Ignored()
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.subparsers, attribute)
+
+
+class _Ignored:
+    """A parser (or an argument group) that takes every call and keeps nothing (see ``_OneCommand``)."""
+
+    def __getattr__(self, attribute: str) -> Callable[..., _Ignored]:
+        return lambda *args, **options: self
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every subcommand (also used to document --help in the README)."""
+    return _build_parser(None)[0]
+
+
+def _parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser that reads ``argv``: when its first word is a command, that command's alone (the same
+    parser, usage and messages as in the whole tree); otherwise (an option first, ``--help``, no command,
+    a word that names none) the whole tree, which lists the commands."""
+    if argv and not argv[0].startswith("-"):
+        parser, commands = _build_parser(argv[0])
+        if argv[0] in commands:
+            return parser
+    return _build_parser(None)[0]
+
+
+def _build_parser(only: str | None) -> tuple[argparse.ArgumentParser, Mapping[str, object]]:
+    """The argparse tree of every subcommand, or of the subcommand ``only`` (see ``_OneCommand``), and
+    the commands it has."""
+
+    def wanted(*names: str) -> bool:
+        return only is None or only in names
+
     parser = _Parser(
         prog="archspec",
         description="A declarative architecture-spec compiler for vision networks.",
@@ -604,17 +649,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show the traceback of an internal error (exit 3) instead of one line (also ARCHSPEC_DEBUG=1)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub: Any = subparsers if only is None else _OneCommand(subparsers, only)
 
     formats = ["table", "markdown", "json", "csv"]
     format_help = "output format (default: table, fitted to the terminal)"
     comments_help = "with --format csv: the header lines as '#' comment lines (plain CSV readers skip none)"
 
     def command(name: str, help: str, example: str) -> argparse.ArgumentParser:
-        return sub.add_parser(
+        made: argparse.ArgumentParser = sub.add_parser(
             name, help=help, description=help, epilog=f"example: {example}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )  # fmt: skip
+        return made
 
     p = command("list", "list networks and variants with year and paper", "archspec list resnet")
     p.add_argument(
@@ -764,14 +811,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="write to FILE (atomically) instead of stdout (- is stdout)",
     )
     p.set_defaults(handler=cmd_convert)
-    _add_train_parsers(sub)
-    _add_experiment_parser(sub)
+    # The commands whose parsers import a module of their own are built only when wanted.
+    if wanted("train", "eval", "predict"):
+        _add_train_parsers(sub)
+    if wanted("experiment"):
+        _add_experiment_parser(sub)
     _add_sweep_parser(sub)
     _add_export_parser(sub)
-    from archspec.cli_editing import add_parsers as add_editing_parsers  # fmt, lsp, watch
+    if wanted("fmt", "lsp", "watch", "draw", "report"):  # the last two take --watch
+        from archspec.cli_editing import add_parsers as add_editing_parsers
 
-    add_editing_parsers(sub, main, lambda argv: build_parser().parse_args(argv))
-    return parser
+        add_editing_parsers(sub, main, lambda argv: build_parser().parse_args(argv))
+    return parser, subparsers.choices
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -833,7 +884,7 @@ def _show_warning(message: Warning | str, category: type[Warning], *rest: object
 
 
 def _run(argv: Sequence[str]) -> int:
-    parser = build_parser()
+    parser = _parser_for(argv)
     try:
         args = parser.parse_args(argv)
         handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)

@@ -155,4 +155,5 @@ def add_parsers(
     from archspec.watch import add_watch_option
 
     for name in ("draw", "report"):  # `archspec draw --watch`: the two commands that write what one looks at
-        add_watch_option(sub.choices[name])
+        if name in sub.choices:  # a parser built for one command has that command's alone
+            add_watch_option(sub.choices[name])

@@ -89,13 +89,11 @@ def signature(graph: Graph, node_ids: Sequence[int], prefix: str) -> Hashable:
     return tuple(parts)
 
 
-# Per-block rates: torchvision's networks raise the stochastic depth rate block by block, so blocks that
-# differ only there are still one design, folded as one (the drawing shows the rates as a range).
-RATE_FIELDS: dict[str, tuple[str, ...]] = {"stochastic_depth": ("p",)}
-
-
 def _without_rates(op: Op) -> Hashable:
-    fields = RATE_FIELDS.get(op.kind)
+    # Per-block rates (``Op.rate_fields``): torchvision's networks raise the stochastic depth rate block
+    # by block, so blocks that differ only there are still one design, folded as one (the drawing shows
+    # the rates as a range).
+    fields = op.rate_fields
     if not fields:
         return op
     return op.model_copy(update=dict.fromkeys(fields, 0.0))

@@ -175,15 +175,15 @@ def test_a_broken_invariant_is_an_internal_error_not_a_usage_error(
 ) -> None:
     """A bug exits with code 3 and the hint to report it, not with a usage error's code 2."""
     from archspec.api import Network
-    from archspec.backends import codegen
+    from archspec.backends import source_text
     from archspec.errors import InternalError, UsageError
 
     with pytest.raises(InternalError, match="cannot write"):
-        codegen._literal(object())  # no op field holds such a value: writing one is a bug
+        source_text.literal(object())  # no op field holds such a value: writing one is a bug
     assert not issubclass(InternalError, UsageError)
 
     def broken(self: Network) -> str:
-        return codegen._literal(object())
+        return source_text.literal(object())
 
     monkeypatch.setattr(Network, "to_source", broken)
     code, _, err = run(capsys, "compile", "lenet5")

@@ -19,6 +19,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import archspec
+from archspec.analysis import ReceptiveField
 from archspec.backends.measure import saved_activation_bytes
 from archspec.checks import check_specs
 
@@ -149,8 +150,11 @@ def test_receptive_field_of_products() -> None:
           input: 3x8x8
           layers:
             c: conv(4, 3, padding=1)
-            param w: [8, 8]
-            mixw: matmul from c, w
+            last: permute([1, 2, 0])
+            param w: [4, 4]
+            mixw: matmul from last, w
+            param w8: [8, 8]
+            columns: matmul from c, w8
             keep: conv(4, 1)
             t: permute([0, 2, 1]) from c
             mixes: matmul from c, t
@@ -161,8 +165,10 @@ def test_receptive_field_of_products() -> None:
     analysis = net.analyze()
     fields = {row.name: row.receptive_field for row in analysis.rows}
     spatial = {row.name: row.spatial_receptive_field for row in analysis.rows}
-    # a product with a parameter mixes the features at a position (like a 1x1 map), not positions
+    # a product with a parameter over the channels mixes the features at a position (like a 1x1 conv);
+    # over a map's last axis, every column (tests/test_receptive_axes.py checks it by the input gradient)
     assert str(fields["mixw"]) == str(fields["c"]) and fields["c"] != "global"
+    assert isinstance(fields["columns"], ReceptiveField) and fields["columns"].size == (3, 3 + 7)
     assert fields["mixes"] == "global"
     # on the spatial path too: a product across positions is not a pooled gate input
     assert spatial["mixes"] == "global" and analysis.spatial_receptive_field == "global"

@@ -1,9 +1,13 @@
 """Benchmark of the search loop: `archspec.load(spec, **params).analyze()` of ResNet-50 variants in-process,
 a sweep's rate, and torchinfo's summary of torchvision's ResNet-50 in the same run (when installed).
 
-    PYTHONPATH=$PWD .venv/bin/python tools/bench_sweep.py [--runs 30] [--profile]
+    PYTHONPATH=$PWD .venv/bin/python tools/bench_sweep.py [--runs 30] [--profile] [--torch-threads N]
 
-Each figure is the median of ``--runs`` timings after one warm-up (the first load imports and parses).
+Each figure is the median of ``--runs`` timings after one warm-up (the first load imports and parses);
+the headline rows give the fastest run too, and the last line the ratio of torchinfo to archspec. Every
+call of the search loop is a new variant (``num_classes`` 10, 11, 12, ...), so nothing is answered from
+a cache of whole results; lowering's op cache (``archspec.elab.graph.created``) is what such a loop
+reuses, and the row "with the op cache emptied" shows a first variant without it.
 ``--profile`` prints cProfile's 25 most expensive functions of load + analyze instead. The numbers are for
 docs/benchmarks.md; no test times anything.
 """
@@ -23,13 +27,30 @@ from collections.abc import Callable
 
 def median_ms(work: Callable[[int], object], runs: int) -> float:
     """The median wall time of ``work(i)`` over ``runs`` calls, in milliseconds (after one warm-up)."""
+    return timings_ms(work, runs)[0]
+
+
+def timings_ms(work: Callable[[int], object], runs: int) -> tuple[float, float, float]:
+    """The median and the fastest wall time of ``work(i)`` for i = 1..runs, and the median CPU time of
+    the process (all its threads), in milliseconds, after one warm-up call ``work(0)``. On a shared
+    machine the fastest wall time is the least disturbed, and CPU time counts only this process's work."""
     work(0)
-    times = []
-    for i in range(runs):
-        began = time.perf_counter()
+    times, cpu = [], []
+    for i in range(1, runs + 1):
+        began, began_cpu = time.perf_counter(), time.process_time()
         work(i)
         times.append((time.perf_counter() - began) * 1e3)
-    return statistics.median(times)
+        cpu.append((time.process_time() - began_cpu) * 1e3)
+    return statistics.median(times), min(times), statistics.median(cpu)
+
+
+def _cold(i: int) -> object:
+    """A load + analyze with lowering's op cache emptied first (a first variant, not a search loop)."""
+    import archspec
+    from archspec.elab import graph
+
+    getattr(graph, "_CREATED", {}).clear()  # (absent before the cache: the script measures that too)
+    return archspec.load("resnet50", num_classes=1000 + i).analyze()
 
 
 def _uncached(path: object) -> object:
@@ -44,6 +65,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--torch-threads", type=int, default=0, help="torch's threads for torchinfo (0: torch's default)"
+    )
     args = parser.parse_args()
 
     import archspec
@@ -53,7 +77,12 @@ def main() -> None:
     from archspec.sweeps import figures_of
 
     def load_analyze(i: int) -> object:
-        return archspec.load("resnet50", num_classes=10 + i % 5).analyze()
+        # a new variant each time (no two calls alike): num_classes 10, 11, 12, ...
+        return archspec.load("resnet50", num_classes=10 + i).analyze()
+
+    def depth_search(i: int) -> object:
+        # a search over the third stage's depth and the width of the classifier
+        return archspec.load("resnet50", depths=[3, 4, 2 + i % 20, 3], num_classes=10 + i).analyze()
 
     if args.profile:
         load_analyze(0)
@@ -64,8 +93,13 @@ def main() -> None:
     path, variant = resolve_spec("resnet50")
     program = load_program(path)
     graph = lower(program, variant)
+    headline = timings_ms(load_analyze, args.runs)
     figures = {
-        "load + analyze (archspec.load(...).analyze())": median_ms(load_analyze, args.runs),
+        "load + analyze (archspec.load(...).analyze())": headline[0],
+        "  the same, fastest run": headline[1],
+        "  the same, CPU time (median)": headline[2],
+        "load + analyze, depths=[3, 4, 2..21, 3] (a depth search)": median_ms(depth_search, args.runs),
+        "load + analyze with the op cache emptied (a first variant)": median_ms(_cold, args.runs),
         "  of which load_program (parse; cached AST)": median_ms(lambda i: load_program(path), args.runs),
         "  load_program without the cache (as before it)": median_ms(lambda i: _uncached(path), args.runs),
         "  of which lower": median_ms(lambda i: lower(program, variant, {"num_classes": 10 + i}), args.runs),
@@ -78,22 +112,36 @@ def main() -> None:
     began = time.perf_counter()
     archspec.sweep("resnet50", grid)
     figures[f"archspec.sweep, per row ({args.runs} rows)"] = (time.perf_counter() - began) * 1e3 / args.runs
+    ratios = []
     if importlib.util.find_spec("torchinfo") is not None:
+        import torch
         import torchvision
         from torchinfo import summary
+
+        if args.torch_threads:
+            torch.set_num_threads(args.torch_threads)
 
         def torchinfo_summary(i: int) -> object:
             model = torchvision.models.resnet50()
             return summary(model, input_size=(1, 3, 224, 224), verbose=0)
 
-        figures["torchinfo summary of torchvision resnet50 (construct + summary)"] = median_ms(
-            torchinfo_summary, max(3, args.runs // 5)
-        )
+        peer = timings_ms(torchinfo_summary, max(3, args.runs // 5))
+        threads = torch.get_num_threads()
+        name = f"torchinfo summary of torchvision resnet50 (construct + summary), {threads} threads"
+        figures[name] = peer[0]
+        figures["  torchinfo, fastest run"] = peer[1]
+        figures["  torchinfo, CPU time (median)"] = peer[2]
+        ratios = [
+            f"torchinfo / archspec: {peer[0] / headline[0]:.0f}x (median wall), "
+            f"{peer[1] / headline[1]:.0f}x (fastest wall), {peer[2] / headline[2]:.0f}x (median CPU)"
+        ]
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, ", end="")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average {load}; Python {platform.python_version()}")
     for name, value in figures.items():
-        print(f"| {name} | {value:,.1f} ms |")
+        print(f"| {name} | {value:,.2f} ms |")
+    for line in ratios:
+        print(line)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from archspec.analysis.memory import (
 )
 from archspec.analysis.receptive import RF, RFResult, network_fields, receptive_fields
 from archspec.ir import Graph, Repeat
-from archspec.ops import OPS_BY_KIND, Shape, numel
+from archspec.ops import OPS_BY_KIND, Op, Shape, numel
 
 RowKind = Literal["layer", "block", "sequence"]
 
@@ -171,6 +171,22 @@ def analyze(graph: Graph, dtype: str = "float32", count: str = "torchvision", ba
     )
 
 
+def _described(op: Op) -> str:
+    """``op.describe()``, worked out once per op object (lowering shares one between alike layers and
+    between the variants of a search loop; the op kept beside its text keeps its id from being reused)."""
+    known = _DESCRIBED.get(id(op))
+    if known is not None and known[0] is op:
+        return known[1]
+    text = op.describe()
+    if len(_DESCRIBED) >= 20_000:
+        _DESCRIBED.clear()
+    _DESCRIBED[id(op)] = (op, text)
+    return text
+
+
+_DESCRIBED: dict[int, tuple[Op, str]] = {}
+
+
 def _ancestors(name: str) -> list[str]:
     """``layer1.0.downsample`` -> ``["layer1", "layer1.0", "layer1.0.downsample"]``."""
     if not name:
@@ -191,43 +207,57 @@ def _rows(
     members: dict[str, list[int]] = {}
     order: list[tuple[str, int | str]] = []  # ("node", id) or ("scope", name), in module order
     seen: set[str] = set()
+    ancestors: dict[str, list[str]] = {}  # by scope: many nodes share one
     for node in graph.nodes:
-        for name in _ancestors(node.scope):
+        chain = ancestors.get(node.scope)
+        if chain is None:
+            chain = ancestors[node.scope] = _ancestors(node.scope)
+        for name in chain:
             if name not in seen and name in scopes:
                 seen.add(name)
                 order.append(("scope", name))
             members.setdefault(name, []).append(node.id)
         order.append(("node", node.id))
 
+    parents: dict[str, str] = {}
+    depths: dict[str, int] = {"": 0}
+
     def parent_of(name: str) -> str:
         # the innermost container around it: a module list (`convs` of `convs.0`) is no row of its own
-        up = name.rpartition(".")[0]
-        while up and up not in scopes:
-            up = up.rpartition(".")[0]
-        return up
+        found = parents.get(name)
+        if found is None:
+            up = name.rpartition(".")[0]
+            while up and up not in scopes:
+                up = up.rpartition(".")[0]
+            found = parents[name] = up
+        return found
 
     def depth_of(name: str) -> int:
-        up = parent_of(name)
-        return 1 if not up else depth_of(up) + 1
+        found = depths.get(name)
+        if found is None:
+            found = depths[name] = depth_of(parent_of(name)) + 1
+        return found
 
+    flops_of = {i: c.flops(count) for i, c in counts.items()}
     rows: list[Row] = []
     for what, key in order:
         if what == "node":
             node = graph.nodes[int(key)]
             c = counts[node.id]
+            parent = parent_of(node.name)
             rows.append(
                 Row(
                     name=node.name,
                     op=node.op.spec_names[0],
-                    description=node.op.describe(),
+                    description=_described(node.op),
                     kind="layer",
-                    depth=depth_of(node.name),
+                    depth=depth_of(parent) + 1,
                     output_shape=node.shape,
                     params=c.params,
                     trainable_params=c.trainable_params,
                     buffers=c.buffers,
                     macs=c.macs,
-                    flops=c.flops(count),
+                    flops=flops_of[node.id],
                     extra_flops=c.extra_flops,
                     activation_bytes=out_bytes[node.id],
                     saved_bytes=saved[node.id],
@@ -235,7 +265,7 @@ def _rows(
                     spatial_receptive_field=rf.spatial[node.id],
                     repeat=node.repeat,
                     node_ids=(node.id,),
-                    parent=parent_of(node.name),
+                    parent=parent,
                 )
             )
             continue
@@ -256,7 +286,7 @@ def _rows(
                 trainable_params=sum(p.trainable_params for p in parts),
                 buffers=sum(p.buffers for p in parts),
                 macs=sum(p.macs for p in parts),
-                flops=sum(p.flops(count) for p in parts),
+                flops=sum(flops_of[i] for i in ids),
                 extra_flops=sum(p.extra_flops for p in parts),
                 activation_bytes=sum(out_bytes[i] for i in ids),
                 saved_bytes=sum(saved[i] for i in ids),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archspec.ir import Graph
+from archspec.ops import Op, Shape
 
 COUNT_CONVENTIONS = ("torchvision", "all")
 
@@ -32,18 +33,35 @@ def flops(macs: int, extra_flops: int, count: str) -> int:
 def node_counts(graph: Graph) -> dict[int, NodeCounts]:
     """Counts of every node, by id, from the op classes' own rules."""
     result: dict[int, NodeCounts] = {}
-    for node in graph.nodes:
+    nodes = graph.nodes
+    for node in nodes:
         op = node.op
-        inputs = graph.input_shapes(node)
+        inputs = tuple(nodes[i].shape for i in node.inputs)
+        key = (id(op), inputs)
+        known = _COUNTED.get(key)
+        if known is not None and known[0] is op:
+            result[node.id] = known[1]
+            continue
         params = op.param_count()
-        result[node.id] = NodeCounts(
+        counts = NodeCounts(
             params=params,
             trainable_params=params,
             buffers=op.buffer_count(),
             macs=op.macs(inputs, node.shape),
             extra_flops=op.extra_flops(inputs, node.shape),
         )
+        if len(_COUNTED) >= _COUNTED_LIMIT:
+            _COUNTED.clear()
+        _COUNTED[key] = (op, counts)
+        result[node.id] = counts
     return result
+
+
+# The counts of an op over its input shapes, by the op's identity: lowering makes one op object per
+# distinct layer (``elab.graph.created``), which the layers of a search loop's variants share; the op
+# held beside its counts keeps its id from being reused. Bounded: cleared when full.
+_COUNTED: dict[tuple[int, tuple[Shape, ...]], tuple[Op, NodeCounts]] = {}
+_COUNTED_LIMIT = 20_000
 
 
 def node_depths(graph: Graph) -> dict[int, int]:

@@ -7,10 +7,12 @@ standard conv, stacked small kernels vs one large one) build the alternative op 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from archspec.analysis.core import Analysis, Row
-from archspec.analysis.receptive import IDENTITY, ReceptiveField
+from archspec.analysis.receptive import IDENTITY, ReceptiveField, node_effects
 from archspec.ir import Node
-from archspec.ops import Op, RFStep, format_shape
+from archspec.ops import Op, RFEffect, RFStep, format_shape
 from archspec.ops.conv import Conv2d
 from archspec.ops.dense import Linear
 from archspec.ops.vit import MultiheadAttention
@@ -37,7 +39,7 @@ def _n(value: int) -> str:
 
 
 def _rf_lines(analysis: Analysis, node: Node) -> list[str]:
-    effect = node.op.receptive_field()
+    effect = node_effects(analysis.graph)[node.id]  # in image coordinates (H and W may be swapped)
     before = analysis.fields[node.inputs[0]] if node.inputs else None
     after = analysis.fields[node.id]
     spatial = analysis.spatial_fields[node.id]
@@ -177,13 +179,17 @@ def _depthwise_lines(analysis: Analysis, node: Node, op: Conv2d) -> list[str]:
     return lines
 
 
-def _next_conv(analysis: Analysis, node: Node) -> Conv2d | None:
-    """The conv that consumes this node's output through pointwise ops only, if there is exactly one."""
+def _next_conv(
+    analysis: Analysis, node: Node, effects: Mapping[int, RFEffect] | None = None
+) -> Conv2d | None:
+    """The conv that consumes this node's output through pointwise ops only, if there is exactly one
+    (``effects``: ``node_effects`` of the graph, when the caller has them)."""
     consumers: dict[int, list[int]] = {}
     for other in analysis.graph.nodes[node.id + 1 :]:
         for i in other.inputs:
             consumers.setdefault(i, []).append(other.id)
     current = node.id
+    effects = effects if effects is not None else node_effects(analysis.graph)
     while True:
         nxt = consumers.get(current, [])
         if len(nxt) != 1:
@@ -191,7 +197,7 @@ def _next_conv(analysis: Analysis, node: Node) -> Conv2d | None:
         op = analysis.graph.nodes[nxt[0]].op
         if isinstance(op, Conv2d):
             return op
-        if op.receptive_field() is not None or len(analysis.graph.nodes[nxt[0]].inputs) != 1:
+        if effects[nxt[0]] is not None or len(analysis.graph.nodes[nxt[0]].inputs) != 1:
             return None
         current = nxt[0]
 
@@ -230,15 +236,16 @@ def _stacked_convs(analysis: Analysis, nodes: list[Node]) -> list[list[Conv2d]]:
     runs: list[list[Conv2d]] = []
     run: list[Conv2d] = []
     previous = nodes[0]
+    effects = node_effects(analysis.graph)
     for node in nodes:
         op = node.op
         if isinstance(op, Conv2d) and op.stride == (1, 1) and op.groups == 1 and op.kernel_size != (1, 1):
-            if run and _next_conv(analysis, previous) is not op:
+            if run and _next_conv(analysis, previous, effects) is not op:
                 runs.append(run)
                 run = []
             run.append(op)
             previous = node
-        elif isinstance(op, Conv2d) or op.receptive_field() is not None or len(node.inputs) != 1:
+        elif isinstance(op, Conv2d) or effects[node.id] is not None or len(node.inputs) != 1:
             runs.append(run)
             run = []
     runs.append(run)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from archspec.dtypes import ACTIVATION_DTYPES, DTYPE_BYTES
 from archspec.ir import Graph, Node
@@ -56,22 +57,34 @@ def readers(graph: Graph) -> dict[int, list[int]]:
 
 def inplace_nodes(graph: Graph) -> set[int]:
     """ReLUs that may overwrite their input: a fresh conv/bn/linear/add/concat output read by nobody else."""
-    read = readers(graph)
+    if _LAST_INPLACE[0] is graph:  # analyze asks three times (both storages and the saved bytes)
+        return set(_LAST_INPLACE[1])
+    reads = [0] * len(graph.nodes)  # how many times each output is read
+    for node in graph.nodes:
+        for i in node.inputs:
+            reads[i] += 1
     chosen = set()
     for node in graph.nodes:
         if node.op.inplace and len(node.inputs) == 1:
             source = graph.nodes[node.inputs[0]]
-            if source.op.inplace_producer and read[source.id] == [node.id]:
+            if source.op.inplace_producer and reads[source.id] == 1:  # read by this node alone
                 chosen.add(node.id)
+    _LAST_INPLACE[:] = [graph, frozenset(chosen)]
     return chosen
 
 
-def storages(graph: Graph, training: bool) -> dict[int, int]:
-    """For each node id, the id of the node whose output storage it uses (itself unless a view/in place)."""
-    inplace = inplace_nodes(graph)
+# The last graph ``inplace_nodes`` was asked about and its answer (graphs are frozen: identity is enough).
+_LAST_INPLACE: list[Any] = [None, frozenset()]
+
+
+def storages(graph: Graph, training: bool, inplace: set[int] | None = None) -> dict[int, int]:
+    """For each node id, the id of the node whose output storage it uses (itself unless a view/in place);
+    ``inplace``: ``inplace_nodes(graph)`` when the caller has it."""
+    if inplace is None:
+        inplace = inplace_nodes(graph)
     base: dict[int, int] = {}
     for node in graph.nodes:
-        shares = node.inputs and (node.op.is_view(training) or node.id in inplace)
+        shares = node.inputs and (node.id in inplace or node.op.is_view(training))
         base[node.id] = base[node.inputs[0]] if shares else node.id
     return base
 
@@ -94,14 +107,10 @@ def tracked(graph: Graph) -> dict[int, bool]:
     return found
 
 
-# Ops of two inputs whose backward keeps each input for the other's gradient only (x·y keeps y for dx).
-_CROSS_SAVING = frozenset({"mul", "matmul", "einsum"})
-
-
 def _only_for_the_other(node: Node, index: int, recorded: Mapping[int, bool]) -> bool:
     """Whether input ``index`` is kept only for a gradient nobody needs (a gate on the network input
     keeps the input for the gate's gradient, not the gate for the input's)."""
-    if node.op.kind not in _CROSS_SAVING or len(node.inputs) != 2:
+    if not node.op.cross_saving or len(node.inputs) != 2:
         return False
     return not recorded[node.inputs[1 - index]]
 
@@ -115,8 +124,8 @@ def samples(node: Node, batch: int) -> int:
 def saved_activations(graph: Graph, dtype: str, batch: int) -> SavedBytes:
     """Bytes autograd keeps for backward in one training forward (see the module docstring)."""
     size = dtype_size(dtype)
-    base = storages(graph, training=True)
     inplace = inplace_nodes(graph)
+    base = storages(graph, training=True, inplace=inplace)
     recorded = tracked(graph)
     counted: set[tuple[str, int, int]] = set()
     per_node: dict[int, int] = {}
@@ -151,10 +160,13 @@ def _containers(graph: Graph) -> tuple[dict[int, tuple[str, ...]], dict[str, int
     names = {scope.name for scope in graph.scopes} | {""}
     chain_of: dict[int, tuple[str, ...]] = {}
     end: dict[str, int] = {}
+    chains: dict[str, tuple[str, ...]] = {}  # by scope: many nodes share one
     for node in graph.nodes:
-        parts = node.scope.split(".") if node.scope else []
-        prefixes = [".".join(parts[: i + 1]) for i in range(len(parts))]
-        chain = ("", *(p for p in prefixes if p in names))
+        chain = chains.get(node.scope)
+        if chain is None:
+            parts = node.scope.split(".") if node.scope else []
+            prefixes = [".".join(parts[: i + 1]) for i in range(len(parts))]
+            chain = chains[node.scope] = ("", *(p for p in prefixes if p in names))
         chain_of[node.id] = chain
         for name in chain:
             end[name] = node.id

@@ -13,6 +13,13 @@ differ, where the union grows from unit to unit, it is the first unit's with the
 result depends on the inputs, never on their order. Global pooling, flattening a map larger than 1x1 and
 attention make the field ``"global"``; before any spatial op it is ``None``.
 
+The steps are in image coordinates: each per-sample axis of every node holds the image's rows, its columns,
+both (tokens) or neither (features), followed from the input through each op's ``axis_sources``
+(``node_axes``). An op's step goes to the image axes its ``step_axes`` hold, and an axis it reads whole
+(``mixed_axes``: a linear's features, a softmax's ``dim``, a matmul's contraction) spans the image axis it
+holds, or makes the field global where it holds tokens (MLP-Mixer's token MLP) or the output keeps several
+units along it (``node_effects``; docs/receptive-field.md).
+
 A second pass gives the field of the spatial path: the same steps, with what global pooling produces
 (the squeeze of a squeeze-and-excitation gate, the classifier's pooled vector) left out of every merge
 with a spatial input, so that a gate scales its map without widening its field. An op that mixes
@@ -28,7 +35,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeGuard
 
 from archspec.ir import Graph, Node
-from archspec.ops import RFStep, numel
+from archspec.ops import RFEffect, RFStep, numel
 
 
 @dataclass(frozen=True)
@@ -49,10 +56,10 @@ class ReceptiveField:
 
     def step(self, op: RFStep) -> ReceptiveField:
         """The field after one more op."""
-        size = tuple(self.size[a] + (op.kernel[a] - 1) * op.dilation[a] * self.stride[a] for a in (0, 1))
-        padding = tuple(self.padding[a] + op.padding[a] * self.stride[a] for a in (0, 1))
-        stride = tuple(self.stride[a] * op.stride[a] for a in (0, 1))
-        return ReceptiveField((size[0], size[1]), (stride[0], stride[1]), (padding[0], padding[1]))
+        (r0, r1), (j0, j1), (p0, p1) = self.size, self.stride, self.padding
+        (k0, k1), (d0, d1), (s0, s1), (q0, q1) = op.kernel, op.dilation, op.stride, op.padding
+        size = (r0 + (k0 - 1) * d0 * j0, r1 + (k1 - 1) * d1 * j1)
+        return ReceptiveField(size, (j0 * s0, j1 * s1), (p0 + q0 * j0, p1 + q1 * j1))
 
     def as_dict(self) -> dict[str, list[int] | list[float]]:
         """JSON form: ``{"size": [h, w], "stride": [h, w], "padding": [h, w], "centre": [h, w]}``."""
@@ -87,24 +94,127 @@ class RFResult:
     pooled: frozenset[int]  # the nodes the spatial pass left out: global pooling and what only it feeds
 
 
+# What one per-sample axis of a node holds: the image axes (0: rows, 1: columns) whose positions run along
+# it. A CxHxW map is (none, rows, columns); a token sequence ({rows, columns}, none): tokens are positions.
+Held = frozenset[int]
+NONE: Final[Held] = frozenset()
+
+
 def receptive_fields(graph: Graph) -> RFResult:
     """The receptive field of every node's output, whole and along the spatial path."""
+    effects = node_effects(graph)
     fields: dict[int, RF] = {}
     spatial: dict[int, _SpatialRF] = {}
     warnings: list[str] = []
     for node in graph.nodes:
-        fields[node.id] = _node_field(graph, node, [fields[i] for i in node.inputs], warnings)
-        spatial[node.id] = _spatial_field(graph, node, [spatial[i] for i in node.inputs])
+        effect = effects[node.id]
+        fields[node.id] = _node_field(graph, node, effect, [fields[i] for i in node.inputs], warnings)
+        spatial[node.id] = _spatial_field(graph, node, effect, [spatial[i] for i in node.inputs])
     pooled = frozenset(k for k, v in spatial.items() if v == _POOLED)
     # Global pooling sees the whole map: shown as global, like the whole field.
     public: dict[int, RF] = {k: "global" if v == _POOLED else v for k, v in spatial.items()}
     return RFResult(fields, tuple(warnings), public, pooled)
 
 
-def _node_field(graph: Graph, node: Node, inputs: Sequence[RF], warnings: list[str] | None) -> RF:
+def node_axes(graph: Graph) -> dict[int, tuple[Held, ...]]:
+    """What each per-sample axis of every node holds (``Held``), followed from the network input through
+    each op's ``axis_sources``. An output axis holds what its sources hold (those longer than 1, when
+    any is: a flattened Cx1x1 map holds features only). A parameter, a buffer and what is computed from
+    them alone hold no position."""
+    axes: dict[int, tuple[Held, ...]] = {}
+    for node in graph.nodes:
+        if not node.batched:
+            axes[node.id] = (NONE,) * len(node.shape)
+        elif not node.inputs:
+            axes[node.id] = _input_axes(node.shape)
+        else:
+            shapes = [graph.nodes[i].shape for i in node.inputs]
+            held = []
+            for sources in node.op.axis_sources(shapes, node.shape):
+                found = [
+                    (axes[node.inputs[i]][axis], shapes[i][axis])
+                    for i, axis in sources
+                    if graph.nodes[node.inputs[i]].batched
+                ]
+                wide = [h for h, size in found if size > 1] or [h for h, _ in found]
+                held.append(NONE.union(*wide))
+            axes[node.id] = tuple(held)
+    return axes
+
+
+def _input_axes(shape: tuple[int, ...]) -> tuple[Held, ...]:
+    """The network input: a CxHxW image, a sequence of tokens, or a vector of features."""
+    if len(shape) == 3:
+        return (NONE, frozenset({0}), frozenset({1}))
+    if len(shape) == 2:
+        return (frozenset({0, 1}), NONE)
+    return (NONE,) * len(shape)
+
+
+def node_effects(graph: Graph) -> dict[int, RFEffect]:
+    """How each node moves the field, in image coordinates (height first), from its op's facts and what
+    its input axes hold (``node_axes``): the op's step along its ``step_axes`` goes to the image axis that
+    each of them holds (a 1x5 conv on a map whose H and W were swapped is 5x1); an axis the op reads whole
+    (``mixed_axes``) that holds one image axis spans it (a mean over H, a layer norm over a map's W); one
+    that holds both (tokens), or both image axes read whole, or an output holding one image axis along
+    two of its axes (q @ kᵀ: tokens by tokens), make it global."""
+    axes = node_axes(graph)
+    return {node.id: _effect(graph, node, axes) for node in graph.nodes}
+
+
+def _effect(graph: Graph, node: Node, axes: dict[int, tuple[Held, ...]]) -> RFEffect:
+    declared = node.op.receptive_field()
+    if declared == "global" or not node.batched or not node.inputs:
+        return declared
+    kernel, stride, padding, dilation = [1, 1], [1, 1], [0, 0], [1, 1]
+    inputs = [graph.nodes[i] for i in node.inputs]
+    whole: set[int] = set()
+    for i, axis in node.op.mixed_axes([n.shape for n in inputs]):
+        source = inputs[i]
+        if source.batched and source.shape[axis] > 1:
+            for image in axes[source.id][axis]:
+                whole.add(image)
+                kernel[image] = max(kernel[image], source.shape[axis])
+    # Read whole, an image axis along which the output keeps several units would need a field shared by
+    # all of them (stride 0): global, as reading both image axes whole is. Reduced to one unit (a mean
+    # over H, a product that contracts a map's columns into features) it spans the axis exactly.
+    kept = {image for held, size in zip(axes[node.id], node.shape, strict=True) if size > 1 for image in held}
+    if whole == {0, 1} or whole & kept or _repeated(axes[node.id], node.shape):
+        return "global"
+    if isinstance(declared, RFStep):
+        source = inputs[0]
+        for k, axis in enumerate(node.op.step_axes):
+            if (declared.kernel[k], declared.stride[k], declared.padding[k]) == (1, 1, 0):
+                continue
+            held = axes[source.id][axis % len(source.shape)]
+            if len(held) > 1 or held & whole:
+                return "global"  # a window along tokens in raster order, or along an axis read whole
+            for image in held:  # none: the op slides along features, which moves no position
+                kernel[image], stride[image] = declared.kernel[k], declared.stride[k]
+                padding[image], dilation[image] = declared.padding[k], declared.dilation[k]
+    step = RFStep(
+        (kernel[0], kernel[1]), (stride[0], stride[1]), (padding[0], padding[1]), (dilation[0], dilation[1])
+    )
+    # An op with a step of its own gives a field even where it moves nothing (a 1x1 conv on the input).
+    return step if isinstance(declared, RFStep) or step != _UNIT else None
+
+
+_UNIT: Final = RFStep((1, 1), (1, 1), (0, 0))
+
+
+def _repeated(held: Sequence[Held], shape: tuple[int, ...]) -> bool:
+    """Whether one image axis runs along two axes of the output (each longer than 1): an element then
+    sees two unrelated positions (q @ kᵀ, a map added to its transpose)."""
+    seen: list[int] = [image for h, size in zip(held, shape, strict=True) if size > 1 for image in h]
+    return len(seen) != len(set(seen))
+
+
+def _node_field(
+    graph: Graph, node: Node, effect: RFEffect, inputs: Sequence[RF], warnings: list[str] | None
+) -> RF:
     if not inputs or not node.batched:
         return None  # a parameter, a buffer, or what is computed from them alone: it sees no pixel
-    if any(field == "global" for field in inputs):
+    if "global" in inputs:
         return "global"
     if len(inputs) > 1:
         current = merge_fields(inputs)
@@ -112,20 +222,13 @@ def _node_field(graph: Graph, node: Node, inputs: Sequence[RF], warnings: list[s
             _warn_if_misaligned(node, [f for f in inputs if isinstance(f, ReceptiveField)], warnings)
     else:
         current = inputs[0]
-    effect = node.op.receptive_field()
     if effect is None:
         return current
     if effect == "global":
-        if node.op.kind == "flatten" and not _mixes_positions(graph, node):
+        if node.op.global_only_when_mixing and not _mixes_positions(graph, node):
             return current
-        if node.op.kind in _PRODUCTS and not all(graph.nodes[i].batched for i in node.inputs):
-            return current  # a product with a constant (x @ W) mixes features, not positions
         return "global"
     return (current if isinstance(current, ReceptiveField) else IDENTITY).step(effect)
-
-
-# Products of two tensors: across tokens (q @ k^T) they mix every position.
-_PRODUCTS = frozenset({"matmul", "einsum"})
 
 
 def _mixes_positions(graph: Graph, node: Node) -> bool:
@@ -134,23 +237,23 @@ def _mixes_positions(graph: Graph, node: Node) -> bool:
     return len(shape) == 3 and numel(shape[1:]) > 1
 
 
-def _spatial_field(graph: Graph, node: Node, inputs: Sequence[_SpatialRF]) -> _SpatialRF:
+def _spatial_field(graph: Graph, node: Node, effect: RFEffect, inputs: Sequence[_SpatialRF]) -> _SpatialRF:
     if not node.batched:  # computed from parameters and buffers alone: no input position
         return None
     kept = [f for f in inputs if _not_pooled(f)]
     if inputs and not kept:
         return _POOLED  # computed from pooled values only (a gate's excitation, a classifier)
-    if node.op.receptive_field() == "global" and _pools(graph, node):
+    if effect == "global" and _pools(graph, node):
         return _POOLED
-    return _node_field(graph, node, kept, None)
+    return _node_field(graph, node, effect, kept, None)
 
 
 def _pools(graph: Graph, node: Node) -> bool:
     """Whether an op whose output sees every position reduces the map to one position (global pooling, a
     mean over every position, flattening a map into the classifier's vector): what the spatial pass leaves
-    out. An op that mixes positions and keeps them (attention, a rearrange into windows, q @ kᵀ) makes the
-    spatial field global instead."""
-    if node.op.kind == "flatten":
+    out. An op that mixes positions and keeps them (attention, a rearrange into windows, q @ kᵀ, a token
+    MLP) makes the spatial field global instead."""
+    if node.op.global_only_when_mixing:
         return _mixes_positions(graph, node)
     shape = node.shape
     return len(shape) <= 1 or (len(shape) == 3 and shape[1] * shape[2] == 1)

@@ -196,9 +196,11 @@ def _clashes(
 
 def _candidates(value: int | float) -> list[int | float]:
     """Values unlike the default and unlike each other, in the order tried (a float stays a probability
-    below 1; an integer's multiples first, which keep what divides it dividing it)."""
+    below 1; an integer's multiples first, which keep what divides it dividing it; its halves last,
+    which keep what it divides divisible: ViT-B/32's patch size, of which 224 is no multiple of 64 or
+    96, is 16 or 8)."""
     if isinstance(value, int):
-        tried = [value * 2, value * 3, value // 2, value * 2 + 3, value * 3 + 4]
+        tried = [value * 2, value * 3, value // 2, value * 2 + 3, value * 3 + 4, value // 4]
         return list(dict.fromkeys(v for v in tried if v != value and v > 0))
     return [round(value / (2 + attempt) + 0.0625 * (attempt + 1), 6) for attempt in range(2)]
 

@@ -12,6 +12,8 @@ builds the same module, bit for bit). Each entry is registered against its op cl
 - ``call(attr, inputs)``: how a module is called, when not plainly (attention unpacks its tuple);
 - ``parameter_source(op)``: the ``nn.Parameter`` an op keeps in its owner (class token, embedding);
 - ``buffer_source(op)``: the value (an expression) of the buffer an op keeps in its owner;
+- ``imports``: the lines a generated file that writes the op needs beside torch's (``rearrange``'s
+  ``from einops import rearrange``);
 - ``inner(op)``: for a module with submodules, the modules without submodules it holds (``Leaf``), in the
   order torch registers them, and ``own(op)`` the parameters it holds itself: what ``init_weights``' loop
   over module classes meets (tests/test_codegen.py checks both against the modules torch builds). A
@@ -141,6 +143,7 @@ class SourceOp:
     buffer_source: Callable[[Any], str] | None = None
     inner: Callable[[Any], tuple[Leaf, ...]] | None = None
     own: Callable[[Any], tuple[str, ...]] | None = None
+    imports: tuple[str, ...] = ()
 
     @property
     def is_module(self) -> bool:
@@ -414,12 +417,13 @@ def register(
     inner: Callable[[OpT], tuple[Leaf, ...]] | None = None,
     own: Callable[[OpT], tuple[str, ...]] | None = None,
     buffer_source: Callable[[OpT], str] | None = None,
+    imports: tuple[str, ...] = (),
 ) -> None:
     """Record how ops of class ``cls`` are written as source (see the module docstring)."""
     kind = cls.op_kind()
     if kind in SOURCE_OPS or (source is None and inline is None):
         raise InternalError(f"source of {kind}: registered twice, or neither a module nor an expression")
-    SOURCE_OPS[kind] = SourceOp(source, inline, call, parameter_source, buffer_source, inner, own)
+    SOURCE_OPS[kind] = SourceOp(source, inline, call, parameter_source, buffer_source, inner, own, imports)
 
 
 def _weight_and(bias: bool) -> tuple[str, ...]:
@@ -561,7 +565,8 @@ register(
         f"F.normalize({inputs[0]}, dim={op.torch_dim()}" + _keywords([("eps", op.eps, 1e-12)]) + ")"
     ),
 )
-register(Rearrange, inline=_rearrange_inline)
+# einops' patterns read best (issue 21)
+register(Rearrange, inline=_rearrange_inline, imports=("from einops import rearrange",))
 register(
     Roll,
     inline=lambda op, inputs, attr, inplace: f"torch.roll({inputs[0]}, {op.shifts!r}, {op.torch_dims()!r})",

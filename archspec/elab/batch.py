@@ -20,26 +20,9 @@ _DIM_FIELDS = ("dim",)
 def batch_problem(op: Op, inputs: Sequence[Node], integer: Callable[[int], bool]) -> tuple[str, str] | None:
     """The message and hint of what is wrong with ``op`` over ``inputs`` (``integer`` tells whether a
     node holds integers), or None."""
-    if op.kind == "gather":
-        if all(node.batched for node in inputs):
-            return (
-                "gather: both the table and the index have a batch axis",
-                "gather picks rows of a table computed once (a param, or from params and buffers)",
-            )
-        if not integer(inputs[1].id):
-            return (
-                f"gather: the index '{inputs[1].name}' is not an integer tensor",
-                "the index is an integer buffer (`buffer index: [...]`), or a view of one",
-            )
-    if op.kind == "matmul":
-        a, b = inputs
-        lower = a if len(a.shape) < len(b.shape) else b if len(b.shape) < len(a.shape) else None
-        if lower is not None and lower.batched:
-            return (
-                f"matmul: '{lower.name}' has a batch axis and fewer axes than the other input; torch "
-                "would align its batch axis with the other's leading axes",
-                "give it the other's leading axes (`rearrange` with a size-1 axis)",
-            )
+    problem = op.batch_problem(inputs, lambda index: integer(inputs[index].id))
+    if problem is not None:  # the op's own (gather's table and index, matmul's ranks)
+        return problem
     if inputs and not any(node.batched for node in inputs):
         for field in _DIM_FIELDS:
             value = getattr(op, field, None)

@@ -32,8 +32,17 @@ class Signature:
 
 
 def op_signature(name: str, op_class: type[Op]) -> Signature:
-    """An op's arguments, as the spec writes them."""
-    return Signature(name, tuple(op_class.spec_arguments()), False, op_class.aliases, op_class.open_keywords)
+    """An op's arguments, as the spec writes them (made once per name and class: lowering asks per layer)."""
+    signature = _OP_SIGNATURES.get((name, op_class))
+    if signature is None:
+        signature = Signature(
+            name, tuple(op_class.spec_arguments()), False, op_class.aliases, op_class.open_keywords
+        )
+        _OP_SIGNATURES[(name, op_class)] = signature
+    return signature
+
+
+_OP_SIGNATURES: dict[tuple[str, type[Op]], Signature] = {}
 
 
 def block_signature(block: ast.BlockDef) -> Signature:

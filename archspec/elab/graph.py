@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from archspec.elab.batch import batch_problem
 from archspec.elab.names import Container
@@ -13,10 +15,20 @@ from archspec.limits import MAX_NODES, charge
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape
 from archspec.source import Span
 
-# Ops that move elements without computing: their output has their inputs' dtype.
-_KEEPS_DTYPE = frozenset(
-    {"flatten", "permute", "rearrange", "split", "chunk", "concat", "select_token", "roll", "gather"}
-)
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def trusted(cls: type[Model], values: dict[str, Any]) -> Model:
+    """An instance of ``cls`` holding ``values``, which give every field, checked already (what
+    ``model_construct`` makes, without its per-field search for aliases and defaults: the lowering
+    makes one node per layer, and its values come from validated ops and the lowering itself)."""
+    instance = cls.__new__(cls)
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
 
 
 class GraphBuilder:
@@ -51,21 +63,25 @@ class GraphBuilder:
             raise SpecError.at(span, f"the network has more than {MAX_NODES} layers")
         charge(1, span)
         shape = op.output_shape([self.nodes[i].shape for i in inputs])
-        node = Node.model_construct(
-            id=len(self.nodes),
-            name=container.child_name(local),
-            op=op,
-            inputs=tuple(inputs),
-            scope=container.path,
-            shape=shape,
-            # Computed only from parameters and buffers: no batch axis (the network input has one).
-            batched=any(self.nodes[i].batched for i in inputs) if inputs else not op.state,
-            repeat=repeat,
-            span=span,
-            formulas=formulas or None,
+        node_id = len(self.nodes)
+        node = trusted(
+            Node,
+            {
+                "id": node_id,
+                "name": container.child_name(local),
+                "op": op,
+                "inputs": tuple(inputs),
+                "scope": container.path,
+                "shape": shape,
+                "repeat": repeat,
+                "span": span,
+                # Computed only from parameters and buffers: no batch axis (the network input has one).
+                "batched": any(self.nodes[i].batched for i in inputs) if inputs else not op.state,
+                "formulas": formulas or None,
+            },
         )
         self.nodes.append(node)
-        return node.id
+        return node_id
 
     def open_sequence(
         self, local: str, container: Container, x: int, span: Span, repeat: Repeat | None
@@ -104,7 +120,7 @@ class GraphBuilder:
             raise SpecError.at(span, f"{name} takes {expected} input{plural}, got {count}")
         shapes = [self.shape(i) for i in inputs]
         try:
-            op = op_class.create(args, shapes)
+            op = created(op_class, args, shapes)
         except OpError as error:
             where = (spans or {}).get(error.argument or "", span)
             raise SpecError.at(where, of_layer(layer, error.message), error.hint) from None
@@ -116,13 +132,47 @@ class GraphBuilder:
     def integer(self, node_id: int) -> bool:
         """Whether a node's output holds integers: an integer buffer, or a reshaping of one."""
         node = self.nodes[node_id]
-        if node.op.kind == "buffer":
-            return str(getattr(node.op, "dtype", "")).startswith("int")
-        if node.op.kind == "gather":  # the table's rows
-            return self.integer(node.inputs[0])
-        if node.op.kind in _KEEPS_DTYPE and node.inputs:
-            return all(self.integer(i) for i in node.inputs)
-        return False
+        return node.op.holds_integers(node.inputs, self.integer)
+
+
+class _Unkeyed(Exception):
+    """A value ``_key`` does not know: the op is made without the cache."""
+
+
+def _key(value: Any) -> Hashable:
+    """``value`` with its type at every level: ``1``, ``1.0`` and ``true`` are equal in Python but not to
+    an op (``stride=true`` is an error; ``-0.0`` prints otherwise than ``0.0``)."""
+    kind = type(value)
+    if kind is int or kind is bool or kind is str or value is None:
+        return (kind, value)
+    if kind is float:
+        return (kind, value.hex())
+    if kind is tuple:
+        return (kind, tuple(_key(item) for item in value))
+    raise _Unkeyed
+
+
+# The ops made so far, by class, arguments and input shapes. An op is a frozen value computed from these
+# alone (``Op.create``), so a network's repeated layers, and every variant of a search loop, reuse one
+# object instead of running Pydantic's validation again. Bounded: cleared when full.
+_CREATED: dict[tuple[type[Op], Hashable, tuple[Shape, ...]], Op] = {}
+_CREATED_LIMIT = 20_000
+
+
+def created(op_class: type[Op], args: dict[str, Any], shapes: Sequence[Shape]) -> Op:
+    """``op_class.create(args, shapes)``, made once per distinct class, arguments and input shapes (an
+    OpError is raised each time: a failure is not kept)."""
+    try:
+        key = (op_class, tuple((name, _key(value)) for name, value in args.items()), tuple(shapes))
+    except _Unkeyed:
+        return op_class.create(args, shapes)
+    op = _CREATED.get(key)
+    if op is None:
+        op = op_class.create(args, shapes)
+        if len(_CREATED) >= _CREATED_LIMIT:
+            _CREATED.clear()
+        _CREATED[key] = op
+    return op
 
 
 def of_layer(layer: str, message: str) -> str:

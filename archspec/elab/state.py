@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from keyword import iskeyword
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archspec import ast
 from archspec.elab.walk import expr_children
@@ -18,7 +18,9 @@ from archspec.errors import SpecError, did_you_mean
 from archspec.expr import Value, evaluate, show
 from archspec.init_rules import init_call
 from archspec.limits import MAX_BUFFER, MAX_BUFFER_STEPS, MAX_PARAM, own_budget
-from archspec.ops.tensor import Buffer, Param
+
+if TYPE_CHECKING:  # imported where a declaration is lowered: most networks declare none (start-up cost)
+    from archspec.ops.tensor import Buffer, Param
 
 _DTYPES = ("int64", "int32", "float32", "float64", "bool")
 _KEYWORDS = {"param": ("init",), "buffer": ("persistent", "dtype")}
@@ -26,7 +28,7 @@ _KEYWORDS = {"param": ("init",), "buffer": ("persistent", "dtype")}
 
 # A buffer's value by (its expression, the values of the names it reads): the same block instantiated
 # again (Swin's twelve attention blocks) computes its index once.
-BufferCache = dict[tuple[int, tuple[tuple[str, Any], ...]], Buffer]
+BufferCache = dict[tuple[int, tuple[tuple[str, Any], ...]], "Buffer"]
 
 
 def state_op(
@@ -76,6 +78,8 @@ def _names(stmt: ast.StateStmt) -> list[ast.Name]:
 
 
 def _param(stmt: ast.StateStmt, kwargs: Mapping[str, ast.Keyword], env: Mapping[str, Value]) -> Param:
+    from archspec.ops.tensor import Param
+
     shape = evaluate(stmt.value, env)
     hint = "a param's shape is a list of sizes: `param table: [169, 3]`"
     if not isinstance(shape, tuple) or not shape:
@@ -121,6 +125,8 @@ def _init_clause(stmt: ast.StateStmt, kw: ast.Keyword) -> ast.InitClause:
 
 
 def _buffer(stmt: ast.StateStmt, kwargs: Mapping[str, ast.Keyword], env: Mapping[str, Value]) -> Buffer:
+    from archspec.ops.tensor import Buffer
+
     with own_budget(MAX_BUFFER_STEPS):  # bounded by its size (MAX_BUFFER), not by the network's steps
         value = evaluate(stmt.value, env)
     shape, flat = _flatten(stmt, value)

@@ -185,6 +185,9 @@ class Softmax(_Pointwise):
         axis in front, so that one realisation serves activations and tensors made from parameters."""
         return self.dim - len(self.in_shape) if self.dim >= 0 else self.dim
 
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return ((0, self.dim % len(inputs[0])),)  # each output is divided by the sum along dim
+
 
 class Identity(Op):
     """``identity``: passes its input through."""

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator
 
-from archspec.ops.base import Int, Op, OpError, RFEffect, RFStep, Saved, Shape, format_shape, numel
+from archspec.ops.base import AxisSources, Int, Op, OpError, Saved, Shape, format_shape, numel
 from archspec.ops.structure import _Elementwise
 
 
@@ -167,19 +167,13 @@ class _Reduce(Op):
             return tuple(1 if i in axes else size for i, size in enumerate(inputs[0]))
         return tuple(size for i, size in enumerate(inputs[0]) if i not in axes)
 
-    def receptive_field(self) -> RFEffect:
-        # A reduction over a spatial axis sees the whole axis; over the tokens of a sequence, every token.
-        axes, shape = self.axes(), self.in_shape
-        if len(shape) == 2 and 0 in axes:
-            return "global"
-        if len(shape) != 3:
-            return None
-        height, width = 1 in axes, 2 in axes
-        if height and width:
-            return "global"
-        if not (height or width):
-            return None
-        return RFStep((shape[1] if height else 1, shape[2] if width else 1), (1, 1), (0, 0))
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        # Each output sees its reduced axes whole: a map's H (a whole column), the tokens (every position).
+        return tuple((0, axis) for axis in self.axes())
+
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        gone = () if self.keepdim else self.axes()
+        return tuple(((0, axis),) for axis in range(len(inputs[0])) if axis not in gone)
 
     def label(self) -> str:
         return f"{self.spec_names[0]} over {', '.join(str(a) for a in self.axes())}"

@@ -11,16 +11,19 @@ checks that every op has one), so that importing an op never imports torch. ``do
 an op is added.
 """
 
+import functools
 import inspect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import UnionType
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Protocol, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from archspec.errors import spec_repr
+from archspec.ops.index import KIND_MODULES, NAME_MODULES
 
 Shape = tuple[int, ...]
 
@@ -28,6 +31,26 @@ Shape = tuple[int, ...]
 # ``Op.__pydantic_init_subclass__``). Live dicts: an op defined later (a test's) is found as well.
 OPS_BY_KIND: dict[str, type["Op"]] = {}
 OPS_BY_NAME: dict[str, type["Op"]] = {}
+
+
+class Operand(Protocol):
+    """What an op's checks know of one of its input nodes (``archspec.ir.Node`` is one): no import of
+    the IR here, which imports the ops."""
+
+    @property
+    def name(self) -> str:
+        """The node's dotted name."""
+        ...
+
+    @property
+    def shape(self) -> Shape:
+        """Its per-sample shape."""
+        ...
+
+    @property
+    def batched(self) -> bool:
+        """Whether it has a batch axis (false for a tensor computed from parameters and buffers alone)."""
+        ...
 
 
 class OpError(Exception):
@@ -80,6 +103,19 @@ class RFStep:
 # How an op changes the receptive field: a spatial step, "global" (sees the whole input: global pooling,
 # flatten, attention over all tokens), or None (pointwise: activations, norms, channel mixing).
 RFEffect = RFStep | Literal["global"] | None
+
+# For each axis of an op's output (one sample), the input axes whose elements it carries, as (input index,
+# axis) pairs: the receptive-field pass follows image rows and columns through them (analysis.receptive).
+AxisSources = tuple[tuple[tuple[int, int], ...], ...]
+
+
+def aligned_sources(inputs: Sequence[Shape], rank: int) -> AxisSources:
+    """Each of ``rank`` output axes from the input axes aligned with it from the last (an op that keeps
+    its input's axes; torch's broadcasting, which aligns a shorter input's axes with the last ones)."""
+    return tuple(
+        tuple((i, axis + len(shape) - rank) for i, shape in enumerate(inputs) if axis + len(shape) >= rank)
+        for axis in range(rank)
+    )
 
 
 @dataclass(frozen=True)
@@ -160,6 +196,48 @@ class Op(BaseModel):
     # nobody else reads, made by an ``inplace_producer`` (whose backward does not need its output).
     inplace: ClassVar[bool] = False
     inplace_producer: ClassVar[bool] = False
+    # A merge drawn as a small circle with this symbol (add's "+", mul's "×"); "" for a box.
+    merge_symbol: ClassVar[str] = ""
+    # A residual's merge: input 1 is the shortcut (drawn as one; a generated class whose instances
+    # differ by this step takes a `residual` flag).
+    shortcut_merge: ClassVar[bool] = False
+    # A merge of parallel branches whose heads the drawing lines up side by side (Inception's concat).
+    aligns_branches: ClassVar[bool] = False
+    # Of two inputs, each is kept for the other's gradient only (x·y keeps y for dx): a factor whose
+    # own gradient nobody needs need not keep the other.
+    cross_saving: ClassVar[bool] = False
+    # Receptive field: a "global" step that only regroups positions (flatten), global only where its
+    # input has more than one position (and a pooling only there).
+    global_only_when_mixing: ClassVar[bool] = False
+    # A product of its inputs summed over shared axes (matmul, einsum). Which positions it mixes follows
+    # from the axes it contracts (``mixed_axes``): x @ W over the features none, W @ x over the tokens all.
+    contracts_inputs: ClassVar[bool] = False
+    # Its output holds values of its inputs (a view, a regrouping, a concatenation): integer inputs give
+    # an integer output, as an index for `gather` needs (see ``holds_integers``).
+    keeps_dtype: ClassVar[bool] = False
+    # Fields holding per-block rates (stochastic depth's `p`, raised block by block): blocks that differ
+    # only there are one design, folded as one (``archspec.folding``; drawn as a range).
+    rate_fields: ClassVar[tuple[str, ...]] = ()
+    # The training loss a network ending in this op asks for, unless its metadata names one.
+    default_loss: ClassVar[str] = "cross_entropy"
+
+    def learned_tensor(self, output: Shape) -> tuple[str, Shape] | None:
+        """The learned tensor the op brings into the data flow, drawn as a node of its own (ViT's class
+        token), as (what it is, its shape) given the op's output shape; None for most ops."""
+        return None
+
+    def holds_integers(self, inputs: Sequence[int], integer: Callable[[int], bool]) -> bool:
+        """Whether the op's output holds integers, given its input node ids and ``integer`` (whether a
+        node holds integers, asked only where needed): by default, where it keeps its inputs' dtype."""
+        return self.keeps_dtype and bool(inputs) and all(integer(i) for i in inputs)
+
+    def batch_problem(
+        self, inputs: Sequence[Operand], integer: Callable[[int], bool]
+    ) -> tuple[str, str] | None:
+        """What is wrong with the op over ``inputs`` where some have no batch axis, beyond the axis
+        numbering ``archspec.elab.batch`` checks for every op: (message, hint), or None. ``integer``
+        tells whether input ``i`` holds integers."""
+        return None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -169,7 +247,10 @@ class Op(BaseModel):
             return
         kind = cls.model_fields["kind"].default
         names = cls.spec_names if cls.called_by_specs else ()
-        clash = [n for n in names if n in OPS_BY_NAME] + ([kind] if kind in OPS_BY_KIND else [])
+        # A library op whose module is not imported yet is known by the index (``archspec.ops.index``).
+        module = cls.__module__.removeprefix("archspec.ops.")
+        clash = [n for n in names if n in OPS_BY_NAME or NAME_MODULES.get(n, module) != module]
+        clash += [kind] if kind in OPS_BY_KIND or KIND_MODULES.get(kind, module) != module else []
         if not isinstance(kind, str) or not cls.spec_names or clash:
             raise TypeError(f"op class {cls.__name__}: kind and spec names must be new strings, {clash}")
         OPS_BY_KIND[kind] = cls
@@ -179,8 +260,7 @@ class Op(BaseModel):
     @classmethod
     def op_kind(cls) -> str:
         """The class's IR kind (``conv2d``)."""
-        kind: str = cls.model_fields["kind"].default
-        return kind
+        return _class_facts(cls).kind
 
     @classmethod
     def is_compound(cls) -> bool:
@@ -190,15 +270,12 @@ class Op(BaseModel):
     @classmethod
     def spec_arguments(cls) -> list[str]:
         """The arguments a spec may pass, in positional order (``positional_order`` when declared)."""
-        names = [n for n in cls.model_fields if n != "kind" and n not in cls.inferred]
-        if cls.positional_order:
-            return [*cls.positional_order, *(n for n in names if n not in cls.positional_order)]
-        return names
+        return list(_class_facts(cls).arguments)
 
     @classmethod
     def required_arguments(cls) -> list[str]:
         """Spec arguments without a default."""
-        return [n for n in cls.spec_arguments() if cls.model_fields[n].is_required()]
+        return list(_class_facts(cls).required_order)
 
     @classmethod
     def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
@@ -208,10 +285,10 @@ class Op(BaseModel):
     @classmethod
     def create(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> "Op":
         """Validate spec arguments (already bound to field names) and infer the rest from the inputs."""
+        facts = _class_facts(cls)
         for name, value in args.items():
-            field = cls.model_fields.get(name)
             # Pydantic would take 1, "yes" or "on" for a boolean; a spec writes true or false.
-            if field is not None and field.annotation is bool and not isinstance(value, bool):
+            if name in facts.booleans and not isinstance(value, bool):
                 raise OpError(
                     f"argument '{name}' of {cls.spec_names[0]} must be true or false, got {spec_repr(value)}",
                     argument=name,
@@ -219,10 +296,9 @@ class Op(BaseModel):
         values = dict(args)
         values.update(cls.infer_fields(values, inputs))
         for name, value in values.items():
-            field = cls.model_fields.get(name)
             # Pydantic would read "16" as 16; in a spec a string is never a number.
-            if field is not None and isinstance(value, str):
-                accepted = _accepted(field.annotation)
+            if isinstance(value, str) and name in facts.fields:
+                accepted = _accepted(facts.fields[name].annotation)
                 coercible = accepted & {"an integer", "a number", "true", "false"}
                 if coercible and "a string" not in accepted and f'"{value}"' not in accepted:
                     raise OpError(
@@ -230,9 +306,8 @@ class Op(BaseModel):
                         f"{_or_list(sorted(accepted, key=_word_order))}, got {spec_repr(value)}",
                         argument=name,
                     )
-        kind = cls.model_fields["kind"].default
         try:
-            op = cls(kind=kind, **values)
+            op = cls(kind=facts.kind, **values)
         except ValidationError as error:
             raise _translate(error, cls.spec_names[0]) from None
         op.check(inputs)
@@ -285,8 +360,23 @@ class Op(BaseModel):
         return sum(part.depth() for part in parts) if parts else self.depth_weight
 
     def receptive_field(self) -> RFEffect:
-        """How the op moves the receptive field (see RFEffect)."""
+        """How the op moves the receptive field (see RFEffect): a step along ``step_axes``."""
         return None
+
+    # The axes of input 0 that the step of ``receptive_field()`` slides along, (height, width) from the end:
+    # a CxHxW map's H and W (conv, pool, pad); (-3, -2) for an op on a channels-last HxWxC map.
+    step_axes: ClassVar[tuple[int, int]] = (-2, -1)
+
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        """For each output axis, the input axes it carries (see AxisSources). Default: the inputs' axes
+        aligned from the last (an op that keeps its input's axes, a broadcasting merge)."""
+        return aligned_sources(inputs, len(output))
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        """The input axes, as (input, axis), that each output element reads whole: a linear's features, a
+        softmax's or a reduction's ``dim``, a matmul's contracted axes. Where such an axis holds image
+        positions the field spans it (analysis.receptive). Default: none (the op works per element)."""
+        return ()
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         """The tensors autograd keeps for this op's backward in training (see ``Saved``). Default: none."""
@@ -310,17 +400,46 @@ class Op(BaseModel):
     def describe(self) -> str:
         """The op as spec text, e.g. ``conv(64, 7, stride=2, padding=3, bias=false)``: required arguments
         positionally, others only where they differ from their defaults."""
-        fields = type(self).model_fields
+        facts = _class_facts(type(self))
         parts = []
-        for name in self.spec_arguments():
+        for name in facts.arguments:
             value = getattr(self, name)
             if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
                 value = value[0]
-            if fields[name].is_required():
+            if name in facts.required:
                 parts.append(_short(value))
-            elif getattr(self, name) != fields[name].default:
+            elif getattr(self, name) != facts.fields[name].default:
                 parts.append(f"{name}={_short(value)}")
         return f"{self.spec_names[0]}({', '.join(parts)})" if parts else self.spec_names[0]
+
+
+@dataclass(frozen=True)
+class _ClassFacts:
+    """What ``create`` and ``describe`` read of an op class's fields, worked out once per class (Pydantic's
+    ``model_fields`` is a descriptor call on every access, and lowering asks for each op it makes)."""
+
+    kind: str
+    fields: Mapping[str, FieldInfo]
+    arguments: tuple[str, ...]
+    required_order: tuple[str, ...]
+    required: frozenset[str]
+    booleans: frozenset[str]
+
+
+@functools.cache
+def _class_facts(cls: type[Op]) -> _ClassFacts:
+    fields = dict(cls.model_fields)
+    names = [n for n in fields if n != "kind" and n not in cls.inferred]
+    if cls.positional_order:
+        names = [*cls.positional_order, *(n for n in names if n not in cls.positional_order)]
+    return _ClassFacts(
+        kind=fields["kind"].default,
+        fields=fields,
+        arguments=tuple(names),
+        required_order=tuple(n for n in names if fields[n].is_required()),
+        required=frozenset(n for n in names if fields[n].is_required()),
+        booleans=frozenset(n for n, f in fields.items() if f.annotation is bool),
+    )
 
 
 def _accepted(annotation: Any) -> set[str]:

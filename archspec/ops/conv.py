@@ -213,6 +213,13 @@ class Conv2d(Op):
     def receptive_field(self) -> RFEffect:
         return RFStep(self.kernel_size, self.stride, self.padding, self.dilation)
 
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        # Each output channel sums input channels (axis 0): all of a group's, or its row of the table; a
+        # depthwise conv none. A group is taken as the whole axis (an upper bound where it holds positions).
+        if self.table is not None:
+            return ((0, 0),) if any(len(row) > 1 for row in self.table) else ()
+        return ((0, 0),) if self.in_channels > self.groups else ()
+
     saved_rule: ClassVar[str] = (
         "its input; with a connection table, the gathered input channels (connections x H x W) and the "
         "gathered kernels instead"

@@ -70,6 +70,14 @@ class Linear(Op):
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         return (Saved("input", "input"),)
 
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return last_axis(inputs)
+
+
+def last_axis(inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+    """Input 0's last axis, read whole by each output element (a linear layer's ``mixed_axes``)."""
+    return ((0, len(inputs[0]) - 1),)
+
 
 class RBF(Op):
     """``rbf(units)``: LeNet-5's Euclidean radial-basis output, fixed (non-trained) centres.
@@ -84,6 +92,7 @@ class RBF(Op):
 
     spec_names: ClassVar[tuple[str, ...]] = ("rbf",)
     family: ClassVar[str] = "dense"
+    default_loss: ClassVar[str] = "rbf_map"  # LeCun's penalty on the distance to the right centre
     depth_weight: ClassVar[int] = 1
     inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
     summary: ClassVar[str] = "LeNet-5 Euclidean RBF output units with fixed centres"
@@ -117,3 +126,6 @@ class RBF(Op):
 
     def receptive_field(self) -> RFEffect:
         return None
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return last_axis(inputs)

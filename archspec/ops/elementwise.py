@@ -187,5 +187,8 @@ class Normalize(Op):
         """``dim`` counted from the end (the realisations' torch dim)."""
         return negative_dim(self.dim, len(self.in_shape))
 
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return ((0, self.dim % len(inputs[0])),)  # each output is divided by the norm along dim
+
     def label(self) -> str:
         return f"L2 normalise, dim {self.dim}"

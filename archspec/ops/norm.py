@@ -116,6 +116,9 @@ class LayerNorm(Op):
     def param_count(self) -> int:
         return 2 * self.normalized_shape if self.elementwise_affine else 0
 
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return ((0, 0 if self.channels_first else len(inputs[0]) - 1),)  # the statistics' axis
+
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return 5 * numel(output)
 
@@ -177,6 +180,10 @@ class GroupNorm(Op):
     def param_count(self) -> int:
         return 2 * self.num_channels if self.affine else 0
 
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        # Each group's statistics span every position (per sample, in evaluation too): the field is global.
+        return tuple((0, axis) for axis in range(len(inputs[0])))
+
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return 5 * numel(output)
 
@@ -214,6 +221,9 @@ class LocalResponseNorm(Op):
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return (self.size + 3) * numel(output)
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return ((0, 0),)  # a window of `size` channels, taken as the whole axis (an upper bound)
 
     # torch computes it as a chain of ops (F.local_response_norm): square, pad across channels, average
     # over the window, scale, shift, power, divide; these are the tensors that chain keeps.

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from archspec.errors import spec_repr
-from archspec.ops.base import Int, Op, OpError, RFEffect, Shape, format_shape
+from archspec.ops.base import AxisSources, Int, Op, OpError, RFEffect, Shape, format_shape
 from archspec.ops.elementwise import check_dim, negative_dim
 
 _EXAMPLE = 'e.g. rearrange("(h w) c -> c h w", h=7)'
@@ -63,6 +63,7 @@ class Rearrange(Op):
     in_shape: tuple[int, ...] = ()
 
     spec_names: ClassVar[tuple[str, ...]] = ("rearrange",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     inferred: ClassVar[frozenset[str]] = frozenset({"sizes", "in_shape"})
     open_keywords: ClassVar[bool] = True
     family: ClassVar[str] = "reshape"
@@ -182,6 +183,12 @@ class Rearrange(Op):
         left, right = self._wide()
         return None if sorted(left) == sorted(right) else "global"
 
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        # Each output group carries the input axes its names come from (an axis written `1` none).
+        left, right = self.sides()
+        where = {axis: index for index, group in enumerate(left) for axis in group}
+        return tuple(tuple((0, index) for index in sorted({where[a] for a in group})) for group in right)
+
     def is_view(self, training: bool) -> bool:
         # einops reshapes to the elementary axes, permutes, and reshapes to the output's groups: a view
         # unless an output group joins axes that are not adjacent, in order, in memory.
@@ -216,6 +223,7 @@ class Roll(Op):
     in_shape: tuple[int, ...] = ()
 
     spec_names: ClassVar[tuple[str, ...]] = ("roll",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     inferred: ClassVar[frozenset[str]] = frozenset({"in_shape"})
     family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = (

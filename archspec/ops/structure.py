@@ -7,6 +7,7 @@ from pydantic import BeforeValidator
 
 from archspec.errors import spec_repr
 from archspec.ops.base import (
+    AxisSources,
     Int,
     NonNegInt,
     Op,
@@ -47,12 +48,14 @@ class Flatten(Op):
 
     kind: Literal["flatten"] = "flatten"
     spec_names: ClassVar[tuple[str, ...]] = ("flatten",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "flattens a sample to a vector"
     shape_rule: ClassVar[str] = "any shape to a vector of all its elements"
     flop_rule: ClassVar[str] = "0 FLOPs (a view)"
     saved_rule: ClassVar[str] = "nothing (a view of its input)"
     view: ClassVar[bool] = True
+    global_only_when_mixing: ClassVar[bool] = True
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (numel(inputs[0]),)
@@ -60,6 +63,9 @@ class Flatten(Op):
     def receptive_field(self) -> RFEffect:
         # A flattened vector mixes every position in the next layer; spatially 1x1 inputs stay put.
         return "global"
+
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        return (tuple((0, axis) for axis in range(len(inputs[0]))),)
 
 
 class Dropout(Op):
@@ -89,6 +95,7 @@ class StochasticDepth(Op):
     mode: Literal["row", "batch"] = "row"
     spec_names: ClassVar[tuple[str, ...]] = ("stochastic_depth",)
     family: ClassVar[str] = "reshape"
+    rate_fields: ClassVar[tuple[str, ...]] = ("p",)  # torchvision raises it block by block
     summary: ClassVar[str] = (
         "stochastic depth: in training zeroes each sample's branch (row) or the batch's (batch) with "
         "probability p, scaling the rest by 1/(1-p); identity at inference"
@@ -115,6 +122,7 @@ class Permute(Op):
     kind: Literal["permute"] = "permute"
     dims: tuple[Int, ...]
     spec_names: ClassVar[tuple[str, ...]] = ("permute",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "reorders a sample's dimensions ([1, 2, 0]: CxHxW to channels-last HxWxC)"
     shape_rule: ClassVar[str] = "the input's sizes in the order dims gives"
@@ -133,6 +141,9 @@ class Permute(Op):
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return tuple(inputs[0][d] for d in self.dims)
+
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        return tuple(((0, d),) for d in self.dims)
 
 
 def _channel_dim(op_name: str, dim: int, shape: Shape) -> int:
@@ -153,6 +164,7 @@ class Chunk(Op):
     index: NonNegInt
     dim: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("chunk",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "one of `chunks` parts along the channels (torch.chunk)"
     shape_rule: ClassVar[str] = (
@@ -192,6 +204,7 @@ class Split(Op):
     index: NonNegInt
     dim: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("split",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     family: ClassVar[str] = "reshape"
     summary: ClassVar[str] = "one part of a split along the channels into the given sizes (torch.split)"
     shape_rule: ClassVar[str] = "sizes[index] channels; the sizes must add up to the input's channels"
@@ -240,6 +253,9 @@ class ChannelShuffle(Op):
                 f"{self.groups} groups",
                 argument="groups",
             )
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return ((0, 0),) if self.groups > 1 else ()  # axis 0 reordered (rows, were it to hold them)
 
 
 def _sides(value: Any) -> Any:
@@ -314,8 +330,10 @@ class Concat(Op):
     kind: Literal["concat"] = "concat"
     dim: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("concat",)
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     family: ClassVar[str] = "merge"
     inplace_producer: ClassVar[bool] = True
+    aligns_branches: ClassVar[bool] = True
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
     summary: ClassVar[str] = "concatenation along channels"
@@ -415,6 +433,8 @@ class Add(_Elementwise):
     saved_rule: ClassVar[str] = "nothing (with broadcasting too)"
     family: ClassVar[str] = "merge"
     inplace_producer: ClassVar[bool] = True
+    merge_symbol: ClassVar[str] = "+"
+    shortcut_merge: ClassVar[bool] = True
     summary: ClassVar[str] = "elementwise sum (broadcasting)"
 
 
@@ -424,6 +444,8 @@ class Mul(_Elementwise):
     kind: Literal["mul"] = "mul"
     spec_names: ClassVar[tuple[str, ...]] = ("mul",)
     family: ClassVar[str] = "merge"
+    merge_symbol: ClassVar[str] = "×"
+    cross_saving: ClassVar[bool] = True
     summary: ClassVar[str] = "elementwise product (broadcasting: a Cx1x1 gate scales a CxHxW map)"
     # Each factor's gradient is the other factor: torch keeps both inputs of each product it computes,
     # so with more than two inputs also the running products (measured with two and with four).

@@ -132,6 +132,11 @@ class ShiftedWindowAttention(Op):
         w = self.window_size
         return RFStep((2 * w - 1, 2 * w - 1), (1, 1), (w - 1, w - 1))
 
+    step_axes: ClassVar[tuple[int, int]] = (-3, -2)  # H and W of the channels-last HxWxC map
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return ((0, 2),)  # the projections mix the channels
+
     # torchvision's function spelt out (matmul, softmax), as autograd on the CPU keeps it: the linear's
     # input is the windowed copy of the map; the 4-d matmuls reshape their non-contiguous operands for bmm
     # and keep those copies (the scaled queries, the transposed keys, the values), not the q/k/v storage;
@@ -225,6 +230,11 @@ class PatchMerging(Op):
 
     def receptive_field(self) -> RFEffect:
         return RFStep((2, 2), (2, 2), (0, 0))
+
+    step_axes: ClassVar[tuple[int, int]] = (-3, -2)  # H and W of the channels-last HxWxC map
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return ((0, 2),)  # the layer norm and the projection mix the channels
 
     saved_rule: ClassVar[str] = (
         "the concatenated map (H/2 x W/2 x 4C, the norm's input), the norm's mean and inverse deviation "

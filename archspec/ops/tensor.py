@@ -14,12 +14,23 @@ the ``bmm`` torch lowers it to; indexing counts none.
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from archspec.ops.base import Op, OpError, PosInt, RFEffect, Saved, Shape, format_shape, numel
+from archspec.ops.base import (
+    AxisSources,
+    Op,
+    Operand,
+    OpError,
+    PosInt,
+    Saved,
+    Shape,
+    aligned_sources,
+    format_shape,
+    numel,
+)
 
 # The dtypes a buffer may hold (torch's names).
 BufferDType = Literal["int64", "int32", "float32", "float64", "bool"]
@@ -95,6 +106,9 @@ class Buffer(Op):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return self.shape
 
+    def holds_integers(self, inputs: Sequence[int], integer: Callable[[int], bool]) -> bool:
+        return self.dtype.startswith("int")
+
     def buffer_count(self) -> int:
         # The analysis' buffers are the state dict's (as batch norm's running statistics): a buffer that
         # is not persistent is recomputed by the module, like LeNet-5's connection tables.
@@ -140,8 +154,33 @@ class Gather(Op):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (*self.index_shape, *self.table_shape[1:])
 
+    def holds_integers(self, inputs: Sequence[int], integer: Callable[[int], bool]) -> bool:
+        return integer(inputs[0])  # the table's rows
+
+    def batch_problem(
+        self, inputs: Sequence[Operand], integer: Callable[[int], bool]
+    ) -> tuple[str, str] | None:
+        if all(node.batched for node in inputs):
+            return (
+                "gather: both the table and the index have a batch axis",
+                "gather picks rows of a table computed once (a param, or from params and buffers)",
+            )
+        if not integer(1):
+            return (
+                f"gather: the index '{inputs[1].name}' is not an integer tensor",
+                "the index is an integer buffer (`buffer index: [...]`), or a view of one",
+            )
+        return None
+
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         return (Saved("input", "index", index=1),)
+
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        index = tuple(((1, axis),) for axis in range(len(self.index_shape)))
+        return index + tuple(((0, axis),) for axis in range(1, len(self.table_shape)))
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return ((0, 0),)  # any row of the table may be picked
 
     def label(self) -> str:
         return "gather"
@@ -175,6 +214,8 @@ class Matmul(Op):
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = 2
     family: ClassVar[str] = "attention"
+    cross_saving: ClassVar[bool] = True
+    contracts_inputs: ClassVar[bool] = True
     summary: ClassVar[str] = "matrix product of two inputs, broadcast over their leading axes (torch.matmul)"
     shape_rule: ClassVar[str] = (
         "(..., n, k) and (..., k, m) to (..., n, m); the leading axes broadcast as torch's, aligned from "
@@ -197,6 +238,19 @@ class Matmul(Op):
                 hint="matmul takes (..., n, k) and (..., k, m); `permute` or `rearrange` an input to match",
             )
 
+    def batch_problem(
+        self, inputs: Sequence[Operand], integer: Callable[[int], bool]
+    ) -> tuple[str, str] | None:
+        a, b = inputs
+        lower = a if len(a.shape) < len(b.shape) else b if len(b.shape) < len(a.shape) else None
+        if lower is not None and lower.batched:
+            return (
+                f"matmul: '{lower.name}' has a batch axis and fewer axes than the other input; torch "
+                "would align its batch axis with the other's leading axes",
+                "give it the other's leading axes (`rearrange` with a size-1 axis)",
+            )
+        return None
+
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         found = matmul_shape(inputs[0], inputs[1])
         assert not isinstance(found, str)
@@ -205,11 +259,16 @@ class Matmul(Op):
     def macs(self, inputs: Sequence[Shape], output: Shape) -> int:
         return numel(output) * inputs[0][-1]
 
-    def receptive_field(self) -> RFEffect:
-        # Each output element reads a whole row of one input and a whole column of the other: across
-        # tokens (q @ k^T, attn @ v) every position is mixed. A product with a constant (a parameter) mixes
-        # none: the receptive-field pass looks through it (analysis.receptive).
-        return "global"
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        # The leading axes broadcast (aligned from their last); then the first's rows, the second's columns.
+        leading = aligned_sources([shape[:-2] for shape in inputs], len(output) - 2)
+        return (*leading, ((0, len(inputs[0]) - 2),), ((1, len(inputs[1]) - 1),))
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        # Each output element reads a whole row of the first and a whole column of the second: where those
+        # hold positions (w @ x, x's rows the tokens) every position is mixed. q @ kᵀ contracts the
+        # features and keeps two axes of tokens, which the receptive-field pass makes global.
+        return ((0, len(inputs[0]) - 1), (1, len(inputs[1]) - 2))
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         return (Saved("input", "first input", index=0), Saved("input", "second input", index=1))
@@ -279,6 +338,8 @@ class Einsum(Op):
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 2
     family: ClassVar[str] = "attention"
+    cross_saving: ClassVar[bool] = True  # of two inputs
+    contracts_inputs: ClassVar[bool] = True
     summary: ClassVar[str] = 'sum of products over named indices (`einsum("n d, m d -> n m")`, per sample)'
     shape_rule: ClassVar[str] = (
         "each input has one index per axis; an index has one size everywhere; the output has the sizes "
@@ -366,8 +427,17 @@ class Einsum(Op):
             return 0
         return math.prod(self.sizes[n] for n in (left | right) if n in out or (n in left and n in right))
 
-    def receptive_field(self) -> RFEffect:
-        return "global"  # as matmul: a contraction across tokens mixes positions
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        operands, out = self.indices()
+        return tuple(
+            tuple((i, axis) for i, names in enumerate(operands) for axis, n in enumerate(names) if n == name)
+            for name in out
+        )
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        # The summed indices: as matmul, a contraction across tokens mixes positions.
+        operands, out = self.indices()
+        return tuple((i, a) for i, names in enumerate(operands) for a, n in enumerate(names) if n not in out)
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         if len(inputs) != 2:

@@ -5,6 +5,7 @@ from typing import Any, ClassVar, Literal
 
 from archspec.ops.activation import GELU
 from archspec.ops.base import (
+    AxisSources,
     Int,
     Op,
     OpError,
@@ -18,7 +19,7 @@ from archspec.ops.base import (
     numel,
 )
 from archspec.ops.conv import spatial_input
-from archspec.ops.dense import Linear
+from archspec.ops.dense import Linear, last_axis
 from archspec.ops.structure import Dropout
 
 
@@ -86,6 +87,12 @@ class PatchEmbed(Op):
         p = self.patch_size
         return RFStep((p, p), (p, p), (0, 0))
 
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        return (((0, 1), (0, 2)), ((0, 0),))  # tokens: the map's H and W (row-major); features: its C
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return ((0, 0),)  # the conv sums every input channel
+
     saved_rule: ClassVar[str] = "its input (the convolution's)"
 
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
@@ -115,6 +122,9 @@ class ClassToken(Op):
 
     def param_count(self) -> int:
         return self.hidden_dim
+
+    def learned_tensor(self, output: Shape) -> tuple[str, Shape] | None:
+        return "learned class token", (1, output[-1])
 
 
 class PositionEmbedding(Op):
@@ -155,6 +165,9 @@ class PositionEmbedding(Op):
     def param_count(self) -> int:
         assert self.length is not None
         return self.length * self.hidden_dim
+
+    def learned_tensor(self, output: Shape) -> tuple[str, Shape] | None:
+        return "learned position embedding", output
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return output[0] * output[1]
@@ -291,6 +304,9 @@ class MLP(Op):
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (*inputs[0][:-1], self.outputs)
 
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        return last_axis(inputs)
+
     def parts(self) -> tuple[Op, ...]:
         # torchvision's MLPBlock. Parameters, MACs, FLOPs, depth, the modules torch builds, the source
         # written and the parameters init rules reach all follow from this one list.
@@ -332,6 +348,7 @@ class SelectToken(Op):
     kind: Literal["select_token"] = "select_token"
     index: Int = 0
     spec_names: ClassVar[tuple[str, ...]] = ("select_token", "token")
+    keeps_dtype: ClassVar[bool] = True  # moves elements, computes none
     family: ClassVar[str] = "token"
     summary: ClassVar[str] = "selects one token"
     shape_rule: ClassVar[str] = "NxD to a vector D"
@@ -346,3 +363,6 @@ class SelectToken(Op):
 
     def output_shape(self, inputs: Sequence[Shape]) -> Shape:
         return (inputs[0][1],)
+
+    def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
+        return (((0, 1),),)  # one token's features

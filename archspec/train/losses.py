@@ -36,7 +36,7 @@ def loss_name(graph: Graph) -> str:
         if declared not in LOSSES:
             raise UsageError(f"{graph.network}: metadata loss {declared!r} is not one of {', '.join(LOSSES)}")
         return str(declared)
-    return "rbf_map" if graph.nodes[graph.output].op.kind == "rbf" else "cross_entropy"
+    return graph.nodes[graph.output].op.default_loss
 
 
 def rbf_map_loss(outputs: torch.Tensor, targets: torch.Tensor, j: float = RBF_J) -> torch.Tensor:

@@ -40,6 +40,7 @@ from torch import nn
 
 import archspec
 from archspec.analysis import RF, ReceptiveField, feature_nodes, receptive_fields
+from archspec.analysis.receptive import node_effects
 from archspec.backends import codegen
 from archspec.backends.measure import saved_activation_bytes
 from archspec.backends.tidy import _SETTINGS as tidy_settings
@@ -207,8 +208,7 @@ def total_stride(graph: Graph) -> tuple[int, int]:
     """The product of every op's stride per axis: growing the input by a multiple of it keeps every
     layer's input size in the same residue modulo its stride (so branches that agree keep agreeing)."""
     product = [1, 1]
-    for node in graph.nodes:
-        effect = node.op.receptive_field()
+    for effect in node_effects(graph).values():  # in image coordinates (a map's H and W may be swapped)
         if isinstance(effect, RFStep):
             product = [product[a] * effect.stride[a] for a in (0, 1)]
     return product[0], product[1]

@@ -173,14 +173,23 @@ def conv_networks(draw: Any) -> str:
 
 @st.composite
 def tensor_ops(draw: Any, index: int, size: Size) -> tuple[list[str], Size]:
-    """One of the tensor primitives on a CxHxW map: a rearrange to channels-last and back, elementwise
+    """One of the tensor primitives on a CxHxW map: a rearrange to channels-last and back, a pool between
+    two swaps of H and W (a rearrange or a permute), elementwise
     functions (kept positive where log and sqrt need it), a per-side pad, a division and a broadcast add
     of an HxW mean. Left out: ``roll`` keeps the field's size by convention but moves it, which the exact
     gradient check here would see, and ``softmax``/``normalize`` along the channels, whose outputs sum to
     a constant there (tests/test_elementwise.py checks them)."""
-    choice = draw(st.sampled_from(["rearrange", "functions", "pad", "div", "broadcast"]))
+    choice = draw(st.sampled_from(["rearrange", "transpose", "functions", "pad", "div", "broadcast"]))
     if choice == "rearrange":
         return ['    rearrange("c h w -> h w c") >> shift(1) >> rearrange("h w c -> c h w")'], size
+    if choice == "transpose":  # a pool on the map with H and W swapped: its kernel and stride swap too
+        kernel = draw(st.tuples(st.sampled_from([1, 2, 3]), st.sampled_from([1, 2, 3])))
+        stride = draw(st.tuples(st.sampled_from([1, 2]), st.sampled_from([1, 2])))
+        out = torch_size("avgpool", (size[1], size[0]), kernel_size=kernel, stride=stride)
+        if out is None:
+            return [], size
+        swap = draw(st.sampled_from(['rearrange("c h w -> c w h")', "permute([0, 2, 1])"]))
+        return [f"    {swap} >> avgpool({pair(kernel)}, stride={pair(stride)}) >> {swap}"], (out[1], out[0])
     if choice == "functions":
         last = draw(st.sampled_from(["exp", "clamp(min=-1)", "clamp(min=-1, max=100)", "identity"]))
         return [f"    abs >> shift(1) >> sqrt >> log >> {last}"], size

@@ -16,7 +16,6 @@ from archspec.analysis import NodeCounts
 from archspec.backends.diagram.labels import FAMILIES, dims, esc, family, figures
 from archspec.backends.diagram.options import DrawOptions
 from archspec.backends.diagram.plan import Part, Plan
-from archspec.folding import RATE_FIELDS
 from archspec.ir import Graph, Metadata
 from archspec.label_text import number_text
 from archspec.ops import Shape
@@ -197,7 +196,7 @@ def legend(used: Iterable[tuple[str, str]]) -> list[str]:
 def is_shortcut(target: Part, index: int) -> bool:
     """Whether input ``index`` of ``target`` is a residual's shortcut (an add's second input)."""
     node = target.container.node if target.kind == "op" else None
-    return index > 0 and node is not None and node.op.kind == "add"
+    return index > 0 and node is not None and node.op.shortcut_merge
 
 
 def block_call(part: Part) -> str:
@@ -215,14 +214,14 @@ def block_call(part: Part) -> str:
 
 def rate_range(drawing: Drawing, part: Part) -> str | None:
     """``stochastic depth 0.0059–0.012``: the per-block rates of a folded run's instances, which folding
-    sets aside (``folding.RATE_FIELDS``); None when they do not differ."""
+    sets aside (``Op.rate_fields``); None when they do not differ."""
     if len(part.members) < 2:
         return None
     found: dict[tuple[str, str], list[float]] = {}
     for member in part.members:
         for node_id in member.ids:
             op = drawing.graph.nodes[node_id].op
-            for name in RATE_FIELDS.get(op.kind, ()):
+            for name in op.rate_fields:
                 found.setdefault((op.kind, name), []).append(float(getattr(op, name)))
     texts = []
     for (kind, _), values in found.items():

@@ -25,7 +25,6 @@ from archspec.backends.diagram.maps import maps_dot
 from archspec.backends.diagram.options import DrawOptions
 from archspec.backends.diagram.plan import Part, plan
 from archspec.ir import Graph
-from archspec.ops import Shape
 
 DEFAULT_OPTIONS = DrawOptions()
 CLUSTER_FILLS = ("#f7f8fa", "#eef1f5")  # alternating by nesting, so nested clusters stay apart
@@ -155,7 +154,7 @@ def same_rank_branches(drawing: Drawing) -> list[str]:
         into.setdefault(b, []).append(a)
         out_of.setdefault(a, []).append(b)
         node = target.container.node if target.kind == "op" else None
-        if node is not None and node.op.kind == "concat" and b not in merges:
+        if node is not None and node.op.aligns_branches and b not in merges:
             merges.append(b)
 
     def reaches(start: str, goal: str) -> bool:
@@ -191,14 +190,10 @@ def learned_input(drawing: Drawing, part: Part) -> list[str]:
     """A ViT's class token and position embedding: the learned tensor as a node of its own, joining the
     token stream at the op that adds it."""
     node = part.container.node if part.kind == "op" else None
-    if node is None or node.op.kind not in ("class_token", "position_embedding"):
+    learned = node.op.learned_tensor(node.shape) if node is not None else None
+    if node is None or learned is None:
         return []
-    width = node.shape[-1]
-    shape: Shape
-    if node.op.kind == "class_token":
-        text, shape = "learned class token", (1, width)
-    else:
-        text, shape = "learned position embedding", node.shape
+    text, shape = learned
     label = f'<{text}<BR/><FONT POINT-SIZE="{SMALL}" COLOR="{GREY}">{dims(shape)}</FONT>>'
     values: dict[str, str | float] = {"shape": "note", "style": "filled", "fillcolor": FAMILIES["token"][0]}
     return [
@@ -235,7 +230,7 @@ def node_attrs(drawing: Drawing, part: Part, kind: str) -> str:
     label = "<" + "<BR/>".join(rows) + ">"
     values: dict[str, str | float] = {"fillcolor": fill, "label": label}
     node = part.container.node if part.kind == "op" else None
-    symbol = {"add": "+", "mul": "×"}.get(node.op.kind, "") if node is not None else ""
+    symbol = node.op.merge_symbol if node is not None else ""
     if symbol:
         values.update(shape="circle", label=symbol, margin="0", width=0.3, fixedsize="true", fontsize=14)
     if part.kind == "box" and part.count > 1:
