@@ -361,6 +361,8 @@ class BlockDef(_Node):
     span: Span
     path: str
     label: Label | None = None  # `label: "MBConv{t} k{k}×{k}"`: how drawings name an instance
+    # `order: [qkv, proj]`: the layers registered first, in this order (module and state-dict order)
+    order: tuple[Label, ...] = ()
 
 
 @dataclass(frozen=True, eq=False, repr=False)

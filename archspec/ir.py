@@ -47,6 +47,11 @@ class Scope(BaseModel):
     )
     repeat: Repeat | None = None
     span: Span | None = None
+    order: tuple[str, ...] = Field(
+        default=(),
+        description="A block instance's `order:` setting: the local names registered first, in this order "
+        "(module and state_dict order); the others follow in data-flow order.",
+    )
 
 
 class Node(BaseModel):

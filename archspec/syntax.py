@@ -32,6 +32,7 @@ from lark.tree import Meta
 from lark.visitors import Transformer_NonRecursive
 
 from archspec import ast
+from archspec.block_order import check_order
 from archspec.errors import Diagnostic, SpecError, printable
 from archspec.limits import MAX_INT, MAX_LINE, MAX_NESTING, MAX_SPEC_BYTES, check_nesting
 from archspec.parsed import text_digest
@@ -321,6 +322,20 @@ def _span_of(meta: Meta, path: str) -> Span:
         column=meta.column,
         end_line=meta.end_line,
         end_column=meta.end_column,
+    )
+
+
+def _unknown_setting(key: ast.Label, misused: str | None) -> None:
+    """The error for a block setting other than ``label: "..."`` and ``order: [names]``."""
+    if misused == "order":
+        raise SpecError.at(key.span, "a block's order is a list of names", "`order: [qkv, proj]`")
+    if misused == "label":
+        raise SpecError.at(key.span, "a block's label is a string", '`label: "MBConv{t} k{k}×{k}"`')
+    raise SpecError.at(
+        key.span,
+        f"unknown block setting '{printable(key.text)}'",
+        'a block\'s first lines may set only `label: "..."` (how drawings name it) and `order: [names]` '
+        "(the layers registered first); a layer is a call such as conv(64, 3)",
     )
 
 
@@ -683,23 +698,31 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
     def block_setting(self, meta: Meta, children: list[Any]) -> tuple[ast.Label, ast.Label]:
         key, value = children
         if key.template or key.text != "label":
-            raise SpecError.at(
-                key.span,
-                f"unknown block setting '{printable(key.text)}'",
-                'a block\'s first lines may set only `label: "..."` (how drawings name it); '
-                "a layer is a call such as conv(64, 3)",
-            )
+            _unknown_setting(key, "order" if key.text == "order" else None)
         return key, ast.Label(_unquote(value, self.path), True, _token_span(value, self.path))
+
+    @v_args(meta=True)
+    def block_order(self, meta: Meta, children: list[Any]) -> tuple[ast.Label, tuple[ast.Label, ...]]:
+        key, *names = children
+        if key.template or key.text != "order":
+            _unknown_setting(key, "label" if key.text == "label" else None)
+        listed = tuple(ast.Label(str(n), False, _token_span(n, self.path)) for n in names if n is not None)
+        return key, listed
 
     @v_args(meta=True)
     def block_def(self, meta: Meta, children: list[Any]) -> ast.BlockDef:
         name, *params, body = children
         settings = [p for p in params if isinstance(p, tuple)]
         params = [p for p in params if p is not None and not isinstance(p, tuple)]
-        if len(settings) > 1:
-            raise SpecError.at(settings[1][0].span, f"block {name} sets its label twice")
-        label = settings[0][1] if settings else None
-        return ast.BlockDef(str(name), tuple(params), body, self.span(meta), self.path, label)
+        found: dict[str, Any] = {}
+        for key, value in settings:
+            if key.text in found:
+                raise SpecError.at(key.span, f"block {name} sets its {key.text} twice")
+            found[key.text] = value
+        order = found.get("order", ())
+        check_order(str(name), order, tuple(params), body)
+        label = found.get("label")
+        return ast.BlockDef(str(name), tuple(params), body, self.span(meta), self.path, label, order)
 
     @v_args(meta=True)
     def meta_entry(self, meta: Meta, children: list[Any]) -> ast.MetaEntry:
@@ -1218,8 +1241,14 @@ _DECLARATION_FORMS = {
 }
 
 
+_ORDER_SETTING = re.compile(r"\s*order\s*:\s*[A-Za-z_]")
+
+
 def _declaration_hint(written: str) -> str | None:
-    """The form of a `param`/`buffer` declaration, for a syntax error on a line that starts with one."""
+    """The form of a `param`/`buffer` declaration, or of a block's `order:`, for a syntax error on a line
+    that starts with one."""
+    if _ORDER_SETTING.match(written):
+        return "a block's order lists names in brackets, first in its body: `order: [qkv, proj]`"
     match = _DECLARATION.match(written)
     if match is None:
         return None

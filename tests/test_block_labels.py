@@ -102,8 +102,8 @@ def test_label_errors_are_spec_errors() -> None:
         "t.arch:2:3: error: unknown block setting 'title'\n"
         '   2 |   title: "MBConv{t} k{k}×{k}, {out}"\n'
         "         ^^^^^\n"
-        '  hint: a block\'s first lines may set only `label: "..."` (how drawings name it); '
-        "a layer is a call such as conv(64, 3)"
+        '  hint: a block\'s first lines may set only `label: "..."` (how drawings name it) and '
+        "`order: [names]` (the layers registered first); a layer is a call such as conv(64, 3)"
     )
 
 

@@ -42,11 +42,10 @@ def zoo_params(variants: list[str], fast: set[str] | None = None) -> list[Any]:
     return [pytest.param(v, marks=pytest.mark.slow) if v in slow else v for v in variants]
 
 
-# torchvision's Swin V2 attention builds `proj` before `cpb_mlp`, whose output it uses first; a spec
-# registers a layer where the data flow first uses it (tests/test_zoo_v2.py, same-seed init: xfail).
-MODULE_ORDER_DIFFERS = {"swin_v2_t"}
 # Written from primitives, these run einsum where torchvision runs matmul: their outputs agree within a
 # relative tolerance, not bit for bit, and tests/test_zoo_v2.py compares them so (full size: slow).
+# (Checked: maxvit_t differs by 7e-7 at an output scale of 1.9 in the tests below; swin_v2_t would also
+# need building on the CPU there, as `to_empty` leaves its non-persistent buffers uninitialised.)
 NOT_BIT_EXACT = {"swin_v2_t", "maxvit_t"}
 
 
@@ -82,10 +81,7 @@ def test_parameter_count_equals_analysis(variant: str) -> None:
 def test_state_dict_keys_and_shapes_equal_torchvision(variant: str) -> None:
     ours = archspec.load(variant).build(device="meta").state_dict()
     theirs = reference(variant, "meta").state_dict()
-    if variant in MODULE_ORDER_DIFFERS:  # the same keys (a strict load takes them), another order
-        assert sorted(ours) == sorted(theirs)
-    else:
-        assert list(ours) == list(theirs)
+    assert list(ours) == list(theirs)
     assert {k: tuple(v.shape) for k, v in ours.items()} == {k: tuple(v.shape) for k, v in theirs.items()}
 
 

@@ -192,7 +192,8 @@ class ClassRecovery:
                 continue
             if self.describe(without(first, index)).key() != lacking.key:
                 continue
-            start, end = marks[index], marks[index + 1]
+            place = first.registration.index(index)  # members come in __init__'s (registration) order
+            start, end = marks[place], marks[place + 1]
             slots = [[*inst[:start], *([None] * (end - start)), *inst[start:]] for inst in lacking.slots]
             if not fillable(full.slots + slots):
                 continue  # a value used only in the optional step would be unknown for the others

@@ -86,7 +86,8 @@ class Describer:
         members = []
         made: set[str] = set()  # the module lists made so far
         where = plan.scope.name
-        for step in plan.steps:
+        for index in plan.registration:  # __init__ in registration order (`order:`), forward in data flow
+            step = plan.steps[index]
             node = step.node
             if node is not None and self.inlined(step):
                 entry = source_op(node.op)

@@ -119,7 +119,9 @@ def render_class(cls: RecoveredClass, graph: Graph, root: bool) -> list[str]:
         return f"{arg.keyword}={literal(value)}" if arg.keyword else literal(value)
 
     optional = None if cls.optional is None else (cls.optional, cls.flag)
-    init = init_lines(cls.shape.members, lit, optional)
+    # the members come in __init__'s (registration) order, the optional step is a step of data-flow order
+    placed = None if optional is None else (cls.instances[0].registration.index(optional[0]), optional[1])
+    init = init_lines(cls.shape.members, lit, placed)
     forward = forward_lines(cls.shape.forward, graph, optional)
     if root:
         doc = f"{doc_text(graph.variant or graph.network)}: the whole network."

@@ -15,6 +15,7 @@ import functools
 import json
 from collections.abc import Iterable
 
+from archspec.backends.plan import module_order, plan_graph
 from archspec.backends.source_ops import SOURCE_OPS, Leaf
 from archspec.backends.torch_source import layer_bases, leaf_classes
 from archspec.init_rules import after_order, clause_for
@@ -130,7 +131,7 @@ class InitPlan:
     @functools.cached_property
     def order(self) -> list[tuple[Node, InitRule]]:
         """The (layer, rule) pairs applied once the network is built, in order (``after_order``)."""
-        return after_order(self.graph.init, self.graph.nodes)
+        return after_order(self.graph.init, module_order(plan_graph(self.graph)))
 
     @functools.cached_property
     def by_class(self) -> dict[str, InitRule] | None:
@@ -186,7 +187,7 @@ class InitPlan:
         know."""
         rule_of = {node.name: rule for node, rule in self.order if rule.kind is not None}
         walked: list[tuple[Leaf, InitRule | None]] = []
-        for node in self.graph.nodes:
+        for node in module_order(plan_graph(self.graph)):
             if module_class(node.op) is None:
                 continue  # no module of its own: a functional op, or a parameter its owner keeps
             leaves = module_leaves(node.op)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from archspec.block_order import ordered
 from archspec.errors import InternalError
 from archspec.ir import Graph, Node, Scope
 
@@ -55,6 +56,12 @@ class ContainerPlan:
             value = step.output
         return value == self.output
 
+    @property
+    def registration(self) -> list[int]:
+        """The indices of ``steps`` in the order their modules, parameters and buffers are constructed
+        and registered (``__init__``'s order): the block's ``order:`` first, then data-flow order."""
+        return ordered([step.local for step in self.steps], self.scope.order)
+
     def walk(self) -> list[ContainerPlan]:
         """This container and every container below it, children first."""
         found: list[ContainerPlan] = []
@@ -76,6 +83,21 @@ def module_lists(names: list[str]) -> dict[str, bool]:
             if parts[depth] not in found:
                 found.append(parts[depth])
     return {prefix: found == [str(i) for i in range(len(found))] for prefix, found in entries.items()}
+
+
+def module_order(plan: ContainerPlan) -> list[Node]:
+    """Every op node below ``plan`` in module order (``modules()``: each container's steps in
+    registration order, a child container's nodes where it is registered): the order of the ``init:``
+    rules applied once the network is built."""
+    found: list[Node] = []
+    for index in plan.registration:
+        step = plan.steps[index]
+        if step.child is not None:
+            found.extend(module_order(step.child))
+        else:
+            assert step.node is not None
+            found.append(step.node)
+    return found
 
 
 def consumers(graph: Graph) -> dict[int, list[int]]:

@@ -26,7 +26,7 @@ from torch import nn
 
 from archspec.analysis.memory import inplace_nodes
 from archspec.backends.init import apply_rule, layer_of, parameters_of
-from archspec.backends.plan import ContainerPlan, Step, module_lists, plan_graph
+from archspec.backends.plan import ContainerPlan, Step, module_lists, module_order, plan_graph
 from archspec.backends.torch_ops import torch_op
 from archspec.errors import UsageError
 from archspec.init_rules import after_order, built_rules
@@ -152,7 +152,7 @@ def build_module(
     with torch.device(device) if device is not None else contextlib.nullcontext():
         module = _container(plan, graph, inplace, not meta, root=True, dtype=dtype)
         if not meta:  # nothing to initialise on meta
-            for node, rule in after_order(graph.init, graph.nodes):
+            for node, rule in after_order(graph.init, module_order(plan)):
                 apply_rule(rule, parameters_of(layer_of(module, node.name)))
     if dtype is not None:
         module = module.to(dtype=dtype)
@@ -173,16 +173,17 @@ def _container(
     root: bool = False,
     dtype: torch.dtype | None = None,
 ) -> nn.Module:
-    # Everything is constructed in step order (modules and parameters alike), as the random numbers that
-    # construction draws must come in the spec's order; `initialise` is False on meta (nothing to set).
-    children: list[tuple[str, nn.Module | None, Step]] = []
+    # Everything is constructed in registration order (modules and parameters alike: the block's
+    # `order:`, then data-flow order), as the random numbers that construction draws must come in the
+    # spec's module order; `initialise` is False on meta (nothing to set). The steps run in data-flow order.
+    registration = plan.registration
+    made: dict[int, tuple[str, nn.Module | None, Step]] = {}
     parameters: dict[int, nn.Parameter] = {}
     buffers: dict[int, torch.Tensor] = {}
-    for index, step in enumerate(plan.steps):
+    for index in registration:
+        step = plan.steps[index]
         if step.child is not None:
-            children.append(
-                (step.local, _container(step.child, graph, inplace, initialise, dtype=dtype), step)
-            )
+            made[index] = (step.local, _container(step.child, graph, inplace, initialise, dtype=dtype), step)
             continue
         assert step.node is not None
         entry = torch_op(step.node.op)
@@ -200,22 +201,23 @@ def _container(
                 built = built.to(dtype=dtype)
             if index in parameters:
                 parameters[index] = nn.Parameter(parameters[index].detach().to(dtype=dtype))
-        children.append((step.local, built, step))
+        made[index] = (step.local, built, step)
+    children = [made[index] for index in range(len(plan.steps))]
     lists = module_lists([name for name, _, _ in children])
-    if not root and plan.is_chain and not lists and all(m is not None for _, m, _ in children):
+    in_order = registration == list(range(len(plan.steps)))  # nn.Sequential runs in registration order
+    if not root and plan.is_chain and in_order and not lists and all(m is not None for _, m, _ in children):
         sequential = nn.Sequential()
         for name, child, _ in children:
             _check_name(sequential, name, plan)
             sequential.add_module(name, child)
         return sequential
     block = Block(_label(plan, graph, root))
+    for index in registration:
+        _register(block, made[index], parameters.get(index), buffers.get(index), lists, plan)
     slots = _Slots(plan)
-    for index, (name, child, step) in enumerate(children):
-        if "." not in name:
-            _check_name(block, name, plan)
+    for name, child, step in children:
         function: Callable[..., Any]
         if child is not None:
-            _add_module(block, name, child, lists, plan)
             node = step.node
             wrap = torch_op(node.op).wrap if node is not None else None
             function = wrap(child) if wrap is not None else child
@@ -223,15 +225,6 @@ def _container(
             node = step.node
             assert node is not None
             entry = torch_op(node.op)
-            if index in parameters:
-                if "." in name:
-                    raise UsageError(
-                        f"'{name}' in {plan.scope.name or 'the network'} is a parameter of its own: a "
-                        "module list (a dotted label) holds modules; give it a name without a dot"
-                    )
-                block.register_parameter(name, parameters[index])
-            if index in buffers:
-                block.register_buffer(name, buffers[index], persistent=getattr(node.op, "persistent", True))
             assert entry.function is not None, node.op.kind
             function = entry.function(node.op, block, name)
         sources = tuple(slots.read(i) for i in step.inputs)
@@ -242,6 +235,33 @@ def _container(
     block.archspec_chain = plan.is_chain
     block.archspec_output = slots.read(plan.output)
     return block
+
+
+def _register(
+    block: Block,
+    made: tuple[str, nn.Module | None, Step],
+    parameter: nn.Parameter | None,
+    buffer: torch.Tensor | None,
+    lists: dict[str, bool],
+    plan: ContainerPlan,
+) -> None:
+    """One step's module, parameter or buffer registered in ``block`` under its local name."""
+    name, child, step = made
+    if "." not in name:
+        _check_name(block, name, plan)
+    if child is not None:
+        _add_module(block, name, child, lists, plan)
+        return
+    if parameter is not None:
+        if "." in name:
+            raise UsageError(
+                f"'{name}' in {plan.scope.name or 'the network'} is a parameter of its own: a "
+                "module list (a dotted label) holds modules; give it a name without a dot"
+            )
+        block.register_parameter(name, parameter)
+    if buffer is not None:
+        assert step.node is not None
+        block.register_buffer(name, buffer, persistent=getattr(step.node.op, "persistent", True))
 
 
 def _add_module(

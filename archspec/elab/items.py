@@ -202,6 +202,7 @@ class ItemLowerer(ABC):
                 label=block_label(block, call, block_env),
                 repeat=repeat,
                 span=call.span,
+                order=tuple(name.text for name in block.order),
             )
         )
         self.blocks.enter(block, call)

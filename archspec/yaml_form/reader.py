@@ -194,17 +194,17 @@ class _Reader(Statements):
             )
 
     def block(self, key: str, where: Pos, value: Any, value_pos: Pos) -> None:
-        """``block Name(params)``: a list (the body) or a mapping with ``label`` and ``layers``."""
+        """``block Name(params)``: a list (the body) or a mapping with ``label``, ``order`` and ``layers``."""
         self.header(key, where, 0)
         if isinstance(value, dict):
             found = {k: (kp, v, vp) for k, kp, v, vp in items(value, value_pos)}
             for name in found:
-                if name not in ("label", "layers"):
+                if name not in ("label", "order", "layers"):
                     kp = found[name][0]
                     self.fail(
                         kp,
                         f"unknown key '{printable(str(name))}' in a block",
-                        "a block has `label` and `layers`",
+                        "a block has `label`, `order` and `layers`",
                     )
             if "layers" not in found:
                 self.fail(where, "a block written as a mapping needs `layers:` (its body)", width=len(key))
@@ -215,10 +215,22 @@ class _Reader(Statements):
                 self.out.line(
                     1, ("label: ", label_pos), (json.dumps(label, ensure_ascii=False), label_value_pos)
                 )
+            if "order" in found:
+                self.order(*found["order"])
             layers_pos, body, body_pos = found["layers"]
             self.body(body, body_pos, layers_pos, 1)
             return
         self.body(value, value_pos, where, 1)
+
+    def order(self, order_pos: Pos, names: Any, names_pos: Pos) -> None:
+        """A block's ``order: [qkv, proj]``: a list of names, written as the text form's setting."""
+        if not isinstance(names, list) or not names:
+            self.fail(names_pos, f"a block's order is a list of names, got {kind_of(names)}")
+        pieces: list[tuple[str, Pos]] = [("order: [", order_pos)]
+        for index, (name, name_pos) in enumerate(entries(names, names_pos)):
+            pieces += [(", ", name_pos)] if index else []
+            pieces.append((self.name(name, name_pos, "a block's order"), name_pos))
+        self.out.line(1, *pieces, ("]", names_pos))
 
     def network(self, key: str, where: Pos, value: Any, value_pos: Pos) -> None:
         """``network name``: metadata, ``input``, ``params``, ``variants``, ``init``, ``layers``."""

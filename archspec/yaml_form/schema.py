@@ -96,6 +96,12 @@ def yaml_schema() -> dict[str, Any]:
                         "type": "object",
                         "properties": {
                             "label": {"type": "string", "description": "How drawings name an instance."},
+                            "order": {
+                                "type": "array",
+                                "items": {"type": "string", "pattern": NAME},
+                                "minItems": 1,
+                                "description": "The layers registered first, in this order (module order).",
+                            },
                             "layers": _ref("body"),
                         },
                         "required": ["layers"],

@@ -29,8 +29,11 @@ def to_yaml(module: ast.Module) -> str:
         root["lets"] = CommentedMap((let.name, _value(let.value)) for let in module.lets)
     for block in module.blocks:
         body: Any = _body(block.body)
-        if block.label is not None:
-            body = CommentedMap([("label", block.label.text), ("layers", body)])
+        if block.label is not None or block.order:
+            settings: list[tuple[str, Any]] = [] if block.label is None else [("label", block.label.text)]
+            if block.order:
+                settings.append(("order", _flow([name.text for name in block.order])))
+            body = CommentedMap([*settings, ("layers", body)])
         root[f"block {unparse.signature(block)}"] = body
     for network in module.networks:
         root[f"network {network.name}"] = _network(network)
