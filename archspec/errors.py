@@ -45,7 +45,7 @@ class Diagnostic:
         file_lines = _source_lines(self.span, sources)
         text = _line(file_lines, self.span.line)
         marks = _marks(self.span, file_lines)
-        if marks and marks[0][3] > marks[0][2]:  # several lines, or one the span's end leaves early
+        if len(marks) > 1 and marks[0][3] > marks[0][2]:  # a span with text on several lines
             lines.extend(_render_lines(marks))
         elif text is not None and self.span.column <= MAX_SOURCE_LINE:
             width = self.span.end_column - self.span.column if self.span.end_line == self.span.line else 1
@@ -103,7 +103,7 @@ def _line(file_lines: list[str] | None, number: int) -> str | None:
     return None
 
 
-# A span over more lines than this shows its first lines, a count of those left out, and its last line.
+# A span over more lines than this (a whole block) shows its first lines and says on which it ends.
 MAX_SPAN_LINES = 4
 
 
@@ -112,7 +112,7 @@ def _marks(span: Span, file_lines: list[str] | None) -> list[tuple[int, str, int
     marked being ``text[start:end]``: from the span's column on its first line, from the indentation
     on the others, to the span's end on the last; trailing blanks, blank lines and a last line the span
     only enters (a statement's span ends where the next statement begins) are left out, so one line
-    may be left.
+    may be left (then the one-line rendering, its caret at the start, stays as it was).
     Empty for a one-line span, a line out of the file, or a position too far along a line to draw."""
     if file_lines is None or span.end_line <= span.line or span.end_line > len(file_lines) + 1:
         return []

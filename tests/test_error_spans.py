@@ -91,7 +91,8 @@ def test_four_lines_are_shown_five_are_cut() -> None:
 
 def test_a_span_that_only_enters_its_second_line_is_one_line() -> None:
     """A statement's span ends at the column where the next statement begins: a line it covers nothing
-    of is not shown, and the first line's caret is as wide as its text."""
+    of is not shown; what is left is one line, shown as before (a caret at the start: messages about
+    an import statement keep their form)."""
     assert render(Span("f.arch", 3, 3, 4, 3)) == (
         "f.arch:3:3: error: message\n   3 |   c\n         ^\n  hint: a hint"
     )
