@@ -9,6 +9,7 @@ from typing import Any
 from archspec.errors import SpecError
 from archspec.loader import load_program, spec_files, zoo_dir
 from archspec.lower import file_environment, metadata, network_of, variant_names
+from archspec.yaml_form import is_spec_in_folder
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ def scan(directory: Path | None = None) -> tuple[list[CatalogEntry], list[SpecEr
     entries: list[CatalogEntry] = []
     problems: list[SpecError] = []
     for path in spec_files(directory or zoo_dir()):
+        if not is_spec_in_folder(path):
+            continue
         try:
             program = load_program(path)
             if not program.root.module.networks:

@@ -40,6 +40,8 @@ class CheckResult:
 
     errors: list[SpecError] = field(default_factory=list)
     warnings: list[SpecError] = field(default_factory=list)
+    # The specs that are libraries (blocks and bindings, no network), checked statically only.
+    libraries: list[str] = field(default_factory=list)
 
 
 def check_specs(specs: Sequence[str], only_variant: str | None = None, **load_options: Any) -> CheckResult:
@@ -52,10 +54,17 @@ def check_specs(specs: Sequence[str], only_variant: str | None = None, **load_op
             path, implied = resolve_spec(spec)
             program = load_program(path, **load_options)
             wanted = only_variant or implied
-            names = [wanted] if wanted else variant_names(network_of(program))
+            library = is_library(program)
+            if library and only_variant is not None:
+                raise SpecError.at(
+                    None, f"--variant {only_variant}: {spec} defines no network, only blocks to import"
+                )
+            names = [] if library else [wanted] if wanted else variant_names(network_of(program))
         except SpecError as error:
             result.errors.append(error)
             continue
+        if library:
+            result.libraries.append(spec)
         errors = static_errors(program)
         warnings = chain_label_warnings(program) + division_warnings(program)
         for name in names:
@@ -70,6 +79,13 @@ def check_specs(specs: Sequence[str], only_variant: str | None = None, **load_op
         result.errors += [SpecError([d], dict(sources)) for d in _unique(errors)]
         result.warnings += [SpecError([d], dict(sources)) for d in _unique(warnings, by_place=True)]
     return result
+
+
+def is_library(program: Program) -> bool:
+    """Whether the root file is a library: blocks or bindings, and no network. Its blocks are checked
+    statically (names, references, arguments), as no call gives them an input shape."""
+    module = program.root.module
+    return not module.networks and bool(module.blocks or module.lets)
 
 
 def _unique(diagnostics: Iterable[Diagnostic], by_place: bool = False) -> list[Diagnostic]:

@@ -86,10 +86,11 @@ def _add_import_options(parser: argparse.ArgumentParser) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     """Every network and variant, with year and paper; a folder of specs, or a filter on the zoo's names."""
     from archspec.catalog import matches, scan
+    from archspec.yaml_form import SPEC_SUFFIXES
 
     target, pattern = args.directory, None
     if target and not Path(target).is_dir():
-        if "/" in target or target.startswith(".") or target.endswith(".arch"):
+        if "/" in target or target.startswith(".") or target.endswith(SPEC_SUFFIXES):
             raise UsageError(f"no such folder: {target}")
         target, pattern = None, args.directory
     rows, problems = scan(Path(target) if target else None)
@@ -126,6 +127,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not failed and not args.quiet:
         warned = f" ({len(result.warnings)} warning(s))" if result.warnings else ""
         print(f"ok: {len(args.specs)} spec(s) valid{warned}")
+        for library in result.libraries:  # say what was not checked: a block's shapes need a call
+            print(
+                f"  {library}: a library of blocks (no network): checked statically (syntax, names, "
+                "references, arguments), not its shapes, which need a network that uses the blocks"
+            )
     return EXIT_SPEC if failed else EXIT_OK
 
 
@@ -355,7 +361,8 @@ def _add_report_parser(sub: Any) -> None:
         description="Build a static HTML site that opens from the file system (no server, no network): "
         "an index with the networks and charts, and a page per network variant. "
         "A network or file name selects all its variants; a variant name selects one; a folder every "
-        "network of its .arch files. The zoo's site tells its history and has the essay's claims page; "
+        "network of its spec files (.arch, .yaml, .yml). The zoo's site tells its history and has the "
+        "essay's claims page; "
         "a site of your own specs speaks of your networks only.",
         epilog="examples: archspec report lenet5 resnet -o out/site; archspec report specs/ -o out/mine",
     )
@@ -363,7 +370,7 @@ def _add_report_parser(sub: Any) -> None:
         "specs",
         nargs="*",
         metavar="SPEC",
-        help="networks, variants, .arch files or folders of them (default: the zoo)",
+        help="networks, variants, spec files (.arch, .yaml) or folders of them (default: the zoo)",
     )
     p.add_argument(
         "--output",
@@ -668,7 +675,8 @@ def _build_parser(only: str | None) -> tuple[argparse.ArgumentParser, Mapping[st
         "directory",
         nargs="?",
         metavar="DIR_OR_NAME",
-        help="a folder of .arch files, or a filter on the zoo's network and variant names (default: the zoo)",
+        help="a folder of spec files (.arch, .yaml, .yml), or a filter on the zoo's network and variant "
+        "names (default: the zoo)",
     )
     p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     p.set_defaults(handler=cmd_list)

@@ -19,12 +19,16 @@ EXIT_OK, EXIT_SPEC = 0, 1
 
 
 def spec_paths(targets: list[str]) -> list[Path]:
-    """The files named, and the ``.arch`` files of the folders named (recursively, in sorted order)."""
+    """The files named, and the spec files (``.arch``, ``.yaml``, ``.yml``) of the folders named
+    (recursively, in sorted order; YAML files that are not specs passed over)."""
+    from archspec.yaml_form import SPEC_SUFFIXES, is_spec_in_folder
+
     paths: list[Path] = []
     for target in targets:
         path = Path(target)
         if path.is_dir():
-            paths.extend(sorted(p for p in path.rglob("*.arch") if p.is_file()))
+            found = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            paths.extend(p for p in found if is_spec_in_folder(p))  # not a CI workflow's YAML
         elif path.exists():
             paths.append(path)
         else:
@@ -33,9 +37,13 @@ def spec_paths(targets: list[str]) -> list[Path]:
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:
-    """Format specs in place, or with --check report (with a diff) those that would change."""
+    """Format specs in place, or with --check report (with a diff) those that would change. A YAML spec
+    is rewritten in the YAML form's canonical layout, unless it has comments (refused: the YAML writer
+    would drop them)."""
     from archspec.fmt import format_text
     from archspec.loader import read_spec
+    from archspec.yaml_form import is_yaml
+    from archspec.yaml_form.convert import format_yaml
 
     if "-" in args.files:
         if len(args.files) > 1:
@@ -51,7 +59,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     for path in spec_paths(args.files):
         try:
             text = read_spec(path, str(path))
-            formatted = format_text(text, str(path))
+            formatted = (format_yaml if is_yaml(str(path)) else format_text)(text, str(path))
         except SpecError as error:
             print(error.render(), file=sys.stderr)
             failed += 1
@@ -117,14 +125,16 @@ def add_parsers(
 
     p = command(
         "fmt",
-        "format specs in the canonical layout (comments and aligned tables kept)",
+        "format specs in the canonical layout (comments and aligned tables kept); a YAML spec in the "
+        "YAML form's layout, unless it has comments, which the YAML writer would drop (refused)",
         "archspec fmt --check specs/",
     )
     p.add_argument(
         "files",
         nargs="+",
         metavar="FILE",
-        help="a .arch file, a folder (its .arch files, recursively), or - (standard input to output)",
+        help="a .arch/.yaml/.yml file, a folder (its spec files, recursively), or - (standard input "
+        "to output, the text form)",
     )
     p.add_argument(
         "--check",

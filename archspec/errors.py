@@ -42,8 +42,12 @@ class Diagnostic:
             head = f"archspec: {self.severity}: {message}"
             return head if hint is None else f"{head}\n  hint: {hint}"
         lines = [f"{printable(str(self.span))}: {self.severity}: {message}"]
-        text = _source_line(self.span, sources)
-        if text is not None and self.span.column <= MAX_SOURCE_LINE:
+        file_lines = _source_lines(self.span, sources)
+        text = _line(file_lines, self.span.line)
+        marks = _marks(self.span, file_lines)
+        if len(marks) > 1 and marks[0][3] > marks[0][2]:  # a span with text on several lines
+            lines.extend(_render_lines(marks))
+        elif text is not None and self.span.column <= MAX_SOURCE_LINE:
             width = self.span.end_column - self.span.column if self.span.end_line == self.span.line else 1
             width = max(1, min(width, len(text) - self.span.column + 1, MAX_SOURCE_LINE))
             before = printable(text[: self.span.column - 1])
@@ -80,7 +84,8 @@ def truncate(text: str, limit: int) -> str:
     return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
 
 
-def _source_line(span: Span, sources: dict[str, str] | None) -> str | None:
+def _source_lines(span: Span, sources: dict[str, str] | None) -> list[str] | None:
+    """The lines of the spec file ``span`` is in (tabs as one space each, as columns count them)."""
     text = (sources or {}).get(span.path)
     if text is None:
         if not span.path.endswith((".arch", ".yaml", ".yml")):  # only a spec file is ever shown in a message
@@ -89,10 +94,58 @@ def _source_line(span: Span, sources: dict[str, str] | None) -> str | None:
             text = Path(span.path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None
-    all_lines = text.splitlines()
-    if 1 <= span.line <= len(all_lines):
-        return all_lines[span.line - 1].expandtabs(1)
+    return [line.expandtabs(1) for line in text.splitlines()]
+
+
+def _line(file_lines: list[str] | None, number: int) -> str | None:
+    if file_lines is not None and 1 <= number <= len(file_lines):
+        return file_lines[number - 1]
     return None
+
+
+# A span over more lines than this (a whole block) shows its first lines and says on which it ends.
+MAX_SPAN_LINES = 4
+
+
+def _marks(span: Span, file_lines: list[str] | None) -> list[tuple[int, str, int, int]]:
+    """For a span over several lines: each line it covers as (number, text, start, end), the part
+    marked being ``text[start:end]``: from the span's column on its first line, from the indentation
+    on the others, to the span's end on the last; trailing blanks, blank lines and a last line the span
+    only enters (a statement's span ends where the next statement begins) are left out, so one line
+    may be left (then the one-line rendering, its caret at the start, stays as it was).
+    Empty for a one-line span, a line out of the file, or a position too far along a line to draw."""
+    if file_lines is None or span.end_line <= span.line or span.end_line > len(file_lines) + 1:
+        return []
+    marks = []
+    for number in range(span.line, min(span.end_line, len(file_lines)) + 1):
+        text = file_lines[number - 1]
+        start = span.column - 1 if number == span.line else len(text) - len(text.lstrip())
+        end = span.end_column - 1 if number == span.end_line else len(text)
+        end = min(end, len(text.rstrip()))
+        if number == span.line or end > start:
+            marks.append((number, text, start, end))
+    if any(max(start, end) > MAX_SOURCE_LINE for _, _, start, end in marks):
+        return []
+    return marks
+
+
+def _render_lines(marks: list[tuple[int, str, int, int]]) -> list[str]:
+    """Each line of a span over several lines with carets under its marked part; of a span over more
+    than ``MAX_SPAN_LINES`` lines (a whole block or network), its first lines and how far it goes."""
+    shown = marks if len(marks) <= MAX_SPAN_LINES else marks[: MAX_SPAN_LINES - 1]
+    lines = []
+    for number, text, start, end in shown:
+        gutter = f"{number:>4} | "
+        lines.append(gutter + truncate(printable(text), MAX_SOURCE_LINE + 80))
+        if end > start:
+            indent = len(gutter) + len(printable(text[:start]))
+            lines.append(" " * indent + "^" * len(printable(text[start:end])))
+    if len(shown) < len(marks):
+        left_out = len(marks) - len(shown)
+        lines.append(
+            f"     | ... ({left_out} more line{'s' if left_out > 1 else ''}, to line {marks[-1][0]})"
+        )
+    return lines
 
 
 @dataclass
@@ -146,6 +199,12 @@ def used_at(error: SpecError, call: Span, block: str, definition: Span, instance
             Diagnostic(message, call, diagnostic.hint, diagnostic.severity, (note, *diagnostic.notes))
         )
     return SpecError(moved, error.sources)
+
+
+def header(span: Span, words: str) -> Span:
+    """The header of a definition whose span covers its whole body (``network n``, ``block Unit``): an
+    error about the definition as a whole marks that, not every line of the body."""
+    return Span(span.path, span.line, span.column, span.line, span.column + len(words))
 
 
 class UsageError(Exception):

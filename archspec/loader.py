@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from archspec import ast
-from archspec.errors import SpecError, did_you_mean, printable
+from archspec.errors import SpecError, did_you_mean, header, printable
 from archspec.limits import MAX_SPEC_BYTES
 from archspec.parsed import lookup
 from archspec.yaml_form import SPEC_SUFFIXES, is_yaml
@@ -172,7 +172,8 @@ def _load(
             if block.name in scope.blocks:
                 first = scope.blocks[block.name].span
                 raise SpecError.at(
-                    block.span, f"block '{block.name}' is defined twice (first at line {first.line})"
+                    header(block.span, f"block {block.name}"),
+                    f"block '{block.name}' is defined twice (first at line {first.line})",
                 )
             scope.blocks[block.name] = block
         for imported in module.imports:
@@ -314,7 +315,8 @@ MAX_WALK_DEPTH = 32
 
 
 def spec_files(directory: Path) -> list[Path]:
-    """Every ``.arch`` file under a directory, sorted; links to folders are not followed, folders that
+    """Every spec file (``.arch``, ``.yaml``, ``.yml``) under a directory, sorted; links to folders are
+    not followed, folders that
     cannot be read (or vanish while walked, as in /proc) are skipped, and a tree of more than
     ``MAX_WALK_FOLDERS`` folders or ``MAX_WALK_DEPTH`` levels is refused with a SpecError."""
     found: list[Path] = []
@@ -336,7 +338,7 @@ def spec_files(directory: Path) -> list[Path]:
             )
         subfolders.sort()
         for name in names:
-            if name.endswith(".arch"):
+            if name.endswith(SPEC_SUFFIXES):
                 path = here / name
                 try:
                     if stat.S_ISREG(os.stat(path).st_mode):  # a link to a regular file counts

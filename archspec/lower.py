@@ -14,7 +14,7 @@ from archspec.elab.metadata import jsonable, metadata
 from archspec.elab.names import Container, file_environment
 from archspec.elab.statements import Lowerer
 from archspec.elab.variants import input_shape, network_of, parameters, variant_names
-from archspec.errors import SpecError
+from archspec.errors import SpecError, header
 from archspec.expr import Value
 from archspec.init_rules import lower_init
 from archspec.ir import Graph, Scope
@@ -50,7 +50,10 @@ def _lower(
     env = {**file_environment(program.root), **params}
     shape = input_shape(network, env, input_override)
     if network.layers is None:
-        raise SpecError.at(network.span, f"network '{network.name}' has no `layers:` section")
+        raise SpecError.at(
+            header(network.span, f"network {network.name}"),
+            f"network '{network.name}' has no `layers:` section",
+        )
     lowerer = Lowerer(program, params)
     graph = lowerer.graph
     root = Container("", 0, None, is_block=True)

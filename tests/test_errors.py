@@ -1427,7 +1427,7 @@ CASES = [
         """
         t.arch:3:1: error: block 'Unit' is defined twice (first at line 1)
            3 | block Unit():
-               ^
+               ^^^^^^^^^^
         """,
     ),
     Case(
@@ -1502,7 +1502,11 @@ CASES = [
         """
         t.arch:4:5: error: 2: concat: inputs must agree in every dimension but the channels: 4x6x6 vs 4x8x8
            4 |     concat:
-                   ^
+                   ^^^^^^^
+           5 |       conv(4, 3)
+                     ^^^^^^^^^^
+           6 |       conv(4, 1)
+                     ^^^^^^^^^^
         """,
     ),
     Case(
@@ -1714,7 +1718,9 @@ CASES = [
         """
         t.arch:4:5: error: mul needs at least two branches, got 1
            4 |     mul:
-                   ^
+                   ^^^^
+           5 |       conv(4, 1)
+                     ^^^^^^^^^^
         """,
     ),
     Case(
@@ -1736,7 +1742,9 @@ CASES = [
           hint: add `shortcut: auto` for a 1x1 projection, or write the projection
         t.arch:2:3: note: in block Unit, line 2
            2 |   residual:
-                 ^
+                 ^^^^^^^^^
+           3 |     conv(w, 3, stride=2, pad=1)
+                   ^^^^^^^^^^^^^^^^^^^^^^^^^^^
         """,
     ),
     Case(
@@ -1989,7 +1997,9 @@ CASES = [
         """
         t.arch:4:5: error: concat needs at least two branches, got 1
            4 |     concat:
-                   ^
+                   ^^^^^^^
+           5 |       conv(4, 1)
+                     ^^^^^^^^^^
         """,
     ),
     Case(
@@ -2051,7 +2061,7 @@ CASES = [
         """
         t.arch:1:1: error: network 'n' has no `input:` shape
            1 | network n:
-               ^
+               ^^^^^^^^^
         """,
     ),
     Case(
@@ -2063,7 +2073,7 @@ CASES = [
         """
         t.arch:1:1: error: network 'n' has no `layers:` section
            1 | network n:
-               ^
+               ^^^^^^^^^
         """,
     ),
     Case(
@@ -2081,7 +2091,7 @@ CASES = [
         """
         t.arch:5:1: error: one file defines one network; use variants for a family
            5 | network b:
-               ^
+               ^^^^^^^^^
         """,
     ),
     Case(
@@ -2100,7 +2110,7 @@ CASES = [
         """
         t.arch:1:1: error: network 'net' has no variant 'larg'
            1 | network net:
-               ^
+               ^^^^^^^^^^^
           hint: did you mean 'large'?
         """,
         variant="larg",
@@ -2116,7 +2126,7 @@ CASES = [
         """
         t.arch:1:1: error: network 'n' has no variants (asked for 'small')
            1 | network n:
-               ^
+               ^^^^^^^^^
         """,
         variant="small",
     ),

@@ -55,6 +55,8 @@ def test_a_per_variant_figure_for_an_unknown_variant_is_an_error() -> None:
     assert caught.value.render() == (
         "n.arch:7:9: error: reported paper figures for 'larg', which is not a variant of n\n"
         "   7 |         larg:\n"
-        "               ^\n"
+        "               ^^^^^\n"
+        "   8 |           top1_error: 2\n"
+        "                 ^^^^^^^^^^^^^\n"
         "  hint: did you mean 'large'?"
     )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from archspec import ast
 from archspec.elab.names import file_environment
-from archspec.errors import SpecError, did_you_mean
+from archspec.errors import SpecError, did_you_mean, header
 from archspec.expr import BlockRef, Value, evaluate, show
 from archspec.limits import MAX_INT
 from archspec.loader import Program
@@ -25,7 +25,10 @@ def network_of(program: Program) -> ast.NetworkDef:
             raise SpecError.at(_file_start(path), "empty spec: a file needs a `network name:` section")
         raise SpecError.at(_file_start(path), "this file defines blocks but no `network name:` section")
     if len(networks) > 1:
-        raise SpecError.at(networks[1].span, "one file defines one network; use variants for a family")
+        raise SpecError.at(
+            header(networks[1].span, f"network {networks[1].name}"),
+            "one file defines one network; use variants for a family",
+        )
     return networks[0]
 
 
@@ -54,12 +57,15 @@ def parameters(
             chosen = next((v for v in network.variants if v.name == variant), None)
             if chosen is None:
                 raise SpecError.at(
-                    network.span,
+                    header(network.span, f"network {network.name}"),
                     f"network '{network.name}' has no variant '{variant}'",
                     did_you_mean(variant, names) or f"its variants: {', '.join(names)}",
                 )
     elif variant not in (None, network.name):
-        raise SpecError.at(network.span, f"network '{network.name}' has no variants (asked for '{variant}')")
+        raise SpecError.at(
+            header(network.span, f"network {network.name}"),
+            f"network '{network.name}' has no variants (asked for '{variant}')",
+        )
     for row_variant in network.variants:  # every row, not only the chosen one: a typo is a typo
         for kw in row_variant.overrides:
             if kw.name not in declared:
@@ -119,7 +125,10 @@ def input_shape(network: ast.NetworkDef, env: Mapping[str, Value], override: Sha
             )
         return tuple(override)
     if network.input is None:
-        raise SpecError.at(network.span, f"network '{network.name}' has no `input:` shape")
+        raise SpecError.at(
+            header(network.span, f"network {network.name}"),
+            f"network '{network.name}' has no `input:` shape",
+        )
     value = evaluate(network.input, env)
     if (
         not isinstance(value, tuple)

@@ -9,6 +9,7 @@ from pathlib import Path
 from lsprotocol import types as lsp
 
 from archspec import ast
+from archspec.elab.walk import statements
 from archspec.errors import Diagnostic
 from archspec.lsp.document import LineFacts, Snapshot
 from archspec.source import Span
@@ -238,7 +239,8 @@ def _labels(body: tuple[ast.Stmt, ...], line: int) -> list[str]:
 
 
 def definition(snapshot: Snapshot, line: int, character: int) -> lsp.Location | None:
-    """Where the block or parameter under the cursor is defined (a block also in an imported file)."""
+    """Where the block, parameter, binding or declared tensor (``param``/``buffer``) under the cursor is
+    defined (a block also in an imported file)."""
     token, _ = _token_at(snapshot, line, character)
     if token is None or token.kind != "NAME" or snapshot.module is None:
         return None
@@ -251,8 +253,18 @@ def definition(snapshot: Snapshot, line: int, character: int) -> lsp.Location | 
     for found in snapshot.module.blocks:
         if found.span.line <= line + 1 <= found.span.end_line:
             spans.update({p.name: p.span for p in found.params})
+            spans.update({s.name: s.name_span for s in _declarations(found.body)})
+    for network in snapshot.module.networks:
+        if network.span.line <= line + 1 <= network.span.end_line:
+            spans.update({s.name: s.name_span for s in _declarations(network.layers or ())})
     span = spans.get(token.text)
     return lsp.Location(_uri(span.path), _range(span)) if span is not None else None
+
+
+def _declarations(body: tuple[ast.Stmt, ...]) -> list[ast.StateStmt]:
+    """The ``param`` and ``buffer`` statements of a body and of the bodies inside it (what ``from``
+    and expressions of the enclosing block or network can name)."""
+    return [stmt for stmt in statements(body) if isinstance(stmt, ast.StateStmt)]
 
 
 def _uri(key: str) -> str:
@@ -260,7 +272,8 @@ def _uri(key: str) -> str:
 
 
 def symbols(snapshot: Snapshot) -> list[lsp.DocumentSymbol]:
-    """Networks (their variants, parameters and named groups of layers), blocks and bindings."""
+    """Networks (their variants, parameters, named groups of layers and declared tensors), blocks (their
+    parameters, groups and declared tensors) and bindings."""
     module = snapshot.module
     if module is None:
         return []
@@ -287,11 +300,19 @@ def _symbol(
 
 
 def _groups(body: tuple[ast.Stmt, ...]) -> list[lsp.DocumentSymbol]:
-    """The named groups (``name:`` and an indented body) of a body, nested as they are."""
+    """The named groups (``name:`` and an indented body) of a body, nested as they are, and its
+    ``param`` and ``buffer`` declarations."""
     found = []
     for stmt in body:
         if isinstance(stmt, ast.GroupStmt):
             found.append(_symbol(stmt.label.text, lsp.SymbolKind.Namespace, stmt.span, _groups(stmt.body)))
+        elif isinstance(stmt, ast.StateStmt):  # a tensor of the module: its state-dict key ends in the name
+            kind = lsp.SymbolKind.Field if stmt.kind == "param" else lsp.SymbolKind.Constant
+            found.append(
+                lsp.DocumentSymbol(
+                    stmt.name, kind, _range(stmt.span), _range(stmt.name_span), detail=stmt.kind
+                )
+            )
         elif isinstance(stmt, ast.ForStmt | ast.ResidualStmt | ast.MergeStmt):
             found.extend(_groups(stmt.body))
         elif isinstance(stmt, ast.IfStmt):

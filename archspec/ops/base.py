@@ -180,6 +180,9 @@ class Op(BaseModel):
     state: ClassVar[bool] = False
     # Whether a spec may call the op (`input` is made by the network, never called).
     called_by_specs: ClassVar[bool] = True
+    # How a spec writes an op that is a statement, not a call (``param NAME: [d0, d1], init=zeros``):
+    # what the op reference shows in place of a call's signature. Empty for the ops that are called.
+    statement: ClassVar[str] = ""
 
     # --- facts the passes and backends read (each has its default here; an op overrides what differs)
     # The drawing's family (a key of ``backends.diagram.labels.FAMILIES``: its colour and legend entry).

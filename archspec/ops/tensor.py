@@ -48,6 +48,7 @@ class Param(Op):
 
     spec_names: ClassVar[tuple[str, ...]] = ("param",)
     called_by_specs: ClassVar[bool] = False  # a statement (`param name: [...]`), not a call
+    statement: ClassVar[str] = "param NAME: [d0, d1, ...], init=SCHEME"
     min_inputs: ClassVar[int] = 0
     max_inputs: ClassVar[int | None] = 0
     family: ClassVar[str] = "token"
@@ -89,6 +90,8 @@ class Buffer(Op):
 
     spec_names: ClassVar[tuple[str, ...]] = ("buffer",)
     called_by_specs: ClassVar[bool] = False
+    # dtype's default follows the value: bool for true/false, int64 for integers, else float32
+    statement: ClassVar[str] = "buffer NAME: VALUE, persistent=true, dtype=DTYPE"
     min_inputs: ClassVar[int] = 0
     max_inputs: ClassVar[int | None] = 0
     family: ClassVar[str] = "token"

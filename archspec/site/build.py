@@ -32,6 +32,7 @@ from archspec.site import DEFAULT_OUTPUT, DEFAULT_RESULTS, charts
 from archspec.site.claims import write_claims
 from archspec.site.entries import Entry, choose, collect, is_zoo
 from archspec.site.pages import Diagram, environment, index_page, nav_items, network_page
+from archspec.yaml_form import is_yaml
 
 MARKER = ".archspec-site"
 
@@ -143,12 +144,13 @@ def _write_site(
     for entry in entries:
         log(entry.name)
         source = entry.network.to_source()
+        suffix = Path(entry.spec_path).suffix if is_yaml(entry.spec_path) else ".arch"  # the spec's own form
         files = {
-            "spec (.arch)": f"files/{entry.slug}.arch",
+            f"spec ({suffix})": f"files/{entry.slug}{suffix}",
             "PyTorch source (.py)": f"files/{entry.slug}.py",
             "analysis (.json)": f"files/{entry.slug}.json",
         }
-        (root / files["spec (.arch)"]).write_text(entry.spec_text, "utf-8")
+        (root / files[f"spec ({suffix})"]).write_text(entry.spec_text, "utf-8")
         (root / files["PyTorch source (.py)"]).write_text(source, "utf-8")
         document = analysis_json(entry.analysis)
         (root / files["analysis (.json)"]).write_text(json.dumps(document, indent=1) + "\n", "utf-8")

@@ -51,7 +51,8 @@ def choose(specs: Sequence[str]) -> list[tuple[Path, str]]:
     """The (spec file, variant) pairs the arguments name; every variant of the zoo when there are none.
 
     A variant name selects that variant; a network name or a spec file selects all its variants; a
-    folder every network of its ``.arch`` files (as ``archspec list FOLDER`` shows them).
+    folder every network of its spec files, ``.arch``, ``.yaml`` and ``.yml`` (as ``archspec list
+    FOLDER`` shows them).
     Raises :class:`archspec.errors.SpecError` for an unknown name or a broken file, and
     :class:`archspec.errors.UsageError` for a folder without a network.
     """
@@ -62,7 +63,9 @@ def choose(specs: Sequence[str]) -> list[tuple[Path, str]]:
         if Path(spec).is_dir():
             found = [(entry.path, variant) for entry in catalog(Path(spec)) for variant in entry.variants]
             if not found:
-                raise UsageError(f"{printable(spec)} holds no .arch file that defines a network")
+                raise UsageError(
+                    f"{printable(spec)} holds no spec file (.arch, .yaml, .yml) that defines a network"
+                )
             chosen.extend(found)
             continue
         path, implied = resolve_spec(spec)

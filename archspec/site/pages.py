@@ -54,16 +54,21 @@ def link_url(text: str | None) -> str | None:
 HIGHLIGHT_PREFIX = "hl-"
 
 
-def highlight_spec(text: str) -> Markup:
-    """``text`` (a spec's source) as HTML spans of archspec's Pygments lexer, every token escaped.
+def highlight_spec(text: str, path: str = "") -> Markup:
+    """``text`` (a spec's source) as HTML spans of archspec's Pygments lexer (Pygments' YAML lexer for a
+    YAML spec, by ``path``), every token escaped.
 
     Only the inside of the ``<code>`` element: the template writes the ``<pre>`` around it."""
     from markupsafe import Markup
     from pygments import highlight
+    from pygments.lexer import Lexer
+    from pygments.lexers.data import YamlLexer
 
     from archspec.highlight import ArchspecLexer
+    from archspec.yaml_form import is_yaml
 
-    return Markup(highlight(text, ArchspecLexer(), _formatter()))  # safe: _formatter escapes every token
+    lexer: Lexer = YamlLexer() if is_yaml(path) else ArchspecLexer()
+    return Markup(highlight(text, lexer, _formatter()))  # safe: _formatter escapes every token
 
 
 @cache
