@@ -5,21 +5,18 @@ declaration. Oracle: the positions of the statements in the file, found by text 
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
+import lsp_session
 import pytest
-import pytest_lsp
+from lsp_session import ROOT, line_of, open_document
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient
 
-ROOT = Path(__file__).resolve().parents[1]
 SWIN = ROOT / "archspec" / "std" / "swin.arch"
-ENV = {"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+client = lsp_session.client  # the module's language server (a pytest-lsp fixture)
 
 NETWORK = """\
 network n:
@@ -30,34 +27,6 @@ network n:
       buffer offset: [[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 2, 3]], dtype=float32
     add from scale, offset
 """
-
-
-@pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=[sys.executable, "-m", "archspec", "lsp"], server_env=ENV),
-    scope="module",
-)
-async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
-    await lsp_client.initialize_session(
-        lsp.InitializeParams(capabilities=client_capabilities("visual-studio-code"), root_uri=ROOT.as_uri())
-    )
-    yield
-    await lsp_client.shutdown_session()
-
-
-async def open_document(client: LanguageClient, path: Path) -> str:
-    uri = path.as_uri()
-    item = lsp.TextDocumentItem(uri, "archspec", 1, path.read_text("utf-8"))
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(item))
-    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    return uri
-
-
-def line_of(path: Path, needle: str) -> tuple[int, int]:
-    """0-based line and character of the first occurrence of ``needle``."""
-    for number, line in enumerate(path.read_text("utf-8").splitlines()):
-        if needle in line:
-            return number, line.index(needle)
-    raise AssertionError(needle)
 
 
 async def definition(client: LanguageClient, uri: str, line: int, character: int) -> lsp.Location:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from oracles import assert_same_outputs, load_source, randomise
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import archspec
-from tests.oracles import assert_same_outputs, load_source, randomise
 
 MIXER = """
 block MixerBlock(tokens_mlp_dim, channels_mlp_dim):
