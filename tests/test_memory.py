@@ -66,10 +66,16 @@ def _check(network: Network, cases: Sequence[tuple[str, int]]) -> None:
 
 
 # The fast step covers both dtypes and both batch sizes on every variant; the slow step the other two
-# combinations, and a representative subset at full size.
+# combinations, and a representative subset at full size. VGG-13 and VGG-19 (with and without batch norm)
+# leave bfloat16 at batch 8 to VGG-11 and VGG-16, which hold the same layers at the same sizes: a VGG's
+# 138M-parameter classifier in bfloat16 made each of them a minute of the fast step.
+DEEPER_VGG = {"vgg13", "vgg13_bn", "vgg19", "vgg19_bn"}
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_memory_matches_torch_on_every_variant(variant: str) -> None:
-    _check(small(variant), [("float32", 1), ("bfloat16", 8)])
+    cases = [("float32", 1)] if variant in DEEPER_VGG else [("float32", 1), ("bfloat16", 8)]
+    _check(small(variant), cases)
 
 
 @pytest.mark.slow
