@@ -92,8 +92,13 @@ class _Mlp(nn.Sequential):
     """timm's Mlp as archspec's ``mlp`` holds it: fc1, GELU, dropout, fc2, dropout."""
 
     def __init__(self, features: int, hidden: int) -> None:
-        super().__init__(nn.Linear(features, hidden), nn.GELU(), nn.Dropout(0.0), nn.Linear(hidden, features))
-        self.append(nn.Dropout(0.0))
+        super().__init__(
+            nn.Linear(features, hidden),
+            nn.GELU(),
+            nn.Dropout(0.0),
+            nn.Linear(hidden, features),
+            nn.Dropout(0.0),
+        )
 
 
 class _MixerBlock(nn.Module):
