@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from archspec.errors import SpecError
-from archspec.loader import load_program, spec_files, zoo_dir
+from archspec.loader import is_spec_in_folder, load_program, spec_files, zoo_dir
 from archspec.lower import file_environment, metadata, network_of, variant_names
-from archspec.yaml_form import is_spec_in_folder
 
 
 @dataclass(frozen=True)

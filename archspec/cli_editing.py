@@ -21,7 +21,8 @@ EXIT_OK, EXIT_SPEC = 0, 1
 def spec_paths(targets: list[str]) -> list[Path]:
     """The files named, and the spec files (``.arch``, ``.yaml``, ``.yml``) of the folders named
     (recursively, in sorted order; YAML files that are not specs passed over)."""
-    from archspec.yaml_form import SPEC_SUFFIXES, is_spec_in_folder
+    from archspec.loader import is_spec_in_folder
+    from archspec.yaml_form import SPEC_SUFFIXES
 
     paths: list[Path] = []
     for target in targets:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archspec.backends.emit_ir import Call, ClassShape, Forward, Line, Member, Sequential
-from archspec.backends.source_ops import Arg
+from archspec.backends.source_entry import Arg
 
 
 @dataclass(eq=False)

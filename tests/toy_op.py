@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 from torch import nn
 
 from archspec.backends import source_ops, torch_ops
-from archspec.backends.source_ops import Arg, Ctor
+from archspec.backends.source_entry import Arg, Ctor
 from archspec.ops import Op, RFStep, Saved, Shape, numel
 from archspec.ops.base import PosInt
 from archspec.ops.conv import spatial_input

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from archspec.backends.source_ops import NO_DEFAULT, Arg
+from archspec.backends.source_entry import NO_DEFAULT, Arg
 from archspec.backends.source_text import attribute_ok, literal
 
 

@@ -19,7 +19,7 @@ from archspec.backends.class_params import fillable, parametrise
 from archspec.backends.emit_describe import Describer
 from archspec.backends.emit_ir import Call, ClassShape
 from archspec.backends.plan import ContainerPlan
-from archspec.backends.source_ops import Arg
+from archspec.backends.source_entry import Arg
 from archspec.backends.source_text import BUILTINS, GLOBALS, RESERVED, attribute_ok, class_base
 from archspec.ir import Graph
 

@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 
 from archspec.backends.emit_ir import Call, ClassShape, Expr, Forward, Line, Member, Sequential
 from archspec.backends.plan import ContainerPlan, Step, module_lists
-from archspec.backends.source_ops import Ctor, Formula, source_op
+from archspec.backends.source_entry import Ctor, Formula
+from archspec.backends.source_ops import source_op
 from archspec.backends.source_tensor import batch_aware_inline, register_buffer
 from archspec.backends.source_text import POSITION, atom, attribute_ok, check_local
 from archspec.errors import UsageError

@@ -19,7 +19,7 @@ from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from archspec.backends.source_ops import Arg
+from archspec.backends.source_entry import Arg
 
 
 class Named(Protocol):

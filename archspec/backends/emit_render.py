@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from archspec.backends.class_recovery import RecoveredClass
 from archspec.backends.emit_ir import Call, Expr, Forward, Line, Member
-from archspec.backends.source_ops import NO_DEFAULT, Arg
+from archspec.backends.source_entry import NO_DEFAULT, Arg
 from archspec.backends.source_text import (
     annotation,
     doc_text,

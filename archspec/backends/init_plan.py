@@ -16,7 +16,8 @@ import json
 from collections.abc import Iterable
 
 from archspec.backends.plan import module_order, plan_graph
-from archspec.backends.source_ops import SOURCE_OPS, Leaf
+from archspec.backends.source_entry import Leaf
+from archspec.backends.source_ops import SOURCE_OPS
 from archspec.backends.torch_source import layer_bases, leaf_classes
 from archspec.init_rules import after_order, clause_for
 from archspec.ir import Graph, InitRule, Node

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from archspec.backends.source_ops import Arg, Ctor, register
+from archspec.backends.source_entry import Arg, Ctor, register
 from archspec.ops import Op
 from archspec.ops.structure import Permute
 from archspec.ops.tensor import Buffer, Einsum, Gather, Matmul, Param

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from archspec.backends.plan import ContainerPlan
-from archspec.backends.source_ops import Formula
+from archspec.backends.source_entry import Formula
 from archspec.backends.tidy import LINE_LENGTH
 from archspec.backends.torch_source import NN_MODULE_ATTRIBUTES, class_names
 from archspec.errors import InternalError, UsageError, spec_repr

@@ -22,9 +22,8 @@ A batch dimension is prepended at run time, so per-sample dims (``concat``'s, ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import einops
 import torch
@@ -32,7 +31,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from archspec.backends import torch_layers as layers
+from archspec.backends import torch_tensor as _torch_tensor  # noqa: F401  (registers the tensor primitives)
 from archspec.backends.source_ops import reduce_dims, torch_dim
+from archspec.backends.torch_entry import TORCH_OPS as TORCH_OPS  # complete once this module is imported
+from archspec.backends.torch_entry import TorchOp
+from archspec.backends.torch_entry import register as register  # a new op registers through torch_ops
 from archspec.errors import InternalError
 from archspec.ops import OPS_BY_KIND, Op
 from archspec.ops.activation import (
@@ -70,23 +73,6 @@ from archspec.ops.structure import (
 )
 from archspec.ops.swin import PatchMerging, ShiftedWindowAttention
 from archspec.ops.vit import ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
-
-# In the table, an entry takes any op (each is registered with its own op class's type, checked there).
-ModuleFn = Callable[[Any, bool], nn.Module]
-FunctionFn = Callable[[Any, nn.Module, str], Callable[..., torch.Tensor]]
-OpT = TypeVar("OpT", bound=Op)
-
-
-@dataclass(frozen=True)
-class TorchOp:
-    """How one op kind becomes torch (see the module docstring)."""
-
-    module: ModuleFn | None = None
-    function: FunctionFn | None = None
-    wrap: Callable[[nn.Module], Callable[..., torch.Tensor]] | None = None
-    parameter: Callable[[Any], torch.Tensor] | None = None
-    buffer: Callable[[Any], torch.Tensor] | None = None
-
 
 # ---------------------------------------------------------------- convolution and dense
 
@@ -312,25 +298,6 @@ def _window_attention(op: ShiftedWindowAttention, inplace: bool) -> nn.Module:
     )
 
 
-TORCH_OPS: dict[str, TorchOp] = {}
-
-
-def register(
-    cls: type[OpT],
-    *,
-    module: Callable[[OpT, bool], nn.Module] | None = None,
-    function: Callable[[OpT, nn.Module, str], Callable[..., torch.Tensor]] | None = None,
-    wrap: Callable[[nn.Module], Callable[..., torch.Tensor]] | None = None,
-    parameter: Callable[[OpT], torch.Tensor] | None = None,
-    buffer: Callable[[OpT], torch.Tensor] | None = None,
-) -> None:
-    """Record how ops of class ``cls`` become torch (see the module docstring)."""
-    kind = cls.op_kind()
-    if kind in TORCH_OPS or (module is None) == (function is None):
-        raise InternalError(f"torch realisation of {kind}: registered twice, or not one module or function")
-    TORCH_OPS[kind] = TorchOp(module=module, function=function, wrap=wrap, parameter=parameter, buffer=buffer)
-
-
 register(Conv2d, module=_conv)
 register(Linear, module=_linear)
 register(RBF, module=_rbf)
@@ -448,8 +415,3 @@ def missing() -> list[str]:
         for kind, cls in OPS_BY_KIND.items()
         if kind not in TORCH_OPS and (cls.called_by_specs or cls.state) and not cls.is_compound()
     ]
-
-
-# The tensor primitives register themselves from a module of their own (param, buffer, gather, matmul,
-# einsum); imported last, as it registers into the table above.
-from archspec.backends import torch_tensor as _torch_tensor  # noqa: E402, F401

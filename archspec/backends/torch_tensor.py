@@ -14,7 +14,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from archspec.backends.torch_ops import register
+from archspec.backends.torch_entry import register
 from archspec.ops.tensor import Buffer, Einsum, Gather, Matmul, Param
 
 
