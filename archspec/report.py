@@ -12,8 +12,10 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -331,6 +333,64 @@ def use_colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
+def clauses_fitted(line: str, width: int) -> list[str]:
+    """``line`` broken into pieces that fit ``width``, each after the first indented by two spaces: after
+    its ``; `` separators first, then after ``, `` within a clause still too wide. A narrow terminal then
+    breaks a header between clauses (``params ...;`` / ``MACs ...``), never between a figure and its
+    name. A piece with no separator that is wider than ``width`` is left to rich, which wraps at words."""
+    if len(line) <= width:
+        return [line]
+    pieces: list[str] = []
+    for clause in _packed(line, "; ", width):
+        room = width - (2 if pieces else 0)
+        for piece in _packed(clause, ", ", room) if len(clause) > room else [clause]:
+            room = width - (2 if pieces else 0)
+            pieces.extend(_words_wrapped(piece, room) if len(piece) > room else [piece])
+    return [piece if i == 0 else "  " + piece for i, piece in enumerate(pieces)]
+
+
+_FIGURE_AND_UNIT = re.compile(r"(\d) (B|KiB|MiB|GiB)\b")
+
+
+def _words_wrapped(text: str, width: int) -> list[str]:
+    """``text`` wrapped at spaces, a figure kept with its unit (``583.0 MiB``)."""
+    glued = _FIGURE_AND_UNIT.sub("\\1\0\\2", text)
+    lines = textwrap.wrap(glued, width, break_long_words=False, break_on_hyphens=False) or [glued]
+    return [line.replace("\0", " ") for line in lines]
+
+
+def _packed(text: str, separator: str, width: int) -> list[str]:
+    """``text`` cut after each ``separator`` outside brackets (kept, less its space) and packed greedily
+    into pieces of at most ``width`` characters (the first piece; the rest get two less, for their
+    indent)."""
+    parts = _outside_brackets_split(text, separator)
+    kept = [part + separator.rstrip() for part in parts[:-1]] + [parts[-1]]
+    pieces: list[str] = []
+    for part in kept:
+        room = width - (2 if pieces else 0)
+        if pieces and len(pieces[-1]) + 1 + len(part) <= room:
+            pieces[-1] += " " + part
+        else:
+            pieces.append(part)
+    return pieces
+
+
+def _outside_brackets_split(text: str, separator: str) -> list[str]:
+    """``text.split(separator)``, but only at separators outside round brackets (``(float32, 4 bytes per
+    element, batch 1)`` stays whole)."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        if text[i] in "()":
+            depth += 1 if text[i] == "(" else -1
+        elif depth == 0 and text.startswith(separator, i):
+            parts.append(text[start:i])
+            start = i + len(separator)
+            i = start
+            continue
+        i += 1
+    return [*parts, text[start:]]
+
+
 def _text_and_table(
     lines: Sequence[str],
     header: Sequence[str],
@@ -357,7 +417,8 @@ def _text_and_table(
         highlight=False,
     )
     for line in lines:
-        console.print(line, markup=False, highlight=False)
+        for piece in clauses_fitted(line, width):
+            console.print(piece, markup=False, highlight=False)
     return buffer.getvalue() + render_table(header, sections, justify, width, colour)
 
 

@@ -1242,11 +1242,25 @@ _DECLARATION_FORMS = {
 
 
 _ORDER_SETTING = re.compile(r"\s*order\s*:\s*[A-Za-z_]")
+_REPEAT_STATEMENT = re.compile(r"\s*(repeat|loop|times)\s+[^:]+:")
+_NETWORK_ARGUMENTS = re.compile(r"\s*network\s+[A-Za-z_][A-Za-z0-9_]*\s*\(")
 
 
 def _declaration_hint(written: str) -> str | None:
-    """The form of a `param`/`buffer` declaration, or of a block's `order:`, for a syntax error on a line
-    that starts with one."""
+    """The form of a `param`/`buffer` declaration, of a block's `order:` or of a network's parameters, for
+    a syntax error on a line that starts with one."""
+    if _NETWORK_ARGUMENTS.match(written):  # written as a block is: `network ConvMixer(dim=768):`
+        return (
+            "a network takes no argument list: its parameters go in a `params:` section of its body, one "
+            "`name = default` a line (`params:`, then `dim = 768` indented below it); `--set dim=1536` "
+            "changes one"
+        )
+    repeat = _REPEAT_STATEMENT.match(written)
+    if repeat:  # `repeat depth:`, as in other spec languages
+        return (
+            f"there is no `{repeat.group(1)}` statement: a loop is `for i in range(n):` with its body below "
+            "it, and `item * n` repeats one item (`Block(64) * n`, `(conv(64, 3) >> relu) * n`)"
+        )
     if _ORDER_SETTING.match(written):
         return "a block's order lists names in brackets, first in its body: `order: [qkv, proj]`"
     match = _DECLARATION.match(written)

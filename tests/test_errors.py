@@ -204,6 +204,37 @@ CASES = [
         """,
     ),
     Case(
+        "network_with_an_argument_list",
+        """
+        network ConvMixer(dim=768, depth=32):
+          input: 3x8x8
+          layers:
+            relu
+        """,
+        """
+        t.arch:1:18: error: unexpected '(' (expected ':', end of line)
+           1 | network ConvMixer(dim=768, depth=32):
+                                ^
+          hint: a network takes no argument list: its parameters go in a `params:` section of its body, one `name = default` a line (`params:`, then `dim = 768` indented below it); `--set dim=1536` changes one
+        """,
+    ),
+    Case(
+        "repeat_statement",
+        """
+        network n:
+          input: 3x8x8
+          layers:
+            repeat 3:
+              relu
+        """,
+        """
+        t.arch:4:12: error: unexpected '3'
+           4 |     repeat 3:
+                          ^
+          hint: there is no `repeat` statement: a loop is `for i in range(n):` with its body below it, and `item * n` repeats one item (`Block(64) * n`, `(conv(64, 3) >> relu) * n`)
+        """,
+    ),
+    Case(
         "shift_at_end_of_line",
         """
         network n:

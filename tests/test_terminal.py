@@ -97,6 +97,9 @@ def test_tables_on_a_terminal(argv: list[str], columns: int, no_colour: bool) ->
     lines = visible_lines(text)
     assert any(line.startswith("┃") for line in lines)  # the table header is there
     assert all(len(line) <= columns for line in lines), max(lines, key=len)
+    if argv[0] == "analyze":  # the lines above the table break between clauses, not inside a figure
+        above = lines[: next(i for i, line in enumerate(lines) if line.startswith("┏"))]
+        assert not [line for line in above if re.match(r"\s*([\d.,]+\b|[KMG]iB|B\b|\()", line)], above
     if argv[0] == "compare":
         header = " ".join(line for line in lines if line.startswith("┃"))
         assert ("FLOPs" in header) == (columns >= 120)  # FLOPs (2 x MACs) go first on a narrow terminal
@@ -181,3 +184,22 @@ def test_compare_shows_each_input_and_says_macs_as_analyze_does(capsys: pytest.C
     assert lines[4].startswith("| lenet5 | 1x32x32 |") and lines[5].startswith("| alexnet | 3x224x224 |")
     assert main(["compare", "lenet5", "-f", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["input"] == [1, 32, 32]
+
+
+HEADER = (
+    "memory (float32, 4 bytes per element, batch 1): saved for backward 583.0 MiB, peak at inference "
+    "9.6 MiB (at 4); training: SGD-momentum 824.9 MiB, AdamW 905.5 MiB"
+)
+
+
+@pytest.mark.parametrize("width", [200, 120, 100, 72, 60, 40])  # 120: one break, at the '; '
+def test_a_header_line_breaks_after_its_clauses(width: int) -> None:
+    pieces = report.clauses_fitted(HEADER, width)
+    assert " ".join(piece.strip() for piece in pieces) == HEADER  # nothing lost, nothing added
+    assert all(piece.startswith("  ") for piece in pieces[1:]) and not pieces[0].startswith(" ")
+    assert all(len(piece) <= width for piece in pieces) or width < 50  # "memory (...):" alone is 48 wide
+    assert all("583.0 MiB" in piece for piece in pieces if "583.0" in piece)  # a figure keeps its unit
+    if width >= len(HEADER):
+        assert pieces == [HEADER]
+    elif width >= len(HEADER.split("; ")[0]) + 1:  # the clauses first: the line breaks at its '; '
+        assert pieces == [HEADER.split("; ")[0] + ";", "  " + HEADER.split("; ")[1]]
