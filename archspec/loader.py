@@ -317,18 +317,19 @@ MAX_WALK_DEPTH = 32
 def is_spec_in_folder(path: Path) -> bool:
     """Whether a file found in a folder (``list``, ``report``, ``fmt`` of a folder) is a spec: every
     ``.arch`` file, and a YAML file whose top-level keys are a spec's (``network ...``, ``block ...``,
-    ``imports``, ``lets``), so that a project's other YAML files (a CI workflow, a data set's
-    description) are passed over rather than reported as broken specs. A file that cannot be read
+    ``imports``, ``lets``, or a near miss of one: ``netwrok resnet``), so that a project's other YAML
+    files (a CI workflow, a data set's description) are passed over rather than reported as broken specs,
+    while a misspelt spec is reported. A file that cannot be read
     counts as a spec: reading it again reports why."""
     if not is_yaml(str(path)):
         return True
-    from archspec.yaml_form.reader import is_spec_document
+    from archspec.yaml_form.reader import meant_as_spec
 
     try:
         text = read_spec(path, str(path))
     except SpecError:
         return True
-    return is_spec_document(text, str(path))
+    return meant_as_spec(text, str(path))
 
 
 def spec_files(directory: Path) -> list[Path]:

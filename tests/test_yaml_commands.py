@@ -94,6 +94,27 @@ def test_a_broken_yaml_spec_in_a_folder_is_reported(
     )
 
 
+def test_a_misspelt_yaml_spec_in_a_folder_is_reported_not_passed_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CI workflow is passed over (its keys are no spec's), and so is a file this reader refuses (a
+    GitLab CI file with anchors); a spec whose `network` key is misspelt is reported with the key it
+    meant, where it was once passed over as silently as the workflow."""
+    (tmp_path / "ci.yml").write_text("on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n", "utf-8")
+    (tmp_path / "gitlab.yml").write_text(".base: &base\n  image: python\ntest:\n  <<: *base\n", "utf-8")
+    (tmp_path / "bad.yaml").write_text("netwrok tiny:\n  input: 1x8x8\n  layers:\n    - relu\n", "utf-8")
+    code, out, err = run(capsys, "list", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"{tmp_path / 'bad.yaml'}:1:1: error: unknown key 'netwrok tiny' at the top of a YAML spec\n"
+        "   1 | netwrok tiny:\n"
+        "       ^^^^^^^^^^^^\n"
+        "  hint: did you mean 'network tiny'?\n"
+    )
+    (tmp_path / "bad.yaml").unlink()
+    assert run(capsys, "list", str(tmp_path)) == (0, "", "")
+
+
 def test_a_yaml_file_named_as_the_folder_is_no_folder(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "list", "missing.yaml")
     assert (code, out, err) == (2, "", "archspec: error: no such folder: missing.yaml\n")

@@ -59,6 +59,35 @@ def is_spec_document(text: str, path: str) -> bool:
     )
 
 
+_TOP_WORDS = ("imports", "lets", "block", "network")
+
+
+def meant_as_spec(text: str, path: str) -> bool:
+    """Whether a YAML file found in a folder was meant as a spec: a top-level key whose first word is a
+    spec's (``network``, ``block``, ``imports``, ``lets``) or a near miss of one (``netwrok resnet``), so
+    that a misspelt spec is reported rather than passed over like a CI workflow. A file that this reader
+    refuses (YAML anchors, tags: a GitLab CI file) is not. Imports stay strict (``is_spec_document``)."""
+    try:
+        document = load_document(text, path)
+    except SpecError:
+        return False
+    if not isinstance(document, dict):
+        return False
+    words = [key.split()[0] for key in document if isinstance(key, str) and key.split()]
+    return any(word in _TOP_WORDS or did_you_mean(word, _TOP_WORDS) is not None for word in words)
+
+
+def _misspelt_top_key(key: str) -> str | None:
+    """``did you mean 'network tiny'?`` for ``netwrok tiny`` (the first word a near miss of a top-level
+    word; the rest kept), ``did you mean 'imports'?`` for ``improts``."""
+    first, _, rest = key.partition(" ")
+    hint = did_you_mean(first, _TOP_WORDS)
+    if hint is None:
+        return None
+    word = hint.split("'")[1]
+    return f"did you mean '{printable(word + (' ' + rest if rest else ''))}'?"
+
+
 def load_document(text: str, path: str) -> Any:
     """The YAML document of ``text`` (ruamel's round-trip types, with positions), after bounding it: one
     document, no anchors, aliases or tags (a billion-laughs file is refused before anything is built),
@@ -146,7 +175,7 @@ class _Reader(Statements):
                 self.fail(
                     key_pos,
                     f"unknown key '{printable(key)}' at the top of a YAML spec",
-                    did_you_mean(key, ["imports", "lets"])
+                    _misspelt_top_key(key)
                     or "the keys are `imports`, `lets`, `block Name(params)` and `network name`",
                     len(key),
                 )
