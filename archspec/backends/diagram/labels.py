@@ -87,7 +87,13 @@ def summary(op: Op) -> str:
             return text
         case MaxPool2d() | AvgPool2d() | Subsample():
             stride = op.stride if op.stride is not None else op.kernel_size
-            name = {"maxpool2d": "maxpool", "avgpool2d": "avgpool", "subsample": "subsample"}[op.kind]
+            name = (
+                "maxpool"
+                if isinstance(op, MaxPool2d)
+                else "avgpool"
+                if isinstance(op, AvgPool2d)
+                else "subsample"
+            )
             return f"{name} {_window(op.kernel_size, stride)}"
         case Linear():
             return f"linear {op.out_features}"
