@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from archspec.backends.init_plan import InitPlan
 from archspec.backends.source_text import doc_text, docstring, literal
-from archspec.backends.torch_source import definitions, layer_bases
+from archspec.backends.torch_source import definitions
 from archspec.init_rules import clause_for, formula_python, rule_text
 from archspec.ir import InitCall, InitRule
 
@@ -68,13 +68,6 @@ def _fan_names(formulas: Iterable[str]) -> str:
     text = " ".join(formulas)
     used = [name if re.search(rf"\b{name}\b", text) else "_" for name in ("fan_in", "fan_out")]
     return ", ".join(used)
-
-
-def _without_subclasses(classes: list[str]) -> list[str]:
-    """The classes one ``isinstance`` test needs: a layer class of ours whose torch base is tested too
-    (``PartialBiasLinear`` beside ``nn.Linear``) is met by the base's test."""
-    bases = layer_bases("torch_layers.py")
-    return [cls for cls in classes if not any(base in classes for base in bases.get(cls, ()))]
 
 
 class InitSource:
@@ -161,8 +154,7 @@ class InitSource:
                     branches[-1][0].append(cls)  # torchvision's `isinstance(m, (nn.Conv2d, nn.Linear))`
                 else:
                     branches.append(([cls], body))
-            for index, (merged, body) in enumerate(branches):
-                classes = _without_subclasses(merged)
+            for index, (classes, body) in enumerate(branches):
                 tested = classes[0] if len(classes) == 1 else f"({', '.join(classes)})"
                 lines.append(f"        {'elif' if index else 'if'} isinstance(module, {tested}):")
                 lines += body
