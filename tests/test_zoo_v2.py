@@ -226,7 +226,7 @@ def test_state_dict_names_shapes_and_dtypes_equal_torchvision(name: str) -> None
     assert sorted(set(actual) ^ set(expected)) == []
     assert {k: v for k, v in actual.items() if expected[k] != v} == {}
     # the analysis counts every buffer held (torch's `buffers()`), the non-persistent ones too (Swin V2's
-    # shift regions and key-bias mask, which torchvision computes in `forward`): not in the checkpoint
+    # shift regions, which torchvision computes in `forward`): not in the checkpoint
     analysis = analysis_of(name)
     assert analysis.params == sum(p.numel() for p in theirs.parameters())
     assert analysis.buffers == sum(t.numel() for t in persistent_buffers(ours).values())
@@ -269,27 +269,10 @@ def assert_same_start(ours: nn.Module, theirs: nn.Module) -> None:
 
 # The std blocks' `order:` registers their layers in torchvision's `__init__` order (Swin V2's attention:
 # qkv, proj, ..., cpb_mlp; its block: norm1, attn, norm2, mlp; MaxViT's attention: to_qkv, merge, then the
-# bias table), so construction and the final init loop draw in torchvision's order. Swin V2 still differs:
-# its `qkv` is two `param`s (the key's bias is left out in `forward`) that the `linear:` rule does not
-# reach, so torchvision's final loop draws trunc_normal for qkv.weight (and zeroes qkv.bias) where the
-# spec draws nothing.
-NOT_YET_SAME_SEED = pytest.mark.xfail(
-    strict=True,
-    reason="Swin V2's qkv is two params that the `linear:` init rule does not reach (torchvision's final "
-    "loop redraws qkv.weight and zeroes qkv.bias)",
-)
-SAME_SEED_XFAIL = {"swin_v2", "swin_v2_t"}
-
-
-def same_seed_marks(name: str, slow: bool) -> list[pytest.MarkDecorator]:
-    return [*([pytest.mark.slow] if slow else []), *([NOT_YET_SAME_SEED] if name in SAME_SEED_XFAIL else [])]
-
-
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(name, marks=same_seed_marks(name, False)) for name in SMALL]
-    + [pytest.param(name, marks=same_seed_marks(name, True)) for name in FULL],
-)
+# bias table), so construction and the final init loop draw in torchvision's order. Swin V2's `qkv` is a
+# `linear` with a bias per chunk (the key's left out), so the `linear:` rule reaches it as torchvision's
+# final loop does.
+@pytest.mark.parametrize("name", CASES)
 def test_same_seed_gives_torchvision_starting_weights(name: str) -> None:
     network, theirs_fn, _ = case(name)
     torch.manual_seed(0)
@@ -299,7 +282,7 @@ def test_same_seed_gives_torchvision_starting_weights(name: str) -> None:
     assert_same_start(ours, theirs)
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=same_seed_marks(name, False)) for name in SMALL])
+@pytest.mark.parametrize("name", SMALL)
 def test_generated_source_same_seed_gives_torchvision_starting_weights(name: str, tmp_path: Path) -> None:
     """The generated ``__init__`` constructs in the blocks' `order:` (torchvision's), its ``forward`` runs
     in data-flow order: the same seed gives torchvision's weights, in its order."""
@@ -315,8 +298,8 @@ def test_generated_source_same_seed_gives_torchvision_starting_weights(name: str
 def test_generated_source_outputs_equal_torchvision_perturbed(name: str, tmp_path: Path) -> None:
     network, theirs_fn, shape = case(name)
     theirs = perturb_everything(theirs_fn()).eval()
-    # built on the CPU, not on meta: Swin V2's non-persistent buffers (the key-bias mask, the shift
-    # regions) are not in the state dict, and `to_empty` would leave them uninitialised
+    # built on the CPU, not on meta: Swin V2's non-persistent buffers (the shift regions) are not in the
+    # state dict, and `to_empty` would leave them uninitialised
     generated = load_source(network.to_source(), tmp_path).build().eval()
     generated.load_state_dict(theirs.state_dict(), strict=True)
     assert list(generated.state_dict()) == list(theirs.state_dict())

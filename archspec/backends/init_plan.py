@@ -179,7 +179,14 @@ class InitPlan:
             if chosen is None:
                 return None
             by_class[cls] = chosen
-        return by_class
+        # A layer class of ours whose torch base takes the same rule needs no test of its own: the base's
+        # meets it (``PartialBiasLinear`` beside ``nn.Linear``: one test, as torchvision writes its loop).
+        bases = layer_bases("torch_layers.py")
+        return {
+            cls: rule
+            for cls, rule in by_class.items()
+            if not any(by_class.get(base) is rule for base in bases.get(cls, ()))
+        }
 
     @functools.cached_property
     def leaves_with_rules(self) -> list[tuple[Leaf, InitRule | None]] | None:

@@ -133,6 +133,16 @@ def _conv_source(op: Conv2d, inplace: bool) -> Ctor:
 
 
 def _linear_source(op: Linear, inplace: bool) -> Ctor:
+    if isinstance(op.bias, tuple):
+        return Ctor(
+            "PartialBiasLinear",
+            (
+                Arg(op.in_features, hint="in_features"),
+                Arg(op.out_features, hint="out_features"),
+                Arg(op.bias, "bias"),
+            ),
+            layers=("PartialBiasLinear",),
+        )
     return Ctor(
         "nn.Linear",
         (

@@ -101,6 +101,8 @@ def _conv(op: Conv2d, inplace: bool) -> nn.Module:
 
 
 def _linear(op: Linear, inplace: bool) -> nn.Module:
+    if isinstance(op.bias, tuple):
+        return layers.PartialBiasLinear(op.in_features, op.out_features, op.bias)
     return nn.Linear(op.in_features, op.out_features, op.bias)
 
 

@@ -3,6 +3,9 @@
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
+from pydantic import field_validator
+
+from archspec.errors import spec_repr
 from archspec.ops.base import Op, OpError, PosInt, RFEffect, Saved, Shape, format_shape, numel
 
 
@@ -24,12 +27,17 @@ def feature_input(op_name: str, inputs: Sequence[Shape]) -> Shape:
 
 class Linear(Op):
     """``linear(out_features, bias=true, dim=none)`` over the last dimension (``dim=-1`` on a channels-last
-    HxWxC map: a linear per pixel)."""
+    HxWxC map: a linear per pixel).
+
+    ``bias`` may also be one flag per equal chunk of the outputs (``bias=[true, false, true]``): the bias
+    parameter holds every output's entry, as torch's ``nn.Linear`` does, but the forward pass adds only
+    those of the chunks marked true, and the others start at zero. Swin V2's ``qkv`` is written so
+    (torchvision keeps the key's bias in its checkpoints and zeroes it in ``forward``)."""
 
     kind: Literal["linear"] = "linear"
     in_features: PosInt
     out_features: PosInt
-    bias: bool = True
+    bias: bool | tuple[bool, ...] = True
     dim: Literal[-1] | None = None
 
     spec_names: ClassVar[tuple[str, ...]] = ("linear", "fc")
@@ -44,8 +52,41 @@ class Linear(Op):
         "(..., in_features) to (..., out_features): a vector F, tokens NxF, or with dim=-1 a channels-last "
         "map HxWxF"
     )
-    param_rule: ClassVar[str] = "in_features * out_features + out_features (bias)"
+    param_rule: ClassVar[str] = (
+        "in_features * out_features + out_features (bias; also with a bias per chunk, whose parameter holds "
+        "every output's entry)"
+    )
     flop_rule: ClassVar[str] = "MACs as matmul; `--count all` adds 1 FLOP per output element for the bias"
+
+    @field_validator("bias", mode="before")
+    @classmethod
+    def _bias(cls, value: Any) -> Any:
+        # true, false, or a list of flags (not 1 or 0: `1 == True` in Python)
+        if value is True or value is False:
+            return value
+        if isinstance(value, list | tuple) and value and all(v is True or v is False for v in value):
+            return tuple(value)
+        raise ValueError(f"must be true, false or one flag per chunk of the outputs, got {spec_repr(value)}")
+
+    def check(self, inputs: Sequence[Shape]) -> None:
+        if not isinstance(self.bias, tuple):
+            return
+        if len(set(self.bias)) == 1:
+            every = self.bias[0]
+            raise OpError(
+                f"argument 'bias' of linear: {spec_repr(self.bias)} gives {'every' if every else 'no'} "
+                "output a bias",
+                argument="bias",
+                hint=f"write bias={spec_repr(every)}; a list of flags marks the chunks of the outputs with "
+                "a bias and those without",
+            )
+        if self.out_features % len(self.bias):
+            raise OpError(
+                f"argument 'bias' of linear: {self.out_features} outputs do not split into {len(self.bias)} "
+                f"equal chunks, one per flag of {spec_repr(self.bias)}",
+                argument="bias",
+                hint="out_features must be a multiple of the number of flags",
+            )
 
     @classmethod
     def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
