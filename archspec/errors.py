@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archspec.records import FrozenRecord, set_field
 from archspec.source import Span
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+@dataclass(init=False, repr=False, eq=False)
+class Diagnostic(FrozenRecord):
     """One message about one place in a spec."""
 
     message: str
@@ -26,6 +27,20 @@ class Diagnostic:
     # Secondary places, each shown after the message with its own line and caret (``note:``): the
     # definition of the block whose use the caret marks.
     notes: tuple[Diagnostic, ...] = ()
+
+    def __init__(
+        self,
+        message: str,
+        span: Span | None = None,
+        hint: str | None = None,
+        severity: str = "error",
+        notes: tuple[Diagnostic, ...] = (),
+    ) -> None:
+        set_field(self, "message", message)
+        set_field(self, "span", span)
+        set_field(self, "hint", hint)
+        set_field(self, "severity", severity)
+        set_field(self, "notes", notes)
 
     def render(self, sources: dict[str, str] | None = None) -> str:
         """Format as the compiler-style text a user sees (location, message, source line, caret, hint),

@@ -18,14 +18,18 @@ from archspec.errors import SpecError, did_you_mean, spec_repr
 
 # Guards against specs that would make the compiler itself run away (archspec.limits has them all).
 from archspec.limits import MAX_INT, MAX_LIST, MAX_ROUND_DIGITS, MAX_SHOWN, MAX_VALUE_DEPTH, charge
+from archspec.records import FrozenRecord, set_field
 from archspec.source import Span
 
 
-@dataclass(frozen=True)
-class BlockRef:
+@dataclass(init=False, repr=False, eq=False)
+class BlockRef(FrozenRecord):
     """A block used as a value (``unit = Bottleneck``), callable in a layer body."""
 
     name: str
+
+    def __init__(self, name: str) -> None:
+        set_field(self, "name", name)
 
     def __str__(self) -> str:
         return self.name

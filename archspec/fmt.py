@@ -22,11 +22,11 @@ idempotent by construction (the tests check that one pass suffices on the zoo).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from archspec import ast
 from archspec.source import Span
 from archspec.tokens import OPERAND_KEYWORDS, Token, tokenize
 
@@ -56,8 +56,8 @@ def _shape(node: Any) -> Any:
     """A syntax tree without its spans: what two layouts of one spec have in common."""
     if isinstance(node, Span):
         return None
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        fields = (_shape(getattr(node, f.name)) for f in dataclasses.fields(node))
+    if isinstance(node, ast.Node):
+        fields = (_shape(getattr(node, f)) for f in ast.fields(node))
         return (type(node).__name__, *fields)
     if isinstance(node, tuple | list):
         return tuple(_shape(item) for item in node)

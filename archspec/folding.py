@@ -13,16 +13,23 @@ from dataclasses import dataclass
 
 from archspec.ir import Graph, Repeat
 from archspec.ops import Op
+from archspec.records import FrozenRecord, set_field
 
 
-@dataclass(frozen=True)
-class Instance:
+@dataclass(init=False, repr=False, eq=False)
+class Instance(FrozenRecord):
     """What folding needs to know about one item of a container (a layer, a block instance …)."""
 
     block: str | None  # the block it instantiates; None for anything that never folds
     parent: str
     repeat: Repeat | None
     signature: Hashable  # equal signatures: the same ops with the same arguments and wiring
+
+    def __init__(self, block: str | None, parent: str, repeat: Repeat | None, signature: Hashable) -> None:
+        set_field(self, "block", block)
+        set_field(self, "parent", parent)
+        set_field(self, "repeat", repeat)
+        set_field(self, "signature", signature)
 
 
 def fold_runs(items: Sequence[Instance]) -> list[range]:

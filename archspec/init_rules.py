@@ -21,6 +21,7 @@ from archspec.expr import Value, evaluate, show
 from archspec.ir import InitCall, InitRule, Node
 from archspec.ops import OPS_BY_KIND, OPS_BY_NAME
 from archspec.python_text import python_expression
+from archspec.records import FrozenRecord, set_field
 from archspec.source import Span
 
 REQUIRED = object()
@@ -41,13 +42,23 @@ NONLINEARITIES = (
 )
 
 
-@dataclass(frozen=True)
-class InitFunction:
+@dataclass(init=False, repr=False, eq=False)
+class InitFunction(FrozenRecord):
     """An init function: its arguments in torch's order with their defaults, and the allowed strings."""
 
     name: str
     arguments: tuple[tuple[str, Any], ...] = ()
     choices: Mapping[str, tuple[str, ...]] | None = None
+
+    def __init__(
+        self,
+        name: str,
+        arguments: tuple[tuple[str, Any], ...] = (),
+        choices: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        set_field(self, "name", name)
+        set_field(self, "arguments", arguments)
+        set_field(self, "choices", choices)
 
     def signature(self) -> str:
         """How it is called, for messages and docs: ``normal(mean=0.0, std=1.0)``."""

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import fields, is_dataclass
 from typing import Any
 
+from archspec import ast
 from archspec.errors import SpecError
 from archspec.source import Span
 
@@ -107,12 +107,12 @@ def check_nesting(root: Any) -> None:
 
 
 def _children(node: Any) -> Iterator[Any]:
-    for field in fields(node):
-        yield from _nodes_in(getattr(node, field.name))
+    for field in ast.fields(node):
+        yield from _nodes_in(getattr(node, field))
 
 
 def _nodes_in(value: Any) -> Iterator[Any]:
-    if is_dataclass(value) and hasattr(value, "span") and not isinstance(value, Span):
+    if isinstance(value, ast.Node):
         yield value
     elif isinstance(value, tuple):
         for item in value:

@@ -18,6 +18,7 @@ from archspec import ast
 from archspec.errors import SpecError, did_you_mean, header, printable
 from archspec.limits import MAX_SPEC_BYTES
 from archspec.parsed import lookup
+from archspec.records import FrozenRecord, set_field
 from archspec.yaml_form import SPEC_SUFFIXES, is_yaml
 
 
@@ -60,8 +61,8 @@ MAX_IMPORT_DEPTH = 32
 MAX_FILES = 256
 
 
-@dataclass(frozen=True)
-class ImportPolicy:
+@dataclass(init=False, repr=False, eq=False)
+class ImportPolicy(FrozenRecord):
     """Which files ``import`` may read: regular ``.arch`` files inside ``roots`` (the root spec's folder
     and the ``--path`` folders, links resolved); absolute paths only when ``allow_absolute``."""
 
@@ -70,6 +71,18 @@ class ImportPolicy:
     allow_absolute: bool = False
     # A checkpoint's recorded files by absolute path: read from here, never from disk (the zoo excepted).
     memory: Mapping[str, str] | None = None
+
+    def __init__(
+        self,
+        roots: tuple[Path, ...],
+        search_path: tuple[Path, ...] = (),
+        allow_absolute: bool = False,
+        memory: Mapping[str, str] | None = None,
+    ) -> None:
+        set_field(self, "roots", roots)
+        set_field(self, "search_path", search_path)
+        set_field(self, "allow_absolute", allow_absolute)
+        set_field(self, "memory", memory)
 
     def inside(self, target: Path) -> bool:
         """Whether a resolved path lies inside one of the allowed folders."""

@@ -14,7 +14,6 @@ JSON, never unpickled: a file names its node classes, which must be classes of `
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from functools import cache
@@ -34,7 +33,7 @@ _PATH_FIELDS = {"Module": "path", "BlockDef": "path"}
 _CLASSES: dict[str, type[Any]] = {
     name: value
     for name, value in vars(ast).items()
-    if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == ast.__name__
+    if isinstance(value, type) and issubclass(value, ast.Node) and value is not ast.Node
 }
 
 
@@ -86,9 +85,9 @@ def _dump(value: Any) -> Any:
     if isinstance(value, Span):
         return {"@": [value.line, value.column, value.end_line, value.end_column]}
     name = type(value).__name__
-    if dataclasses.is_dataclass(value) and name in _CLASSES:
-        fields = dataclasses.fields(value)
-        stored = {f.name: _dump(getattr(value, f.name)) for f in fields if f.name != _PATH_FIELDS.get(name)}
+    if isinstance(value, ast.Node) and name in _CLASSES:
+        fields = ast.fields(value)
+        stored = {f: _dump(getattr(value, f)) for f in fields if f != _PATH_FIELDS.get(name)}
         return {"_": name, **stored}
     if isinstance(value, tuple):
         return [_dump(item) for item in value]

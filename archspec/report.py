@@ -25,6 +25,7 @@ from archspec.fast_table import Justify, render_table
 from archspec.folding import Instance, fold_runs, run_name, signature
 from archspec.ir import ReportedResult
 from archspec.ops import format_shape
+from archspec.records import FrozenRecord, set_field
 from archspec.terminal import escape_controls
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -137,8 +138,8 @@ def _visible(rows: Sequence[Row], depth: int | None) -> list[Row]:
 # ---------------------------------------------------------------- rows for people
 
 
-@dataclass(frozen=True)
-class DisplayRow:
+@dataclass(init=False, repr=False, eq=False)
+class DisplayRow(FrozenRecord):
     """A row as shown: possibly several repeated block instances folded into one."""
 
     name: str
@@ -151,6 +152,30 @@ class DisplayRow:
     activation_bytes: int
     saved_bytes: int
     receptive_field: str
+
+    def __init__(
+        self,
+        name: str,
+        op: str,
+        depth: int,
+        output_shape: str,
+        params: int,
+        macs: int,
+        flops: int,
+        activation_bytes: int,
+        saved_bytes: int,
+        receptive_field: str,
+    ) -> None:
+        set_field(self, "name", name)
+        set_field(self, "op", op)
+        set_field(self, "depth", depth)
+        set_field(self, "output_shape", output_shape)
+        set_field(self, "params", params)
+        set_field(self, "macs", macs)
+        set_field(self, "flops", flops)
+        set_field(self, "activation_bytes", activation_bytes)
+        set_field(self, "saved_bytes", saved_bytes)
+        set_field(self, "receptive_field", receptive_field)
 
 
 def display_rows(analysis: Analysis, depth: int | None) -> list[DisplayRow]:

@@ -7,7 +7,6 @@ common mistakes, a friendly message chosen by example (Lark's ``match_examples``
 from __future__ import annotations
 
 import ast as pyast
-import dataclasses
 import json
 import re
 import warnings
@@ -780,7 +779,7 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
         return ast.InitRule(text, pattern, tuple(clauses), False, self.span(meta), span)
 
     def init_built(self, children: list[ast.InitRule]) -> list[ast.InitRule]:
-        return [dataclasses.replace(rule, built=True) for rule in children]
+        return [ast.replace(rule, built=True) for rule in children]
 
     def init_section(self, children: list[Any]) -> tuple[str, tuple[ast.InitRule, ...]]:
         rules: list[ast.InitRule] = []

@@ -4,7 +4,6 @@ docs/language.md and on files written carelessly by hand."""
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import re
 import subprocess
@@ -16,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from archspec import ast
 from archspec.errors import SpecError
 from archspec.fmt import LINE_LENGTH, format_text
 from archspec.loader import load_program
@@ -230,8 +230,8 @@ def tree(node: Any) -> Any:
     """A syntax tree as nested tuples, without its spans."""
     if isinstance(node, Span):
         return None
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        return (type(node).__name__, *(tree(getattr(node, f.name)) for f in dataclasses.fields(node)))
+    if isinstance(node, ast.Node):
+        return (type(node).__name__, *(tree(getattr(node, f)) for f in ast.fields(node)))
     if isinstance(node, tuple | list):
         return tuple(tree(item) for item in node)
     return node

@@ -72,8 +72,7 @@ def test_every_zoo_spec_goes_to_yaml_and_back_to_the_same_ir(spec: Path, tmp_pat
 
 
 def _without_meta(module: Any) -> Any:
-    from dataclasses import replace
-
+    from archspec.ast import replace
     from archspec.fmt import _shape
 
     return _shape(replace(module, networks=tuple(replace(n, meta=()) for n in module.networks)))

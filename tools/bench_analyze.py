@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/bench_analyze.py [--runs 7] [--append docs/benchmarks.md]
     .venv/bin/python tools/bench_analyze.py --instructions     (valgrind: the same on a busy machine)
+    .venv/bin/python tools/bench_analyze.py --startup [--runs 21]   (issue 26's floor and vgg16, timed)
 
 With --instructions it counts each process's instructions side by side, the floor first: a process that
 imports pydantic and validates one model (issue 26's floor: `analyze vgg16 --format json` within 1.5x of
@@ -91,6 +92,41 @@ def instruction_counts() -> list[tuple[str, int]]:
         refs = [line for line in out.stderr.splitlines() if "I   refs:" in line or "I refs:" in line]
         counts.append((label, int(refs[-1].split(":")[1].replace(",", ""))))
     return counts
+
+
+def startup_times(runs: int) -> list[tuple[str, float, float]]:
+    """Issue 26's pair timed side by side: the floor and `analyze vgg16 --format json`, each run ``runs``
+    times, alternately (so that a change in the machine's load falls on both), after one warm-up each;
+    the median wall time and the median CPU time (user + system, from getrusage) of each."""
+    python = sys.executable
+    commands = {
+        "floor: one pydantic model defined and validated": [python, "-c", PYDANTIC_FLOOR],
+        "`archspec analyze vgg16 --format json`": [
+            python,
+            "-m",
+            "archspec",
+            "analyze",
+            "vgg16",
+            "--format",
+            "json",
+        ],
+    }
+    samples: dict[str, list[tuple[float, float]]] = {label: [] for label in commands}
+    for argv in commands.values():
+        run_child(argv)  # bytecode cached, files in the page cache
+    for _ in range(runs):
+        for label, argv in commands.items():
+            before = os.times()
+            wall, _rss = run_child(argv)
+            after = os.times()
+            cpu = (after.children_user - before.children_user) + (
+                after.children_system - before.children_system
+            )
+            samples[label].append((wall, cpu))
+    return [
+        (label, statistics.median(w for w, _ in got), statistics.median(c for _, c in got))
+        for label, got in samples.items()
+    ]
 
 
 def peer_figures(peer: str) -> str:
@@ -190,7 +226,23 @@ def main() -> None:
     parser.add_argument(
         "--instructions", action="store_true", help="count each process's instructions (valgrind) instead"
     )
+    parser.add_argument(
+        "--startup", action="store_true", help="time the floor and `analyze vgg16` alone, alternately"
+    )
     args = parser.parse_args()
+    if args.startup:
+        times = startup_times(args.runs)
+        print(
+            f"Machine: {os.cpu_count()} CPUs, {cpu_model()}; Python {platform.python_version()}; "
+            f"load average {os.getloadavg()[0]:.1f}; median of {args.runs} alternate runs."
+        )
+        print("| process | wall | ratio | CPU (user + system) | ratio |\n|---|---|---|---|---|")
+        floor_wall, floor_cpu = times[0][1], times[0][2]
+        for label, wall, cpu in times:
+            print(
+                f"| {label} | {wall:.3f} s | {wall / floor_wall:.2f} | {cpu:.3f} s | {cpu / floor_cpu:.2f} |"
+            )
+        return
     if args.instructions:
         counts = instruction_counts()
         print(f"Machine: {os.cpu_count()} CPUs, {cpu_model()}; Python {platform.python_version()}.")

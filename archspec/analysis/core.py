@@ -17,12 +17,13 @@ from archspec.analysis.memory import (
 from archspec.analysis.receptive import RF, RFResult, network_fields, receptive_fields
 from archspec.ir import Graph, Repeat
 from archspec.ops import OPS_BY_KIND, Op, Shape, numel
+from archspec.records import FrozenRecord, set_field
 
 RowKind = Literal["layer", "block", "sequence"]
 
 
-@dataclass(frozen=True)
-class Row:
+@dataclass(init=False, repr=False, eq=False)
+class Row(FrozenRecord):
     """One named layer or one container, with its (summed) figures."""
 
     name: str
@@ -46,9 +47,53 @@ class Row:
     node_ids: tuple[int, ...] = ()
     parent: str = ""
 
+    def __init__(
+        self,
+        name: str,
+        op: str,
+        description: str,
+        kind: RowKind,
+        depth: int,
+        output_shape: Shape,
+        params: int,
+        trainable_params: int,
+        buffers: int,
+        macs: int,
+        flops: int,
+        extra_flops: int,
+        activation_bytes: int,
+        saved_bytes: int,
+        receptive_field: RF,
+        spatial_receptive_field: RF = None,
+        block: str | None = None,
+        repeat: Repeat | None = None,
+        node_ids: tuple[int, ...] = (),
+        parent: str = "",
+    ) -> None:
+        set_field(self, "name", name)
+        set_field(self, "op", op)
+        set_field(self, "description", description)
+        set_field(self, "kind", kind)
+        set_field(self, "depth", depth)
+        set_field(self, "output_shape", output_shape)
+        set_field(self, "params", params)
+        set_field(self, "trainable_params", trainable_params)
+        set_field(self, "buffers", buffers)
+        set_field(self, "macs", macs)
+        set_field(self, "flops", flops)
+        set_field(self, "extra_flops", extra_flops)
+        set_field(self, "activation_bytes", activation_bytes)
+        set_field(self, "saved_bytes", saved_bytes)
+        set_field(self, "receptive_field", receptive_field)
+        set_field(self, "spatial_receptive_field", spatial_receptive_field)
+        set_field(self, "block", block)
+        set_field(self, "repeat", repeat)
+        set_field(self, "node_ids", node_ids)
+        set_field(self, "parent", parent)
 
-@dataclass(frozen=True)
-class Analysis:
+
+@dataclass(init=False, repr=False, eq=False)
+class Analysis(FrozenRecord):
     """The static analysis of one graph: rows in module order, totals, convention and warnings."""
 
     graph: Graph
@@ -73,6 +118,54 @@ class Analysis:
     receptive_field: RF
     spatial_receptive_field: RF
     warnings: tuple[str, ...] = field(default=())
+
+    def __init__(
+        self,
+        graph: Graph,
+        dtype: str,
+        count: str,
+        batch: int,
+        rows: tuple[Row, ...],
+        nodes: Mapping[int, NodeCounts],
+        fields: Mapping[int, RF],
+        spatial_fields: Mapping[int, RF],
+        params: int,
+        trainable_params: int,
+        buffers: int,
+        macs: int,
+        flops: int,
+        extra_flops: int,
+        activation_bytes: int,
+        peak_activation_bytes: int,
+        peak_at: str,
+        training_memory: Mapping[str, Any],
+        depth: int,
+        receptive_field: RF,
+        spatial_receptive_field: RF,
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        set_field(self, "graph", graph)
+        set_field(self, "dtype", dtype)
+        set_field(self, "count", count)
+        set_field(self, "batch", batch)
+        set_field(self, "rows", rows)
+        set_field(self, "nodes", nodes)
+        set_field(self, "fields", fields)
+        set_field(self, "spatial_fields", spatial_fields)
+        set_field(self, "params", params)
+        set_field(self, "trainable_params", trainable_params)
+        set_field(self, "buffers", buffers)
+        set_field(self, "macs", macs)
+        set_field(self, "flops", flops)
+        set_field(self, "extra_flops", extra_flops)
+        set_field(self, "activation_bytes", activation_bytes)
+        set_field(self, "peak_activation_bytes", peak_activation_bytes)
+        set_field(self, "peak_at", peak_at)
+        set_field(self, "training_memory", training_memory)
+        set_field(self, "depth", depth)
+        set_field(self, "receptive_field", receptive_field)
+        set_field(self, "spatial_receptive_field", spatial_receptive_field)
+        set_field(self, "warnings", warnings)
 
     @property
     def network(self) -> str:

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from archspec.ir import Graph
 from archspec.ops import Op, Shape
+from archspec.records import FrozenRecord, set_field
 
 COUNT_CONVENTIONS = ("torchvision", "all")
 
 
-@dataclass(frozen=True)
-class NodeCounts:
+@dataclass(init=False, repr=False, eq=False)
+class NodeCounts(FrozenRecord):
     """What one node costs."""
 
     params: int
@@ -19,6 +20,13 @@ class NodeCounts:
     buffers: int
     macs: int
     extra_flops: int
+
+    def __init__(self, params: int, trainable_params: int, buffers: int, macs: int, extra_flops: int) -> None:
+        set_field(self, "params", params)
+        set_field(self, "trainable_params", trainable_params)
+        set_field(self, "buffers", buffers)
+        set_field(self, "macs", macs)
+        set_field(self, "extra_flops", extra_flops)
 
     def flops(self, count: str) -> int:
         """FLOPs under a counting convention (see ``flops``)."""

@@ -31,6 +31,7 @@ from typing import Any
 from archspec.dtypes import ACTIVATION_DTYPES, DTYPE_BYTES
 from archspec.ir import Graph, Node
 from archspec.ops import Saved, numel
+from archspec.records import FrozenRecord, set_field
 
 OPTIMISER_STATES: Mapping[str, int] = {"sgd_momentum": 1, "adamw": 2}
 
@@ -89,12 +90,16 @@ def storages(graph: Graph, training: bool, inplace: set[int] | None = None) -> d
     return base
 
 
-@dataclass(frozen=True)
-class SavedBytes:
+@dataclass(init=False, repr=False, eq=False)
+class SavedBytes(FrozenRecord):
     """Training activations: the total, each node's share (a storage counted at its first saver)."""
 
     total: int
     per_node: Mapping[int, int]
+
+    def __init__(self, total: int, per_node: Mapping[int, int]) -> None:
+        set_field(self, "total", total)
+        set_field(self, "per_node", per_node)
 
 
 def tracked(graph: Graph) -> dict[int, bool]:
@@ -193,12 +198,16 @@ def release_points(graph: Graph) -> dict[int, int]:
     return release
 
 
-@dataclass(frozen=True)
-class PeakMemory:
+@dataclass(init=False, repr=False, eq=False)
+class PeakMemory(FrozenRecord):
     """Peak live activation bytes at inference and the node at which it occurs."""
 
     bytes: int
     at_node: int
+
+    def __init__(self, bytes: int, at_node: int) -> None:
+        set_field(self, "bytes", bytes)
+        set_field(self, "at_node", at_node)
 
 
 def peak_activation(graph: Graph, dtype: str, batch: int) -> PeakMemory:

@@ -36,15 +36,21 @@ from typing import Final, Literal, TypeGuard
 
 from archspec.ir import Graph, Node
 from archspec.ops import RFEffect, RFStep, numel
+from archspec.records import FrozenRecord, set_field
 
 
-@dataclass(frozen=True)
-class ReceptiveField:
+@dataclass(init=False, repr=False, eq=False)
+class ReceptiveField(FrozenRecord):
     """A finite receptive field, (height, width) per quantity."""
 
     size: tuple[int, int]
     stride: tuple[int, int]
     padding: tuple[int, int]
+
+    def __init__(self, size: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]) -> None:
+        set_field(self, "size", size)
+        set_field(self, "stride", stride)
+        set_field(self, "padding", padding)
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -83,8 +89,8 @@ _POOLED: Final = "pooled"
 _SpatialRF = RF | Literal["pooled"]
 
 
-@dataclass(frozen=True)
-class RFResult:
+@dataclass(init=False, repr=False, eq=False)
+class RFResult(FrozenRecord):
     """The pass's result: the field of every node by id (``fields``: the whole field; ``spatial``: the
     spatial path's, see the module docstring), and the warnings about misaligned merges."""
 
@@ -92,6 +98,14 @@ class RFResult:
     warnings: tuple[str, ...]
     spatial: dict[int, RF]
     pooled: frozenset[int]  # the nodes the spatial pass left out: global pooling and what only it feeds
+
+    def __init__(
+        self, fields: dict[int, RF], warnings: tuple[str, ...], spatial: dict[int, RF], pooled: frozenset[int]
+    ) -> None:
+        set_field(self, "fields", fields)
+        set_field(self, "warnings", warnings)
+        set_field(self, "spatial", spatial)
+        set_field(self, "pooled", pooled)
 
 
 # What one per-sample axis of a node holds: the image axes (0: rows, 1: columns) whose positions run along

@@ -24,6 +24,7 @@ from pydantic.fields import FieldInfo
 
 from archspec.errors import spec_repr
 from archspec.ops.index import KIND_MODULES, NAME_MODULES
+from archspec.records import FrozenRecord, set_field
 
 Shape = tuple[int, ...]
 
@@ -90,14 +91,26 @@ NonNegPair = Annotated[tuple[NonNegInt, NonNegInt], BeforeValidator(_pair)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-@dataclass(frozen=True)
-class RFStep:
+@dataclass(init=False, repr=False, eq=False)
+class RFStep(FrozenRecord):
     """One op's receptive-field step along both spatial axes (kernel, stride, padding, dilation)."""
 
     kernel: tuple[int, int]
     stride: tuple[int, int]
     padding: tuple[int, int]
     dilation: tuple[int, int] = (1, 1)
+
+    def __init__(
+        self,
+        kernel: tuple[int, int],
+        stride: tuple[int, int],
+        padding: tuple[int, int],
+        dilation: tuple[int, int] = (1, 1),
+    ) -> None:
+        set_field(self, "kernel", kernel)
+        set_field(self, "stride", stride)
+        set_field(self, "padding", padding)
+        set_field(self, "dilation", dilation)
 
 
 # How an op changes the receptive field: a spatial step, "global" (sees the whole input: global pooling,
@@ -118,8 +131,8 @@ def aligned_sources(inputs: Sequence[Shape], rank: int) -> AxisSources:
     )
 
 
-@dataclass(frozen=True)
-class Saved:
+@dataclass(init=False, repr=False, eq=False)
+class Saved(FrozenRecord):
     """One tensor an op's backward keeps (what torch saves on CPU; ``docs/memory.md`` has every rule).
 
     ``source`` says which storage: ``"input"`` (the storage of input ``index``, shared with every other op
@@ -137,6 +150,24 @@ class Saved:
     dtype: str | None = None
     # An input that the op overwrites in place is kept as a copy (torch's in-place hardtanh does this).
     copied_in_place: bool = False
+
+    def __init__(
+        self,
+        source: Literal["input", "output", "new"],
+        what: str,
+        index: int = 0,
+        elements: int = 0,
+        per_sample: bool = True,
+        dtype: str | None = None,
+        copied_in_place: bool = False,
+    ) -> None:
+        set_field(self, "source", source)
+        set_field(self, "what", what)
+        set_field(self, "index", index)
+        set_field(self, "elements", elements)
+        set_field(self, "per_sample", per_sample)
+        set_field(self, "dtype", dtype)
+        set_field(self, "copied_in_place", copied_in_place)
 
 
 def numel(shape: Shape) -> int:
@@ -416,8 +447,8 @@ class Op(BaseModel):
         return f"{self.spec_names[0]}({', '.join(parts)})" if parts else self.spec_names[0]
 
 
-@dataclass(frozen=True)
-class _ClassFacts:
+@dataclass(init=False, repr=False, eq=False)
+class _ClassFacts(FrozenRecord):
     """What ``create`` and ``describe`` read of an op class's fields, worked out once per class (Pydantic's
     ``model_fields`` is a descriptor call on every access, and lowering asks for each op it makes)."""
 
@@ -427,6 +458,22 @@ class _ClassFacts:
     required_order: tuple[str, ...]
     required: frozenset[str]
     booleans: frozenset[str]
+
+    def __init__(
+        self,
+        kind: str,
+        fields: Mapping[str, FieldInfo],
+        arguments: tuple[str, ...],
+        required_order: tuple[str, ...],
+        required: frozenset[str],
+        booleans: frozenset[str],
+    ) -> None:
+        set_field(self, "kind", kind)
+        set_field(self, "fields", fields)
+        set_field(self, "arguments", arguments)
+        set_field(self, "required_order", required_order)
+        set_field(self, "required", required)
+        set_field(self, "booleans", booleans)
 
 
 @functools.cache

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from archspec import ast
 from archspec.errors import Diagnostic, SpecError
 from archspec.source import Span
 
@@ -144,13 +145,13 @@ class Generated:
             return self.span(node, path)
         if isinstance(node, tuple):
             return tuple(self.move(item, path) for item in node)
-        if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        if isinstance(node, ast.Node):
             changes = {}
-            for field in dataclasses.fields(node):
-                value = getattr(node, field.name)
-                if isinstance(value, Span | tuple) or dataclasses.is_dataclass(value):
-                    changes[field.name] = self.move(value, path)
-            return dataclasses.replace(node, **changes)
+            for field in ast.fields(node):
+                value = getattr(node, field)
+                if isinstance(value, Span | tuple | ast.Node):
+                    changes[field] = self.move(value, path)
+            return ast.replace(node, **changes)
         return node
 
     def error(self, error: SpecError, path: str, yaml_text: str) -> SpecError:
