@@ -45,6 +45,7 @@ def run_experiment(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f"cannot create the run folder {folder}: {error.strerror or error}") from None
+    commit = _commit(experiment)  # the code that runs: taken before a run that may last an hour
     began = time.perf_counter()
     if experiment.kind == "static":
         from archspec.experiments.static import run_static
@@ -72,7 +73,7 @@ def run_experiment(
         "details": outcome.details,
         "plot": outcome.plot,
         "seconds": round(time.perf_counter() - began, 2),
-        "commit": _commit(experiment),
+        "commit": commit,
         "machine": machine(),
         "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
