@@ -472,3 +472,7 @@ def test_a_record_keeps_the_tables_and_drops_the_histories(
     assert (folder / "plot.svg").read_bytes() == (tmp_path / "relu_vs_tanh" / "plot.svg").read_bytes()
     with pytest.raises(UsageError, match="a smoke run is not a measurement"):
         record(result, tmp_path / "relu_vs_tanh", Experiment("x", folder, {}))
+    # A static claim is not recorded: the site computes its exact figures when it is built.
+    assert main(["experiment", "-q", "--record", "--out", str(tmp_path), "stacked_3x3"]) == 0
+    assert "  not recorded: a static claim is computed when the site is built\n" in capsys.readouterr().out
+    assert not (load_experiment("stacked_3x3").folder / "result.json").exists()

@@ -36,8 +36,8 @@ def add_experiment_parser(sub: Any) -> Any:
     p.add_argument(
         "--record",
         action="store_true",
-        help="also write the result (without per-epoch histories) and plot.svg into the experiment's "
-        "folder: the committed record the site's claims page shows",
+        help="trained ones: also write the result (without per-epoch histories) and plot.svg into the "
+        "experiment's folder: the committed record the site's claims page shows",
     )
     p.add_argument(
         "--out", metavar="DIR", default="runs/experiments", help="run folder (default: runs/experiments)"
@@ -81,9 +81,11 @@ def experiment(args: argparse.Namespace) -> int:
         result = run_experiment(name, root, Path(args.out), smoke=args.smoke, log=log, settings=settings)
         print(format_table(result))
         print(f"  {result['seconds']:.1f} s; wrote {Path(args.out) / name}/result.json and plot.svg/.png")
-        if args.record:
+        if args.record and result["kind"] == "trained":
             path = record(result, Path(args.out) / name, load_experiment(name, root))
             print(f"  recorded in {path} and plot.svg beside it")
+        elif args.record:  # exact figures of the specs: the site computes them when it is built
+            print("  not recorded: a static claim is computed when the site is built")
         print()
     if len(names) > 1:
         print(f"{len(names)} experiments in {time.perf_counter() - began:.1f} s")
