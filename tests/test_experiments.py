@@ -321,6 +321,8 @@ def test_a_fresh_site_computes_the_static_claims_and_shows_the_committed_records
     """No run folder (a fresh clone): the five static claims are computed while the site is built (the same
     table and verdict as `archspec experiment NAME` writes); each trained claim shows the record committed
     with its experiment, its verdict per setting included."""
+    from markupsafe import escape  # the template's escaping (quotes as &#39;)
+
     from archspec.experiments.runner import run_experiment
     from archspec.experiments.settings import settings_of
     from archspec.site.claims import write_claims
@@ -346,9 +348,9 @@ def test_a_fresh_site_computes_the_static_claims_and_shows_the_committed_records
         record = json.loads((experiment.folder / "result.json").read_text())
         assert record["smoke"] is False and record["command"].startswith(f"archspec experiment {name}")
         assert f"<code>experiments/{name}/result.json</code>" in html
-        assert f">{html_escape(record['verdict'])}</p>" in html
+        assert f">{escape(record['verdict'])}</p>" in html
         for row in record["rows"]:
-            assert "".join(f"<td>{html_escape(cell(v))}</td>" for v in row) in html
+            assert "".join(f"<td>{escape(cell(v))}</td>" for v in row) in html
         assert (site / "claims" / f"{name}.svg").read_bytes() == (experiment.folder / "plot.svg").read_bytes()
         assert all("history" not in run for run in record["details"]["runs"])  # compact: no epochs
         settings, _ = settings_of(experiment.config, {})
@@ -369,7 +371,7 @@ def test_a_fresh_site_computes_the_static_claims_and_shows_the_committed_records
             assert row[2] == pytest.approx(sum(first) / len(first), abs=1e-4)
             assert row[4] == pytest.approx(sum(second) / len(second), abs=1e-4)
             assert row[6].startswith("reproduced" if judged["reproduced"] else "not reproduced")
-            assert "<tr>" + "".join(f"<td>{html_escape(cell(v))}</td>" for v in row) + "</tr>" in html
+            assert "<tr>" + "".join(f"<td>{escape(cell(v))}</td>" for v in row) + "</tr>" in html
     assert sorted(p.name for p in site.iterdir()) == ["claims", "claims.html"]  # no work folder left
 
 
