@@ -55,8 +55,9 @@ def _read_bounded(path: Path) -> bytes:
 
 
 def collect_claims(results: Path, compute_static: bool = False) -> list[Claim]:
-    """Every experiment, in claim order, with the result under ``results`` when there is one; with
-    ``compute_static``, a static experiment without one is run now (its result is not written there)."""
+    """Every experiment, in claim order, with its result: the one under ``results`` or the committed
+    record, whichever finished later (see :func:`_read_result`); with ``compute_static``, a static
+    experiment without a result under ``results`` is run now (its result is not written there)."""
     from archspec.experiments.config import experiment_names, load_experiment
     from archspec.experiments.runner import cell
 
