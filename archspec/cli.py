@@ -383,7 +383,8 @@ def _add_report_parser(sub: Any) -> None:
         "--results",
         metavar="DIR",
         default=str(DEFAULT_RESULTS),
-        help=f"results of `archspec experiment` for the claims page (default: {DEFAULT_RESULTS})",
+        help="results of `archspec experiment` for the claims page: one that finished later than a claim's "
+        f"committed record (experiments/NAME/result.json) replaces it (default: {DEFAULT_RESULTS})",
     )
     p.set_defaults(handler=cmd_report)
 

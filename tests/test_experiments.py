@@ -14,6 +14,7 @@ import pytest
 
 from archspec.catalog import catalog
 from archspec.cli import main
+from archspec.errors import UsageError
 from archspec.experiments.config import experiment_names, load_experiment
 from archspec.experiments.runner import cell
 from archspec.experiments.static import run_static
@@ -159,6 +160,22 @@ def test_trained_experiments_smoke(tmp_path: Path, capsys: pytest.CaptureFixture
     for run in dropout["details"]["runs"]:
         assert run["value"] == pytest.approx(run["train_eval_acc"] - run["test_acc"], abs=1e-12)
     assert not list((tmp_path / "dropout" / "runs").glob("*/*.pt"))  # checkpoints removed once measured
+    # Every trained claim but batch norm's (whose x axis is its grid) is judged under its smoke settings
+    # too; a setting reaches the training run: the dropout papers' SGD, as each run's config.json says.
+    for name in TRAINED:
+        result = json.loads((tmp_path / name / "result.json").read_text())
+        assert bool(result["details"].get("settings")) is (name != "batchnorm_init"), name
+    [judged] = dropout["details"]["settings"]["results"]
+    for series in ("with_dropout", "without"):
+        for seed in judged["seeds"]:
+            folder = tmp_path / "dropout" / "runs" / f"SGD_momentum_0.9_lr_0.05-{series}-seed{seed}"
+            config = json.loads((folder / "config.json").read_text())
+            assert (config["optimizer"], config["momentum"], config["lr"], config["epochs"]) == (
+                "sgd",
+                0.9,
+                0.05,
+                1,
+            )
 
 
 def test_unknown_experiment_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -201,7 +218,7 @@ def test_claims_page_escapes_results_and_names_missing_ones(tmp_path: Path) -> N
         "seconds": 1.5,
         "commit": "abc1234",
         "machine": {"cpus": 2, "load_average": [1.0, 2.0, 3.0]},
-        "finished": "2026-01-01T00:00:00+00:00",
+        "finished": "2100-01-01T00:00:00+00:00",  # later than the committed record: shown instead
         "details": {"settings": {"columns": ["setting", "<i>seeds</i>"], "rows": [["He <u>init</u>", 8]]}},
     }
     (results / "dropout" / "result.json").write_text(json.dumps(result))
@@ -219,7 +236,9 @@ def test_claims_page_escapes_results_and_names_missing_ones(tmp_path: Path) -> N
         '<img src="claims/dropout.svg"' in html and (site / "claims" / "dropout.svg").read_text() == "<svg/>"
     )
     assert f"{results / 'stacked_3x3' / 'result.json'} could not be read" in html
-    assert "Not measured yet: run <code>archspec experiment relu_vs_tanh</code>" in html
+    assert f"Read from\n  <code>{results / 'dropout' / 'result.json'}</code>." in html
+    recorded = "The record committed with the experiment: <code>experiments/relu_vs_tanh/result.json</code>"
+    assert recorded in html
 
 
 def test_settings_are_every_combination_of_the_axes() -> None:
@@ -236,6 +255,12 @@ def test_settings_are_every_combination_of_the_axes() -> None:
         ("default, lr 0.3", {"spec": "a.arch", "lr": 0.3}),
     ]
     assert more == [5]
+    # A labelled value that sets several keys: hand-picked settings, not a product.
+    picked = {"settings": {"training": {"AdamW": {"lr": 0.001}, "SGD": {"optimizer": "sgd", "lr": 0.05}}}}
+    assert [(s.label, s.values) for s in settings_of(picked, {})[0]] == [
+        ("AdamW", {"lr": 0.001}),
+        ("SGD", {"optimizer": "sgd", "lr": 0.05}),
+    ]
     smoke, _ = settings_of(config, {"settings": {"lr": [1.0]}})
     assert [s.label for s in smoke] == ["lr 1.0"]
     assert settings_of({}, {}) == ([], [])
@@ -292,10 +317,14 @@ def test_relu_against_tanh_is_judged_under_each_setting(
     assert "Under the settings a reader would question: relu beats tanh under" in result["verdict"]
 
 
-def test_a_fresh_site_computes_the_static_claims_and_names_the_trained_ones(tmp_path: Path) -> None:
-    """No run folder: the four static claims are computed while the site is built (the same table and
-    verdict as `archspec experiment NAME` writes), the trained ones say how to measure them."""
+def test_a_fresh_site_computes_the_static_claims_and_shows_the_committed_records(tmp_path: Path) -> None:
+    """No run folder (a fresh clone): the five static claims are computed while the site is built (the same
+    table and verdict as `archspec experiment NAME` writes); each trained claim shows the record committed
+    with its experiment, its verdict per setting included."""
+    from markupsafe import escape  # the template's escaping (quotes as &#39;)
+
     from archspec.experiments.runner import run_experiment
+    from archspec.experiments.settings import settings_of
     from archspec.site.claims import write_claims
     from archspec.site.pages import environment
 
@@ -307,12 +336,145 @@ def test_a_fresh_site_computes_the_static_claims_and_names_the_trained_ones(tmp_
     trained = [n for n in experiment_names() if load_experiment(n).kind == "trained"]
     assert len(static) == 5 and len(trained) == 6
     assert html.count("Computed when this site was built") == len(static)
-    for name in trained:
-        assert f"Not measured yet: run <code>archspec experiment {name}</code>" in html
     result = run_experiment("stacked_3x3", out=tmp_path / "runs")
     assert f">{html_escape(result['verdict'])}</p>" in html
     for row in result["rows"]:
         assert "".join(f"<td>{html_escape(str(cell(v)))}</td>" for v in row) in html
     svg = (site / "claims" / "stacked_3x3.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+    assert "Not measured yet" not in html
+    for name in trained:
+        experiment = load_experiment(name)
+        record = json.loads((experiment.folder / "result.json").read_text())
+        assert record["smoke"] is False and record["command"].startswith(f"archspec experiment {name}")
+        assert f"<code>experiments/{name}/result.json</code>" in html
+        assert f">{escape(record['verdict'])}</p>" in html
+        for row in record["rows"]:
+            assert "".join(f"<td>{escape(cell(v))}</td>" for v in row) in html
+        assert (site / "claims" / f"{name}.svg").read_bytes() == (experiment.folder / "plot.svg").read_bytes()
+        assert all("history" not in run for run in record["details"]["runs"])  # compact: no epochs
+        settings, _ = settings_of(experiment.config, {})
+        if "--no-settings" in record["command"]:  # measured under the main configuration only: said so
+            assert settings and "settings" not in record["details"]
+            assert f"(<code>archspec experiment {name} --no-settings</code>), not under each" in html
+            continue
+        table = record["details"].get("settings")
+        assert bool(table) is bool(settings), name
+        if not settings:
+            continue
+        # One row per setting of the configuration, in its order, each with the seeds it ran, each series'
+        # mean and range over them, and its verdict; every cell on the page.
+        assert [row[0] for row in table["rows"]] == [s.label for s in settings]
+        for row, judged in zip(table["rows"], table["results"], strict=True):
+            first, second = judged["values"].values()
+            assert row[1] == len(judged["seeds"]) == len(first) == len(second)
+            assert row[2] == pytest.approx(sum(first) / len(first), abs=1e-4)
+            assert row[4] == pytest.approx(sum(second) / len(second), abs=1e-4)
+            assert row[6].startswith("reproduced" if judged["reproduced"] else "not reproduced")
+            assert "<tr>" + "".join(f"<td>{escape(cell(v))}</td>" for v in row) + "</tr>" in html
     assert sorted(p.name for p in site.iterdir()) == ["claims", "claims.html"]  # no work folder left
+
+
+def _result(finished: str, smoke: bool = False, verdict: str = "v") -> dict[str, Any]:
+    return {
+        "command": "archspec experiment dropout",
+        "smoke": smoke,
+        "columns": ["series"],
+        "rows": [["a"]],
+        "reproduced": True,
+        "verdict": verdict,
+        "seconds": 1.0,
+        "machine": {"cpus": 2, "load_average": [1.0]},
+        "finished": finished,
+    }
+
+
+@pytest.mark.parametrize(
+    ("run", "record", "shown"),
+    [
+        (_result("2026-12-08T00:00:00+00:00"), _result("2026-12-07T00:00:00+00:00"), "run"),
+        (_result("2026-12-06T00:00:00+00:00"), _result("2026-12-07T00:00:00+00:00"), "record"),
+        # a smoke run is no measurement: it never replaces a full record, however fresh
+        (_result("2026-12-08T00:00:00+00:00", smoke=True), _result("2026-12-07T00:00:00+00:00"), "record"),
+        (_result("2026-12-08T00:00:00+00:00", smoke=True), None, "run"),
+        (None, _result("2026-12-07T00:00:00+00:00"), "record"),
+        # the same moment in another time zone is not later
+        (_result("2026-12-07T01:00:00+01:00"), _result("2026-12-07T00:00:00+00:00"), "record"),
+    ],
+)
+def test_the_page_shows_the_fresher_of_run_and_record(
+    tmp_path: Path, run: dict[str, Any] | None, record: dict[str, Any] | None, shown: str
+) -> None:
+    from archspec.site.claims import Claim, _read_result
+
+    paths = {"run": tmp_path / "run.json", "record": tmp_path / "record" / "result.json"}
+    paths["record"].parent.mkdir()
+    for key, value in (("run", run), ("record", record)):
+        if value is not None:
+            paths[key].write_text(json.dumps({**value, "verdict": key}))
+    claim = Claim("dropout", 6, "t", "c", "e")
+    _read_result(claim, paths["run"], paths["record"])
+    assert claim.result is not None and claim.result["verdict"] == shown
+    assert claim.recorded is (shown == "record") and claim.problem is None and claim.note is None
+    assert claim.source == ("experiments/dropout/result.json" if shown == "record" else str(paths["run"]))
+
+
+def test_an_unreadable_run_leaves_the_record_shown_with_a_note(tmp_path: Path) -> None:
+    from archspec.site.claims import Claim, _read_result
+
+    run, record = tmp_path / "run.json", tmp_path / "result.json"
+    run.write_text("{", encoding="utf-8")
+    record.write_text(json.dumps(_result("2026-12-07T00:00:00+00:00")), encoding="utf-8")
+    claim = Claim("dropout", 6, "t", "c", "e")
+    _read_result(claim, run, record)
+    assert claim.recorded and claim.result is not None and claim.problem is None
+    assert (
+        claim.note
+        == f"{run} could not be read (the file: Invalid JSON: EOF while parsing an object at line 1 column 1)"
+    )
+    record.write_text("[]", encoding="utf-8")
+    claim = Claim("dropout", 6, "t", "c", "e")
+    _read_result(claim, run, record)
+    assert claim.result is None and claim.problem == (
+        f"{run} could not be read (the file: Invalid JSON: EOF while parsing an object at line 1 column 1); "
+        f"{record} could not be read (the file: Input should be an object)"
+    )
+
+
+def test_a_record_keeps_the_tables_and_drops_the_histories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--record` writes the experiment's committed record: the result without each run's per-epoch history
+    and settings, and the plot beside it; a smoke run is refused. `--no-settings` judges the main
+    configuration only, and the command recorded says so."""
+    from archspec.experiments.config import Experiment
+    from archspec.experiments.runner import record
+
+    assert main(["experiment", "--smoke", "--no-settings", "-q", "--out", str(tmp_path), "relu_vs_tanh"]) == 0
+    result = json.loads((tmp_path / "relu_vs_tanh" / "result.json").read_text())
+    assert result["command"] == "archspec experiment relu_vs_tanh --smoke --no-settings"
+    assert "settings" not in result["details"] and len(result["details"]["runs"]) == 2  # two series, seed 0
+    assert main(["experiment", "--smoke", "--record", "relu_vs_tanh"]) == 2
+    assert capsys.readouterr().err == (
+        "archspec: error: a smoke run is not a measurement: --record needs a full run (no --smoke)\n"
+    )
+    folder = tmp_path / "experiment"
+    folder.mkdir()
+    written = record({**result, "smoke": False}, tmp_path / "relu_vs_tanh", Experiment("x", folder, {}))
+    assert written == folder / "result.json"
+    kept = json.loads(written.read_text())
+    assert [
+        {**run, "history": r["history"], "settings": r["settings"]}
+        for run, r in zip(kept["details"]["runs"], result["details"]["runs"], strict=True)
+    ] == result["details"]["runs"]
+    assert all("history" not in run and "settings" not in run for run in kept["details"]["runs"])
+    assert {k: v for k, v in kept.items() if k not in ("details", "smoke")} == {
+        k: v for k, v in result.items() if k not in ("details", "smoke")
+    }
+    assert (folder / "plot.svg").read_bytes() == (tmp_path / "relu_vs_tanh" / "plot.svg").read_bytes()
+    with pytest.raises(UsageError, match="a smoke run is not a measurement"):
+        record(result, tmp_path / "relu_vs_tanh", Experiment("x", folder, {}))
+    # A static claim is not recorded: the site computes its exact figures when it is built.
+    assert main(["experiment", "-q", "--record", "--out", str(tmp_path), "stacked_3x3"]) == 0
+    assert "  not recorded: a static claim is computed when the site is built\n" in capsys.readouterr().out
+    assert not (load_experiment("stacked_3x3").folder / "result.json").exists()

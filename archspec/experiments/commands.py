@@ -29,6 +29,17 @@ def add_experiment_parser(sub: Any) -> Any:
         "--smoke", action="store_true", help="trained ones: one epoch, one seed, fewer points (a quick check)"
     )
     p.add_argument(
+        "--no-settings",
+        action="store_true",
+        help="trained ones: judge the main configuration only, not each setting of [settings]",
+    )
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="trained ones: also write the result (without per-epoch histories) and plot.svg into the "
+        "experiment's folder: the committed record the site's claims page shows",
+    )
+    p.add_argument(
         "--out", metavar="DIR", default="runs/experiments", help="run folder (default: runs/experiments)"
     )
     p.add_argument(
@@ -44,7 +55,7 @@ def add_experiment_parser(sub: Any) -> Any:
 def experiment(args: argparse.Namespace) -> int:
     """The handler of ``archspec experiment``."""
     from archspec.experiments.config import experiment_names, load_experiment
-    from archspec.experiments.runner import format_table, run_experiment
+    from archspec.experiments.runner import format_table, record, run_experiment
 
     root = Path(args.root) if args.root else None
     available = experiment_names(root)
@@ -56,6 +67,8 @@ def experiment(args: argparse.Namespace) -> int:
     if args.all and args.names:
         raise UsageError("give experiment names or --all, not both")
     names = available if args.all else list(args.names)
+    if args.record and args.smoke:
+        raise UsageError("a smoke run is not a measurement: --record needs a full run (no --smoke)")
     if not names:
         raise UsageError(f"name an experiment or give --all; the experiments are: {', '.join(available)}")
     for name in names:
@@ -64,9 +77,16 @@ def experiment(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     for name in names:
         log = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-        result = run_experiment(name, root, Path(args.out), smoke=args.smoke, log=log)
+        settings = not args.no_settings
+        result = run_experiment(name, root, Path(args.out), smoke=args.smoke, log=log, settings=settings)
         print(format_table(result))
-        print(f"  {result['seconds']:.1f} s; wrote {Path(args.out) / name}/result.json and plot.svg/.png\n")
+        print(f"  {result['seconds']:.1f} s; wrote {Path(args.out) / name}/result.json and plot.svg/.png")
+        if args.record and result["kind"] == "trained":
+            path = record(result, Path(args.out) / name, load_experiment(name, root))
+            print(f"  recorded in {path} and plot.svg beside it")
+        elif args.record:  # exact figures of the specs: the site computes them when it is built
+            print("  not recorded: a static claim is computed when the site is built")
+        print()
     if len(names) > 1:
         print(f"{len(names)} experiments in {time.perf_counter() - began:.1f} s")
     return 0

@@ -1,7 +1,9 @@
 """Running one experiment into its run folder: ``result.json``, ``plot.svg`` and ``plot.png``.
 
 The default run folder is ``runs/experiments/NAME`` of the current directory. Every file is written
-atomically; a rerun replaces the previous result.
+atomically; a rerun replaces the previous result. :func:`record` copies a full run's result, without the
+per-epoch histories, and its plot into the experiment's own folder (``experiments/NAME/result.json``):
+the committed record that the site's claims page shows when no fresher run is at hand.
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ def run_experiment(
     out: Path | None = None,
     smoke: bool = False,
     log: Callable[[str], None] | None = None,
+    settings: bool = True,
 ) -> dict[str, Any]:
     """Run the experiment ``name`` and write its result and plot to ``out/NAME``; returns the result.
 
     ``smoke``: the trained experiments run their ``[smoke]`` settings (one epoch, one seed, fewer points).
+    ``settings``: False judges a trained claim under its main configuration only, not under each of its
+    ``[settings]``.
     """
     experiment = load_experiment(name, root)
     folder = (out or DEFAULT_OUT) / name
@@ -40,6 +45,7 @@ def run_experiment(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f"cannot create the run folder {folder}: {error.strerror or error}") from None
+    commit = _commit(experiment)  # the code that runs: taken before a run that may last an hour
     began = time.perf_counter()
     if experiment.kind == "static":
         from archspec.experiments.static import run_static
@@ -48,14 +54,17 @@ def run_experiment(
     else:
         from archspec.experiments.trained import run_trained
 
-        outcome = run_trained(experiment, folder, smoke, log or (lambda _m: None))
+        outcome = run_trained(experiment, folder, smoke, log or (lambda _m: None), settings)
+    flags = " --smoke" if smoke else ""
+    if not settings and experiment.kind == "trained":
+        flags += " --no-settings"
     result = {
         "experiment": name,
         "title": experiment.title,
         "claim": experiment.config["claim"],
         "essay": experiment.config["essay"],
         "kind": experiment.kind,
-        "command": f"archspec experiment {name}" + (" --smoke" if smoke else ""),
+        "command": f"archspec experiment {name}{flags}",
         "smoke": smoke,
         "columns": outcome.columns,
         "rows": outcome.rows,
@@ -64,7 +73,7 @@ def run_experiment(
         "details": outcome.details,
         "plot": outcome.plot,
         "seconds": round(time.perf_counter() - began, 2),
-        "commit": _commit(experiment),
+        "commit": commit,
         "machine": machine(),
         "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
@@ -73,6 +82,33 @@ def run_experiment(
 
     result["plots"] = draw(result, folder)
     return result
+
+
+def record(result: dict[str, Any], run_folder: Path, experiment: Experiment) -> Path:
+    """Write ``result`` (a full run's) as the experiment's committed record, ``FOLDER/result.json``, with
+    ``run_folder``'s ``plot.svg`` beside it; returns the record's path.
+
+    The record leaves out each training run's per-epoch history and settings (the run folder keeps them):
+    what the tables, the verdicts and the plot need stays, a few kilobytes for a grid of a hundred runs.
+    """
+    if result["smoke"]:
+        raise UsageError("a smoke run is not a measurement: --record needs a full run (no --smoke)")
+    compact = {key: value for key, value in result.items() if key != "plots"}
+    details = dict(compact["details"])
+    if "runs" in details:
+        details["runs"] = [_compact_run(run) for run in details["runs"]]
+    compact["details"] = details
+    path = experiment.folder / "result.json"
+    write_atomically(path, json.dumps(compact, indent=1) + "\n")
+    plot = run_folder / "plot.svg"
+    if plot.is_file():
+        write_atomically(experiment.folder / "plot.svg", plot.read_text(encoding="utf-8"))
+    return path
+
+
+def _compact_run(run: dict[str, Any]) -> dict[str, Any]:
+    """One run's record without its per-epoch history and its settings (both in the run folder)."""
+    return {key: value for key, value in run.items() if key not in ("history", "settings")}
 
 
 def _commit(experiment: Experiment) -> str | None:

@@ -3,9 +3,13 @@
 An experiment's ``[settings]`` table names axes, each a list of values (``lr = [0.003, 0.01, 0.03]``) or a
 table of labelled values (``spec = { "He init" = "act_he.arch" }``: the same network with an ``init:``
 section); every combination is a setting, which overrides the series' own values (the keys a series
-takes: ``spec``, ``lr``, ``init_scale``, ``epochs`` or a spec parameter). ``more_seeds`` are run too
-wherever the two series' ranges over the first seeds overlap. ``[smoke.settings]`` replaces the table in
-smoke runs. No torch here: :mod:`archspec.experiments.trained` trains and judges each setting.
+takes: ``spec``, ``lr``, ``init_scale``, ``epochs``, ``optimizer``, ``momentum``, ``weight_decay`` or a
+spec parameter). A labelled value may itself be a table that sets several keys at once
+(``training = { "SGD, lr 0.05" = { optimizer = "sgd", lr = 0.05 } }``): an axis of hand-picked settings
+where a full product would pair values that do not belong together (an SGD rate with AdamW).
+``more_seeds`` are run too wherever the two series' ranges over the first seeds overlap.
+``[smoke.settings]`` replaces the table in smoke runs. No torch here:
+:mod:`archspec.experiments.trained` trains and judges each setting.
 """
 
 from __future__ import annotations
@@ -37,16 +41,22 @@ def settings_of(config: dict[str, Any], smoke: dict[str, Any]) -> tuple[list[Set
     settings = []
     for combination in itertools.product(*axes):
         label = ", ".join(part for part, _ in combination)
-        settings.append(Setting(label, {key: value for _, (key, value) in combination}))
+        values: dict[str, Any] = {}
+        for _, part in combination:
+            values.update(part)
+        settings.append(Setting(label, values))
     return settings, list(more)
 
 
-def _axis(key: str, values: Any) -> list[tuple[str, tuple[str, Any]]]:
-    """(label, (key, value)) per value of one axis."""
-    if isinstance(values, dict):
-        return [(str(label), (key, value)) for label, value in values.items()]
+def _axis(key: str, values: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(label, the values it sets) per value of one axis: ``{key: value}``, or a labelled table's keys."""
+    if isinstance(values, dict) and values:
+        return [
+            (str(label), dict(value) if isinstance(value, dict) else {key: value})
+            for label, value in values.items()
+        ]
     if isinstance(values, list) and values:
-        return [(f"{key} {value}", (key, value)) for value in values]
+        return [(f"{key} {value}", {key: value}) for value in values]
     raise UsageError(f"settings: {key} must be a non-empty list or a table of labelled values")
 
 

@@ -33,8 +33,10 @@ from archspec.train.inference import restore
 from archspec.train.loop import eval_loader, evaluate, run, seed_everything
 from archspec.train.losses import loss_name, make_loss
 
+# Fields of the training configuration that a series, an x point or a setting may set.
+TRAINING = ("lr", "epochs", "optimizer", "momentum", "weight_decay")
 # Keys of a series or an x point that are not spec parameters: the spec file itself, and training settings.
-TRAIN_KEYS = ("spec", "init_scale", "lr", "epochs")
+TRAIN_KEYS = ("spec", "init_scale", *TRAINING)
 METRICS = {
     "epochs_to_error": ("epochs to {target:.0%} training error", "lower"),
     "gap": ("train - test accuracy (eval mode)", "lower"),
@@ -44,8 +46,11 @@ METRICS = {
 CHANCE = 0.1  # accuracy of a diverged run: ten classes
 
 
-def run_trained(experiment: Experiment, folder: Path, smoke: bool, log: Callable[[str], None]) -> Outcome:
-    """Train every series at every x point and seed; measure, aggregate and judge."""
+def run_trained(
+    experiment: Experiment, folder: Path, smoke: bool, log: Callable[[str], None], use_settings: bool = True
+) -> Outcome:
+    """Train every series at every x point and seed; measure, aggregate and judge (under each of the
+    ``[settings]`` too, unless ``use_settings`` is False)."""
     config = experiment.config
     metric = config["metric"]
     if metric not in METRICS:
@@ -58,7 +63,7 @@ def run_trained(experiment: Experiment, folder: Path, smoke: bool, log: Callable
     runs_dir = folder / "runs"
     shutil.rmtree(runs_dir, ignore_errors=True)
     grid = Grid(experiment, series, x_points, train, runs_dir, log)
-    settings, more_seeds = settings_of(config, smoke_table)
+    settings, more_seeds = settings_of(config, smoke_table) if use_settings else ([], [])
     # One thread: on a shared, loaded machine torch's default (a thread per core) runs ten times slower.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -107,7 +112,7 @@ class Grid:
             settings = {**self.series[name], **point, **(setting.values if setting else {})}
             # What the run depends on, defaults resolved: the memo key of a run already made.
             effective: dict[str, Any] = {"spec": config["spec"]}
-            effective.update({k: self.train[k] for k in ("lr", "epochs") if k in self.train}, **settings)
+            effective.update({k: self.train[k] for k in TRAINING if k in self.train}, **settings)
             memo = json.dumps([name, label, seed, effective], sort_keys=True, default=str)
             if memo not in self.done:
                 key = "-".join(part for part in (tag, name, label.replace("/", "_"), f"seed{seed}") if part)
@@ -172,7 +177,7 @@ def train_one(
     """One training run; its history, its final accuracies and whether it diverged."""
     params = {k: v for k, v in settings.items() if k not in TRAIN_KEYS}
     values: dict[str, Any] = dict(train)
-    values.update({k: settings[k] for k in ("lr", "epochs") if k in settings})
+    values.update({k: settings[k] for k in TRAINING if k in settings})
     config = TrainConfig(spec=str(spec), params=params, seed=seed, device="cpu", quiet=True, out=str(out))
     for key, value in values.items():
         setattr(config, key, value)

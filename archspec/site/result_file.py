@@ -33,6 +33,7 @@ class ResultFile(BaseModel):
     reported on the page as a file that could not be read, never a template error."""
 
     command: str
+    smoke: bool = False
     columns: list[Cell]
     rows: list[list[Cell]]
     reproduced: bool
