@@ -1,6 +1,8 @@
 """The ``init:`` section: rules checked and resolved into the IR's ``InitRule`` records (no torch here).
 
-A rule names an op (every layer of that op) or a quoted name pattern, and gives one clause per parameter:
+A rule names an op (every layer of that op), a block (every layer with parameters inside each instance of
+that block, ``MLP: xavier_uniform``: see ``block_layers``) or a quoted name pattern, and gives one clause
+per parameter:
 a function of ``torch.nn.init`` (without the trailing underscore) with its arguments. Arguments are
 evaluated here, except those that use ``fan_in``/``fan_out``: those depend on each tensor and are kept as
 formulas (spec expressions, with every other name replaced by its value) for the backends to evaluate.
@@ -18,7 +20,7 @@ from archspec import ast
 from archspec.elab.walk import expr_children
 from archspec.errors import Collector, SpecError, did_you_mean, quoted_list, spec_repr
 from archspec.expr import Value, evaluate, show
-from archspec.ir import InitCall, InitRule, Node
+from archspec.ir import InitCall, InitRule, Node, Scope
 from archspec.ops import OPS_BY_KIND, OPS_BY_NAME
 from archspec.python_text import python_expression
 from archspec.records import FrozenRecord, set_field
@@ -98,36 +100,101 @@ def _op_names(aliases: bool = False) -> list[str]:
 
 
 def lower_init(
-    rules: Sequence[ast.InitRule], env: Mapping[str, Value], nodes: Sequence[Node]
+    rules: Sequence[ast.InitRule],
+    env: Mapping[str, Value],
+    nodes: Sequence[Node],
+    scopes: Sequence[Scope] = (),
 ) -> tuple[InitRule, ...]:
-    """The IR records of a network's rules, checked against its layers; every mistake is reported."""
+    """The IR records of a network's rules, checked against its layers (and, for a rule naming a block,
+    the block instances among ``scopes``); every mistake is reported."""
     errors = Collector()
     lowered: list[InitRule] = []
     seen: dict[tuple[str, bool], Span] = {}
     with_parameters = _initialisable(nodes)
     for rule in rules:
         try:
-            record = _lower_rule(rule, env, with_parameters, errors)
+            record = _block_rule(rule, env, with_parameters, scopes, errors)
+            if record is None:
+                record = _lower_rule(rule, env, with_parameters, errors)
         except SpecError as error:
             errors.extend(error)
             continue
         if record is None:
             continue
-        if record.kind is not None:
-            key = (record.kind, rule.built)
+        target = record.kind if record.kind is not None else record.block
+        if target is not None:
+            key = (target, rule.built)
             if key in seen:
                 errors.add(
                     rule.target_span,
                     f"a second init rule for {rule.target}"
                     + (" in `when built:`" if rule.built else "")
                     + f" (the first is on line {seen[key].line})",
-                    "one rule per op; a quoted name pattern overrides it for some layers",
+                    f"one rule per {'op' if record.kind is not None else 'block'}; "
+                    "a quoted name pattern overrides it for some layers",
                 )
                 continue
             seen[key] = rule.span
         lowered.append(record)
     errors.raise_if_any()
     return tuple(lowered)
+
+
+# ---------------------------------------------------------------- rules naming a block
+# A rule whose target is a block's name (`MLP: xavier_uniform, bias=normal(std=1e-6)`) sets every layer
+# with parameters inside each instance of that block, as a constructor of that block would (torchvision's
+# `MLPBlock` initialises its linears in its own `__init__`). In `when built:` it runs as soon as an
+# instance is constructed, over the instance's parameters in module order (all of them drawn first, then
+# set: the block's constructor's loop); otherwise it runs once the network is built, after the op rules
+# and in the spec's order with the name patterns, layer by layer in module order. An op's name wins over
+# a block's (blocks are capitalised by custom, ops are not).
+
+
+def block_instances(block: str, scopes: Sequence[Scope]) -> tuple[str, ...]:
+    """The dotted names of the instances of the block definition ``block``."""
+    return tuple(s.name for s in scopes if s.kind == "block" and s.block == block and s.name)
+
+
+def block_layers(block: str, nodes: Sequence[Node], scopes: Sequence[Scope]) -> list[Node]:
+    """The layers of ``nodes`` inside an instance of ``block``, in the order given."""
+    prefixes = tuple(name + "." for name in block_instances(block, scopes))
+    return [n for n in nodes if prefixes and n.name.startswith(prefixes)]
+
+
+def _block_rule(
+    rule: ast.InitRule,
+    env: Mapping[str, Value],
+    nodes: Sequence[Node],
+    scopes: Sequence[Scope],
+    errors: Collector,
+) -> InitRule | None:
+    """The record of a rule naming a block, or None where the target is not a block's instances."""
+    if rule.pattern or rule.target in OPS_BY_NAME or not block_instances(rule.target, scopes):
+        return None
+    matched = block_layers(rule.target, nodes, scopes)
+    if not matched:
+        raise SpecError.at(
+            rule.target_span,
+            f"init rule for block '{rule.target}': no layer inside it has parameters to initialise",
+        )
+    kinds = sorted({n.op.kind for n in matched})
+    allowed = tuple(dict.fromkeys(p for k in kinds for p in OPS_BY_KIND[k].init_parameters))
+    calls = _lower_calls(rule, env, allowed, kinds, errors)
+    return InitRule(
+        target=rule.target,
+        block=rule.target,
+        when="built" if rule.built else "after",
+        calls=calls,
+        span=rule.span,
+    )
+
+
+def block_built_rules(rules: Sequence[InitRule], scope: Scope) -> list[InitRule]:
+    """The `when built:` rules naming the block that ``scope`` is an instance of, in the spec's order:
+    applied to the instance's parameters as soon as it is constructed."""
+    if scope.kind != "block" or scope.block is None:
+        return []
+    return [r for r in rules if r.when == "built" and r.block == scope.block]
 
 
 def _lower_rule(
@@ -167,6 +234,24 @@ def _lower_rule(
             return None
         kinds = [kind]
         allowed = op_class.init_parameters
+    return InitRule(
+        target=rule.target,
+        kind=kind,
+        pattern=rule.target if rule.pattern else None,
+        when="built" if rule.built else "after",
+        calls=_lower_calls(rule, env, allowed, kinds, errors),
+        span=rule.span,
+    )
+
+
+def _lower_calls(
+    rule: ast.InitRule,
+    env: Mapping[str, Value],
+    allowed: tuple[str, ...],
+    kinds: Sequence[str],
+    errors: Collector,
+) -> tuple[InitCall, ...]:
+    """A rule's clauses checked against the parameters its layers have; every mistake is reported."""
     calls: list[InitCall] = []
     named: set[str] = set()
     for index, clause in enumerate(rule.clauses):
@@ -180,14 +265,7 @@ def _lower_rule(
             continue
         named.add(call.parameter)
         calls.append(call)
-    return InitRule(
-        target=rule.target,
-        kind=kind,
-        pattern=rule.target if rule.pattern else None,
-        when="built" if rule.built else "after",
-        calls=tuple(calls),
-        span=rule.span,
-    )
+    return tuple(calls)
 
 
 def _target(rule: ast.InitRule) -> str:
@@ -348,16 +426,21 @@ def formula_python(text: str) -> str:
 # ---------------------------------------------------------------- the order the backends apply them in
 
 
-def after_order(rules: Sequence[InitRule], nodes: Sequence[Node]) -> list[tuple[Node, InitRule]]:
+def after_order(
+    rules: Sequence[InitRule], nodes: Sequence[Node], scopes: Sequence[Scope] = ()
+) -> list[tuple[Node, InitRule]]:
     """The (layer, rule) pairs applied once the network is built, in order: first every layer with
     parameters by the rule for its op, in module order (torchvision's ``for m in self.modules()`` loop),
-    then each named rule in the spec's order, over the layers it matches in module order."""
+    then each named rule and each block rule in the spec's order, over the layers it matches (inside
+    an instance of the block among ``scopes``) in module order."""
     by_kind = {r.kind: r for r in rules if r.when == "after" and r.kind is not None}
     order = [(n, by_kind[n.op.kind]) for n in _initialisable(nodes) if n.op.kind in by_kind]
     for rule in rules:
         if rule.when == "after" and rule.pattern is not None:
             matched = [n for n in _initialisable(nodes) if fnmatch.fnmatchcase(n.name, rule.pattern)]
             order.extend((n, rule) for n in matched)
+        elif rule.when == "after" and rule.block is not None:
+            order.extend((n, rule) for n in block_layers(rule.block, _initialisable(nodes), scopes))
     return order
 
 

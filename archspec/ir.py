@@ -153,6 +153,11 @@ class InitRule(BaseModel):
     target: str = Field(description="The op (spec name) or the name pattern, as written.")
     kind: str | None = Field(default=None, description="The op kind of an op rule.")
     pattern: str | None = Field(default=None, description="The name pattern of a named rule (fnmatch).")
+    block: str | None = Field(
+        default=None,
+        description="The block of a block rule (`MLP: ...`): every layer with parameters inside each "
+        "instance of that block definition.",
+    )
     when: Literal["built", "after"] = Field(
         description="'built': as each layer is constructed; 'after': once the network is built."
     )

@@ -67,7 +67,7 @@ def _lower(
         raise SpecError.at(
             lowerer.last_span, "nested too deeply to elaborate (blocks, bodies and expressions)"
         ) from None
-    init = lower_init(network.init, env, graph.nodes)
+    init = lower_init(network.init, env, graph.nodes, graph.scopes)
     # Every node and op was validated as it was made; the graph record needs no second pass.
     return Graph.model_construct(
         network=network.name,

@@ -98,7 +98,7 @@ def test_a_different_seed_gives_different_weights() -> None:
 @pytest.mark.parametrize("name", [*FAST, pytest.param("swin_t", marks=pytest.mark.slow)])
 def test_generated_source_initialises_as_torchvision(name: str, tmp_path: Path) -> None:
     """The generated file's `build()` draws torchvision's initial weights from the same seed (Swin's
-    through one `isinstance(module, nn.Linear)` test standing for four op rules, as torchvision's)."""
+    through one `isinstance(module, nn.Linear)` test standing for three op rules, as torchvision's)."""
     build = generated_build(archspec.load(name), tmp_path)
     torch.manual_seed(0)
     generated = build().state_dict()
@@ -308,6 +308,77 @@ def test_named_rules_run_after_the_op_rules_and_built_rules_at_construction() ->
     }
     torch.manual_seed(9)
     assert_identical(net.build().state_dict(), expected)
+
+
+# ---------------------------------------------------------------- rules naming a block
+
+BLOCK_RULES = (
+    'from "std/mlp.arch" import MLP\n\nnetwork t:\n  input: 5x32\n  init:\n{rules}'
+    "  layers:\n    mlp: MLP(64)\n    head: linear(8)\n"
+)
+
+
+def block_rules(*rules: str) -> archspec.Network:
+    text = BLOCK_RULES.format(rules="".join(f"    {r}\n" for r in rules))
+    return archspec.load(f"block_rules_{next(_COUNTER)}.arch", text=text)
+
+
+def test_a_block_rule_when_built_draws_as_torchvisions_mlp_block(tmp_path: Path) -> None:
+    """`when built: MLP: ...` sets the block's linears once the block is constructed, as torchvision's
+    MLPBlock does in its constructor (both linears drawn by nn.Linear first, then redrawn), before the
+    next layer draws its numbers; the generated file wraps the block in `built(init_mlp, ...)`."""
+    from torchvision.models.vision_transformer import MLPBlock
+
+    net = block_rules("when built:", "  MLP: xavier_uniform, bias=normal(std=1e-6)")
+    torch.manual_seed(6)
+    mlp, head = MLPBlock(32, 64, 0.0), torch.nn.Linear(32, 8)
+    expected = {f"mlp.{k}": v for k, v in mlp.state_dict().items()}
+    expected.update({f"head.{k}": v for k, v in head.state_dict().items()})
+    torch.manual_seed(6)
+    assert_identical(net.build().state_dict(), expected)
+    source = net.to_source()
+    assert "        self.mlp = built(\n            init_mlp,\n            nn.Sequential(\n" in source
+    assert '    """MLP: xavier_uniform, bias=normal(std=1e-06)"""\n' in source
+    torch.manual_seed(6)
+    assert_identical(generated_build(net, tmp_path)().state_dict(), expected)
+
+
+def test_a_block_rule_sets_the_layers_inside_its_instances_after_the_op_rules(tmp_path: Path) -> None:
+    net = block_rules("linear: zeros, bias=zeros", "MLP: ones")
+    state = net.build().state_dict()
+    assert [k for k, v in state.items() if bool((v == 1).all())] == ["mlp.0.weight", "mlp.3.weight"]
+    assert [k for k, v in state.items() if bool((v == 0).all())] == [
+        "mlp.0.bias",
+        "mlp.3.bias",
+        *("head.weight", "head.bias"),
+    ]
+    assert net.graph.init[1].block == "MLP" and net.graph.init[1].kind is None
+    assert_identical(generated_build(net, tmp_path)().state_dict(), state)
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        (
+            ("MLP: reduction=zeros",),
+            "init rule for 'MLP': no parameter 'reduction'\n"
+            "   6 |     MLP: reduction=zeros\n"
+            "                ^^^^^^^^^^^^^^^\n"
+            "  hint: its parameters: weight, bias",
+        ),
+        (
+            ("MLP: zeros", "MLP: ones"),
+            "a second init rule for MLP (the first is on line 6)\n"
+            "   7 |     MLP: ones\n"
+            "           ^^^\n"
+            "  hint: one rule per block; a quoted name pattern overrides it for some layers",
+        ),
+    ],
+)
+def test_a_block_rules_mistakes_are_spec_errors(rules: tuple[str, ...], message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        block_rules(*rules)
+    assert str(caught.value).split(": error: ", 1)[1] == message
 
 
 def test_rule_functions_are_named_after_their_targets(tmp_path: Path) -> None:

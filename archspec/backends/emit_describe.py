@@ -12,14 +12,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
-from archspec.backends.emit_ir import Call, ClassShape, Expr, Forward, Line, Member, Sequential
+from archspec.backends.emit_ir import Built, Call, ClassShape, Expr, Forward, Line, Member, Sequential
 from archspec.backends.plan import ContainerPlan, Step, module_lists
 from archspec.backends.source_entry import Ctor, Formula
 from archspec.backends.source_ops import source_op
 from archspec.backends.source_tensor import batch_aware_inline, register_buffer
 from archspec.backends.source_text import POSITION, atom, attribute_ok, check_local
 from archspec.errors import UsageError
-from archspec.init_rules import built_rules
+from archspec.init_rules import block_built_rules, built_rules
 from archspec.ir import Graph, Node
 from archspec.python_text import python_expression
 
@@ -199,6 +199,13 @@ class Describer:
             return self.call(entry.source(step.node.op, step.node.id in self.inplace), step)
         child = step.child
         assert child is not None
+        made: Expr = self.container(child, class_call)
+        for rule in block_built_rules(self.graph.init, child.scope):
+            made = Built(self.rule_names[id(rule)], made)
+        return made
+
+    def container(self, child: ContainerPlan, class_call: ClassCall) -> Call | Sequential:
+        """What constructs a child container: an ``nn.Sequential`` or its generated class."""
         if not self.is_sequential(child):
             return class_call(child)
         positional = [s.local for s in child.steps] == [str(i) for i in range(len(child.steps))]

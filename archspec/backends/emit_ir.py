@@ -2,7 +2,8 @@
 
 A container of the elaborated graph (``backends.plan``) is described as a ``ClassShape``: for each step,
 the attribute ``__init__`` gives it (``Member``: a constructor tree of ``Call`` and ``Sequential``
-nodes whose literal arguments are ``Arg`` slots, or nothing for a step written inline in ``forward``),
+nodes, with ``Built`` around a block that a `when built:` rule sets, whose literal arguments are ``Arg``
+slots, or nothing for a step written inline in ``forward``),
 and the lines of ``forward`` (``Forward``). ``emit_describe`` builds it from the graph,
 ``class_recovery`` compares shapes to find which containers share a class (``ClassShape.key``: the
 structure with every literal slot reduced to its keyword, and every generated class it constructs
@@ -73,7 +74,24 @@ class Sequential:
             yield from item.slots()
 
 
-Expr = Call | Sequential
+@dataclass(frozen=True, eq=False)
+class Built:
+    """A block instance's module set by a `when built:` rule naming its block as soon as it is
+    constructed: ``built(init_rule, item)``."""
+
+    rule: str
+    item: Call | Sequential | Built
+
+    def key(self) -> Hashable:
+        """The rule and the structure of what it sets."""
+        return ("built", self.rule, self.item.key())
+
+    def slots(self) -> Iterator[Arg]:
+        """The literal arguments of what it sets."""
+        yield from self.item.slots()
+
+
+Expr = Call | Sequential | Built
 
 
 @dataclass(frozen=True, eq=False)

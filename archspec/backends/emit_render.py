@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from archspec.backends.class_recovery import RecoveredClass
-from archspec.backends.emit_ir import Call, Expr, Forward, Line, Member
+from archspec.backends.emit_ir import Built, Call, Expr, Forward, Line, Member
 from archspec.backends.source_entry import NO_DEFAULT, Arg
 from archspec.backends.source_text import (
     annotation,
@@ -31,6 +31,8 @@ Literal = Callable[[Arg], str | None]
 
 def expression(expr: Expr, lit: Literal, indent: str) -> str:
     """A constructor tree as Python, each literal slot written by ``lit`` in order."""
+    if isinstance(expr, Built):
+        return f"built({expr.rule}, {expression(expr.item, lit, indent)})"
     if isinstance(expr, Call):
         parts = [p for p in (lit(arg) for arg in expr.args) if p is not None]
         callee = expr.cls.name if expr.cls is not None else expr.callee

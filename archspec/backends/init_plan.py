@@ -132,7 +132,7 @@ class InitPlan:
     @functools.cached_property
     def order(self) -> list[tuple[Node, InitRule]]:
         """The (layer, rule) pairs applied once the network is built, in order (``after_order``)."""
-        return after_order(self.graph.init, module_order(plan_graph(self.graph)))
+        return after_order(self.graph.init, module_order(plan_graph(self.graph)), self.graph.scopes)
 
     @functools.cached_property
     def by_class(self) -> dict[str, InitRule] | None:
@@ -147,7 +147,7 @@ class InitPlan:
         list of names it stands for (``after_order`` lists the layers in module order, and within a
         layer its leaves come in module order). Each class's rule is the first op rule setting a
         module of that class that sets every module the test meets as that module's own rule does
-        (Swin's `linear`, `mlp`, window attention and patch merging rules are one `nn.Linear` test).
+        (Swin's `linear`, window attention and patch merging rules are one `nn.Linear` test).
         """
         walked = self.leaves_with_rules
         if walked is None:
@@ -206,11 +206,12 @@ class InitPlan:
 
     @functools.cached_property
     def by_name(self) -> list[tuple[Node, InitRule]]:
-        """The (layer, rule) pairs ``init_weights`` applies by the layer's name: the named rules, and
-        every pair when its op rules cannot go by the layer's class (``by_class``)."""
+        """The (layer, rule) pairs ``init_weights`` applies by the layer's name: the named rules and the
+        rules naming a block, and every pair when its op rules cannot go by the layer's class
+        (``by_class``)."""
         if self.by_class is None:
             return self.order
-        return [(node, rule) for node, rule in self.order if rule.pattern is not None]
+        return [(node, rule) for node, rule in self.order if rule.kind is None]  # named and block rules
 
     @functools.cached_property
     def inline(self) -> dict[str, InitRule]:

@@ -17,11 +17,15 @@ from archspec.ir import InitCall, InitRule
 
 def rule_names(rules: Sequence[InitRule]) -> dict[int, str]:
     """A function name for each rule, after what it targets: ``init_conv`` (an op), ``init_heads_head``
-    (the name pattern ``heads.head``), ``init_mlp`` (``when built: mlp``); where two rules would share
-    a name, each says how it differs (``init_mlp_when_built``, ``init_conv_by_name``), then counts."""
+    (the name pattern ``heads.head``), ``init_mlp`` (``when built: MLP``, a block); where two rules
+    would share a name, each says how it differs (``init_mlp_when_built``, ``init_conv_by_name``), then
+    counts."""
     bases = []
     for number, rule in enumerate(rules, 1):
-        target = re.sub(r"\W+", "_", rule.target).strip("_")
+        # a block's rule after the block in snake case: `MLP` as `init_mlp`, `SqueezeExcitation` as
+        # `init_squeeze_excitation`
+        written = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", rule.target).lower() if rule.block else rule.target
+        target = re.sub(r"\W+", "_", written).strip("_")
         bases.append(
             f"init_{target}" if target and f"init_{target}".isidentifier() else f"init_rule_{number}"
         )

@@ -29,7 +29,7 @@ from archspec.backends.init import apply_rule, layer_of, parameters_of
 from archspec.backends.plan import ContainerPlan, Step, module_lists, module_order, plan_graph
 from archspec.backends.torch_ops import torch_op
 from archspec.errors import UsageError
-from archspec.init_rules import after_order, built_rules
+from archspec.init_rules import after_order, block_built_rules, built_rules
 from archspec.ir import Graph, Node
 
 FALLBACK_BUDGET_BYTES = 64 * 2**30
@@ -152,7 +152,7 @@ def build_module(
     with torch.device(device) if device is not None else contextlib.nullcontext():
         module = _container(plan, graph, inplace, not meta, root=True, dtype=dtype)
         if not meta:  # nothing to initialise on meta
-            for node, rule in after_order(graph.init, module_order(plan)):
+            for node, rule in after_order(graph.init, module_order(plan), graph.scopes):
                 apply_rule(rule, parameters_of(layer_of(module, node.name)))
     if dtype is not None:
         module = module.to(dtype=dtype)
@@ -183,7 +183,7 @@ def _container(
     for index in registration:
         step = plan.steps[index]
         if step.child is not None:
-            made[index] = (step.local, _container(step.child, graph, inplace, initialise, dtype=dtype), step)
+            made[index] = (step.local, _child(step.child, graph, inplace, initialise, dtype), step)
             continue
         assert step.node is not None
         entry = torch_op(step.node.op)
@@ -235,6 +235,18 @@ def _container(
     block.archspec_chain = plan.is_chain
     block.archspec_output = slots.read(plan.output)
     return block
+
+
+def _child(
+    plan: ContainerPlan, graph: Graph, inplace: set[int], initialise: bool, dtype: torch.dtype | None
+) -> nn.Module:
+    """A child container's module; a block instance that `when built:` rules name is set by them as
+    soon as it is constructed (in float32, then converted), over its parameters in module order."""
+    rules = block_built_rules(graph.init, plan.scope) if initialise else []
+    module = _container(plan, graph, inplace, initialise, dtype=None if rules else dtype)
+    for rule in rules:
+        apply_rule(rule, parameters_of(module))
+    return module.to(dtype=dtype) if rules and dtype is not None else module
 
 
 def _register(
