@@ -187,12 +187,12 @@ def _described(op: Op) -> str:
 _DESCRIBED: dict[int, tuple[Op, str]] = {}
 
 
-def _row(**values: Any) -> Row:
+def _row(values: dict[str, Any]) -> Row:
     """``Row(**values)`` given every field: the frozen dataclass's ``__init__`` sets each of its twenty
     fields through ``object.__setattr__``, four times the time of filling its ``__dict__`` at once (an
     analysis makes a row per layer and per container; nothing else differs)."""
     row = object.__new__(Row)
-    row.__dict__.update(values)
+    object.__setattr__(row, "__dict__", values)
     return row
 
 
@@ -275,26 +275,28 @@ def _rows(
             parent = parent_of(node.name)
             rows.append(
                 _row(
-                    name=node.name,
-                    op=node.op.spec_names[0],
-                    description=_described(node.op),
-                    kind="layer",
-                    depth=depth_of(parent) + 1,
-                    output_shape=node.shape,
-                    params=c.params,
-                    trainable_params=c.trainable_params,
-                    buffers=c.buffers,
-                    macs=c.macs,
-                    flops=flops_of[node.id],
-                    extra_flops=c.extra_flops,
-                    activation_bytes=out_bytes[node.id],
-                    saved_bytes=saved[node.id],
-                    receptive_field=rf.fields[node.id],
-                    spatial_receptive_field=rf.spatial[node.id],
-                    block=None,
-                    repeat=node.repeat,
-                    node_ids=(node.id,),
-                    parent=parent,
+                    {
+                        "name": node.name,
+                        "op": node.op.spec_names[0],
+                        "description": _described(node.op),
+                        "kind": "layer",
+                        "depth": depth_of(parent) + 1,
+                        "output_shape": node.shape,
+                        "params": c.params,
+                        "trainable_params": c.trainable_params,
+                        "buffers": c.buffers,
+                        "macs": c.macs,
+                        "flops": flops_of[node.id],
+                        "extra_flops": c.extra_flops,
+                        "activation_bytes": out_bytes[node.id],
+                        "saved_bytes": saved[node.id],
+                        "receptive_field": rf.fields[node.id],
+                        "spatial_receptive_field": rf.spatial[node.id],
+                        "block": None,
+                        "repeat": node.repeat,
+                        "node_ids": (node.id,),
+                        "parent": parent,
+                    }
                 )
             )
             continue
@@ -305,26 +307,28 @@ def _rows(
         label = scope.block or scope.kind
         rows.append(
             _row(
-                name=scope.name,
-                op=label,
-                description=label,
-                kind="block" if scope.kind == "block" else "sequence",
-                depth=depth_of(scope.name),
-                output_shape=graph.nodes[output].shape,
-                params=params,
-                trainable_params=trainable,
-                buffers=buffers,
-                macs=macs,
-                flops=flops_total,
-                extra_flops=extra,
-                activation_bytes=activations,
-                saved_bytes=saved_total,
-                receptive_field=rf.fields[output],
-                spatial_receptive_field=rf.spatial[output],
-                block=scope.block,
-                repeat=scope.repeat,
-                node_ids=tuple(ids),
-                parent=parent_of(scope.name),
+                {
+                    "name": scope.name,
+                    "op": label,
+                    "description": label,
+                    "kind": "block" if scope.kind == "block" else "sequence",
+                    "depth": depth_of(scope.name),
+                    "output_shape": graph.nodes[output].shape,
+                    "params": params,
+                    "trainable_params": trainable,
+                    "buffers": buffers,
+                    "macs": macs,
+                    "flops": flops_total,
+                    "extra_flops": extra,
+                    "activation_bytes": activations,
+                    "saved_bytes": saved_total,
+                    "receptive_field": rf.fields[output],
+                    "spatial_receptive_field": rf.spatial[output],
+                    "block": scope.block,
+                    "repeat": scope.repeat,
+                    "node_ids": tuple(ids),
+                    "parent": parent_of(scope.name),
+                }
             )
         )
     return tuple(rows)
