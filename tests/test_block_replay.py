@@ -224,3 +224,62 @@ def test_the_templates_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for width in range(1, 8):
         archspec.load("resnet18", num_classes=width)
         assert len(replay._TEMPLATES) <= 3
+
+
+def _clear_analysis_memos() -> None:
+    from archspec.analysis import core, counts, memory, receptive
+
+    for memo in (
+        core._DESCRIBED,
+        counts._COUNTED,
+        counts._DEPTHS,
+        receptive._STEPS,
+        memory._SAVED,
+    ):
+        memo.clear()
+
+
+def analysed(graph: Graph, cold: bool) -> str:
+    """Every figure of the analysis, both conventions, batches 1 and 2 (``cold``: each from empty memos)."""
+    parts = []
+    for count in ("torchvision", "all"):
+        for batch in (1, 2):
+            if cold:
+                _clear_analysis_memos()
+            a = analyze(graph, count=count, batch=batch)
+            parts.append(repr((a.rows, sorted(a.nodes.items()), a.fields, a.spatial_fields, a.warnings)))
+            parts.append(repr((a.peak_activation_bytes, a.peak_at, a.training_memory, a.depth)))
+    return "\n".join(parts)
+
+
+MISALIGNED = """\
+block Branches():
+  concat:
+    a: conv(2, 1, stride=2)
+    b: conv(2, 2, stride=2)
+
+network branches:
+  input: 1x8x8
+  layers:
+    first: Branches()
+    second: Branches()
+"""
+
+
+@pytest.mark.parametrize("spec", ["resnet50", "swin_v2_t", "googlenet", "branches"])
+def test_the_analysis_memos_give_the_figures_of_a_fresh_analysis(spec: str) -> None:
+    # The analysis keeps each op's figures and each node's receptive-field step by the op's identity,
+    # which lowering and replay share between alike layers and variants: a second variant analysed from
+    # the memos must read as the first one did with them empty (the warnings name their own node).
+    if spec == "branches":
+        program = load_program(Path("branches.arch"), MISALIGNED)
+        variant = None
+    else:
+        path, variant = resolve_spec(spec)
+        program = load_program(path)
+    replay.clear()
+    fresh = analysed(lower(program, variant, {}), cold=True)
+    warm = analysed(lower(program, variant, {}), cold=False)
+    assert warm == fresh
+    if spec == "branches":
+        assert [w.split(":")[0] for w in analyze(lower(program)).warnings] == ["first.2", "second.2"]

@@ -168,22 +168,10 @@ def _saved_by(op: Op, inputs: tuple[Shape, ...], output: Shape) -> tuple[Saved, 
     return known[1]
 
 
-def _scratch_of(op: Op, inputs: tuple[Shape, ...], output: Shape, itemsize: int, batch: int) -> int:
-    """``op.scratch(...)``, worked out once per op object, input shapes, item size and batch."""
-    key = (id(op), inputs, itemsize, batch)
-    known = _SCRATCH.get(key)
-    if known is None or known[0] is not op:
-        if len(_SCRATCH) >= _MEMO_LIMIT:
-            _SCRATCH.clear()
-        known = _SCRATCH[key] = (op, op.scratch(inputs, output, itemsize, batch))
-    return known[1]
-
-
-# An op's rules by the op's identity (kept beside the answer, so that its id is not reused) and what else
-# they read: lowering shares one op between alike layers and between the variants of a search loop
+# An op's saved tensors by the op's identity (kept beside the answer, so that its id is not reused) and its
+# input shapes: lowering shares one op between alike layers and between the variants of a search loop
 # (``elab.graph.created``). Bounded: cleared when full.
 _SAVED: dict[tuple[int, tuple[Shape, ...]], tuple[Op, tuple[Saved, ...]]] = {}
-_SCRATCH: dict[tuple[int, tuple[Shape, ...], int, int], tuple[Op, int]] = {}
 _MEMO_LIMIT = 20_000
 
 
@@ -249,12 +237,10 @@ def peak_activation(graph: Graph, dtype: str, batch: int) -> PeakMemory:
     for owner, last in until.items():
         frees.setdefault(last, []).append(owner)
     live = peak = at = 0
-    nodes = graph.nodes
-    for node in nodes:
+    for node in graph.nodes:
         if base[node.id] == node.id and not node.op.state:  # a param or buffer: with the weights
             live += numel(node.shape) * samples(node, batch) * size
-        inputs = tuple(nodes[i].shape for i in node.inputs)
-        scratch = _scratch_of(node.op, inputs, node.shape, size, samples(node, batch))
+        scratch = node.op.scratch(graph.input_shapes(node), node.shape, size, samples(node, batch))
         if live + scratch > peak:
             peak, at = live + scratch, node.id
         for owner in frees.get(node.id, ()):
