@@ -18,7 +18,6 @@ syntax tree (immutable, kept alive by the template), never a mutable object. Bou
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -34,23 +33,58 @@ from archspec.source import Span
 Model = TypeVar("Model", bound=BaseModel)
 
 
-@dataclass(frozen=True)
 class Template:
-    """What one block instance made: its nodes and scopes, recorded at ``path`` from node ``start``."""
+    """What one block instance made: its nodes and scopes, recorded at ``path`` from node ``start``.
 
-    block: ast.BlockDef
-    modules: tuple[ast.Module, ...]  # the program's syntax trees, kept alive: the key holds their ids
-    path: str
-    start: int
-    inputs: tuple[int, ...]  # the instance's input nodes (made before it)
-    nodes: tuple[Node, ...]
-    scopes: tuple[Scope, ...]
-    first_group: int  # the repeat groups it made: first_group + 1, ..., first_group + groups
-    groups: int
-    output: int
-    steps: int  # of the elaboration budget
-    reach: int  # the most layers its checks asked for, counted from ``start``
-    last_span: Span | None
+    A plain class rather than a dataclass: lowering imports this module on every start-up, where a
+    dataclass's generated methods are compiled at every import (the start-up goal of issue 26). Never
+    changed once made."""
+
+    __slots__ = (
+        "block",
+        "first_group",
+        "groups",
+        "inputs",
+        "last_span",
+        "modules",
+        "nodes",
+        "output",
+        "path",
+        "reach",
+        "scopes",
+        "start",
+        "steps",
+    )
+
+    def __init__(
+        self,
+        block: ast.BlockDef,
+        modules: tuple[ast.Module, ...],
+        path: str,
+        start: int,
+        inputs: tuple[int, ...],
+        nodes: tuple[Node, ...],
+        scopes: tuple[Scope, ...],
+        first_group: int,
+        groups: int,
+        output: int,
+        steps: int,
+        reach: int,
+        last_span: Span | None,
+    ) -> None:
+        self.block = block
+        self.modules = modules  # the program's syntax trees, kept alive: the key holds their ids
+        self.path = path
+        self.start = start
+        self.inputs = inputs  # the instance's input nodes (made before it)
+        self.nodes = nodes
+        self.scopes = scopes
+        self.first_group = first_group  # the repeat groups it made: first_group + 1, ..., + groups
+        self.groups = groups
+        self.output = output
+        self.steps = steps  # of the elaboration budget
+        self.reach = reach  # the most layers its checks asked for, counted from ``start``
+        self.last_span = last_span
 
 
 class _Unkeyed(Exception):
