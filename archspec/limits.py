@@ -81,6 +81,11 @@ def own_budget(limit: int) -> Iterator[Budget]:
         _BUDGET.reset(token)
 
 
+def current_budget() -> Budget | None:
+    """The budget of the elaboration under way (None outside one)."""
+    return _BUDGET.get()
+
+
 def charge(steps: int, span: Span | None) -> None:
     """Spend ``steps`` of the current budget (none outside an elaboration: an expression alone has no
     loops, so its cost is bounded by its size)."""

@@ -7,7 +7,8 @@ Each figure is the median of ``--runs`` timings after one warm-up (the first loa
 the headline rows give the fastest run too, and the last line the ratio of torchinfo to archspec. Every
 call of the search loop is a new variant (``num_classes`` 10, 11, 12, ...), so nothing is answered from
 a cache of whole results; lowering's op cache (``archspec.elab.graph.created``) is what such a loop
-reuses, and the row "with the op cache emptied" shows a first variant without it.
+reuses, with its block templates (``archspec.elab.replay``) and the analysis memos; the row "with the
+caches emptied" shows a first variant without them.
 ``--profile`` prints cProfile's 25 most expensive functions of load + analyze instead. The numbers are for
 docs/benchmarks.md; no test times anything.
 """
@@ -45,12 +46,31 @@ def timings_ms(work: Callable[[int], object], runs: int) -> tuple[float, float, 
 
 
 def _cold(i: int) -> object:
-    """A load + analyze with lowering's op cache emptied first (a first variant, not a search loop)."""
-    import archspec
-    from archspec.elab import graph
+    """A load + analyze with lowering's op cache, its block templates and the analysis memos emptied
+    first (a first variant, not a search loop)."""
+    import importlib
 
-    getattr(graph, "_CREATED", {}).clear()  # (absent before the cache: the script measures that too)
+    import archspec
+
+    for module, names in _CACHES.items():
+        try:
+            found = importlib.import_module(module)
+        except ModuleNotFoundError:  # (each absent before its change: the script measures those commits too)
+            continue
+        for name in names:
+            getattr(found, name, {}).clear()
     return archspec.load("resnet50", num_classes=1000 + i).analyze()
+
+
+# Every cache a search loop reuses, by module.
+_CACHES = {
+    "archspec.elab.graph": ("_CREATED",),
+    "archspec.elab.replay": ("_TEMPLATES",),
+    "archspec.analysis.core": ("_DESCRIBED",),
+    "archspec.analysis.counts": ("_COUNTED", "_DEPTHS"),
+    "archspec.analysis.receptive": ("_STEPS",),
+    "archspec.analysis.memory": ("_SAVED",),
+}
 
 
 def _uncached(path: object) -> object:
@@ -99,7 +119,7 @@ def main() -> None:
         "  the same, fastest run": headline[1],
         "  the same, CPU time (median)": headline[2],
         "load + analyze, depths=[3, 4, 2..21, 3] (a depth search)": median_ms(depth_search, args.runs),
-        "load + analyze with the op cache emptied (a first variant)": median_ms(_cold, args.runs),
+        "load + analyze with the caches emptied (a first variant)": median_ms(_cold, args.runs),
         "  of which load_program (parse; cached AST)": median_ms(lambda i: load_program(path), args.runs),
         "  load_program without the cache (as before it)": median_ms(lambda i: _uncached(path), args.runs),
         "  of which lower": median_ms(lambda i: lower(program, variant, {"num_classes": 10 + i}), args.runs),

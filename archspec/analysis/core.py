@@ -280,6 +280,15 @@ def _described(op: Op) -> str:
 _DESCRIBED: dict[int, tuple[Op, str]] = {}
 
 
+def _row(values: dict[str, Any]) -> Row:
+    """``Row(**values)`` given every field: the frozen dataclass's ``__init__`` sets each of its twenty
+    fields through ``object.__setattr__``, four times the time of filling its ``__dict__`` at once (an
+    analysis makes a row per layer and per container; nothing else differs)."""
+    row = object.__new__(Row)
+    object.__setattr__(row, "__dict__", values)
+    return row
+
+
 def _ancestors(name: str) -> list[str]:
     """``layer1.0.downsample`` -> ``["layer1", "layer1.0", "layer1.0.downsample"]``."""
     if not name:
@@ -301,16 +310,30 @@ def _rows(
     order: list[tuple[str, int | str]] = []  # ("node", id) or ("scope", name), in module order
     seen: set[str] = set()
     ancestors: dict[str, list[str]] = {}  # by scope: many nodes share one
+    innermost: dict[str, str | None] = {}  # the innermost container of each scope that has a row
+    flops_of = {i: c.flops(count) for i, c in counts.items()}
+    # A container's totals: each node's figures added to its innermost container's, then each
+    # container's to the one around it (fewer additions than summing every container's members).
+    totals: dict[str, list[int]] = {}
     for node in graph.nodes:
         chain = ancestors.get(node.scope)
         if chain is None:
             chain = ancestors[node.scope] = _ancestors(node.scope)
+            innermost[node.scope] = next((name for name in reversed(chain) if name in scopes), None)
         for name in chain:
             if name not in seen and name in scopes:
                 seen.add(name)
                 order.append(("scope", name))
+                totals[name] = [0] * 8
             members.setdefault(name, []).append(node.id)
         order.append(("node", node.id))
+        inner = innermost[node.scope]
+        if inner is not None:
+            c, i = counts[node.id], node.id
+            figures = (c.params, c.trainable_params, c.buffers, c.macs, flops_of[i], c.extra_flops)
+            total = totals[inner]
+            for k, value in enumerate((*figures, out_bytes[i], saved[i])):
+                total[k] += value
 
     parents: dict[str, str] = {}
     depths: dict[str, int] = {"": 0}
@@ -331,7 +354,12 @@ def _rows(
             found = depths[name] = depth_of(parent_of(name)) + 1
         return found
 
-    flops_of = {i: c.flops(count) for i, c in counts.items()}
+    for what, key in reversed(order):  # a container after the ones inside it
+        up = parent_of(str(key)) if what == "scope" else ""
+        if up:
+            outer, inner_total = totals[up], totals[str(key)]
+            for k in range(8):
+                outer[k] += inner_total[k]
     rows: list[Row] = []
     for what, key in order:
         if what == "node":
@@ -339,56 +367,61 @@ def _rows(
             c = counts[node.id]
             parent = parent_of(node.name)
             rows.append(
-                Row(
-                    name=node.name,
-                    op=node.op.spec_names[0],
-                    description=_described(node.op),
-                    kind="layer",
-                    depth=depth_of(parent) + 1,
-                    output_shape=node.shape,
-                    params=c.params,
-                    trainable_params=c.trainable_params,
-                    buffers=c.buffers,
-                    macs=c.macs,
-                    flops=flops_of[node.id],
-                    extra_flops=c.extra_flops,
-                    activation_bytes=out_bytes[node.id],
-                    saved_bytes=saved[node.id],
-                    receptive_field=rf.fields[node.id],
-                    spatial_receptive_field=rf.spatial[node.id],
-                    repeat=node.repeat,
-                    node_ids=(node.id,),
-                    parent=parent,
+                _row(
+                    {
+                        "name": node.name,
+                        "op": node.op.spec_names[0],
+                        "description": _described(node.op),
+                        "kind": "layer",
+                        "depth": depth_of(parent) + 1,
+                        "output_shape": node.shape,
+                        "params": c.params,
+                        "trainable_params": c.trainable_params,
+                        "buffers": c.buffers,
+                        "macs": c.macs,
+                        "flops": flops_of[node.id],
+                        "extra_flops": c.extra_flops,
+                        "activation_bytes": out_bytes[node.id],
+                        "saved_bytes": saved[node.id],
+                        "receptive_field": rf.fields[node.id],
+                        "spatial_receptive_field": rf.spatial[node.id],
+                        "block": None,
+                        "repeat": node.repeat,
+                        "node_ids": (node.id,),
+                        "parent": parent,
+                    }
                 )
             )
             continue
         scope = scopes[str(key)]
         ids = members[scope.name]
-        parts = [counts[i] for i in ids]
+        params, trainable, buffers, macs, flops_total, extra, activations, saved_total = totals[scope.name]
         output = ids[-1]
         label = scope.block or scope.kind
         rows.append(
-            Row(
-                name=scope.name,
-                op=label,
-                description=label,
-                kind="block" if scope.kind == "block" else "sequence",
-                depth=depth_of(scope.name),
-                output_shape=graph.nodes[output].shape,
-                params=sum(p.params for p in parts),
-                trainable_params=sum(p.trainable_params for p in parts),
-                buffers=sum(p.buffers for p in parts),
-                macs=sum(p.macs for p in parts),
-                flops=sum(flops_of[i] for i in ids),
-                extra_flops=sum(p.extra_flops for p in parts),
-                activation_bytes=sum(out_bytes[i] for i in ids),
-                saved_bytes=sum(saved[i] for i in ids),
-                receptive_field=rf.fields[output],
-                spatial_receptive_field=rf.spatial[output],
-                block=scope.block,
-                repeat=scope.repeat,
-                node_ids=tuple(ids),
-                parent=parent_of(scope.name),
+            _row(
+                {
+                    "name": scope.name,
+                    "op": label,
+                    "description": label,
+                    "kind": "block" if scope.kind == "block" else "sequence",
+                    "depth": depth_of(scope.name),
+                    "output_shape": graph.nodes[output].shape,
+                    "params": params,
+                    "trainable_params": trainable,
+                    "buffers": buffers,
+                    "macs": macs,
+                    "flops": flops_total,
+                    "extra_flops": extra,
+                    "activation_bytes": activations,
+                    "saved_bytes": saved_total,
+                    "receptive_field": rf.fields[output],
+                    "spatial_receptive_field": rf.spatial[output],
+                    "block": scope.block,
+                    "repeat": scope.repeat,
+                    "node_ids": tuple(ids),
+                    "parent": parent_of(scope.name),
+                }
             )
         )
     return tuple(rows)

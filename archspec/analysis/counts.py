@@ -76,9 +76,23 @@ def node_depths(graph: Graph) -> dict[int, int]:
     """For every node, the number of conv / linear / attention layers on the longest path up to it."""
     longest: dict[int, int] = {}
     for node in graph.nodes:
-        before = max((longest[i] for i in node.inputs), default=0)
-        longest[node.id] = before + node.op.depth()  # conv, linear, attention: 1 (Op.depth_weight)
+        inputs = node.inputs
+        if len(inputs) == 1:
+            before = longest[inputs[0]]
+        else:
+            before = max([longest[i] for i in inputs]) if inputs else 0
+        op = node.op
+        known = _DEPTHS.get(id(op))
+        if known is None or known[0] is not op:
+            if len(_DEPTHS) >= _COUNTED_LIMIT:
+                _DEPTHS.clear()
+            known = _DEPTHS[id(op)] = (op, op.depth())  # conv, linear, attention: 1 (Op.depth_weight)
+        longest[node.id] = before + known[1]
     return longest
+
+
+# ``op.depth()`` by the op's identity, as ``_COUNTED``.
+_DEPTHS: dict[int, tuple[Op, int]] = {}
 
 
 def layer_depth(graph: Graph) -> int:

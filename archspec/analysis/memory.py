@@ -30,7 +30,7 @@ from typing import Any
 
 from archspec.dtypes import ACTIVATION_DTYPES, DTYPE_BYTES
 from archspec.ir import Graph, Node
-from archspec.ops import Saved, numel
+from archspec.ops import Op, Saved, Shape, numel
 from archspec.records import FrozenRecord, set_field
 
 OPTIMISER_STATES: Mapping[str, int] = {"sgd_momentum": 1, "adamw": 2}
@@ -134,15 +134,17 @@ def saved_activations(graph: Graph, dtype: str, batch: int) -> SavedBytes:
     recorded = tracked(graph)
     counted: set[tuple[str, int, int]] = set()
     per_node: dict[int, int] = {}
-    for node in graph.nodes:
+    nodes = graph.nodes
+    for node in nodes:
         share = 0
         if not recorded[node.id]:
             per_node[node.id] = 0
             continue
-        for index, saved in enumerate(node.op.saved(graph.input_shapes(node), node.shape)):
+        inputs = tuple(nodes[i].shape for i in node.inputs)
+        for index, saved in enumerate(_saved_by(node.op, inputs, node.shape)):
             itemsize = DTYPE_BYTES[saved.dtype] if saved.dtype else size
             if saved.copied_in_place and node.id in inplace:
-                saved = Saved("new", saved.what, elements=numel(graph.input_shapes(node)[saved.index]))
+                saved = Saved("new", saved.what, elements=numel(inputs[saved.index]))
             if saved.source == "new":
                 key, elements = ("new", node.id, index), saved.elements
                 count = elements * samples(node, batch) if saved.per_sample else elements
@@ -158,6 +160,24 @@ def saved_activations(graph: Graph, dtype: str, batch: int) -> SavedBytes:
             share += numel(graph.nodes[owner].shape) * samples(graph.nodes[owner], batch) * size
         per_node[node.id] = share
     return SavedBytes(sum(per_node.values()), per_node)
+
+
+def _saved_by(op: Op, inputs: tuple[Shape, ...], output: Shape) -> tuple[Saved, ...]:
+    """``op.saved(inputs, output)``, worked out once per op object and input shapes."""
+    key = (id(op), inputs)
+    known = _SAVED.get(key)
+    if known is None or known[0] is not op:
+        if len(_SAVED) >= _MEMO_LIMIT:
+            _SAVED.clear()
+        known = _SAVED[key] = (op, op.saved(inputs, output))
+    return known[1]
+
+
+# An op's saved tensors by the op's identity (kept beside the answer, so that its id is not reused) and its
+# input shapes: lowering shares one op between alike layers and between the variants of a search loop
+# (``elab.graph.created``). Bounded: cleared when full.
+_SAVED: dict[tuple[int, tuple[Shape, ...]], tuple[Op, tuple[Saved, ...]]] = {}
+_MEMO_LIMIT = 20_000
 
 
 def _containers(graph: Graph) -> tuple[dict[int, tuple[str, ...]], dict[str, int]]:

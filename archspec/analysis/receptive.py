@@ -116,18 +116,57 @@ NONE: Final[Held] = frozenset()
 
 def receptive_fields(graph: Graph) -> RFResult:
     """The receptive field of every node's output, whole and along the spatial path."""
-    effects = node_effects(graph)
+    nodes = graph.nodes
+    axes: dict[int, tuple[Held, ...]] = {}
     fields: dict[int, RF] = {}
     spatial: dict[int, _SpatialRF] = {}
     warnings: list[str] = []
-    for node in graph.nodes:
-        effect = effects[node.id]
-        fields[node.id] = _node_field(graph, node, effect, [fields[i] for i in node.inputs], warnings)
-        spatial[node.id] = _spatial_field(graph, node, effect, [spatial[i] for i in node.inputs])
+    for node in nodes:
+        op = node.op
+        key = (
+            id(op),
+            node.shape,
+            node.batched,
+            tuple((nodes[i].shape, nodes[i].batched, axes[i], fields[i], spatial[i]) for i in node.inputs),
+        )
+        known = _STEPS.get(key)
+        if known is None or known[0] is not op:
+            known = (op, *_step(graph, node, axes, fields, spatial))
+            if len(_STEPS) >= _STEPS_LIMIT:
+                _STEPS.clear()
+            _STEPS[key] = known
+        _, axes[node.id], fields[node.id], spatial[node.id], misaligned = known
+        if misaligned is not None:
+            warnings.append(f"{node.name}: {misaligned}")
     pooled = frozenset(k for k, v in spatial.items() if v == _POOLED)
     # Global pooling sees the whole map: shown as global, like the whole field.
     public: dict[int, RF] = {k: "global" if v == _POOLED else v for k, v in spatial.items()}
     return RFResult(fields, tuple(warnings), public, pooled)
+
+
+def _step(
+    graph: Graph,
+    node: Node,
+    axes: dict[int, tuple[Held, ...]],
+    fields: dict[int, RF],
+    spatial: dict[int, _SpatialRF],
+) -> tuple[tuple[Held, ...], RF, _SpatialRF, str | None]:
+    """One node's axes, whole field and spatial field from its inputs', and what is misaligned in its
+    merge (a warning without the node's name), or None."""
+    axes[node.id] = held = _held(graph, node, axes)
+    effect = _effect(graph, node, axes)
+    found: list[str] = []
+    field = _node_field(graph, node, effect, [fields[i] for i in node.inputs], found)
+    kept = _spatial_field(graph, node, effect, [spatial[i] for i in node.inputs])
+    return held, field, kept, found[0] if found else None
+
+
+# A node's step of the pass by everything it reads: its op (by identity, kept beside the result so that
+# the id is not reused), its shape and batch axis, and its inputs' shapes, batch axes, axes and fields.
+# Lowering shares one op between alike layers and between the variants of a search loop, whose nodes
+# then find their step here. Bounded: cleared when full.
+_STEPS: dict[tuple[object, ...], tuple[object, tuple[Held, ...], RF, _SpatialRF, str | None]] = {}
+_STEPS_LIMIT = 50_000
 
 
 def node_axes(graph: Graph) -> dict[int, tuple[Held, ...]]:
@@ -137,23 +176,27 @@ def node_axes(graph: Graph) -> dict[int, tuple[Held, ...]]:
     them alone hold no position."""
     axes: dict[int, tuple[Held, ...]] = {}
     for node in graph.nodes:
-        if not node.batched:
-            axes[node.id] = (NONE,) * len(node.shape)
-        elif not node.inputs:
-            axes[node.id] = _input_axes(node.shape)
-        else:
-            shapes = [graph.nodes[i].shape for i in node.inputs]
-            held = []
-            for sources in node.op.axis_sources(shapes, node.shape):
-                found = [
-                    (axes[node.inputs[i]][axis], shapes[i][axis])
-                    for i, axis in sources
-                    if graph.nodes[node.inputs[i]].batched
-                ]
-                wide = [h for h, size in found if size > 1] or [h for h, _ in found]
-                held.append(NONE.union(*wide))
-            axes[node.id] = tuple(held)
+        axes[node.id] = _held(graph, node, axes)
     return axes
+
+
+def _held(graph: Graph, node: Node, axes: dict[int, tuple[Held, ...]]) -> tuple[Held, ...]:
+    """What each axis of one node holds, from its inputs' (``node_axes``)."""
+    if not node.batched:
+        return (NONE,) * len(node.shape)
+    if not node.inputs:
+        return _input_axes(node.shape)
+    shapes = [graph.nodes[i].shape for i in node.inputs]
+    held = []
+    for sources in node.op.axis_sources(shapes, node.shape):
+        found = [
+            (axes[node.inputs[i]][axis], shapes[i][axis])
+            for i, axis in sources
+            if graph.nodes[node.inputs[i]].batched
+        ]
+        wide = [h for h, size in found if size > 1] or [h for h, _ in found]
+        held.append(NONE.union(*wide))
+    return tuple(held)
 
 
 def _input_axes(shape: tuple[int, ...]) -> tuple[Held, ...]:
@@ -233,7 +276,7 @@ def _node_field(
     if len(inputs) > 1:
         current = merge_fields(inputs)
         if isinstance(current, ReceptiveField) and warnings is not None:
-            _warn_if_misaligned(node, [f for f in inputs if isinstance(f, ReceptiveField)], warnings)
+            _warn_if_misaligned([f for f in inputs if isinstance(f, ReceptiveField)], warnings)
     else:
         current = inputs[0]
     if effect is None:
@@ -296,15 +339,14 @@ def merge_fields(fields: Iterable[RF]) -> RF:
     return ReceptiveField((size[0], size[1]), (stride[0], stride[1]), (padding[0], padding[1]))
 
 
-def _warn_if_misaligned(node: Node, fields: Sequence[ReceptiveField], warnings: list[str]) -> None:
+def _warn_if_misaligned(fields: Sequence[ReceptiveField], warnings: list[str]) -> None:
+    """Add what is misaligned in a merge of ``fields`` to ``warnings`` (the caller names the node)."""
     first = fields[0]
     if any(f.stride != first.stride or f.centre != first.centre for f in fields[1:]):
         described = "; ".join(
             f"size {f.short()}, stride {_pair(f.stride)}, centre {_pair(f.centre)}" for f in fields
         )
-        warnings.append(
-            f"{node.name}: the receptive fields of the merged inputs are not aligned ({described})"
-        )
+        warnings.append(f"the receptive fields of the merged inputs are not aligned ({described})")
 
 
 def feature_nodes(graph: Graph, pooled: frozenset[int]) -> list[int]:

@@ -37,6 +37,9 @@ class GraphBuilder:
         self.nodes: list[Node] = []
         self.scopes: list[Scope] = []
         self.repeat_groups = 0
+        # The most layers a check of the layer limit has asked for so far (each check compares a count
+        # with MAX_NODES): block replay (``elab.replay``) replays an instance only where its checks pass.
+        self.reach = 0
 
     def new_repeat_group(self) -> int:
         """A number for the copies of one repeat or loop (``Repeat.group``)."""
@@ -58,6 +61,7 @@ class GraphBuilder:
         formulas: dict[str, str] | None = None,
     ) -> int:
         """A new node ``local`` in ``container``, reading ``inputs``; its id."""
+        self.reach = max(self.reach, len(self.nodes))
         if len(self.nodes) > MAX_NODES:  # the input node is not a layer
             raise SpecError.at(span, f"the network has more than {MAX_NODES} layers")
         charge(1, span)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archspec import ast
+from archspec.elab import replay
 from archspec.elab.binding import bind, op_signature, unknown_op
 from archspec.elab.blocks import BlockStack, bind_block_arguments, call_text, explain_network_names, raise_it
 from archspec.elab.formulas import formulas
@@ -20,7 +21,7 @@ from archspec.errors import SpecError, quoted_list, used_at
 from archspec.expr import Value, evaluate, show
 from archspec.ir import Repeat, Scope
 from archspec.label_text import block_label
-from archspec.limits import MAX_NODES, charge
+from archspec.limits import MAX_NODES, charge, current_budget
 from archspec.loader import Program
 from archspec.ops import OPS_BY_NAME, Op
 from archspec.source import Span
@@ -37,6 +38,9 @@ class ItemLowerer(ABC):
         self.network_params = network_params
         self.graph = GraphBuilder()
         self.blocks = BlockStack(program)
+        self.files = replay.program_key(program)  # block replay's key of the program (elab.replay)
+        self.depth = 0  # bodies being elaborated, one inside the other
+        self.last_span: Span | None = None  # the statement being elaborated, for a last-resort error
 
     @abstractmethod
     def body(
@@ -83,6 +87,8 @@ class ItemLowerer(ABC):
                 item.repeat.span, f"a repeat count must be a non-negative integer, got {show(count)}"
             )
         nodes = self.graph.nodes
+        if isinstance(item.atom, ast.Call):
+            self.graph.reach = max(self.graph.reach, len(nodes) - 1 + count)
         if count > MAX_NODES or (
             isinstance(item.atom, ast.Call) and len(nodes) - 1 + count > MAX_NODES
         ):  # each copy of a layer or block is at least one layer: fail before making any
@@ -102,6 +108,8 @@ class ItemLowerer(ABC):
             before = len(nodes)
             out = self.atom(item.atom, claim(target, None, env), target, env, [out], copy_repeat, item)
             made = len(nodes) - before
+            if index == 0 and made:
+                self.graph.reach = max(self.graph.reach, len(nodes) - 1 + made * (count - 1))
             if index == 0 and made and len(nodes) - 1 + made * (count - 1) > MAX_NODES:
                 # the copies are alike: fail now rather than after making thousands of layers
                 raise SpecError.at(
@@ -205,11 +213,31 @@ class ItemLowerer(ABC):
                 order=tuple(name.text for name in block.order),
             )
         )
+        inputs = inputs or (x,)
+        graph, budget = self.graph, current_budget()
+        around = tuple(frame.block for frame in self.blocks.frames)
+        key = replay.template_key(block, self.files, around, self.depth, block_env, inputs, graph)
+        template = replay.find(key, block)
+        if template is not None and replay.fits(template, graph, budget):
+            self.last_span = template.last_span
+            return replay.replay(template, graph, path, inputs, budget)
+        start = (len(graph.nodes), len(graph.scopes), graph.repeat_groups)
+        steps, reach = budget.left if budget is not None else 0, graph.reach
+        graph.reach = 0
         self.blocks.enter(block, call)
         try:
-            return self.body(block.body, child, block_env, x)
+            out = self.body(block.body, child, block_env, x)
         except SpecError as error:
             error = explain_network_names(error, block, self.network_params)
             raise used_at(error, call.span, block.name, block.span, path) from None  # caret on the use
         finally:
             self.blocks.leave()
+        if key is not None:
+            steps -= budget.left if budget is not None else 0
+            made = replay.record(
+                block, self.program, path, inputs, graph, start, steps, graph.reach, out, self.last_span
+            )
+            if made is not None:
+                replay.store(key, made)
+        graph.reach = max(reach, graph.reach)
+        return out

@@ -50,8 +50,6 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
 
     def __init__(self, program: Program, network_params: Mapping[str, Value]) -> None:
         super().__init__(program, network_params)
-        self.depth = 0  # bodies being elaborated, one inside the other
-        self.last_span: Span | None = None  # the statement being elaborated, for a last-resort error
         self.buffers: BufferCache = {}  # buffer values computed so far (elab.state)
 
     def body(
