@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from archspec.elab.origins import Tracer
 from archspec.ir import Graph
 from archspec.loader import Program, load_program, resolve_spec
 from archspec.lower import lower, network_of, variant_names
@@ -112,9 +113,9 @@ class Network:
         parameters (``num_classes``, ``dropout``...) are arguments of its class and of ``build()``."""
         from archspec.backends.codegen import emit_source
 
-        def relower(params: dict[str, Any]) -> Graph:
+        def relower(params: dict[str, Any], tracer: Tracer | None = None) -> Graph:
             overrides = overrides_from_mapping(params)
-            return lower(self.program, self.graph.variant, overrides, self.input_override)
+            return lower(self.program, self.graph.variant, overrides, self.input_override, tracer)
 
         return emit_source(self.graph, relower)
 

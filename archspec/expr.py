@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archspec import ast
+from archspec.elab.traced import called, compared, decide
 from archspec.errors import SpecError, did_you_mean, spec_repr
 
 # Guards against specs that would make the compiler itself run away (archspec.limits has them all).
@@ -469,6 +470,7 @@ def _binary(expr: ast.BinaryOp, left: Value, right: Value) -> Value:
         elements, depth = size_of(left, expr.span)
         _check_list_size(elements * max(right, 0), depth, expr.span)
         charge(len(left) * max(right, 0) // ELEMENTS_PER_STEP, expr.span)
+        decide(right)  # how many elements: found by elaborating again
         return left * right
     raise SpecError.at(
         expr.span,
@@ -486,7 +488,9 @@ def _compare(expr: ast.Compare, env: Mapping[str, Value]) -> bool:
                 expr.span,
                 f"cannot compare {type_name(left)} {show(left)} with {type_name(right)} {show(right)}",
             )
-        if not _COMPARISON[op](left, right):
+        outcome = _COMPARISON[op](left, right)
+        compared(_COMPARISON[op], left, right, outcome)
+        if not outcome:
             return False
         left = right
     return True
@@ -499,6 +503,7 @@ def _subscript(expr: ast.Subscript, value: Value, index: Value) -> Value:
         raise SpecError.at(expr.index.span, f"an index must be an integer, got {show(index)}")
     if not -len(value) <= index < len(value):
         raise SpecError.at(expr.index.span, f"index {index} is out of range for a list of {len(value)}")
+    decide(index)  # which element: found by elaborating again
     return value[index]
 
 
@@ -513,6 +518,7 @@ def _slice(expr: ast.Slice, env: Mapping[str, Value]) -> Value:
         if bound is not None and (not isinstance(number, int) or isinstance(number, bool)):
             raise SpecError.at(bound.span, f"a slice bound must be an integer, got {show(number)}")
         bounds.append(number)
+    decide(bounds)
     if bounds[2] == 0 and expr.step is not None:
         raise SpecError.at(expr.step.span, "a slice step cannot be 0")
     return value[slice(*bounds)]
@@ -534,4 +540,4 @@ def _call(expr: ast.FuncCall, env: Mapping[str, Value]) -> Value:
         result = function(*args, **kwargs)
     except (ValueError, TypeError, OverflowError) as error:
         raise SpecError.at(expr.span, f"{expr.func}() {error}") from None
-    return _check_size(result, expr.span)
+    return _check_size(called(function, args, kwargs, result), expr.span)

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from archspec.elab.binding import unknown_op
 from archspec.elab.metadata import jsonable, metadata
 from archspec.elab.names import Container, file_environment
+from archspec.elab.origins import Tracer
 from archspec.elab.statements import Lowerer
+from archspec.elab.traced import deps_of, parameter, plain, tracing, value_at
 from archspec.elab.variants import input_shape, network_of, parameters, variant_names
 from archspec.errors import SpecError, header
 from archspec.expr import Value
@@ -31,11 +33,16 @@ def lower(
     variant: str | None = None,
     overrides: Mapping[str, Value] | None = None,
     input_override: Shape | None = None,
+    tracer: Tracer | None = None,
 ) -> Graph:
-    """Elaborate the program's network for one variant and parameter set into a shaped IR graph."""
+    """Elaborate the program's network for one variant and parameter set into a shaped IR graph.
+    ``tracer``: record the origins of its numbers there (``elab.origins``; the graph is the same)."""
     try:
         with budget():
-            return _lower(program, variant, dict(overrides or {}), input_override)
+            if tracer is None:
+                return _lower(program, variant, dict(overrides or {}), input_override)
+            with tracing(tracer):
+                return _lower(program, variant, dict(overrides or {}), input_override, tracer)
     except SpecError as error:
         for path, text in program.sources.items():
             error.sources.setdefault(path, text)
@@ -43,12 +50,19 @@ def lower(
 
 
 def _lower(
-    program: Program, variant: str | None, overrides: dict[str, Value], input_override: Shape | None
+    program: Program,
+    variant: str | None,
+    overrides: dict[str, Value],
+    input_override: Shape | None,
+    tracer: Tracer | None = None,
 ) -> Graph:
     network = network_of(program)
     chosen, params = parameters(program, network, variant, overrides)
+    if tracer is not None:  # each numeric parameter by its own name (each is one of the overrides)
+        params = {name: parameter(name, value) for name, value in params.items()}
     env = {**file_environment(program.root), **params}
-    shape = input_shape(network, env, input_override)
+    traced_shape = input_shape(network, env, input_override)
+    shape = plain(traced_shape)
     if network.layers is None:
         raise SpecError.at(
             header(network.span, f"network {network.name}"),
@@ -56,10 +70,14 @@ def _lower(
         )
     lowerer = Lowerer(program, params)
     graph = lowerer.graph
+    graph.tracer = tracer
     root = Container("", 0, None, is_block=True)
     graph.scopes.append(Scope(name="", kind="network", span=network.span))
     root.children.add("input")
-    x = graph.add_node(root, "input", Input(shape=shape), [], network.span)
+    first = Input(shape=shape)
+    if tracer is not None:
+        tracer.made(first, lambda ctx: Input(shape=value_at(traced_shape, ctx)), deps_of(traced_shape))
+    x = graph.add_node(root, "input", first, [], network.span)
     root.counter = 0
     try:
         out = lowerer.body(network.layers, root, env, x)
@@ -68,12 +86,16 @@ def _lower(
             lowerer.last_span, "nested too deeply to elaborate (blocks, bodies and expressions)"
         ) from None
     init = lower_init(network.init, env, graph.nodes, graph.scopes)
+    if tracer is not None:  # the init rules' values (`std=1 / hidden_dim`) computed again, as a whole
+        tracer.init_again = lambda ctx, nodes: lower_init(
+            network.init, value_at(env, ctx), nodes, graph.scopes
+        )
     # Every node and op was validated as it was made; the graph record needs no second pass.
     return Graph.model_construct(
         network=network.name,
         variant=chosen,
         source=program.root.module.path,
-        params={k: jsonable(v) for k, v in params.items()},
+        params={k: jsonable(plain(v)) for k, v in params.items()},
         metadata=metadata(network, env, chosen),
         input_shape=shape,
         scopes=tuple(graph.scopes),

@@ -37,9 +37,8 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from archspec.analysis.counts import node_counts
 from archspec.analysis.memory import inplace_nodes
@@ -58,6 +57,7 @@ from archspec.backends.source_text import (
 )
 from archspec.backends.tidy import LINE_LENGTH, tidy
 from archspec.backends.torch_source import definitions
+from archspec.elab.origins import BufferChanged, Tracer, substitute
 from archspec.errors import SpecError
 from archspec.ir import Graph
 from archspec.ops import format_shape
@@ -65,7 +65,13 @@ from archspec.ops import format_shape
 __all__ = ["emit_source", "root_class_name"]
 
 
-def emit_source(graph: Graph, relower: Callable[[dict[str, Any]], Graph] | None = None) -> str:
+class Relower(Protocol):
+    """The same spec elaborated with other parameter values (``tracer``: recording their origins)."""
+
+    def __call__(self, params: dict[str, Any], tracer: Tracer | None = None) -> Graph: ...
+
+
+def emit_source(graph: Graph, relower: Relower | None = None) -> str:
     """Standalone PyTorch source for the network (see the module docstring), tidied by ruff.
 
     ``relower(params)``, when given, elaborates the same spec with other parameter values: the network's
@@ -73,22 +79,34 @@ def emit_source(graph: Graph, relower: Callable[[dict[str, Any]], Graph] | None 
     """
     emitter = _File(graph)
     text = emitter.render()
-    # Without parameters there is nothing to expose (``expose`` would return the text as it is): no
-    # relowering, no tokenizing.
-    if relower is not None and graph.params and _same_when_relowered(graph, relower):
+    # Without parameters there is nothing to expose (``expose`` would return the text as it is).
+    if relower is not None and graph.params:
+        tracer = Tracer()
+        if not _same_when_relowered(graph, relower, tracer):
+            return tidy(text)
 
-        def emit_with(name: str, value: int | float) -> str:
-            return _File(relower({**graph.params, name: value})).render()
+        def emit_with(name: str, value: int | float) -> str | None:
+            # The graph for the other value from the origins of its numbers; elaborated again only
+            # where the parameter decided something (a loop count, an index, a comparison). One that
+            # changes how a buffer is computed changes numbers the file writes: never an argument.
+            try:
+                changed = substitute(graph, tracer, {name: value})
+            except BufferChanged:
+                return None
+            if changed is None:
+                changed = relower({**graph.params, name: value})
+            return _File(changed).render()
 
         text = expose(text, emitter.recovery.root_class.name, dict(graph.params), emit_with)
     return tidy(text)
 
 
-def _same_when_relowered(graph: Graph, relower: Callable[[dict[str, Any]], Graph]) -> bool:
-    """Whether elaborating the spec again with the graph's own parameters gives the same graph (not so
-    for a graph changed by hand): only then can parameters be exposed."""
+def _same_when_relowered(graph: Graph, relower: Relower, tracer: Tracer) -> bool:
+    """Whether elaborating the spec again with the graph's own parameters (recording the origins of
+    its numbers in ``tracer``) gives the same graph (not so for a graph changed by hand): only then
+    can parameters be exposed."""
     try:
-        return relower(dict(graph.params)) == graph
+        return relower(dict(graph.params), tracer) == graph
     except SpecError:
         return False
 

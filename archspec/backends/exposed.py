@@ -1,8 +1,10 @@
 """The network's parameters as constructor arguments of the generated classes: ``ResNet50(num_classes=10)``.
 
 The code generator works from the elaborated graph, where every number is resolved; which numbers a
-spec parameter decides is found by elaborating the spec again with that parameter changed and comparing
-the two generated files token by token. A parameter is exposed when
+spec parameter decides is found by generating the file with that parameter changed and comparing the two
+files token by token. The graph for the changed value comes from the origins of the graph's numbers
+(``elab.origins.substitute``), or, where the parameter decided something (a repeat count), from
+elaborating the spec again (``codegen.emit_source``). A parameter is exposed when
 
 - its value is a number (not a bool, a list or a block);
 - the two files have the same tokens except comments, strings (docstrings and shape comments describe

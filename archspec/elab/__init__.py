@@ -6,6 +6,8 @@
 - ``graph``: the nodes and scopes being built, and op creation;
 - ``blocks``: block instances (arguments, the call stack, the call's text);
 - ``formulas``: op arguments computed from the network's parameters;
+- ``traced`` and ``origins``: a traced elaboration's numbers and where they come from, and the graph
+  for other parameter values computed from them (``substitute``), for ``archspec compile``;
 - ``variants``: the network, its variants, parameters and input shape; ``metadata``: its metadata;
 - ``items`` and ``statements``: the lowering of a layer body, item by item and statement by statement.
 """

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from archspec import ast
+from archspec.elab.traced import plain
 from archspec.expr import Value
 from archspec.ops import Op
 from archspec.python_text import python_expression
@@ -34,8 +35,10 @@ def formulas(
         if isinstance(value, bool) or not isinstance(value, int | float):
             continue
         text = network_formula(expr, env, network_params)
-        # The same value of the same type: `size / 2` is 16.0, which the op took as its 16.
-        if text is not None and type(values[field_name]) is type(value) and values[field_name] == value:
+        # The same value of the same type: `size / 2` is 16.0, which the op took as its 16 (a traced
+        # elaboration's numbers compared as the numbers they are).
+        given = plain(values[field_name])
+        if text is not None and type(given) is type(value) and given == value:
             found[field_name] = text
     return found
 

@@ -9,6 +9,8 @@ from pydantic import BaseModel
 
 from archspec.elab.batch import batch_problem
 from archspec.elab.names import Container
+from archspec.elab.origins import Tracer
+from archspec.elab.traced import deps_of, plain, value_at
 from archspec.errors import SpecError
 from archspec.ir import Node, Repeat, Scope
 from archspec.limits import MAX_NODES, charge
@@ -40,6 +42,7 @@ class GraphBuilder:
         # The most layers a check of the layer limit has asked for so far (each check compares a count
         # with MAX_NODES): block replay (``elab.replay``) replays an instance only where its checks pass.
         self.reach = 0
+        self.tracer: Tracer | None = None  # a traced elaboration's origins (``elab.origins``)
 
     def new_repeat_group(self) -> int:
         """A number for the copies of one repeat or loop (``Repeat.group``)."""
@@ -49,6 +52,12 @@ class GraphBuilder:
     def shape(self, node_id: int) -> Shape:
         """The output shape of a node."""
         return self.nodes[node_id].shape
+
+    def env_shape(self, node_id: int) -> Shape:
+        """The output shape of a node as the spec's names see it (``in_shape``): in a traced
+        elaboration, traced where it depends on the network's parameters."""
+        shape = self.nodes[node_id].shape
+        return shape if self.tracer is None else self.tracer.shape(node_id, shape)
 
     def add_node(
         self,
@@ -84,6 +93,8 @@ class GraphBuilder:
             },
         )
         self.nodes.append(node)
+        if self.tracer is not None:
+            self.tracer.added(node_id, op, tuple(inputs))
         return node_id
 
     def open_sequence(
@@ -122,6 +133,9 @@ class GraphBuilder:
             plural = "" if expected == "1" else "s"
             raise SpecError.at(span, f"{name} takes {expected} input{plural}, got {count}")
         shapes = [self.shape(i) for i in inputs]
+        traced = args
+        if self.tracer is not None:  # the op from plain values; how to make it again from the traced
+            args = plain(args)
         try:
             op = created(op_class, args, shapes)
         except OpError as error:
@@ -130,6 +144,13 @@ class GraphBuilder:
         problem = batch_problem(op, [self.nodes[i] for i in inputs], self.integer)
         if problem is not None:
             raise SpecError.at(span, of_layer(layer, problem[0]), problem[1])
+        if self.tracer is not None:
+            ids = tuple(inputs)
+            self.tracer.made(
+                op,
+                lambda ctx: created(op_class, value_at(traced, ctx), [ctx.shapes[i] for i in ids]),
+                deps_of(traced),
+            )
         return op
 
     def integer(self, node_id: int) -> bool:

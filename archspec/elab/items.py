@@ -17,6 +17,7 @@ from archspec.elab.blocks import BlockStack, bind_block_arguments, call_text, ex
 from archspec.elab.formulas import formulas
 from archspec.elab.graph import GraphBuilder, of_layer
 from archspec.elab.names import Container, claim, resolve_sources
+from archspec.elab.traced import decide
 from archspec.errors import SpecError, quoted_list, used_at
 from archspec.expr import Value, evaluate, show
 from archspec.ir import Repeat, Scope
@@ -82,6 +83,7 @@ class ItemLowerer(ABC):
             local = claim(container, item.label, env) if makes_node or item.label else None
             return self.atom(item.atom, local, container, env, inputs, repeat, item)
         count = evaluate(item.repeat, env)
+        decide(count)  # the number of copies: found by elaborating again
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise SpecError.at(
                 item.repeat.span, f"a repeat count must be a non-negative integer, got {show(count)}"
@@ -196,8 +198,8 @@ class ItemLowerer(ABC):
     ) -> int:
         """An instance of ``block`` named ``local``, from ``x`` (and its other ``inputs``); its output."""
         self.blocks.check(block, call)
-        block_env = bind_block_arguments(self.program, block, call, env, self.graph.shape(x))
-        block_env["in_shapes"] = tuple(self.graph.shape(i) for i in inputs or (x,))
+        block_env = bind_block_arguments(self.program, block, call, env, self.graph.env_shape(x))
+        block_env["in_shapes"] = tuple(self.graph.env_shape(i) for i in inputs or (x,))
         path = container.child_name(local)
         child = Container(path, x, container, is_block=True, inputs=inputs or (x,))
         text = call_text(block, call, block_env)
@@ -216,7 +218,14 @@ class ItemLowerer(ABC):
         inputs = inputs or (x,)
         graph, budget = self.graph, current_budget()
         around = tuple(frame.block for frame in self.blocks.frames)
-        key = replay.template_key(block, self.files, around, self.depth, block_env, inputs, graph)
+        # A traced elaboration (elab.origins) records every node's origins as it makes it: a replayed
+        # copy would carry none, so it elaborates each instance afresh.
+        traced = graph.tracer is not None
+        key = (
+            None
+            if traced
+            else replay.template_key(block, self.files, around, self.depth, block_env, inputs, graph)
+        )
         template = replay.find(key, block)
         if template is not None and replay.fits(template, graph, budget):
             self.last_span = template.last_span

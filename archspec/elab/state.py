@@ -50,7 +50,7 @@ def state_op(
         seen[kw.name] = kw
     if stmt.kind == "param":
         return _param(stmt, seen, env)
-    names = sorted({n.id for n in _names(stmt) if n.id in env})
+    names = sorted({n.id for n in state_names(stmt) if n.id in env})
     key = (id(stmt), tuple((n, env[n]) for n in names))
     try:
         found = cache.get(key) if cache is not None else None
@@ -63,7 +63,8 @@ def state_op(
     return found
 
 
-def _names(stmt: ast.StateStmt) -> list[ast.Name]:
+def state_names(stmt: ast.StateStmt) -> list[ast.Name]:
+    """The names a ``param``/``buffer`` declaration reads (its value's and its settings')."""
     found: list[ast.Name] = []
     stack: list[ast.Expr] = [stmt.value, *(kw.value for kw in stmt.kwargs)]
     while stack:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from archspec import ast
 from archspec.elab.items import ItemLowerer
 from archspec.elab.names import Container, claim
-from archspec.elab.state import BufferCache, state_op
+from archspec.elab.state import BufferCache, state_names, state_op
+from archspec.elab.traced import decide, deps_of, plain, same_shapes, untraced, value_at
 from archspec.elab.walk import StmtVisitor, is_auto
 from archspec.errors import SpecError
 from archspec.expr import Value, evaluate, show, type_name
@@ -167,6 +168,7 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
         local = claim(container, None, env)
         layer = container.child_name(local)
         shape, skip_shape = self.graph.shape(body_out), self.graph.shape(skip)
+        same_shapes(self.graph.env_shape(body_out), self.graph.env_shape(skip))
         if skip_shape != shape:
             raise SpecError.at(
                 stmt.span,
@@ -183,7 +185,7 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
         if shortcut is None:
             return x
         if is_auto(shortcut.body):
-            if self.graph.shape(x) == self.graph.shape(body_out):
+            if same_shapes(self.graph.env_shape(x), self.graph.env_shape(body_out)):
                 return x
             return self.projection(shortcut, flow, body_out)
         if shortcut.label is None:
@@ -208,7 +210,7 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
     def projection(self, shortcut: ast.Shortcut, flow: Flow, body_out: int) -> int:
         """`shortcut: auto` when the shapes differ: a 1x1 conv (with the body's stride) and batchnorm."""
         container, env, x, repeat = flow.container, flow.env, flow.x, flow.repeat
-        source, target = self.graph.shape(x), self.graph.shape(body_out)
+        source, target = self.graph.env_shape(x), self.graph.env_shape(body_out)
         local = claim(container, shortcut.label, env)
         name = container.child_name(local)
         if len(source) != 3 or len(target) != 3:
@@ -220,7 +222,7 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
         strides = []
         for size_in, size_out in zip(source[1:], target[1:], strict=True):
             stride = -(-size_in // size_out)
-            if (size_in - 1) // stride + 1 != size_out:
+            if not same_shapes(((size_in - 1) // stride + 1,), (size_out,)):
                 raise SpecError.at(
                     shortcut.span,
                     f"{name}: shortcut auto: no 1x1 stride maps {format_shape(source)} "
@@ -260,7 +262,23 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
         if stmt.name in container.children:
             where = container.path or "the network"
             raise SpecError.at(stmt.name_span, f"duplicate layer name '{stmt.name}' in {where}")
-        op = state_op(stmt, flow.env, self.buffers)
+        tracer = self.graph.tracer
+        if tracer is None:
+            op = state_op(stmt, flow.env, self.buffers)
+        else:  # made again from its names' values
+            env = flow.env
+            used = {name.id: env[name.id] for name in state_names(stmt) if name.id in env}
+            deps = deps_of(used)
+            if stmt.kind == "buffer":
+                # Its values are written in the file as numbers: computed (and cached) as ever, and
+                # a parameter that changes its names' values is never an argument (``BufferChanged``).
+                with untraced():
+                    op = state_op(stmt, {**env, **plain(used)}, self.buffers)
+                with tracer.buffer(True):
+                    decide(used)
+            else:
+                op = state_op(stmt, env, self.buffers)
+            tracer.made(op, lambda ctx: state_op(stmt, {**env, **value_at(used, ctx)}), deps)
         container.children.add(stmt.name)
         node = self.graph.add_node(container, stmt.name, op, [], stmt.span, flow.repeat)
         container.labels[stmt.name] = (node, stmt.span)
