@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from archspec import ast
 from archspec.elab.binding import bind, block_signature
 from archspec.elab.names import file_environment
+from archspec.elab.traced import plain
 from archspec.errors import Diagnostic, SpecError
 from archspec.expr import BlockRef, Value, a_type, evaluate, show
 from archspec.limits import MAX_BLOCK_DEPTH
@@ -158,6 +159,9 @@ def shown_arguments(
                 default = evaluate(param.default, bound)
             except SpecError:  # a default that cannot be evaluated here: show the value given
                 default = _NO_VALUE
+            # plain values: a traced elaboration's numbers (elab.traced) are subclasses, and the text
+            # must not depend on tracing
+            value, default = plain(value), plain(default)
             if value != default or type(value) is not type(default):
                 shown.append((param.name, value, True))
     return shown
