@@ -394,6 +394,14 @@ def torch_op(op: Op) -> TorchOp:
     raise InternalError(f"op {op.kind} has no torch realisation (register it in backends.torch_ops)")
 
 
+def build_module(op: Op, inplace: bool = False) -> nn.Module:
+    """The module of an op that has one, on its own (tests build each op's module this way)."""
+    make = torch_op(op).module
+    if make is None:
+        raise InternalError(f"op {op.kind} is a function, not a module")
+    return make(op, inplace)
+
+
 def missing() -> list[str]:
     """The kinds of the registered op classes that no torch entry covers (tests keep this empty)."""
     return [
