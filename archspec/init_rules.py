@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archspec import ast
+from archspec.elab.binding import RETIRED_OPS
 from archspec.elab.walk import expr_children
 from archspec.errors import Collector, SpecError, did_you_mean, quoted_list, spec_repr
 from archspec.expr import Value, evaluate, show
@@ -216,6 +217,14 @@ def _lower_rule(
         kind = None
     else:
         op_class = OPS_BY_NAME.get(rule.target)
+        retired = RETIRED_OPS.get(rule.target)
+        if op_class is None and retired is not None:
+            errors.add(
+                rule.target_span,
+                f"init rule for '{rule.target}': there is no op '{rule.target}' any more",
+                f"{retired.hint()}; a rule naming the block ({retired.block}: ...) sets the layers inside it",
+            )
+            return None
         if op_class is None:
             hint = did_you_mean(rule.target, _op_names(aliases=True))
             message = f"init rule for '{rule.target}': there is no op of that name"

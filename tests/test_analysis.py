@@ -471,11 +471,13 @@ def test_adaptive_pool_counts_each_window_by_hand() -> None:
 
 
 MORE_SHAPES = """
+from "std/mlp.arch" import MLP
+
 network more:
   input: 5x4
   layers:
     att: attention(2, bias=false)
-    mlp: mlp(8)
+    mlp: MLP(8)
 """
 
 THREE_WAY_ADD = """
@@ -497,7 +499,7 @@ def test_count_all_rules_without_biases_over_rows_and_branches_by_hand() -> None
     n, d = 5, 4
     assert rows["att"].extra_flops == 3 * 2 * n * n
     assert rows["mlp"].extra_flops == n * (2 * 8 + d)
-    image = "network m:\n  input: 3x4x6\n  layers:\n    mlp: mlp(8)\n"
+    image = 'from "std/mlp.arch" import MLP\n\nnetwork m:\n  input: 3x4x6\n  layers:\n    mlp: MLP(8)\n'
     mlp = next(r for r in load_text(image).analyze(count="all").rows if r.name == "mlp")
     assert (mlp.macs, mlp.extra_flops) == (3 * 4 * 8 * (6 + 6), 3 * 4 * (2 * 8 + 6))
     add = next(r for r in load_text(THREE_WAY_ADD).analyze(count="all").rows if r.op == "add")
@@ -508,6 +510,8 @@ def test_count_all_rules_without_biases_over_rows_and_branches_by_hand() -> None
 
 
 TOKENS = """
+from "std/mlp.arch" import MLP
+
 network tokens:
   input: 1x4x6
   layers:
@@ -515,7 +519,7 @@ network tokens:
     ct: class_token
     pos: position_embedding
     att: attention(2)
-    mlp: mlp(8)
+    mlp: MLP(8)
     sel: select_token
 """
 

@@ -578,13 +578,9 @@ def test_source_and_torch_tables_cover_the_same_ops() -> None:
     from archspec.ops import OP_CLASSES, OPS_BY_KIND
 
     assert source_ops.missing() == torch_ops.missing() == []
-    compound = {kind for kind, op in OPS_BY_KIND.items() if op.is_compound()}
-    assert "mlp" in compound and not compound & set(TORCH_OPS)  # torch builds it from its parts
-    assert set(SOURCE_OPS) == set(TORCH_OPS) | compound == set(OPS_BY_KIND) - {"input"}
+    assert set(SOURCE_OPS) == set(TORCH_OPS) == set(OPS_BY_KIND) - {"input"}
     assert {op.op_kind() for op in OP_CLASSES} <= set(OPS_BY_KIND)
     for kind, written in SOURCE_OPS.items():
-        if kind in compound:
-            continue
         run = TORCH_OPS[kind]
         assert written.is_module == (run.module is not None), kind
         assert (written.inline is not None) or written.is_module, kind
@@ -654,7 +650,7 @@ def test_the_layers_init_weights_tests_by_class_are_torchs_leaf_modules() -> Non
 
 
 def test_the_modules_inside_compound_layers_are_torchs() -> None:
-    """What the generator takes to be inside window attention, an MLP, patch merging and multi-head
+    """What the generator takes to be inside window attention, patch merging and multi-head
     attention (so that `init_weights`' loop may meet them) is what torch builds: every module without
     submodules that holds parameters, in module order, with its class and its parameters; and the
     parameters the compound module holds itself."""
@@ -663,9 +659,7 @@ def test_the_modules_inside_compound_layers_are_torchs() -> None:
     from archspec.backends.init_plan import inner_leaves, leaf_class, own_parameters
 
     seen = set()
-    # the zoo's MLPs are the standard library's block: the `mlp` op is checked on a network of its own
-    mlp_op = archspec.load("mlp_op.arch", text="network m:\n  input: 5x8\n  layers:\n    m: mlp(16)\n")
-    for net in [*(archspec.load(variant) for variant in ZOO), mlp_op]:
+    for net in (archspec.load(variant) for variant in ZOO):
         modules = dict(net.build(device="meta").named_modules())
         for node in net.graph.nodes:
             leaves = inner_leaves(node.op)
@@ -684,7 +678,7 @@ def test_the_modules_inside_compound_layers_are_torchs() -> None:
             own = tuple(n for n, _ in module.named_parameters(recurse=False))
             assert own == own_parameters(node.op), (net.name, node.name)
             seen.add(node.op.kind)
-    assert seen == {"attention", "mlp", "shifted_window_attention", "patch_merging"}
+    assert seen == {"attention", "shifted_window_attention", "patch_merging"}
 
 
 def test_copied_definitions_are_the_modules_own_source() -> None:

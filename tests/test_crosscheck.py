@@ -847,6 +847,8 @@ def token_specs(draw: Any) -> str:
     hidden = heads * draw(st.integers(1, 4))
     channels = draw(st.integers(1, 3))
     lines = [
+        'from "std/mlp.arch" import MLP',
+        "",
         "network tokens:",
         '  title: "tokens"',
         f"  input: {channels}x{grid[0] * patch}x{grid[1] * patch}",
@@ -866,7 +868,7 @@ def token_specs(draw: Any) -> str:
         lines += [
             "    residual:",
             f"      layernorm(affine={affine})",
-            f"      mlp({draw(st.integers(1, 8))})",
+            f"      MLP({draw(st.integers(1, 8))})",
         ]
     lines.append(f"    linear({draw(st.integers(1, 6))}, bias={str(draw(st.booleans())).lower()}) >> gelu")
     lines += ["    select_token", "    head: linear(3)", ""]
@@ -924,6 +926,8 @@ def test_every_receptive_field_of_the_golden_reports_is_the_gradient_extent(vari
 
 
 SWIN_BLOCKS = """
+from "std/mlp.arch" import MLP
+
 block SwinBlock(dim, heads, window, shift):
   residual:
     norm1: layernorm(dim=-1)
@@ -931,14 +935,14 @@ block SwinBlock(dim, heads, window, shift):
     stochastic_depth(0.1)
   residual:
     norm2: layernorm(dim=-1)
-    mlp: mlp(4 * dim)
+    mlp: MLP(4 * dim)
     stochastic_depth(0.1)
 
 network swin_blocks:
   input: 9x11x16                           # HxWxC: padded to 12x12 inside, 3x3 windows of 4x4
   init:
     when built:                            # torchvision's block draws its MLP in its constructor
-      mlp: xavier_uniform, bias=normal(std=1e-6)
+      MLP: xavier_uniform, bias=normal(std=1e-6)
   layers:
     b0: SwinBlock(16, 2, 4, 0)
     b1: SwinBlock(16, 2, 4, 2)             # shifted: rolled by 2, regions masked apart

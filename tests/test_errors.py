@@ -453,6 +453,21 @@ CASES = [
         """,
     ),
     Case(
+        "the_retired_mlp_op_points_at_the_std_block",
+        """
+        network n:
+          input: 16x32
+          layers:
+            layernorm >> mlp(64, dropout=0.1)
+        """,
+        """
+        t.arch:4:18: error: there is no op 'mlp' any more
+           4 |     layernorm >> mlp(64, dropout=0.1)
+                                ^^^^^^^^^^^^^^^^^^^^
+          hint: the transformer MLP is a standard-library block now: from "std/mlp.arch" import MLP, then MLP(hidden_features, out_features)
+        """,
+    ),
+    Case(
         "unknown_block_with_hint",
         """
         block Bottleneck(w):
@@ -2277,7 +2292,24 @@ CASES = [
         t.arch:4:5: error: init rule for 'zebra': there is no op of that name; a quoted target is a name pattern (`"fc": ...`)
            4 |     zebra: zeros
                    ^^^^^
-          hint: the ops with parameters: attention, batchnorm, class_token, conv, groupnorm, layer_scale, layernorm, linear, mlp, patch_embed, patch_merging, position_embedding, shifted_window_attention, subsample
+          hint: the ops with parameters: attention, batchnorm, class_token, conv, groupnorm, layer_scale, layernorm, linear, patch_embed, patch_merging, position_embedding, shifted_window_attention, subsample
+        """,
+    ),
+    Case(
+        "init_rule_for_the_retired_mlp_op_points_at_the_block_rule",
+        """
+        network n:
+          input: 16x32
+          init:
+            mlp: xavier_uniform
+          layers:
+            linear(8)
+        """,
+        """
+        t.arch:4:5: error: init rule for 'mlp': there is no op 'mlp' any more
+           4 |     mlp: xavier_uniform
+                   ^^^
+          hint: the transformer MLP is a standard-library block now: from "std/mlp.arch" import MLP, then MLP(hidden_features, out_features); a rule naming the block (MLP: ...) sets the layers inside it
         """,
     ),
     Case(
@@ -2294,7 +2326,7 @@ CASES = [
         t.arch:4:5: error: init rule for 'relu': relu has no parameters to initialise
            4 |     relu: zeros
                    ^^^^
-          hint: the ops with parameters: attention, batchnorm, class_token, conv, groupnorm, layer_scale, layernorm, linear, mlp, patch_embed, patch_merging, position_embedding, shifted_window_attention, subsample
+          hint: the ops with parameters: attention, batchnorm, class_token, conv, groupnorm, layer_scale, layernorm, linear, patch_embed, patch_merging, position_embedding, shifted_window_attention, subsample
         """,
     ),
     Case(

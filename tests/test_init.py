@@ -209,19 +209,22 @@ BY_CLASS_CASES = {
         "  layers:\n    patch_embed(16, 4) >> attention(2) >> linear(8) >> select_token(0) >> linear(3)\n",
         False,
     ),
-    # The linear layers inside an MLP are met by the loop's `nn.Linear` test: one test when the MLP's
-    # rule sets them as the linear rule does (Swin), none when it does otherwise.
+    # The linear layers inside std/mlp.arch's MLP are met by the loop's `nn.Linear` test; the block
+    # rule (`MLP: ...`) runs after the op rules, by the layers' names, whether it sets them as the linear
+    # rule does (Swin) or otherwise, so both keep the loop.
     "an MLP set as the linear layers": (
+        'from "std/mlp.arch" import MLP\n\n'
         "network t:\n  input: 3x8x8\n  init:\n    linear: trunc_normal(std=0.5), bias=normal(0, 1)\n"
-        "    mlp: trunc_normal(std=0.5), bias=normal(0, 1)\n"
-        "  layers:\n    patch_embed(16, 4) >> mlp(32) >> select_token(0) >> linear(3)\n",
+        "    MLP: trunc_normal(std=0.5), bias=normal(0, 1)\n"
+        "  layers:\n    patch_embed(16, 4) >> MLP(32) >> select_token(0) >> linear(3)\n",
         True,
     ),
     "an MLP set otherwise than the linear layers": (
+        'from "std/mlp.arch" import MLP\n\n'
         "network t:\n  input: 3x8x8\n  init:\n    linear: trunc_normal(std=0.5), bias=normal(0, 1)\n"
-        "    mlp: xavier_uniform, bias=normal(0, 1)\n"
-        "  layers:\n    patch_embed(16, 4) >> mlp(32) >> select_token(0) >> linear(3)\n",
-        False,
+        "    MLP: xavier_uniform, bias=normal(0, 1)\n"
+        "  layers:\n    patch_embed(16, 4) >> MLP(32) >> select_token(0) >> linear(3)\n",
+        True,
     ),
     # Patch merging's rule sets its projection only; a layer-norm test would meet its norm too.
     "patch merging beside a layer norm rule": (

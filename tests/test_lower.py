@@ -751,11 +751,12 @@ def test_per_pixel_linear_and_unshared_biases_count_by_hand() -> None:
     assert unshared.nodes[1].op.param_count() == 2 * 3 * 3 * 6 + 6 * 5 * 7
 
 
-def test_mlp_takes_the_width_it_is_given_or_its_inputs() -> None:
-    given = net("m: mlp(8, out_features=3)", input="5x4")
+def test_the_std_mlp_takes_the_width_it_is_given_or_its_inputs() -> None:
+    head = 'from "std/mlp.arch" import MLP\n\n'
+    given = net("m: MLP(8, out_features=3)", input="5x4", head=head)
     assert given.output_shape == (5, 3)
     assert sum(n.op.param_count() for n in given.nodes) == (4 * 8 + 8) + (8 * 3 + 3)
-    assert net("m: mlp(8)", input="5x4").output_shape == (5, 4)
+    assert net("m: MLP(8)", input="5x4", head=head).output_shape == (5, 4)
 
 
 def test_linear_infers_in_features_and_works_on_tokens() -> None:

@@ -116,21 +116,3 @@ def test_the_op_is_drawn_with_its_label_and_family(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert "pointwise, 6" in text and "pointwise, 5" in text
     assert FAMILIES["conv"][0] in text
-
-
-def test_a_compound_op_is_its_parts() -> None:
-    """MLP is written once, as its parts: torch's module, torch's parameter and FLOP counts agree."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from archspec.backends.torch_ops import build_module
-
-    mlp = OPS_BY_NAME["mlp"].create({"hidden_features": 12, "out_features": 5, "dropout": 0.1}, [(4, 8)])
-    parts = mlp.parts()
-    assert mlp.init_parameters == tuple(dict.fromkeys(n for part in parts for n in part.init_parameters))
-    module = build_module(mlp)
-    assert [type(m).__name__ for m in module.children()] == ["Linear", "GELU", "Dropout", "Linear", "Dropout"]
-    assert sum(p.numel() for p in module.parameters()) == mlp.param_count() == 8 * 12 + 12 + 12 * 5 + 5
-    with FlopCounterMode(display=False) as counter:
-        module(torch.randn(1, 4, 8))
-    assert counter.get_total_flops() == 2 * mlp.macs([(4, 8)], (4, 5))
-    assert mlp.depth() == 2  # two linear layers

@@ -21,15 +21,17 @@ from torch.utils.flop_counter import FlopCounterMode
 import archspec
 
 MIXER = """
+from "std/mlp.arch" import MLP
+
 block MixerBlock(tokens_mlp_dim, channels_mlp_dim):
   residual:
     norm1: layernorm(eps=1e-6)
     rearrange("n c -> c n")
-    mlp_tokens: mlp(tokens_mlp_dim)
+    mlp_tokens: MLP(tokens_mlp_dim)
     rearrange("c n -> n c")
   residual:
     norm2: layernorm(eps=1e-6)
-    mlp_channels: mlp(channels_mlp_dim)
+    mlp_channels: MLP(channels_mlp_dim)
 
 network mixer:
   input: [3, image_size, image_size]
@@ -89,7 +91,7 @@ network convnext_v2_stage:
 
 
 class _Mlp(nn.Sequential):
-    """timm's Mlp as archspec's ``mlp`` holds it: fc1, GELU, dropout, fc2, dropout."""
+    """timm's Mlp as std/mlp.arch's ``MLP`` holds it: fc1, GELU, dropout, fc2, dropout."""
 
     def __init__(self, features: int, hidden: int) -> None:
         super().__init__(

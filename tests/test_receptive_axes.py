@@ -81,15 +81,17 @@ def assert_gradient_matches(
 # blocks. The token-mixing MLP runs along the tokens (after "n c -> c n"): every output sees every patch.
 MIXER = dedent(
     """
+    from "std/mlp.arch" import MLP
+
     block MixerBlock(tokens_mlp_dim, channels_mlp_dim):
       residual:
         norm1: layernorm(eps=1e-6)
         swap: rearrange("n c -> c n")
-        mlp_tokens: mlp(tokens_mlp_dim)
+        mlp_tokens: MLP(tokens_mlp_dim)
         back: rearrange("c n -> n c")
       residual:
         norm2: layernorm(eps=1e-6)
-        mlp_channels: mlp(channels_mlp_dim)
+        mlp_channels: MLP(channels_mlp_dim)
 
     network mixer:
       input: 3x32x32
@@ -113,9 +115,10 @@ def test_mlp_mixer_is_global_from_the_token_mlp_on_as_the_gradient_shows() -> No
     assert assert_gradient_matches(network, "blocks.0.norm1", [token], (1, 1)) == patch
     # the permuted sequence: the same tokens along the other axis, the same field
     assert assert_gradient_matches(network, "blocks.0.swap", [slice(None), token], (1, 1)) == patch
-    assert assert_gradient_matches(network, "blocks.0.mlp_tokens", [slice(None), token], (1, 1)) == "global"
+    # the MLP is a block: its output is its last layer's (the dropout, 4)
+    assert assert_gradient_matches(network, "blocks.0.mlp_tokens.4", [slice(None), token], (1, 1)) == "global"
     assert assert_gradient_matches(network, "blocks.0.back", [token], (1, 1)) == "global"
-    assert assert_gradient_matches(network, "blocks.1.mlp_channels", [token], (1, 1)) == "global"
+    assert assert_gradient_matches(network, "blocks.1.mlp_channels.4", [token], (1, 1)) == "global"
     analysis = network.analyze()
     assert analysis.receptive_field == analysis.spatial_receptive_field == "global"
 

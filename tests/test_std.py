@@ -283,26 +283,24 @@ def test_mlp_with_another_output_width_is_torchvisions_two_layer_mlp(tmp_path: P
     assert_matches_oracle(mlp_network(tmp_path, "MLP(48, out_features=16)", "5x6x32"), oracle, "mlp", x)
 
 
-def test_the_std_mlp_and_the_mlp_op_are_the_same_layer(tmp_path: Path) -> None:
-    """The block and the op: the same parameters, MACs, FLOPs with every count, state-dict keys and
-    outputs (bit for bit: the same kernels in the same order)."""
-    block = mlp_network(tmp_path, "MLP(64, dropout=0.1)", "7x7x32")
-    op = mlp_network(tmp_path, "mlp(64, dropout=0.1)", "7x7x32")
-    assert block.params == op.params
-    for count in ("torchvision", "all"):
-        a, b = block.analyze(count=count), op.analyze(count=count)
-        assert (a.macs, a.flops, a.params) == (b.macs, b.flops, b.params)
-    torch.manual_seed(0)
-    built = block.build().eval()
-    torch.manual_seed(0)
-    reference = op.build().eval()
-    assert list(built.state_dict()) == list(reference.state_dict())
-    pairs = zip(built.state_dict().items(), reference.state_dict().values(), strict=True)
-    for (name, tensor), expected in pairs:
-        assert torch.equal(tensor, expected), name  # the same seed draws the same weights
+def test_mlp_with_dropout_is_torchvisions_mlp_block_in_training_too(tmp_path: Path) -> None:
+    """With dropout, on a channels-last map: torchvision's MLPBlock in eval mode (parameters, keys, MACs,
+    outputs), and in training mode the same masks from the same seed (the dropouts in the same order)."""
+    from torchvision.models.vision_transformer import MLPBlock
+
+    net = mlp_network(tmp_path, "MLP(64, dropout=0.1)", "7x7x32")
     x = torch.randn(2, 7, 7, 32)
-    with torch.no_grad():
-        assert_same_outputs(built(x), reference(x), exact=True)
+    oracle = randomise(MLPBlock(32, 64, 0.1))
+    assert_matches_oracle(net, oracle, "mlp", x)
+    module = net.build()
+    module.load_state_dict(prefixed(oracle.state_dict(), "mlp"), strict=True)
+    module.train()
+    oracle.train()
+    torch.manual_seed(0)
+    built = module(x)
+    torch.manual_seed(0)
+    expected = oracle(x)
+    assert_same_outputs(built, expected, exact=True)
 
 
 # ---------------------------------------------------------------- squeeze-and-excitation

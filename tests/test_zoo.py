@@ -290,10 +290,6 @@ def op_tensors(op: Op) -> Iterator[tuple[str, tuple[int, ...]]]:
         yield "out_proj.weight", (d, d)
         if o["bias"]:
             yield "out_proj.bias", (d,)
-    elif kind == "mlp":
-        hidden, outputs = o["hidden_features"], o["out_features"] or o["in_features"]
-        yield from (("0.weight", (hidden, o["in_features"])), ("0.bias", (hidden,)))
-        yield from (("3.weight", (outputs, hidden)), ("3.bias", (outputs,)))
     elif kind == "class_token":
         yield "", (1, 1, o["hidden_dim"])
     elif kind == "position_embedding":

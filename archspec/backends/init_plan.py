@@ -4,13 +4,12 @@
 in a loop over ``model.modules()`` with one ``isinstance`` test per layer class (``by_class``), which of
 those rules the loop writes in place (``inline``), and which (layer, rule) pairs go by the layer's name
 (``by_name``). To decide, it walks the modules without submodules each layer's module holds (its
-leaves: ``leaves``), from the source entries of the ops (``source_ops``) and the parts of compound ops
-(``Op.parts``). ``init_source`` writes the plan as text; nothing here writes source.
+leaves: ``leaves``), from the source entries of the ops (``source_ops``). ``init_source`` writes the
+plan as text; nothing here writes source.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 from collections.abc import Iterable
@@ -66,24 +65,11 @@ def _isinstance_classes(op: Op) -> tuple[str, ...]:
 
 def inner_leaves(op: Op) -> tuple[Leaf, ...] | None:
     """The modules without submodules that hold parameters inside a compound layer's module, in the
-    order torch registers them: its source entry's ``inner``, or its parts' (``Op.parts``: the part at
-    index 3 of the ``nn.Sequential`` is ``3``); None where the generator does not know them."""
+    order torch registers them: its source entry's ``inner``; None where the generator does not know them."""
     entry = SOURCE_OPS.get(op.kind)
     if entry is not None and entry.inner is not None:
         return entry.inner(op)
-    if not op.parts():
-        return None
-    found: list[Leaf] = []
-    for index, part in enumerate(op.parts()):
-        leaves = module_leaves(part)
-        if leaves is None:
-            return None
-        found.extend(
-            dataclasses.replace(leaf, path=f"{index}.{leaf.path}" if leaf.path else str(index))
-            for leaf in leaves
-            if leaf.parameters
-        )
-    return tuple(found)
+    return None
 
 
 def own_parameters(op: Op) -> tuple[str, ...]:

@@ -69,7 +69,7 @@ from archspec.ops.structure import (
     _Elementwise,
 )
 from archspec.ops.swin import PatchMerging, ShiftedWindowAttention
-from archspec.ops.vit import MLP, ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
+from archspec.ops.vit import ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
 
 
 def pair(value: tuple[int, int]) -> int | tuple[int, int]:
@@ -281,19 +281,6 @@ def _clamp_inline(op: Clamp, inputs: Sequence[str], attr: str, inplace: bool) ->
 
 def _float(value: float) -> str:
     return repr(float(value)) if math.isfinite(value) else f"float({str(value)!r})"
-
-
-def _mlp_source(op: MLP, inplace: bool) -> Ctor:
-    # One expression, so that a varying width still parametrises: Linear, GELU, Dropout, Linear, Dropout
-    # (MLP.parts(): the parity tests hold this text to the module torch builds from them).
-    return Ctor(
-        "nn.Sequential(nn.Linear",
-        (Arg(op.in_features, hint="in_features"), Arg(op.hidden_features, hint="hidden_features")),
-        close=(
-            f", nn.GELU(), nn.Dropout({op.dropout!r}), nn.Linear({op.hidden_features}, {op.outputs}), "
-            f"nn.Dropout({op.dropout!r}))"
-        ),
-    )
 
 
 def _attention_source(op: MultiheadAttention, inplace: bool) -> Ctor:
@@ -521,7 +508,6 @@ register(
     inner=lambda op: (Leaf("out_proj", ("nn.Linear",), _weight_and(op.bias)),),
     own=lambda op: ("in_proj_weight", "in_proj_bias") if op.bias else ("in_proj_weight",),
 )
-register(MLP, source=_mlp_source)
 register(
     ShiftedWindowAttention,
     source=_window_attention_source,

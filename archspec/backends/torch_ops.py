@@ -15,7 +15,6 @@ class has both, and tests/test_op_definition.py adds an op in one file) and addi
 - ``parameter(op)``: the initial value of the parameter an op keeps in its owner;
 - ``buffer(op)``: the value of the buffer an op keeps in its owner (``persistent`` as the op says).
 
-A compound op (``Op.parts``) needs no entry: it is the ``nn.Sequential`` of its parts' modules.
 A batch dimension is prepended at run time, so per-sample dims (``concat``'s, ``softmax``'s) shift by one.
 """
 
@@ -387,26 +386,19 @@ def _torch_dims(op: Mean | Sum) -> tuple[int, ...]:
     return reduce_dims(op)
 
 
-def _sequential(op: Op, inplace: bool) -> nn.Module:
-    """A compound op's module: its parts' modules in order (``Op.parts``)."""
-    return nn.Sequential(*(build_module(part) for part in op.parts()))
-
-
 def torch_op(op: Op) -> TorchOp:
-    """The torch entry of an op: its class's, or for a compound op the ``nn.Sequential`` of its parts."""
+    """The torch entry of an op: its class's."""
     entry = TORCH_OPS.get(op.kind)
     if entry is not None:
         return entry
-    if op.parts():
-        return TorchOp(module=_sequential)
     raise InternalError(f"op {op.kind} has no torch realisation (register it in backends.torch_ops)")
 
 
 def build_module(op: Op, inplace: bool = False) -> nn.Module:
-    """The module of an op that has one (an op of a compound op's parts)."""
+    """The module of an op that has one, on its own (tests build each op's module this way)."""
     make = torch_op(op).module
     if make is None:
-        raise InternalError(f"op {op.kind} is a function, not a module, so it cannot be a part")
+        raise InternalError(f"op {op.kind} is a function, not a module")
     return make(op, inplace)
 
 
@@ -415,5 +407,5 @@ def missing() -> list[str]:
     return [
         kind
         for kind, cls in OPS_BY_KIND.items()
-        if kind not in TORCH_OPS and (cls.called_by_specs or cls.state) and not cls.is_compound()
+        if kind not in TORCH_OPS and (cls.called_by_specs or cls.state)
     ]

@@ -119,8 +119,36 @@ def _unknown(signature: Signature, kw: ast.Keyword) -> Diagnostic:
     )
 
 
+@dataclass(frozen=True)
+class RetiredOp:
+    """An op retired for a standard-library block that is the same layer."""
+
+    layer: str  # what the layer is, for the message
+    path: str  # the std file, as an import writes it
+    block: str  # the block's name
+    call: str  # how the block is called
+
+    def hint(self) -> str:
+        """Where the block is: the import a spec writes, then the call."""
+        return (
+            f'the {self.layer} is a standard-library block now: from "{self.path}" import {self.block}, '
+            f"then {self.call}"
+        )
+
+
+# A spec that still calls a retired op is told where its block is, rather than that the name does not
+# exist (the init rules say the same for a rule keyed by it).
+RETIRED_OPS: dict[str, RetiredOp] = {
+    "mlp": RetiredOp("transformer MLP", "std/mlp.arch", "MLP", "MLP(hidden_features, out_features)"),
+}
+
+
 def unknown_op(call: ast.Call, candidates: Sequence[str]) -> Diagnostic:
-    """The error for a call of an op or block that does not exist: a hint only for a near miss."""
+    """The error for a call of an op or block that does not exist: a hint only for a near miss, or where
+    the op was retired (``RETIRED_OPS``)."""
+    retired = RETIRED_OPS.get(call.name)
+    if retired is not None:
+        return Diagnostic(f"there is no op '{call.name}' any more", call.span, retired.hint())
     hint = did_you_mean(call.name, candidates)
     if hint is not None:
         return Diagnostic(f"unknown op or block '{call.name}'", call.span, hint)

@@ -4,7 +4,7 @@ One class per op holds everything archspec knows about it apart from torch itsel
 signature (positional order, defaults, aliases), the fields inferred from the input shape, the shape rule,
 parameter and buffer counts, MACs, the extra per-element FLOPs counted under ``--count all``, the
 receptive-field step, what it saves for backward, its drawing family, its depth weight, the parameters an
-init rule may name, its in-place flags and, for a compound op, its parts. Defining a class with a
+init rule may name, its in-place flags. Defining a class with a
 ``kind`` registers it (``OPS_BY_KIND``, ``OPS_BY_NAME``): no list is kept by hand. The torch realisation
 of each op is registered against its class in ``archspec.backends.torch_ops`` and ``source_ops`` (a test
 checks that every op has one), so that importing an op never imports torch. ``docs/design.md`` says how
@@ -297,11 +297,6 @@ class Op(BaseModel):
         return _class_facts(cls).kind
 
     @classmethod
-    def is_compound(cls) -> bool:
-        """Whether the op is made of parts (``parts``): the backends build and write it from them."""
-        return cls.parts is not Op.parts
-
-    @classmethod
     def spec_arguments(cls) -> list[str]:
         """The arguments a spec may pass, in positional order (``positional_order`` when declared)."""
         return list(_class_facts(cls).arguments)
@@ -356,8 +351,8 @@ class Op(BaseModel):
         return inputs[0]
 
     def param_count(self) -> int:
-        """Number of trainable parameters (torch ``p.numel()`` summed). Default: its parts' (none)."""
-        return sum(part.param_count() for part in self.parts())
+        """Number of trainable parameters (torch ``p.numel()`` summed). Default: none."""
+        return 0
 
     def buffer_count(self) -> int:
         """Number of elements of non-trainable state (BN running statistics, fixed RBF centres)."""
@@ -365,33 +360,17 @@ class Op(BaseModel):
 
     def macs(self, inputs: Sequence[Shape], output: Shape) -> int:
         """Multiply-accumulates under torchvision's convention: convolutions, linear layers, matmuls.
-        Default: its parts' (none)."""
-        return sum(part.macs(shapes, out) for part, shapes, out in self._part_shapes(inputs))
+        Default: none."""
+        return 0
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         """FLOPs not in MACs (bias adds, norms, activations, pooling, adds, softmax) for ``--count all``.
-        Default: its parts' (none)."""
-        return sum(part.extra_flops(shapes, out) for part, shapes, out in self._part_shapes(inputs))
-
-    def _part_shapes(self, inputs: Sequence[Shape]) -> list[tuple["Op", Sequence[Shape], Shape]]:
-        """Each part with its input shapes and output shape, the parts applied one after the other."""
-        found: list[tuple[Op, Sequence[Shape], Shape]] = []
-        for part in self.parts():
-            output = part.output_shape(inputs)
-            found.append((part, inputs, output))
-            inputs = (output,)
-        return found
-
-    def parts(self) -> tuple["Op", ...]:
-        """A compound op's layers, in the order its torch module holds them (an ``nn.Sequential``):
-        its structure, written once; the backends build and write it, and init rules reach the parts'
-        parameters, from this. Default: none (the op is one layer)."""
-        return ()
+        Default: none."""
+        return 0
 
     def depth(self) -> int:
-        """Layers the op counts as for "depth": its parts' when it has some, else ``depth_weight``."""
-        parts = self.parts()
-        return sum(part.depth() for part in parts) if parts else self.depth_weight
+        """Layers the op counts as for "depth": ``depth_weight``."""
+        return self.depth_weight
 
     def receptive_field(self) -> RFEffect:
         """How the op moves the receptive field (see RFEffect): a step along ``step_axes``."""

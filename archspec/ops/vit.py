@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
-from archspec.ops.activation import GELU
 from archspec.ops.base import (
     AxisSources,
     Int,
@@ -16,11 +15,8 @@ from archspec.ops.base import (
     Saved,
     Shape,
     format_shape,
-    numel,
 )
 from archspec.ops.conv import spatial_input
-from archspec.ops.dense import Linear, last_axis
-from archspec.ops.structure import Dropout
 
 
 def token_input(op_name: str, inputs: Sequence[Shape]) -> tuple[int, int]:
@@ -267,79 +263,6 @@ class MultiheadAttention(Op):
         return (
             4 * tokens * width * itemsize * batch
         )  # the projected q/k/v and the attended values, beside the output
-
-
-class MLP(Op):
-    """``mlp(hidden_features, out_features=none, dropout=0.0)``: Linear, GELU, Dropout, Linear, Dropout."""
-
-    kind: Literal["mlp"] = "mlp"
-    in_features: PosInt
-    hidden_features: PosInt
-    out_features: PosInt | None = None
-    dropout: Probability = 0.0
-
-    spec_names: ClassVar[tuple[str, ...]] = ("mlp",)
-    family: ClassVar[str] = "dense"
-    # Its two linear layers' (a rule's `weight` names both); a test holds this to ``parts()``.
-    init_parameters: ClassVar[tuple[str, ...]] = ("weight", "bias")
-    inferred: ClassVar[frozenset[str]] = frozenset({"in_features"})
-    summary: ClassVar[str] = "transformer MLP: linear, GELU, dropout, linear, dropout"
-    shape_rule: ClassVar[str] = "(..., D) to (..., out_features), out_features = D by default"
-    param_rule: ClassVar[str] = "(D + 1) * hidden_features + (hidden_features + 1) * out_features"
-    flop_rule: ClassVar[str] = "MACs as two linears; `--count all` adds biases and 1 FLOP per GELU element"
-
-    @classmethod
-    def infer_fields(cls, args: dict[str, Any], inputs: Sequence[Shape]) -> dict[str, Any]:
-        width = inputs[0][-1]
-        fields: dict[str, Any] = {"in_features": width}
-        if args.get("out_features") is None:
-            fields["out_features"] = width
-        return fields
-
-    @property
-    def outputs(self) -> int:
-        """The output width (the input width unless given)."""
-        return self.out_features or self.in_features
-
-    def output_shape(self, inputs: Sequence[Shape]) -> Shape:
-        return (*inputs[0][:-1], self.outputs)
-
-    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
-        return last_axis(inputs)
-
-    def parts(self) -> tuple[Op, ...]:
-        # torchvision's MLPBlock. Parameters, MACs, FLOPs, depth, the modules torch builds, the source
-        # written and the parameters init rules reach all follow from this one list.
-        return (
-            Linear(in_features=self.in_features, out_features=self.hidden_features),
-            GELU(),
-            Dropout(p=self.dropout),
-            Linear(in_features=self.hidden_features, out_features=self.outputs),
-            Dropout(p=self.dropout),
-        )
-
-    saved_rule: ClassVar[str] = (
-        "its input, the first linear's output and the GELU's output (hidden each); with dropout the "
-        "GELU's output gives way to the first mask and the dropped values (hidden each), and a second "
-        "mask (the output's size) follows"
-    )
-
-    def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
-        hidden = numel(inputs[0]) // self.in_features * self.hidden_features
-        first = (Saved("input", "input"), Saved("new", "first linear's output", elements=hidden))
-        if self.dropout == 0:
-            return (*first, Saved("new", "GELU output", elements=hidden))
-        return (
-            *first,
-            Saved("new", "first dropout mask", elements=hidden),
-            Saved("new", "dropped hidden values", elements=hidden),
-            Saved("new", "second dropout mask", elements=numel(output)),
-        )
-
-    def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
-        # The first linear's output and the GELU's are live together; then the GELU's beside the output.
-        hidden = numel(inputs[0]) // self.in_features * self.hidden_features
-        return max(2 * hidden - numel(output), hidden) * itemsize * batch
 
 
 class SelectToken(Op):

@@ -12,8 +12,8 @@ archspec's. Two families:
   elementwise functions, per-side pad, div, broadcasting); a head of global pooling or flattening.
 - ``token_networks``: patch embedding, class token, position embedding, pre-norm attention (the op, or
   one head written from ``split``, ``einsum``/``matmul``, a ``param`` bias and ``softmax``) and MLP
-  residuals, a class-token or mean head; or a Swin-like stage (channels-last map, shifted window
-  attention, patch merging).
+  residuals (``std/mlp.arch``'s ``MLP``), a class-token or mean head; or a Swin-like stage (channels-last
+  map, shifted window attention, patch merging).
 
 Either family sometimes declares ``params:`` (network parameters) and writes some widths, the class count, a
 repeat count or a dropout rate as their names or as expressions of them (``w1 * 2``), so that the generated
@@ -302,6 +302,10 @@ def residual(draw: Any, size: Size, width: int) -> tuple[list[str], Size, int]:
     return lines, out, new_width
 
 
+# The transformer MLP is the standard library's block (the same layer as torchvision's MLPBlock).
+MLP_IMPORT = 'from "std/mlp.arch" import MLP'
+
+
 @st.composite
 def token_networks(draw: Any) -> str:
     """A small ViT-like or Swin-like spec (see the module docstring)."""
@@ -314,6 +318,8 @@ def token_networks(draw: Any) -> str:
     hidden = heads * draw(st.integers(1, 4))
     params = Params(draw(st.integers(0, 2)) == 0)
     lines = [
+        MLP_IMPORT,
+        "",
         "network tokens:",
         '  title: "tokens"',
         f"  input: {channels}x{grid[0] * patch}x{grid[1] * patch}",
@@ -335,7 +341,7 @@ def token_networks(draw: Any) -> str:
         lines += [
             "    residual:",
             f"      layernorm(affine={affine})",
-            f"      mlp({params.use(draw, 'mlp_dim', draw(st.integers(1, 8)))})",
+            f"      MLP({params.use(draw, 'mlp_dim', draw(st.integers(1, 8)))})",
         ]
     head = f"    head: linear({params.use(draw, 'num_classes', 3)})"
     lines += ["    select_token" if cls else "    select_token(0)", head, ""]
@@ -374,6 +380,8 @@ def swin_networks(draw: Any, channels: int) -> str:
     heads = draw(st.sampled_from([1, 2]))
     dim = heads * draw(st.integers(2, 3))  # a layer norm over one channel gives 0 whatever its input
     lines = [
+        MLP_IMPORT,
+        "",
         "network windows:",
         '  title: "windows"',
         f"  input: {channels}x{2 * size[0]}x{2 * size[1]}",
@@ -388,7 +396,7 @@ def swin_networks(draw: Any, channels: int) -> str:
             f"      shifted_window_attention({heads}, {window}, {shift})",
             "    residual:",
             "      layernorm(dim=-1)",
-            f"      mlp({draw(st.integers(1, 8))})",
+            f"      MLP({draw(st.integers(1, 8))})",
         ]
     if draw(st.booleans()):
         lines.append("    patch_merging")

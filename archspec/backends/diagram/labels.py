@@ -23,7 +23,7 @@ from archspec.ops.structure import (
     StochasticDepth,
 )
 from archspec.ops.swin import PatchMerging, ShiftedWindowAttention
-from archspec.ops.vit import MLP, ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
+from archspec.ops.vit import ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
 
 # Each op's family is its ``Op.family``. Each family has a fill colour (light, so that black text stays
 # readable) and a name for the legend.
@@ -117,8 +117,6 @@ def summary(op: Op) -> str:
             return "+ position embedding"
         case MultiheadAttention():
             return f"self-attention, {op.num_heads} heads"
-        case MLP():
-            return f"MLP {op.hidden_features}"
         case ShiftedWindowAttention():
             return f"window attention {op.window_size}×{op.window_size}, {op.num_heads} heads" + (
                 f", shift {op.shift_size}" if op.shift_size else ""
