@@ -27,10 +27,11 @@ class ScaledTanh(nn.Module):
 
 
 class PartialBiasLinear(nn.Linear):
-    """A linear layer that adds its bias to some of its outputs only: they split into equal chunks, one
-    per flag of ``bias``, and a chunk marked False goes without. The bias parameter keeps every output's
-    entry (checkpoints keep their shapes); those never added start at zero. torchvision's Swin V2 ``qkv``
-    is one: ``bias=(True, False, True)``, the key's bias zeroed in ``forward`` as here."""
+    """A linear layer that adds its bias to some of its outputs only: they split into equal
+    chunks, one per flag of ``bias``, and a chunk marked False goes without. The bias parameter
+    keeps every output's entry (checkpoints keep their shapes); those never added start at zero.
+    torchvision's Swin V2 ``qkv`` is one: ``bias=(True, False, True)``, the key's bias zeroed in
+    ``forward`` as here."""
 
     def __init__(self, in_features: int, out_features: int, bias: tuple[bool, ...]) -> None:
         super().__init__(in_features, out_features)
@@ -39,8 +40,8 @@ class PartialBiasLinear(nn.Linear):
             self.bias.masked_fill_(self.unused(), 0.0)
 
     def unused(self) -> torch.Tensor:
-        """Per output, whether its bias goes unused (a mask over ``bias``), computed rather than kept: a
-        buffer would be one more tensor to initialise after ``to_empty()``."""
+        """Per output, whether its bias goes unused (a mask over ``bias``), computed rather than
+        kept: a buffer would be one more tensor to initialise after ``to_empty()``."""
         size = self.out_features // len(self.chunks)
         flags = [not added for added in self.chunks for _ in range(size)]
         return torch.tensor(flags, device=self.bias.device)
