@@ -12,6 +12,7 @@ from archspec.elab.names import Container
 from archspec.elab.origins import Tracer
 from archspec.elab.traced import deps_of, plain, value_at
 from archspec.errors import SpecError
+from archspec.expr import BlockRef
 from archspec.ir import Node, Repeat, Scope
 from archspec.limits import MAX_NODES, charge
 from archspec.ops import OPS_BY_NAME, Op, OpError, Shape
@@ -159,21 +160,25 @@ class GraphBuilder:
         return node.op.holds_integers(node.inputs, self.integer)
 
 
-class _Unkeyed(Exception):
-    """A value ``_key`` does not know: the op is made without the cache."""
+class Unkeyed(Exception):
+    """A value ``typed_key`` does not know: what it would key (an op, a block instance) is made afresh."""
 
 
-def _key(value: Any) -> Hashable:
-    """``value`` with its type at every level: ``1``, ``1.0`` and ``true`` are equal in Python but not to
-    an op (``stride=true`` is an error; ``-0.0`` prints otherwise than ``0.0``)."""
+def typed_key(value: Any) -> Hashable:
+    """``value`` with its type at every level, for the op cache and block replay (``elab.replay``):
+    ``1``, ``1.0`` and ``true`` are equal in Python but not in a spec (``stride=true`` is an error, ``show``
+    prints them otherwise; ``-0.0`` prints otherwise than ``0.0``). A traced number (``elab.traced``) is
+    not keyed: it must be made where its origins are recorded."""
     kind = type(value)
     if kind is int or kind is bool or kind is str or value is None:
         return (kind, value)
     if kind is float:
         return (kind, value.hex())
     if kind is tuple:
-        return (kind, tuple(_key(item) for item in value))
-    raise _Unkeyed
+        return (kind, tuple(typed_key(item) for item in value))
+    if kind is BlockRef:
+        return (kind, value.name)
+    raise Unkeyed
 
 
 # The ops made so far, by class, arguments and input shapes. An op is a frozen value computed from these
@@ -187,8 +192,8 @@ def created(op_class: type[Op], args: dict[str, Any], shapes: Sequence[Shape]) -
     """``op_class.create(args, shapes)``, made once per distinct class, arguments and input shapes (an
     OpError is raised each time: a failure is not kept)."""
     try:
-        key = (op_class, tuple((name, _key(value)) for name, value in args.items()), tuple(shapes))
-    except _Unkeyed:
+        key = (op_class, tuple((name, typed_key(value)) for name, value in args.items()), tuple(shapes))
+    except Unkeyed:
         return op_class.create(args, shapes)
     op = _CREATED.get(key)
     if op is None:

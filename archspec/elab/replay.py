@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from archspec import ast
-from archspec.elab.graph import GraphBuilder
-from archspec.expr import BlockRef, Value
+from archspec.elab.graph import GraphBuilder, Unkeyed, typed_key
+from archspec.expr import Value
 from archspec.ir import Node, Repeat, Scope
 from archspec.limits import MAX_NODES, Budget
 from archspec.loader import Program
@@ -87,25 +87,6 @@ class Template:
         self.last_span = last_span
 
 
-class _Unkeyed(Exception):
-    """A value ``value_key`` does not know: the instance is elaborated without a template."""
-
-
-def value_key(value: Any) -> Hashable:
-    """``value`` with its type at every level (``1``, ``1.0`` and ``true`` are equal in Python, not in a
-    spec: ``show`` prints them otherwise and an op refuses ``stride=true``)."""
-    kind = type(value)
-    if kind is int or kind is bool or kind is str or value is None:
-        return (kind, value)
-    if kind is float:
-        return (kind, value.hex())
-    if kind is tuple:
-        return (kind, tuple(value_key(item) for item in value))
-    if kind is BlockRef:
-        return (kind, value.name)
-    raise _Unkeyed
-
-
 Key = tuple[Hashable, ...]
 
 
@@ -126,8 +107,8 @@ def template_key(
     """Everything an instance's elaboration reads (see the module docstring); None when a value cannot be
     keyed (the instance is then elaborated every time)."""
     try:
-        values = tuple((name, value_key(value)) for name, value in env.items())
-    except _Unkeyed:
+        values = tuple((name, typed_key(value)) for name, value in env.items())
+    except Unkeyed:
         return None
     facts = tuple(
         (graph.nodes[i].shape, graph.nodes[i].batched, graph.integer(i), inputs.index(i)) for i in inputs
