@@ -37,17 +37,17 @@ class PartialBiasLinear(nn.Linear):
         super().__init__(in_features, out_features)
         self.chunks = tuple(bias)
         with torch.no_grad():  # no random numbers drawn: nn.Linear drew them as it always does
-            self.bias.masked_fill_(self.unused(), 0.0)
+            self.bias.copy_(self.used_bias())
 
-    def unused(self) -> torch.Tensor:
-        """Per output, whether its bias goes unused (a mask over ``bias``), computed rather than
-        kept: a buffer would be one more tensor to initialise after ``to_empty()``."""
-        size = self.out_features // len(self.chunks)
-        flags = [not added for added in self.chunks for _ in range(size)]
-        return torch.tensor(flags, device=self.bias.device)
+    def used_bias(self) -> torch.Tensor:
+        """The bias as ``forward`` adds it: the chunks marked False as zeros. Made of tensor operations
+        only (no tensor built from Python data, no buffer to initialise after ``to_empty()``), so that
+        ``torch.compile``, ``torch.export`` and ONNX trace it as torchvision's ``qkv_bias`` clone."""
+        chunks = zip(self.bias.chunk(len(self.chunks)), self.chunks, strict=True)
+        return torch.cat([chunk if added else torch.zeros_like(chunk) for chunk, added in chunks])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.weight, self.bias.masked_fill(self.unused(), 0.0))
+        return F.linear(x, self.weight, self.used_bias())
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, chunks={self.chunks}"

@@ -119,14 +119,17 @@ def _unknown(signature: Signature, kw: ast.Keyword) -> Diagnostic:
     )
 
 
-@dataclass(frozen=True)
 class RetiredOp:
-    """An op retired for a standard-library block that is the same layer."""
+    """An op retired for a standard-library block that is the same layer. (A plain class: a dataclass
+    on the analyze path costs start-up time, tests/test_records.py.)"""
 
-    layer: str  # what the layer is, for the message
-    path: str  # the std file, as an import writes it
-    block: str  # the block's name
-    call: str  # how the block is called
+    __slots__ = ("block", "call", "layer", "path")
+
+    def __init__(self, layer: str, path: str, block: str, call: str) -> None:
+        self.layer = layer  # what the layer is, for the message
+        self.path = path  # the std file, as an import writes it
+        self.block = block  # the block's name
+        self.call = call  # how the block is called
 
     def hint(self) -> str:
         """Where the block is: the import a spec writes, then the call."""

@@ -13,7 +13,6 @@ otherwise) gives None: only elaborating again can say what it changes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from archspec.elab.traced import Context, Tracing, deps_of, make
@@ -24,12 +23,15 @@ from archspec.ops import Op, OpError, Shape
 Remake = Callable[[Context], Op]  # the node's op for other values
 
 
-@dataclass
 class _Values:
-    """A substitution's context: the parameters' values and every node's shape so far."""
+    """A substitution's context: the parameters' values and every node's shape so far. (A plain class:
+    a dataclass on the analyze path costs start-up time, tests/test_records.py.)"""
 
-    params: dict[str, Any]
-    shapes: list[tuple[int, ...]]
+    __slots__ = ("params", "shapes")
+
+    def __init__(self, params: dict[str, Any], shapes: list[tuple[int, ...]]) -> None:
+        self.params = params
+        self.shapes = shapes
 
 
 class Tracer(Tracing):
