@@ -40,9 +40,9 @@ class PartialBiasLinear(nn.Linear):
             self.bias.copy_(self.used_bias())
 
     def used_bias(self) -> torch.Tensor:
-        """The bias as ``forward`` adds it: the chunks marked False as zeros. Made of tensor operations
-        only (no tensor built from Python data, no buffer to initialise after ``to_empty()``), so that
-        ``torch.compile``, ``torch.export`` and ONNX trace it as torchvision's ``qkv_bias`` clone."""
+        """The bias as ``forward`` adds it: the chunks marked False as zeros. Tensor operations
+        only (no tensor made from Python data, no buffer to set after ``to_empty()``), so that
+        ``torch.compile``, ``torch.export`` and ONNX trace it like torchvision's bias clone."""
         chunks = zip(self.bias.chunk(len(self.chunks)), self.chunks, strict=True)
         return torch.cat([chunk if added else torch.zeros_like(chunk) for chunk, added in chunks])
 
