@@ -271,11 +271,17 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     edit: a letter inserted, deleted, replaced, or two neighbours swapped; case is ignored): `relux`,
     `linaer`, `batchnrom`, but not `attn` for `flatten` nor `mul` for `mlp`, which only look alike.
     """
+    candidate = closest(word, candidates)
+    return None if candidate is None else f"did you mean '{candidate}'?"
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``word`` is a near miss of (see ``did_you_mean``), or None."""
     ranked = difflib.get_close_matches(word, list(candidates), n=5, cutoff=0.5)
     allowed = 1 if len(word) <= 4 else 2 if len(word) <= 8 else 3
     for candidate in ranked:
         if _edits(word.lower(), candidate.lower()) <= allowed:
-            return f"did you mean '{candidate}'?"
+            return candidate
     return None
 
 

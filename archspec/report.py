@@ -367,8 +367,7 @@ def clauses_fitted(line: str, width: int) -> list[str]:
         return [line]
     pieces: list[str] = []
     for clause in _packed(line, "; ", width):
-        room = width - (2 if pieces else 0)
-        for piece in _packed(clause, ", ", room) if len(clause) > room else [clause]:
+        for piece in _packed(clause, ", ", width, first=not pieces):
             room = width - (2 if pieces else 0)
             pieces.extend(_words_wrapped(piece, room) if len(piece) > room else [piece])
     return [piece if i == 0 else "  " + piece for i, piece in enumerate(pieces)]
@@ -384,15 +383,15 @@ def _words_wrapped(text: str, width: int) -> list[str]:
     return [line.replace("\0", " ") for line in lines]
 
 
-def _packed(text: str, separator: str, width: int) -> list[str]:
+def _packed(text: str, separator: str, width: int, first: bool = True) -> list[str]:
     """``text`` cut after each ``separator`` outside brackets (kept, less its space) and packed greedily
-    into pieces of at most ``width`` characters (the first piece; the rest get two less, for their
-    indent)."""
+    into pieces of at most ``width`` characters, less two for each piece indented as a continuation
+    (every piece but the line's first: ``first`` says whether ``text`` begins the line)."""
     parts = _outside_brackets_split(text, separator)
     kept = [part + separator.rstrip() for part in parts[:-1]] + [parts[-1]]
     pieces: list[str] = []
     for part in kept:
-        room = width - (2 if pieces else 0)
+        room = width - (0 if first and not pieces else 2)
         if pieces and len(pieces[-1]) + 1 + len(part) <= room:
             pieces[-1] += " " + part
         else:

@@ -13,7 +13,7 @@ import json
 from typing import Any, NoReturn
 
 from archspec import ast
-from archspec.errors import Diagnostic, SpecError, did_you_mean, printable
+from archspec.errors import Diagnostic, SpecError, closest, printable
 from archspec.limits import MAX_NESTING
 from archspec.source import Span
 from archspec.yaml_form.pieces import NAME, RESERVED, entries, items, kind_of
@@ -74,17 +74,16 @@ def meant_as_spec(text: str, path: str) -> bool:
     if not isinstance(document, dict):
         return False
     words = [key.split()[0] for key in document if isinstance(key, str) and key.split()]
-    return any(word in _TOP_WORDS or did_you_mean(word, _TOP_WORDS) is not None for word in words)
+    return any(word in _TOP_WORDS or closest(word, _TOP_WORDS) is not None for word in words)
 
 
 def _misspelt_top_key(key: str) -> str | None:
     """``did you mean 'network tiny'?`` for ``netwrok tiny`` (the first word a near miss of a top-level
     word; the rest kept), ``did you mean 'imports'?`` for ``improts``."""
     first, _, rest = key.partition(" ")
-    hint = did_you_mean(first, _TOP_WORDS)
-    if hint is None:
+    word = closest(first, _TOP_WORDS)
+    if word is None:
         return None
-    word = hint.split("'")[1]
     return f"did you mean '{printable(word + (' ' + rest if rest else ''))}'?"
 
 
