@@ -80,6 +80,8 @@ def numbered(names: Sequence[str]) -> str | None:
 
 
 def literal(value: Any) -> str:
+    """An op field's value as Python source: a formula as its text, an infinity as ``float('inf')``,
+    a list as a tuple; InternalError for a value no op field holds."""
     if isinstance(value, Formula):
         return value.text
     if isinstance(value, float) and not math.isfinite(value):
@@ -122,6 +124,7 @@ def attribute_ok(name: str) -> bool:
 
 
 def check_local(name: str, where: str) -> None:
+    """UsageError unless ``name`` (a layer's local name in ``where``) can name a module's child."""
     # Identifiers become attributes; any other name (positions, "block1-0", keywords) goes through
     # add_module/getattr with repr(), as torch allows any name without a dot.
     if not name or "." in name or not name.isprintable() or name in NN_MODULE_ATTRIBUTES:
@@ -175,6 +178,8 @@ def _spelt(identifier: str, words: str) -> int | None:
 
 
 def class_base(plan: ContainerPlan, graph: Graph, root: bool) -> str:
+    """The name a container's class starts from (before two classes of one name are told apart): the
+    network's in CapWords, a block's own, or a group's local name capitalised; always a safe identifier."""
     if root:
         raw = root_class_name(graph.variant or graph.network, graph.metadata.name)
     elif plan.scope.block:

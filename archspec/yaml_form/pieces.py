@@ -46,6 +46,7 @@ _LIST_BREAK = 80  # characters of a written list before its elements go on lines
 
 
 def kind_of(value: Any) -> str:
+    """What a YAML value is, in words for an error message (``a mapping``, ``a list``, ``a number``)."""
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):

@@ -35,6 +35,7 @@ class Map:
 
     @property
     def last(self) -> Part:
+        """The part whose output the box shows (the last of its parts)."""
         return self.parts[-1]
 
 

@@ -32,6 +32,7 @@ class Container:
 
     @property
     def is_block(self) -> bool:
+        """Whether the container is an instance of a block definition (not a sequence or group)."""
         return self.scope is not None and self.scope.kind == "block"
 
 
