@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from archspec import ast
+from archspec.elab.walk import statements
 from archspec.errors import Diagnostic
 from archspec.loader import Program
 from archspec.ops import OPS_BY_NAME
@@ -34,14 +35,14 @@ def division_warnings(program: Program) -> list[Diagnostic]:
 
 
 def _scope(body: Sequence[ast.Stmt], params: Sequence[ast.Let], found: list[Diagnostic]) -> None:
-    lets = [*params, *(stmt for stmt in _statements(body) if isinstance(stmt, ast.Let))]
+    lets = [*params, *(stmt for stmt in statements(body) if isinstance(stmt, ast.Let))]
     floats: set[str] = set()
     for _ in range(len(lets) + 1):  # a float through a chain of bindings: a = x / 2; b = a + 1
         grown = {let.name for let in lets if _divides(let.value, floats)}
         if grown == floats:
             break
         floats = grown
-    for stmt in _statements(body):
+    for stmt in statements(body):
         if isinstance(stmt, ast.ChainStmt):
             for call in _calls(stmt.items):
                 _check_call(call, floats, found)
@@ -88,22 +89,6 @@ def _divides(expr: ast.Expr, floats: set[str]) -> bool:
     if isinstance(expr, ast.FuncCall):
         return expr.func not in _TO_INTEGER and any(_divides(arg, floats) for arg in expr.args)
     return False
-
-
-def _statements(body: Sequence[ast.Stmt]) -> Iterator[ast.Stmt]:
-    """Every statement of a body, nested ones included."""
-    for stmt in body:
-        yield stmt
-        if isinstance(stmt, ast.GroupStmt | ast.ForStmt | ast.MergeStmt):
-            yield from _statements(stmt.body)
-        elif isinstance(stmt, ast.IfStmt):
-            for _, branch in stmt.branches:
-                yield from _statements(branch)
-            yield from _statements(stmt.otherwise or ())
-        elif isinstance(stmt, ast.ResidualStmt):
-            yield from _statements(stmt.body)
-            if stmt.shortcut is not None:
-                yield from _statements(stmt.shortcut.body)
 
 
 def _calls(items: Sequence[ast.Item]) -> Iterator[ast.Call]:

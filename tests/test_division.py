@@ -81,3 +81,30 @@ def test_integer_division_is_not_warned(tmp_path: Path) -> None:
 def test_no_zoo_spec_is_warned() -> None:
     for entry in catalog():
         assert division_warnings(load_program(entry.path)) == [], entry.path
+
+
+def test_a_division_in_every_kind_of_nested_body_is_warned(tmp_path: Path) -> None:
+    """The warning looks into every body a statement holds (``elab.walk.statements``, the one walk over
+    nested bodies): a chain's merge branches, a residual's shortcut, an ``if``'s branches, a group."""
+    spec = """\
+network nested:
+  input: 8x16x16
+  params:
+    width = 16
+  layers:
+    conv(8, 1) >> concat:
+      conv(width / 2, 1)
+      conv(8, 1)
+    residual:
+      conv(24, 1)
+    shortcut: conv(width / 16 * 24, 1)
+    if width > 8:
+      conv(width / 2, 1)
+    else:
+      conv(8, 1)
+    head:
+      linear(width / 4)
+"""
+    program = load_program(tmp_path / "nested.arch", text=spec)
+    warned = [(w.span.line, w.span.column) for w in division_warnings(program)]
+    assert warned == [(7, 12), (11, 20), (13, 12), (17, 14)]
