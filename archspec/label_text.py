@@ -8,7 +8,6 @@ template fields are.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 
@@ -16,24 +15,9 @@ from archspec import ast
 from archspec.elab.blocks import shown_arguments
 from archspec.errors import SpecError, did_you_mean, spec_repr
 from archspec.expr import BlockRef, Value, evaluate
+from archspec.ops.base import number_text
 
 _FIELD = re.compile(r"\{([^{}]*)\}")
-_EXPONENT = re.compile(r"e([+-])0*(\d+)")
-
-
-def number_text(value: float) -> str:
-    """A number as a person writes it: ``4``, ``0.2``, ``1.25``, ``1e-6``; a long computed fraction
-    rounded to two significant digits (``0.0058823529411764705`` is ``0.0059``)."""
-    if isinstance(value, int):  # bool too
-        return str(int(value))
-    if not math.isfinite(value):
-        return str(value)
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    short = f"{value:.4g}"
-    if abs(float(short) - value) > 1e-9 * abs(value):  # not written short: a computed fraction
-        short = f"{value:.2g}"
-    return _EXPONENT.sub(lambda m: "e" + ("-" if m.group(1) == "-" else "") + m.group(2), short)
 
 
 def value_text(value: Value) -> str:

@@ -12,9 +12,9 @@ import pytest
 import archspec
 from archspec.backends.diagram import DrawOptions, render, to_dot
 from archspec.errors import SpecError
-from archspec.label_text import number_text
 from archspec.loader import load_program
 from archspec.lower import lower
+from archspec.ops.base import number_text
 
 LABELLED = """\
 block MBConv(t, k, out, drop=0.0):

@@ -57,3 +57,15 @@ def test_a_learned_tensor_is_drawn_with_as_many_values_as_torch_holds() -> None:
     assert sorted(drawn) == ["class_token", "encoder.pos_embedding"]
     for name, (_, shape) in drawn.items():
         assert numel(shape) == parameters[name].numel()
+
+
+def test_the_drawing_words_an_op_only_through_its_label() -> None:
+    """An op's drawing text is its ``label()`` (``conv 3×3/2, 64``): the drawing code names no op class
+    of the library (it imports none from an op module), so a new op's text is written in its definition."""
+    imports = re.compile(r"^\s*from archspec\.ops\.(?!base\b)\w+ import", re.MULTILINE)
+    found = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "backends" / "diagram").rglob("*.py"))
+        if imports.search(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

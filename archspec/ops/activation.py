@@ -76,6 +76,9 @@ class ScaledTanh(_Pointwise):
     def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
         return numel(output) * itemsize * batch  # slope * x, then tanh of it, before the scaled output
 
+    def label(self) -> str:
+        return "scaled tanh"
+
 
 class Sigmoid(_Pointwise):
     """``sigmoid``."""

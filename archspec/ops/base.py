@@ -14,6 +14,7 @@ an op is added.
 import functools
 import inspect
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import UnionType
@@ -178,6 +179,37 @@ def numel(shape: Shape) -> int:
 def format_shape(shape: Shape) -> str:
     """``64x56x56``: how shapes appear in messages and reports."""
     return "x".join(str(d) for d in shape) if shape else "scalar"
+
+
+_EXPONENT = re.compile(r"e([+-])0*(\d+)")
+
+
+def number_text(value: float) -> str:
+    """A number as a person writes it: ``4``, ``0.2``, ``1.25``, ``1e-6``; a long computed fraction
+    rounded to two significant digits (``0.0058823529411764705`` is ``0.0059``)."""
+    if isinstance(value, int):  # bool too
+        return str(int(value))
+    if not math.isfinite(value):
+        return str(value)
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    short = f"{value:.4g}"
+    if abs(float(short) - value) > 1e-9 * abs(value):  # not written short: a computed fraction
+        short = f"{value:.2g}"
+    return _EXPONENT.sub(lambda m: "e" + ("-" if m.group(1) == "-" else "") + m.group(2), short)
+
+
+def pair_text(value: tuple[int, int]) -> str:
+    """A pair in a label: ``2`` when both are 2, else ``2×3``."""
+    return str(value[0]) if value[0] == value[1] else f"{value[0]}×{value[1]}"
+
+
+def window_text(kernel: tuple[int, int], stride: tuple[int, int] | None) -> str:
+    """A kernel and its stride in the papers' terms: ``3×3/2``, ``7×7`` (stride 1 or none left out)."""
+    text = f"{kernel[0]}×{kernel[1]}"
+    if stride is not None and stride != (1, 1):
+        text += f"/{pair_text(stride)}"
+    return text
 
 
 class Op(BaseModel):
@@ -406,8 +438,8 @@ class Op(BaseModel):
         return 0
 
     def label(self) -> str:
-        """The op's text in a drawing, in the papers' terms (``backends.diagram.labels.summary`` words the
-        library's ops; an op of its own says it here). Default: its spec name."""
+        """The op's text in a drawing, in the papers' terms (``conv 3×3/2, 128``, ``maxpool 3×3/2``,
+        ``linear 1000``); the drawing reads it nowhere else. Default: its spec name."""
         return self.spec_names[0]
 
     def describe(self) -> str:

@@ -18,6 +18,8 @@ from archspec.ops.base import (
     Shape,
     format_shape,
     numel,
+    pair_text,
+    window_text,
 )
 
 
@@ -246,3 +248,15 @@ class Conv2d(Op):
         _, height, width = inputs[0]
         per_sample = self.connections_per_output() * height * width + (copies - 1) * numel(output)
         return (per_sample * batch + self.weight_count()) * itemsize
+
+    def label(self) -> str:
+        text = f"conv {window_text(self.kernel_size, self.stride)}, {self.out_channels}"
+        if self.groups > 1 and self.groups == self.in_channels == self.out_channels:
+            text += ", depthwise"
+        elif self.groups > 1:
+            text += f", {self.groups} groups"
+        if self.dilation != (1, 1):
+            text += f", dilation {pair_text(self.dilation)}"
+        if self.table is not None:
+            text += ", connection table"
+        return text

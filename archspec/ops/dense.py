@@ -114,6 +114,9 @@ class Linear(Op):
     def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
         return last_axis(inputs)
 
+    def label(self) -> str:
+        return f"linear {self.out_features}"
+
 
 def last_axis(inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
     """Input 0's last axis, read whole by each output element (a linear layer's ``mixed_axes``)."""
@@ -170,3 +173,6 @@ class RBF(Op):
 
     def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
         return last_axis(inputs)
+
+    def label(self) -> str:
+        return f"RBF {self.units}"

@@ -249,6 +249,9 @@ class LocalResponseNorm(Op):
         # copy and its shift (three C x H x W at once, while the expression is evaluated).
         return max(self._padded(inputs[0]), 2 * numel(output)) * itemsize * batch
 
+    def label(self) -> str:
+        return f"LRN {self.size}"
+
 
 class LayerScale(Op):
     """``layer_scale(value=1e-6, dim=none)``: a learned per-channel scale (ConvNeXt, Swin), a bare parameter
@@ -290,3 +293,6 @@ class LayerScale(Op):
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return numel(output)
+
+    def label(self) -> str:
+        return "layer scale"

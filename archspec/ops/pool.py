@@ -16,6 +16,7 @@ from archspec.ops.base import (
     Shape,
     format_shape,
     numel,
+    window_text,
 )
 from archspec.ops.conv import conv_output_size, spatial_input
 
@@ -79,6 +80,10 @@ class _Pool(Op):
 
     def receptive_field(self) -> RFEffect:
         return RFStep(self.kernel_size, self.step, self.padding, self._dilation())
+
+    def label(self) -> str:
+        stride = self.stride if self.stride is not None else self.kernel_size
+        return f"{self.spec_names[0]} {window_text(self.kernel_size, stride)}"
 
 
 class MaxPool2d(_Pool):
@@ -220,6 +225,9 @@ class AdaptiveAvgPool2d(Op):
         step = tuple(_adaptive_windows(s, o)[1] for s, o in zip(self.in_size, self.output_size, strict=True))
         return RFStep((kernel[0], kernel[1]), (step[0], step[1]), (0, 0))
 
+    def label(self) -> str:
+        return f"adaptive avgpool {window_text(self.output_size, None)}"
+
 
 class GlobalAvgPool(Op):
     """``global_avgpool``: the mean of each feature map (output Cx1x1, as torch's AdaptiveAvgPool2d(1))."""
@@ -243,3 +251,6 @@ class GlobalAvgPool(Op):
 
     def receptive_field(self) -> RFEffect:
         return "global"
+
+    def label(self) -> str:
+        return "global avgpool"

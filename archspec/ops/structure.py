@@ -19,6 +19,7 @@ from archspec.ops.base import (
     Saved,
     Shape,
     format_shape,
+    number_text,
     numel,
 )
 
@@ -86,6 +87,9 @@ class Dropout(Op):
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         return () if self.p == 0 else (Saved("new", "mask", elements=numel(output)),)
 
+    def label(self) -> str:
+        return f"dropout {number_text(self.p)}"
+
 
 class StochasticDepth(Op):
     """``stochastic_depth(p, mode="row")``: drops a residual branch in training (torchvision.ops)."""
@@ -114,6 +118,9 @@ class StochasticDepth(Op):
         if self.p == 0:
             return ()
         return (Saved("new", "noise", elements=1, per_sample=self.mode == "row"),)
+
+    def label(self) -> str:
+        return f"stochastic depth {number_text(self.p)}"
 
 
 class Permute(Op):
@@ -144,6 +151,9 @@ class Permute(Op):
 
     def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
         return tuple(((0, d),) for d in self.dims)
+
+    def label(self) -> str:
+        return f"permute {list(self.dims)}"
 
 
 def _channel_dim(op_name: str, dim: int, shape: Shape) -> int:
@@ -195,6 +205,9 @@ class Chunk(Op):
         shape[dim] = self.sizes(shape[dim])[self.index]
         return tuple(shape)
 
+    def label(self) -> str:
+        return f"chunk {self.index + 1} of {self.chunks}"
+
 
 class Split(Op):
     """``split(sizes, index, dim=0)``: part ``index`` of ``torch.split(x, sizes)`` along the channels."""
@@ -231,6 +244,9 @@ class Split(Op):
         shape[dim] = self.sizes[self.index]
         return tuple(shape)
 
+    def label(self) -> str:
+        return f"split {list(self.sizes)}, part {self.index + 1}"
+
 
 class ChannelShuffle(Op):
     """``channel_shuffle(groups)``: ShuffleNet's channel shuffle (C = g * n channels read as g x n, then
@@ -256,6 +272,9 @@ class ChannelShuffle(Op):
 
     def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
         return ((0, 0),) if self.groups > 1 else ()  # axis 0 reordered (rows, were it to hold them)
+
+    def label(self) -> str:
+        return f"channel shuffle, {self.groups} groups"
 
 
 def _sides(value: Any) -> Any:
@@ -322,6 +341,9 @@ class Pad(Op):
         if self.sides is not None:
             return f"pad(sides={list(self.sides)}{value})"
         return f"pad({self.amount}{value})"
+
+    def label(self) -> str:
+        return f"pad {self.amount}" if self.sides is None else f"pad {'/'.join(map(str, self.sides))}"
 
 
 class Concat(Op):
@@ -437,6 +459,9 @@ class Add(_Elementwise):
     shortcut_merge: ClassVar[bool] = True
     summary: ClassVar[str] = "elementwise sum (broadcasting)"
 
+    def label(self) -> str:
+        return "add"
+
 
 class Mul(_Elementwise):
     """``mul``: elementwise product, with torch's broadcasting (squeeze-and-excitation gates)."""
@@ -460,3 +485,6 @@ class Mul(_Elementwise):
             assert shape is not None  # the prefix of shapes that broadcast together broadcasts
             products.append(Saved("new", f"product of {count} inputs", elements=numel(shape)))
         return (*(Saved("input", f"input {i}", index=i) for i in range(len(inputs))), *products)
+
+    def label(self) -> str:
+        return "multiply"

@@ -189,6 +189,10 @@ class ShiftedWindowAttention(Op):
         per_sample = 5 * tokens * width + 2 * self.scores(inputs)
         return (per_sample * batch + self.num_heads * self.window_size**4) * itemsize
 
+    def label(self) -> str:
+        shift = f", shift {self.shift_size}" if self.shift_size else ""
+        return f"window attention {self.window_size}×{self.window_size}, {self.num_heads} heads{shift}"
+
 
 class PatchMerging(Op):
     """``patch_merging(eps=1e-5)``: each 2x2 neighbourhood of an HxWxC map concatenated to 4C channels,
@@ -253,3 +257,6 @@ class PatchMerging(Op):
     def scratch(self, inputs: Sequence[Shape], output: Shape, itemsize: int, batch: int) -> int:
         # Measured: the concatenated map and the normalised map (H/2 x W/2 x 4C each) live together.
         return 2 * output[0] * output[1] * 4 * self.dim * itemsize * batch
+
+    def label(self) -> str:
+        return "patch merging 2×2"

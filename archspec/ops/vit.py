@@ -94,6 +94,9 @@ class PatchEmbed(Op):
     def saved(self, inputs: Sequence[Shape], output: Shape) -> tuple[Saved, ...]:
         return (Saved("input", "input"),)
 
+    def label(self) -> str:
+        return f"patches {self.patch_size}×{self.patch_size}, {self.hidden_dim}"
+
 
 class ClassToken(Op):
     """``class_token``: prepends one learned token (stored as a parameter of the enclosing module)."""
@@ -121,6 +124,9 @@ class ClassToken(Op):
 
     def learned_tensor(self, output: Shape) -> tuple[str, Shape] | None:
         return "learned class token", (1, output[-1])
+
+    def label(self) -> str:
+        return "+ class token"
 
 
 class PositionEmbedding(Op):
@@ -167,6 +173,9 @@ class PositionEmbedding(Op):
 
     def extra_flops(self, inputs: Sequence[Shape], output: Shape) -> int:
         return output[0] * output[1]
+
+    def label(self) -> str:
+        return "+ position embedding"
 
 
 class MultiheadAttention(Op):
@@ -264,6 +273,9 @@ class MultiheadAttention(Op):
             4 * tokens * width * itemsize * batch
         )  # the projected q/k/v and the attended values, beside the output
 
+    def label(self) -> str:
+        return f"self-attention, {self.num_heads} heads"
+
 
 class SelectToken(Op):
     """``select_token(index=0)``: one token of the sequence (the class token for classification)."""
@@ -289,3 +301,6 @@ class SelectToken(Op):
 
     def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
         return (((0, 1),),)  # one token's features
+
+    def label(self) -> str:
+        return "class token" if self.index == 0 else f"token {self.index}"

@@ -17,8 +17,8 @@ from archspec.backends.diagram.labels import FAMILIES, dims, esc, family, figure
 from archspec.backends.diagram.options import DrawOptions
 from archspec.backends.diagram.plan import Part, Plan
 from archspec.ir import Graph, Metadata
-from archspec.label_text import number_text
 from archspec.ops import Shape
+from archspec.ops.base import number_text
 
 FONT = "Helvetica"
 SMALL = 9  # point size of figures and edge labels

@@ -4,26 +4,7 @@ from __future__ import annotations
 
 import html
 
-from archspec.label_text import number_text
 from archspec.ops import Op, Shape
-from archspec.ops.activation import ScaledTanh
-from archspec.ops.conv import Conv2d
-from archspec.ops.dense import RBF, Linear
-from archspec.ops.norm import LayerScale, LocalResponseNorm
-from archspec.ops.pool import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d, Subsample
-from archspec.ops.structure import (
-    Add,
-    ChannelShuffle,
-    Chunk,
-    Dropout,
-    Mul,
-    Pad,
-    Permute,
-    Split,
-    StochasticDepth,
-)
-from archspec.ops.swin import PatchMerging, ShiftedWindowAttention
-from archspec.ops.vit import ClassToken, MultiheadAttention, PatchEmbed, PositionEmbedding, SelectToken
 
 # Each op's family is its ``Op.family``. Each family has a fill colour (light, so that black text stays
 # readable) and a name for the legend.
@@ -58,91 +39,9 @@ def dims(shape: Shape) -> str:
     return "×".join(str(d) for d in shape) if shape else "scalar"
 
 
-def _pair(value: tuple[int, int]) -> str:
-    return str(value[0]) if value[0] == value[1] else f"{value[0]}×{value[1]}"
-
-
-def _window(kernel: tuple[int, int], stride: tuple[int, int] | None) -> str:
-    text = f"{kernel[0]}×{kernel[1]}"
-    if stride is not None and stride != (1, 1):
-        text += f"/{_pair(stride)}"
-    return text
-
-
 def summary(op: Op) -> str:
-    """A short op summary in the papers' terms: ``conv 3×3/2, 128``, ``maxpool 3×3/2``, ``linear 1000``.
-    An op without a case here is drawn with its own ``Op.label()``."""
-    match op:
-        case Conv2d():
-            text = f"conv {_window(op.kernel_size, op.stride)}, {op.out_channels}"
-            groups = op.groups
-            if groups > 1 and groups == op.in_channels == op.out_channels:
-                text += ", depthwise"
-            elif groups > 1:
-                text += f", {groups} groups"
-            if op.dilation != (1, 1):
-                text += f", dilation {_pair(op.dilation)}"
-            if op.table is not None:
-                text += ", connection table"
-            return text
-        case MaxPool2d() | AvgPool2d() | Subsample():
-            stride = op.stride if op.stride is not None else op.kernel_size
-            name = (
-                "maxpool"
-                if isinstance(op, MaxPool2d)
-                else "avgpool"
-                if isinstance(op, AvgPool2d)
-                else "subsample"
-            )
-            return f"{name} {_window(op.kernel_size, stride)}"
-        case Linear():
-            return f"linear {op.out_features}"
-        case RBF():
-            return f"RBF {op.units}"
-        case AdaptiveAvgPool2d():
-            return f"adaptive avgpool {_window(op.output_size, None)}"
-        case GlobalAvgPool():
-            return "global avgpool"
-        case LocalResponseNorm():
-            return f"LRN {op.size}"
-        case Dropout():
-            return f"dropout {number_text(op.p)}"
-        case Pad():
-            return f"pad {op.amount}" if op.sides is None else f"pad {'/'.join(map(str, op.sides))}"
-        case PatchEmbed():
-            return f"patches {op.patch_size}×{op.patch_size}, {op.hidden_dim}"
-        case ClassToken():
-            return "+ class token"
-        case PositionEmbedding():
-            return "+ position embedding"
-        case MultiheadAttention():
-            return f"self-attention, {op.num_heads} heads"
-        case ShiftedWindowAttention():
-            return f"window attention {op.window_size}×{op.window_size}, {op.num_heads} heads" + (
-                f", shift {op.shift_size}" if op.shift_size else ""
-            )
-        case PatchMerging():
-            return "patch merging 2×2"
-        case SelectToken():
-            return "class token" if op.index == 0 else f"token {op.index}"
-        case Add():
-            return "add"
-        case Mul():
-            return "multiply"
-        case StochasticDepth():
-            return f"stochastic depth {number_text(op.p)}"
-        case Permute():
-            return f"permute {list(op.dims)}"
-        case Chunk():
-            return f"chunk {op.index + 1} of {op.chunks}"
-        case Split():
-            return f"split {list(op.sizes)}, part {op.index + 1}"
-        case ChannelShuffle():
-            return f"channel shuffle, {op.groups} groups"
-        case LayerScale():
-            return "layer scale"
-        case ScaledTanh():
-            return "scaled tanh"
+    """A short op summary in the papers' terms: ``conv 3×3/2, 128``, ``maxpool 3×3/2``, ``linear 1000``:
+    the op's own ``Op.label()``, so that an op's drawing text is written once, in its definition."""
     return op.label()
 
 
