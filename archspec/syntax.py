@@ -369,9 +369,10 @@ def _integer(digits: str, span: Span) -> int:
     return int(digits)
 
 
-class _Builder(Transformer_NonRecursive[Token, Any]):
-    """Lark tree to archspec AST. One method per grammar rule. Non-recursive: a deeply nested spec gets
-    a positioned error from ``check_nesting``, not a RecursionError from here."""
+class _ExprBuilder(Transformer_NonRecursive[Token, Any]):
+    """Lark tree to archspec AST, one method per grammar rule: the expressions (``_BodyBuilder`` adds the
+    layer bodies, ``_Builder`` the files). Non-recursive: a deeply nested spec gets a positioned error
+    from ``check_nesting``, not a RecursionError from here."""
 
     def __init__(self, path: str, text: str) -> None:
         super().__init__()
@@ -381,7 +382,6 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
     def span(self, meta: Meta) -> Span:
         return _span_of(meta, self.path)
 
-    # ------------------------------------------------------------ expressions
     @v_args(meta=True)
     def int_literal(self, meta: Meta, children: list[Token]) -> ast.Literal:
         return ast.Literal(_integer(children[0], self.span(meta)), self.span(meta))
@@ -515,7 +515,10 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
         args, kwargs = self._split_arguments(children[1])
         return ast.FuncCall(str(children[0]), args, kwargs, self.span(meta))
 
-    # ------------------------------------------------------------ layer bodies
+
+class _BodyBuilder(_ExprBuilder):
+    """The rules of layer bodies: items, chains, sources and the statements."""
+
     @v_args(meta=True)
     def label(self, meta: Meta, children: list[Token]) -> ast.Label:
         if not children or children[0] is None:  # a keyword used as a label ("layers:")
@@ -688,7 +691,11 @@ class _Builder(Transformer_NonRecursive[Token, Any]):
     def merge_stmt(self, meta: Meta, children: list[Any]) -> ast.MergeStmt:
         return ast.MergeStmt(str(children[0]), children[1], self.span(meta))
 
-    # ------------------------------------------------------------ files
+
+class _Builder(_BodyBuilder):
+    """Lark tree to archspec AST: the rules of files (blocks, networks, their sections, imports) and of
+    ``init:`` rules, over those of bodies and expressions."""
+
     @v_args(meta=True)
     def param(self, meta: Meta, children: list[Any]) -> ast.Param:
         return ast.Param(str(children[0]), children[1], self.span(meta))
