@@ -14,8 +14,6 @@ from archspec.analysis.receptive import IDENTITY, ReceptiveField, node_effects
 from archspec.ir import Node
 from archspec.ops import Op, RFEffect, RFStep, format_shape
 from archspec.ops.conv import Conv2d
-from archspec.ops.dense import Linear
-from archspec.ops.vit import MultiheadAttention
 
 
 def explain(analysis: Analysis, name: str) -> str:
@@ -86,35 +84,12 @@ def _explain_node(analysis: Analysis, node: Node) -> list[str]:
         f"{node.name}: {op.describe()}",
         f"input {', '.join(format_shape(s) for s in inputs) or '-'} -> output {format_shape(node.shape)}",
     ]
-    if isinstance(op, Conv2d):
-        lines += _conv_lines(op, counts.params, counts.macs)
+    formulas = op.count_formulas(inputs, counts.params, counts.macs)
+    lines += formulas or [
+        f"params = {_n(counts.params)}; buffers = {_n(counts.buffers)}; MACs = {_n(counts.macs)}"
+    ]
+    if isinstance(op, Conv2d):  # what a standard conv of its shape would cost
         lines += _depthwise_lines(analysis, node, op)
-    elif isinstance(op, Linear):
-        rows = counts.macs // (op.in_features * op.out_features)
-        bias = f" + {op.out_features}" if op.bias else ""
-        lines.append(
-            f"params = in × out{' + out' if op.bias else ''} = {op.in_features} × {op.out_features}{bias}"
-            f" = {_n(counts.params)}"
-        )
-        lines.append(
-            f"MACs = rows × in × out = {rows} × {op.in_features} × {op.out_features} = {_n(counts.macs)}"
-        )
-    elif isinstance(op, MultiheadAttention):
-        tokens, d = inputs[0][0], op.embed_dim
-        lines.append(
-            f"params = 4·D² + 4·D (q, k, v, out projections) = 4·{d}² + 4·{d} = {_n(counts.params)}"
-            if op.bias
-            else f"params = 4·D² = 4·{d}² = {_n(counts.params)}"
-        )
-        proj, mm = op.projection_macs(tokens), op.matmul_macs(tokens)
-        lines.append(
-            f"MACs = 4·N·D² (projections) + 2·N²·D (QKᵀ and A·V) = 4·{tokens}·{d}² + 2·{tokens}²·{d}"
-            f" = {_n(proj)} + {_n(mm)} = {_n(counts.macs)}"
-        )
-    else:
-        lines.append(
-            f"params = {_n(counts.params)}; buffers = {_n(counts.buffers)}; MACs = {_n(counts.macs)}"
-        )
     lines.append(f"FLOPs (torchvision) = 2 × MACs = {_n(2 * counts.macs)}")
     lines.append(f"FLOPs (--count all) = 2 × MACs + {_n(counts.extra_flops)} ({op.flop_rule})")
     row = analysis.row(node.name)
@@ -127,29 +102,6 @@ def _explain_node(analysis: Analysis, node: Node) -> list[str]:
         "(a storage an earlier layer already keeps is counted there)"
     )
     return lines + _rf_lines(analysis, node)
-
-
-def _conv_lines(op: Conv2d, params: int, macs: int) -> list[str]:
-    kh, kw = op.kernel_size
-    oh, ow = op.out_size
-    if op.table is not None:
-        rows = op.connections_per_output()
-        weights = f"Σ table rows ({rows}) × kh × kw = {rows} × {kh} × {kw}"
-        mac_formula = f"out_h × out_w × Σ table rows × kh × kw = {oh} × {ow} × {rows} × {kh} × {kw}"
-    else:
-        per = op.in_channels // op.groups
-        weights = f"out_c × (in_c/groups) × kh × kw = {op.out_channels} × {per} × {kh} × {kw}"
-        mac_formula = (
-            "out_h × out_w × out_c × (in_c/groups) × kh × kw = "
-            f"{oh} × {ow} × {op.out_channels} × {per} × {kh} × {kw}"
-        )
-    lines = [f"weights = {weights} = {_n(op.weight_count())}"]
-    if op.bias_count():
-        what = "per output position (unshared)" if op.bias == "unshared" else "per output channel"
-        lines.append(f"biases = {_n(op.bias_count())} ({what})")
-    lines.append(f"params = {_n(params)}")
-    lines.append(f"MACs = {mac_formula} = {_n(macs)}")
-    return lines
 
 
 def _depthwise_lines(analysis: Analysis, node: Node, op: Conv2d) -> list[str]:

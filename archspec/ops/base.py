@@ -442,6 +442,12 @@ class Op(BaseModel):
         ``linear 1000``); the drawing reads it nowhere else. Default: its spec name."""
         return self.spec_names[0]
 
+    def count_formulas(self, inputs: Sequence[Shape], params: int, macs: int) -> tuple[str, ...]:
+        """How ``archspec explain`` writes out the op's parameter and MAC counts, with its numbers
+        (``params = in × out + out = 512 × 1000 + 1000 = 513,000``), given its input shapes and the
+        counts. Default: none (explain then states the counts alone)."""
+        return ()
+
     def describe(self) -> str:
         """The op as spec text, e.g. ``conv(64, 7, stride=2, padding=3, bias=false)``: required arguments
         positionally, others only where they differ from their defaults."""

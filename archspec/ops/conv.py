@@ -260,3 +260,23 @@ class Conv2d(Op):
         if self.table is not None:
             text += ", connection table"
         return text
+
+    def count_formulas(self, inputs: Sequence[Shape], params: int, macs: int) -> tuple[str, ...]:
+        kh, kw = self.kernel_size
+        oh, ow = self.out_size
+        if self.table is not None:
+            rows = self.connections_per_output()
+            weights = f"Σ table rows ({rows}) × kh × kw = {rows} × {kh} × {kw}"
+            mac_formula = f"out_h × out_w × Σ table rows × kh × kw = {oh} × {ow} × {rows} × {kh} × {kw}"
+        else:
+            per = self.in_channels // self.groups
+            weights = f"out_c × (in_c/groups) × kh × kw = {self.out_channels} × {per} × {kh} × {kw}"
+            mac_formula = (
+                "out_h × out_w × out_c × (in_c/groups) × kh × kw = "
+                f"{oh} × {ow} × {self.out_channels} × {per} × {kh} × {kw}"
+            )
+        lines = [f"weights = {weights} = {self.weight_count():,}"]
+        if self.bias_count():
+            what = "per output position (unshared)" if self.bias == "unshared" else "per output channel"
+            lines.append(f"biases = {self.bias_count():,} ({what})")
+        return (*lines, f"params = {params:,}", f"MACs = {mac_formula} = {macs:,}")

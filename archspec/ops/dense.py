@@ -117,6 +117,15 @@ class Linear(Op):
     def label(self) -> str:
         return f"linear {self.out_features}"
 
+    def count_formulas(self, inputs: Sequence[Shape], params: int, macs: int) -> tuple[str, ...]:
+        rows = macs // (self.in_features * self.out_features)
+        bias = f" + {self.out_features}" if self.bias else ""
+        return (
+            f"params = in × out{' + out' if self.bias else ''} = {self.in_features} × {self.out_features}"
+            f"{bias} = {params:,}",
+            f"MACs = rows × in × out = {rows} × {self.in_features} × {self.out_features} = {macs:,}",
+        )
+
 
 def last_axis(inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
     """Input 0's last axis, read whole by each output element (a linear layer's ``mixed_axes``)."""

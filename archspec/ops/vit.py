@@ -276,6 +276,17 @@ class MultiheadAttention(Op):
     def label(self) -> str:
         return f"self-attention, {self.num_heads} heads"
 
+    def count_formulas(self, inputs: Sequence[Shape], params: int, macs: int) -> tuple[str, ...]:
+        tokens, d = inputs[0][0], self.embed_dim
+        proj, mm = self.projection_macs(tokens), self.matmul_macs(tokens)
+        return (
+            f"params = 4·D² + 4·D (q, k, v, out projections) = 4·{d}² + 4·{d} = {params:,}"
+            if self.bias
+            else f"params = 4·D² = 4·{d}² = {params:,}",
+            f"MACs = 4·N·D² (projections) + 2·N²·D (QKᵀ and A·V) = 4·{tokens}·{d}² + 2·{tokens}²·{d}"
+            f" = {proj:,} + {mm:,} = {macs:,}",
+        )
+
 
 class SelectToken(Op):
     """``select_token(index=0)``: one token of the sequence (the class token for classification)."""
