@@ -475,6 +475,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from archspec.sweep_output import render_sweep
     from archspec.sweeps import parse_axes, sweep
 
+    if args.seed is not None and args.sample is None:  # a whole grid draws nothing: the seed would be ignored
+        raise UsageError("--seed chooses the combinations of --sample N; give --sample too")
     axes = parse_axes(args.vary)
     result = sweep(
         args.spec,
@@ -483,7 +485,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         where=args.where,
         objectives=args.objectives,
         sample=args.sample,
-        seed=args.seed,
+        seed=args.seed or 0,
         jobs=args.jobs,
         params=dict(parse_assignment(text) for text in args.assignments),
     )
@@ -537,7 +539,7 @@ def _add_sweep_parser(sub: Any) -> None:
         help="figures the Pareto front minimises (NAME:max maximises; default: macs,params)",
     )
     p.add_argument("--sample", type=positive_int, metavar="N", help="N random combinations, not all")
-    p.add_argument("--seed", type=int, default=0, help="seed of --sample (default: 0)")
+    p.add_argument("--seed", type=int, help="seed of --sample (default: 0)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
     p.add_argument(
         "--plot", metavar="FILE", help="plot the first two objectives and the front (.png/.svg/.pdf)"

@@ -83,7 +83,9 @@ def _table(result: SweepResult) -> str:
 
     kept = len(result.rows)
     on_front = sum(row.front for row in result.rows)
-    footer = f"{kept} rows of {result.combinations} combinations; {on_front} on the front of " + ", ".join(
+    rows = f"{kept} row{'' if kept == 1 else 's'}"
+    combinations = f"{result.combinations} combination{'' if result.combinations == 1 else 's'}"
+    footer = f"{rows} of {combinations}; {on_front} on the front of " + ", ".join(
         f"{o.name} ({'max' if o.maximise else 'min'})" for o in result.objectives
     )
     return "\n".join([fmt(header), *(fmt(line) for line in lines), footer]) + "\n"

@@ -196,6 +196,10 @@ def test_json_output_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path
             "archspec: error: alpha is both swept (--vary) and fixed (--set)\n",
         ),
         (
+            ["--vary", "alpha=1.0", "--seed", "3"],
+            "archspec: error: --seed chooses the combinations of --sample N; give --sample too\n",
+        ),
+        (
             ["--vary", "alpha=1.0", "--plot", "x.jpg"],
             "archspec: error: --plot x.jpg: the file must end in .png, .svg, .pdf\n",
         ),
@@ -262,3 +266,11 @@ def test_sweep_figures_are_the_analysis_figures(name: str) -> None:
         "rf": field.size[0] if not isinstance(field, str) and field is not None else 0,
         "depth": analysis.depth,
     }
+
+
+def test_the_footer_counts_in_the_singular_too(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "sweep", "mobilenet_v1", "--vary", "alpha=0.25")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1] == "1 row of 1 combination; 1 on the front of macs (min), params (min)"
+    code, out, _ = run(capsys, "sweep", "mobilenet_v1", "--vary", "alpha=0.25,0.5", "--where", "macs < 1")
+    assert out.splitlines()[-1] == "0 rows of 2 combinations; 0 on the front of macs (min), params (min)"
