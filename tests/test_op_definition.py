@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from oracles import load_source
 
 import archspec
+from archspec.analysis.receptive import ReceptiveField
 from archspec.backends.source_ops import SOURCE_OPS
 from archspec.backends.torch_ops import TORCH_OPS
 from archspec.errors import SpecError
@@ -74,6 +75,14 @@ def test_the_op_is_analysed_by_its_own_rules() -> None:
     assert first.macs == 4 * 6 * 64 and second.macs == 6 * 5 * 64
     assert analysis.params == (3 * 9 * 4 + 4) + 30 + 30 + (5 * 64 * 10 + 10)
     assert analysis.depth == 4  # conv, pointwise, pointwise, linear: depth_weight 1 each
+    # its receptive-field step (1x1, stride 1) keeps the 3x3 conv's field: size 3, stride 1, padding 1
+    for row in (first, second):
+        field = row.receptive_field
+        assert isinstance(field, ReceptiveField)
+        assert (field.size, field.stride, field.padding) == ((3, 3), (1, 1), (1, 1))
+    # its backward keeps its input (6x8x8 float32 for the second; the first's input is the relu output,
+    # which the relu keeps already and is counted there)
+    assert (first.saved_bytes, second.saved_bytes) == (0, 6 * 8 * 8 * 4)
 
 
 def test_the_op_is_built_compiled_and_initialised(tmp_path: Path) -> None:
