@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from archspec import ast
+from archspec.elab.walk import StmtVisitor
 from archspec.errors import Collector, did_you_mean
 
 
@@ -23,9 +24,9 @@ def check_order(
     names no layer of the body."""
     if not order:
         return
-    layers: list[str] = []
-    values: list[str] = [p.name for p in params]
-    _collect(body, layers, values)
+    names = _Names([p.name for p in params])
+    names.body(body)
+    layers, values = names.layers, names.values
     errors = Collector()
     seen: set[str] = set()
     for label in order:
@@ -52,44 +53,62 @@ def check_order(
     errors.raise_if_any()
 
 
-def _label(label: ast.Label | None, layers: list[str]) -> None:
-    if label is not None and not label.template:
-        layers.append(label.text.split(".")[0])  # `convs.0`: the module list `convs`
+class _Names(StmtVisitor[None, None]):
+    """The names of the layers a body registers in its own container (not inside a named group or an
+    inline group, which are containers of their own), and the names it binds to values. A visitor of
+    the one statement walk (``elab.walk``), so a new kind of statement must say what it names here."""
 
+    def __init__(self, values: list[str]) -> None:
+        self.layers: list[str] = []
+        self.values = values
 
-def _collect(body: Iterable[ast.Stmt], layers: list[str], values: list[str]) -> None:
-    """The names of the layers ``body`` registers in its own container (not inside a named group or an
-    inline group, which are containers of their own), and the names it binds to values."""
-    for stmt in body:
-        if isinstance(stmt, ast.Let):
-            values.append(stmt.name)
-        elif isinstance(stmt, ast.Unpack):
-            values.extend(stmt.targets)
-        elif isinstance(stmt, ast.StateStmt):
-            layers.append(stmt.name)
-        elif isinstance(stmt, ast.ChainStmt):
-            for item in stmt.items:
-                _label(item.label, layers)
-            if stmt.merge is not None:
-                _collect(stmt.merge.body, layers, values)
-        elif isinstance(stmt, ast.GroupStmt):
-            _label(stmt.label, layers)
-        elif isinstance(stmt, ast.ForStmt):
-            values.extend(stmt.targets)
-            _collect(stmt.body, layers, values)
-        elif isinstance(stmt, ast.IfStmt):
-            for _, branch in stmt.branches:
-                _collect(branch, layers, values)
-            _collect(stmt.otherwise or (), layers, values)
-        elif isinstance(stmt, ast.ResidualStmt):
-            _collect(stmt.body, layers, values)
-            if stmt.shortcut is not None:
-                if stmt.shortcut.label is not None:
-                    _label(stmt.shortcut.label, layers)
-                else:
-                    _collect(stmt.shortcut.body, layers, values)
-        elif isinstance(stmt, ast.MergeStmt):
-            _collect(stmt.body, layers, values)
+    def body(self, stmts: Iterable[ast.Stmt]) -> None:
+        """Visit each statement of a body."""
+        for stmt in stmts:
+            self.stmt(stmt, None)
+
+    def label(self, label: ast.Label | None) -> None:
+        """A layer's label: its name (`convs.0`: the module list `convs`); a template names none here."""
+        if label is not None and not label.template:
+            self.layers.append(label.text.split(".")[0])
+
+    def let(self, stmt: ast.Let, context: None) -> None:
+        self.values.append(stmt.name)
+
+    def unpack(self, stmt: ast.Unpack, context: None) -> None:
+        self.values.extend(stmt.targets)
+
+    def state(self, stmt: ast.StateStmt, context: None) -> None:
+        self.layers.append(stmt.name)
+
+    def chain(self, stmt: ast.ChainStmt, context: None) -> None:
+        for item in stmt.items:
+            self.label(item.label)
+        if stmt.merge is not None:
+            self.body(stmt.merge.body)
+
+    def group(self, stmt: ast.GroupStmt, context: None) -> None:
+        self.label(stmt.label)
+
+    def for_loop(self, stmt: ast.ForStmt, context: None) -> None:
+        self.values.extend(stmt.targets)
+        self.body(stmt.body)
+
+    def if_stmt(self, stmt: ast.IfStmt, context: None) -> None:
+        for _, branch in stmt.branches:
+            self.body(branch)
+        self.body(stmt.otherwise or ())
+
+    def residual(self, stmt: ast.ResidualStmt, context: None) -> None:
+        self.body(stmt.body)
+        if stmt.shortcut is not None:
+            if stmt.shortcut.label is not None:
+                self.label(stmt.shortcut.label)
+            else:
+                self.body(stmt.shortcut.body)
+
+    def merge(self, stmt: ast.MergeStmt, context: None) -> None:
+        self.body(stmt.body)
 
 
 def ordered(steps: list[str], order: tuple[str, ...]) -> list[int]:
