@@ -56,6 +56,7 @@ class Network:
         """
         from archspec.backends.torch_build import build_module
 
+        self._check_buildable()
         module = build_module(self.graph, device=device, dtype=dtype, **options)
         if weights is not None:
             from archspec.train.checkpoint import load_weights, read_state_dict
@@ -94,7 +95,19 @@ class Network:
         """
         from archspec.export import export_network
 
+        self._check_buildable()
         return export_network(self, path, format, weights=weights, seed=seed, batch=batch)
+
+    def _check_buildable(self) -> None:
+        """SpecError, at the layer's line and column, for a layer name torch cannot register
+        (``training``, ``forward``): ``check`` reports the same error, and building or compiling would
+        otherwise stop at it with a UsageError that names no place in the spec."""
+        from archspec.errors import SpecError
+        from archspec.module_names import module_name_errors
+
+        errors = module_name_errors(self.graph)
+        if errors:
+            raise SpecError(errors, dict(self.program.sources))
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the analysis summary and layer table (and the diagram, folded)."""
@@ -112,6 +125,8 @@ class Network:
         """Standalone, readable PyTorch source for this network (imports only torch); the spec's numeric
         parameters (``num_classes``, ``dropout``...) are arguments of its class and of ``build()``."""
         from archspec.backends.codegen import emit_source
+
+        self._check_buildable()
 
         def relower(params: dict[str, Any], tracer: Tracer | None = None) -> Graph:
             overrides = overrides_from_mapping(params)

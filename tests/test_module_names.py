@@ -7,7 +7,7 @@ import pytest
 
 import archspec
 from archspec.cli import main
-from archspec.errors import UsageError
+from archspec.errors import SpecError, UsageError
 from archspec.module_names import BUILT_BLOCK_ATTRIBUTES, clashes_with_module
 
 SPEC = """\
@@ -21,14 +21,40 @@ network clash:
 
 
 def test_build_refuses_every_name_check_refuses() -> None:
-    # The oracle is build(): each listed name, as a layer name, makes it fail; an ordinary one does not.
+    # The oracle is the torch builder itself (it asks a real module ``hasattr``): each listed name, as a
+    # layer name, makes it fail; an ordinary one does not. ``Network.build`` says so first, with the place.
+    from archspec.backends.torch_build import build_module
+
     for name in ["half", "train", "forward", "__class__", *sorted(BUILT_BLOCK_ATTRIBUTES)[:1], "conv"]:
         network = archspec.load("clash", text=SPEC.replace("half:", f"{name}:"))
         if clashes_with_module(name):
             with pytest.raises(UsageError):
+                build_module(network.graph)
+            with pytest.raises(SpecError):
                 network.build()
         else:
+            build_module(network.graph)
             network.build()
+
+
+def test_build_compile_and_export_give_checks_error_with_its_place(tmp_path: Path) -> None:
+    """Not a UsageError that names no line (exit 2): the spec error ``check`` gives (exit 1)."""
+    spec = tmp_path / "clash.arch"
+    spec.write_text(SPEC, encoding="utf-8")
+    network = archspec.load(spec)
+    expected = (
+        f"{spec}:4:5: error: layer name 'half' clashes with an attribute of torch.nn.Module\n"
+        "   4 |     half: conv(4, 3)\n"
+        "           ^^^^^^^^^^^^^^^^\n"
+        "  hint: rename it: torch has a method or field of that name, so no layer can be registered"
+        " under it"
+    )
+    for make in (network.build, network.to_source, lambda: network.export(tmp_path / "clash.onnx")):
+        with pytest.raises(SpecError) as error:
+            make()
+        assert str(error.value) == expected
+    assert main(["compile", str(spec), "-o", str(tmp_path / "clash.py")]) == 1
+    assert not (tmp_path / "clash.py").exists()
 
 
 def test_check_reports_the_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
