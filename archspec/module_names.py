@@ -23,7 +23,8 @@ def clashes_with_module(name: str) -> bool:
 
 def module_name_errors(graph: Graph) -> list[Diagnostic]:
     """A layer or container whose name is an attribute of ``torch.nn.Module`` (``half``): it could be
-    analysed but not built. One error per name, at the first layer that carries it."""
+    analysed but not built. One error per name, at the first layer that carries it. And a parameter of
+    its own (``own_parameter``: a class token) under a dotted label, which only a module could carry."""
     found: dict[str, Diagnostic] = {}
     for node in graph.nodes[1:]:
         for part in node.name.split("."):
@@ -34,4 +35,14 @@ def module_name_errors(graph: Graph) -> list[Diagnostic]:
                     "under it"
                 )
                 found[part] = Diagnostic(message, node.span, hint)
-    return list(found.values())
+    dotted = [
+        Diagnostic(
+            f"'{node.local_name}' is a parameter of its own (a {node.op.spec_names[0]}): a module list "
+            "(a dotted label) holds modules",
+            node.span,
+            "give it a name without a dot",
+        )
+        for node in graph.nodes[1:]
+        if node.op.own_parameter and "." in node.local_name
+    ]
+    return [*found.values(), *dotted]

@@ -68,3 +68,48 @@ def test_check_reports_the_name(tmp_path: Path, capsys: pytest.CaptureFixture[st
         "  hint: rename it: torch has a method or field of that name, so no layer can be registered"
         " under it\n"
     )
+
+
+def test_an_own_parameter_is_what_both_backends_hold_as_a_parameter() -> None:
+    """``Op.own_parameter`` (the fact ``check`` reads) against the backends: torch's builder makes those
+    ops' layers a tensor of the module, and the source writes them as an ``nn.Parameter``."""
+    from archspec.backends.source_ops import SOURCE_OPS
+    from archspec.backends.torch_ops import TORCH_OPS
+    from archspec.ops import OP_CLASSES
+
+    for op in OP_CLASSES:
+        if op.op_kind() in TORCH_OPS:
+            torch_side = TORCH_OPS[op.op_kind()].parameter is not None
+            source_side = SOURCE_OPS[op.op_kind()].parameter_source is not None
+            assert op.own_parameter == torch_side == source_side, op.__name__
+
+
+DOTTED = """\
+network dotted:
+  input: 3x32x32
+  layers:
+    patch_embed(8, 16)
+    tok.0: class_token
+    select_token(0)
+    linear(2)
+"""
+
+
+def test_a_parameter_under_a_dotted_label_is_a_spec_error(tmp_path: Path) -> None:
+    """``check`` said it was valid, and building it stopped at a UsageError that named no place."""
+    from archspec.checks import check_specs
+
+    spec = tmp_path / "dotted.arch"
+    spec.write_text(DOTTED, encoding="utf-8")
+    expected = (
+        f"{spec}:5:5: error: 'tok.0' is a parameter of its own (a class_token): a module list (a dotted "
+        "label) holds modules\n"
+        "   5 |     tok.0: class_token\n"
+        "           ^^^^^^^^^^^^^^^^^^\n"
+        "  hint: give it a name without a dot"
+    )
+    assert [str(error) for error in check_specs([str(spec)]).errors] == [expected]
+    for make in (archspec.load(spec).build, archspec.load(spec).to_source):
+        with pytest.raises(SpecError) as error:
+            make()
+        assert str(error.value) == expected

@@ -258,6 +258,9 @@ class Op(BaseModel):
     init_parameters: ClassVar[tuple[str, ...]] = ()
     # The op's weight has a fan-in and a fan-out (a matrix or a conv kernel): init formulas may use them.
     fan_weight: ClassVar[bool] = False
+    # The op's layer is a tensor its enclosing module holds itself (an ``nn.Parameter``: ViT's class
+    # token, layer scale, ``param``), not a module of its own, so no module list can hold it.
+    own_parameter: ClassVar[bool] = False
     # The op may overwrite its input (torch's `inplace=True`), when that input is a fresh tensor that
     # nobody else reads, made by an ``inplace_producer`` (whose backward does not need its output).
     inplace: ClassVar[bool] = False

@@ -259,6 +259,7 @@ class LayerScale(Op):
     (``dim=-1``), D on vectors and tokens (their last dimension)."""
 
     kind: Literal["layer_scale"] = "layer_scale"
+    own_parameter: ClassVar[bool] = True
     value: float = 1e-6
     shape: tuple[PosInt, ...]
     dim: Literal[0, -1] | None = None

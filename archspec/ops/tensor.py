@@ -42,6 +42,7 @@ class Param(Op):
     """``param NAME: [d0, d1, ...], init=SCHEME``: a learned tensor of the enclosing module."""
 
     kind: Literal["param"] = "param"
+    own_parameter: ClassVar[bool] = True
     shape: tuple[PosInt, ...]
     init: str = "zeros"
     init_args: dict[str, InitArg] = Field(default_factory=dict)

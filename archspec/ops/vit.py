@@ -102,6 +102,7 @@ class ClassToken(Op):
     """``class_token``: prepends one learned token (stored as a parameter of the enclosing module)."""
 
     kind: Literal["class_token"] = "class_token"
+    own_parameter: ClassVar[bool] = True
     hidden_dim: PosInt
     spec_names: ClassVar[tuple[str, ...]] = ("class_token",)
     family: ClassVar[str] = "token"
@@ -137,6 +138,7 @@ class PositionEmbedding(Op):
     """
 
     kind: Literal["position_embedding"] = "position_embedding"
+    own_parameter: ClassVar[bool] = True
     length: PosInt | None = None
     hidden_dim: PosInt
     spec_names: ClassVar[tuple[str, ...]] = ("position_embedding", "pos_embedding")
