@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from archspec.analysis.counts import COUNT_CONVENTIONS, NodeCounts, flops, layer_depth, node_counts
+from archspec.analysis.counts import COUNT_CONVENTIONS, NodeCounts, flops, tally
 from archspec.analysis.memory import (
     dtype_size,
     peak_activation,
@@ -167,6 +167,24 @@ class Analysis(FrozenRecord):
         set_field(self, "spatial_receptive_field", spatial_receptive_field)
         set_field(self, "warnings", warnings)
 
+    if not TYPE_CHECKING:  # (mypy would take every name for an attribute of an Analysis)
+
+        def __getattr__(self, name: str) -> Any:
+            # Reached only for a name the instance's __dict__ lacks: the rows of an analysis made by
+            # `analyze` before they are first read.
+            values = self.__dict__
+            if name == "rows" and _PENDING in values:
+                return _pending_rows(values)
+            if name == "rows" and "rows" in values:  # made by another thread meanwhile
+                return values["rows"]
+            message = f"'{type(self).__name__}' object has no attribute '{name}'"
+            raise AttributeError(message, name=name, obj=self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields, the rows made if they were pending (what pickle and copy keep)."""
+        _ = self.rows
+        return {name: value for name, value in self.__dict__.items() if name != _PENDING}
+
     @property
     def network(self) -> str:
         """The variant name, or the network's name when it has none."""
@@ -222,46 +240,59 @@ def analyze(graph: Graph, dtype: str = "float32", count: str = "torchvision", ba
     if batch < 1:
         raise ValueError(f"batch must be positive, got {batch}")
     size = dtype_size(dtype)
-    counts = node_counts(graph)
+    counts, (params, trainable, buffers, macs, extra), depth = tally(graph)
     rf = receptive_fields(graph)
     whole, spatial = network_fields(graph, rf)
-    out_bytes = {
-        node.id: 0 if node.op.state else numel(node.shape) * size * samples(node, batch)
-        for node in graph.nodes
-    }
     saved = saved_activations(graph, dtype, batch)
-    rows = _rows(graph, counts, rf, out_bytes, saved.per_node, count)
     peak = peak_activation(graph, dtype, batch)
-    params = sum(c.params for c in counts.values())
-    trainable = sum(c.trainable_params for c in counts.values())
-    buffers = sum(c.buffers for c in counts.values())
-    macs = sum(c.macs for c in counts.values())
-    extra = sum(c.extra_flops for c in counts.values())
     activations = saved.total
-    return Analysis(
-        graph=graph,
-        dtype=dtype,
-        count=count,
-        batch=batch,
-        rows=rows,
-        nodes=counts,
-        fields=rf.fields,
-        spatial_fields=rf.spatial,
-        params=params,
-        trainable_params=trainable,
-        buffers=buffers,
-        macs=macs,
-        flops=flops(macs, extra, count),
-        extra_flops=extra,
-        activation_bytes=activations,
-        peak_activation_bytes=peak.bytes,
-        peak_at=graph.nodes[peak.at_node].name,
-        training_memory=training_memory(params, trainable, buffers, activations, dtype, batch),
-        depth=layer_depth(graph),
-        receptive_field=whole,
-        spatial_receptive_field=spatial,
-        warnings=rf.warnings,
-    )
+    # Every field but the rows, which are made when first read (see Analysis.__getattr__): a search loop
+    # reads the totals of many variants and the rows of few, and the rows are the largest part of the work.
+    analysis = object.__new__(Analysis)
+    values = {
+        "graph": graph,
+        "dtype": dtype,
+        "count": count,
+        "batch": batch,
+        "nodes": counts,
+        "fields": rf.fields,
+        "spatial_fields": rf.spatial,
+        "params": params,
+        "trainable_params": trainable,
+        "buffers": buffers,
+        "macs": macs,
+        "flops": flops(macs, extra, count),
+        "extra_flops": extra,
+        "activation_bytes": activations,
+        "peak_activation_bytes": peak.bytes,
+        "peak_at": graph.nodes[peak.at_node].name,
+        "training_memory": training_memory(params, trainable, buffers, activations, dtype, batch),
+        "depth": depth,
+        "receptive_field": whole,
+        "spatial_receptive_field": spatial,
+        "warnings": rf.warnings,
+        _PENDING: (graph, counts, rf, saved.per_node, count, size, batch),
+    }
+    set_field(analysis, "__dict__", values)
+    return analysis
+
+
+# The key under which an analysis made by ``analyze`` keeps what its rows are made from, until they are.
+_PENDING = "_rows_from"
+
+
+def _pending_rows(values: dict[str, Any]) -> tuple[Row, ...]:
+    """The rows of an analysis made by ``analyze`` (its ``__dict__``), made once and kept as its ``rows``
+    field. Two threads reading them at once may both make them; both get the rows kept first (equal
+    ones, either way)."""
+    pending = values.get(_PENDING)
+    if pending is None:  # another thread made them meanwhile (or they never were pending)
+        return values["rows"]  # type: ignore[no-any-return]
+    graph, counts, rf, saved, count, size, batch = pending
+    out_bytes = {n.id: 0 if n.op.state else numel(n.shape) * size * samples(n, batch) for n in graph.nodes}
+    rows: tuple[Row, ...] = values.setdefault("rows", _rows(graph, counts, rf, out_bytes, saved, count))
+    values.pop(_PENDING, None)
+    return rows
 
 
 def _described(op: Op) -> str:
