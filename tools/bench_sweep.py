@@ -74,7 +74,7 @@ _CACHES = {
     "archspec.elab.graph": ("_CREATED",),
     "archspec.elab.replay": ("_TEMPLATES",),
     "archspec.analysis.core": ("_DESCRIBED",),
-    "archspec.analysis.counts": ("_COUNTED", "_DEPTHS"),
+    "archspec.analysis.counts": ("_COUNTED", "_BY_SHAPES", "_DEPTHS"),
     "archspec.analysis.receptive": ("_STEPS",),
     "archspec.analysis.memory": ("_SAVED",),
 }
