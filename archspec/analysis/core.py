@@ -94,7 +94,11 @@ class Row(FrozenRecord):
 
 @dataclass(init=False, repr=False, eq=False)
 class Analysis(FrozenRecord):
-    """The static analysis of one graph: rows in module order, totals, convention and warnings."""
+    """The static analysis of one graph: rows in module order, totals, convention and warnings.
+
+    ``analyze`` makes the rows when they are first read (then kept as the field, as if given): a search
+    loop reads the totals of many variants and the rows of few. Equality, the repr, ``dataclasses``'
+    functions, pickling and copying read them as any field."""
 
     graph: Graph
     dtype: str
@@ -295,20 +299,20 @@ def _pending_rows(values: dict[str, Any]) -> tuple[Row, ...]:
     return rows
 
 
-def _described(op: Op) -> str:
-    """``op.describe()``, worked out once per op object (lowering shares one between alike layers and
-    between the variants of a search loop; the op kept beside its text keeps its id from being reused)."""
+def _described(op: Op) -> tuple[Op, str, str]:
+    """The op, its spec name and ``op.describe()``, worked out once per op object (lowering shares one
+    between alike layers and between the variants of a search loop; the op kept beside its text keeps
+    its id from being reused)."""
     known = _DESCRIBED.get(id(op))
     if known is not None and known[0] is op:
-        return known[1]
-    text = op.describe()
+        return known
     if len(_DESCRIBED) >= 20_000:
         _DESCRIBED.clear()
-    _DESCRIBED[id(op)] = (op, text)
-    return text
+    known = _DESCRIBED[id(op)] = (op, op.spec_names[0], op.describe())
+    return known
 
 
-_DESCRIBED: dict[int, tuple[Op, str]] = {}
+_DESCRIBED: dict[int, tuple[Op, str, str]] = {}
 
 
 def _ancestors(name: str) -> list[str]:
@@ -410,7 +414,8 @@ def _rows(
                 parent = prefix if not prefix or prefix in scopes else parent_of(prefix)
                 placed = prefixes[prefix] = (parent, depth_of(parent) + 1)
             known = described.get(id(op))
-            text = known[1] if known is not None and known[0] is op else _described(op)
+            if known is None or known[0] is not op:
+                known = _described(op)
             macs, extra = c.macs, c.extra_flops
             # A row's fields filled at once: a frozen dataclass's __init__ sets each of its twenty
             # fields through object.__setattr__, four times the time (nothing else differs).
@@ -419,8 +424,8 @@ def _rows(
                 "__dict__",
                 {
                     "name": node.name,
-                    "op": op.spec_names[0],
-                    "description": text,
+                    "op": known[1],
+                    "description": known[2],
                     "kind": "layer",
                     "depth": placed[1],
                     "output_shape": node.shape,
