@@ -2,6 +2,7 @@
 a sweep's rate, and torchinfo's summary of torchvision's ResNet-50 in the same run (when installed).
 
     PYTHONPATH=$PWD .venv/bin/python tools/bench_sweep.py [--runs 30] [--profile] [--torch-threads N]
+    PYTHONPATH=$PWD .venv/bin/python tools/bench_sweep.py --instructions [--calls 10] [--parts rows,lower]
 
 Each figure is the median of ``--runs`` timings after one warm-up (the first load imports and parses);
 the headline rows give the fastest run too, and the last line the ratio of torchinfo to archspec. Every
@@ -9,8 +10,11 @@ call of the search loop is a new variant (``num_classes`` 10, 11, 12, ...), so n
 a cache of whole results; lowering's op cache (``archspec.elab.graph.created``) is what such a loop
 reuses, with its block templates (``archspec.elab.replay``) and the analysis memos; the row "with the
 caches emptied" shows a first variant without them.
-``--profile`` prints cProfile's 25 most expensive functions of load + analyze instead. The numbers are for
-docs/benchmarks.md; no test times anything.
+``--profile`` prints cProfile's 25 most expensive functions of load + analyze instead. ``--instructions``
+counts instructions per call of each part under ``valgrind --tool=cachegrind --cache-sim=no`` (a process
+making ``--calls`` calls less one making none, divided by the calls, both after three warm-up variants and
+the same set-up; independent of the machine's load). The numbers are for docs/benchmarks.md; no test times
+anything.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ import importlib.util
 import os
 import platform
 import pstats
+import re
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -67,7 +74,7 @@ _CACHES = {
     "archspec.elab.graph": ("_CREATED",),
     "archspec.elab.replay": ("_TEMPLATES",),
     "archspec.analysis.core": ("_DESCRIBED",),
-    "archspec.analysis.counts": ("_COUNTED", "_DEPTHS"),
+    "archspec.analysis.counts": ("_COUNTED", "_BY_SHAPES", "_DEPTHS"),
     "archspec.analysis.receptive": ("_STEPS",),
     "archspec.analysis.memory": ("_SAVED",),
 }
@@ -80,15 +87,104 @@ def _uncached(path: object) -> object:
     return loader.load_program(path)  # type: ignore[arg-type]
 
 
+def _parts() -> dict[str, Callable[[int], object]]:
+    """Each measured part as ``work(i)``, set up after three warm-up variants (``i`` numbers a new
+    variant where the part takes one). The set-up is the same whichever part is measured, so that a
+    process making no call is the baseline of all of them."""
+    import archspec
+    from archspec.analysis import analyze, core
+    from archspec.analysis.counts import layer_depth, node_counts
+    from archspec.analysis.memory import dtype_size, peak_activation, samples, saved_activations
+    from archspec.analysis.receptive import network_fields, receptive_fields
+    from archspec.loader import load_program, resolve_spec
+    from archspec.lower import lower
+    from archspec.ops import numel
+
+    for i in range(3):
+        archspec.load("resnet50", num_classes=10 + i).analyze()
+    path, variant = resolve_spec("resnet50")
+    program = load_program(path)
+    graph = lower(program, variant, {"num_classes": 13})
+    counts = node_counts(graph)
+    rf = receptive_fields(graph)
+    size = dtype_size("float32")
+    out_bytes = {n.id: 0 if n.op.state else numel(n.shape) * size * samples(n, 1) for n in graph.nodes}
+    saved = saved_activations(graph, "float32", 1).per_node
+
+    parts: dict[str, Callable[[int], object]] = {
+        "load + analyze": lambda i: archspec.load("resnet50", num_classes=20 + i).analyze(),
+        "load + analyze + rows": lambda i: archspec.load("resnet50", num_classes=40 + i).analyze().rows,
+        "lower": lambda i: lower(program, variant, {"num_classes": 60 + i}),
+        "analyze": lambda i: analyze(graph),
+        "analyze + rows": lambda i: analyze(graph).rows,
+        "rows": lambda i: core._rows(graph, counts, rf, out_bytes, saved, "torchvision"),
+        "saved activations": lambda i: saved_activations(graph, "float32", 1),
+        "inference peak": lambda i: peak_activation(graph, "float32", 1),
+        "receptive field": lambda i: network_fields(graph, receptive_fields(graph)),
+        "node counts": lambda i: node_counts(graph),
+        "depth": lambda i: layer_depth(graph),
+    }
+    return parts
+
+
+def _instructions_child(part: str, calls: int) -> None:
+    """Set up every part, then make ``calls`` calls of one (run under valgrind by ``_instructions``)."""
+    work = _parts()[part]
+    for i in range(calls):
+        work(i)
+
+
+def _count(part: str, calls: int) -> int:
+    """Instructions of a child process making ``calls`` calls of ``part``, by cachegrind."""
+    command = [
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        "--cachegrind-out-file=/dev/null",
+        sys.executable,
+        os.path.abspath(__file__),
+        "--instructions-child",
+        part,
+        "--calls",
+        str(calls),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count from valgrind:\n{done.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def _instructions(parts: list[str], calls: int) -> None:
+    """Print the instructions per call of each part as Markdown lines (the baseline subtracted)."""
+    base = _count("load + analyze", 0)
+    for part in parts:
+        per_call = (_count(part, calls) - base) / calls
+        print(f"| {part} | {per_call / 1e6:.1f} M |", flush=True)
+
+
 def main() -> None:
-    """Print the timings (or the profile) as Markdown lines."""
+    """Print the timings (or the profile, or the instruction counts) as Markdown lines."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--instructions", action="store_true", help="instructions per call, by cachegrind")
+    parser.add_argument("--calls", type=int, default=10, help="calls per measured process (--instructions)")
+    parser.add_argument("--parts", default="", help="comma-separated parts to count (default: all)")
+    parser.add_argument("--instructions-child", default="", help=argparse.SUPPRESS)
     parser.add_argument(
         "--torch-threads", type=int, default=0, help="torch's threads for torchinfo (0: torch's default)"
     )
     args = parser.parse_args()
+    if args.instructions_child:
+        _instructions_child(args.instructions_child, args.calls)
+        return
+    if args.instructions:
+        names = ["load + analyze", "load + analyze + rows", "lower", "analyze", "analyze + rows", "rows"]
+        names += ["saved activations"]
+        names += ["inference peak", "receptive field", "node counts", "depth"]
+        _instructions(args.parts.split(",") if args.parts else names, args.calls)
+        return
 
     import archspec
     from archspec.analysis import analyze

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from archspec.analysis.counts import COUNT_CONVENTIONS, NodeCounts, flops, layer_depth, node_counts
+from archspec.analysis.counts import COUNT_CONVENTIONS, NodeCounts, flops, tally
 from archspec.analysis.memory import (
     dtype_size,
     peak_activation,
@@ -94,7 +94,11 @@ class Row(FrozenRecord):
 
 @dataclass(init=False, repr=False, eq=False)
 class Analysis(FrozenRecord):
-    """The static analysis of one graph: rows in module order, totals, convention and warnings."""
+    """The static analysis of one graph: rows in module order, totals, convention and warnings.
+
+    ``analyze`` makes the rows when they are first read (then kept as the field, as if given): a search
+    loop reads the totals of many variants and the rows of few. Equality, the repr, ``dataclasses``'
+    functions, pickling and copying read them as any field."""
 
     graph: Graph
     dtype: str
@@ -167,6 +171,24 @@ class Analysis(FrozenRecord):
         set_field(self, "spatial_receptive_field", spatial_receptive_field)
         set_field(self, "warnings", warnings)
 
+    if not TYPE_CHECKING:  # (mypy would take every name for an attribute of an Analysis)
+
+        def __getattr__(self, name: str) -> Any:
+            # Reached only for a name the instance's __dict__ lacks: the rows of an analysis made by
+            # `analyze` before they are first read.
+            values = self.__dict__
+            if name == "rows" and _PENDING in values:
+                return _pending_rows(values)
+            if name == "rows" and "rows" in values:  # made by another thread meanwhile
+                return values["rows"]
+            message = f"'{type(self).__name__}' object has no attribute '{name}'"
+            raise AttributeError(message, name=name, obj=self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields, the rows made if they were pending (what pickle and copy keep)."""
+        _ = self.rows
+        return {name: value for name, value in self.__dict__.items() if name != _PENDING}
+
     @property
     def network(self) -> str:
         """The variant name, or the network's name when it has none."""
@@ -222,71 +244,75 @@ def analyze(graph: Graph, dtype: str = "float32", count: str = "torchvision", ba
     if batch < 1:
         raise ValueError(f"batch must be positive, got {batch}")
     size = dtype_size(dtype)
-    counts = node_counts(graph)
+    counts, (params, trainable, buffers, macs, extra), depth = tally(graph)
     rf = receptive_fields(graph)
     whole, spatial = network_fields(graph, rf)
-    out_bytes = {
-        node.id: 0 if node.op.state else numel(node.shape) * size * samples(node, batch)
-        for node in graph.nodes
-    }
     saved = saved_activations(graph, dtype, batch)
-    rows = _rows(graph, counts, rf, out_bytes, saved.per_node, count)
     peak = peak_activation(graph, dtype, batch)
-    params = sum(c.params for c in counts.values())
-    trainable = sum(c.trainable_params for c in counts.values())
-    buffers = sum(c.buffers for c in counts.values())
-    macs = sum(c.macs for c in counts.values())
-    extra = sum(c.extra_flops for c in counts.values())
     activations = saved.total
-    return Analysis(
-        graph=graph,
-        dtype=dtype,
-        count=count,
-        batch=batch,
-        rows=rows,
-        nodes=counts,
-        fields=rf.fields,
-        spatial_fields=rf.spatial,
-        params=params,
-        trainable_params=trainable,
-        buffers=buffers,
-        macs=macs,
-        flops=flops(macs, extra, count),
-        extra_flops=extra,
-        activation_bytes=activations,
-        peak_activation_bytes=peak.bytes,
-        peak_at=graph.nodes[peak.at_node].name,
-        training_memory=training_memory(params, trainable, buffers, activations, dtype, batch),
-        depth=layer_depth(graph),
-        receptive_field=whole,
-        spatial_receptive_field=spatial,
-        warnings=rf.warnings,
-    )
+    # Every field but the rows, which are made when first read (see Analysis.__getattr__): a search loop
+    # reads the totals of many variants and the rows of few, and the rows are the largest part of the work.
+    analysis = object.__new__(Analysis)
+    values = {
+        "graph": graph,
+        "dtype": dtype,
+        "count": count,
+        "batch": batch,
+        "nodes": counts,
+        "fields": rf.fields,
+        "spatial_fields": rf.spatial,
+        "params": params,
+        "trainable_params": trainable,
+        "buffers": buffers,
+        "macs": macs,
+        "flops": flops(macs, extra, count),
+        "extra_flops": extra,
+        "activation_bytes": activations,
+        "peak_activation_bytes": peak.bytes,
+        "peak_at": graph.nodes[peak.at_node].name,
+        "training_memory": training_memory(params, trainable, buffers, activations, dtype, batch),
+        "depth": depth,
+        "receptive_field": whole,
+        "spatial_receptive_field": spatial,
+        "warnings": rf.warnings,
+        _PENDING: (graph, counts, rf, saved.per_node, count, size, batch),
+    }
+    set_field(analysis, "__dict__", values)
+    return analysis
 
 
-def _described(op: Op) -> str:
-    """``op.describe()``, worked out once per op object (lowering shares one between alike layers and
-    between the variants of a search loop; the op kept beside its text keeps its id from being reused)."""
+# The key under which an analysis made by ``analyze`` keeps what its rows are made from, until they are.
+_PENDING = "_rows_from"
+
+
+def _pending_rows(values: dict[str, Any]) -> tuple[Row, ...]:
+    """The rows of an analysis made by ``analyze`` (its ``__dict__``), made once and kept as its ``rows``
+    field. Two threads reading them at once may both make them; both get the rows kept first (equal
+    ones, either way)."""
+    pending = values.get(_PENDING)
+    if pending is None:  # another thread made them meanwhile (or they never were pending)
+        return values["rows"]  # type: ignore[no-any-return]
+    graph, counts, rf, saved, count, size, batch = pending
+    out_bytes = {n.id: 0 if n.op.state else numel(n.shape) * size * samples(n, batch) for n in graph.nodes}
+    rows: tuple[Row, ...] = values.setdefault("rows", _rows(graph, counts, rf, out_bytes, saved, count))
+    values.pop(_PENDING, None)
+    return rows
+
+
+def _described(op: Op) -> tuple[Op, str, str]:
+    """The op, its spec name and ``op.describe()``, worked out once per op object (lowering shares one
+    between alike layers and between the variants of a search loop; the op kept beside its text keeps
+    its id from being reused)."""
     known = _DESCRIBED.get(id(op))
     if known is not None and known[0] is op:
-        return known[1]
-    text = op.describe()
+        return known
     if len(_DESCRIBED) >= 20_000:
         _DESCRIBED.clear()
-    _DESCRIBED[id(op)] = (op, text)
-    return text
+    known = _DESCRIBED[id(op)] = (op, op.spec_names[0], op.describe())
+    return known
 
 
-_DESCRIBED: dict[int, tuple[Op, str]] = {}
-
-
-def _row(values: dict[str, Any]) -> Row:
-    """``Row(**values)`` given every field: the frozen dataclass's ``__init__`` sets each of its twenty
-    fields through ``object.__setattr__``, four times the time of filling its ``__dict__`` at once (an
-    analysis makes a row per layer and per container; nothing else differs)."""
-    row = object.__new__(Row)
-    object.__setattr__(row, "__dict__", values)
-    return row
+_DESCRIBED: dict[int, tuple[Op, str, str]] = {}
 
 
 def _ancestors(name: str) -> list[str]:
@@ -306,34 +332,43 @@ def _rows(
     count: str,
 ) -> tuple[Row, ...]:
     scopes = {scope.name: scope for scope in graph.scopes}
-    members: dict[str, list[int]] = {}
-    order: list[tuple[str, int | str]] = []  # ("node", id) or ("scope", name), in module order
-    seen: set[str] = set()
-    ancestors: dict[str, list[str]] = {}  # by scope: many nodes share one
-    innermost: dict[str, str | None] = {}  # the innermost container of each scope that has a row
-    flops_of = {i: c.flops(count) for i, c in counts.items()}
+    nodes = graph.nodes
+    members: dict[str, list[int]] = {}  # by container: its nodes' ids, in order
+    order: list[str | int] = []  # a container's name or a node's id, in module order
+    # By node scope: the member lists of the containers around it (its nodes are added to each) and the
+    # running totals of the innermost one, None when none is around it. The scopes of the nodes come in
+    # runs, and a scope's containers are all seen by its first node: only a new scope is looked into.
+    scoped: dict[str, tuple[list[list[int]], list[int] | None]] = {}
+    with_extra = count == "all"
     # A container's totals: each node's figures added to its innermost container's, then each
     # container's to the one around it (fewer additions than summing every container's members).
     totals: dict[str, list[int]] = {}
-    for node in graph.nodes:
-        chain = ancestors.get(node.scope)
-        if chain is None:
-            chain = ancestors[node.scope] = _ancestors(node.scope)
-            innermost[node.scope] = next((name for name in reversed(chain) if name in scopes), None)
-        for name in chain:
-            if name not in seen and name in scopes:
-                seen.add(name)
-                order.append(("scope", name))
-                totals[name] = [0] * 8
-            members.setdefault(name, []).append(node.id)
-        order.append(("node", node.id))
-        inner = innermost[node.scope]
-        if inner is not None:
-            c, i = counts[node.id], node.id
-            figures = (c.params, c.trainable_params, c.buffers, c.macs, flops_of[i], c.extra_flops)
-            total = totals[inner]
-            for k, value in enumerate((*figures, out_bytes[i], saved[i])):
-                total[k] += value
+    for node in nodes:
+        found = scoped.get(node.scope)
+        if found is None:
+            chain = [name for name in _ancestors(node.scope) if name in scopes]
+            for name in chain:
+                if name not in members:
+                    members[name] = []
+                    totals[name] = [0] * 8
+                    order.append(name)
+            inner = totals[chain[-1]] if chain else None
+            found = scoped[node.scope] = ([members[name] for name in chain], inner)
+        i = node.id
+        for ids in found[0]:
+            ids.append(i)
+        order.append(i)
+        total = found[1]
+        if total is not None:
+            c = counts[i]
+            total[0] += c.params
+            total[1] += c.trainable_params
+            total[2] += c.buffers
+            total[3] += c.macs
+            total[4] += 2 * c.macs + c.extra_flops if with_extra else 2 * c.macs
+            total[5] += c.extra_flops
+            total[6] += out_bytes[i]
+            total[7] += saved[i]
 
     parents: dict[str, str] = {}
     depths: dict[str, int] = {"": 0}
@@ -354,74 +389,94 @@ def _rows(
             found = depths[name] = depth_of(parent_of(name)) + 1
         return found
 
-    for what, key in reversed(order):  # a container after the ones inside it
-        up = parent_of(str(key)) if what == "scope" else ""
-        if up:
-            outer, inner_total = totals[up], totals[str(key)]
-            for k in range(8):
-                outer[k] += inner_total[k]
+    for key in reversed(order):  # a container after the ones inside it
+        if key.__class__ is str:
+            up = parent_of(key)
+            if up:
+                outer, inside = totals[up], totals[key]
+                for k in range(8):
+                    outer[k] += inside[k]
+    # A layer's parent is its name's prefix's innermost container: by prefix, which its siblings share.
+    prefixes: dict[str, tuple[str, int]] = {}
+    described = _DESCRIBED
+    fields, spatial = rf.fields, rf.spatial
+    new, fill = object.__new__, object.__setattr__
     rows: list[Row] = []
-    for what, key in order:
-        if what == "node":
-            node = graph.nodes[int(key)]
-            c = counts[node.id]
-            parent = parent_of(node.name)
-            rows.append(
-                _row(
-                    {
-                        "name": node.name,
-                        "op": node.op.spec_names[0],
-                        "description": _described(node.op),
-                        "kind": "layer",
-                        "depth": depth_of(parent) + 1,
-                        "output_shape": node.shape,
-                        "params": c.params,
-                        "trainable_params": c.trainable_params,
-                        "buffers": c.buffers,
-                        "macs": c.macs,
-                        "flops": flops_of[node.id],
-                        "extra_flops": c.extra_flops,
-                        "activation_bytes": out_bytes[node.id],
-                        "saved_bytes": saved[node.id],
-                        "receptive_field": rf.fields[node.id],
-                        "spatial_receptive_field": rf.spatial[node.id],
-                        "block": None,
-                        "repeat": node.repeat,
-                        "node_ids": (node.id,),
-                        "parent": parent,
-                    }
-                )
+    for key in order:
+        row = new(Row)
+        if key.__class__ is int:
+            node = nodes[key]
+            i, op = node.id, node.op
+            c = counts[i]
+            prefix = node.name.rpartition(".")[0]
+            placed = prefixes.get(prefix)
+            if placed is None:
+                parent = prefix if not prefix or prefix in scopes else parent_of(prefix)
+                placed = prefixes[prefix] = (parent, depth_of(parent) + 1)
+            known = described.get(id(op))
+            if known is None or known[0] is not op:
+                known = _described(op)
+            macs, extra = c.macs, c.extra_flops
+            # A row's fields filled at once: a frozen dataclass's __init__ sets each of its twenty
+            # fields through object.__setattr__, four times the time (nothing else differs).
+            fill(
+                row,
+                "__dict__",
+                {
+                    "name": node.name,
+                    "op": known[1],
+                    "description": known[2],
+                    "kind": "layer",
+                    "depth": placed[1],
+                    "output_shape": node.shape,
+                    "params": c.params,
+                    "trainable_params": c.trainable_params,
+                    "buffers": c.buffers,
+                    "macs": macs,
+                    "flops": 2 * macs + extra if with_extra else 2 * macs,
+                    "extra_flops": extra,
+                    "activation_bytes": out_bytes[i],
+                    "saved_bytes": saved[i],
+                    "receptive_field": fields[i],
+                    "spatial_receptive_field": spatial[i],
+                    "block": None,
+                    "repeat": node.repeat,
+                    "node_ids": (i,),
+                    "parent": placed[0],
+                },
             )
+            rows.append(row)
             continue
-        scope = scopes[str(key)]
+        scope = scopes[key]  # type: ignore[index]
         ids = members[scope.name]
         params, trainable, buffers, macs, flops_total, extra, activations, saved_total = totals[scope.name]
         output = ids[-1]
         label = scope.block or scope.kind
-        rows.append(
-            _row(
-                {
-                    "name": scope.name,
-                    "op": label,
-                    "description": label,
-                    "kind": "block" if scope.kind == "block" else "sequence",
-                    "depth": depth_of(scope.name),
-                    "output_shape": graph.nodes[output].shape,
-                    "params": params,
-                    "trainable_params": trainable,
-                    "buffers": buffers,
-                    "macs": macs,
-                    "flops": flops_total,
-                    "extra_flops": extra,
-                    "activation_bytes": activations,
-                    "saved_bytes": saved_total,
-                    "receptive_field": rf.fields[output],
-                    "spatial_receptive_field": rf.spatial[output],
-                    "block": scope.block,
-                    "repeat": scope.repeat,
-                    "node_ids": tuple(ids),
-                    "parent": parent_of(scope.name),
-                }
-            )
+        fill(
+            row,
+            "__dict__",
+            {
+                "name": scope.name,
+                "op": label,
+                "description": label,
+                "kind": "block" if scope.kind == "block" else "sequence",
+                "depth": depth_of(scope.name),
+                "output_shape": nodes[output].shape,
+                "params": params,
+                "trainable_params": trainable,
+                "buffers": buffers,
+                "macs": macs,
+                "flops": flops_total,
+                "extra_flops": extra,
+                "activation_bytes": activations,
+                "saved_bytes": saved_total,
+                "receptive_field": fields[output],
+                "spatial_receptive_field": spatial[output],
+                "block": scope.block,
+                "repeat": scope.repeat,
+                "node_ids": tuple(ids),
+                "parent": parent_of(scope.name),
+            },
         )
+        rows.append(row)
     return tuple(rows)
