@@ -122,8 +122,9 @@ class Network:
         return network_svg(self.graph)
 
     def to_source(self) -> str:
-        """Standalone, readable PyTorch source for this network (imports only torch); the spec's numeric
-        parameters (``num_classes``, ``dropout``...) are arguments of its class and of ``build()``."""
+        """Standalone, readable PyTorch source for this network (imports only torch, and einops where
+        the spec uses ``rearrange``); the spec's numeric parameters (``num_classes``, ``dropout``...) are
+        arguments of its class and of ``build()``."""
         from archspec.backends.codegen import emit_source
 
         self._check_buildable()

@@ -472,6 +472,7 @@ def _add_train_parsers(sub: Any) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Every combination (or a sample) of --vary values, analysed, filtered and its Pareto front marked."""
+    from archspec.report import output_width
     from archspec.sweep_output import render_sweep
     from archspec.sweeps import parse_axes, sweep
 
@@ -493,7 +494,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         from archspec.sweep_plot import plot_sweep
 
         plot_sweep(result, Path(args.plot))
-    print(render_sweep(result, args.format), end="")
+        print(f"wrote {args.plot}", file=sys.stderr)
+    print(render_sweep(result, args.format, width=output_width()), end="")
     return EXIT_OK
 
 

@@ -31,10 +31,12 @@ def render_table(
     justify: Sequence[Justify],
     width: int,
     colour: bool,
+    no_wrap: Sequence[bool] | None = None,
 ) -> str:
     """The table's text as ``rich.table.Table(header_style="bold")`` prints it at ``width`` columns:
     ``sections`` are groups of rows separated by a rule (the totals row is a section of its own); colour
-    (a bold header) only when ``colour``."""
+    (a bold header) only when ``colour``; a column marked in ``no_wrap`` keeps its width (rich's
+    ``no_wrap``: the caller makes sure that it fits)."""
     from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
@@ -49,8 +51,8 @@ def render_table(
     )
     rows = [row for section in sections for row in section]
     proxy = Table(header_style="bold")
-    for name, side in zip(header, justify, strict=True):
-        proxy.add_column(name, justify=side, overflow="fold")
+    for name, side, whole in zip(header, justify, no_wrap or [False] * len(header), strict=True):
+        proxy.add_column(name, justify=side, overflow="fold", no_wrap=whole)
     for pick in (_longest_cell, _longest_word):  # Text, not str: spec text is never read as markup
         proxy.add_row(*(Text(pick([row[i] for row in rows])) for i in range(len(header))))
     proxy.add_section()

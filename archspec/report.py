@@ -320,23 +320,50 @@ def _total_cells(analysis: Analysis) -> list[str]:
 NARROW_DROPS = (("FLOPs", 130), ("out mem", 115), ("RF (size /stride pad)", 100), ("output", 85))
 
 
-def table_columns(width: int) -> list[int]:
-    """Indices of ``COLUMNS`` shown at this width."""
+# Then, while the layer names would not fit whole beside the other columns (rich would break a name such
+# as `layer1.0.conv1` in the middle), these go too, first to last; the op column may wrap, down to OP_WIDTH.
+FIT_DROPS = ("FLOPs", "out mem", "saved", "RF (size /stride pad)", "output")
+OP_WIDTH = 16
+
+
+def table_columns(width: int, rows: Sequence[Sequence[str]] = ()) -> list[int]:
+    """Indices of ``COLUMNS`` shown at this width, for these rows (``_cells``): the layer names whole
+    where dropping columns (``FIT_DROPS``) makes room for them."""
     dropped = {name for name, needs in NARROW_DROPS if width < needs}
-    return [i for i, name in enumerate(COLUMNS) if name not in dropped]
+    shown = [i for i, name in enumerate(COLUMNS) if name not in dropped]
+    for name in FIT_DROPS:
+        if not rows or names_fit(width, shown, rows):
+            break
+        shown = [i for i in shown if COLUMNS[i] != name]
+    return shown
+
+
+def names_fit(width: int, shown: Sequence[int], rows: Sequence[Sequence[str]]) -> bool:
+    """Whether the layer column (0) fits whole at ``width``, the op column (1) wrapped to at most
+    ``OP_WIDTH`` and every other column as wide as its longest cell or header word."""
+    from rich.cells import cell_len
+
+    needed = 1 + 3 * len(shown)  # the borders, and a space either side of each cell
+    for i in shown:
+        longest = max((cell_len(row[i]) for row in rows), default=0)
+        words = max(cell_len(word) for word in COLUMNS[i].split())
+        needed += min(longest, OP_WIDTH) if i == 1 else max(longest, words)
+    return needed <= width
 
 
 def _table(analysis: Analysis, depth: int | None, terminal: bool = True) -> str:
-    shown = table_columns(output_width() if terminal else PIPE_WIDTH)
-    body = [[cells[i] for i in shown] for cells in map(_cells, display_rows(analysis, depth))]
-    total = _total_cells(analysis)
+    cells = [*map(_cells, display_rows(analysis, depth)), _total_cells(analysis)]
+    width = output_width() if terminal else PIPE_WIDTH
+    shown = table_columns(width, cells)
+    body = [[row[i] for i in shown] for row in cells]
     justify: list[Justify] = ["right" if 3 <= i <= 7 else "left" for i in shown]
     return _text_and_table(
         header_lines(analysis),
         [COLUMNS[i] for i in shown],
-        [body, [[total[i] for i in shown]]],
+        [body[:-1], body[-1:]],
         justify,
         terminal,
+        whole_first=names_fit(width, shown, cells),
     )
 
 
@@ -421,10 +448,12 @@ def _text_and_table(
     sections: Sequence[Sequence[Sequence[str]]],
     justify: Sequence[Justify],
     terminal: bool = True,
+    whole_first: bool = False,
 ) -> str:
     """Plain lines (wrapped by rich), then a table in rich's look (``fast_table``), as text that fits
-    ``output_width()``; colour only on a terminal. Control characters in the lines and cells (spec text)
-    are escaped here, before rich adds its own escape sequences."""
+    ``output_width()``; colour only on a terminal; the first column never wrapped when ``whole_first``.
+    Control characters in the lines and cells (spec text) are escaped here, before rich adds its own
+    escape sequences."""
     from rich.console import Console
 
     lines = [escape_controls(line) for line in lines]
@@ -443,7 +472,8 @@ def _text_and_table(
     for line in lines:
         for piece in clauses_fitted(line, width):
             console.print(piece, markup=False, highlight=False)
-    return buffer.getvalue() + render_table(header, sections, justify, width, colour)
+    no_wrap = [whole_first] + [False] * (len(header) - 1)
+    return buffer.getvalue() + render_table(header, sections, justify, width, colour, no_wrap)
 
 
 def _markdown(analysis: Analysis, depth: int | None) -> str:

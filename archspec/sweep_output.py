@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from typing import Any
 
 from archspec.expr import show
@@ -22,13 +23,30 @@ TABLE_FIGURES = (
 )
 
 
-def render_sweep(result: SweepResult, fmt: str) -> str:
-    """The rows in ``fmt`` (``table``, ``csv`` or ``json``); the front is the ``front`` column (``*``)."""
+# Figures a table narrower than its terminal leaves out, first to last (never an objective): `--format csv`
+# and `json` have them all.
+NARROW_DROPS = ("training_bytes", "activation_bytes", "depth", "rf", "output")
+
+
+def render_sweep(result: SweepResult, fmt: str, width: int | None = None) -> str:
+    """The rows in ``fmt`` (``table``, ``csv`` or ``json``); the front is the ``front`` column (``*``). A
+    table wider than ``width`` (a terminal's) leaves out figures (``NARROW_DROPS``) until it fits."""
     if fmt == "json":
         return json.dumps(_json(result), indent=2) + "\n"
     if fmt == "csv":
         return _csv(result)
-    return _table(result)
+    objectives = {o.name for o in result.objectives}
+    dropped: list[str] = []
+    table, footer = _table(result, dropped)
+    for name in NARROW_DROPS:
+        if width is None or max(map(len, table)) <= width:
+            break
+        if name not in objectives:
+            dropped.append(name)
+            table, footer = _table(result, dropped)
+    if width is not None:  # the footer's prose wrapped at the terminal's width, as analyze's header
+        footer = [piece for line in footer for piece in textwrap.wrap(line, width, subsequent_indent="  ")]
+    return "\n".join([*table, *footer]) + "\n"
 
 
 def _json(result: SweepResult) -> dict[str, Any]:
@@ -59,13 +77,17 @@ def _csv(result: SweepResult) -> str:
     return stream.getvalue()
 
 
-def _table(result: SweepResult) -> str:
-    header = [*result.axes, *(title for _, title, _ in TABLE_FIGURES), "output", "front"]
+def _table(result: SweepResult, dropped: list[str]) -> tuple[list[str], list[str]]:
+    """The table's lines, and the footer's, without the figures in ``dropped``."""
+    shown = [(name, title, show_) for name, title, show_ in TABLE_FIGURES if name not in dropped]
+    output = ["output"] if "output" not in dropped else []
+    header = [*result.axes, *(title for _, title, _ in shown), *output, "front"]
     lines = []
     for row in result.rows:
         if row.ok:
-            figures = [show_(row.figures[name]) for name, _, show_ in TABLE_FIGURES]
-            lines.append([*_values(row), *figures, _output(row), "*" if row.front else ""])
+            figures = [show_(row.figures[name]) for name, _, show_ in shown]
+            outputs = [_output(row)] if output else []
+            lines.append([*_values(row), *figures, *outputs, "*" if row.front else ""])
         else:
             lines.append([*_values(row), f"error: {row.error}"])
     table_width = len(header)
@@ -88,7 +110,12 @@ def _table(result: SweepResult) -> str:
     footer = f"{rows} of {combinations}; {on_front} on the front of " + ", ".join(
         f"{o.name} ({'max' if o.maximise else 'min'})" for o in result.objectives
     )
-    return "\n".join([fmt(header), *(fmt(line) for line in lines), footer]) + "\n"
+    footers = [footer]
+    if dropped:
+        titles = {name: title for name, title, _ in TABLE_FIGURES} | {"output": "output"}
+        left_out = ", ".join(titles[name] for name in dropped)
+        footers.append(f"left out to fit the terminal: {left_out} (--format csv has every figure)")
+    return [fmt(header), *(fmt(line) for line in lines)], footers
 
 
 def _values(row: Row) -> list[str]:

@@ -80,6 +80,7 @@ def test_every_error_of_every_block_in_one_run(tmp_path: Path, monkeypatch: pyte
         t.arch:14:13: error: block Used has no parameter 'k'
           14 |     Used(8, k=2)
                            ^^^
+          hint: its parameters: w
         t.arch:15:16: error: conv has no argument 'strid'
           15 |     conv(n, 3, strid=2)
                               ^^^^^^^

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+import archspec
 from archspec.cli import build_parser, main
+from archspec.report import display_rows
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -112,6 +115,44 @@ def test_tables_fit_the_terminal(width: int) -> None:
             ).stdout
             assert max(len(line) for line in out.splitlines()) <= width, variant
             assert "\x1b[" not in out  # a pipe gets no colour
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+def test_layer_names_are_never_broken_in_a_terminal(width: int) -> None:
+    """In a terminal of 100 columns `analyze resnet50` broke names as `layer1.0` / `.conv1` on two lines:
+    columns are dropped (FLOPs, memory, saved, RF, output) until the names fit whole; the op wraps."""
+    import pty
+
+    spec = Path(__file__).parent / "specs" / "shufflenet_v2.arch"
+    for target in ("resnet50", str(spec)):
+        source, replica = pty.openpty()
+        env = {**os.environ, "COLUMNS": str(width), "NO_COLOR": "1"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "archspec", "analyze", target],
+            stdin=replica,
+            stdout=replica,
+            stderr=replica,
+            env=env,
+            close_fds=True,
+        )
+        os.close(replica)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(source, 65536)
+            except OSError:  # the other end closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(source)
+        assert process.wait() == 0
+        out = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode("utf-8")).replace("\r\n", "\n")
+        rows = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+        names = [row for row in rows if row]
+        expected = [row.name for row in display_rows(archspec.load(target).analyze(), None)] + ["total"]
+        assert names == expected, (target, width)
+        assert max(len(line) for line in out.splitlines()) <= width
 
 
 def test_analysis_json_validates_against_its_schema(capsys: pytest.CaptureFixture[str]) -> None:

@@ -819,3 +819,17 @@ def test_a_spec_without_a_paper_has_one_blank_line_in_the_docstring() -> None:
         "",
         "Input: 3x8x8 per sample; output: 2.",
     ]
+
+
+def test_the_docstring_names_every_package_the_file_imports() -> None:
+    """A spec with ``rearrange`` gives a file that imports einops: its docstring said "this file needs only
+    PyTorch" all the same (met compiling ShuffleNetV2's channel shuffle written as a rearrange)."""
+    head = "network shuffle:\n  input: 4x8x8\n  layers:\n    conv(4, 1)\n"
+    plain = archspec.load("p.arch", text=head).to_source()
+    shuffle = '    rearrange("(g c) h w -> (c g) h w", g=2)\n'
+    shuffled = archspec.load("s.arch", text=head + shuffle).to_source()
+    assert "State-dict keys follow the spec's layer names; this file needs only PyTorch.\n" in plain
+    assert "einops" not in plain
+    assert "State-dict keys follow the spec's layer names; this file needs PyTorch and einops.\n" in shuffled
+    imported = {line.split()[1] for line in shuffled.splitlines() if line.startswith(("import ", "from "))}
+    assert imported == {"__future__", "torch", "einops"}

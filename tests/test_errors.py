@@ -794,6 +794,61 @@ CASES = [
         """,
     ),
     Case(
+        # A new user's SqueezeNet: `expand3x3=` for `expand3x3_planes` is no near miss, and the message
+        # gave no way to find the right name.
+        "block_unknown_parameter_lists_the_parameters",
+        """
+        block Fire(squeeze_planes, expand1x1_planes, expand3x3_planes):
+          conv(squeeze_planes, 1)
+        network n:
+          input: 3x8x8
+          layers:
+            Fire(16, 64, expand3x3=64)
+        """,
+        """
+        t.arch:6:18: error: block Fire has no parameter 'expand3x3'
+           6 |     Fire(16, 64, expand3x3=64)
+                                ^^^^^^^^^^^^
+          hint: its parameters: squeeze_planes, expand1x1_planes, expand3x3_planes
+        """,
+    ),
+    Case(
+        "block_without_parameters_given_one",
+        """
+        block Unit():
+          relu
+        network n:
+          input: 3x8x8
+          layers:
+            Unit(width=4)
+        """,
+        """
+        t.arch:6:10: error: block Unit has no parameter 'width'
+           6 |     Unit(width=4)
+                        ^^^^^^^
+          hint: it has none
+        """,
+    ),
+    Case(
+        "reference_to_a_misspelt_input",
+        """
+        block Half():
+          a: conv(4, 1)
+          b: conv(4, 1) from inptu
+          concat from a, b
+        network n:
+          input: 3x8x8
+          layers:
+            Half()
+        """,
+        """
+        t.arch:3:22: error: unknown layer 'inptu' (a reference names an earlier named layer of this block)
+           3 |   b: conv(4, 1) from inptu
+                                    ^^^^^
+          hint: did you mean 'input'?
+        """,
+    ),
+    Case(
         "block_parameter_given_twice",
         """
         block Unit(width, stride=1):

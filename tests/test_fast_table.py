@@ -16,7 +16,7 @@ from rich.text import Text
 
 import archspec
 from archspec.fast_table import Justify, render_table
-from archspec.report import COLUMNS, _cells, _total_cells, display_rows, table_columns
+from archspec.report import COLUMNS, _cells, _total_cells, display_rows, names_fit, table_columns
 
 
 def rich_table(
@@ -25,11 +25,12 @@ def rich_table(
     justify: Sequence[Justify],
     width: int,
     colour: bool,
+    no_wrap: Sequence[bool] | None = None,
 ) -> str:
     """The same table through rich's own renderer."""
     table = Table(header_style="bold")
-    for name, side in zip(header, justify, strict=True):
-        table.add_column(name, justify=side, overflow="fold")
+    for name, side, whole in zip(header, justify, no_wrap or [False] * len(header), strict=True):
+        table.add_column(name, justify=side, overflow="fold", no_wrap=whole)
     for number, section in enumerate(sections):
         if number:
             table.add_section()
@@ -63,6 +64,23 @@ def test_zoo_tables_equal_rich(variant: str, width: int, colour: bool) -> None:
     header, sections, justify = analysis_table(variant, width)
     expected = rich_table(header, sections, justify, width, colour)
     assert render_table(header, sections, justify, width, colour) == expected
+
+
+@pytest.mark.parametrize("variant", ["resnet50", "swin_t"])
+@pytest.mark.parametrize("width", [80, 100, 131])
+def test_tables_with_whole_layer_names_equal_rich(variant: str, width: int) -> None:
+    """The columns ``table_columns`` keeps for the rows, the layer column not wrapped, as rich prints it."""
+    analysis = archspec.load(variant).analyze()
+    rows = [*map(_cells, display_rows(analysis, None)), _total_cells(analysis)]
+    shown = table_columns(width, rows)
+    assert names_fit(width, shown, rows)
+    body = [[row[i] for i in shown] for row in rows]
+    header = [COLUMNS[i] for i in shown]
+    justify: list[Justify] = ["right" if 3 <= i <= 7 else "left" for i in shown]
+    no_wrap = [True] + [False] * (len(shown) - 1)
+    sections = [body[:-1], body[-1:]]
+    expected = rich_table(header, sections, justify, width, False, no_wrap)
+    assert render_table(header, sections, justify, width, False, no_wrap) == expected
 
 
 CELL = st.lists(

@@ -162,6 +162,31 @@ def test_a_permutation_keeps_the_field_and_a_regrouping_makes_it_global() -> Non
     assert len(seen) == 64  # a softmax over the tokens reaches every position
 
 
+@pytest.mark.parametrize(
+    "shuffle",
+    ['rearrange("(g c) h w -> (c g) h w", g=2)', "channel_shuffle(2)", 'rearrange("c h w -> c h w")'],
+)
+def test_a_regrouping_of_the_channels_alone_keeps_the_field(shuffle: str) -> None:
+    # ShuffleNet's channel shuffle written as a rearrange moves no pixel: the field once became global
+    # at the first shuffle, so a whole ShuffleNetV2 had a global field where torch's gradient has 7x7.
+    text = dedent(
+        f"""
+        network s:
+          input: 4x12x12
+          layers:
+            conv(8, 3, pad=1)
+            {shuffle}
+            conv(8, 5, pad=2)
+        """
+    )
+    net = archspec.load("t.arch", text=text)
+    field = net.analyze().rows[-1].receptive_field
+    assert isinstance(field, ReceptiveField) and field.size == (7, 7)
+    torch.manual_seed(0)
+    seen = gradient_rows_and_columns(net.build(), (4, 12, 12), (3, 6, 6))
+    assert seen == {(h, w) for h in range(3, 10) for w in range(3, 10)}
+
+
 def test_the_pattern_is_read_without_torch() -> None:
     """einops' parser imports no tensor library: checking a rearrange leaves torch unloaded."""
     code = (

@@ -8,6 +8,7 @@ One test (or a parametrised group) per finding, each message compared whole. See
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import signal
@@ -399,6 +400,37 @@ def test_dot_is_killed_on_its_time_limit() -> None:
     with pytest.raises(DotTimeout, match=r"^Graphviz's `dot` did not finish in 0.001 s$"):
         render(source, "svg", seconds=0.001)
     assert _children() == before  # no `dot` left running
+
+
+@pytest.mark.parametrize(
+    ("suffix", "advice"),
+    [
+        (".png", "a PNG's pixels take much of the time: write .svg or .pdf, or give a lower --dpi"),
+        (".svg", "draw less of it (a smaller --depth, fewer --expand)"),
+    ],
+)
+def test_a_drawing_that_times_out_even_simplified_says_what_helps(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    suffix: str,
+    advice: str,
+) -> None:
+    """A new user's ShuffleNet at --depth all as a 192-dpi PNG on a loaded machine: `dot` ran past its
+    time twice and the message said only that."""
+    rendering = importlib.import_module(
+        "archspec.backends.diagram.render"
+    )  # the package's `render` is a function
+    monkeypatch.setattr(rendering.render, "__defaults__", (0.001,))
+    out = tmp_path / f"resnet18{suffix}"
+    code, _, err = run_cli(capsys, "draw", "resnet18", "-o", str(out))
+    assert (code, err) == (
+        2,
+        "archspec: warning: simplified drawing (only the edges to the next layer): Graphviz's `dot` did not "
+        "finish in 0.001 s\n"
+        f"archspec: error: Graphviz's `dot` did not finish in 0.001 s, simplified or not; {advice}\n",
+    )
+    assert not out.exists()
 
 
 def _children() -> set[int]:

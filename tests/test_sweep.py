@@ -141,7 +141,7 @@ def test_json_output_and_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path
         capsys, "sweep", "mobilenet_v1", "--vary", "alpha=1.0,0.5", "--vary", "resolution=224,128",
         "--objectives", "macs,rf:max", "--format", "json", "--plot", str(plot),
     )  # fmt: skip
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, f"wrote {plot}\n")  # as draw says what it wrote
     report = json.loads(out)
     assert report["combinations"] == 4 and report["objectives"] == ["macs", "rf:max"]
     assert [row["values"] for row in report["rows"]] == [
@@ -213,9 +213,11 @@ def test_bad_options_whole_message(capsys: pytest.CaptureFixture[str], argv: lis
 def test_the_documented_sweeps_print_what_the_document_shows(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each console example of docs/sweeps.md, run as written (its plot into a temporary folder)."""
+    """Each console example of docs/sweeps.md, run as written (its plot into a temporary folder), on a
+    terminal as wide as the examples."""
     root = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(root)
+    monkeypatch.setenv("COLUMNS", "120")
     text = (root / "docs" / "sweeps.md").read_text()
     examples = re.findall(r"```console\n\$ (.*?)\n```", text, re.S)
     assert len(examples) == 2
@@ -227,11 +229,38 @@ def test_the_documented_sweeps_print_what_the_document_shows(
             command.append(lines.pop(0))
         argv = shlex.split(" ".join(command))
         assert argv[:2] == ["archspec", "sweep"]
+        wrote = ""
         if "--plot" in argv:
             argv[argv.index("--plot") + 1] = str(tmp_path / "plot.png")
+            wrote = f"wrote {tmp_path / 'plot.png'}\n"
         code, out, err = run(capsys, *argv[1:])
-        assert (code, err) == (0, "")
+        assert (code, err) == (0, wrote)
         assert out == "\n".join(lines) + "\n"
+
+
+def test_a_table_wider_than_the_terminal_leaves_out_figures_but_not_objectives(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 80 columns the table of docs/sweeps.md's MobileNet example was 97 wide and wrapped in the
+    terminal: figures are left out (training, activations, depth, RF, output; never an objective) until it
+    fits, and the footer says which."""
+    monkeypatch.setenv("COLUMNS", "120")
+    _, wide, _ = run(capsys, *MOBILENET_COMMAND)
+    monkeypatch.setenv("COLUMNS", "60")
+    code, narrow, err = run(capsys, *MOBILENET_COMMAND, "--objectives", "macs,rf:max")
+    assert (code, err) == (0, "")
+    lines = narrow.splitlines()
+    assert max(map(len, lines)) <= 60
+    assert lines[0].split() == ["alpha", "resolution", "params", "MACs", "RF", "output", "front"]
+    assert lines[8:] == [
+        "7 rows of 16 combinations; 1 on the front of macs (min), rf",
+        "  (max)",
+        "left out to fit the terminal: training (AdamW), activations,",
+        "  depth (--format csv has every figure)",
+    ]
+    # each row keeps its figures: the wide row without the left-out columns ("39.1 MiB" is two words)
+    for w, n in zip(wide.splitlines()[1:8], lines[1:8], strict=True):
+        assert n.split() == [*w.split()[:4], *w.split()[8:9], *w.split()[10:]]
 
 
 def test_a_spec_edited_between_loads_is_read_again(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""IR to standalone PyTorch source: one readable file that imports only torch.
+"""IR to standalone PyTorch source: one readable file that imports only torch (and einops for
+``rearrange``).
 
 The module tree is the one ``torch_build`` makes (same ``state_dict`` keys), written the way a person
 would write it: one class per block, named after the block (``Bottleneck``), with the arguments that vary
@@ -150,8 +151,18 @@ class _File:
                 "Built with: "
                 + ", ".join(f"{doc_text(k)}={doc_text(v)}" for k, v in sorted(graph.params.items()))
             )
-        lines.append("State-dict keys follow the spec's layer names; this file needs only PyTorch.")
+        # Said as it is: a spec with `rearrange` gives a file that imports einops as well.
+        packages = ["PyTorch", *(line.split()[1].split(".")[0] for line in self.extra_imports())]
+        needs = "only PyTorch" if len(packages) == 1 else " and ".join(dict.fromkeys(packages))
+        lines.append(f"State-dict keys follow the spec's layer names; this file needs {needs}.")
         return lines
+
+    def extra_imports(self) -> list[str]:
+        """What the ops' text needs beside torch (``from einops import rearrange``), in the order first
+        met."""
+        entries = [SOURCE_OPS.get(node.op.kind) for node in self.graph.nodes]
+        extra = [line for entry in entries if entry is not None for line in entry.imports]
+        return list(dict.fromkeys(extra))
 
     def render(self) -> str:
         """The file's text, before tidying."""
@@ -170,10 +181,7 @@ class _File:
             standard += ["from collections.abc import Callable", "from typing import TypeVar"]
         out += [*standard, ""] if standard else []
         out += ["import torch", "import torch.nn.functional as F"]
-        # What an op's text needs beside torch (``from einops import rearrange``), in the order first met.
-        entries = [SOURCE_OPS.get(node.op.kind) for node in self.graph.nodes]
-        extra = [line for entry in entries if entry is not None for line in entry.imports]
-        out += list(dict.fromkeys(extra))
+        out += self.extra_imports()
         out += ["from torch import nn", "", ""]
         for name in LAYER_ORDER:
             if name in self.describer.layers:

@@ -109,7 +109,8 @@ def _unknown(signature: Signature, kw: ast.Keyword) -> Diagnostic:
         return Diagnostic(
             f"block {signature.name} has no parameter '{kw.name}'",
             kw.span,
-            did_you_mean(kw.name, signature.params),
+            did_you_mean(kw.name, signature.params)
+            or (f"its parameters: {', '.join(signature.params)}" if signature.params else "it has none"),
         )
     hint = did_you_mean(kw.name, [*signature.params, *signature.aliases])
     return Diagnostic(

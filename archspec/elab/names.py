@@ -198,7 +198,7 @@ def resolve_ref(ref: ast.Ref, container: Container, env: Mapping[str, Value]) ->
     raise SpecError.at(
         ref.span,
         f"unknown layer '{whole}' (a reference names an earlier named layer of this {where})",
-        did_you_mean(whole, visible),
+        did_you_mean(whole, [*visible, "input"]),  # `from inptu`: the input is named too
     )
 
 

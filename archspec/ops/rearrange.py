@@ -177,11 +177,24 @@ class Rearrange(Op):
         )
 
     def receptive_field(self) -> RFEffect:
-        # A permutation of whole axes (units added or dropped) moves no position: transparent, as permute.
-        # Any other join or split (windows, patches, tokens, H and W flattened, heads split off) regroups
-        # positions in ways later ops cannot be followed through: global, as flatten of a map.
-        left, right = self._wide()
-        return None if sorted(left) == sorted(right) else "global"
+        # A rearrange moves positions only along the axes it splits, joins or regroups (``mixed_axes``);
+        # the field pass decides from what those hold: image positions (windows, patches, tokens, H and W
+        # flattened) make the field global, as flatten of a map does; features (ShuffleNet's channel
+        # shuffle "(g c) h w -> (c g) h w", heads split off the channels) move no position.
+        return None
+
+    def mixed_axes(self, inputs: Sequence[Shape]) -> tuple[tuple[int, int], ...]:
+        # The input axes not carried whole to one output axis: a permutation of whole axes (units added
+        # or dropped) mixes none, as permute.
+        sizes = self.axis_sizes()
+        left, right = self.sides()
+        kept = [[a for a in group if sizes[a] > 1] for group in right]
+        mixed = []
+        for axis, group in enumerate(left):
+            wide = [a for a in group if sizes[a] > 1]
+            if wide and wide not in kept:
+                mixed.append((0, axis))
+        return tuple(mixed)
 
     def axis_sources(self, inputs: Sequence[Shape], output: Shape) -> AxisSources:
         # Each output group carries the input axes its names come from (an axis written `1` none).

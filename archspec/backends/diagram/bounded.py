@@ -44,7 +44,15 @@ def render_bounded(source: str, fmt: Format) -> bytes:
         raise UsageError(f"cannot draw {nodes:,} nodes (the limit is {MAX_SIMPLIFIED_NODES:,}); {reason}")
     note = f"simplified drawing (only the edges to the next layer): {reason}"
     warnings.warn(note, DrawingSimplified, stacklevel=2)
-    return render(simplify(source, note), fmt)
+    try:
+        return render(simplify(source, note), fmt)
+    except DotTimeout as timeout:  # say what helps: the bare message left a user with nothing to try
+        advice = (
+            "a PNG's pixels take much of the time: write .svg or .pdf, or give a lower --dpi"
+            if fmt == "png"
+            else "draw less of it (a smaller --depth, fewer --expand)"
+        )
+        raise DotTimeout(f"{timeout}, simplified or not; {advice}") from None
 
 
 def simplify(source: str, note: str) -> str:
