@@ -210,6 +210,10 @@ def replay(
     (``fits`` first); the instance's output."""
     shift = len(graph.nodes) - template.start
     group_shift = graph.repeat_groups - template.first_group
+    if not shift and not group_shift and path == template.path and inputs == template.inputs:
+        # The very place the template was recorded at (the same instance of the variant before, in a
+        # search loop): every renamed field would be the same, so its nodes and scopes (frozen) are shared.
+        return _shared(template, graph, budget)
     outside = dict(zip(template.inputs, inputs, strict=True))
     start, cut = template.start, len(template.path)
     repeats: dict[int, Repeat] = {}
@@ -240,6 +244,17 @@ def replay(
         budget.left -= template.steps
     out = template.output
     return out + shift if out >= start else outside[out]
+
+
+def _shared(template: Template, graph: GraphBuilder, budget: Budget | None) -> int:
+    """``replay`` where nothing is renamed: the template's own nodes and scopes added to ``graph``."""
+    graph.nodes.extend(template.nodes)
+    graph.scopes.extend(template.scopes)
+    graph.repeat_groups += template.groups
+    graph.reach = max(graph.reach, template.start + template.reach)
+    if budget is not None:
+        budget.left -= template.steps
+    return template.output
 
 
 def copied(model: Model, changes: dict[str, Any]) -> Model:
