@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from archspec.elab import memo
 from archspec.elab.binding import unknown_op
 from archspec.elab.metadata import jsonable, metadata
 from archspec.elab.names import Container, file_environment
@@ -85,7 +86,11 @@ def _lower(
         raise SpecError.at(
             lowerer.last_span, "nested too deeply to elaborate (blocks, bodies and expressions)"
         ) from None
-    init = lower_init(network.init, env, graph.nodes, graph.scopes)
+    init = memo.memoized(  # (each variant of a search loop has the same rules: elab.memo)
+        memo.init_key(network.init, env),
+        (network.init,),
+        lambda: lower_init(network.init, env, graph.nodes, graph.scopes),
+    )
     if tracer is not None:  # the init rules' values (`std=1 / hidden_dim`) computed again, as a whole
         tracer.init_again = lambda ctx, nodes: lower_init(
             network.init, value_at(env, ctx), nodes, graph.scopes

@@ -98,6 +98,9 @@ SPEC = textwrap.dedent(
       name: "Memos"
       year: 2000 + years
       notes: "made for the memos' test"
+      init:
+        conv: kaiming_normal(mode="fan_out", nonlinearity="relu")
+        linear: normal(std=1 / w), bias=zeros
       input: 3x16x16
       params:
         w = 8
@@ -134,6 +137,8 @@ def test_the_budget_runs_out_where_it_does_without_memos(
         with budget(limit):
             return outcome(lambda: lower(program, "large", {"classes": 7}))
 
+    stds = [lower(program, variant).init[1].calls[0].args["std"] for variant in ("small", "large")]
+    assert stds == [1 / 4, 1 / 8]  # the init rules read `w`: each variant its own
     for limit in range(steps + 2):
         with nothing_kept(monkeypatch):
             fresh = within(limit)

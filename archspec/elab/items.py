@@ -235,13 +235,14 @@ class ItemLowerer(ABC):
         """An instance of ``block`` named ``local``, from ``x`` (and its other ``inputs``); its output."""
         self.blocks.check(block, call)
 
-        def bound() -> tuple[dict[str, Value], str, str]:
+        def bound() -> tuple[dict[str, Value], str, str, Any]:
             block_env = bind_block_arguments(self.program, block, call, env, self.graph.env_shape(x))
             block_env["in_shapes"] = tuple(self.graph.env_shape(i) for i in inputs or (x,))
-            return block_env, call_text(block, call, block_env), block_label(block, call, block_env)
+            text, label = call_text(block, call, block_env), block_label(block, call, block_env)
+            return block_env, text, label, replay.env_key(block_env)
 
         key = self._instance_key(block, call, env, inputs or (x,))
-        bound_env, text, label = memo.memoized(key, (call, block, *self.modules), bound)
+        bound_env, text, label, values = memo.memoized(key, (call, block, *self.modules), bound)
         block_env = dict(bound_env)  # (the body adds its own names)
         path = container.child_name(local)
         child = Container(path, x, container, is_block=True, inputs=inputs or (x,))
@@ -266,7 +267,7 @@ class ItemLowerer(ABC):
         key = (
             None
             if traced
-            else replay.template_key(block, self.files, around, self.depth, block_env, inputs, graph)
+            else replay.template_key(block, self.files, around, self.depth, values, inputs, graph)
         )
         template = replay.find(key, block)
         if template is not None and replay.fits(template, graph, budget):

@@ -18,6 +18,7 @@ from archspec.elab.graph import Unkeyed, typed_key
 from archspec.elab.walk import free_names
 from archspec.expr import Value
 from archspec.limits import current_budget
+from archspec.ops import OPS_BY_NAME
 
 T = TypeVar("T")
 
@@ -36,6 +37,33 @@ def reads(call: ast.Call) -> tuple[str, ...]:
         names = tuple(dict.fromkeys(name.id for expr in exprs for name in free_names(expr)))
         found = _READS[id(call)] = (call, names)
     return found[1]
+
+
+def init_key(rules: tuple[ast.InitRule, ...], env: Mapping[str, Value]) -> Hashable | None:
+    """The key of a network's ``init:`` rules (``init_rules.lower_init``) where each names an op, which
+    reads neither the layers nor the scopes: the rules and the values of the names their clauses read;
+    None for a name pattern or a block's rule, or a value that cannot be keyed."""
+    if not all(not rule.pattern and rule.target in OPS_BY_NAME for rule in rules):
+        return None
+    found = _INIT_READS.get(id(rules))
+    if found is None or found[0] is not rules:
+        if len(_INIT_READS) >= _LIMIT:
+            _INIT_READS.clear()
+        exprs = [
+            expr
+            for rule in rules
+            for clause in rule.clauses
+            for expr in (*clause.args, *(keyword.value for keyword in clause.kwargs))
+        ]
+        names = tuple(dict.fromkeys(name.id for expr in exprs for name in free_names(expr)))
+        found = _INIT_READS[id(rules)] = (rules, names)
+    try:
+        return ("init", id(rules), values_key(found[1], env))
+    except Unkeyed:
+        return None
+
+
+_INIT_READS: dict[int, tuple[tuple[ast.InitRule, ...], tuple[str, ...]]] = {}
 
 
 def values_key(names: tuple[str, ...], env: Mapping[str, Value]) -> tuple[Hashable, ...]:
@@ -72,6 +100,7 @@ def clear() -> None:
     """Forget every entry."""
     _MADE.clear()
     _READS.clear()
+    _INIT_READS.clear()
 
 
-__all__ = ["Unkeyed", "clear", "memoized", "reads", "values_key"]
+__all__ = ["Unkeyed", "clear", "init_key", "memoized", "reads", "values_key"]

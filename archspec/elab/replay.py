@@ -95,20 +95,27 @@ def program_key(program: Program) -> tuple[tuple[str, int], ...]:
     return tuple((path, id(scope.module)) for path, scope in program.files.items())
 
 
+def env_key(env: Mapping[str, Value]) -> tuple[tuple[str, Hashable], ...] | None:
+    """An instance's bound environment as ``template_key`` holds it (every name with its value's type);
+    None when a value cannot be keyed (the instance is then elaborated every time)."""
+    try:
+        return tuple((name, typed_key(value)) for name, value in env.items())
+    except Unkeyed:
+        return None
+
+
 def template_key(
     block: ast.BlockDef,
     files: tuple[tuple[str, int], ...],
     around: tuple[str, ...],
     depth: int,
-    env: Mapping[str, Value],
+    values: tuple[tuple[str, Hashable], ...] | None,
     inputs: Sequence[int],
     graph: GraphBuilder,
 ) -> Key | None:
-    """Everything an instance's elaboration reads (see the module docstring); None when a value cannot be
-    keyed (the instance is then elaborated every time)."""
-    try:
-        values = tuple((name, typed_key(value)) for name, value in env.items())
-    except Unkeyed:
+    """Everything an instance's elaboration reads (see the module docstring), ``values``: its
+    environment's ``env_key``; None when that is None."""
+    if values is None:
         return None
     facts = tuple(
         (graph.nodes[i].shape, graph.nodes[i].batched, graph.integer(i), inputs.index(i)) for i in inputs
