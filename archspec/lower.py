@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from archspec.elab import memo
 from archspec.elab.binding import unknown_op
+from archspec.elab.graph import trusted
 from archspec.elab.metadata import jsonable, metadata
 from archspec.elab.names import Container, file_environment
 from archspec.elab.origins import Tracer
@@ -95,16 +96,20 @@ def _lower(
         tracer.init_again = lambda ctx, nodes: lower_init(
             network.init, value_at(env, ctx), nodes, graph.scopes
         )
-    # Every node and op was validated as it was made; the graph record needs no second pass.
-    return Graph.model_construct(
-        network=network.name,
-        variant=chosen,
-        source=program.root.module.path,
-        params={k: jsonable(plain(v)) for k, v in params.items()},
-        metadata=metadata(network, env, chosen),
-        input_shape=shape,
-        scopes=tuple(graph.scopes),
-        nodes=tuple(graph.nodes),
-        output=out,
-        init=init,
+    # Every node and op was validated as it was made; the graph record needs no second pass (nor
+    # model_construct's search of every field for a default: each is given, in the fields' order).
+    return trusted(
+        Graph,
+        {
+            "network": network.name,
+            "variant": chosen,
+            "source": program.root.module.path,
+            "params": {k: jsonable(plain(v)) for k, v in params.items()},
+            "metadata": metadata(network, env, chosen),
+            "input_shape": shape,
+            "scopes": tuple(graph.scopes),
+            "nodes": tuple(graph.nodes),
+            "output": out,
+            "init": init,
+        },
     )
