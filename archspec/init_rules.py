@@ -12,7 +12,7 @@ formulas (spec expressions, with every other name replaced by its value) for the
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,7 +111,15 @@ def lower_init(
     errors = Collector()
     lowered: list[InitRule] = []
     seen: dict[tuple[str, bool], Span] = {}
-    with_parameters = _initialisable(nodes)
+    found: list[list[Node]] = []
+
+    def with_parameters() -> list[Node]:
+        # Only a name pattern or a block's rule looks at the layers: an op's rule (ResNet's two) does
+        # not, and asking every layer for its parameter count was a tenth of lowering a variant.
+        if not found:
+            found.append(_initialisable(nodes))
+        return found[0]
+
     for rule in rules:
         try:
             record = _block_rule(rule, env, with_parameters, scopes, errors)
@@ -165,14 +173,15 @@ def block_layers(block: str, nodes: Sequence[Node], scopes: Sequence[Scope]) -> 
 def _block_rule(
     rule: ast.InitRule,
     env: Mapping[str, Value],
-    nodes: Sequence[Node],
+    nodes: Callable[[], Sequence[Node]],
     scopes: Sequence[Scope],
     errors: Collector,
 ) -> InitRule | None:
-    """The record of a rule naming a block, or None where the target is not a block's instances."""
+    """The record of a rule naming a block, or None where the target is not a block's instances
+    (``nodes``: the layers with parameters)."""
     if rule.pattern or rule.target in OPS_BY_NAME or not block_instances(rule.target, scopes):
         return None
-    matched = block_layers(rule.target, nodes, scopes)
+    matched = block_layers(rule.target, nodes(), scopes)
     if not matched:
         raise SpecError.at(
             rule.target_span,
@@ -199,9 +208,10 @@ def block_built_rules(rules: Sequence[InitRule], scope: Scope) -> list[InitRule]
 
 
 def _lower_rule(
-    rule: ast.InitRule, env: Mapping[str, Value], nodes: Sequence[Node], errors: Collector
+    rule: ast.InitRule, env: Mapping[str, Value], layers: Callable[[], Sequence[Node]], errors: Collector
 ) -> InitRule | None:
     if rule.pattern:
+        nodes = layers()
         matched = [n for n in nodes if fnmatch.fnmatchcase(n.name, rule.target)]
         if not matched:
             names = [n.name for n in nodes]

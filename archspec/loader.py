@@ -50,10 +50,38 @@ class Program:
 
 def display_path(path: Path) -> str:
     """A path as shown in messages: relative to the working directory when below it."""
+    return _shown(path.resolve(), path)
+
+
+def _shown(resolved: Path, path: Path) -> str:
+    """``display_path(path)`` of a path whose ``resolve()`` is ``resolved``."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(resolved.relative_to(_working_folder()))
     except ValueError:
         return str(path)
+
+
+# Each resolved working folder, by what ``os.getcwd`` says: a search loop loads a spec many times, and
+# resolving a path (a system call per component) was a fifth of loading a zoo network. The kernel's
+# working folder has no links in it, so the same name resolves the same way.
+_WORKING: dict[str, Path] = {}
+
+
+def _working_folder() -> Path:
+    """``Path.cwd().resolve()``."""
+    here = os.getcwd()
+    found = _WORKING.get(here)
+    if found is None:
+        if len(_WORKING) >= 64:
+            _WORKING.clear()
+        found = _WORKING[here] = Path(here).resolve()
+    return found
+
+
+@cache
+def _package_folder(name: str) -> Path:
+    """The resolved folder ``name`` of the installed package (``zoo``, ``std``): the same all along."""
+    return (Path(__file__).parent / name).resolve()
 
 
 # Bounds on what a spec can make archspec read (see docs/security.md).
@@ -112,15 +140,16 @@ def load_program(
     """
     files: dict[str, FileScope] = {}
     if memory is not None:
-        zoo = zoo_dir().resolve()
-        policy = ImportPolicy((zoo, std_dir().resolve()), (zoo,), False, memory)
+        zoo = _package_folder("zoo")
+        policy = ImportPolicy((zoo, _package_folder("std")), (zoo,), False, memory)
         return Program(_load(path, memory[str(path)], files, [], policy), files)
     # The zoo is archspec's own files: always readable, searched last so a user's file of the same name wins.
-    folders = (*(Path(folder).resolve() for folder in search_path), zoo_dir().resolve())
+    folders = (*(Path(folder).resolve() for folder in search_path), _package_folder("zoo"))
     # The standard library is readable (a std file may import a sibling by a relative path), never searched.
-    roots = (path.resolve().parent, *folders, std_dir().resolve())
+    resolved = path.resolve()
+    roots = (resolved.parent, *folders, _package_folder("std"))
     policy = ImportPolicy(roots, folders, allow_absolute_imports)
-    root = _load(path.resolve(), text, files, [], policy)
+    root = _load(resolved, text, files, [], policy, key=_shown(resolved, resolved))
     return Program(root, files)
 
 
@@ -167,8 +196,12 @@ def _load(
     stack: list[str],
     policy: ImportPolicy,
     imported: ast.Import | None = None,
+    key: str | None = None,
 ) -> FileScope:
-    key = display_path(path)
+    """The file at ``path`` (named ``key`` in messages: ``display_path(path)`` unless given) with
+    everything it imports, each added to ``files``."""
+    if key is None:
+        key = display_path(path)
     if key in files:
         return files[key]
     if text is None:
@@ -301,7 +334,7 @@ def _resolve_std(name: str, refuse: Callable[[str, str | None], SpecError]) -> P
     parts = name.split("/")
     if any(part in ("", ".", "..") or "\\" in part for part in parts):
         raise refuse("a standard-library path names a file below std/, without '.', '..' or '//'", None)
-    folder = std_dir().resolve()
+    folder = _package_folder("std")
     target = (folder / name).resolve()
     if not target.is_relative_to(folder) or not target.is_file():
         known = std_files()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from archspec.elab import memo
 from archspec.elab.binding import unknown_op
+from archspec.elab.graph import trusted
 from archspec.elab.metadata import jsonable, metadata
 from archspec.elab.names import Container, file_environment
 from archspec.elab.origins import Tracer
@@ -85,21 +87,29 @@ def _lower(
         raise SpecError.at(
             lowerer.last_span, "nested too deeply to elaborate (blocks, bodies and expressions)"
         ) from None
-    init = lower_init(network.init, env, graph.nodes, graph.scopes)
+    init = memo.memoized(  # (each variant of a search loop has the same rules: elab.memo)
+        memo.init_key(network.init, env),
+        (network.init,),
+        lambda: lower_init(network.init, env, graph.nodes, graph.scopes),
+    )
     if tracer is not None:  # the init rules' values (`std=1 / hidden_dim`) computed again, as a whole
         tracer.init_again = lambda ctx, nodes: lower_init(
             network.init, value_at(env, ctx), nodes, graph.scopes
         )
-    # Every node and op was validated as it was made; the graph record needs no second pass.
-    return Graph.model_construct(
-        network=network.name,
-        variant=chosen,
-        source=program.root.module.path,
-        params={k: jsonable(plain(v)) for k, v in params.items()},
-        metadata=metadata(network, env, chosen),
-        input_shape=shape,
-        scopes=tuple(graph.scopes),
-        nodes=tuple(graph.nodes),
-        output=out,
-        init=init,
+    # Every node and op was validated as it was made; the graph record needs no second pass (nor
+    # model_construct's search of every field for a default: each is given, in the fields' order).
+    return trusted(
+        Graph,
+        {
+            "network": network.name,
+            "variant": chosen,
+            "source": program.root.module.path,
+            "params": {k: jsonable(plain(v)) for k, v in params.items()},
+            "metadata": metadata(network, env, chosen),
+            "input_shape": shape,
+            "scopes": tuple(graph.scopes),
+            "nodes": tuple(graph.nodes),
+            "output": out,
+            "init": init,
+        },
     )

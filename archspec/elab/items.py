@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archspec import ast
-from archspec.elab import replay
+from archspec.elab import memo, replay
 from archspec.elab.binding import bind, op_signature, unknown_op
 from archspec.elab.blocks import BlockStack, bind_block_arguments, call_text, explain_network_names, raise_it
 from archspec.elab.formulas import formulas
@@ -40,6 +40,7 @@ class ItemLowerer(ABC):
         self.graph = GraphBuilder()
         self.blocks = BlockStack(program)
         self.files = replay.program_key(program)  # block replay's key of the program (elab.replay)
+        self.modules = tuple(scope.module for scope in program.files.values())  # (kept by the memos)
         self.depth = 0  # bodies being elaborated, one inside the other
         self.last_span: Span | None = None  # the statement being elaborated, for a last-resort error
 
@@ -145,7 +146,11 @@ class ItemLowerer(ABC):
         else:
             layer = container.child_name(local)
             listed = any(isinstance(source, ast.RefList) for source in item.sources)
-            op, found = self.op_from_call(atom, env, inputs, layer, listed)
+            op, found = memo.memoized(
+                self._op_key(atom, env, inputs, listed),
+                (atom, *self.modules),
+                lambda: self.op_from_call(atom, env, inputs, layer, listed),
+            )
             span = item.span if item.label else atom.span
             out = self.graph.add_node(container, local, op, inputs, span, repeat, found)
         if item.label is not None or item.repeat is not None:
@@ -185,6 +190,37 @@ class ItemLowerer(ABC):
         written = {name: arg.expr for name, arg in bound.items()}
         return op, formulas(op, written, args, env, self.network_params)
 
+    def _op_key(self, call: ast.Call, env: Mapping[str, Value], inputs: list[int], listed: bool) -> Any:
+        """What ``op_from_call`` reads (``elab.memo``): the call, the program's files, the values of the
+        names its arguments read (and whether each is the network's parameter of the same value, for
+        its formulas), its inputs' shapes, batch axes and integer dtypes; None where not keyed."""
+        if self.graph.tracer is not None:  # a traced elaboration records each op's origins as it makes it
+            return None
+        names = memo.reads(call)
+        try:
+            values = memo.values_key(names, env)
+            params = memo.values_key(names, self.network_params)
+        except memo.Unkeyed:
+            return None
+        nodes = self.graph.nodes
+        facts = tuple((nodes[i].shape, nodes[i].batched, self.graph.integer(i)) for i in inputs)
+        return ("op", id(call), self.files, values, params, facts, listed, bool(self.blocks))
+
+    def _instance_key(
+        self, block: ast.BlockDef, call: ast.Call, env: Mapping[str, Value], inputs: tuple[int, ...]
+    ) -> Any:
+        """What a block instance's environment, call text and label are made from (``elab.memo``): the
+        block, the call, the program's files, the values of the names the call reads and its inputs'
+        shapes; None where not keyed."""
+        if self.graph.tracer is not None:
+            return None
+        try:
+            values = memo.values_key(memo.reads(call), env)
+        except memo.Unkeyed:
+            return None
+        shapes = tuple(self.graph.nodes[i].shape for i in inputs)
+        return ("instance", id(call), id(block), self.files, values, shapes)
+
     def instantiate(
         self,
         block: ast.BlockDef,
@@ -198,18 +234,25 @@ class ItemLowerer(ABC):
     ) -> int:
         """An instance of ``block`` named ``local``, from ``x`` (and its other ``inputs``); its output."""
         self.blocks.check(block, call)
-        block_env = bind_block_arguments(self.program, block, call, env, self.graph.env_shape(x))
-        block_env["in_shapes"] = tuple(self.graph.env_shape(i) for i in inputs or (x,))
+
+        def bound() -> tuple[dict[str, Value], str, str, Any]:
+            block_env = bind_block_arguments(self.program, block, call, env, self.graph.env_shape(x))
+            block_env["in_shapes"] = tuple(self.graph.env_shape(i) for i in inputs or (x,))
+            text, label = call_text(block, call, block_env), block_label(block, call, block_env)
+            return block_env, text, label, replay.env_key(block_env)
+
+        key = self._instance_key(block, call, env, inputs or (x,))
+        bound_env, text, label, values = memo.memoized(key, (call, block, *self.modules), bound)
+        block_env = dict(bound_env)  # (the body adds its own names)
         path = container.child_name(local)
         child = Container(path, x, container, is_block=True, inputs=inputs or (x,))
-        text = call_text(block, call, block_env)
         self.graph.scopes.append(
             Scope(
                 name=path,
                 kind="block",
                 block=block.name,
                 call=text,
-                label=block_label(block, call, block_env),
+                label=label,
                 repeat=repeat,
                 span=call.span,
                 order=tuple(name.text for name in block.order),
@@ -224,7 +267,7 @@ class ItemLowerer(ABC):
         key = (
             None
             if traced
-            else replay.template_key(block, self.files, around, self.depth, block_env, inputs, graph)
+            else replay.template_key(block, self.files, around, self.depth, values, inputs, graph)
         )
         template = replay.find(key, block)
         if template is not None and replay.fits(template, graph, budget):

@@ -2,20 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
 from archspec import ast
+from archspec.elab import memo
+from archspec.elab.graph import Unkeyed, typed_key
 from archspec.elab.variants import variant_names
+from archspec.elab.walk import free_names
 from archspec.errors import SpecError, did_you_mean
 from archspec.expr import BlockRef, Value, evaluate, show
 from archspec.ir import Metadata, ReportedResult
 
 
 def metadata(network: ast.NetworkDef, env: Mapping[str, Value], variant: str | None = None) -> Metadata:
-    """The network's metadata section evaluated into a Metadata record (results: those of ``variant``)."""
+    """The network's metadata section evaluated into a Metadata record (results: those of ``variant``).
+
+    Made once per network (its syntax tree), variant and values of the names the section reads
+    (``elab.memo``): each variant of a search loop has the same metadata (issue 26)."""
+    key = _memo_key(network, env, variant)
+    return memo.memoized(key, (network,), lambda: _metadata(network, env, variant))
+
+
+_READS: dict[int, tuple[ast.NetworkDef, tuple[str, ...]]] = {}  # each network's names, by identity
+_READS_LIMIT = 256
+
+
+def _memo_key(network: ast.NetworkDef, env: Mapping[str, Value], variant: str | None) -> Hashable | None:
+    """The key of ``metadata``'s memo (None: a value that cannot be keyed, made afresh)."""
+    found = _READS.get(id(network))
+    if found is None or found[0] is not network:
+        if len(_READS) >= _READS_LIMIT:
+            _READS.clear()
+        names = tuple(dict.fromkeys(name.id for entry in network.meta for name in _names(entry)))
+        found = _READS[id(network)] = (network, names)
+    try:
+        values = tuple((name, typed_key(env[name]) if name in env else None) for name in found[1])
+    except Unkeyed:
+        return None
+    return ("metadata", id(network), variant, values)
+
+
+def _names(entry: ast.MetaEntry) -> Iterator[ast.Name]:
+    if isinstance(entry.value, tuple):
+        for child in entry.value:
+            yield from _names(child)
+    else:
+        yield from free_names(entry.value)
+
+
+def _metadata(network: ast.NetworkDef, env: Mapping[str, Value], variant: str | None) -> Metadata:
     fields: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     known = set(Metadata.model_fields) - {"extra", "results"}

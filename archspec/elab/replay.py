@@ -95,20 +95,27 @@ def program_key(program: Program) -> tuple[tuple[str, int], ...]:
     return tuple((path, id(scope.module)) for path, scope in program.files.items())
 
 
+def env_key(env: Mapping[str, Value]) -> tuple[tuple[str, Hashable], ...] | None:
+    """An instance's bound environment as ``template_key`` holds it (every name with its value's type);
+    None when a value cannot be keyed (the instance is then elaborated every time)."""
+    try:
+        return tuple((name, typed_key(value)) for name, value in env.items())
+    except Unkeyed:
+        return None
+
+
 def template_key(
     block: ast.BlockDef,
     files: tuple[tuple[str, int], ...],
     around: tuple[str, ...],
     depth: int,
-    env: Mapping[str, Value],
+    values: tuple[tuple[str, Hashable], ...] | None,
     inputs: Sequence[int],
     graph: GraphBuilder,
 ) -> Key | None:
-    """Everything an instance's elaboration reads (see the module docstring); None when a value cannot be
-    keyed (the instance is then elaborated every time)."""
-    try:
-        values = tuple((name, typed_key(value)) for name, value in env.items())
-    except Unkeyed:
+    """Everything an instance's elaboration reads (see the module docstring), ``values``: its
+    environment's ``env_key``; None when that is None."""
+    if values is None:
         return None
     facts = tuple(
         (graph.nodes[i].shape, graph.nodes[i].batched, graph.integer(i), inputs.index(i)) for i in inputs
@@ -210,6 +217,10 @@ def replay(
     (``fits`` first); the instance's output."""
     shift = len(graph.nodes) - template.start
     group_shift = graph.repeat_groups - template.first_group
+    if not shift and not group_shift and path == template.path and inputs == template.inputs:
+        # The very place the template was recorded at (the same instance of the variant before, in a
+        # search loop): every renamed field would be the same, so its nodes and scopes (frozen) are shared.
+        return _shared(template, graph, budget)
     outside = dict(zip(template.inputs, inputs, strict=True))
     start, cut = template.start, len(template.path)
     repeats: dict[int, Repeat] = {}
@@ -240,6 +251,17 @@ def replay(
         budget.left -= template.steps
     out = template.output
     return out + shift if out >= start else outside[out]
+
+
+def _shared(template: Template, graph: GraphBuilder, budget: Budget | None) -> int:
+    """``replay`` where nothing is renamed: the template's own nodes and scopes added to ``graph``."""
+    graph.nodes.extend(template.nodes)
+    graph.scopes.extend(template.scopes)
+    graph.repeat_groups += template.groups
+    graph.reach = max(graph.reach, template.start + template.reach)
+    if budget is not None:
+        budget.left -= template.steps
+    return template.output
 
 
 def copied(model: Model, changes: dict[str, Any]) -> Model:
