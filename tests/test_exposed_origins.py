@@ -31,6 +31,21 @@ network t:
     linear(width * 2)
 """
 
+IN_A_BLOCK = """\
+block Wide(dim):
+  linear(dim * 4) >> relu >> linear(dim)
+
+network t:
+  input: [8]
+  params:
+    width = 6
+  layers:
+    linear(width)
+    Wide(width)
+    Wide(width)
+    linear(2)
+"""
+
 COUNT = """\
 network t:
   input: [4]
@@ -78,6 +93,16 @@ def test_a_parameter_used_through_arithmetic_is_written_as_that_expression(tmp_p
     source = _builds_what_the_spec_builds(ARITHMETIC, {"width": 5}, tmp_path)
     assert "nn.Linear(4, width * 2)" in source
     assert "def build(width: int = 8) -> nn.Module:" in source
+
+
+def test_a_parameter_reaching_a_block_through_arithmetic_and_shapes_is_written_as_expressions(
+    tmp_path: Path,
+) -> None:
+    """The block's `dim * 4` is the caller's `width` times 4; the second layer's input width comes from
+    the first one's output shape: both are written over the network's parameter."""
+    source = _builds_what_the_spec_builds(IN_A_BLOCK, {"width": 5}, tmp_path)
+    assert source.count("nn.Linear(width, width * 4)") == source.count("nn.Linear(width * 4, width)") == 2
+    assert "def build(width: int = 6) -> nn.Module:" in source
 
 
 def test_a_parameter_that_decides_a_repeat_count_stays_a_literal(tmp_path: Path) -> None:

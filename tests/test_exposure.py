@@ -36,7 +36,7 @@ CHANGED: list[tuple[str, dict[str, Any]]] = [
     ("resnet18", {"num_classes": 10}),
     ("googlenet", {"num_classes": 10, "dropout": 0.3}),
     ("mobilenet_v3_large", {"num_classes": 10, "dropout": 0.3}),
-    ("swin_t", {"num_classes": 10, "patch_size": 2}),
+    ("swin_t", {"num_classes": 10, "patch_size": 2, "embed_dim": 48}),  # its stages' widths: embed_dim * 2...
     (
         "vit_b_16",
         {"image_size": 64, "patch_size": 8, "hidden_dim": 96, "mlp_dim": 160}

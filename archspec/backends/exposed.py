@@ -22,8 +22,10 @@ The rule: a parameter is exposed when
 - in both graphs every op it changes is written in a class's ``__init__`` (a module, an
   ``nn.Parameter``), never in ``forward`` or as a buffer's values, and there every argument that
   changes went exactly from the parameter's value to the other value (a tuple: element by element),
-  or is an argument the spec computes from it by arithmetic outside blocks (``Node.formulas``: ViT's
-  ``(image_size // patch_size) ** 2 + 1``, written as that formula over the exposed parameters);
+  or from an integer multiple or part of it to the same multiple or part of the other (Swin's stage
+  widths, written ``embed_dim * 2``; ``width // 2``), or is an argument the spec computes from it by
+  arithmetic outside blocks (``Node.formulas``: ViT's ``(image_size // patch_size) ** 2 + 1``,
+  written as that formula over the exposed parameters);
   the init functions come out the same; and the two values change the same arguments (so that a
   number that only happens to equal the parameter's value is not taken for it). The input's shape
   may change: the example under ``if __name__ == "__main__":`` keeps the default;
@@ -60,7 +62,10 @@ _IMPORTED = frozenset({"collections", "abc", "typing", "TypeVar", "einops", "fun
 # Names a class's __init__ may bind itself: the loop variables of its list comprehensions and generators.
 _LOCALS = frozenset({"i", "_"})
 
-Path = tuple[Any, ...]  # (argument index, element index...) in a step's constructor; "formula" for one
+# A place in a step's constructor: (argument index, element index..., how it is written): the last is
+# "" for the parameter itself, " * 4" or " // 2" for a multiple or a part of it, "formula" for an
+# argument written as the spec's formula (``Node.formulas``).
+Path = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -105,19 +110,20 @@ class Exposure:
             return ctor
         args = list(ctor.args)
         for path, name in found.items():
-            if path[-1] == "formula":
+            index, *inner, how = path
+            if how == "formula":
                 continue  # written as its formula over the exposed parameters (``with_formulas``)
-            index, *inner = path
-            args[index] = dataclasses.replace(args[index], value=_marked(args[index].value, inner, name))
+            value = _marked(args[index].value, inner, name + how)
+            args[index] = dataclasses.replace(args[index], value=value)
         return dataclasses.replace(ctor, args=tuple(args))
 
 
-def _marked(value: Any, inner: Sequence[int], name: str) -> Any:
-    """``value`` with the element at ``inner`` (itself where empty) written as ``name``."""
+def _marked(value: Any, inner: Sequence[int], text: str) -> Any:
+    """``value`` with the element at ``inner`` (itself where empty) written as ``text``."""
     if not inner:
-        return Formula(value, name)
+        return Formula(value, text)
     items = list(value)
-    items[inner[0]] = _marked(items[inner[0]], inner[1:], name)
+    items[inner[0]] = _marked(items[inner[0]], inner[1:], text)
     return tuple(items)
 
 
@@ -323,13 +329,30 @@ def _same(a: Any, b: Any) -> bool:
     return a is b or (type(a) is type(b) and a == b)
 
 
+def _arithmetic(a: Any, b: Any, value: int | float, other: int | float) -> str | None:
+    """How ``a`` follows from ``value`` where ``b`` follows so from ``other``: `` * k`` (a multiple) or
+    `` // k`` (a part), integers all; else None. (Both other values must agree: a relation of three
+    points, ``_places``.)"""
+    if not all(type(v) is int and v > 0 for v in (a, b, value, other)):
+        return None
+    if a % value == 0 and a // value >= 2 and b == a // value * other:
+        return f" * {a // value}"
+    if value % a == 0 and value // a >= 2 and b == other // (value // a):
+        return f" // {value // a}"
+    return None
+
+
 def _value_places(a: Any, b: Any, value: int | float, other: int | float) -> list[Path] | None:
-    """Where ``a`` holds ``value`` and ``b`` holds ``other`` (``()``: ``a`` itself; element indices in
-    a tuple); None when they differ otherwise."""
+    """Where ``a`` holds ``value`` (or a multiple or part of it, ``_arithmetic``) and ``b`` holds
+    ``other`` likewise: element indices in a tuple, then how it is written; None when they differ
+    otherwise."""
     if type(a) is type(b) and a == b:
         return []
     if type(a) is type(value) and a == value and type(b) is type(other) and b == other:
-        return [()]
+        return [("",)]
+    how = _arithmetic(a, b, value, other)
+    if how is not None:
+        return [(how,)]
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         found: list[Path] = []
         for k, (x, y) in enumerate(zip(a, b, strict=True)):
