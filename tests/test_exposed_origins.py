@@ -127,6 +127,33 @@ def test_a_parameter_written_in_forward_stays_a_literal(tmp_path: Path) -> None:
     assert "F.dropout(x, 0.5, self.training)" in source
 
 
+CLASHING = """\
+block B(c):
+  linear(c) >> relu
+
+network t:
+  input: [4]
+  params:
+    value = 6
+    nn = 3
+    i = 5
+  layers:
+    linear(value)
+    b: B(value)
+    c: B(7)
+    d: B(i)
+    linear(nn)
+"""
+
+
+def test_a_parameter_named_like_a_name_the_file_uses_stays_a_literal(tmp_path: Path) -> None:
+    """`nn` is the file's import, `i` a loop variable its classes may use (found once the classes are
+    recovered: they are recovered again without it); `value` is an argument."""
+    source = _builds_what_the_spec_builds(CLASHING, {"value": 5}, tmp_path)
+    assert "def build(value: int = 6) -> nn.Module:" in source
+    assert "nn.Linear(7, 5)" in source and "nn.Linear(5, 3)" in source
+
+
 @pytest.mark.parametrize("name", ["vit_b_16", "resnet18"])
 def test_the_file_is_generated_once_and_the_spec_elaborated_once_more(
     name: str, monkeypatch: pytest.MonkeyPatch
