@@ -27,7 +27,8 @@ INCEPTION = str(Path(__file__).parent / "specs" / "inception_v3.arch")
 
 # (network, values of its parameters other than the defaults): several at once, so that a value passed
 # down to the wrong class or mixed up with another shows.
-# Compiling is the slow part (the parameters' places are found by compiling again): the fast step keeps
+# Compiling is the slow part (the parameters' places are found by substituting other values in the
+# graph): the fast step keeps
 # one network of each kind (a CNN with its head's width, a ViT with every parameter), the slow step the
 # rest. (AlexNet, VGG and MobileNetV2 take num_classes and dropout as those below do.)
 CHANGED: list[tuple[str, dict[str, Any]]] = [
@@ -35,20 +36,23 @@ CHANGED: list[tuple[str, dict[str, Any]]] = [
     ("resnet18", {"num_classes": 10}),
     ("googlenet", {"num_classes": 10, "dropout": 0.3}),
     ("mobilenet_v3_large", {"num_classes": 10, "dropout": 0.3}),
-    ("swin_t", {"num_classes": 10, "patch_size": 2}),
+    ("swin_t", {"num_classes": 10, "patch_size": 2, "embed_dim": 48}),  # its stages' widths: embed_dim * 2...
     (
         "vit_b_16",
-        {"image_size": 64, "patch_size": 8, "num_layers": 3, "hidden_dim": 96, "mlp_dim": 160}
-        | {"num_heads": 3, "num_classes": 5, "dropout": 0.125},
+        {"image_size": 64, "patch_size": 8, "hidden_dim": 96, "mlp_dim": 160}
+        | {"num_heads": 3, "num_classes": 5, "dropout": 0.125, "attention_dropout": 0.25},
     ),
     (  # 224 is no multiple of 64 or 96: the patch size is found with 16 and 8
         "vit_b_32",
-        {"image_size": 64, "patch_size": 16, "num_layers": 1, "hidden_dim": 64, "mlp_dim": 128}
-        | {"num_heads": 2},
+        {"image_size": 64, "patch_size": 16, "hidden_dim": 64, "mlp_dim": 128, "num_heads": 2},
     ),
     (INCEPTION, {"num_classes": 10}),
+    # A parameter whose value is its torch argument's default (nn.Dropout's 0.5) is an argument too,
+    # as torchvision's AlexNet(dropout=0.5); MaxViT's stem width reaches the first block's layer.
+    ("alexnet", {"num_classes": 10, "dropout": 0.25}),
+    ("maxvit_t", {"num_classes": 10, "stem_channels": 32}),
 ]
-SLOW = {"googlenet", "mobilenet_v3_large", "swin_t", "vit_b_16", INCEPTION}
+SLOW = {"googlenet", "mobilenet_v3_large", "swin_t", "vit_b_16", INCEPTION, "alexnet", "maxvit_t"}
 
 
 def _label(name: str) -> str:

@@ -3,7 +3,7 @@
 
 The oracle is the elaboration itself (``archspec.load`` with the values): same nodes (ops with every
 field, shapes) and init rules. A parameter that decides something (a repeat count, a loop over a
-range) gives no substituted graph: the code generator elaborates again for it; one that changes how a
+range) gives no substituted graph: the code generator keeps it a literal; one that changes how a
 buffer's values are computed raises ``BufferChanged`` (never an argument: the file writes those values).
 """
 

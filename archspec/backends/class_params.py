@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from archspec.backends.source_entry import NO_DEFAULT, Arg
+from archspec.backends.source_entry import NO_DEFAULT, Arg, Formula
 from archspec.backends.source_text import attribute_ok, literal
 
 
@@ -86,22 +86,69 @@ def _derived_parameters(values: list[list[Any]]) -> dict[int, tuple[int, str]]:
 
 def _template(values: list[Any], bases: list[Any]) -> str | None:
     """How ``values`` is written from ``bases`` in every instance (an integer multiple of it, or a tuple
-    of such multiples and constants), or None."""
+    of such multiples and constants), or None. A value that names a network parameter (``Formula``:
+    ``embed_dim * 2``) counts by its number, and a multiple must name the same parameter, multiplied
+    alike (a constant must name none), so that the relation holds for other values of it too."""
+    found = _numbers_template([_number(v) for v in values], [_number(b) for b in bases])
+    if found is None:
+        return None
+    template, factors = found
+    for value, base in zip(values, bases, strict=True):
+        parts = list(value) if type(_number(value)) is tuple else [value]
+        for part, factor in zip(parts, factors, strict=True):
+            expected = None if factor is None else _scaled(_origin(base), factor)
+            if _origin(part) != expected:
+                return None
+    return template
+
+
+def _number(value: Any) -> Any:
+    """A literal's number (a ``Formula``'s value), elementwise in a tuple."""
+    if isinstance(value, Formula):
+        return value.value
+    if isinstance(value, tuple):
+        return tuple(_number(v) for v in value)
+    return value
+
+
+def _origin(value: Any) -> tuple[str, int] | None:
+    """The network parameter a literal names and its integer multiplier (``embed_dim * 2``: 2); None
+    for a plain number; its text and 0 for one written otherwise (``width // 2``), which only the same
+    text matches."""
+    if not isinstance(value, Formula):
+        return None
+    match = re.fullmatch(r"(\w+)(?: \* (\d+))?", value.text)
+    if match is None:
+        return value.text, 0
+    return match.group(1), int(match.group(2) or 1)
+
+
+def _scaled(origin: tuple[str, int] | None, factor: int) -> tuple[str, int] | None:
+    """A multiple's origin: the base's parameter, its multiplier times ``factor``."""
+    return None if origin is None else (origin[0], origin[1] * factor)
+
+
+def _numbers_template(values: list[Any], bases: list[Any]) -> tuple[str, list[int | None]] | None:
+    """``_template`` on numbers: the template, and per part (one, or a tuple's elements) the factor of
+    a multiple (None: a constant)."""
     if not all(type(b) is int and b > 0 for b in bases) or len(set(bases)) < _DERIVED_EVIDENCE:
         return None
     if all(type(v) is int for v in values):
-        return _multiple(values, bases)
+        found = _multiple(values, bases)
+        return None if found is None else (found, [values[0] // bases[0]])
     size = len(values[0]) if type(values[0]) is tuple else -1
     if not all(type(v) is tuple and len(v) == size and all(type(e) is int for e in v) for v in values):
         return None
-    parts = []
+    parts, factors = [], []
     for position in range(size):
         column = [v[position] for v in values]
-        part = str(column[0]) if len(set(column)) == 1 else _multiple(column, bases)
+        constant = len(set(column)) == 1
+        part = str(column[0]) if constant else _multiple(column, bases)
         if part is None:
             return None
         parts.append(part)
-    return f"({', '.join(parts)}{',' if size == 1 else ''})"
+        factors.append(None if constant else column[0] // bases[0])
+    return f"({', '.join(parts)}{',' if size == 1 else ''})", factors
 
 
 def _multiple(values: list[int], bases: list[int]) -> str | None:

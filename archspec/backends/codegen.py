@@ -45,8 +45,9 @@ from archspec.analysis.counts import node_counts
 from archspec.analysis.memory import inplace_nodes
 from archspec.backends.class_recovery import ClassRecovery
 from archspec.backends.emit_describe import Describer
+from archspec.backends.emit_ir import Named
 from archspec.backends.emit_render import render_class
-from archspec.backends.exposed import expose
+from archspec.backends.exposed import Exposure, clashes, find_exposure, takers
 from archspec.backends.init_plan import InitPlan
 from archspec.backends.init_source import InitSource
 from archspec.backends.plan import plan_graph
@@ -58,7 +59,7 @@ from archspec.backends.source_text import (
 )
 from archspec.backends.tidy import LINE_LENGTH, tidy
 from archspec.backends.torch_source import definitions
-from archspec.elab.origins import BufferChanged, Tracer, substitute
+from archspec.elab.origins import Tracer
 from archspec.errors import SpecError
 from archspec.ir import Graph
 from archspec.ops import format_shape
@@ -75,31 +76,17 @@ class Relower(Protocol):
 def emit_source(graph: Graph, relower: Relower | None = None) -> str:
     """Standalone PyTorch source for the network (see the module docstring), tidied by ruff.
 
-    ``relower(params)``, when given, elaborates the same spec with other parameter values: the network's
-    numeric parameters then become arguments of its class and of ``build()`` (``backends.exposed``).
+    ``relower(params, tracer)``, when given, elaborates the same spec again with its origins traced:
+    the network's numeric parameters then become arguments of its class and of ``build()``
+    (``backends.exposed``), placed in the one generation of the file.
     """
-    emitter = _File(graph)
-    text = emitter.render()
-    # Without parameters there is nothing to expose (``expose`` would return the text as it is).
+    tracer = None
+    # Without parameters there is nothing to expose.
     if relower is not None and graph.params:
         tracer = Tracer()
         if not _same_when_relowered(graph, relower, tracer):
-            return tidy(text)
-
-        def emit_with(name: str, value: int | float) -> str | None:
-            # The graph for the other value from the origins of its numbers; elaborated again only
-            # where the parameter decided something (a loop count, an index, a comparison). One that
-            # changes how a buffer is computed changes numbers the file writes: never an argument.
-            try:
-                changed = substitute(graph, tracer, {name: value})
-            except BufferChanged:
-                return None
-            if changed is None:
-                changed = relower({**graph.params, name: value})
-            return _File(changed).render()
-
-        text = expose(text, emitter.recovery.root_class.name, dict(graph.params), emit_with)
-    return tidy(text)
+            tracer = None
+    return tidy(_File(graph, tracer).render())
 
 
 def _same_when_relowered(graph: Graph, relower: Relower, tracer: Tracer) -> bool:
@@ -116,12 +103,25 @@ class _File:
     """One generated file: its classes (recovered from the graph's containers), the init functions and
     ``init_weights``, ``build()`` and the example run."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, tracer: Tracer | None = None) -> None:
         self.graph = graph
         self.init = InitSource(InitPlan(graph))
         plan = plan_graph(graph)
-        self.describer = Describer(graph, plan, inplace_nodes(graph), self.init.rule_names)
-        self.recovery = ClassRecovery(graph, plan, self.describer)
+        inplace = inplace_nodes(graph)
+        self.describer = Describer(graph, plan, inplace, self.init.rule_names)
+        exposure = None if tracer is None else find_exposure(graph, tracer, self.describer, plan)
+        while True:
+            self.describer.exposure = exposure
+            self.recovery = ClassRecovery(graph, plan, self.describer)
+            self.exposure = exposure or Exposure([], {})
+            self.takes = takers(self.recovery.classes, self.recovery.root_class, self.exposure)
+            clashing = clashes(self.recovery.classes, self.takes)
+            if not clashing:
+                break
+            # A parameter a class already has a name for (rare): the classes are recovered again
+            # without it.
+            exposure = self.exposure.without(clashing)
+            self.describer = Describer(graph, plan, inplace, self.init.rule_names)
 
     def header(self) -> list[str]:
         """The module docstring's lines: where the file comes from, the paper, the network's figures."""
@@ -167,7 +167,17 @@ class _File:
     def render(self) -> str:
         """The file's text, before tidying."""
         root_class = self.recovery.root_class
-        classes = [render_class(cls, self.graph, cls is root_class) for cls in self.recovery.classes]
+        by_name = {p.name: p for p in self.exposure.params}
+
+        def passed(cls: Named) -> list[str]:
+            return self.takes[id(cls)]
+
+        classes = [
+            render_class(
+                cls, self.graph, cls is root_class, [by_name[n] for n in self.takes[id(cls)]], passed
+            )
+            for cls in self.recovery.classes
+        ]
         header = self.header()
         wrapped = [*textwrap.wrap(header[0], LINE_LENGTH - 3)]  # after the opening quotes
         for line in header[1:]:
@@ -192,10 +202,12 @@ class _File:
         out += self.init.init_weights()
         root = root_class.name
         init_note = " (as the spec's init rules say)" if self.graph.init else ""
+        arguments = ", ".join(f"{p.name}: {p.annotation} = {p.default!r}" for p in self.exposure.params)
+        given = ", ".join(f"{p.name}={p.name}" for p in self.exposure.params)
         out += [
-            "def build() -> nn.Module:",
+            f"def build({arguments}) -> nn.Module:",
             f'    """A freshly initialised {root}{init_note}."""',
-            f"    model = {root}()",
+            f"    model = {root}({given})",
         ]
         if self.init.plan.order:
             out.append("    init_weights(model)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from archspec.backends.emit_ir import Built, Call, ClassShape, Expr, Forward, Line, Member, Sequential
 from archspec.backends.plan import ContainerPlan, Step, module_lists
@@ -22,6 +23,9 @@ from archspec.errors import UsageError
 from archspec.init_rules import block_built_rules, built_rules
 from archspec.ir import Graph, Node
 from archspec.python_text import python_expression
+
+if TYPE_CHECKING:
+    from archspec.backends.exposed import Exposure
 
 # How a container that is a generated class is constructed: the class and its arguments.
 ClassCall = Callable[[ContainerPlan], Call]
@@ -37,6 +41,9 @@ class Describer:
         self.root = root
         self.inplace = inplace
         self.rule_names = rule_names
+        # The network's parameters written as arguments, and where (``backends.exposed``): set before
+        # any container is described.
+        self.exposure: Exposure | None = None
         # What the file needs, gathered from every container described: the custom layers it copies,
         # and whether a named nn.Sequential needs `OrderedDict`.
         self.layers: set[str] = set()
@@ -163,6 +170,8 @@ class Describer:
         """A layer's constructor, its formulas written out (``with_formulas``) and wrapped in
         ``built(init_rule, ...)`` for each `when built:` rule of it."""
         assert step.node is not None
+        if self.exposure is not None:
+            ctor = self.exposure.mark(ctor, step.node)
         ctor = self.with_formulas(ctor, step.node)
         for rule in built_rules(self.graph.init, step.node):
             name = self.rule_names[id(rule)]
@@ -172,9 +181,11 @@ class Describer:
 
     def with_formulas(self, ctor: Ctor, node: Node) -> Ctor:
         """``ctor`` with each argument the spec computes from the network's parameters (``node.formulas``)
-        written as its formula over their values, ``(224 // 16) ** 2 + 1`` rather than 197."""
+        written as its formula over their values, ``(224 // 16) ** 2 + 1`` rather than 197, an exposed
+        parameter by its name (``(image_size // patch_size) ** 2 + 1``)."""
         if not node.formulas:
             return ctor
+        exposed = set() if self.exposure is None else self.exposure.names
         args = []
         for arg in ctor.args:
             field = arg.hint or arg.keyword
@@ -184,7 +195,7 @@ class Describer:
 
                 text = python_expression(
                     parse_expression(formula, f"{node.name}: {field}"),
-                    lambda name: atom(self.graph.params[name.id]),
+                    lambda name: name.id if name.id in exposed else atom(self.graph.params[name.id]),
                 )
                 assert text is not None  # lowering wrote it from the same arithmetic
                 arg = dataclasses.replace(arg, value=Formula(arg.value, text))

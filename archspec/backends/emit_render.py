@@ -9,10 +9,11 @@ as present only when the flag is set; ``forward`` has the output shape of each l
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from archspec.backends.class_recovery import RecoveredClass
-from archspec.backends.emit_ir import Built, Call, Expr, Forward, Line, Member
+from archspec.backends.emit_ir import Built, Call, Expr, Forward, Line, Member, Named
+from archspec.backends.exposed import Exposed
 from archspec.backends.source_entry import NO_DEFAULT, Arg
 from archspec.backends.source_text import (
     annotation,
@@ -27,18 +28,27 @@ from archspec.ops import format_shape
 
 # A literal argument's text, or None to leave it out.
 Literal = Callable[[Arg], str | None]
+# The network's parameters a generated class takes (``backends.exposed``), passed down by name.
+Passed = Callable[[Named], list[str]]
 
 
-def expression(expr: Expr, lit: Literal, indent: str) -> str:
-    """A constructor tree as Python, each literal slot written by ``lit`` in order."""
+def _none(cls: Named) -> list[str]:
+    return []
+
+
+def expression(expr: Expr, lit: Literal, indent: str, passed: Passed = _none) -> str:
+    """A constructor tree as Python, each literal slot written by ``lit`` in order; a generated class
+    is also given the network's parameters it takes (``passed``), first."""
     if isinstance(expr, Built):
-        return f"built({expr.rule}, {expression(expr.item, lit, indent)})"
+        return f"built({expr.rule}, {expression(expr.item, lit, indent, passed)})"
     if isinstance(expr, Call):
         parts = [p for p in (lit(arg) for arg in expr.args) if p is not None]
+        if expr.cls is not None:
+            parts = [f"{name}={name}" for name in passed(expr.cls)] + parts
         callee = expr.cls.name if expr.cls is not None else expr.callee
         return f"{callee}({', '.join(parts)}){expr.close}"
     inner = indent + "    "
-    expressions = [expression(item, lit, inner) for item in expr.items]
+    expressions = [expression(item, lit, inner, passed) for item in expr.items]
     if expr.positional:
         # A run of identical modules (ResNet's `Bottleneck(1024, 256)` five times) as one loop, as
         # torchvision writes it; built in the same order, so the same numbers and names.
@@ -56,7 +66,9 @@ def expression(expr: Expr, lit: Literal, indent: str) -> str:
     return "nn.Sequential(OrderedDict([\n" + "\n".join(lines) + f"\n{indent}]))"
 
 
-def init_lines(members: tuple[Member, ...], lit: Literal, optional: tuple[int, str] | None) -> list[str]:
+def init_lines(
+    members: tuple[Member, ...], lit: Literal, optional: tuple[int, str] | None, passed: Passed = _none
+) -> list[str]:
     """``__init__``'s lines after ``super().__init__()``: one per member with a value; the optional
     step's (step index, flag) present only when the flag is set."""
     lines = []
@@ -69,7 +81,7 @@ def init_lines(members: tuple[Member, ...], lit: Literal, optional: tuple[int, s
             if flag is not None:
                 lines.append(f"self.{flag} = {flag}")
             continue
-        value = expression(member.value, lit, "        ")
+        value = expression(member.value, lit, "        ", passed)
         if flag is not None:
             value = f"{value} if {flag} else None"
         lines += member.made
@@ -96,8 +108,16 @@ def _present(line: Line, flag: str) -> str:
     return f"self.{flag}" if line.present is None else f"{line.present} is not None"
 
 
-def render_class(cls: RecoveredClass, graph: Graph, root: bool) -> list[str]:
-    """The class's text: its docstring, ``__init__`` with its parameters, and ``forward``."""
+def render_class(
+    cls: RecoveredClass,
+    graph: Graph,
+    root: bool,
+    takes: Sequence[Exposed] = (),
+    passed: Passed = _none,
+) -> list[str]:
+    """The class's text: its docstring, ``__init__`` with its parameters, and ``forward``. ``takes``:
+    the network's parameters it takes (``backends.exposed``), first, with their defaults in the
+    network's class; ``passed``: those each generated class it constructs takes."""
     first = cls.instances[0]
     counter = 0
 
@@ -123,7 +143,7 @@ def render_class(cls: RecoveredClass, graph: Graph, root: bool) -> list[str]:
     optional = None if cls.optional is None else (cls.optional, cls.flag)
     # the members come in __init__'s (registration) order, the optional step is a step of data-flow order
     placed = None if optional is None else (cls.instances[0].registration.index(optional[0]), optional[1])
-    init = init_lines(cls.shape.members, lit, placed)
+    init = init_lines(cls.shape.members, lit, placed, passed)
     forward = forward_lines(cls.shape.forward, graph, optional)
     if root:
         doc = f"{doc_text(graph.variant or graph.network)}: the whole network."
@@ -136,6 +156,9 @@ def render_class(cls: RecoveredClass, graph: Graph, root: bool) -> list[str]:
         if len(cls.instances) > 1:
             doc += f" Shapes in comments are those of {doc_text(first.scope.name)}."
     params = ""
+    for exposed in takes:
+        params += f", {exposed.name}: {exposed.annotation}"
+        params += f" = {exposed.default!r}" if root else ""
     for i, p in enumerate(cls.params):
         params += f", {p}: {annotation([cls.slot_of(i, k).value for k in range(len(cls.slots))])}"
         if cls.defaults[i] is not NO_DEFAULT:

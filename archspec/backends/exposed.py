@@ -1,51 +1,79 @@
 """The network's parameters as constructor arguments of the generated classes: ``ResNet50(num_classes=10)``.
 
-The code generator works from the elaborated graph, where every number is resolved; which numbers a
-spec parameter decides is found by generating the file with that parameter changed and comparing the two
-files token by token. The graph for the changed value comes from the origins of the graph's numbers
-(``elab.origins.substitute``), or, where the parameter decided something (a repeat count), from
-elaborating the spec again (``codegen.emit_source``). A parameter is exposed when
+One generation places them. Before the file is written, the origins of the graph's numbers (a traced
+elaboration, ``elab.origins``) give, for each numeric parameter, the graph for two other values of it
+(``substitute``: computed, not elaborated again). Comparing each step's constructor (the emit IR's
+leaves: ``SourceOp.source`` / ``parameter_source`` of the step's op in both graphs) says which literal
+arguments hold the parameter's value; those arguments are marked in the emit IR (``Exposure.mark``:
+``Formula(value, name)``, a literal written as the name), class recovery then compares and parametrises
+classes on the literals as written (``hidden_dim`` is one literal, whatever its value), and the
+renderer writes each class that uses a parameter with it as an argument (``emit_render``). No second
+file is generated and no text is compared.
 
-- its value is a number (not a bool, a list or a block);
-- the two files have the same tokens except comments, strings (docstrings and shape comments describe
-  the defaults) and numbers that went exactly from the parameter's value to the changed value;
-- every such number is inside the ``__init__`` of a class (a number in a ``forward`` would need the
-  value kept on the module; such a parameter stays a literal), or in the example run under
-  ``if __name__ == "__main__":``, which keeps the default (ViT's input size).
+The rule: a parameter is exposed when
 
-Two changed values that the spec accepts must agree (multiples of an integer first, so that ViT's width
-stays a multiple of its head count), so a number that only happens to equal the parameter's value is not
-taken for it. The result is text: the file's numbers at those places become the argument; the network's
-class and ``build()`` take it with the spec's value as default, and a block's class that uses it takes it
-as an argument that each class constructing it passes down (ViT's ``EncoderBlock(hidden_dim=hidden_dim,
-mlp_dim=mlp_dim)``), as torchvision's classes do.
+- its value is a number (not a bool, a list or a block) and its name can be a Python argument that
+  shadows no name the file defines at module level nor a builtin;
+- for two other values the spec accepts (``_candidates``: multiples first, so that ViT's width stays a
+  multiple of its head count), the origins compute the graph without elaborating again: the
+  parameter decides nothing (a loop or repeat count, an index, a comparison that would come out
+  otherwise, how a buffer's values are computed): such a parameter stays a literal (ViT's
+  ``num_layers``, Swin V2's ``window_size``, MaxViT's ``partition_size``);
+- in both graphs every op it changes is written in a class's ``__init__`` (a module, an
+  ``nn.Parameter``), never in ``forward`` or as a buffer's values, and there every argument that
+  changes went exactly from the parameter's value to the other value (a tuple: element by element),
+  or from an integer multiple or part of it to the same multiple or part of the other (Swin's stage
+  widths, written ``embed_dim * 2``; ``width // 2``), or is an argument the spec computes from it by
+  arithmetic outside blocks (``Node.formulas``: ViT's ``(image_size // patch_size) ** 2 + 1``,
+  written as that formula over the exposed parameters);
+  the init functions come out the same; and the two values change the same arguments (so that a
+  number that only happens to equal the parameter's value is not taken for it). The input's shape
+  may change: the example under ``if __name__ == "__main__":`` keeps the default;
+- no class that takes it already has a parameter, a local or a flag of that name.
+
+A class takes a parameter when one of its literals (as its instances share them) names it, or it
+constructs a class that takes it (and passes it down: ViT's ``EncoderBlock(hidden_dim=hidden_dim,
+...)``); the network's class and ``build()`` take every exposed parameter with the spec's value as
+default, as torchvision's classes do.
 """
 
 from __future__ import annotations
 
-import builtins
-import io
-import itertools
+import dataclasses
 import keyword
-import math
-import tokenize
-from collections.abc import Callable
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from archspec.errors import SpecError
+from archspec.backends.emit_describe import Describer
+from archspec.backends.emit_ir import Built, Call, Expr, Sequential
+from archspec.backends.plan import ContainerPlan, Step
+from archspec.backends.source_entry import Ctor, Formula
+from archspec.backends.source_ops import SOURCE_OPS, source_op
+from archspec.backends.source_tensor import batch_aware_inline, register_buffer
+from archspec.backends.source_text import BUILTINS, GLOBALS, RESERVED
+from archspec.elab.origins import BufferChanged, Tracer, substitute
+from archspec.ir import Graph, Node
+from archspec.ops import Op
 
-_BUILTINS = frozenset(dir(builtins))
-Position = tuple[int, int, int]  # (row, start column, end column) of a number token
+# Names an import line of the file binds beside RESERVED and GLOBALS (`from collections.abc import ...`).
+_IMPORTED = frozenset({"collections", "abc", "typing", "TypeVar", "einops", "functional", "__future__"})
+# Names a class's __init__ may bind itself: the loop variables of its list comprehensions and generators.
+_LOCALS = frozenset({"i", "_"})
+
+# A place in a step's constructor: (argument index, element index..., how it is written): the last is
+# "" for the parameter itself, " * 4" or " // 2" for a multiple or a part of it, "formula" for an
+# argument written as the spec's formula (``Node.formulas``).
+Path = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
 class Exposed:
-    """A parameter of the network class: its name, default and the places of its value."""
+    """A parameter of the network class: its name and default."""
 
     name: str
     default: int | float
-    places: tuple[Position, ...]
-    users: tuple[str, ...]  # the classes that take it (the network's class among them)
 
     @property
     def annotation(self) -> str:
@@ -53,109 +81,82 @@ class Exposed:
         return "int" if isinstance(self.default, int) else "float"
 
 
-def expose(
-    source: str,
-    root: str,
-    params: dict[str, object],
-    emit_with: Callable[[str, int | float], str | None],
-) -> str:
-    """``source`` (the generator's output for the default parameters, before tidying) with each exposable
-    parameter (see the module docstring) made an argument of the class ``root``, of ``build()`` and of
-    the block classes that use it. ``emit_with(name, value)`` generates the file with one parameter
-    changed (None when the spec refuses that value)."""
-    tokens = _tokens(source)
-    if tokens is None:
-        return source
-    classes = _classes(source.splitlines(), tokens)
-    if root not in classes:
-        return source
-    taken = _module_names(tokens) | _BUILTINS
-    example = next(  # the row of `if __name__ == "__main__":`, which the generator writes last
-        (
-            a.start[0]
-            for a, b in itertools.pairwise(tokens)
-            if a.start[1] == 0 and (a.string, b.string) == ("if", "__name__")
-        ),
-        math.inf,
-    )
-    numbers = {t.string for t in tokens if t.type == tokenize.NUMBER}
-    exposed = []
-    for name, value in params.items():
+@dataclass
+class Exposure:
+    """The exposed parameters (in the spec's order) and, per node, the places in its constructor's
+    arguments that each holds."""
+
+    params: list[Exposed]
+    places: dict[int, dict[Path, str]]  # node -> path of an argument (or element) -> parameter
+
+    @property
+    def names(self) -> set[str]:
+        """The exposed parameters' names."""
+        return {p.name for p in self.params}
+
+    def without(self, names: set[str]) -> Exposure:
+        """This exposure less the parameters ``names``."""
+        places = {
+            node: {path: name for path, name in found.items() if name not in names}
+            for node, found in self.places.items()
+        }
+        return Exposure([p for p in self.params if p.name not in names], places)
+
+    def mark(self, ctor: Ctor, node: Node) -> Ctor:
+        """``ctor`` (the node's constructor) with each place of an exposed parameter written as its name
+        (``Formula(value, name)``)."""
+        found = self.places.get(node.id)
+        if not found:
+            return ctor
+        args = list(ctor.args)
+        for path, name in found.items():
+            index, *inner, how = path
+            if how == "formula":
+                continue  # written as its formula over the exposed parameters (``with_formulas``)
+            value = _marked(args[index].value, inner, name + how)
+            args[index] = dataclasses.replace(args[index], value=value)
+        return dataclasses.replace(ctor, args=tuple(args))
+
+
+def _marked(value: Any, inner: Sequence[int], text: str) -> Any:
+    """``value`` with the element at ``inner`` (itself where empty) written as ``text``."""
+    if not inner:
+        return Formula(value, text)
+    items = list(value)
+    items[inner[0]] = _marked(items[inner[0]], inner[1:], text)
+    return tuple(items)
+
+
+def find_exposure(graph: Graph, tracer: Tracer, describer: Describer, plan: ContainerPlan) -> Exposure:
+    """The parameters to expose and their places (see the module docstring; the clash with a class's
+    own names is checked once classes are recovered, ``clashes``)."""
+    from archspec.backends.init_plan import InitPlan
+    from archspec.backends.init_source import InitSource
+
+    # Each op's step, and whether it is written in ``forward`` (an ``nn.Sequential`` holds modules only).
+    steps = {
+        s.node.id: (s, not describer.is_sequential(c) and describer.inlined(s))
+        for c in plan.walk()
+        for s in c.steps
+        if s.node is not None
+    }
+    taken = _module_names(describer, graph)
+    init_text = _init_text(InitSource(InitPlan(graph))) if graph.init else None
+    params: list[Exposed] = []
+    places: dict[int, dict[Path, str]] = {}
+    for name, value in graph.params.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not _usable(name, taken):
             continue
-        if repr(value) not in numbers:
-            continue  # nowhere in the code (a default left out, a value only derived): nothing to expose
-        # The example run under `if __name__ == "__main__":` keeps the default (what `build()` makes).
-        found = tuple(p for p in _places(tokens, name, value, emit_with) if p[0] < example)
-        users = _users(found, classes, root) if found else None
-        if users is not None and not _clashes(name, users, classes, tokens):
-            exposed.append(Exposed(name, value, found, users))
-    return _rewrite(source, root, exposed, classes) if exposed else source
+        found = _places(graph, tracer, describer, steps, name, value, init_text)
+        if found:
+            params.append(Exposed(name, value))
+            for node, path in found:
+                places.setdefault(node, {})[path] = name
+    return Exposure(params, places)
 
 
-@dataclass(frozen=True)
-class _ClassText:
-    """Where a generated class's ``__init__`` is, and the classes it constructs there."""
-
-    signature: int  # the row of ``def __init__(self...``
-    first: int  # rows of its body (1-based, inclusive)
-    last: int
-    calls: tuple[tuple[str, int, int], ...]  # (class, row, column after its ``(``) in the body
-    callers: frozenset[str]  # the classes whose ``__init__`` constructs this one
-
-
-def _classes(lines: list[str], tokens: list[tokenize.TokenInfo]) -> dict[str, _ClassText]:
-    """Every class of the file with an ``__init__`` on one line (the generator writes them so)."""
-    found: dict[str, tuple[int, int, int]] = {}
-    current = None
-    for row, line in enumerate(lines, 1):
-        if line.startswith("class ") and line.endswith(":"):
-            current = line[len("class ") :].split("(")[0]
-        elif current and line.startswith("    def __init__(self") and line.endswith(") -> None:"):
-            end = next(
-                (r for r in range(row + 1, len(lines) + 1) if lines[r - 1].startswith("    def ")), row
-            )
-            found[current] = (row, row + 1, end - 1)
-            current = None
-    calls: dict[str, list[tuple[str, int, int]]] = {name: [] for name in found}
-    for token, following in itertools.pairwise(tokens):
-        if token.type != tokenize.NAME or token.string not in found or following.string != "(":
-            continue
-        row = token.start[0]
-        caller = next((n for n, (_, first, last) in found.items() if first <= row <= last), None)
-        if caller is not None:
-            calls[caller].append((token.string, row, following.end[1]))
-    return {
-        name: _ClassText(
-            signature,
-            first,
-            last,
-            tuple(calls[name]),
-            frozenset(caller for caller, made in calls.items() if any(call[0] == name for call in made)),
-        )
-        for name, (signature, first, last) in found.items()
-    }
-
-
-def _users(places: tuple[Position, ...], classes: dict[str, _ClassText], root: str) -> tuple[str, ...] | None:
-    """The classes that take the parameter: those whose ``__init__`` holds one of its places, and every
-    class that constructs one of them; None when a place is elsewhere (a ``forward``, ``__main__``) or
-    a class that needs it is constructed outside the ``__init__`` of another."""
-    users = set()
-    for row, _, _ in places:
-        holder = next((n for n, c in classes.items() if c.first <= row <= c.last), None)
-        if holder is None:
-            return None
-        users.add(holder)
-    pending = list(users)
-    while pending:
-        name = pending.pop()
-        if name != root and not classes[name].callers:
-            return None  # constructed only outside the classes' __init__ (never, as generated)
-        for caller in classes[name].callers - users:
-            users.add(caller)
-            pending.append(caller)
-    return tuple(sorted(users)) if root in users else None
+def _init_text(init: Any) -> list[str]:
+    return [*init.functions(), *init.init_weights()]
 
 
 def _usable(name: str, taken: set[str]) -> bool:
@@ -165,35 +166,21 @@ def _usable(name: str, taken: set[str]) -> bool:
     return name not in taken
 
 
-def _module_names(tokens: list[tokenize.TokenInfo]) -> set[str]:
-    """The names the file defines or imports at module level (classes, functions, ``torch``, ``nn``)."""
-    names = set()
-    for token, following in itertools.pairwise(tokens):
-        if token.start[1] == 0 and token.string in ("class", "def") and following.type == tokenize.NAME:
-            names.add(following.string)
-        if token.start[1] == 0 and token.string in ("import", "from"):
-            row = token.start[0]
-            names.update(t.string for t in tokens if t.start[0] == row and t.type == tokenize.NAME)
+def _module_names(describer: Describer, graph: Graph) -> set[str]:
+    """Names the file may define or import at module level (its classes are checked once named)."""
+    from archspec.backends.init_source import rule_names
+    from archspec.backends.source_text import LAYER_ORDER
+    from archspec.backends.torch_source import definitions
+
+    names = set(RESERVED | GLOBALS | BUILTINS | _IMPORTED) | set(rule_names(graph.init).values())
+    layers = definitions("torch_layers.py")
+    for layer in LAYER_ORDER:  # every custom layer the file may copy, and the helpers it defines
+        names.update(re.findall(r"^(?:class|def) (\w+)", layers[layer], re.MULTILINE))
+    for node in graph.nodes:
+        entry = SOURCE_OPS.get(node.op.kind)
+        for line in entry.imports if entry is not None else ():  # `from einops import rearrange`
+            names.update(re.findall(r"\w+", line))
     return names
-
-
-def _clashes(
-    name: str, users: tuple[str, ...], classes: dict[str, _ClassText], tokens: list[tokenize.TokenInfo]
-) -> bool:
-    """Whether ``name`` already means something in the ``__init__`` of a class that would take it (one
-    of its parameters): attributes (``self.dropout``) and keyword arguments (``dropout=0.1``) do not
-    count."""
-    rows = [(classes[u].signature, classes[u].last) for u in users]
-    for before, token, after in zip(tokens, tokens[1:], tokens[2:], strict=False):
-        if token.type != tokenize.NAME or token.string != name:
-            continue
-        if not any(first <= token.start[0] <= last for first, last in rows):
-            continue
-        attribute = before.string == "."
-        keyword_argument = before.string in ("(", ",") and after.string == "="
-        if not attribute and not keyword_argument:
-            return True
-    return False
 
 
 def _candidates(value: int | float) -> list[int | float]:
@@ -208,90 +195,233 @@ def _candidates(value: int | float) -> list[int | float]:
 
 
 def _places(
-    tokens: list[tokenize.TokenInfo],
+    graph: Graph,
+    tracer: Tracer,
+    describer: Describer,
+    steps: dict[int, tuple[Step, bool]],
     name: str,
     value: int | float,
-    emit_with: Callable[[str, int | float], str | None],
-) -> tuple[Position, ...]:
-    """Where the parameter's value is in the file: the places two accepted changed values agree on."""
-    agreed: tuple[Position, ...] | None = None
-    for changed in _candidates(value):
+    init_text: list[str] | None,
+) -> frozenset[tuple[int, Path]]:
+    """Where the parameter's value is in the constructors: the places two accepted other values agree
+    on (empty: not exposed)."""
+    agreed: frozenset[tuple[int, Path]] | None = None
+    for other in _candidates(value):
         try:
-            other = emit_with(name, changed)
-        except SpecError:
-            continue  # a value the spec refuses (a width its head count does not divide): the next
-        if other is None:
-            continue
-        places = _differences(tokens, other, value, changed)
-        if not places or (agreed is not None and places != agreed):
-            return ()
+            changed = substitute(graph, tracer, {name: other})
+        except BufferChanged:
+            continue  # it changes how a buffer's values are computed: no value will do
+        if changed is None:
+            continue  # a value the spec refuses, or one that decides something otherwise
+        found = _differences(graph, changed, describer, steps, name, value, other, init_text)
+        if not found or (agreed is not None and found != agreed):
+            return frozenset()
         if agreed is not None:
             return agreed
-        agreed = places
-    return ()
+        agreed = found
+    return frozenset()
 
 
 def _differences(
-    ours: list[tokenize.TokenInfo], other: str, value: int | float, changed: int | float
-) -> tuple[Position, ...] | None:
-    """Where ``ours`` has ``value`` and ``other`` has ``changed``; None when they differ otherwise."""
-    theirs = _tokens(other)
-    if theirs is None or len(ours) != len(theirs):
-        return None
-    places = []
-    for a, b in zip(ours, theirs, strict=True):
-        if a.type != b.type:
+    graph: Graph,
+    changed: Graph,
+    describer: Describer,
+    steps: dict[int, tuple[Step, bool]],
+    name: str,
+    value: int | float,
+    other: int | float,
+    init_text: list[str] | None,
+) -> frozenset[tuple[int, Path]] | None:
+    """The places where ``graph``'s constructors hold ``value`` and ``changed``'s hold ``other``; None
+    where the two would be written otherwise (anything else changes)."""
+    if init_text is not None:
+        from archspec.backends.init_plan import InitPlan
+        from archspec.backends.init_source import InitSource
+
+        if _init_text(InitSource(InitPlan(changed))) != init_text:
             return None
-        if a.string == b.string or a.type in (tokenize.COMMENT, tokenize.STRING):
+    found: set[tuple[int, Path]] = set()
+    for node, after in zip(graph.nodes, changed.nodes, strict=True):
+        if node.op == after.op:
             continue
-        if a.type == tokenize.NUMBER and a.string == repr(value) and b.string == repr(changed):
-            places.append((a.start[0], a.start[1], a.end[1]))
+        if node.id not in steps:
+            if node.id == 0:
+                continue  # the input: only the example run writes its shape, with the default
+            return None
+        step, inlined = steps[node.id]
+        places = _step_places(describer, step, inlined, node, after.op, name, value, other)
+        if places is None:
+            return None
+        found.update((node.id, path) for path in places)
+    return frozenset(found)
+
+
+def _step_places(
+    describer: Describer,
+    step: Step,
+    inlined: bool,
+    node: Node,
+    op: Op,
+    name: str,
+    value: int | float,
+    other: int | float,
+) -> list[Path] | None:
+    """The places in a step's constructor where its op holds ``value`` and ``op`` (the changed one)
+    ``other``; None when the step would be written otherwise (in ``forward``, as a buffer's values, a
+    constructor that changes otherwise)."""
+    entry = source_op(node.op)
+    changed_entry = source_op(op)
+    if entry is not changed_entry:
+        return None
+    inplace = node.id in describer.inplace
+    if not inlined:
+        assert entry.source is not None  # a module
+        before, after = entry.source(node.op, inplace), entry.source(op, inplace)
+        return _ctor_places(before, after, node, name, value, other)
+    if entry.parameter_source is not None:
+        before, after = entry.parameter_source(node.op), entry.parameter_source(op)
+        return _ctor_places(before, after, node, name, value, other)
+    if entry.buffer_source is not None:
+        line = register_buffer(step.local, node.op, entry.buffer_source(node.op))
+        return [] if line == register_buffer(step.local, op, entry.buffer_source(op)) else None
+    assert entry.inline is not None
+    inputs = [f"x{k}" for k in range(len(node.inputs))]
+    batched = [describer.graph.nodes[i].batched for i in node.inputs]
+
+    def text(of: Op) -> str:
+        special = batch_aware_inline(of, inputs, batched, node.batched)
+        return special or entry.inline(of, inputs, "self.x", inplace)  # type: ignore[misc]
+
+    return [] if text(node.op) == text(op) else None
+
+
+def _ctor_places(
+    before: Ctor, after: Ctor, node: Node, name: str, value: int | float, other: int | float
+) -> list[Path] | None:
+    """The arguments (or elements) of a constructor that went from ``value`` to ``other``; None when it
+    changed otherwise."""
+    if (before.callee, before.close, before.layers) != (after.callee, after.close, after.layers):
+        return None
+    if len(before.args) != len(after.args):
+        return None
+    found: list[Path] = []
+    for index, (a, b) in enumerate(zip(before.args, after.args, strict=True)):
+        if (a.keyword, a.hint) != (b.keyword, b.hint) or not _same(a.default, b.default):
+            return None
+        field = a.hint or a.keyword
+        formula = node.formulas.get(field) if field is not None and node.formulas else None
+        if (
+            formula is not None
+            and a.value == getattr(node.op, field or "", None)
+            and re.search(rf"\b{re.escape(name)}\b", formula)
+        ):
+            found.append((index, "formula"))  # written as its formula over the parameters
             continue
+        inner = _value_places(a.value, b.value, value, other)
+        if inner is None:
+            return None
+        found += [(index, *path) for path in inner]
+    return found
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two defaults are the same (``NO_DEFAULT`` is only itself)."""
+    return a is b or (type(a) is type(b) and a == b)
+
+
+def _arithmetic(a: Any, b: Any, value: int | float, other: int | float) -> str | None:
+    """How ``a`` follows from ``value`` where ``b`` follows so from ``other``: `` * k`` (a multiple) or
+    `` // k`` (a part), integers all; else None. (Both other values must agree: a relation of three
+    points, ``_places``.)"""
+    if not all(type(v) is int and v > 0 for v in (a, b, value, other)):
         return None
-    return tuple(places)
+    if a % value == 0 and a // value >= 2 and b == a // value * other:
+        return f" * {a // value}"
+    if value % a == 0 and value // a >= 2 and b == other // (value // a):
+        return f" // {value // a}"
+    return None
 
 
-def _tokens(source: str) -> list[tokenize.TokenInfo] | None:
-    try:
-        return list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return None
+def _value_places(a: Any, b: Any, value: int | float, other: int | float) -> list[Path] | None:
+    """Where ``a`` holds ``value`` (or a multiple or part of it, ``_arithmetic``) and ``b`` holds
+    ``other`` likewise: element indices in a tuple, then how it is written; None when they differ
+    otherwise."""
+    if type(a) is type(b) and a == b:
+        return []
+    if type(a) is type(value) and a == value and type(b) is type(other) and b == other:
+        return [("",)]
+    how = _arithmetic(a, b, value, other)
+    if how is not None:
+        return [(how,)]
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        found: list[Path] = []
+        for k, (x, y) in enumerate(zip(a, b, strict=True)):
+            inner = _value_places(x, y, value, other)
+            if inner is None:
+                return None
+            found += [(k, *path) for path in inner]
+        return found
+    return None
 
 
-def _rewrite(source: str, root: str, exposed: list[Exposed], classes: dict[str, _ClassText]) -> str:
-    lines = source.splitlines()
-    edits: dict[int, list[tuple[int, int, str]]] = {}  # row -> (start, end, text), original columns
-    arguments_at: dict[tuple[int, int], list[str]] = {}  # (row, column after a call's `(`) -> names
-    parameters_of: dict[str, list[str]] = {}  # a block's class -> its new parameters, in order
-    for parameter in exposed:
-        name = parameter.name
-        for row, start, end in parameter.places:
-            edits.setdefault(row, []).append((start, end, name))
-        for user in parameter.users:
-            for callee, row, column in classes[user].calls:
-                if callee in parameter.users and callee != root:
-                    arguments_at.setdefault((row, column), []).append(f"{name}={name}")
-            if user != root:
-                parameters_of.setdefault(user, []).append(f", {name}: {parameter.annotation}")
-    for (row, column), names in arguments_at.items():  # before the call's own arguments, if any
-        text = ", ".join(names) + ("" if lines[row - 1][column] == ")" else ", ")
-        edits.setdefault(row, []).append((column, column, text))
-    for user, parameters in parameters_of.items():  # right after `self`, before any with a default
-        row = classes[user].signature
-        column = lines[row - 1].index("(self") + len("(self")
-        edits.setdefault(row, []).append((column, column, "".join(parameters)))
-    for row, changes in edits.items():
-        line = lines[row - 1]
-        for start, end, text in sorted(changes, key=lambda c: (c[0], c[1]), reverse=True):
-            line = line[:start] + text + line[end:]
-        lines[row - 1] = line
-    arguments = ", ".join(f"{p.name}: {p.annotation} = {p.default!r}" for p in exposed)
-    passed = ", ".join(f"{p.name}={p.name}" for p in exposed)
-    text = "\n".join(lines) + ("\n" if source.endswith("\n") else "")
-    head = f"class {root}(nn.Module):"
-    at = text.index(head)
-    text = text[:at] + text[at:].replace(
-        "    def __init__(self) -> None:", f"    def __init__(self, {arguments}) -> None:", 1
-    )
-    text = text.replace("def build() -> nn.Module:", f"def build({arguments}) -> nn.Module:", 1)
-    return text.replace(f"    model = {root}()", f"    model = {root}({passed})", 1)
+# ---- which classes take which parameters (once classes are recovered) ----
+
+
+def names_in(value: Any, names: set[str]) -> Iterator[str]:
+    """The exposed parameters a literal (as written: a ``Formula`` is its text) names."""
+    if isinstance(value, Formula):
+        yield from (n for n in re.findall(r"[A-Za-z_]\w*", value.text) if n in names)
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from names_in(item, names)
+
+
+def constructed(expr: Expr) -> Iterator[Any]:
+    """The generated classes a constructor tree calls."""
+    if isinstance(expr, Built):
+        yield from constructed(expr.item)
+    elif isinstance(expr, Call):
+        if expr.cls is not None:
+            yield expr.cls
+    elif isinstance(expr, Sequential):
+        for item in expr.items:
+            yield from constructed(item)
+
+
+def takers(classes: Sequence[Any], root: Any, exposure: Exposure) -> dict[int, list[str]]:
+    """Per class (by id), the exposed parameters it takes, in the spec's order: those its literals
+    name (a literal every instance shares, written in its body), and those of every class it
+    constructs; the network's class takes them all."""
+    names = exposure.names
+    uses: dict[int, set[str]] = {}
+    calls: dict[int, set[int]] = {}
+    for cls in classes:
+        rendered = set(cls.param_of_slot) | set(cls.derived_of_slot)
+        first = cls.slots[0]
+        uses[id(cls)] = {
+            n for slot, arg in enumerate(first) if slot not in rendered for n in names_in(arg.value, names)
+        }
+        members = [m.value for m in cls.shape.members if m.value is not None]
+        calls[id(cls)] = {id(c) for value in members for c in constructed(value)}
+    changed = True
+    while changed:  # a class takes what the classes it constructs take
+        changed = False
+        for cls in classes:
+            wanted = set().union(*(uses[c] for c in calls[id(cls)]))
+            if not wanted <= uses[id(cls)]:
+                uses[id(cls)] |= wanted
+                changed = True
+    uses[id(root)] = set(names)
+    order = [p.name for p in exposure.params]
+    return {key: [n for n in order if n in found] for key, found in uses.items()}
+
+
+def clashes(classes: Sequence[Any], taken: dict[int, list[str]]) -> set[str]:
+    """The parameters a class that takes them already has a name for (a parameter, a local, its flag,
+    a loop variable), or that a class of the file is named."""
+    found = {cls.name for cls in classes}
+    bad: set[str] = set()
+    for cls in classes:
+        own = {*cls.params, *(name for name, _ in cls.derived), cls.flag, *_LOCALS}
+        bad.update(n for n in taken[id(cls)] if n in own or n in found)
+    return bad

@@ -7,7 +7,8 @@ parameters) over the input shapes, or a ``param``/``buffer`` declaration over it
 the parameters each node's op and shape depend on. ``substitute`` walks the nodes in order and remakes
 the ops that a changed parameter reaches, with their output shapes, as the elaboration would; a
 parameter that decided something (a loop or repeat count, an index, a comparison that comes out
-otherwise) gives None: only elaborating again can say what it changes.
+otherwise) gives None: only elaborating again could say what it changes (the code generator keeps such
+a parameter a literal, ``backends.exposed``).
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ def substitute(graph: Graph, tracer: Tracer, changes: dict[str, Any]) -> Graph |
                     if pending[1] & changed and not pending[2](ctx):
                         return _decided(pending[3])  # type: ignore[func-returns-value]
                     pending = next(guards, None)
-                if not (tracer.deps.get(node.id, frozenset()) & changed):
+                if not (tracer.deps.get(node.id, frozenset()) & changed) or node.op.kind == "buffer":
+                    # A buffer reached here read the same values (its guard held: else
+                    # ``BufferChanged``), so it holds the same numbers: not computed again.
                     nodes.append(node)
                     continue
                 remake = tracer.remakes.get(node.id)

@@ -13,7 +13,8 @@ substitution (``elab.origins``), so a width that reaches a layer through an inpu
 What cannot be computed again without elaborating again is a decision: a comparison, an index, a
 loop count, a repeat count, two shapes found equal. Each records a guard: the values it read must
 come out the same (a comparison: with the same outcome) for the substitution to hold; where one does
-not, the graph is found by elaborating again.
+not, no graph is computed for those values (``archspec compile`` then keeps the parameter a literal,
+``backends.exposed``).
 
 Outside a traced elaboration no ``Traced`` number exists: ordinary lowering pays nothing.
 """
