@@ -26,7 +26,19 @@ from archspec.source import Span
 PACKAGE = Path(__file__).parent
 PARSED_DIR = PACKAGE / "parsed"
 # The files the parse of a text depends on, besides the text: an edit to any makes every entry stale.
-PARSER_FILES = ("grammar.lark", "syntax.py", "ast.py", "source.py", "limits.py")
+# They are every archspec module the transformer imports, directly or not (tests/test_parsed.py reads
+# the imports), but ``errors`` (message text: an entry is made only for a text that parses without
+# one), ``records`` (the base class of plain records) and this module.
+PARSER_FILES = (
+    "grammar.lark",
+    "syntax.py",
+    "ast.py",
+    "source.py",
+    "limits.py",
+    "block_order.py",  # the check of a block's `order:`, run while parsing
+    "elab/walk.py",  # the walk block_order's check goes over a body with
+    "elab/__init__.py",
+)
 
 # Fields that hold the file's own path, like every span: not stored, given at load.
 _PATH_FIELDS = {"Module": "path", "BlockDef": "path"}
