@@ -53,9 +53,10 @@ mutate: setup
 	@$(PY) -c "import mutmut" 2>/dev/null || $(PY) -m pip install -q -c tools/constraints.txt "mutmut>=3.8"
 	@bash tools/mutate.sh $(GROUPS)
 
-# The essay's claims as experiments, in full (docs/claims.md); results and plots in runs/experiments/.
+# The essay's claims as experiments, in full (docs/claims.md); results and plots in runs/experiments/, and
+# each trained result recorded (--record) as experiments/NAME/result.json + plot.svg, the committed records.
 experiments: setup
-	@time $(PY) -m archspec experiment --all
+	@time $(PY) -m archspec experiment --all --record
 
 # Differential testing against torch at length (docs/testing.md): N random networks (default 1000, about a
 # second each); each failing spec, shrunk, is kept in tests/difftest_regressions/, which the suite replays.

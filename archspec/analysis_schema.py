@@ -7,6 +7,19 @@ from typing import Any
 
 _INT = {"type": "integer", "minimum": 0}
 _SHAPE = {"type": "array", "items": {"type": "integer", "minimum": 1}}
+# What the counts mean (a row's and the network's): a spec cannot freeze a parameter, so trainable_params
+# equals params; the field is kept for readers that compare it with torch's requires_grad count.
+_PARAMS = {**_INT, "description": "Parameters (torch's p.numel() summed)."}
+_TRAINABLE = {
+    **_INT,
+    "description": "Parameters that get a gradient (requires_grad): all of them, as a spec has no way to "
+    "freeze one; state that does not learn is a buffer.",
+}
+_BUFFERS = {
+    **_INT,
+    "description": "Elements of the persistent buffers (the state dict's: batch-norm statistics, fixed RBF "
+    "centres), which do not learn.",
+}
 _RF = {
     "description": "The receptive field: size, stride, padding and centre per axis; 'global'; or null.",
     "oneOf": [
@@ -51,9 +64,9 @@ _ROW = {
         "kind": {"enum": ["layer", "block", "sequence"]},
         "depth": _INT,
         "output_shape": {"type": "array", "items": {"type": "integer"}},
-        "params": _INT,
-        "trainable_params": _INT,
-        "buffers": _INT,
+        "params": _PARAMS,
+        "trainable_params": _TRAINABLE,
+        "buffers": _BUFFERS,
         "macs": _INT,
         "flops": _INT,
         "activation_bytes": {**_INT, "description": "Bytes of the output (summed over a container)."},
@@ -100,9 +113,9 @@ def analysis_schema(version: int) -> dict[str, Any]:
             "output": {"type": "array", "items": {"type": "integer"}},
             "dtype": {"enum": ["float32", "bfloat16", "float16", "float64"]},
             "batch": {"type": "integer", "minimum": 1},
-            "params": _INT,
-            "trainable_params": _INT,
-            "buffers": _INT,
+            "params": _PARAMS,
+            "trainable_params": _TRAINABLE,
+            "buffers": _BUFFERS,
             "macs": _INT,
             "flops": _INT,
             "activation_bytes": {**_INT, "description": "Training: bytes saved for backward, whole network."},

@@ -252,6 +252,12 @@ def human_bytes(value: int) -> str:
     return f"{size:.1f} GiB"  # pragma: no cover
 
 
+def trainable_text(params: int, trainable: int) -> str:
+    """``all trainable``, or how many are: a spec has no way to freeze a parameter (state that does not
+    learn is a buffer, counted apart), so the count would only repeat the parameters' own."""
+    return "all trainable" if trainable == params else f"trainable {trainable:,}"
+
+
 def header_lines(analysis: Analysis) -> list[str]:
     """The lines above every human-readable report: network, totals, convention, warnings."""
     graph = analysis.graph
@@ -260,7 +266,7 @@ def header_lines(analysis: Analysis) -> list[str]:
     lines = [
         f"{analysis.network}: input {format_shape(graph.input_shape)} "
         f"-> output {format_shape(graph.output_shape)}",
-        f"params {analysis.params:,} (trainable {analysis.trainable_params:,}, "
+        f"params {analysis.params:,} ({trainable_text(analysis.params, analysis.trainable_params)}, "
         f"buffers {analysis.buffers:,}); MACs {analysis.macs:,} ({human(analysis.macs)}); "
         f"FLOPs {analysis.flops:,} ({human(analysis.flops)})",
         f"depth {analysis.depth} (conv/linear/attention layers on the longest path); "

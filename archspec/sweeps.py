@@ -29,7 +29,7 @@ from archspec.ops import Shape
 
 # The figures of a row, by the names a --where constraint and --objectives use, with what each means.
 METRICS: Mapping[str, str] = {
-    "params": "parameters (trainable and frozen)",
+    "params": "parameters (every one trainable; buffers are not parameters)",
     "macs": "multiply-accumulates of one sample",
     "flops": "floating-point operations of one sample",
     "activation_bytes": "activations saved for the backward pass (one sample, float32)",

@@ -77,8 +77,46 @@ def serialize_tables(parser: Lark, grammar: str) -> str:
     release and the parser as Lark's ``memo_serialize`` data (what its standalone generator embeds)."""
     data, memo = parser.memo_serialize([TerminalDef, Rule])
     data["options"] = {k: v for k, v in data["options"].items() if k != "postlex"}  # an object: given at load
+    data["parser"]["parser"] = _canonical_table(data["parser"]["parser"])
     document = {"grammar_sha256": text_digest(grammar), "lark": lark.__version__, "data": data, "memo": memo}
     return json.dumps(document, separators=(",", ":")) + "\n"
+
+
+def _canonical_table(table: dict[str, Any]) -> dict[str, Any]:
+    """The LALR table numbered the same way on every run: Lark numbers its tokens and states in the order
+    it meets them in sets of objects hashed by identity, so that the same grammar gives other numbers
+    (and another file) on each run. Tokens are numbered by name; states in breadth-first order from the
+    start states (by start name), each state's transitions taken by token name."""
+    names: dict[int, str] = table["tokens"]
+    token_id = {name: number for number, name in enumerate(sorted(names.values()))}
+    states: dict[int, dict[int, Any]] = table["states"]
+    order: list[int] = []
+    number: dict[int, int] = {}
+    starts = [table["start_states"][name] for name in sorted(table["start_states"])]
+    for state in starts + sorted(states):  # the start states' reach first; then any state left, as given
+        queue = [state]
+        while queue:
+            current = queue.pop(0)
+            if current in number:
+                continue
+            number[current] = len(order)
+            order.append(current)
+            for token in sorted(states[current], key=names.__getitem__):
+                kind, argument = states[current][token]
+                if kind == 0:  # a shift: the next state
+                    queue.append(argument)
+    return {
+        "tokens": {token_id[name]: name for name in sorted(names.values())},
+        "states": {
+            number[state]: {
+                token_id[names[token]]: [kind, number[argument] if kind == 0 else argument]
+                for token, (kind, argument) in sorted(states[state].items(), key=lambda item: names[item[0]])
+            }
+            for state in order
+        },
+        "start_states": {name: number[table["start_states"][name]] for name in sorted(table["start_states"])},
+        "end_states": {name: number[table["end_states"][name]] for name in sorted(table["end_states"])},
+    }
 
 
 def load_tables(grammar: str) -> Lark | None:

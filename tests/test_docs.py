@@ -331,3 +331,24 @@ def test_every_shell_example_of_the_documents_is_a_command_the_cli_takes(found: 
             assert words[0] == "archspec", command
             words = words[1:]
         check_archspec_command(words)
+
+
+def make_recipe(target: str) -> list[str]:
+    """The recipe lines of a target of the Makefile (tab-indented lines after ``target:``)."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    match = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert match is not None, target
+    return [line.strip() for line in match.group(1).splitlines()]
+
+
+def test_make_experiments_records_what_it_runs_as_the_documents_say() -> None:
+    from archspec.cli import build_parser
+
+    (recipe,) = [line for line in make_recipe("experiments") if "-m archspec" in line]
+    words = shlex.split(recipe.split("-m archspec", 1)[1])
+    args = build_parser().parse_args(words)
+    # a full rerun must update the committed records (experiments/NAME/result.json and plot.svg) too
+    assert (words[0], args.all, args.record, args.smoke) == ("experiment", True, True, False)
+    claims = (ROOT / "docs" / "claims.md").read_text(encoding="utf-8")
+    documented = re.findall(r"^(archspec [^#\n]*?)\s*#.*\(make experiments\)$", claims, re.MULTILINE)
+    assert documented == ["archspec " + " ".join(words)]

@@ -324,3 +324,37 @@ def test_onnx_without_onnxruntime(
         "(--format pt2 needs only torch)\n"
     )
     assert not (tmp_path / "x.onnx").exists()
+
+
+PARTIAL_BIAS = """\
+network partial_bias:
+  input: 3x8x8
+  layers:
+    flatten
+    qkv: linear(48, bias=[true, false, true])
+    relu
+    fc: linear(10)
+"""
+
+
+def test_partial_bias_linear_exports_to_onnx_without_the_left_out_bias(tmp_path: Path) -> None:
+    """``linear(bias=[true, false, true])`` (PartialBiasLinear, computed with ``torch.cat`` of the bias
+    chunks) under ONNX: onnxruntime computes the module's outputs and the layer written out by hand, with
+    a middle third of the bias that holds numbers but is not added."""
+    spec = tmp_path / "partial_bias.arch"
+    spec.write_text(PARTIAL_BIAS, encoding="utf-8")
+    torch.manual_seed(0)
+    module = archspec.load(spec).build().eval()
+    with torch.no_grad():
+        module.qkv.bias.uniform_(1.0, 2.0)  # the left-out chunk too: were it added, the outputs would differ
+    weights = saved_state(module, tmp_path / "w.pt")
+    out = tmp_path / "partial_bias.onnx"
+    archspec.load(spec).export(out, weights=weights)
+    x = torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    bias = module.qkv.bias.detach().clone()
+    bias[16:32] = 0
+    hidden = torch.relu(x.flatten(1) @ module.qkv.weight.detach().T + bias)
+    by_hand = hidden @ module.fc.weight.detach().T + module.fc.bias.detach()
+    with torch.no_grad():
+        assert_close(run_onnx(out, x), module(x))
+        assert_close(run_onnx(out, x), by_hand)

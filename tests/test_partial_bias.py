@@ -146,14 +146,36 @@ def test_the_yaml_form_and_fmt_keep_the_flags(tmp_path: Path) -> None:
             "net.arch:6:21: error: qkv: argument 'bias' of linear must be true, false or one flag per chunk "
             "of the outputs, got [1, 0, 1]\n"
             "   6 |     qkv: linear(96, bias=[1, 0, 1])\n"
-            "                           ^^^^^^^^^^^^^^",
+            "                           ^^^^^^^^^^^^^^\n"
+            "  hint: bias=true gives every output a bias, bias=false none, and a list of flags one per equal "
+            "chunk of the outputs (bias=[true, false, true]: the first and last thirds)",
         ),
         (
             "[]",
             "net.arch:6:21: error: qkv: argument 'bias' of linear must be true, false or one flag per chunk "
             "of the outputs, got []\n"
             "   6 |     qkv: linear(96, bias=[])\n"
-            "                           ^^^^^^^",
+            "                           ^^^^^^^\n"
+            "  hint: bias=true gives every output a bias, bias=false none, and a list of flags one per equal "
+            "chunk of the outputs (bias=[true, false, true]: the first and last thirds)",
+        ),
+        (  # not a list: the same words as a list's, not the generic "false, true or a list"
+            '"x"',
+            "net.arch:6:21: error: qkv: argument 'bias' of linear must be true, false or one flag per chunk "
+            'of the outputs, got "x"\n'
+            '   6 |     qkv: linear(96, bias="x")\n'
+            "                           ^^^^^^^^\n"
+            "  hint: bias=true gives every output a bias, bias=false none, and a list of flags one per equal "
+            "chunk of the outputs (bias=[true, false, true]: the first and last thirds)",
+        ),
+        (
+            "1",
+            "net.arch:6:21: error: qkv: argument 'bias' of linear must be true, false or one flag per chunk "
+            "of the outputs, got 1\n"
+            "   6 |     qkv: linear(96, bias=1)\n"
+            "                           ^^^^^^\n"
+            "  hint: bias=true gives every output a bias, bias=false none, and a list of flags one per equal "
+            "chunk of the outputs (bias=[true, false, true]: the first and last thirds)",
         ),
     ],
 )
@@ -163,3 +185,15 @@ def test_misused_flags_are_positioned_errors_with_hints(tmp_path: Path, flags: s
     with pytest.raises(SpecError) as caught:
         archspec.load(path)
     assert caught.value.render().replace(str(tmp_path) + "/", "") == expected
+
+
+def test_a_string_for_convs_bias_gets_convs_own_words(tmp_path: Path) -> None:
+    """The op's own validator answers a string too (not the generic words of the field's type)."""
+    spec = 'network c:\n  input: 3x8x8\n  layers:\n    c: conv(6, 3, bias="x")\n'
+    with pytest.raises(SpecError) as caught:
+        load(tmp_path, spec)
+    assert caught.value.render().replace(str(tmp_path) + "/", "") == (
+        'net.arch:4:19: error: c: argument \'bias\' of conv must be true, false or "unshared", got "x"\n'
+        '   4 |     c: conv(6, 3, bias="x")\n'
+        "                         ^^^^^^^^"
+    )

@@ -276,3 +276,32 @@ def test_every_count_in_the_json_report_is_an_integer() -> None:
         assert {key for key, _ in counts} >= {"params", "macs", "saved_bytes", "total_bytes"}, variant
         wrong = [(k, v) for k, v in counts if type(v) is not int]
         assert not wrong, (variant, wrong[:3])
+
+
+@pytest.mark.parametrize("variant", ["lenet5", "resnet18"])
+def test_the_header_does_not_repeat_the_parameter_count_as_a_trainable_one(variant: str) -> None:
+    """A spec cannot freeze a parameter (what does not learn is a buffer): the header says the parameters
+    are all trainable rather than repeating their count, and the JSON keeps trainable_params for readers
+    that compare with torch's requires_grad count. Oracle: the built module's tensors."""
+    import torch
+
+    from archspec.analysis_schema import analysis_schema
+    from archspec.report import SCHEMA_VERSION
+
+    network = archspec.load(variant)
+    module = network.build(device="meta")
+    params = sum(p.numel() for p in module.parameters())
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    saved = module.state_dict()
+    buffers = sum(b.numel() for name, b in module.named_buffers() if name in saved)
+    assert trainable == params and isinstance(next(module.parameters()), torch.nn.Parameter)
+    header = render_analysis(network.analyze(), "table").splitlines()[1]
+    assert header.startswith(f"params {params:,} (all trainable, buffers {buffers:,}); MACs ")
+    document = analysis_json(network.analyze())
+    assert (document["params"], document["trainable_params"], document["buffers"]) == (
+        params,
+        trainable,
+        buffers,
+    )
+    described = analysis_schema(SCHEMA_VERSION)["properties"]["trainable_params"]["description"]
+    assert described.startswith("Parameters that get a gradient (requires_grad): all of them")

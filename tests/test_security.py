@@ -242,6 +242,22 @@ def test_the_shipped_parser_tables_match_the_grammar() -> None:
         assert shipped.parse(text, start="start") == fresh.parse(text, start="start")
 
 
+def test_the_parser_tables_are_generated_the_same_way_every_time(tmp_path: Path) -> None:
+    """Two runs of tools/gen_parser.py (separate processes, other hash seeds: Lark numbers its states in
+    the order it meets them in sets) write the same bytes, the shipped file's; and --check says so."""
+    files = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"tables{seed}.json"
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": seed}
+        tool = [sys.executable, str(ROOT / "tools" / "gen_parser.py")]
+        run = subprocess.run([*tool, "--out", str(out)], env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        check = subprocess.run([*tool, "--check"], env=env, capture_output=True, text=True)
+        assert (check.returncode, check.stderr) == (0, ""), check.stderr
+        files.append(out.read_bytes())
+    assert files[0] == files[1] == (ROOT / "archspec" / "grammar.tables.json").read_bytes()
+
+
 # ---------------------------------------------------------------- limits: time and memory, with a position
 
 HEAD = "network n:\n  input: 3x8x8\n  layers:\n"

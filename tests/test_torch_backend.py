@@ -44,8 +44,8 @@ def zoo_params(variants: list[str], fast: set[str] | None = None) -> list[Any]:
 
 # Written from primitives, these run einsum where torchvision runs matmul: their outputs agree within a
 # relative tolerance, not bit for bit, and tests/test_zoo_v2.py compares them so (full size: slow).
-# (Checked: maxvit_t differs by 7e-7 at an output scale of 1.9 in the tests below; swin_v2_t would also
-# need building on the CPU there, as `to_empty` leaves its non-persistent buffers uninitialised.)
+# (Checked: maxvit_t differs by 7e-7 at an output scale of 1.9 in the tests below. swin_v2_t's
+# non-persistent buffers, which `to_empty` leaves uninitialised, are set again by `load_state_dict`.)
 NOT_BIT_EXACT = {"swin_v2_t", "maxvit_t"}
 
 

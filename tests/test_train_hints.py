@@ -105,9 +105,49 @@ def test_a_run_stuck_at_chance_says_so_once(capsys: pytest.CaptureFixture[str], 
     assert stderr == (
         f"warning: training is stuck at chance: train loss {second['train_loss']:.4f} ≈ ln(10) = 2.3026, "
         f"the loss of a uniform guess, and train accuracy {second['train_acc']:.1%} for 2 epochs: the "
+        "outputs no longer depend on the input. The likely cause is too high a learning rate; try --lr "
+        "0.001 (or, if the loss never moved, a higher one)\n"
+    )  # no ReLU, no tanh: the warning names no mechanism the network does not have
+
+
+def test_a_stuck_tanh_network_is_not_told_its_relus_died(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    spec = DEAD.replace("    linear(10)\n", "    linear(16)\n    tanh\n    linear(10)\n")
+    (tmp_path / "dead.arch").write_text(spec, encoding="utf-8")
+    argv = ["train", str(tmp_path / "dead.arch"), "--out", str(tmp_path / "run"), "--epochs", "2", "-q"]
+    code, _, stderr = cli(capsys, *argv)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert code == 0 and abs(rows[1]["train_loss"] - math.log(10)) < 0.05  # the oracle: ln(10)
+    assert stderr == (
+        f"warning: training is stuck at chance: train loss {rows[1]['train_loss']:.4f} ≈ ln(10) = 2.3026, "
+        f"the loss of a uniform guess, and train accuracy {rows[1]['train_acc']:.1%} for 2 epochs: the "
         "outputs no longer depend on the input. The likely cause is too high a learning rate (the first "
-        "steps killed the ReLUs); try --lr 0.001 (or, if the loss never moved, a higher one)\n"
+        "steps saturated the tanh units); try --lr 0.001 (or, if the loss never moved, a higher one)\n"
     )
+
+
+def test_the_stuck_warning_names_the_mechanism_of_the_networks_activations() -> None:
+    from archspec.train.health import run_warning
+
+    at_chance = [{"train_loss": math.log(10), "train_acc": 0.1}] * 2
+    head = (
+        "training is stuck at chance: train loss 2.3026 ≈ ln(10) = 2.3026, the loss of a uniform guess, and "
+        "train accuracy 10.0% for 2 epochs: the outputs no longer depend on the input. The likely cause is "
+        "too high a learning rate"
+    )
+    tail = "; try --lr 0.01 (or, if the loss never moved, a higher one)"
+    expected = {
+        ("conv2d", "relu", "linear"): " (the first steps killed the ReLUs)",
+        ("relu6", "sigmoid"): " (the first steps killed the ReLUs)",  # dead ReLUs are the likelier
+        ("scaled_tanh", "linear"): " (the first steps saturated the tanh units)",
+        ("tanh", "sigmoid"): " (the first steps saturated the tanh and sigmoid units)",
+        ("hardsigmoid",): " (the first steps saturated the sigmoid units)",
+        ("gelu", "linear"): "",
+        (): "",
+    }
+    for kinds, mechanism in expected.items():
+        assert run_warning(at_chance, 10, "cross_entropy", 0.1, set(kinds)) == head + mechanism + tail, kinds
 
 
 def test_a_run_that_learns_is_not_warned(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

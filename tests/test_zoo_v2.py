@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from oracles import assert_same_outputs, load_source, randomise
+from oracles import assert_same_outputs, build_generated_empty, load_source, randomise
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -298,8 +298,8 @@ def test_generated_source_same_seed_gives_torchvision_starting_weights(name: str
 def test_generated_source_outputs_equal_torchvision_perturbed(name: str, tmp_path: Path) -> None:
     network, theirs_fn, shape = case(name)
     theirs = perturb_everything(theirs_fn()).eval()
-    # built on the CPU, not on meta: Swin V2's non-persistent buffers (the shift regions) are not in the
-    # state dict, and `to_empty` would leave them uninitialised
+    # built on the CPU (the meta-device path, with its shift regions set again by the load, has a test of
+    # its own below)
     generated = load_source(network.to_source(), tmp_path).build().eval()
     generated.load_state_dict(theirs.state_dict(), strict=True)
     assert list(generated.state_dict()) == list(theirs.state_dict())
@@ -323,3 +323,29 @@ def test_swin_v2_t_counts_the_position_bias_mlp_once() -> None:
     stem, head = 64 * 64 * 96 * 3 * 16, 768 * 1000
     assert analysis.macs == blocks + merging + stem + head + SWIN_V2_T_CPB_MACS
     assert math.isclose(analysis.macs / 1e9, 5.94, abs_tol=5e-3)
+
+
+@pytest.mark.parametrize("generated", [False, True], ids=["build", "generated"])
+def test_swin_v2_on_meta_computes_right_after_to_empty_and_a_load(generated: bool, tmp_path: Path) -> None:
+    """Built on meta, moved with ``to_empty`` and loaded with a checkpoint, the module computes what the
+    module built on the CPU and torchvision (which computes its shift mask in ``forward``) compute: the
+    shift regions, a buffer kept out of the state dict, are set again by the load, not left as garbage."""
+    network, theirs_fn, shape = case("swin_v2")
+    theirs = perturb_everything(theirs_fn()).eval()
+    if generated:
+        empty = build_generated_empty(network.to_source(), tmp_path)
+    else:
+        empty = network.build(device="meta").to_empty(device="cpu")
+    with torch.no_grad():  # what to_empty may leave: make the garbage certain rather than likely zeros
+        for buffer in empty.buffers():
+            buffer.fill_(float("nan") if buffer.is_floating_point() else -1)
+    normal = network.build()
+    for module in (empty, normal):
+        module.load_state_dict(theirs.state_dict(), strict=True)
+        module.eval()
+    assert any(True for name, _ in empty.named_buffers() if name not in empty.state_dict())  # the regions
+    x = torch.randn(2, *shape, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        expected = theirs(x)
+        assert_same_outputs(normal(x), expected, rtol=1e-4)
+        assert_same_outputs(empty(x), expected, rtol=1e-4)

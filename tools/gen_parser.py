@@ -1,13 +1,15 @@
 """Regenerate ``archspec/grammar.tables.json``: the parser of ``archspec/grammar.lark``, built ahead of time.
 
-    PYTHONPATH=$PWD .venv/bin/python tools/gen_parser.py [--check]
+    PYTHONPATH=$PWD .venv/bin/python tools/gen_parser.py [--check] [--out FILE]
 
 archspec never builds or caches its parser at run time in a shared place (Lark's ``cache=True`` unpickles a
 file from the system temp folder, which anyone on the machine can plant). Instead this script serialises the
 parser (Lark's ``memo_serialize``, the data its standalone generator embeds) as JSON in the package, with
 the SHA-256 of the grammar text it was built from and the Lark release. ``archspec.syntax`` loads it
 when both match and builds the parser in memory otherwise. ``--check`` exits 1 when the file is out
-of date (``tests/test_security.py`` checks the same).
+of date: not byte for byte what this script writes now (``tests/test_security.py`` checks the same). The
+output is deterministic (``syntax.serialize_tables`` numbers Lark's states and tokens canonically), so a
+regeneration from the same grammar and Lark release changes nothing. ``--out FILE`` writes elsewhere.
 """
 
 from __future__ import annotations
@@ -26,18 +28,20 @@ def main() -> int:
     """Write (or with --check, compare) the tables file."""
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--check", action="store_true", help="exit 1 when the file is out of date")
+    options.add_argument("--out", metavar="FILE", help="write here instead of the package's tables file")
     args = options.parse_args()
-    target = ROOT / "archspec" / TABLES_FILE
-    if args.check:
-        if load_tables(grammar_text()) is None:
-            print(f"{target.relative_to(ROOT)} is out of date: run tools/gen_parser.py", file=sys.stderr)
-            return 1
-        print(f"{target.relative_to(ROOT)} is up to date")
-        return 0
+    target = Path(args.out) if args.out else ROOT / "archspec" / TABLES_FILE
     grammar = grammar_text()
     text = serialize_tables(build_parser(grammar), grammar)
+    if args.check:
+        shipped = target.read_bytes() if target.is_file() else b""
+        if load_tables(grammar) is None or shipped != text.encode("utf-8"):
+            print(f"{target} is out of date: run tools/gen_parser.py", file=sys.stderr)
+            return 1
+        print(f"{target} is up to date")
+        return 0
     target.write_text(text, encoding="utf-8")
-    print(f"wrote {target.relative_to(ROOT)} ({len(text):,} bytes)")
+    print(f"wrote {target} ({len(text):,} bytes)")
     return 0
 
 

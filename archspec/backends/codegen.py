@@ -189,12 +189,21 @@ class _File:
             standard.append("from collections import OrderedDict")
         if self.init.plan.uses_built:
             standard += ["from collections.abc import Callable", "from typing import TypeVar"]
+        if self.describer.computed_buffers:
+            standard.append("import functools")
+        # isort's order: the plain imports, then the from-imports, each by module
+        standard = sorted(s for s in standard if s.startswith("import ")) + sorted(
+            s for s in standard if s.startswith("from ")
+        )
         out += [*standard, ""] if standard else []
         out += ["import torch", "import torch.nn.functional as F"]
         out += self.extra_imports()
         out += ["from torch import nn", "", ""]
         for name in LAYER_ORDER:
             if name in self.describer.layers:
+                out += [*definitions("torch_layers.py")[name].splitlines(), "", ""]
+        if self.describer.computed_buffers:
+            for name in ("refill_buffer", "computed_buffer"):
                 out += [*definitions("torch_layers.py")[name].splitlines(), "", ""]
         out += self.init.functions()  # before the classes: `when built:` rules appear in them
         for lines in classes:

@@ -48,6 +48,7 @@ class Describer:
         # and whether a named nn.Sequential needs `OrderedDict`.
         self.layers: set[str] = set()
         self.needs_ordered_dict = False
+        self.computed_buffers = False  # a buffer out of the state dict: torch_layers' computed_buffer
         # scope -> its module lists (dotted labels): True for an nn.ModuleList, False for an nn.ModuleDict
         self.lists: dict[str, dict[str, bool]] = {
             c.scope.name: module_lists([s.local for s in c.steps]) for c in root.walk()
@@ -115,6 +116,7 @@ class Describer:
                 elif entry.buffer_source is not None:
                     check_local(step.local, where)
                     line = register_buffer(step.local, node.op, entry.buffer_source(node.op))
+                    self.computed_buffers |= line.startswith("computed_buffer(")
                     members.append(Member(step.local, None, fixed=line))
                 else:
                     members.append(Member(step.local, None))

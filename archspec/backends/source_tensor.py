@@ -38,13 +38,22 @@ def buffer_expression(op: Buffer) -> str:
     if inferred is None:
         inferred = "int64" if all(isinstance(v, int) for v in op.values) else "float32"
     dtype = "" if op.dtype == inferred else f", dtype=torch.{op.dtype}"
+    return f"torch.tensor({buffer_data(op)}{dtype})"
+
+
+def buffer_data(op: Buffer) -> str:
+    """The buffer's elements as Python source: the spec's computation, or its numbers when few."""
     if op.source is not None and (len(op.values) > _LITERAL_LIMIT or "[" not in op.source[1:]):
-        return f"torch.tensor({op.source}{dtype})"
-    return f"torch.tensor({_nested(op.values, op.shape)}{dtype})"
+        return op.source
+    return _nested(op.values, op.shape)
 
 
 def register_buffer(local: str, op: Op, value: str) -> str:
-    """The ``__init__`` line that registers a buffer op's value under its name."""
+    """The ``__init__`` line that registers a buffer op's value under its name; a buffer that is not
+    persistent goes through ``computed_buffer`` (copied from ``torch_layers``), which sets it again after
+    each ``load_state_dict``, so a module moved with ``to_empty()`` and then loaded computes right."""
+    if isinstance(op, Buffer) and not op.persistent:
+        return f"computed_buffer(self, {local!r}, {buffer_data(op)}, torch.{op.dtype}, {tuple(op.shape)!r})"
     persistent = "" if getattr(op, "persistent", True) else ", persistent=False"
     return f"self.register_buffer({local!r}, {value}{persistent})"
 

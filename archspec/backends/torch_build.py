@@ -27,10 +27,12 @@ from torch import nn
 from archspec.analysis.memory import inplace_nodes
 from archspec.backends.init import apply_rule, layer_of, parameters_of
 from archspec.backends.plan import ContainerPlan, Step, module_lists, module_order, plan_graph
+from archspec.backends.torch_layers import computed_buffer
 from archspec.backends.torch_ops import torch_op
 from archspec.errors import UsageError
 from archspec.init_rules import after_order, block_built_rules, built_rules
 from archspec.ir import Graph, Node
+from archspec.ops.tensor import Buffer
 
 FALLBACK_BUDGET_BYTES = 64 * 2**30
 
@@ -273,7 +275,11 @@ def _register(
         block.register_parameter(name, parameter)
     if buffer is not None:
         assert step.node is not None
-        block.register_buffer(name, buffer, persistent=getattr(step.node.op, "persistent", True))
+        op = step.node.op
+        if isinstance(op, Buffer) and not op.persistent:  # not in checkpoints: set again on every load
+            computed_buffer(block, name, op.values, buffer.dtype, op.shape)
+        else:
+            block.register_buffer(name, buffer, persistent=getattr(op, "persistent", True))
 
 
 def _add_module(

@@ -1,10 +1,14 @@
 """The layers archspec needs that torch lacks.
 
 Each class is self-contained: it uses only ``torch``, ``nn`` and ``F`` from this module's imports,
-so the code generator copies its source verbatim (``inspect.getsource``) into standalone files.
+so the code generator copies its source verbatim (``inspect.getsource``) into standalone files; so are
+``computed_buffer`` and ``refill_buffer`` (with ``functools``), copied where a spec has a buffer that is
+not persistent.
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -475,3 +479,25 @@ class PatchMerging(nn.Module):
         )
         out: torch.Tensor = self.reduction(self.norm(x))
         return out
+
+
+def refill_buffer(
+    name: str, data: object, dtype: torch.dtype, shape: tuple[int, ...], module: nn.Module, _: object
+) -> None:
+    """A ``load_state_dict`` post-hook (``functools.partial`` over the first four): set the
+    computed buffer ``name`` of ``module`` again, as it is not in the state dict."""
+    with torch.no_grad():
+        value = torch.tensor(data, dtype=dtype, device="cpu").reshape(shape)
+        getattr(module, name).copy_(value)  # where the module now is: its device and dtype
+
+
+def computed_buffer(
+    module: nn.Module, name: str, data: object, dtype: torch.dtype, shape: tuple[int, ...]
+) -> None:
+    """Register ``data`` as the buffer ``name``, kept out of the state dict (``persistent=False``)
+    and set again after every ``load_state_dict``: a module built on the meta device and moved with
+    ``to_empty()`` holds garbage there until a checkpoint is loaded (torchvision computes such
+    constants, Swin V2's shift mask, in ``forward``; this computes them once)."""
+    module.register_buffer(name, torch.tensor(data, dtype=dtype).reshape(shape), persistent=False)
+    hook = functools.partial(refill_buffer, name, data, dtype, shape)
+    module.register_load_state_dict_post_hook(hook)  # type: ignore[no-untyped-call]

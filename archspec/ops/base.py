@@ -65,6 +65,15 @@ class OpError(Exception):
         self.hint = hint
 
 
+class HintedValueError(ValueError):
+    """What a field validator raises for a value it refuses, with a hint for the error the spec gets
+    (Pydantic keeps the exception, so its hint reaches the positioned error)."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def _integer(value: Any) -> Any:
     # Booleans are ints in Python; in a spec `true` is never a size.
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
@@ -361,7 +370,7 @@ class Op(BaseModel):
         values.update(cls.infer_fields(values, inputs))
         for name, value in values.items():
             # Pydantic would read "16" as 16; in a spec a string is never a number.
-            if isinstance(value, str) and name in facts.fields:
+            if isinstance(value, str) and name in facts.fields and name not in facts.validated:
                 accepted = _accepted(facts.fields[name].annotation)
                 coercible = accepted & {"an integer", "a number", "true", "false"}
                 if coercible and "a string" not in accepted and f'"{value}"' not in accepted:
@@ -478,6 +487,7 @@ class _ClassFacts(FrozenRecord):
     required_order: tuple[str, ...]
     required: frozenset[str]
     booleans: frozenset[str]
+    validated: frozenset[str]
 
     def __init__(
         self,
@@ -487,6 +497,7 @@ class _ClassFacts(FrozenRecord):
         required_order: tuple[str, ...],
         required: frozenset[str],
         booleans: frozenset[str],
+        validated: frozenset[str],
     ) -> None:
         set_field(self, "kind", kind)
         set_field(self, "fields", fields)
@@ -494,6 +505,7 @@ class _ClassFacts(FrozenRecord):
         set_field(self, "required_order", required_order)
         set_field(self, "required", required)
         set_field(self, "booleans", booleans)
+        set_field(self, "validated", validated)
 
 
 @functools.cache
@@ -509,6 +521,13 @@ def _class_facts(cls: type[Op]) -> _ClassFacts:
         required_order=tuple(n for n in names if fields[n].is_required()),
         required=frozenset(n for n in names if fields[n].is_required()),
         booleans=frozenset(n for n, f in fields.items() if f.annotation is bool),
+        # fields whose op reads the raw value itself (linear's bias): their refusals are the op's own words
+        validated=frozenset(
+            name
+            for decorator in cls.__pydantic_decorators__.field_validators.values()
+            if decorator.info.mode == "before"
+            for name in decorator.info.fields
+        ),
     )
 
 
@@ -572,8 +591,10 @@ def _translate(error: ValidationError, op_name: str) -> OpError:
     field = next((str(part) for part in first["loc"] if isinstance(part, str)), None)
     context = first.get("ctx", {}) or {}
     phrase = _PYDANTIC_PHRASES.get(first["type"])
+    hint = None
     if first["type"] == "value_error":
         message = str(context.get("error", first["msg"]))
+        hint = getattr(context.get("error"), "hint", None)
     elif phrase is not None:
         if first["type"] == "literal_error":  # pydantic quotes the choices Python's way
             context = {**context, "expected": str(context.get("expected", "")).replace("'", '"')}
@@ -582,4 +603,4 @@ def _translate(error: ValidationError, op_name: str) -> OpError:
     else:
         message = first["msg"]
     where = f"argument '{field}' of {op_name}" if field else op_name
-    return OpError(f"{where} {message}", argument=field)
+    return OpError(f"{where} {message}", argument=field, hint=hint)

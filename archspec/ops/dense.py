@@ -6,7 +6,17 @@ from typing import Any, ClassVar, Literal
 from pydantic import field_validator
 
 from archspec.errors import spec_repr
-from archspec.ops.base import Op, OpError, PosInt, RFEffect, Saved, Shape, format_shape, numel
+from archspec.ops.base import (
+    HintedValueError,
+    Op,
+    OpError,
+    PosInt,
+    RFEffect,
+    Saved,
+    Shape,
+    format_shape,
+    numel,
+)
 
 
 def feature_input(op_name: str, inputs: Sequence[Shape]) -> Shape:
@@ -66,7 +76,11 @@ class Linear(Op):
             return value
         if isinstance(value, list | tuple) and value and all(v is True or v is False for v in value):
             return tuple(value)
-        raise ValueError(f"must be true, false or one flag per chunk of the outputs, got {spec_repr(value)}")
+        raise HintedValueError(
+            f"must be true, false or one flag per chunk of the outputs, got {spec_repr(value)}",
+            hint="bias=true gives every output a bias, bias=false none, and a list of flags one per equal "
+            "chunk of the outputs (bias=[true, false, true]: the first and last thirds)",
+        )
 
     def check(self, inputs: Sequence[Shape]) -> None:
         if not isinstance(self.bias, tuple):

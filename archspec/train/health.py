@@ -10,24 +10,35 @@ learning rate. (A loss that is not finite stops the run: see ``loop.EpochSums``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 STUCK_EPOCHS = 2  # epochs in a row at chance before saying so (the first may be warming up)
 CHANCE_LOSS_MARGIN = 0.02  # a train loss within 2% of ln(classes) is a uniform guess
 RISING_EPOCHS = 3  # epochs in a row of rising train loss (to twice its best) that count as diverging
+# Activations (op kinds) that a large step leaves at zero gradient for good: "dead" units.
+DYING = frozenset({"relu", "relu6", "hardswish"})
+# Saturating activations, each with the word the warning uses for its units (tanh's flat tails, say).
+SATURATING = {"tanh": "tanh", "scaled_tanh": "tanh", "sigmoid": "sigmoid", "hardsigmoid": "sigmoid"}
 
 
-def run_warning(history: Sequence[dict[str, Any]], classes: int, loss: str, lr: float) -> str | None:
+def run_warning(
+    history: Sequence[dict[str, Any]],
+    classes: int,
+    loss: str,
+    lr: float,
+    activations: Collection[str] = (),
+) -> str | None:
     """The warning for the epoch just ended (the last of ``history``), or None; each is said once, at
-    the epoch where its condition first holds."""
+    the epoch where its condition first holds. ``activations`` are the network's op kinds: the stuck
+    warning names the likely mechanism only for activations the network has (ReLUs die, tanh saturates)."""
     if loss == "cross_entropy" and classes >= 2 and _stuck_since(history, classes) == STUCK_EPOCHS:
         last = history[-1]
         return (
             f"training is stuck at chance: train loss {last['train_loss']:.4f} ≈ ln({classes}) = "
             f"{math.log(classes):.4f}, the loss of a uniform guess, and train accuracy "
             f"{last['train_acc']:.1%} for {STUCK_EPOCHS} epochs: the outputs no longer depend on the input. "
-            "The likely cause is too high a learning rate (the first steps killed the ReLUs); try --lr "
+            f"The likely cause is too high a learning rate{_mechanism(activations)}; try --lr "
             f"{lr / 10:g} (or, if the loss never moved, a higher one)"
         )
     if _diverging(history) and not _diverging(history[:-1]):
@@ -72,3 +83,14 @@ def _rising_for(history: Sequence[dict[str, Any]]) -> int:
             break
         count += 1
     return count
+
+
+def _mechanism(activations: Collection[str]) -> str:
+    """How too large a first step stops the outputs depending on the input, for these activations: a
+    dead ReLU (the commonest), else saturated tanh or sigmoid units, else nothing is claimed."""
+    if DYING & set(activations):
+        return " (the first steps killed the ReLUs)"
+    saturated = sorted({word for kind, word in SATURATING.items() if kind in activations}, reverse=True)
+    if saturated:
+        return f" (the first steps saturated the {' and '.join(saturated)} units)"
+    return ""

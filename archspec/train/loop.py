@@ -499,7 +499,8 @@ def _run(
             save_checkpoint(out / "last.pt", payload)
             write_text_atomically(out / "metrics.jsonl", "".join(json.dumps(row) + "\n" for row in history))
         reporter.end_epoch(metrics, config.epochs)
-        warning = run_warning(history, data.num_classes, loss_name(network.graph), config.lr)
+        kinds = {node.op.kind for node in network.graph.nodes}
+        warning = run_warning(history, data.num_classes, loss_name(network.graph), config.lr, kinds)
         if warning is not None:
             reporter.warn(warning)
         distributed.barrier(context)
