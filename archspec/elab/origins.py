@@ -8,7 +8,8 @@ the parameters each node's op and shape depend on. ``substitute`` walks the node
 the ops that a changed parameter reaches, with their output shapes, as the elaboration would; a
 parameter that decided something (a loop or repeat count, an index, a comparison that comes out
 otherwise) gives None: only elaborating again could say what it changes (the code generator keeps such
-a parameter a literal, ``backends.exposed``).
+a parameter a literal, ``backends.exposed``), but for the loop counts the caller waives (``waive``: a
+count the file writes as a loop over the parameter, whose copies are alike for every count).
 """
 
 from __future__ import annotations
