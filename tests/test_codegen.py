@@ -745,10 +745,9 @@ def test_vit_takes_image_and_patch_size_like_torchvision(tmp_path: Path) -> None
     from torchvision.models.vision_transformer import VisionTransformer
 
     module = load_source(archspec.load("vit_b_16").to_source(), tmp_path)
-    sizes = {"image_size": 64, "patch_size": 8, "num_heads": 4, "hidden_dim": 96}
+    sizes = {"image_size": 64, "patch_size": 8, "num_layers": 2, "num_heads": 4, "hidden_dim": 96}
     torch.manual_seed(0)
-    # The depth decides a repeat count, which stays a literal (backends/exposed.py): ViT-B's 12 layers.
-    reference = randomise(VisionTransformer(**sizes, num_layers=12, mlp_dim=192, num_classes=7)).eval()
+    reference = randomise(VisionTransformer(**sizes, mlp_dim=192, num_classes=7)).eval()
     generated = module.ViTB16(**sizes, mlp_dim=192, num_classes=7).eval()
     assert generated.encoder.pos_embedding.shape == (1, (64 // 8) ** 2 + 1, 96)
     generated.load_state_dict(reference.state_dict())  # strict: the same names and shapes
@@ -772,14 +771,16 @@ def test_a_formula_over_a_negative_parameter_computes_the_specs_value(tmp_path: 
 def test_vit_parameters_pass_down_to_the_block_classes(tmp_path: Path) -> None:
     """ViT's width, MLP size, heads and dropouts are used inside the encoder's block classes: they are
     arguments of every class down to `EncoderBlock`, as in torchvision, with no 768 or 3072 left in the
-    code but the defaults; a small ViT built from them is the spec elaborated with the same values, bit
-    for bit. The depth decides a loop's count: it stays a literal (backends/exposed.py)."""
+    code but the defaults; the depth is the count of the encoder's loop, `range(num_layers)`, and an
+    argument of the encoder's class; a small ViT built from them is the spec elaborated with the same
+    values, bit for bit."""
     source = archspec.load("vit_b_16").to_source()
     module = load_source(source, tmp_path)
     assert list(inspect.signature(module.build).parameters) == [
         "num_classes",
         "image_size",
         "patch_size",
+        "num_layers",
         "hidden_dim",
         "mlp_dim",
         "num_heads",
@@ -788,13 +789,21 @@ def test_vit_parameters_pass_down_to_the_block_classes(tmp_path: Path) -> None:
     ]
     assert "        attention_dropout: float,\n    ) -> None:" in source  # EncoderBlock's last
     assert "torch.empty(1, (image_size // patch_size) ** 2 + 1, hidden_dim)" in source
-    assert 'f"encoder_layer_{i}",' in source and "for i in range(12)" in source
+    assert 'f"encoder_layer_{i}",' in source and "for i in range(num_layers)" in source
     code = [
         t.string for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type == tokenize.NUMBER
     ]
     assert code.count("768") == code.count("3072") == 2  # the defaults of the class and of build()
     assert "197" not in code and code.count("16") == 2  # the token count is the spec's formula
-    small = {"num_classes": 7, "hidden_dim": 96, "mlp_dim": 192, "num_heads": 4, "attention_dropout": 0.125}
+    assert code.count("12") == 4  # the depth's and the heads' defaults
+    small = {
+        "num_classes": 7,
+        "num_layers": 2,
+        "hidden_dim": 96,
+        "mlp_dim": 192,
+        "num_heads": 4,
+        "attention_dropout": 0.125,
+    }
     generated = module.ViTB16(**small, dropout=0.25)
     reference = archspec.load("vit_b_16", **small, dropout=0.25).build()
     assert generated.state_dict().keys() == reference.state_dict().keys()

@@ -48,9 +48,9 @@ def classes(source: str) -> list[str]:
 def test_a_block_keeps_its_name_beside_a_group_of_that_name() -> None:
     source = archspec.load("tiny.arch", text=ENCODER).to_source()
     assert classes(source) == ["Encoder", "EncoderGroup", "Tinyvit"]
-    # A repeat count stays a literal (backends/exposed.py): the parameter decides the structure.
-    assert "*[Encoder() for _ in range(2)]" in source
-    assert "self.encoder = EncoderGroup()" in source
+    # The repeat's count is the loop's (backends/exposed.py), as before the one generation.
+    assert "*[Encoder() for _ in range(depth)]" in source
+    assert "self.encoder = EncoderGroup(depth=depth)" in source
     namespace: dict[str, object] = {}
     exec(compile(source, "tinyvit.py", "exec"), namespace)  # the file is valid Python that builds
     model = namespace["Tinyvit"]()  # type: ignore[operator]

@@ -1,16 +1,16 @@
 """One generation places the network's parameters in the compiled source (backends/exposed.py).
 
 The rule: a numeric parameter is an argument where the origins of the graph's numbers compute the graph
-for other values of it (it decides nothing: no loop or repeat count, no comparison that comes out
-otherwise, no buffer's values), and every number it changes is a constructor argument in a class's
-``__init__`` that holds its value, or a formula the spec computes from it. The oracle for what a
+for other values of it (it decides nothing: no comparison that comes out otherwise, no buffer's values,
+no loop or repeat count but one written as a loop over the parameter, whose copies are alike for every
+count), and every number it changes is a constructor argument in a class's ``__init__`` that holds its
+value, or a formula the spec computes from it. The oracle for what a
 generated class builds with other values is the spec elaborated with them (archspec.load), compared on
 torch's own modules (state_dict shapes, numel).
 """
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,51 @@ network t:
   layers:
     linear(hidden) >> relu
     body: (linear(hidden) >> relu) * depth
+    linear(2)
+"""
+
+# The loop's variable only names the copies: the count is an argument, `range(depth)`.
+LOOP = """\
+block Layer(dim):
+  linear(dim) >> relu
+
+network t:
+  input: [4]
+  params:
+    depth = 3
+    hidden = 6
+  layers:
+    linear(hidden)
+    body:
+      for i in range(depth):
+        "layer_{i}": Layer(hidden)
+    linear(2)
+"""
+
+# The body compares its loop variable: with 12 copies the last two would differ, though none does
+# with 3. The count stays a literal.
+LOOP_COMPARES = """\
+network t:
+  input: [4]
+  params:
+    depth = 3
+  layers:
+    linear(6)
+    body:
+      for i in range(depth):
+        "layer_{i}": linear(6 if i < 10 else 7)
+    linear(2)
+"""
+
+# Each copy shrinks the sequence (no padding): what follows depends on the count. It stays a literal.
+SHRINKS = """\
+network t:
+  input: [2, 16, 16]
+  params:
+    depth = 3
+  layers:
+    body: conv(2, 3) * depth
+    flatten
     linear(2)
 """
 
@@ -105,12 +150,31 @@ def test_a_parameter_reaching_a_block_through_arithmetic_and_shapes_is_written_a
     assert "def build(width: int = 6) -> nn.Module:" in source
 
 
-def test_a_parameter_that_decides_a_repeat_count_stays_a_literal(tmp_path: Path) -> None:
-    source = _builds_what_the_spec_builds(COUNT, {"hidden": 5}, tmp_path)
-    assert "def build(hidden: int = 6) -> nn.Module:" in source  # `depth` is no argument
-    assert "for _ in range(3)" in source
-    module = load_source(source, tmp_path)
-    assert list(inspect.signature(module.build).parameters) == ["hidden"]
+def test_a_parameter_that_is_a_repeat_count_is_the_loops_count(tmp_path: Path) -> None:
+    """`(...) * depth` is written `for _ in range(depth)`; other depths build what the spec builds."""
+    source = _builds_what_the_spec_builds(COUNT, {"hidden": 5, "depth": 5}, tmp_path)
+    _builds_what_the_spec_builds(COUNT, {"depth": 1}, tmp_path)
+    assert "def build(depth: int = 3, hidden: int = 6) -> nn.Module:" in source
+    assert "for _ in range(depth)" in source and "range(3)" not in source
+
+
+def test_a_parameter_that_is_a_for_loops_count_is_the_loops_count(tmp_path: Path) -> None:
+    source = _builds_what_the_spec_builds(LOOP, {"hidden": 5, "depth": 4}, tmp_path)
+    assert "def build(depth: int = 3, hidden: int = 6) -> nn.Module:" in source
+    assert "for i in range(depth)" in source and "range(3)" not in source
+
+
+@pytest.mark.parametrize(
+    ("text", "loop"), [(LOOP_COMPARES, "for i in range(3)"), (SHRINKS, "for _ in range(3)")]
+)
+def test_a_count_the_loops_body_or_what_follows_depends_on_stays_a_literal(
+    text: str, loop: str, tmp_path: Path
+) -> None:
+    """A body that reads its loop variable (a comparison), copies that change the shape that flows on:
+    another count would build otherwise than the file's loop, so the count stays a literal."""
+    source = _builds_what_the_spec_builds(text, {}, tmp_path)
+    assert loop in source
+    assert "def build() -> nn.Module:" in source
 
 
 def test_a_parameter_equal_to_its_arguments_default_is_still_an_argument(tmp_path: Path) -> None:

@@ -39,12 +39,13 @@ CHANGED: list[tuple[str, dict[str, Any]]] = [
     ("swin_t", {"num_classes": 10, "patch_size": 2, "embed_dim": 48}),  # its stages' widths: embed_dim * 2...
     (
         "vit_b_16",
-        {"image_size": 64, "patch_size": 8, "hidden_dim": 96, "mlp_dim": 160}
+        {"image_size": 64, "patch_size": 8, "num_layers": 3, "hidden_dim": 96, "mlp_dim": 160}
         | {"num_heads": 3, "num_classes": 5, "dropout": 0.125, "attention_dropout": 0.25},
     ),
     (  # 224 is no multiple of 64 or 96: the patch size is found with 16 and 8
         "vit_b_32",
-        {"image_size": 64, "patch_size": 16, "hidden_dim": 64, "mlp_dim": 128, "num_heads": 2},
+        {"image_size": 64, "patch_size": 16, "num_layers": 2, "hidden_dim": 64, "mlp_dim": 128}
+        | {"num_heads": 2},
     ),
     (INCEPTION, {"num_classes": 10}),
     # A parameter whose value is its torch argument's default (nn.Dropout's 0.5) is an argument too,

@@ -228,7 +228,9 @@ class Describer:
             items.append(self.expression(s, class_call))
         if not positional:
             self.needs_ordered_dict = True
-        return Sequential(tuple(s.local for s in child.steps), tuple(items), positional)
+        group = child.loop_group
+        count = None if self.exposure is None or group is None else self.exposure.loops.get(group)
+        return Sequential(tuple(s.local for s in child.steps), tuple(items), positional, count)
 
     def forward(self, plan: ContainerPlan) -> Forward:
         """``forward``'s lines: each value named ``x`` while one reader at a time needs it, else

@@ -63,10 +63,13 @@ class Sequential:
     names: tuple[str, ...]
     items: tuple[Expr, ...]
     positional: bool
+    # The network parameter its count is written as (its steps are a loop's copies, alike), if any
+    # (``backends.exposed``).
+    count: str | None = None
 
     def key(self) -> Hashable:
         """The names of the steps and the structure of each."""
-        return ("sequential", self.positional, self.names, *(item.key() for item in self.items))
+        return ("sequential", self.positional, self.names, self.count, *(item.key() for item in self.items))
 
     def slots(self) -> Iterator[Arg]:
         """The literal arguments of every step, in order."""

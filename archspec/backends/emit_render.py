@@ -49,6 +49,15 @@ def expression(expr: Expr, lit: Literal, indent: str, passed: Passed = _none) ->
         return f"{callee}({', '.join(parts)}){expr.close}"
     inner = indent + "    "
     expressions = [expression(item, lit, inner, passed) for item in expr.items]
+    if expr.count is not None:
+        # A loop's copies, its count a parameter of the network (``backends.exposed``): alike by
+        # construction (the body does not read the count).
+        if len(set(expressions)) != 1:
+            raise AssertionError(f"the copies of a loop over {expr.count} are written differently")
+        if expr.positional:
+            return f"nn.Sequential(\n{inner}*[{expressions[0]} for _ in range({expr.count})],\n{indent})"
+        pair = f'(f"{numbered(expr.names)}{{i}}", {expressions[0]}) for i in range({expr.count})'
+        return f"nn.Sequential(OrderedDict(\n{inner}{pair}\n{indent}))"
     if expr.positional:
         # A run of identical modules (ResNet's `Bottleneck(1024, 256)` five times) as one loop, as
         # torchvision writes it; built in the same order, so the same numbers and names.

@@ -16,9 +16,18 @@ The rule: a parameter is exposed when
   shadows no name the file defines at module level nor a builtin;
 - for two other values the spec accepts (``_candidates``: multiples first, so that ViT's width stays a
   multiple of its head count), the origins compute the graph without elaborating again: the
-  parameter decides nothing (a loop or repeat count, an index, a comparison that would come out
-  otherwise, how a buffer's values are computed): such a parameter stays a literal (ViT's
-  ``num_layers``, Swin V2's ``window_size``, MaxViT's ``partition_size``);
+  parameter decides nothing (an index, a comparison that would come out otherwise, how a buffer's
+  values are computed, a loop or repeat count but as below): such a parameter stays a literal (Swin
+  V2's ``window_size``, MaxViT's ``partition_size``);
+- a loop or repeat count (``_counts``) is no decision when the count is exactly the parameter (it
+  comes out as each other value), the file writes the copies as one ``nn.Sequential`` of numbered or
+  positional steps that are exactly the repeat group's copies (``ContainerPlan.loop_group``), the
+  body reads neither the count nor its loop variable (``loop_marker``: no guard and no op depends on
+  it), and every copy keeps the shape that flows in (nothing after the loop depends on the count):
+  the copies are then alike for every count; the substitution waives those count guards (the graph
+  keeps the copies), the parameter's other uses must be exposed as the rest of this rule says, and
+  the loop is written over the parameter (``Sequential.count``: ViT's ``for i in range(num_layers)``,
+  ``*[... for _ in range(depth)]``), the class that holds it taking it;
 - in both graphs every op it changes is written in a class's ``__init__`` (a module, an
   ``nn.Parameter``), never in ``forward`` or as a buffer's values, and there every argument that
   changes went exactly from the parameter's value to the other value (a tuple: element by element),
@@ -52,8 +61,9 @@ from archspec.backends.plan import ContainerPlan, Step
 from archspec.backends.source_entry import Ctor, Formula
 from archspec.backends.source_ops import SOURCE_OPS, source_op
 from archspec.backends.source_tensor import batch_aware_inline, register_buffer
-from archspec.backends.source_text import BUILTINS, GLOBALS, RESERVED
-from archspec.elab.origins import BufferChanged, Tracer, substitute
+from archspec.backends.source_text import BUILTINS, GLOBALS, RESERVED, numbered
+from archspec.elab.origins import BufferChanged, Tracer, substitute, value_for
+from archspec.elab.traced import deps_of, loop_marker
 from archspec.ir import Graph, Node
 from archspec.ops import Op
 
@@ -88,6 +98,7 @@ class Exposure:
 
     params: list[Exposed]
     places: dict[int, dict[Path, str]]  # node -> path of an argument (or element) -> parameter
+    loops: dict[int, str] = dataclasses.field(default_factory=dict)  # repeat group -> its count's parameter
 
     @property
     def names(self) -> set[str]:
@@ -100,7 +111,8 @@ class Exposure:
             node: {path: name for path, name in found.items() if name not in names}
             for node, found in self.places.items()
         }
-        return Exposure([p for p in self.params if p.name not in names], places)
+        loops = {group: name for group, name in self.loops.items() if name not in names}
+        return Exposure([p for p in self.params if p.name not in names], places, loops)
 
     def mark(self, ctor: Ctor, node: Node) -> Ctor:
         """``ctor`` (the node's constructor) with each place of an exposed parameter written as its name
@@ -142,17 +154,69 @@ def find_exposure(graph: Graph, tracer: Tracer, describer: Describer, plan: Cont
     }
     taken = _module_names(describer, graph)
     init_text = _init_text(InitSource(InitPlan(graph))) if graph.init else None
+    written = _written_loops(describer, plan)
     params: list[Exposed] = []
     places: dict[int, dict[Path, str]] = {}
+    loops: dict[int, str] = {}
     for name, value in graph.params.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not _usable(name, taken):
             continue
-        found = _places(graph, tracer, describer, steps, name, value, init_text)
-        if found:
+        counts = _counts(graph, tracer, name, value, written) if isinstance(value, int) else {}
+        found = _places(graph, tracer, describer, steps, name, value, init_text, frozenset(counts))
+        if found is not None and (found or counts):
             params.append(Exposed(name, value))
             for node, path in found:
                 places.setdefault(node, {})[path] = name
-    return Exposure(params, places)
+            loops.update((group, name) for group in counts.values())
+    return Exposure(params, places, loops)
+
+
+def _written_loops(describer: Describer, plan: ContainerPlan) -> set[int]:
+    """The repeat groups whose copies the file writes as one ``nn.Sequential`` of numbered or
+    positional steps (``ContainerPlan.loop_group``), which a loop can write."""
+    found = set()
+    for container in plan.walk():
+        group = container.loop_group
+        if group is None or not describer.is_sequential(container):
+            continue
+        names = [s.local for s in container.steps]
+        if numbered(names) is not None or names == [str(k) for k in range(len(names))]:
+            found.add(group)
+    return found
+
+
+def _counts(graph: Graph, tracer: Tracer, name: str, value: int, written: set[int]) -> dict[int, int]:
+    """The loops and repeats whose count is exactly the parameter (by the guard that records it ->
+    repeat group), that the file writes as a loop, whose body reads neither the count nor its loop
+    variable and whose copies keep the shape of what flows in (so that what follows does not depend
+    on the count); empty unless every loop or repeat the parameter counts is so."""
+    found: dict[int, int] = {}
+    for index, group in tracer.counts.items():
+        count, flow = tracer.loops[group]
+        if name not in deps_of(count):
+            continue
+        marker = loop_marker(group)
+        if (
+            deps_of(count) != {name}
+            or group not in written
+            or len(flow) != int(count) + 1
+            or len({graph.nodes[x].shape for x in flow}) != 1
+            or any(marker in deps for _, deps, _, _ in tracer.guards)
+            or any(marker in deps for deps in tracer.deps.values())
+            or not all(_counts_as(count, graph, name, other) for other in _candidates(value))
+        ):
+            return {}
+        found[index] = group
+    return found
+
+
+def _counts_as(count: Any, graph: Graph, name: str, other: int | float) -> bool:
+    """Whether the traced count comes out as the parameter's value ``other``."""
+    try:
+        again = value_for(count, graph, {name: other})
+    except (ArithmeticError, ValueError, TypeError, KeyError, IndexError):
+        return False
+    return type(again) is type(other) and again == other
 
 
 def _init_text(init: Any) -> list[str]:
@@ -202,24 +266,25 @@ def _places(
     name: str,
     value: int | float,
     init_text: list[str] | None,
-) -> frozenset[tuple[int, Path]]:
+    counts: frozenset[int] = frozenset(),
+) -> frozenset[tuple[int, Path]] | None:
     """Where the parameter's value is in the constructors: the places two accepted other values agree
-    on (empty: not exposed)."""
+    on (None: not exposed; empty: nowhere but the loop counts ``counts``, guards not checked)."""
     agreed: frozenset[tuple[int, Path]] | None = None
     for other in _candidates(value):
         try:
-            changed = substitute(graph, tracer, {name: other})
+            changed = substitute(graph, tracer, {name: other}, counts)
         except BufferChanged:
             continue  # it changes how a buffer's values are computed: no value will do
         if changed is None:
             continue  # a value the spec refuses, or one that decides something otherwise
         found = _differences(graph, changed, describer, steps, name, value, other, init_text)
-        if not found or (agreed is not None and found != agreed):
-            return frozenset()
+        if found is None or (not found and not counts) or (agreed is not None and found != agreed):
+            return None
         if agreed is not None:
             return agreed
         agreed = found
-    return frozenset()
+    return None
 
 
 def _differences(
@@ -388,6 +453,17 @@ def constructed(expr: Expr) -> Iterator[Any]:
             yield from constructed(item)
 
 
+def counted(expr: Expr) -> Iterator[str]:
+    """The parameters a constructor tree writes as a loop's count (``Sequential.count``)."""
+    if isinstance(expr, Built):
+        yield from counted(expr.item)
+    elif isinstance(expr, Sequential):
+        if expr.count is not None:
+            yield expr.count
+        for item in expr.items:
+            yield from counted(item)
+
+
 def takers(classes: Sequence[Any], root: Any, exposure: Exposure) -> dict[int, list[str]]:
     """Per class (by id), the exposed parameters it takes, in the spec's order: those its literals
     name (a literal every instance shares, written in its body), and those of every class it
@@ -403,6 +479,7 @@ def takers(classes: Sequence[Any], root: Any, exposure: Exposure) -> dict[int, l
         }
         members = [m.value for m in cls.shape.members if m.value is not None]
         calls[id(cls)] = {id(c) for value in members for c in constructed(value)}
+        uses[id(cls)].update(n for value in members for n in counted(value) if n in names)
     changed = True
     while changed:  # a class takes what the classes it constructs take
         changed = False

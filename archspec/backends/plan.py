@@ -57,6 +57,24 @@ class ContainerPlan:
         return value == self.output
 
     @property
+    def loop_group(self) -> int | None:
+        """The repeat group (``Repeat.group``) whose copies are exactly its steps, in order, as a chain
+        of at least two (an ``nn.Sequential`` the file may write as a loop); else None."""
+        repeats = [
+            s.node.repeat if s.node is not None else s.child.scope.repeat if s.child is not None else None
+            for s in self.steps
+        ]
+        found = [r for r in repeats if r is not None]
+        if len(found) < 2 or len(found) != len(repeats) or not self.is_chain:
+            return None
+        count = len(found)
+        if {r.group for r in found} != {found[0].group} or [(r.index, r.count) for r in found] != [
+            (k, count) for k in range(count)
+        ]:
+            return None
+        return found[0].group
+
+    @property
     def registration(self) -> list[int]:
         """The indices of ``steps`` in the order their modules, parameters and buffers are constructed
         and registered (``__init__``'s order): the block's ``order:`` first, then data-flow order."""

@@ -17,7 +17,7 @@ from archspec.elab.blocks import BlockStack, bind_block_arguments, call_text, ex
 from archspec.elab.formulas import formulas
 from archspec.elab.graph import GraphBuilder, of_layer
 from archspec.elab.names import Container, claim, resolve_sources
-from archspec.elab.traced import decide
+from archspec.elab.traced import active, copied, counted, decide
 from archspec.errors import SpecError, quoted_list, used_at
 from archspec.expr import Value, evaluate, show
 from archspec.ir import Repeat, Scope
@@ -84,6 +84,8 @@ class ItemLowerer(ABC):
             local = claim(container, item.label, env) if makes_node or item.label else None
             return self.atom(item.atom, local, container, env, inputs, repeat, item)
         count = evaluate(item.repeat, env)
+        traced = active()
+        before = 0 if traced is None else len(traced.guards)
         decide(count)  # the number of copies: found by elaborating again
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise SpecError.at(
@@ -105,11 +107,13 @@ class ItemLowerer(ABC):
             local = claim(container, item.label, env)
             target = self.graph.open_sequence(local, container, inputs[0], item.span, repeat)
         out = inputs[0]
+        counted(group, count, before, out)
         for index in range(count):
             charge(1, item.span)  # a copy that makes no layer still takes time
             copy_repeat = Repeat(group=group, index=index, count=count)
             before = len(nodes)
             out = self.atom(item.atom, claim(target, None, env), target, env, [out], copy_repeat, item)
+            copied(group, out)
             made = len(nodes) - before
             if index == 0 and made:
                 self.graph.reach = max(self.graph.reach, len(nodes) - 1 + made * (count - 1))

@@ -8,7 +8,8 @@ the parameters each node's op and shape depend on. ``substitute`` walks the node
 the ops that a changed parameter reaches, with their output shapes, as the elaboration would; a
 parameter that decided something (a loop or repeat count, an index, a comparison that comes out
 otherwise) gives None: only elaborating again could say what it changes (the code generator keeps such
-a parameter a literal, ``backends.exposed``).
+a parameter a literal, ``backends.exposed``), but for the loop counts the caller waives (``waive``: a
+count the file writes as a loop over the parameter, whose copies are alike for every count).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from archspec.elab.traced import Context, Tracing, deps_of, make
+from archspec.elab.traced import Context, Tracing, deps_of, make, value_at
 from archspec.errors import SpecError
 from archspec.ir import Graph, InitRule, Node
 from archspec.ops import Op, OpError, Shape
@@ -74,6 +75,12 @@ class Tracer(Tracing):
         return tuple(make(size, dimension(k), deps) for k, size in enumerate(shape))
 
 
+def value_for(value: Any, graph: Graph, changes: dict[str, Any]) -> Any:
+    """A traced value of the elaboration computed again for ``changes`` (parameter -> value), the
+    nodes' shapes as they are."""
+    return value_at(value, _Values({**graph.params, **changes}, [node.shape for node in graph.nodes]))
+
+
 class BufferChanged(Exception):
     """A changed parameter changes how a buffer's values are computed (their count, which elements):
     the file writes those values as numbers, so the parameter cannot be an argument of its classes."""
@@ -87,17 +94,21 @@ def _decided(in_buffer: bool) -> None:
     return None
 
 
-def substitute(graph: Graph, tracer: Tracer, changes: dict[str, Any]) -> Graph | None:
+def substitute(
+    graph: Graph, tracer: Tracer, changes: dict[str, Any], waive: frozenset[int] = frozenset()
+) -> Graph | None:
     """The graph the spec elaborates to with ``changes`` (parameter -> value), computed from the
     traced elaboration's origins; None when a changed parameter decided something or an op refuses
     the values (only elaborating again can say). Raises ``BufferChanged`` where it changes how a
-    buffer's values are computed."""
+    buffer's values are computed. ``waive``: guards (by index) not checked, loop counts the caller
+    accounts for (the graph keeps the traced elaboration's copies)."""
     from archspec.limits import budget
 
     changed = frozenset(changes)
     ctx = _Values({**graph.params, **changes}, [node.shape for node in graph.nodes])
     nodes: list[Node] = []
-    guards = iter(tracer.guards)  # in the order made, each after the nodes it reads
+    # In the order made, each after the nodes it reads.
+    guards = iter([g for k, g in enumerate(tracer.guards) if k not in waive])
     pending = next(guards, None)
     try:
         with budget():

@@ -15,7 +15,18 @@ from archspec import ast
 from archspec.elab.items import ItemLowerer
 from archspec.elab.names import Container, claim
 from archspec.elab.state import BufferCache, state_names, state_op
-from archspec.elab.traced import decide, deps_of, plain, same_shapes, untraced, value_at
+from archspec.elab.traced import (
+    active,
+    copied,
+    counted,
+    decide,
+    deps_of,
+    loop_variable,
+    plain,
+    same_shapes,
+    untraced,
+    value_at,
+)
 from archspec.elab.walk import StmtVisitor, is_auto
 from archspec.errors import SpecError
 from archspec.expr import Value, evaluate, show, type_name
@@ -136,6 +147,12 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
 
     def for_loop(self, stmt: ast.ForStmt, flow: Flow) -> int:
         """The body once per value, each copy a member of one repeat group."""
+        traced, before, count = active(), 0, None
+        iterable = stmt.iterable
+        if traced is not None and isinstance(iterable, ast.FuncCall) and iterable.func == "range":
+            if len(iterable.args) == 1 and not iterable.kwargs:
+                count = evaluate(iterable.args[0], flow.env)  # where the count comes from
+            before = len(traced.guards)
         values = evaluate(stmt.iterable, flow.env)
         if not isinstance(values, tuple):
             raise SpecError.at(
@@ -143,15 +160,17 @@ class Lowerer(ItemLowerer, StmtVisitor[Flow, int]):
             )
         group = self.graph.new_repeat_group()
         x = flow.x
+        counted(group, count, before, x)
         for index, value in enumerate(values):
             charge(1, stmt.span)
             inner = dict(flow.env)
             if len(stmt.targets) == 1:
-                inner[stmt.targets[0]] = value
+                inner[stmt.targets[0]] = loop_variable(group, value)
             else:
                 inner.update(unpacked(stmt.targets, value, stmt.iterable.span))
             copy = Repeat(group=group, index=index, count=len(values))
             x = self.body(stmt.body, flow.container, inner, x, copy)
+            copied(group, x)
         return x
 
     def residual(self, stmt: ast.ResidualStmt, flow: Flow) -> int:

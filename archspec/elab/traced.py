@@ -14,7 +14,10 @@ What cannot be computed again without elaborating again is a decision: a compari
 loop count, a repeat count, two shapes found equal. Each records a guard: the values it read must
 come out the same (a comparison: with the same outcome) for the substitution to hold; where one does
 not, no graph is computed for those values (``archspec compile`` then keeps the parameter a literal,
-``backends.exposed``).
+``backends.exposed``). A loop or repeat whose count is traced also records which guard records the
+count, the count and the flow's value around each copy (``counted``, ``copied``), and traces its loop
+variable as depending on the loop (``loop_variable``), so that ``backends.exposed`` can tell a count
+that the file can write as a loop over the parameter.
 
 Outside a traced elaboration no ``Traced`` number exists: ordinary lowering pays nothing.
 """
@@ -47,6 +50,10 @@ class Tracing:
         self.guards: list[tuple[int, frozenset[str], Callable[[Context], bool], bool]] = []
         self.in_buffer = False
         self.nodes_made = 1  # nodes so far (the input's before any other): a guard reads only those
+        # Loops and repeats whose count is traced: the guard that records the count (its index) -> the
+        # repeat group; and per group, the count and the flow's value before and after each copy.
+        self.counts: dict[int, int] = {}
+        self.loops: dict[int, tuple[Any, list[int]]] = {}
 
     @contextmanager
     def buffer(self, computing: bool) -> Iterator[None]:
@@ -173,6 +180,37 @@ def decide(*values: Any) -> None:
     if active() is not None and is_traced(values):
         kept = plain(values)
         guard(values, lambda ctx: value_at(values, ctx) == kept)
+
+
+def counted(group: int, count: Any, before: int, x: int) -> None:
+    """A loop or repeat (repeat group ``group``) of ``count`` copies from the flow's value ``x``; the
+    guard that records the count is the last one made since there were ``before``."""
+    record = active()
+    if record is None or not is_traced(count) or len(record.guards) <= before:
+        return
+    record.counts[len(record.guards) - 1] = group
+    record.loops[group] = (count, [x])
+
+
+def copied(group: int, x: int) -> None:
+    """The flow's value after a copy of a loop or repeat whose count is traced (``counted``)."""
+    record = active()
+    if record is not None and group in record.loops:
+        record.loops[group][1].append(x)
+
+
+def loop_variable(group: int, value: Any) -> Any:
+    """A loop's variable, traced as depending on the loop (``loop_marker``) where its count is: a
+    choice or an op that reads it makes the body depend on the count."""
+    record = active()
+    if record is None or group not in record.loops or not isinstance(value, int):
+        return value
+    return make(value, lambda ctx: value, frozenset((loop_marker(group),)))
+
+
+def loop_marker(group: int) -> str:
+    """The name a loop variable of repeat group ``group`` depends on (no parameter's name)."""
+    return f"<loop {group}>"
 
 
 def guard(values: Iterable[Any], check: Callable[[Context], bool]) -> None:
