@@ -32,8 +32,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import compress, count
+from operator import itemgetter
 from typing import Final, Literal, TypeGuard
 
+from archspec.analysis.columns import columns
 from archspec.ir import Graph, Node
 from archspec.ops import RFEffect, RFStep, numel
 from archspec.records import FrozenRecord, set_field
@@ -116,32 +119,54 @@ NONE: Final[Held] = frozenset()
 
 def receptive_fields(graph: Graph) -> RFResult:
     """The receptive field of every node's output, whole and along the spatial path."""
-    nodes = graph.nodes
-    axes: dict[int, tuple[Held, ...]] = {}
-    fields: dict[int, RF] = {}
-    spatial: dict[int, _SpatialRF] = {}
-    warnings: list[str] = []
-    for node in nodes:
-        op = node.op
-        key = (
-            id(op),
-            node.shape,
-            node.batched,
-            tuple((nodes[i].shape, nodes[i].batched, axes[i], fields[i], spatial[i]) for i in node.inputs),
-        )
+    ops, inputs, shapes, batched, _ = columns(graph)
+    n = len(ops)
+    # Each node's step comes from ``_STEPS`` by its op, shape and batch axis and its inputs' tokens: a
+    # token stands for everything a node's step gives its readers (shape, batch axis, axes, both fields),
+    # one number for equal values (``_TOKENS``), so that a key is a few integers to hash, not the fields.
+    tokens: list[int] = []
+    steps: list[_Step] = []
+    for k, op in enumerate(ops):
+        sources = inputs[k]
+        # (the key tells one input from several by the type of its last item: a token or a tuple of them)
+        if len(sources) == 1:
+            key: tuple[object, ...] = (id(op), shapes[k], batched[k], tokens[sources[0]])
+        else:
+            key = (id(op), shapes[k], batched[k], tuple([tokens[i] for i in sources]))
         known = _STEPS.get(key)
         if known is None or known[0] is not op:
-            known = (op, *_step(graph, node, axes, fields, spatial))
+            known = _learn(graph, graph.nodes[k], steps)
             if len(_STEPS) >= _STEPS_LIMIT:
                 _STEPS.clear()
             _STEPS[key] = known
-        _, axes[node.id], fields[node.id], spatial[node.id], misaligned = known
-        if misaligned is not None:
-            warnings.append(f"{node.name}: {misaligned}")
-    pooled = frozenset(k for k, v in spatial.items() if v == _POOLED)
+        steps.append(known)
+        tokens.append(known[1])
+    ids = range(n)
+    warnings = [f"{graph.nodes[k].name}: {steps[k][6]}" for k in compress(ids, map(itemgetter(6), steps))]
+    return RFResult(
+        dict(zip(ids, map(itemgetter(3), steps), strict=True)),
+        tuple(warnings),
+        dict(zip(ids, map(itemgetter(5), steps), strict=True)),
+        frozenset(compress(ids, map(itemgetter(7), steps))),
+    )
+
+
+def _learn(graph: Graph, node: Node, steps: Sequence[_Step]) -> _Step:
+    """One node's step (``_Step``) from its inputs' steps, with the token of what it gives its readers."""
+    inputs = node.inputs
+    axes = {i: steps[i][2] for i in inputs}
+    fields = {i: steps[i][3] for i in inputs}
+    spatial = {i: steps[i][4] for i in inputs}
+    held, field, kept, misaligned = _step(graph, node, axes, fields, spatial)
+    value = (node.shape, node.batched, held, field, kept)
+    token = _TOKENS.get(value)
+    if token is None:
+        if len(_TOKENS) >= _STEPS_LIMIT:
+            _TOKENS.clear()
+        token = _TOKENS[value] = next(_TOKEN_COUNT)
     # Global pooling sees the whole map: shown as global, like the whole field.
-    public: dict[int, RF] = {k: "global" if v == _POOLED else v for k, v in spatial.items()}
-    return RFResult(fields, tuple(warnings), public, pooled)
+    shown: RF = "global" if kept == _POOLED else kept
+    return (node.op, token, held, field, kept, shown, misaligned, kept == _POOLED)
 
 
 def _step(
@@ -161,12 +186,18 @@ def _step(
     return held, field, kept, found[0] if found else None
 
 
-# A node's step of the pass by everything it reads: its op (by identity, kept beside the result so that
-# the id is not reused), its shape and batch axis, and its inputs' shapes, batch axes, axes and fields.
-# Lowering shares one op between alike layers and between the variants of a search loop, whose nodes
-# then find their step here. Bounded: cleared when full.
-_STEPS: dict[tuple[object, ...], tuple[object, tuple[Held, ...], RF, _SpatialRF, str | None]] = {}
+# One node's step: (op, token, axes, whole field, spatial field, the spatial field shown, what is
+# misaligned in its merge without the node's name or None, whether the spatial pass leaves it out).
+_Step = tuple[object, int, tuple[Held, ...], RF, _SpatialRF, RF, str | None, bool]
+# A node's step by its op (by identity: the op is kept in the step, so that its id is not reused), its shape
+# and batch axis, and its inputs' tokens. Lowering shares one op between alike layers and between the
+# variants of a search loop, whose nodes then find their step here. Bounded: cleared when full.
+_STEPS: dict[tuple[object, ...], _Step] = {}
 _STEPS_LIMIT = 50_000
+# A token for each value a step gives its readers (shape, batch axis, axes, whole and spatial field); the
+# count goes on across clearing, so a token stands for one value only.
+_TOKENS: dict[tuple[object, ...], int] = {}
+_TOKEN_COUNT = count()
 
 
 def node_axes(graph: Graph) -> dict[int, tuple[Held, ...]]:
