@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 import archspec
-from archspec.analysis import Analysis, analyze, core, counts, memory, node_depths, receptive
+from archspec import analysis
+from archspec.analysis import Analysis, analyze, node_depths
 from archspec.analysis.counts import NodeCounts, tally
 from archspec.ir import Graph
 from archspec.loader import load_program, zoo_index
@@ -48,15 +49,7 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
 
 def clear_memos() -> None:
     """Empty every memo of the analysis (a first analysis in a fresh process)."""
-    for memo in (
-        core._DESCRIBED,
-        counts._COUNTED,
-        counts._BY_SHAPES,
-        counts._DEPTHS,
-        receptive._STEPS,
-        memory._SAVED,
-    ):
-        memo.clear()
+    analysis.clear_memos()
 
 
 def graphs() -> list[tuple[str, Graph]]:

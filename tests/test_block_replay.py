@@ -227,16 +227,9 @@ def test_the_templates_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _clear_analysis_memos() -> None:
-    from archspec.analysis import core, counts, memory, receptive
+    from archspec.analysis import clear_memos
 
-    for memo in (
-        core._DESCRIBED,
-        counts._COUNTED,
-        counts._DEPTHS,
-        receptive._STEPS,
-        memory._SAVED,
-    ):
-        memo.clear()
+    clear_memos()
 
 
 def analysed(graph: Graph, cold: bool) -> str:

@@ -73,10 +73,11 @@ def _cold(i: int) -> object:
 _CACHES = {
     "archspec.elab.graph": ("_CREATED",),
     "archspec.elab.replay": ("_TEMPLATES",),
+    "archspec.elab.memo": ("_MADE", "_READS", "_INIT_READS"),
     "archspec.analysis.core": ("_DESCRIBED",),
     "archspec.analysis.counts": ("_COUNTED", "_BY_SHAPES", "_DEPTHS"),
-    "archspec.analysis.receptive": ("_STEPS",),
-    "archspec.analysis.memory": ("_SAVED",),
+    "archspec.analysis.receptive": ("_STEPS", "_TOKENS"),
+    "archspec.analysis.memory": ("_SAVED", "_FACTS"),
 }
 
 

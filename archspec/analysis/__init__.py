@@ -5,6 +5,7 @@ Nothing here imports torch. ``analyze`` runs every pass and gathers the results 
 
 from __future__ import annotations
 
+from archspec.analysis import columns, core, counts, memory, receptive
 from archspec.analysis.core import Analysis, Row, analyze, convention
 from archspec.analysis.counts import NodeCounts, layer_depth, node_counts, node_depths
 from archspec.analysis.memory import PeakMemory, dtype_size, peak_activation, training_memory
@@ -19,6 +20,25 @@ from archspec.analysis.receptive import (
     receptive_fields,
 )
 
+
+def clear_memos() -> None:
+    """Empty every memo of the analysis passes, as in a fresh process: the figures are the same either
+    way (tests/test_analysis_memos.py); a test measures a first analysis, or a long session frees memory."""
+    for memo in (
+        core._DESCRIBED,
+        counts._COUNTED,
+        counts._BY_SHAPES,
+        counts._DEPTHS,
+        receptive._STEPS,
+        receptive._TOKENS,
+        memory._SAVED,
+        memory._FACTS,
+    ):
+        memo.clear()
+    memory._LAST[:] = [None, None]  # the last graph's structure
+    columns._LAST[:] = [None, None]
+
+
 __all__ = [
     "RF",
     "Analysis",
@@ -28,6 +48,7 @@ __all__ = [
     "ReceptiveField",
     "Row",
     "analyze",
+    "clear_memos",
     "convention",
     "dtype_size",
     "feature_nodes",
