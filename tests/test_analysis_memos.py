@@ -25,18 +25,7 @@ from archspec.loader import load_program, zoo_index
 from archspec.lower import lower
 from archspec.report import render_analysis
 
-MISALIGNED = """\
-block Branches():
-  concat:
-    a: conv(2, 1, stride=2)
-    b: conv(2, 2, stride=2)
-
-network branches:
-  input: 1x8x8
-  layers:
-    first: Branches()
-    second: Branches()
-"""
+MISALIGNED = (Path(__file__).parent / "specs" / "misaligned_branches.arch").read_text(encoding="utf-8")
 
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("resnet50", {"num_classes": 10}),

@@ -245,18 +245,7 @@ def analysed(graph: Graph, cold: bool) -> str:
     return "\n".join(parts)
 
 
-MISALIGNED = """\
-block Branches():
-  concat:
-    a: conv(2, 1, stride=2)
-    b: conv(2, 2, stride=2)
-
-network branches:
-  input: 1x8x8
-  layers:
-    first: Branches()
-    second: Branches()
-"""
+MISALIGNED = (Path(__file__).parent / "specs" / "misaligned_branches.arch").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("spec", ["resnet50", "swin_v2_t", "googlenet", "branches"])

@@ -33,21 +33,14 @@ VARIANTS = [variant for entry in catalog() for variant in entry.variants]
 
 # Two blocks whose branches' fields do not line up (a warning per merge), and a dropout (a view at
 # inference only) feeding an in-place ReLU's producer.
-MISALIGNED = """\
-block Branches():
-  concat:
-    a: conv(2, 1, stride=2)
-    b: conv(2, 2, stride=2)
-
-network branches:
-  input: 1x8x8
-  layers:
-    first: Branches()
-    second: Branches()
+MISALIGNED = (
+    (Path(__file__).parent / "specs" / "misaligned_branches.arch").read_text(encoding="utf-8")
+    + """\
     drop: dropout(0.5)
     conv: conv(4, 3, pad=1)
     act: relu
 """
+)
 
 
 # ---------------------------------------------------------------- the oracles
