@@ -103,6 +103,7 @@ def substitute(
     buffer's values are computed. ``waive``: guards (by index) not checked, loop counts the caller
     accounts for (the graph keeps the traced elaboration's copies)."""
     from archspec.limits import budget
+    from archspec.ops.tensor import Buffer  # here: loading a spec imports only the op modules it names
 
     changed = frozenset(changes)
     ctx = _Values({**graph.params, **changes}, [node.shape for node in graph.nodes])
@@ -118,7 +119,7 @@ def substitute(
                     if pending[1] & changed and not pending[2](ctx):
                         return _decided(pending[3])  # type: ignore[func-returns-value]
                     pending = next(guards, None)
-                if not (tracer.deps.get(node.id, frozenset()) & changed) or node.op.kind == "buffer":
+                if not (tracer.deps.get(node.id, frozenset()) & changed) or isinstance(node.op, Buffer):
                     # A buffer reached here read the same values (its guard held: else
                     # ``BufferChanged``), so it holds the same numbers: not computed again.
                     nodes.append(node)
