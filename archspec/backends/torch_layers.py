@@ -1,9 +1,9 @@
 """The layers archspec needs that torch lacks.
 
 Each class is self-contained: it uses only ``torch``, ``nn`` and ``F`` from this module's imports,
-so the code generator copies its source verbatim (``inspect.getsource``) into standalone files; so are
-``computed_buffer`` and ``refill_buffer`` (with ``functools``), copied where a spec has a buffer that is
-not persistent.
+so the code generator copies its source verbatim (``inspect.getsource``) into standalone files; so
+are ``computed_buffer`` and ``refill_buffer`` (with ``functools``), copied where a spec has a buffer
+that is not persistent.
 """
 
 from __future__ import annotations
@@ -482,7 +482,12 @@ class PatchMerging(nn.Module):
 
 
 def refill_buffer(
-    name: str, data: object, dtype: torch.dtype, shape: tuple[int, ...], module: nn.Module, _: object
+    name: str,
+    data: object,
+    dtype: torch.dtype,
+    shape: tuple[int, ...],
+    module: nn.Module,
+    _: object,
 ) -> None:
     """A ``load_state_dict`` post-hook (``functools.partial`` over the first four): set the
     computed buffer ``name`` of ``module`` again, as it is not in the state dict."""
